@@ -1,0 +1,163 @@
+import * as pulumi from "@pulumi/pulumi";
+import { ConfigError } from "./errors";
+
+export const TIERS = ["dev", "prod"] as const;
+export type Tier = (typeof TIERS)[number];
+
+/** Lowercase letters, digits and hyphens: every AWS name this platform builds accepts them. */
+const SUFFIX_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,14}[a-z0-9])?$/;
+
+/**
+ * Typed, validated access to one Pulumi project's config. Every getter either returns a value of
+ * the declared type or throws a ConfigError naming `project:key`, the value and what is allowed.
+ */
+export class LayerConfig {
+  private readonly cfg: pulumi.Config;
+  readonly project: string;
+
+  constructor(namespace?: string) {
+    this.cfg = new pulumi.Config(namespace);
+    this.project = namespace ?? pulumi.getProject();
+  }
+
+  /** The fully qualified key, as a user would type it in `pulumi config set`. */
+  key(name: string): string {
+    return `${this.project}:${name}`;
+  }
+
+  private raw(name: string): string | undefined {
+    return this.cfg.get(name);
+  }
+
+  string(name: string, def: string): string;
+  string(name: string): string | undefined;
+  string(name: string, def?: string): string | undefined {
+    const v = this.raw(name);
+    return v === undefined || v === "" ? def : v;
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[], def: T): T {
+    const v = this.raw(name);
+    if (v === undefined || v === "") return def;
+    if (!(allowed as readonly string[]).includes(v)) {
+      throw new ConfigError(this.key(name), v, `allowed values are ${allowed.join(", ")}`);
+    }
+    return v as T;
+  }
+
+  int(name: string, def: number, range: { min?: number; max?: number } = {}): number {
+    const v = this.raw(name);
+    if (v === undefined || v === "") return def;
+    const n = Number(v);
+    const { min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER } = range;
+    if (!Number.isInteger(n) || n < min || n > max) {
+      throw new ConfigError(this.key(name), v, `expected a whole number from ${min} to ${max}`);
+    }
+    return n;
+  }
+
+  number(name: string, def: number, range: { min: number; max: number }): number {
+    const v = this.raw(name);
+    if (v === undefined || v === "") return def;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < range.min || n > range.max) {
+      throw new ConfigError(this.key(name), v, `expected a number from ${range.min} to ${range.max}`);
+    }
+    return n;
+  }
+
+  bool(name: string, def: boolean): boolean {
+    const v = this.raw(name);
+    if (v === undefined || v === "") return def;
+    if (v !== "true" && v !== "false") {
+      throw new ConfigError(this.key(name), v, "expected true or false");
+    }
+    return v === "true";
+  }
+
+  cidr(name: string, def: string): string {
+    const v = this.string(name, def);
+    if (!isCidr(v)) throw new ConfigError(this.key(name), v, "expected an IPv4 CIDR such as 10.0.0.0/16");
+    return v;
+  }
+
+  cidrList(name: string, def: readonly string[]): string[] {
+    const list = this.json<unknown>(name) ?? def;
+    if (!Array.isArray(list) || !list.every((c) => typeof c === "string" && isCidr(c))) {
+      throw new ConfigError(this.key(name), list, "expected a list of IPv4 CIDRs");
+    }
+    return [...list] as string[];
+  }
+
+  /** A structured value (object or list) from YAML config; undefined when unset. */
+  json<T>(name: string): T | undefined {
+    const v = this.raw(name);
+    if (v === undefined || v === "") return undefined;
+    try {
+      return JSON.parse(v) as T;
+    } catch {
+      throw new ConfigError(this.key(name), v, "expected a structured (YAML/JSON) value");
+    }
+  }
+
+  /** The stack name a `<layer>Stack` key points at, e.g. `acme/network/dev`. */
+  stackReference(name: string, defaultProject: string): string {
+    const v = this.string(name, `organization/${defaultProject}/${pulumi.getStack()}`);
+    if (!/^[^/\s]+\/[^/\s]+\/[^/\s]+$/.test(v)) {
+      throw new ConfigError(this.key(name), v, "expected <org>/<project>/<stack>");
+    }
+    return v;
+  }
+}
+
+export function isCidr(v: string): boolean {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(v);
+  if (!m) return false;
+  const octets = m.slice(1, 5).map(Number);
+  const prefix = Number(m[5]);
+  return octets.every((o) => o <= 255) && prefix <= 32;
+}
+
+/** Settings every layer shares: who owns it, which environment, which profile. */
+export interface PlatformSettings {
+  environmentSuffix: string;
+  tier: Tier;
+  team: string;
+  costCenter: string;
+  region: string;
+}
+
+/**
+ * Resolves `environmentSuffix` from config, else ENVIRONMENT_SUFFIX, else the stack name, and
+ * checks it fits every name it becomes part of.
+ */
+export function environmentSuffix(cfg: LayerConfig): string {
+  const fromConfig = cfg.string("environmentSuffix");
+  const value = fromConfig ?? process.env.ENVIRONMENT_SUFFIX ?? pulumi.getStack();
+  if (!SUFFIX_PATTERN.test(value)) {
+    const source =
+      fromConfig !== undefined
+        ? cfg.key("environmentSuffix")
+        : process.env.ENVIRONMENT_SUFFIX !== undefined
+          ? "ENVIRONMENT_SUFFIX"
+          : "stack name";
+    throw new ConfigError(source, value, "expected 1-16 lowercase letters, digits or hyphens, not starting or ending with a hyphen");
+  }
+  return value;
+}
+
+export function platformSettings(cfg: LayerConfig): PlatformSettings {
+  const aws = new pulumi.Config("aws");
+  return {
+    environmentSuffix: environmentSuffix(cfg),
+    tier: cfg.oneOf("tier", TIERS, "dev"),
+    team: cfg.string("team", "platform"),
+    costCenter: cfg.string("costCenter", "engineering"),
+    region: aws.get("region") ?? process.env.AWS_REGION ?? "us-east-1",
+  };
+}
+
+/** Picks the value for the tier: `byTier(tier, { dev: 7, prod: 30 })`. */
+export function byTier<T>(tier: Tier, values: Record<Tier, T>): T {
+  return values[tier];
+}

@@ -1,0 +1,105 @@
+/**
+ * The layer contracts: what each layer exports and its consumers may read (ARCHITECTURE.md).
+ * Bump a layer's CONTRACT_VERSION when a key is removed, renamed or retyped.
+ */
+import * as pulumi from "@pulumi/pulumi";
+
+export const CONTRACT_VERSIONS = {
+  network: 1,
+  registry: 1,
+  compute: 1,
+  observability: 1,
+} as const;
+
+export interface NetworkContract {
+  contractVersion: number;
+  environmentSuffix: string;
+  vpcId: string;
+  vpcCidr: string;
+  availabilityZones: string[];
+  publicSubnetIds: string[];
+  privateSubnetIds: string[];
+  albArn: string;
+  albArnSuffix: string;
+  albDnsName: string;
+  albZoneId: string;
+  albSecurityGroupId: string;
+  httpListenerArn: string;
+  /** Null when no certificate is configured (the HTTP listener then serves traffic). */
+  httpsListenerArn: string | null;
+  /** The listener blue/green deployments send test traffic to. */
+  testListenerArn: string;
+  natGatewayCount: number;
+  /** Endpoint service short name (`ecr.api`, `s3`, ...) -> VPC endpoint id. */
+  vpcEndpoints: Record<string, string>;
+  flowLogGroupName: string;
+}
+
+export interface RepositoryContract {
+  name: string;
+  url: string;
+  arn: string;
+  keepImages: number;
+}
+
+export interface RegistryContract {
+  contractVersion: number;
+  environmentSuffix: string;
+  /** Service name -> its repository. */
+  repositories: Record<string, RepositoryContract>;
+}
+
+export interface ComputeServiceContract {
+  serviceName: string;
+  serviceArn: string;
+  taskDefinitionFamily: string;
+  taskDefinitionArn: string;
+  cpu: number;
+  memory: number;
+  desiredCount: number;
+  minCapacity: number;
+  maxCapacity: number;
+  critical: boolean;
+  scalableTargetResourceId: string;
+  repositoryName: string;
+  logGroupName: string;
+  /** Null for internal services, which have no target group. */
+  targetGroupArnSuffix: string | null;
+}
+
+export interface ComputeContract {
+  contractVersion: number;
+  environmentSuffix: string;
+  tier: string;
+  region: string;
+  clusterName: string;
+  clusterArn: string;
+  services: Record<string, ComputeServiceContract>;
+  /** The managed policy granting the optimizer exactly the calls it makes. */
+  optimizerPolicyArn: string;
+}
+
+export interface AlarmRef {
+  name: string;
+  threshold: number;
+}
+
+export interface ServiceAlarms {
+  cpuHigh: AlarmRef;
+  memoryHigh: AlarmRef;
+  runningTasksLow: AlarmRef;
+  unhealthyHosts?: AlarmRef;
+  http5xx?: AlarmRef;
+}
+
+export interface ObservabilityContract {
+  contractVersion: number;
+  environmentSuffix: string;
+  snsTopicArn: string;
+  dashboardName: string;
+  alarms: Record<string, ServiceAlarms>;
+  spotInterruptionAlarmName: string;
+}
+
+/** What a layer's program exports: every contract key, each value possibly still an Output. */
+export type Exported<T> = { [K in keyof T]: pulumi.Input<T[K]> };

@@ -1,0 +1,36 @@
+import { createHash } from "crypto";
+
+/**
+ * The one naming rule: `{type}-{service}-{suffix}` or `{type}-{suffix}` (ARCHITECTURE.md).
+ * `type` may be empty for names that are the service itself (`frontend-dev`). Names longer than
+ * an AWS limit keep their suffix and get a short hash, so they stay unique and recognisable.
+ */
+export function resourceName(suffix: string, parts: { type?: string; service?: string; maxLength?: number } = {}): string {
+  const head = [parts.type, parts.service].filter((p): p is string => !!p && p.length > 0).join("-");
+  const name = head ? `${head}-${suffix}` : suffix;
+  const max = parts.maxLength;
+  if (max === undefined || name.length <= max) return name;
+  const hash = createHash("sha256").update(name).digest("hex").slice(0, 6);
+  const room = max - suffix.length - hash.length - 2;
+  if (room < 1) throw new Error(`cannot fit name ${name} into ${max} characters`);
+  return `${head.slice(0, room).replace(/-+$/, "")}-${hash}-${suffix}`;
+}
+
+/** Binds the suffix once so a layer writes `names.of("alb")`, `names.of("tg", "frontend", 32)`. */
+export class Names {
+  constructor(readonly suffix: string) {}
+
+  of(type: string, service?: string, maxLength?: number): string {
+    return resourceName(this.suffix, { type, service, maxLength });
+  }
+
+  /** A service's own name: `frontend-dev`. */
+  service(service: string): string {
+    return resourceName(this.suffix, { service });
+  }
+
+  /** The log group of a service: `/ecs/frontend-dev`. */
+  logGroup(service: string): string {
+    return `/ecs/${this.service(service)}`;
+  }
+}
