@@ -24,20 +24,21 @@ class CapacityStrategy:
     @property
     def spot_share(self) -> float:
         """Share of the tasks beyond the base that run on Spot."""
+        return float(self.spot_fraction)
+
+    @property
+    def spot_fraction(self) -> Fraction:
+        """``spot_share`` exactly, so shares compare and money adds up without float error."""
         total = self.on_demand_weight + self.spot_weight
-        return self.spot_weight / total if total else 0.0
+        return Fraction(self.spot_weight, total) if total else Fraction(0)
 
     def spot_tasks(self, desired: int) -> float:
         """Expected number of Spot tasks for ``desired`` tasks (weights split what the base leaves)."""
         return float(self.spot_task_fraction(desired))
 
     def spot_task_fraction(self, desired: int) -> Fraction:
-        """``spot_tasks`` as an exact fraction, so money computed from it is not float-rounded."""
-        total = self.on_demand_weight + self.spot_weight
-        if not total:
-            return Fraction(0)
-        beyond_base = max(0, desired - self.base)
-        return Fraction(beyond_base * self.spot_weight, total)
+        """``spot_tasks`` as an exact fraction."""
+        return max(0, desired - self.base) * self.spot_fraction
 
     def to_aws(self) -> List[dict]:
         """The ``capacityProviderStrategy`` list ECS takes."""

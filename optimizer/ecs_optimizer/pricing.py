@@ -117,7 +117,8 @@ def _table(
     )
 
 
-#: The embedded price table, keyed by region. Only regions whose prices we are sure of.
+#: The embedded price table, keyed by region. us-east-1 is PRICING.md; each other region's
+#: ``source`` says how far it was checked, and ``--pricing live`` confirms the Fargate rates.
 PRICE_TABLES: Dict[str, PriceTable] = {
     t.region: t
     for t in (

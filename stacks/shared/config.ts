@@ -89,6 +89,25 @@ export class LayerConfig {
     return [...list] as string[];
   }
 
+  /**
+   * A list of distinct strings from YAML config. `check` returns why one item is not allowed (or
+   * undefined); the error names the key, the whole list and that reason.
+   */
+  stringList(name: string, def: readonly string[], check: (item: string) => string | undefined = () => undefined): string[] {
+    const list = this.json<unknown>(name) ?? def;
+    if (!Array.isArray(list) || !list.every((s) => typeof s === "string")) {
+      throw new ConfigError(this.key(name), list, "expected a list of strings");
+    }
+    const seen = new Set<string>();
+    for (const item of list as string[]) {
+      if (seen.has(item)) throw new ConfigError(this.key(name), list, `${JSON.stringify(item)} is listed twice; list each value once`);
+      seen.add(item);
+      const why = check(item);
+      if (why !== undefined) throw new ConfigError(this.key(name), list, why);
+    }
+    return [...(list as string[])];
+  }
+
   /** A structured value (object or list) from YAML config; undefined when unset. */
   json<T>(name: string): T | undefined {
     const v = this.raw(name);

@@ -5,23 +5,27 @@
  * list, so adding to it is a reviewed decision, not a convenience.
  */
 export const ACTIONS_REQUIRING_STAR_RESOURCE: readonly string[] = [
+  // Checked against the Service Authorization Reference (resource-types column empty). Not here
+  // although older lists had them: ecs:RegisterTaskDefinition (task-definition*),
+  // cloudwatch:DescribeAlarms (alarm*), application-autoscaling:RegisterScalableTarget and
+  // :ListTagsForResource (ScalableTarget*) all take resource ARNs and must be scoped.
   // ECR login token: account-wide by design.
   "ecr:GetAuthorizationToken",
-  // Task definitions are registered and described by family, which IAM cannot scope.
-  "ecs:RegisterTaskDefinition",
+  // Task definitions are described, listed and deregistered without resource-level permissions.
   "ecs:DescribeTaskDefinition",
+  "ecs:DeregisterTaskDefinition",
   "ecs:ListClusters",
-  // Metrics and the price list are read account-wide.
+  // Scoped with the ecs:cluster condition key instead of a resource.
+  "ecs:ListServices",
+  // Metrics and the price list are read account-wide (GetMetricData's optional `dataset`
+  // resource covers PromQL datasets only, not CloudWatch metrics).
   "cloudwatch:GetMetricData",
   "cloudwatch:GetMetricStatistics",
   "cloudwatch:ListMetrics",
-  "cloudwatch:DescribeAlarms",
   "pricing:GetProducts",
   // Application Auto Scaling describes take no resource ARN.
   "application-autoscaling:DescribeScalableTargets",
   "application-autoscaling:DescribeScalingPolicies",
-  "application-autoscaling:RegisterScalableTarget",
-  "application-autoscaling:ListTagsForResource",
   // Tag reads for discovery.
   "tag:GetResources",
 ];
@@ -30,6 +34,8 @@ export const ACTIONS_REQUIRING_STAR_RESOURCE: readonly string[] = [
 export interface PolicyStatement {
   Sid?: string;
   Effect: "Allow" | "Deny";
+  /** Only in resource policies (key policies, say); identity policies have none. */
+  Principal?: { Service?: string | string[]; AWS?: string | string[] };
   Action: string | string[];
   Resource: string | string[];
   Condition?: Record<string, unknown>;
@@ -38,4 +44,18 @@ export interface PolicyStatement {
 export interface PolicyDocument {
   Version: "2012-10-17";
   Statement: PolicyStatement[];
+}
+
+/** A statement of a trust (assume-role) policy: it names who may assume the role, not resources. */
+export interface TrustStatement {
+  Sid?: string;
+  Effect: "Allow";
+  Principal: { Service?: string | string[]; AWS?: string | string[] };
+  Action: string | string[];
+  Condition?: Record<string, unknown>;
+}
+
+export interface TrustPolicyDocument {
+  Version: "2012-10-17";
+  Statement: TrustStatement[];
 }

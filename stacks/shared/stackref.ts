@@ -20,19 +20,42 @@ export class LayerReference<T extends object> {
   }
 
   get<K extends keyof T & string>(key: K): pulumi.Output<T[K]> {
-    const expected = CONTRACT_VERSIONS[this.layer];
     return this.ref.outputs.apply((outputs) => {
-      const version = outputs["contractVersion"];
-      if (version !== expected) {
-        throw new Error(
-          `stack ${this.stackName} (${this.layer} layer) exports contractVersion ${JSON.stringify(version)}; ` +
-            `this layer reads version ${expected}: deploy matching versions of both layers`,
-        );
-      }
-      if (!(key in outputs) || outputs[key] === undefined) {
-        throw new Error(`stack ${this.stackName} (${this.layer} layer) does not export '${key}'`);
-      }
+      this.checkVersion(outputs["contractVersion"]);
+      if (!(key in outputs) || outputs[key] === undefined) throw this.missing(key);
       return outputs[key] as T[K];
     });
+  }
+
+  /**
+   * The plain value of an upstream output, for reads that decide which resources this layer
+   * declares (one alarm per upstream service, say). Resources must not be created inside an
+   * `apply`: preview skips callbacks on unknown values, so the plan would not show them. A stack
+   * reference is different: its outputs are read from the upstream stack's state at preview as at
+   * update, so awaiting them here is deterministic. Secret outputs are refused, because a secret
+   * that shaped names or resource counts would leak into the plan; read those with `get`.
+   */
+  async value<K extends keyof T & string>(key: K): Promise<T[K]> {
+    const [version, details] = await Promise.all([this.ref.getOutputDetails("contractVersion"), this.ref.getOutputDetails(key)]);
+    this.checkVersion(version.value ?? version.secretValue);
+    if (details.secretValue !== undefined) {
+      throw new Error(`stack ${this.stackName} (${this.layer} layer) exports '${key}' as a secret: read it with get(), not value()`);
+    }
+    if (details.value === undefined) throw this.missing(key);
+    return details.value as T[K];
+  }
+
+  private checkVersion(version: unknown): void {
+    const expected = CONTRACT_VERSIONS[this.layer];
+    if (version !== expected) {
+      throw new Error(
+        `stack ${this.stackName} (${this.layer} layer) exports contractVersion ${JSON.stringify(version)}; ` +
+          `this layer reads version ${expected}: deploy matching versions of both layers`,
+      );
+    }
+  }
+
+  private missing(key: string): Error {
+    return new Error(`stack ${this.stackName} (${this.layer} layer) does not export '${key}'`);
   }
 }

@@ -47,6 +47,11 @@ export interface RunOptions {
   upstream?: LayerRun[];
   /** Environment variables set while the program runs (ENVIRONMENT_SUFFIX is cleared otherwise). */
   env?: Record<string, string>;
+  /**
+   * Runs this function in place of stacks/<layer>/index.ts: for specs of the shared library that
+   * need a Pulumi program (a tiny consumer of an upstream layer, say). Layer specs never set it.
+   */
+  program?: () => Record<string, unknown>;
 }
 
 function providerName(ref: string | undefined): string | undefined {
@@ -132,8 +137,10 @@ export async function runLayer(layer: LayerName, options: RunOptions = {}): Prom
   Object.assign(process.env, options.env ?? {});
   try {
     clearProgramModules();
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const program = require(path.join(STACKS_DIR, layer, "index.ts")) as Record<string, unknown>;
+    const program = options.program
+      ? options.program()
+      : // eslint-disable-next-line @typescript-eslint/no-require-imports
+        (require(path.join(STACKS_DIR, layer, "index.ts")) as Record<string, unknown>);
     const exports: Record<string, any> = {};
     for (const [key, value] of Object.entries(program)) {
       if (key === "__esModule") continue;

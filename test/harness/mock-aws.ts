@@ -48,6 +48,8 @@ const COMPUTED: Record<string, Computed> = {
       zoneId: "Z35SXDOTRQ7X7K",
     };
   },
+  // Addresses from TEST-NET-3 (RFC 5737), stable per logical name.
+  "aws:ec2/eip:Eip": (name) => ({ publicIp: `203.0.113.${parseInt(shortHash(name, 4), 16) % 254}` }),
   "aws:lb/targetGroup:TargetGroup": (name, i) => {
     const n = nameOf(name, i);
     const suffix = `targetgroup/${n}/${shortHash(n, 16)}`;
@@ -104,7 +106,10 @@ const COMPUTED: Record<string, Computed> = {
     hostedZone: `Z${shortHash(name, 12).toUpperCase()}`,
   }),
   "aws:servicediscovery/service:Service": (name) => ({ arn: arn("servicediscovery", `service/srv-${shortHash(name, 16)}`) }),
-  "aws:appautoscaling/target:Target": () => ({}),
+  // Scalable-target ARNs end in an id AWS assigns, not the service's resource id.
+  "aws:appautoscaling/target:Target": (name) => ({
+    arn: `arn:aws:application-autoscaling:${MOCK_REGION}:${MOCK_ACCOUNT}:scalable-target/${shortHash(name, 36)}`,
+  }),
   "aws:appautoscaling/policy:Policy": (name) => ({
     arn: arn("autoscaling", `scalingPolicy:${shortHash(name, 12)}:resource/ecs/policyName/${name}`),
   }),

@@ -1,0 +1,69 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Every install step lives here.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+VENV_PY := $(VENV)/bin/python
+NPM_STAMP := node_modules/.install-stamp
+PY_STAMP := $(VENV)/.install-stamp
+ACTIONLINT := build/bin/actionlint
+ACTIONLINT_VERSION := v1.7.7
+
+.PHONY: help deps test typecheck lint lint-workflows mocha pytest plan demo bench snapshots clean
+
+help:
+	@echo "make demo       install, print the offline plan of every layer, run the optimizer against a local AWS emulator"
+	@echo "make test       install, then type check, lint, mocha specs and pytest"
+	@echo "make plan       offline plan of every layer (build/plan/*.json)"
+	@echo "make bench      cost and scale benchmarks (writes bench/RESULTS.md)"
+	@echo "make snapshots  accept the current offline plans as the reviewed snapshots"
+
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(PY_STAMP): optimizer/pyproject.toml
+	test -x $(VENV_PY) || $(PYTHON) -m venv $(VENV)
+	$(VENV_PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(VENV_PY) -m pip install --quiet --disable-pip-version-check -e './optimizer[test]'
+	@touch $@
+
+# actionlint is built from source through the Go module proxy (its prebuilt-binary installers
+# download from GitHub, which CI machines cannot reach).
+$(ACTIONLINT):
+	GOBIN=$(abspath build/bin) GOFLAGS=-mod=mod go install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
+
+deps: $(NPM_STAMP) $(PY_STAMP)
+
+typecheck: $(NPM_STAMP)
+	npx tsc --noEmit -p tsconfig.json
+
+lint: $(NPM_STAMP)
+	npx eslint .
+	npx prettier --check .
+
+lint-workflows: $(ACTIONLINT)
+	$(ACTIONLINT) -color=false
+
+mocha: $(NPM_STAMP)
+	npx mocha
+
+pytest: $(PY_STAMP)
+	$(VENV)/bin/pytest optimizer/tests -q -p no:cacheprovider
+
+test: deps typecheck lint lint-workflows mocha pytest
+	@echo "make test: all checks passed"
+
+plan: $(NPM_STAMP)
+	npm run --silent plan -- all
+
+demo: deps plan
+
+bench: deps
+
+snapshots: $(NPM_STAMP)
+	UPDATE_SNAPSHOTS=1 npx mocha test/plan.spec.ts
+
+clean:
+	rm -rf build node_modules $(VENV) .ecs-optimizer

@@ -1,0 +1,416 @@
+"""``ecs-optimizer``: optimize | savings | rollback.
+
+stdout carries only the report (so ``--format json`` pipes cleanly); log lines, stamped in
+UTC ISO 8601, go to stderr and ``--log-file``. Errors are one line; ``-v`` adds tracebacks.
+
+Exit codes: 0 done or nothing to do; 1 unexpected error; 2 bad usage or input (nothing
+changed); 3 target resources not found; 4 partial failure (failed services rolled back);
+5 another run holds the cluster's lock.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Optional, Tuple
+
+import click
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    NoCredentialsError,
+    NoRegionError,
+    PartialCredentialsError,
+    ProfileNotFound,
+)
+
+from . import __version__, targets as tg
+from .aws import AwsContext, AwsSettings, Backoff, error_code, make_session, open_context
+from .engine import RunOptions, optimize as run_optimize, plan_fleet
+from .errors import EXIT_BAD_INPUT, EXIT_OK, EXIT_PARTIAL, EXIT_UNEXPECTED, BadInput, OptimizerError
+from .journal import default_path, read_journal, realised_states
+from .model import NetworkState, ServiceState
+from .pricing import load_prices
+from .report import FORMATS, render_optimize, render_rollback
+from .restore import rollback as run_rollback
+from .savings import SavingsReport, compute_savings, render_savings
+from .sizing import POLICIES, SizingOptions
+
+log = logging.getLogger("ecs_optimizer")
+
+#: Error codes meaning the credentials or permissions were refused: bad input, nothing changed.
+AUTH_ERROR_CODES = {
+    "UnrecognizedClientException",
+    "InvalidClientTokenId",
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "AccessDenied",
+    "AccessDeniedException",
+    "AuthFailure",
+    "SignatureDoesNotMatch",
+}
+#: VPC endpoint services priced as (free) gateway endpoints; the rest are interface endpoints.
+GATEWAY_ENDPOINT_SERVICES = {"s3", "dynamodb"}
+
+
+# ----------------------------------------------------------------------------- logging
+
+
+class UtcFormatter(logging.Formatter):
+    converter = time.gmtime
+
+    def formatTime(self, record: logging.LogRecord, datefmt: Optional[str] = None) -> str:  # noqa: N802
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", self.converter(record.created))
+        return f"{stamp}.{int(record.msecs):03d}Z"
+
+
+def setup_logging(verbose: int, log_file: Optional[str]) -> None:
+    """Fresh handlers for this invocation: stderr (as it is now) and the optional log file."""
+    formatter = UtcFormatter("%(asctime)s %(levelname)s %(message)s")
+    handlers: list = [logging.StreamHandler(sys.stderr)]
+    if log_file:
+        try:
+            handlers.append(logging.FileHandler(log_file, encoding="utf-8"))
+        except OSError as exc:
+            raise BadInput(f"--log-file {log_file}: {exc.strerror or exc}") from exc
+    for handler in list(log.handlers):
+        log.removeHandler(handler)
+        handler.close()
+    for handler in handlers:
+        handler.setFormatter(formatter)
+        log.addHandler(handler)
+    log.setLevel(logging.DEBUG if verbose else logging.INFO)
+    log.propagate = False
+    logging.getLogger("botocore").setLevel(logging.DEBUG if verbose > 1 else logging.WARNING)
+
+
+# ----------------------------------------------------------------------------- errors
+
+
+def exit_code_for(exc: BaseException) -> Tuple[int, str]:
+    """(exit code, one-line message) for an error that ended a command."""
+    if isinstance(exc, OptimizerError):
+        return exc.exit_code, str(exc)
+    if isinstance(exc, (NoCredentialsError, PartialCredentialsError, ProfileNotFound, NoRegionError)):
+        return EXIT_BAD_INPUT, f"AWS configuration: {exc}"
+    if isinstance(exc, ClientError) and error_code(exc) in AUTH_ERROR_CODES:
+        op = exc.operation_name
+        return EXIT_BAD_INPUT, f"AWS refused {op}: {error_code(exc)}: {exc.response['Error'].get('Message', '')}"
+    if isinstance(exc, (ClientError, BotoCoreError)):
+        return EXIT_UNEXPECTED, f"AWS error: {exc}"
+    return EXIT_UNEXPECTED, f"unexpected error: {type(exc).__name__}: {exc}"
+
+
+def run_guarded(body: Callable[[], int], verbose: int) -> None:
+    """Run a command body; turn errors into one log line and the documented exit code."""
+    try:
+        code = body()
+    except click.exceptions.Exit:
+        raise
+    except click.ClickException:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the one place every error becomes an exit code
+        code, message = exit_code_for(exc)
+        log.error("%s", message.splitlines()[0] if message else type(exc).__name__)
+        if verbose:
+            log.debug("traceback", exc_info=True)
+    raise click.exceptions.Exit(code)
+
+
+# ----------------------------------------------------------------------------- shared options
+
+
+@dataclass(frozen=True)
+class Common:
+    outputs: Optional[str]
+    stack: Optional[str]
+    observability_outputs: Optional[str]
+    service: Tuple[str, ...]
+    tier: Optional[str]
+    region: Optional[str]
+    profile: Optional[str]
+    endpoint_url: Optional[str]
+    fmt: str
+    log_file: Optional[str]
+    verbose: int
+
+
+COMMON_OPTIONS = [
+    click.option("--outputs", metavar="FILE", help="Compute stack outputs: the JSON of `pulumi stack output --json` (contract version 1)."),
+    click.option("--stack", metavar="NAME", help="Read the compute stack's outputs by running `pulumi stack output --json --stack NAME` in stacks/compute."),
+    click.option("--observability-outputs", metavar="FILE", help="Observability stack outputs naming each service's alarms; without it alarms are found by name (cpu-high-{service}-{suffix}, ...)."),
+    click.option("--service", multiple=True, metavar="NAME", help="Limit the run to this service (catalog name, e.g. frontend). Repeatable."),
+    click.option("--tier", type=click.Choice(["dev", "prod"]), help="Tier for discovery when the cluster has no Tier tag (default dev). Outputs files carry their own tier."),
+    click.option("--region", metavar="REGION", help="AWS region (default: the outputs' region, then AWS_REGION / the profile's region)."),
+    click.option("--profile", metavar="NAME", help="AWS profile from the shared config/credentials files."),
+    click.option("--endpoint-url", envvar="AWS_ENDPOINT_URL", metavar="URL", help="Send every AWS call to this endpoint (an emulator such as moto). Also AWS_ENDPOINT_URL."),
+    click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default="table", show_default=True, help="Report format on stdout."),
+    click.option("--log-file", metavar="FILE", help="Also append the log lines (UTC timestamps) to FILE."),
+    click.option("-v", "--verbose", count=True, help="More log detail and tracebacks on errors; -vv adds botocore's debug log."),
+]
+_COMMON_KEYS = [
+    "outputs", "stack", "observability_outputs", "service", "tier", "region",
+    "profile", "endpoint_url", "fmt", "log_file", "verbose",
+]
+
+PLANNING_OPTIONS = [
+    click.option("--policy", type=click.Choice(list(POLICIES)), default="auto", show_default=True,
+                 help="fixed: halve task sizes, desired 3->2, min 2->1. metrics: cheapest Fargate size covering p95 CPU and peak memory with headroom. auto: metrics where there is enough history, else fixed, never below observed need."),
+    click.option("--spot-share", type=click.FloatRange(0.7, 1.0), default=0.7, show_default=True,
+                 help="Share of a non-critical service's tasks beyond its one on-demand base task that run on FARGATE_SPOT (at least 0.7). Critical services stay on-demand."),
+    click.option("--keep-images", type=click.IntRange(min=1), default=5, show_default=True,
+                 help="ECR lifecycle policy: keep the last N images (the count is the only part of an existing policy changed)."),
+    click.option("--lookback-days", type=click.IntRange(1, 455), default=14, show_default=True,
+                 help="Days of CloudWatch CPU/memory history the metrics policy reads (hourly periods)."),
+    click.option("--headroom", type=click.FloatRange(0.0, 1.0), default=0.2, show_default=True,
+                 help="Spare capacity the metrics policy adds on top of observed need (0.2 = 20%)."),
+]
+
+EXECUTION_OPTIONS = [
+    click.option("--wait-timeout", type=click.FloatRange(min=0), default=900, show_default=True, metavar="SECONDS",
+                 help="Longest wait for a service's deployment to complete before it is rolled back."),
+    click.option("--poll-interval", type=click.FloatRange(min=0), default=15, show_default=True, metavar="SECONDS",
+                 help="Seconds between deployment status checks."),
+    click.option("--concurrency", type=click.IntRange(1, 32), default=4, show_default=True,
+                 help="Services worked on at the same time."),
+    click.option("--force-unlock", is_flag=True,
+                 help="Remove a stale cluster lock (SSM parameter /ecs-optimizer/lock/{cluster}) left by a run that died, then run."),
+]
+
+
+def with_options(options: list) -> Callable:
+    def decorate(fn: Callable) -> Callable:
+        for option in reversed(options):
+            fn = option(fn)
+        return fn
+    return decorate
+
+
+def command_body(fn: Callable[..., int]) -> Callable:
+    """Apply the common options once for every command, set up logging and error handling."""
+
+    @functools.wraps(fn)
+    def wrapper(**kwargs: Any) -> None:
+        common = Common(**{key: kwargs.pop(key) for key in _COMMON_KEYS})
+        try:
+            setup_logging(common.verbose, common.log_file)
+        except BadInput as exc:
+            click.echo(f"error: {exc}", err=True)
+            raise click.exceptions.Exit(EXIT_BAD_INPUT)
+        run_guarded(lambda: fn(common, **kwargs), common.verbose)
+
+    return with_options(COMMON_OPTIONS)(wrapper)
+
+
+# ----------------------------------------------------------------------------- targeting
+
+
+def aws_settings(common: Common, region: Optional[str], dry_run: bool) -> AwsSettings:
+    return AwsSettings(
+        region=common.region or region,
+        profile=common.profile,
+        endpoint_url=common.endpoint_url,
+        dry_run=dry_run,
+        backoff=Backoff(),
+    )
+
+
+def open_aws(settings: AwsSettings) -> AwsContext:
+    """Indirection point: tests wrap this to inspect the context's call recorder."""
+    return open_context(settings)
+
+
+def resolve_targets(common: Common, dry_run: bool) -> Tuple[tg.Targets, AwsContext]:
+    """Validate every input file first (exit 2 before any AWS call), then open AWS and
+    discover or verify."""
+    if common.outputs and common.stack:
+        raise BadInput("--outputs and --stack both name the targets; pass one of them")
+    targets: Optional[tg.Targets] = None
+    if common.outputs:
+        targets = tg.load_outputs_file(common.outputs)
+    elif common.stack:
+        targets = tg.load_stack(common.stack)
+    suffix = os.environ.get("ENVIRONMENT_SUFFIX", "").strip()
+    if targets is None and not suffix:
+        raise BadInput("no targets: pass --outputs FILE or --stack NAME, or set ENVIRONMENT_SUFFIX for discovery")
+    observability = tg.read_json_file(common.observability_outputs) if common.observability_outputs else None
+    if targets is not None:
+        targets = targets.only(list(common.service), f"--service (services in {targets.source})")
+    ctx = open_aws(aws_settings(common, targets.region if targets else None, dry_run))
+    if targets is None:
+        targets = tg.discover(ctx, suffix, common.tier).only(list(common.service))
+    if observability is not None:
+        targets = tg.apply_observability_outputs(targets, observability, common.observability_outputs)
+    log.info("targets: %s, cluster %s, %d services, tier %s, region %s",
+             targets.source, targets.cluster_name, len(targets.services), targets.tier, ctx.region)
+    return targets, ctx
+
+
+def run_options(policy: str, spot_share: float, keep_images: int, lookback_days: int, headroom: float,
+                wait_timeout: float = 900, poll_interval: float = 15, concurrency: int = 4) -> RunOptions:
+    try:
+        sizing = SizingOptions(headroom=headroom, spot_share=spot_share, keep_images=keep_images,
+                               lookback_days=lookback_days, min_history_days=min(SizingOptions.min_history_days, lookback_days))
+    except ValueError as exc:
+        raise BadInput(str(exc)) from exc
+    return RunOptions(policy, sizing, wait_timeout, poll_interval, concurrency)
+
+
+def price(before: dict, after: dict, region: str, source: str, session: Any,
+          network: Optional[NetworkState] = None, spot_discount: float = 0.70) -> SavingsReport:
+    try:
+        prices = load_prices(region, source, session, warn=log.warning)
+    except ValueError as exc:
+        raise BadInput(str(exc)) from exc
+    return compute_savings(before, after, prices, network, spot_discount)
+
+
+# ----------------------------------------------------------------------------- commands
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="ecs-optimizer")
+def cli() -> None:
+    """Tune a deployed ECS Fargate environment for cost and report the savings.
+
+    \b
+    Targets: --outputs FILE (compute stack outputs), --stack NAME, or discovery from
+    ENVIRONMENT_SUFFIX (cluster ecs-cluster-{suffix}, services *-{suffix}).
+    \b
+    Exit codes: 0 done or nothing to do; 1 unexpected error; 2 bad usage or input
+    (nothing changed); 3 targets not found; 4 partial failure (failed services rolled
+    back); 5 another run holds the cluster lock.
+    """
+
+
+@cli.command()
+@click.option("--dry-run", is_flag=True,
+              help="Print the plan (old -> new per service and field, and the migration order) without changing anything: every mutating AWS call is refused. Takes no lock.")
+@with_options(PLANNING_OPTIONS)
+@with_options(EXECUTION_OPTIONS)
+@click.option("--journal", "journal_path", metavar="FILE",
+              help="Write the change journal here (default .ecs-optimizer/journal-<UTC time>.jsonl); `rollback --journal FILE` undoes the run.")
+@command_body
+def optimize(common: Common, dry_run: bool, policy: str, spot_share: float, keep_images: int,
+             lookback_days: int, headroom: float, wait_timeout: float, poll_interval: float,
+             concurrency: int, force_unlock: bool, journal_path: Optional[str]) -> int:
+    """Rightsize task definitions, task counts, Spot share, ECR retention and alarms.
+
+    Per service, in order: new task-definition revision -> service update -> wait for a
+    completed deployment (rolled back on failure) -> autoscaling min/max -> ECR lifecycle
+    policy -> alarm thresholds. Every change is journalled before the next begins. A run
+    holds a per-cluster lock (dry runs do not: they change nothing). Re-running on an
+    optimized environment changes nothing.
+    """
+    opts = run_options(policy, spot_share, keep_images, lookback_days, headroom, wait_timeout, poll_interval, concurrency)
+    targets, ctx = resolve_targets(common, dry_run)
+    path = Path(journal_path) if journal_path else default_path()
+    outcome = run_optimize(ctx, targets, opts, path, force_unlock)
+    before = {r.service: r.before for r in outcome.results}
+    after = {r.service: r.after for r in outcome.results}
+    try:
+        savings: Optional[SavingsReport] = compute_savings(before, after, load_prices(ctx.region, "table"))
+    except ValueError as exc:
+        log.warning("savings not priced: %s", exc)
+        savings = None
+    click.echo(render_optimize(outcome, savings, common.fmt))
+    log.info("API calls: %s", ctx.recorder.summary())
+    if outcome.failed:
+        log.error("%d services failed and were rolled back: %s", len(outcome.failed),
+                  ", ".join(r.service for r in outcome.failed))
+        return EXIT_PARTIAL
+    return EXIT_OK
+
+
+@cli.command()
+@with_options(PLANNING_OPTIONS)
+@click.option("--journal", "journal_path", metavar="FILE",
+              help="Price what a finished optimize run realised (before/after from its journal) instead of the live state against the plan.")
+@click.option("--pricing", type=click.Choice(["table", "live"]), default="table", show_default=True,
+              help="Prices from the embedded dated table, or live from the AWS Price List API (falls back to the table with a warning).")
+@click.option("--network-outputs", metavar="FILE",
+              help="Network stack outputs (natGatewayCount, availabilityZones, vpcEndpoints) to price NAT gateways against VPC endpoints.")
+@click.option("--spot-discount", type=click.FloatRange(0.0, 1.0), default=0.7, show_default=True,
+              help="How much cheaper Fargate Spot is than on-demand (0.7 = 70% cheaper).")
+@command_body
+def savings(common: Common, policy: str, spot_share: float, keep_images: int, lookback_days: int,
+            headroom: float, journal_path: Optional[str], pricing: str, network_outputs: Optional[str],
+            spot_discount: float) -> int:
+    """Estimate the monthly savings: the live state against what optimize would do.
+
+    Prices Fargate vCPU and GB hours (on-demand, Spot, ARM), task counts, ECR storage and,
+    with --network-outputs, NAT gateways against VPC endpoints; 730 hours a month, levers
+    applied in sequence so nothing is counted twice. Reads only: never changes anything.
+    """
+    opts = run_options(policy, spot_share, keep_images, lookback_days, headroom)
+    network = load_network(network_outputs) if network_outputs else None
+    if journal_path:
+        contents = read_journal(journal_path).for_services(list(common.service))
+        before, after = realised_states(contents)
+        region = common.region or contents.header.get("region")
+        session = make_session(aws_settings(common, region, True)) if pricing == "live" else None
+    else:
+        targets, ctx = resolve_targets(common, dry_run=True)
+        fleet = plan_fleet(ctx, targets, opts)
+        before = {n: p.before for n, p in fleet.plans.items()}
+        after = {n: p.after for n, p in fleet.plans.items()}
+        region, session = ctx.region, ctx.session
+    if not region:
+        raise BadInput("no region to price: pass --region")
+    report = price(before, after, region, pricing, session, network, spot_discount)
+    click.echo(render_savings(report, common.fmt))
+    return EXIT_OK
+
+
+@cli.command()
+@click.option("--journal", "journal_path", metavar="FILE", required=True,
+              help="Journal of the optimize run to undo.")
+@click.option("--dry-run", is_flag=True, help="Show what would be restored without changing anything.")
+@with_options(EXECUTION_OPTIONS)
+@command_body
+def rollback(common: Common, journal_path: str, dry_run: bool, wait_timeout: float,
+             poll_interval: float, concurrency: int, force_unlock: bool) -> int:
+    """Restore every value an optimize run changed, newest change first.
+
+    Uses the earliest recorded before value of each field, deregisters the task-definition
+    revisions the run registered, and changes nothing on a second run. --service limits it
+    to some services; the journal names the cluster and region.
+    """
+    contents = read_journal(journal_path).for_services(list(common.service))
+    ctx = open_aws(aws_settings(common, contents.header.get("region"), dry_run))
+    outcome = run_rollback(ctx, contents, wait_timeout, poll_interval, concurrency, force_unlock)
+    click.echo(render_rollback(outcome, common.fmt))
+    log.info("API calls: %s", ctx.recorder.summary())
+    return EXIT_PARTIAL if outcome.failed else EXIT_OK
+
+
+def load_network(path: str) -> NetworkState:
+    """Network stack outputs -> NetworkState; S3 and DynamoDB endpoints are gateway endpoints."""
+    data = tg.read_json_file(path)
+    tg.require_keys(data, {"natGatewayCount": int}, path)
+    azs = data.get("availabilityZones")
+    endpoints = data.get("vpcEndpoints") or {}
+    if not isinstance(azs, list) or not azs:
+        raise BadInput(f"{path}: availabilityZones: expected a non-empty list")
+    if not isinstance(endpoints, dict):
+        raise BadInput(f"{path}: vpcEndpoints: expected an object of service -> endpoint id")
+    gateway = sum(1 for name in endpoints if name in GATEWAY_ENDPOINT_SERVICES)
+    return NetworkState(
+        nat_gateway_count=data["natGatewayCount"],
+        availability_zones=len(azs),
+        interface_endpoint_count=len(endpoints) - gateway,
+        gateway_endpoint_count=gateway,
+    )
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

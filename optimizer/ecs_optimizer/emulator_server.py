@@ -1,0 +1,413 @@
+"""The local AWS emulator process: moto's server, with the fidelity fixes the optimizer needs.
+
+Run as ``python -m ecs_optimizer.emulator_server --host 127.0.0.1``; :mod:`ecs_optimizer.emulator`
+starts and stops it. It binds the port itself (port 0 picks a free one, so two runs cannot
+race for a port) and prints ``listening on http://HOST:PORT`` as its first line. It exits
+when its standard input closes, so it never outlives the process that started it, even one
+killed without a chance to clean up.
+
+moto answers every call the optimizer makes, but a few of its answers differ from AWS in
+ways that would make an end-to-end run meaningless or impractically slow. Each difference
+is fixed here, in the emulator, never by changing the optimizer:
+
+ECS services
+    ``CreateService`` drops ``capacityProviderStrategy``; a service's running count is a fixed
+    number from ``MOTO_ECS_SERVICE_RUNNING`` instead of its desired count; and
+    ``UpdateService`` never starts a new deployment, so a wait for the new task definition's
+    rollout could never end. Here a service keeps its strategy, runs its desired count, and
+    an update that changes the task definition or the strategy (or forces a deployment)
+    starts a PRIMARY deployment that completes after ``--rollout-seconds`` (the old one stays
+    ACTIVE until then), as ECS does for a healthy rollout.
+ECR images
+    moto stamps pushes with whole seconds, so images pushed in one second tie and "the newest
+    N" is undefined; and it reports the manifest's config blob size as the image size. Here
+    push times are sub-second and strictly increasing, and the size is the sum of the
+    compressed layers, as ECR reports it.
+CloudWatch GetMetricData
+    moto scans every stored datapoint once per query and period, which is hours of CPU for
+    two weeks of history of a few hundred services. Here a call indexes the datapoints once
+    and answers every metric query from the index, with the same statistics code.
+
+It also counts the API calls it serves, by ``service:Operation``, at ``GET /_emulator/calls``
+(``POST /_emulator/calls/reset`` clears the counts): the scale benchmark reads what actually
+reached "AWS", retries included.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import threading
+import time
+from collections import Counter
+from datetime import datetime, timedelta
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+from urllib.parse import parse_qs
+
+CALLS_PATH = "/_emulator/calls"
+RESET_PATH = "/_emulator/calls/reset"
+
+#: botocore signing names that differ from the service names the optimizer's recorder uses.
+_SIGNING_NAME_ALIASES = {"monitoring": "cloudwatch"}
+
+
+# ----------------------------------------------------------------------------- call counter
+
+
+def operation_of(environ: Dict[str, Any]) -> Optional[str]:
+    """``service:Operation`` of one request, from whichever protocol carried it.
+
+    JSON protocols name the operation in ``X-Amz-Target``; Smithy RPC v2 CBOR (CloudWatch in
+    current botocore) in the path ``/service/<Service>/operation/<Operation>``; the query
+    protocol in the form field ``Action``. The service is the SigV4 credential scope's.
+    """
+    auth = environ.get("HTTP_AUTHORIZATION", "")
+    service = "unknown"
+    if "Credential=" in auth:
+        scope = auth.split("Credential=", 1)[1].split(",", 1)[0].split("/")
+        if len(scope) >= 4:
+            service = _SIGNING_NAME_ALIASES.get(scope[3], scope[3])
+    target = environ.get("HTTP_X_AMZ_TARGET")
+    if target:
+        return f"{service}:{target.rsplit('.', 1)[-1]}"
+    path = environ.get("PATH_INFO", "")
+    if "/operation/" in path:
+        return f"{service}:{path.rsplit('/operation/', 1)[1].strip('/')}"
+    if environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
+        body = _read_body(environ)
+        action = parse_qs(body.decode("utf-8", "replace")).get("Action")
+        if action:
+            return f"{service}:{action[0]}"
+    query_action = parse_qs(environ.get("QUERY_STRING", "")).get("Action")
+    if query_action:
+        return f"{service}:{query_action[0]}"
+    return None
+
+
+def _read_body(environ: Dict[str, Any]) -> bytes:
+    """Read the request body and put it back, so the application still sees all of it."""
+    import io
+
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(length) if length else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    return body
+
+
+class CallCounter:
+    """WSGI middleware: counts each API request by operation and serves the counts."""
+
+    def __init__(self, app: Callable) -> None:
+        self.app = app
+        self._lock = threading.Lock()
+        self.counts: Counter = Counter()
+
+    def __call__(self, environ: Dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path == CALLS_PATH and environ.get("REQUEST_METHOD") == "GET":
+            with self._lock:
+                body = json.dumps(dict(sorted(self.counts.items()))).encode()
+            return _reply(start_response, body)
+        if path == RESET_PATH and environ.get("REQUEST_METHOD") == "POST":
+            with self._lock:
+                self.counts.clear()
+            return _reply(start_response, b"{}")
+        operation = operation_of(environ)
+        if operation:
+            with self._lock:
+                self.counts[operation] += 1
+        return self.app(environ, start_response)
+
+
+def _reply(start_response: Callable, body: bytes) -> List[bytes]:
+    start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+# ----------------------------------------------------------------------------- ECS
+
+
+def _patch_ecs(rollout_seconds: float) -> None:
+    from moto.ecs import models, responses
+
+    backend_cls = models.EC2ContainerServiceBackend
+    service_cls = models.Service
+    original_init = service_cls.__init__
+    original_create = responses.EC2ContainerServiceResponse.create_service
+    original_update = backend_cls.update_service
+    original_describe = backend_cls.describe_services
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        self.running_count = self.desired_count
+        self.pending_count = 0
+        self.capacity_provider_strategy = []
+        self._rollout_done_at = None
+        for deployment in self.deployments:
+            deployment.update(
+                runningCount=self.desired_count,
+                pendingCount=0,
+                rolloutState="COMPLETED",
+                rolloutStateReason=f"ECS deployment {deployment['id']} completed.",
+            )
+
+    def create_service(self: Any) -> Any:
+        strategy = self._get_param("capacityProviderStrategy")
+        result = original_create(self)
+        if strategy:
+            cluster = self.ecs_backend._get_cluster(self._get_param("cluster", "default"))
+            service = self.ecs_backend.services[f"{cluster.name}:{self._get_param('serviceName')}"]
+            service.capacity_provider_strategy = strategy
+            # A service placed by capacity providers has no launch type in ECS's answers.
+            service.launch_type = None
+            for deployment in service.deployments:
+                deployment["launchType"] = None
+                deployment["capacityProviderStrategy"] = strategy
+                deployment["platformFamily"] = "FARGATE"
+        return result
+
+    def update_service(self: Any, service_properties: Dict[str, Any]) -> Any:
+        props = dict(service_properties)
+        cluster = self._get_cluster(props.get("cluster", "default"))
+        name = str(props.get("service", "")).split("/")[-1]
+        current = self.services.get(f"{cluster.name}:{name}")
+        before = (
+            (current.task_definition, list(current.capacity_provider_strategy or []))
+            if current is not None
+            else None
+        )
+        forced = bool(props.get("force_new_deployment"))
+        service = original_update(self, service_properties)
+        if service.capacity_provider_strategy:
+            service.launch_type = None
+        elif service.launch_type is None:
+            service.launch_type = "FARGATE"
+        service.running_count = service.desired_count
+        service.pending_count = 0
+        after = (service.task_definition, list(service.capacity_provider_strategy or []))
+        if forced or before != after:
+            _start_deployment(service, rollout_seconds)
+        else:
+            for deployment in service.deployments:
+                if deployment.get("status") == "PRIMARY":
+                    deployment.update(desiredCount=service.desired_count, runningCount=service.desired_count)
+        return service
+
+    def describe_services(self: Any, *args: Any, **kwargs: Any) -> Any:
+        found, failures = original_describe(self, *args, **kwargs)
+        for service in found:
+            _settle_deployment(service)
+        return found, failures
+
+    service_cls.__init__ = init
+    responses.EC2ContainerServiceResponse.create_service = create_service
+    backend_cls.update_service = update_service
+    backend_cls.describe_services = describe_services
+
+
+def _start_deployment(service: Any, rollout_seconds: float) -> None:
+    from moto.core.utils import utcnow
+    from moto.moto_api._internal import mock_random
+
+    now = utcnow()
+    done = rollout_seconds <= 0
+    deployment_id = f"ecs-svc/{mock_random.randint(0, 32**12)}"
+    previous = [dict(d, status="ACTIVE") for d in service.deployments if d.get("status") == "PRIMARY"]
+    primary = {
+        "id": deployment_id,
+        "status": "PRIMARY",
+        "taskDefinition": service.task_definition,
+        "desiredCount": service.desired_count,
+        "pendingCount": 0 if done else service.desired_count,
+        "runningCount": service.desired_count if done else 0,
+        "failedTasks": 0,
+        "createdAt": now,
+        "updatedAt": now,
+        "launchType": service.launch_type,
+        "capacityProviderStrategy": list(service.capacity_provider_strategy or []) or None,
+        "platformFamily": "FARGATE",
+        "rolloutState": "COMPLETED" if done else "IN_PROGRESS",
+        "rolloutStateReason": f"ECS deployment {deployment_id} {'completed' if done else 'in progress'}.",
+    }
+    service.deployments = [primary] if done else [primary] + previous
+    service._rollout_done_at = None if done else time.monotonic() + rollout_seconds
+
+
+def _settle_deployment(service: Any) -> None:
+    """Complete a rollout whose time has come: the new tasks run, the old deployment drains."""
+    done_at = getattr(service, "_rollout_done_at", None)
+    if done_at is None or time.monotonic() < done_at:
+        return
+    from moto.core.utils import utcnow
+
+    primary = [d for d in service.deployments if d.get("status") == "PRIMARY"]
+    for deployment in primary:
+        deployment.update(
+            runningCount=service.desired_count,
+            pendingCount=0,
+            rolloutState="COMPLETED",
+            rolloutStateReason=f"ECS deployment {deployment['id']} completed.",
+            updatedAt=utcnow(),
+        )
+    service.deployments = primary
+    service.running_count = service.desired_count
+    service._rollout_done_at = None
+
+
+# ----------------------------------------------------------------------------- ECR
+
+
+def _patch_ecr() -> None:
+    from moto.ecr import models
+
+    original_put = models.ECRBackend.put_image
+    original_size = models.Image.get_image_size_in_bytes
+    lock = threading.Lock()
+
+    def put_image(self: Any, repository_name: str, *args: Any, **kwargs: Any) -> Any:
+        with lock:
+            known = {id(i) for i in self.repositories[repository_name].images} if repository_name in self.repositories else set()
+            image = original_put(self, repository_name, *args, **kwargs)
+            if id(image) not in known:
+                others = [i.image_pushed_at for i in self.repositories[repository_name].images if i is not image]
+                stamp = time.time()
+                if others and stamp <= max(others):
+                    stamp = max(others) + 0.001
+                image.image_pushed_at = stamp
+            return image
+
+    def image_size(self: Any) -> Optional[int]:
+        manifest = json.loads(self.image_manifest)
+        layers = manifest.get("layers")
+        if layers and all("size" in layer for layer in layers):
+            return int(sum(int(layer["size"]) for layer in layers))
+        return original_size(self)
+
+    models.ECRBackend.put_image = put_image
+    models.Image.get_image_size_in_bytes = image_size
+
+
+# ----------------------------------------------------------------------------- CloudWatch
+
+
+def _dimension_key(dimensions: Iterable[Any]) -> Tuple[Tuple[str, str], ...]:
+    pairs = []
+    for d in dimensions or []:
+        if isinstance(d, dict):
+            pairs.append((str(d["Name"]), str(d["Value"])))
+        else:
+            pairs.append((str(d.name), str(d.value)))
+    return tuple(sorted(pairs))
+
+
+def _patch_cloudwatch() -> None:
+    from moto.cloudwatch import models
+
+    backend_cls = models.CloudWatchBackend
+    original = backend_cls.get_metric_data
+
+    def get_metric_data(
+        self: Any,
+        queries: List[Dict[str, Any]],
+        start_time: datetime,
+        end_time: datetime,
+        scan_by: str = "TimestampAscending",
+    ) -> List[Dict[str, Any]]:
+        if not queries or any("MetricStat" not in q for q in queries):
+            return original(self, queries, start_time, end_time, scan_by)
+        start_time = start_time.replace(microsecond=0)
+        end_time = end_time.replace(microsecond=0)
+        if start_time >= end_time:
+            # moto's own validation messages for these cases.
+            return original(self, queries, start_time, end_time, scan_by)
+        index: Dict[Tuple[str, str, Tuple[Tuple[str, str], ...]], List[Any]] = {}
+        for datum in self.get_all_metrics():
+            if start_time <= datum.timestamp < end_time:
+                key = (datum.namespace, datum.name, _dimension_key(datum.dimensions))
+                index.setdefault(key, []).append(datum)
+        results = []
+        for query in queries:
+            stat = query["MetricStat"]
+            metric = stat["Metric"]
+            delta = timedelta(seconds=int(stat["Period"]))
+            key = (metric["Namespace"], metric["MetricName"], _dimension_key(metric.get("Dimensions", [])))
+            buckets: Dict[int, List[Any]] = {}
+            for datum in index.get(key, []):
+                if stat.get("Unit") and datum.unit != stat["Unit"]:
+                    continue
+                buckets.setdefault(int((datum.timestamp - start_time) / delta), []).append(datum)
+            timestamps, values = [], []
+            for slot in sorted(buckets):
+                period_start = start_time + slot * delta
+                stats = models.Statistics([stat["Stat"]], period_start)
+                stats.metric_data = buckets[slot]
+                timestamps.append(period_start)
+                values.append(stats.get_statistics_for_type(stat["Stat"]))
+            if scan_by == "TimestampDescending":
+                timestamps.reverse()
+                values.reverse()
+            if query.get("ReturnData", True):
+                results.append(
+                    {
+                        "id": query["Id"],
+                        "label": query.get("Label") or f"{metric['MetricName']} {stat['Stat']}",
+                        "values": values,
+                        "timestamps": timestamps,
+                        "status_code": "Complete",
+                    }
+                )
+        return results
+
+    backend_cls.get_metric_data = get_metric_data
+
+
+def apply_fidelity_patches(rollout_seconds: float) -> None:
+    """Apply every fix described in the module docstring to this process's moto."""
+    _patch_ecs(rollout_seconds)
+    _patch_ecr()
+    _patch_cloudwatch()
+
+
+# ----------------------------------------------------------------------------- process
+
+
+def _exit_when_parent_goes() -> None:
+    """Block until stdin closes (the parent exited or closed our pipe), then exit at once."""
+    try:
+        while sys.stdin.buffer.read(4096):
+            pass
+    finally:
+        os._exit(0)
+
+
+def serve(host: str, port: int, rollout_seconds: float) -> None:
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import make_server
+
+    apply_fidelity_patches(rollout_seconds)
+    app = CallCounter(DomainDispatcherApplication(create_backend_app))
+    server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
+    os.environ["MOTO_PORT"] = str(server.server_port)
+    print(f"listening on http://{host}:{server.server_port}", flush=True)
+    threading.Thread(target=_exit_when_parent_goes, name="parent-watch", daemon=True).start()
+    server.serve_forever()
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, loopback only)")
+    parser.add_argument("--port", type=int, default=0, help="port to bind; 0 (default) picks a free one")
+    parser.add_argument(
+        "--rollout-seconds",
+        type=float,
+        default=0.0,
+        help="how long an ECS deployment stays IN_PROGRESS before it completes (default 0)",
+    )
+    args = parser.parse_args(argv)
+    serve(args.host, args.port, args.rollout_seconds)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,424 @@
+"""Plan and apply the optimization, service by service, in the documented order.
+
+Per service: new task-definition revision -> update the service (count, capacity-provider
+strategy) -> wait for a completed deployment (bounded) -> autoscaling min/max -> ECR
+lifecycle policy -> alarm thresholds. Every write is journalled as soon as AWS accepted it
+and before the next write starts. When any step of a service fails, that service's journalled
+changes are restored (the same code as ``rollback``), it is reported ``rolled_back`` and the
+other services carry on; the run then exits 4.
+
+What to change comes from :func:`sizing.plan_service`; this module adds only what the live
+resources allow (a cluster without FARGATE_SPOT, containers that would not fit the smaller
+task, an ECR policy of a shape the optimizer does not own, a missing scalable target).
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+from . import resources as res
+from .aws import AwsContext
+from .inventory import Inventory, LiveService, read_inventory
+from .journal import Change, Journal
+from .lock import ClusterLock
+from .metrics import fetch_usage
+from .model import SPOT, ServiceState
+from .restore import restore_changes
+from .sizing import Decision, SizingOptions, Usage, alarm_threshold, plan_service
+from .targets import Targets
+
+log = logging.getLogger(__name__)
+
+#: The order changes are made in, per service (also printed with a dry run's plan).
+MIGRATION_ORDER = (
+    "register a task-definition revision with the new CPU/memory (all else copied)",
+    "update the service: task definition, desired count, capacity-provider strategy",
+    "wait for the deployment to complete (bounded by --wait-timeout); on failure restore the service",
+    "set the autoscaling min/max capacity",
+    "set the ECR lifecycle policy's keep-last count",
+    "retune the alarm thresholds (every other alarm field kept)",
+)
+
+STATUSES = ("planned", "applied", "unchanged", "skipped", "failed", "rolled_back")
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How a run plans and applies; built from the CLI options."""
+
+    policy: str = "auto"
+    sizing: SizingOptions = field(default_factory=SizingOptions)
+    wait_timeout: float = 900.0
+    poll_interval: float = 15.0
+    concurrency: int = 4
+
+
+@dataclass(frozen=True)
+class PlannedChange:
+    resource: str
+    field: str
+    before: Any
+    after: Any
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {"resource": self.resource, "field": self.field, "before": self.before, "after": self.after}
+
+
+@dataclass
+class ServicePlan:
+    """One service's planned state, with the live resources it will be applied to."""
+
+    live: LiveService
+    before: ServiceState
+    after: ServiceState
+    status: str  # planned | unchanged | skipped
+    reason: str
+    alarm_thresholds: Dict[str, float] = field(default_factory=dict)  # kind -> new threshold
+
+    @property
+    def name(self) -> str:
+        return self.live.name
+
+    def size_changes(self) -> bool:
+        return (self.before.cpu, self.before.memory) != (self.after.cpu, self.after.memory)
+
+    def strategy_items(self) -> Optional[List[dict]]:
+        if self.after.strategy == self.before.strategy:
+            return self.live.strategy_items
+        return res.normalize_strategy(self.after.strategy.to_aws())
+
+    def changes(self) -> List[PlannedChange]:
+        """Every field that changes, in migration order."""
+        b, a = self.before, self.after
+        pairs = [
+            ("taskDefinition", "cpu", b.cpu, a.cpu),
+            ("taskDefinition", "memory", b.memory, a.memory),
+            ("service", "desiredCount", b.desired_count, a.desired_count),
+            ("service", "capacityProviderStrategy", self.live.strategy_items, self.strategy_items()),
+            ("scalableTarget", "minCapacity", b.min_capacity, a.min_capacity),
+            ("scalableTarget", "maxCapacity", b.max_capacity, a.max_capacity),
+            ("ecrLifecyclePolicy", "keepImages", b.ecr_keep_images, a.ecr_keep_images),
+        ]
+        changes = [PlannedChange(*p) for p in pairs if p[2] != p[3]]
+        for kind, new in self.alarm_thresholds.items():
+            alarm = self.live.alarms[kind]
+            changes.append(PlannedChange(f"alarm:{alarm['AlarmName']}", "threshold", alarm["Threshold"], new))
+        return changes
+
+
+@dataclass
+class ServiceResult:
+    service: str
+    status: str
+    changes: List[PlannedChange]
+    reason: str
+    before: ServiceState
+    after: ServiceState  # the state the service is in after this run
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {
+            "service": self.service,
+            "status": self.status,
+            "changes": [c.to_dict() for c in self.changes],
+            "reason": self.reason,
+        }
+
+
+# ----------------------------------------------------------------------------- planning
+
+
+def _constrain(plan_after: ServiceState, live: LiveService, inventory: Inventory, notes: List[str]) -> ServiceState:
+    """Undo the parts of a plan the live resources cannot take, saying why."""
+    before = live.state()
+    after = plan_after
+    if after.strategy != before.strategy and after.strategy.spot_weight and SPOT not in inventory.capacity_providers:
+        after = after.with_changes(strategy=before.strategy)
+        notes.append(f"capacity strategy kept: cluster has no {SPOT} capacity provider")
+    if (after.cpu, after.memory) != (before.cpu, before.memory):
+        misfit = res.containers_fit(live.task_definition, after.cpu, after.memory)
+        if misfit:
+            after = after.with_changes(cpu=before.cpu, memory=before.memory)
+            notes.append(f"task size kept: {misfit}")
+    if after.ecr_keep_images != before.ecr_keep_images:
+        _, editable = res.keep_count(live.lifecycle_policy)
+        if not live.repository_exists or not editable:
+            after = after.with_changes(ecr_keep_images=before.ecr_keep_images)
+            why = "repository not found" if not live.repository_exists else "its lifecycle policy has a custom shape"
+            notes.append(f"ECR retention kept: {why}")
+    if live.scalable_target is None and (after.min_capacity, after.max_capacity) != (before.min_capacity, before.max_capacity):
+        after = after.with_changes(min_capacity=before.min_capacity, max_capacity=before.max_capacity)
+        notes.append("autoscaling kept: no scalable target registered")
+    return after
+
+
+def _alarm_thresholds(live: LiveService, before: ServiceState, after: ServiceState) -> Dict[str, float]:
+    changed = {}
+    for kind, alarm in sorted(live.alarms.items()):
+        if alarm.get("Threshold") is None:
+            continue  # anomaly-detection alarms have a band, not a threshold
+        old = float(alarm["Threshold"])
+        new = alarm_threshold(kind, old, before, after)
+        if not res.same_number(old, new):
+            changed[kind] = new
+    return changed
+
+
+def _baseline(live: LiveService, before: ServiceState) -> Optional[ServiceState]:
+    declared = live.target.declared
+    if declared is None:
+        return None
+    return before.with_changes(
+        cpu=declared.cpu,
+        memory=declared.memory,
+        desired_count=declared.desired_count,
+        min_capacity=declared.min_capacity,
+        max_capacity=declared.max_capacity,
+    )
+
+
+def plan_one(live: LiveService, inventory: Inventory, tier: str, opts: RunOptions, usage: Optional[Usage]) -> ServicePlan:
+    before = live.state()
+    controller = (live.service.get("deploymentController") or {}).get("type", "ECS")
+    if controller != "ECS":
+        reason = f"deployment controller {controller}: task definition changes go through that controller"
+        return ServicePlan(live, before, before, "skipped", reason)
+    decision: Decision = plan_service(before, tier, opts.policy, usage, opts.sizing, _baseline(live, before))
+    if decision.skipped:
+        return ServicePlan(live, before, before, "skipped", decision.reason)
+    notes: List[str] = []
+    after = _constrain(decision.after, live, inventory, notes)
+    plan = ServicePlan(live, before, after, "planned", "; ".join([decision.reason] + notes))
+    plan.alarm_thresholds = _alarm_thresholds(live, before, after)
+    if not plan.changes():
+        plan.status = "unchanged"
+        plan.reason = "; ".join(["already optimized" if decision.policy_used != "unchanged" else decision.reason] + notes)
+    return plan
+
+
+@dataclass
+class FleetPlan:
+    plans: Dict[str, ServicePlan]
+    usage: Dict[str, Optional[Usage]]
+
+    def ordered(self) -> List[ServicePlan]:
+        return [self.plans[name] for name in sorted(self.plans)]
+
+    @property
+    def anything_to_do(self) -> bool:
+        return any(p.status == "planned" for p in self.plans.values())
+
+
+def plan_fleet(
+    ctx: AwsContext,
+    targets: Targets,
+    opts: RunOptions,
+    usage: Optional[Dict[str, Optional[Usage]]] = None,
+) -> FleetPlan:
+    """Read the live state and plan every target service (no writes). ``usage`` from an
+    earlier plan of the same run is reused rather than fetched again."""
+    inventory = read_inventory(ctx, targets, opts.concurrency)
+    if usage is None:
+        usage = {}
+        if opts.policy != "fixed":
+            names = {name: t.service_name for name, t in targets.services.items()}
+            current = {name: live.state() for name, live in inventory.services.items()}
+            usage = fetch_usage(ctx, targets.cluster_name, names, current, opts.sizing.lookback_days)
+    plans = {
+        name: plan_one(live, inventory, targets.tier, opts, usage.get(name))
+        for name, live in inventory.services.items()
+    }
+    return FleetPlan(plans, usage)
+
+
+# ----------------------------------------------------------------------------- applying
+
+
+class DeploymentFailed(Exception):
+    pass
+
+
+class ServiceRun:
+    """Applies one service's plan, journalling each write; restores the service on failure."""
+
+    def __init__(self, ctx: AwsContext, journal: Journal, plan: ServicePlan, cluster: str, opts: RunOptions) -> None:
+        self.ctx = ctx
+        self.journal = journal
+        self.plan = plan
+        self.cluster = cluster
+        self.opts = opts
+        self.written: List[Change] = []
+
+    def record(self, resource: str, fields: Dict[str, tuple], target: Dict[str, Any]) -> None:
+        if not self.written:
+            self.journal.snapshot(self.plan.before)
+        for name, (before, after) in fields.items():
+            change = Change(self.plan.name, resource, name, before, after, target)
+            self.journal.change(change)
+            self.written.append(change)
+
+    def run(self) -> ServiceResult:
+        plan = self.plan
+        try:
+            self._task_and_service()
+            self._scalable_target()
+            self._lifecycle_policy()
+            self._alarms()
+        except Exception as exc:  # noqa: BLE001 - any failure must leave this service as it was
+            log.error("%s: %s", plan.name, exc)
+            log.debug("%s: failure detail", plan.name, exc_info=True)
+            return self._roll_back(str(exc) or type(exc).__name__)
+        log.info("%s: applied %d changes", plan.name, len(plan.changes()))
+        return ServiceResult(plan.name, "applied", plan.changes(), plan.reason, plan.before, plan.after)
+
+    def _service_target(self) -> Dict[str, Any]:
+        return {"cluster": self.cluster, "serviceName": self.plan.live.target.service_name}
+
+    def _task_and_service(self) -> None:
+        plan, live = self.plan, self.plan.live
+        task_definition = live.task_definition_arn
+        if plan.size_changes():
+            task_definition = res.register_revision(
+                self.ctx, live.task_definition, live.task_definition_tags, plan.after.cpu, plan.after.memory
+            )
+            self.record(
+                "taskDefinition",
+                {
+                    "revision": (live.task_definition_arn, task_definition),
+                    "cpu": (plan.before.cpu, plan.after.cpu),
+                    "memory": (plan.before.memory, plan.after.memory),
+                },
+                {**self._service_target(), "family": live.task_definition["family"]},
+            )
+        fields: Dict[str, tuple] = {}
+        if task_definition != live.task_definition_arn:
+            fields["taskDefinition"] = (live.task_definition_arn, task_definition)
+        if plan.after.desired_count != plan.before.desired_count:
+            fields["desiredCount"] = (plan.before.desired_count, plan.after.desired_count)
+        if plan.strategy_items() != live.strategy_items:
+            fields["capacityProviderStrategy"] = (live.strategy_items, plan.strategy_items())
+        if not fields:
+            return
+        res.update_service(
+            self.ctx,
+            self.cluster,
+            live.target.service_name,
+            task_definition=fields.get("taskDefinition", (None, None))[1],
+            desired_count=fields.get("desiredCount", (None, None))[1],
+            strategy=plan.strategy_items(),
+            change_strategy="capacityProviderStrategy" in fields,
+        )
+        self.record("service", fields, self._service_target())
+        rollout = res.wait_for_deployment(
+            self.ctx, self.cluster, live.target.service_name, task_definition,
+            self.opts.wait_timeout, self.opts.poll_interval,
+        )
+        if not rollout.ok:
+            raise DeploymentFailed(f"deployment failed: {rollout.reason}")
+        log.info("%s: %s", plan.name, rollout.reason)
+
+    def _scalable_target(self) -> None:
+        b, a = self.plan.before, self.plan.after
+        if (b.min_capacity, b.max_capacity) == (a.min_capacity, a.max_capacity):
+            return
+        resource_id = self.plan.live.target.scalable_target_resource_id
+        res.set_scalable_target(self.ctx, resource_id, a.min_capacity, a.max_capacity)
+        fields = {"minCapacity": (b.min_capacity, a.min_capacity), "maxCapacity": (b.max_capacity, a.max_capacity)}
+        self.record(
+            "scalableTarget",
+            {k: v for k, v in fields.items() if v[0] != v[1]},
+            {"resourceId": resource_id, "serviceNamespace": res.ECS_NAMESPACE, "scalableDimension": res.SCALABLE_DIMENSION},
+        )
+
+    def _lifecycle_policy(self) -> None:
+        b, a = self.plan.before, self.plan.after
+        if b.ecr_keep_images == a.ecr_keep_images or a.ecr_keep_images is None:
+            return
+        repository = self.plan.live.target.repository_name
+        old_text = self.plan.live.lifecycle_policy
+        new_text = res.with_keep_count(old_text, a.ecr_keep_images)
+        res.write_lifecycle_policy(self.ctx, repository, new_text)
+        self.record(
+            "ecrLifecyclePolicy",
+            {"keepImages": (b.ecr_keep_images, a.ecr_keep_images), "lifecyclePolicyText": (old_text, new_text)},
+            {"repositoryName": repository},
+        )
+
+    def _alarms(self) -> None:
+        for kind, threshold in self.plan.alarm_thresholds.items():
+            alarm = self.plan.live.alarms[kind]
+            res.set_alarm_threshold(self.ctx, alarm, threshold)
+            name = alarm["AlarmName"]
+            self.record(f"alarm:{name}", {"threshold": (alarm["Threshold"], threshold)}, {"alarmName": name})
+
+    def _roll_back(self, failure: str) -> ServiceResult:
+        plan = self.plan
+        outcomes = restore_changes(
+            self.ctx, self.written, self.opts.wait_timeout, self.opts.poll_interval, record=self.journal.change
+        )
+        errors = [o.error for o in outcomes if o.error]
+        if errors:
+            reason = f"{failure}; restoring failed: {'; '.join(errors)}"
+            return ServiceResult(plan.name, "failed", plan.changes(), reason, plan.before, plan.after)
+        reason = f"{failure}; rolled back to the previous state" if self.written else f"{failure}; nothing had changed"
+        return ServiceResult(plan.name, "rolled_back", plan.changes(), reason, plan.before, plan.before)
+
+
+def _unapplied(plan: ServicePlan, dry_run: bool) -> ServiceResult:
+    """Result of a plan that is not (or not to be) applied."""
+    after = plan.after if dry_run else plan.before
+    return ServiceResult(plan.name, plan.status, plan.changes(), plan.reason, plan.before, after)
+
+
+@dataclass
+class OptimizeOutcome:
+    cluster: str
+    dry_run: bool
+    policy: str
+    journal: Optional[Path]
+    results: List[ServiceResult]
+
+    @property
+    def failed(self) -> List[ServiceResult]:
+        return [r for r in self.results if r.status in ("failed", "rolled_back")]
+
+
+def optimize(
+    ctx: AwsContext,
+    targets: Targets,
+    opts: RunOptions,
+    journal_path: Path,
+    force_unlock: bool = False,
+) -> OptimizeOutcome:
+    """Plan every service and, unless dry-run, apply the plans under the cluster lock.
+
+    A run with nothing to change takes no lock and writes no journal, so re-running on an
+    optimized environment makes no mutating call at all. A run with changes plans again
+    after taking the lock, so it never applies a plan made while another run was working.
+    """
+    fleet = plan_fleet(ctx, targets, opts)
+    if ctx.dry_run or not fleet.anything_to_do:
+        results = [_unapplied(p, dry_run=ctx.dry_run) for p in fleet.ordered()]
+        return OptimizeOutcome(targets.cluster_name, ctx.dry_run, opts.policy, None, results)
+    with ClusterLock(ctx, targets.cluster_name) as lock:
+        lock.acquire(force=force_unlock)
+        fleet = plan_fleet(ctx, targets, opts, fleet.usage)
+        header = {"cluster": targets.cluster_name, "region": ctx.region, "policy": opts.policy, "source": targets.source}
+        journal = Journal(journal_path, header)
+        try:
+            results = _apply_all(ctx, journal, fleet.ordered(), targets.cluster_name, opts)
+        finally:
+            journal.close()
+    return OptimizeOutcome(targets.cluster_name, False, opts.policy, journal.path, results)
+
+
+def _apply_all(ctx: AwsContext, journal: Journal, plans: List[ServicePlan], cluster: str, opts: RunOptions) -> List[ServiceResult]:
+    todo = [p for p in plans if p.status == "planned"]
+    log.info("applying %d of %d services (concurrency %d)", len(todo), len(plans), opts.concurrency)
+    with ThreadPoolExecutor(max_workers=max(1, opts.concurrency)) as pool:
+        futures = {p.name: pool.submit(ServiceRun(ctx, journal, p, cluster, opts).run) for p in todo}
+        applied = {name: f.result() for name, f in futures.items()}
+    return [applied.get(p.name) or _unapplied(p, dry_run=False) for p in plans]

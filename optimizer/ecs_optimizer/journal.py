@@ -1,0 +1,252 @@
+"""The write-ahead record of a run: one JSON line per changed field, fsynced as it happens.
+
+Line kinds:
+
+* ``run``: the first line; cluster, region, policy, tool version.
+* ``snapshot``: a service's full cost-relevant state before its first change, so ``savings
+  --journal`` can price a finished run without asking AWS what it looked like before.
+* ``change``: one field of one resource: UTC time, service, resource, field, before, after and
+  ``target`` (the identifiers a restore needs: cluster and service name, task-definition
+  family, scalable-target resource id, repository name, alarm name).
+
+Restoring (``rollback``, and the engine's own per-service rollback) uses, for every field,
+the *earliest* ``before`` in the journal and restores resources in the reverse order of their
+first change. That is correct however often a field changed during the run (a deployment that
+failed and was put back is simply two lines), and makes a second restore change nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, IO, List, Optional, Tuple
+
+from . import __version__
+from .errors import BadInput
+from .model import CapacityStrategy, ServiceState
+
+KINDS = ("run", "snapshot", "change")
+RESOURCES = ("taskDefinition", "service", "scalableTarget", "ecrLifecyclePolicy")
+ALARM_PREFIX = "alarm:"
+_CHANGE_KEYS = ("time", "service", "resource", "field", "before", "after", "target")
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def iso(ts: dt.datetime) -> str:
+    return ts.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def default_path(now: Optional[dt.datetime] = None) -> Path:
+    stamp = (now or utc_now()).strftime("%Y%m%dT%H%M%SZ")
+    return Path(".ecs-optimizer") / f"journal-{stamp}.jsonl"
+
+
+def state_to_dict(state: ServiceState) -> Dict[str, Any]:
+    data = dataclasses.asdict(state)
+    data["ecr_image_bytes"] = list(state.ecr_image_bytes)
+    return data
+
+
+def state_from_dict(data: Dict[str, Any]) -> ServiceState:
+    values = dict(data)
+    values["strategy"] = CapacityStrategy(**values.get("strategy", {}))
+    values["ecr_image_bytes"] = tuple(values.get("ecr_image_bytes", ()))
+    return ServiceState(**values)
+
+
+@dataclass(frozen=True)
+class Change:
+    service: str
+    resource: str
+    field: str
+    before: Any
+    after: Any
+    target: Dict[str, Any]
+    time: str = ""
+
+    @property
+    def group(self) -> Tuple[str, str, str]:
+        """Changes restored together: one resource of one service."""
+        return (self.service, self.resource, json.dumps(self.target, sort_keys=True))
+
+
+class Journal:
+    """Appends lines; each is flushed and fsynced before :meth:`change` returns, so it is on disk
+    before the caller starts the next mutation. Thread-safe."""
+
+    def __init__(self, path: Path, header: Dict[str, Any]) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._snapshotted: set = set()
+        self._file: IO[str] = open(self.path, "a", encoding="utf-8")
+        self._write({"kind": "run", "time": iso(utc_now()), "version": __version__, **header})
+
+    def _write(self, record: Dict[str, Any]) -> None:
+        with self._lock:
+            self._file.write(json.dumps(record, sort_keys=True, default=str) + "\n")
+            self._file.flush()
+            os.fsync(self._file.fileno())
+
+    def snapshot(self, state: ServiceState) -> None:
+        """The service's state before its first change (written once per service)."""
+        with self._lock:
+            if state.service in self._snapshotted:
+                return
+            self._snapshotted.add(state.service)
+        self._write({"kind": "snapshot", "time": iso(utc_now()), "service": state.service, "state": state_to_dict(state)})
+
+    def change(self, change: Change) -> None:
+        record = dataclasses.asdict(change)
+        record["time"] = iso(utc_now())
+        self._write({"kind": "change", **record})
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._file.closed:
+                self._file.close()
+
+
+@dataclass
+class JournalContents:
+    path: str
+    header: Dict[str, Any]
+    snapshots: Dict[str, ServiceState] = field(default_factory=dict)
+    changes: List[Change] = field(default_factory=list)
+
+    def for_services(self, names: List[str]) -> "JournalContents":
+        if not names:
+            return self
+        unknown = sorted(set(names) - set(self.snapshots) - {c.service for c in self.changes})
+        if unknown:
+            raise BadInput(f"{self.path}: --service {', '.join(unknown)} does not appear in the journal")
+        keep = set(names)
+        return JournalContents(
+            self.path,
+            self.header,
+            {k: v for k, v in self.snapshots.items() if k in keep},
+            [c for c in self.changes if c.service in keep],
+        )
+
+
+def _valid_resource(resource: Any) -> bool:
+    return isinstance(resource, str) and (resource in RESOURCES or (resource.startswith(ALARM_PREFIX) and len(resource) > len(ALARM_PREFIX)))
+
+
+def _parse_line(path: str, lineno: int, text: str, contents: Optional[JournalContents]) -> JournalContents:
+    where = f"{path}:{lineno}"
+    try:
+        record = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BadInput(f"{where}: not valid JSON: {exc.msg}") from exc
+    kind = record.get("kind") if isinstance(record, dict) else None
+    if kind not in KINDS:
+        raise BadInput(f"{where}: expected an object with kind one of {', '.join(KINDS)}")
+    if contents is None:
+        if kind != "run" or not isinstance(record.get("cluster"), str):
+            raise BadInput(f"{where}: the first line must be the run header naming the cluster")
+        return JournalContents(path, record)
+    if kind == "snapshot":
+        try:
+            contents.snapshots[record["service"]] = state_from_dict(record["state"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BadInput(f"{where}: malformed snapshot ({exc})") from exc
+    elif kind == "change":
+        missing = [k for k in _CHANGE_KEYS if k not in record]
+        if missing:
+            raise BadInput(f"{where}: change is missing {', '.join(missing)}")
+        if not _valid_resource(record["resource"]) or not isinstance(record["target"], dict):
+            raise BadInput(f"{where}: unknown resource {json.dumps(record['resource'])}")
+        contents.changes.append(Change(**{k: record[k] for k in _CHANGE_KEYS}))
+    else:
+        raise BadInput(f"{where}: a second run header")
+    return contents
+
+
+def read_journal(path: str) -> JournalContents:
+    """Parse and validate a journal; any malformed line is bad input naming file and line."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise BadInput(f"{path}: cannot read journal: {exc.strerror or exc}") from exc
+    contents: Optional[JournalContents] = None
+    for lineno, text in enumerate(lines, start=1):
+        if text.strip():
+            contents = _parse_line(path, lineno, text, contents)
+    if contents is None:
+        raise BadInput(f"{path}: empty journal")
+    return contents
+
+
+@dataclass(frozen=True)
+class RestoreStep:
+    """One resource to put back: the earliest ``before`` of every field it changed."""
+
+    service: str
+    resource: str
+    target: Dict[str, Any]
+    before: Dict[str, Any]  # field -> value to restore
+    after: Dict[str, Any]  # field -> latest value written by the run
+    changes: Tuple[Change, ...]
+
+
+def restore_plan(changes: List[Change]) -> List[RestoreStep]:
+    """Group changes per resource; newest-first by first change; earliest before per field."""
+    order: List[Tuple[str, str, str]] = []
+    grouped: Dict[Tuple[str, str, str], List[Change]] = {}
+    for change in changes:
+        if change.group not in grouped:
+            order.append(change.group)
+            grouped[change.group] = []
+        grouped[change.group].append(change)
+    steps = []
+    for key in reversed(order):
+        items = grouped[key]
+        before: Dict[str, Any] = {}
+        after: Dict[str, Any] = {}
+        for change in items:
+            before.setdefault(change.field, change.before)
+            after[change.field] = change.after
+        steps.append(RestoreStep(items[0].service, items[0].resource, items[0].target, before, after, tuple(items)))
+    return steps
+
+
+def realised_states(contents: JournalContents) -> Tuple[Dict[str, ServiceState], Dict[str, ServiceState]]:
+    """Before (snapshots) and after (snapshots with each field's latest value) per service."""
+    before = dict(contents.snapshots)
+    after = dict(before)
+    for step in reversed(restore_plan(contents.changes)):
+        state = after.get(step.service)
+        if state is not None:
+            after[step.service] = apply_fields(state, step.resource, step.after)
+    return before, after
+
+
+#: How journal fields map onto ServiceState, for pricing a journal.
+_STATE_FIELDS = {
+    ("taskDefinition", "cpu"): ("cpu", int),
+    ("taskDefinition", "memory"): ("memory", int),
+    ("service", "desiredCount"): ("desired_count", int),
+    ("service", "capacityProviderStrategy"): ("strategy", CapacityStrategy.from_aws),
+    ("scalableTarget", "minCapacity"): ("min_capacity", int),
+    ("scalableTarget", "maxCapacity"): ("max_capacity", int),
+    ("ecrLifecyclePolicy", "keepImages"): ("ecr_keep_images", lambda v: None if v is None else int(v)),
+}
+
+
+def apply_fields(state: ServiceState, resource: str, values: Dict[str, Any]) -> ServiceState:
+    updates = {}
+    for name, value in values.items():
+        mapped = _STATE_FIELDS.get((resource, name))
+        if mapped:
+            attr, convert = mapped
+            updates[attr] = convert(value)
+    return state.with_changes(**updates) if updates else state

@@ -1,0 +1,59 @@
+"""The IAM actions the optimizer needs, declared once in ``iam_actions.json``.
+
+The compute stack reads that file to grant the optimizer's role exactly these actions, and
+a test runs optimize, rollback and savings through the call recorder to prove the file is
+complete and has nothing unused. Some actions are checked by IAM without being an API call
+of their own; :data:`IMPLIED` lists them beside the call that needs them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import resources
+from typing import Dict, Iterable, Set, Tuple
+
+from .aws import is_mutating
+
+#: Authorization-only actions IAM evaluates as part of another call.
+IMPLIED: Dict[str, Tuple[str, ...]] = {
+    # tags copied onto the new revision, and its task/execution roles handed to ECS
+    "ecs:RegisterTaskDefinition": ("ecs:TagResource", "iam:PassRole"),
+    # the alarm's tags are passed back unchanged
+    "cloudwatch:PutMetricAlarm": ("cloudwatch:TagResource",),
+}
+
+
+@dataclass(frozen=True)
+class IamActions:
+    read: Tuple[str, ...]
+    write: Tuple[str, ...]
+
+    @property
+    def all(self) -> Set[str]:
+        return set(self.read) | set(self.write)
+
+
+def load_actions() -> IamActions:
+    data = json.loads(resources.files(__package__).joinpath("iam_actions.json").read_text(encoding="utf-8"))
+    return IamActions(tuple(data["read"]), tuple(data["write"]))
+
+
+def kind(action: str) -> str:
+    """``read`` or ``write``, by the same rule the dry-run guard uses."""
+    return "write" if is_mutating(action.split(":", 1)[1]) else "read"
+
+
+def needed_for(operations: Iterable[str]) -> Set[str]:
+    """The actions a set of recorded operations (``service:Operation``) needs."""
+    needed: Set[str] = set()
+    for op in operations:
+        needed.add(op)
+        needed.update(IMPLIED.get(op, ()))
+    return needed
+
+
+def compare(operations: Iterable[str], declared: IamActions) -> Tuple[Set[str], Set[str]]:
+    """(needed but not declared, declared but not needed)."""
+    needed = needed_for(operations)
+    return needed - declared.all, declared.all - needed

@@ -1,0 +1,115 @@
+"""Reports of ``optimize`` and ``rollback`` as a text table, markdown or JSON (stdout only).
+
+The savings part is rendered by :mod:`savings`; this module lays out the per-service
+``old -> new`` changes, the migration order and the reasons.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, List, Optional, Sequence
+
+from .engine import MIGRATION_ORDER, OptimizeOutcome
+from .restore import RollbackOutcome
+from .savings import SavingsReport, render_savings
+
+FORMATS = ("table", "json", "markdown")
+
+
+def format_value(value: Any) -> str:
+    """A compact, human-readable rendering of a journal or plan value."""
+    if value is None:
+        return "none"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, list) and all(isinstance(i, dict) and "capacityProvider" in i for i in value):
+        return ", ".join(
+            f"{i['capacityProvider']}" + (f" base {i['base']}" if i.get("base") else "") + f" weight {i.get('weight', 0)}"
+            for i in value
+        )
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _change_rows(services: Sequence[Dict[str, Any]]) -> List[List[str]]:
+    rows = []
+    for svc in services:
+        changes = svc["changes"] or [{"resource": "-", "field": "", "before": None, "after": None}]
+        for i, c in enumerate(changes):
+            what = f"{c['resource']}.{c['field']}" if c["field"] else c["resource"]
+            arrow = "" if what == "-" else f"{format_value(c['before'])} -> {format_value(c['after'])}"
+            rows.append([svc["service"] if i == 0 else "", svc["status"] if i == 0 else "", what, arrow])
+    return rows
+
+
+def text_table(header: List[str], rows: List[List[str]]) -> str:
+    widths = [max(len(r[i]) for r in [header] + rows) for i in range(len(header))]
+    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
+    return "\n".join([line(header), "  ".join("-" * w for w in widths)] + [line(r) for r in rows])
+
+
+def markdown_table(header: List[str], rows: List[List[str]]) -> str:
+    esc = lambda c: c.replace("|", "\\|")  # noqa: E731
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    return "\n".join(lines + ["| " + " | ".join(esc(c) for c in r) + " |" for r in rows])
+
+
+def _table(fmt: str, header: List[str], rows: List[List[str]]) -> str:
+    return markdown_table(header, rows) if fmt == "markdown" else text_table(header, rows)
+
+
+def _reasons(services: Sequence[Dict[str, Any]], fmt: str) -> List[str]:
+    bullet = "- " if fmt == "markdown" else "  "
+    return [f"{bullet}{s['service']} ({s['status']}): {s['reason']}" for s in services if s["reason"]]
+
+
+def optimize_dict(outcome: OptimizeOutcome, savings: Optional[SavingsReport]) -> Dict[str, Any]:
+    return {
+        "cluster": outcome.cluster,
+        "dryRun": outcome.dry_run,
+        "policy": outcome.policy,
+        "journal": str(outcome.journal) if outcome.journal else None,
+        "services": [r.to_dict() for r in outcome.results],
+        "savings": savings.to_dict() if savings else None,
+    }
+
+
+def render_optimize(outcome: OptimizeOutcome, savings: Optional[SavingsReport], fmt: str) -> str:
+    data = optimize_dict(outcome, savings)
+    if fmt == "json":
+        return json.dumps(data, indent=2, default=str)
+    head = "## " if fmt == "markdown" else ""
+    mode = "dry run: nothing was changed" if outcome.dry_run else "applied"
+    lines = [
+        f"{head}ecs-optimizer optimize: cluster {outcome.cluster}, policy {outcome.policy}, {mode}",
+        "",
+        f"Journal: {data['journal'] or 'none (nothing was changed)'}",
+        "",
+        "Migration order, per service:",
+        *[f"{'' if fmt == 'markdown' else '  '}{i}. {step}" for i, step in enumerate(MIGRATION_ORDER, 1)],
+        "",
+        _table(fmt, ["service", "status", "change", "old -> new"], _change_rows(data["services"])),
+    ]
+    reasons = _reasons(data["services"], fmt)
+    if reasons:
+        lines += ["", "Reasons:", *reasons]
+    if savings is not None:
+        lines += ["", render_savings(savings, fmt)]
+    return "\n".join(lines)
+
+
+def render_rollback(outcome: RollbackOutcome, fmt: str) -> str:
+    data = outcome.to_dict()
+    if fmt == "json":
+        return json.dumps(data, indent=2, default=str)
+    head = "## " if fmt == "markdown" else ""
+    mode = "dry run: nothing was changed" if outcome.dry_run else "restored"
+    lines = [
+        f"{head}ecs-optimizer rollback: cluster {outcome.cluster}, journal {outcome.journal}, {mode}",
+        "",
+        _table(fmt, ["service", "status", "change", "now -> restored"], _change_rows(data["services"])),
+    ]
+    reasons = _reasons(data["services"], fmt)
+    if reasons:
+        lines += ["", *reasons]
+    return "\n".join(lines)

@@ -1,0 +1,335 @@
+"""Reads and writes of the individual resources the optimizer tunes.
+
+Each writer changes exactly the field it is asked to and copies everything else from what AWS
+returned, filtered through the operation's own input shape (botocore's service model), so a
+field AWS adds to a task definition or an alarm next year is carried over too instead of being
+silently dropped. Nothing here journals; the engine and the restorer do.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Tuple
+
+from botocore.exceptions import ClientError
+
+from .aws import AwsContext, chunks, error_code, paginate
+
+log = logging.getLogger(__name__)
+
+ECS_NAMESPACE = "ecs"
+SCALABLE_DIMENSION = "ecs:service:DesiredCount"
+UNTAGGED_EXPIRY_DAYS = 1
+
+
+def input_fields(client: Any, operation: str, described: Dict[str, Any]) -> Dict[str, Any]:
+    """The keys of ``described`` that ``operation`` accepts (read-only fields drop out)."""
+    members = client.meta.service_model.operation_model(operation).input_shape.members
+    return {k: v for k, v in described.items() if k in members and v is not None}
+
+
+# ----------------------------------------------------------------------------- task definitions
+
+
+def describe_task_definition(ctx: AwsContext, arn: str) -> Tuple[dict, List[dict]]:
+    resp = ctx.ecs.describe_task_definition(taskDefinition=arn, include=["TAGS"])
+    return resp["taskDefinition"], resp.get("tags", [])
+
+
+def register_revision(ctx: AwsContext, task_def: dict, tags: List[dict], cpu: int, memory: int) -> str:
+    """Register a new revision of ``task_def``'s family with only cpu and memory changed."""
+    params = input_fields(ctx.ecs.raw, "RegisterTaskDefinition", task_def)
+    params.update(cpu=str(cpu), memory=str(memory))
+    if tags:
+        params["tags"] = tags
+    return ctx.ecs.register_task_definition(**params)["taskDefinition"]["taskDefinitionArn"]
+
+
+def containers_fit(task_def: dict, cpu: int, memory: int) -> Optional[str]:
+    """Why the containers' own reservations do not fit a task of ``cpu``/``memory``, or None.
+
+    The optimizer never edits container definitions (they are copied unchanged), so a
+    container that reserves more than the smaller task offers makes the new size unusable.
+    """
+    containers = task_def.get("containerDefinitions", [])
+    cpu_sum = sum(int(c.get("cpu") or 0) for c in containers)
+    if cpu_sum > cpu:
+        return f"its containers reserve {cpu_sum} CPU units, more than {cpu}"
+    reserved = sum(int(c.get("memoryReservation") or c.get("memory") or 0) for c in containers)
+    if reserved > memory:
+        return f"its containers reserve {reserved} MiB, more than {memory} MiB"
+    for c in containers:
+        if int(c.get("memory") or 0) > memory:
+            return f"container {c.get('name')} has a hard memory limit of {c['memory']} MiB, more than {memory} MiB"
+    return None
+
+
+def is_active(ctx: AwsContext, arn: str) -> bool:
+    """Whether a revision exists and is ACTIVE (deregistered ones stay describable)."""
+    try:
+        task_def, _ = describe_task_definition(ctx, arn)
+    except ClientError as exc:
+        if error_code(exc) in ("ClientException", "ResourceNotFoundException"):
+            return False
+        raise
+    return task_def.get("status") == "ACTIVE"
+
+
+def deregister(ctx: AwsContext, arn: str) -> None:
+    ctx.ecs.deregister_task_definition(taskDefinition=arn)
+
+
+# ----------------------------------------------------------------------------- services
+
+
+def normalize_strategy(items: Optional[List[dict]]) -> Optional[List[dict]]:
+    """A comparable capacity-provider strategy; None for launch type (no strategy)."""
+    if not items:
+        return None
+    return sorted(
+        (
+            {"capacityProvider": i["capacityProvider"], "base": int(i.get("base", 0)), "weight": int(i.get("weight", 0))}
+            for i in items
+        ),
+        key=lambda i: i["capacityProvider"],
+    )
+
+
+def describe_service(ctx: AwsContext, cluster: str, service_name: str) -> dict:
+    resp = ctx.ecs.describe_services(cluster=cluster, services=[service_name])
+    services = resp.get("services", [])
+    if not services:
+        raise LookupError(f"service {service_name} not found in cluster {cluster}")
+    return services[0]
+
+
+def update_service(
+    ctx: AwsContext,
+    cluster: str,
+    service_name: str,
+    task_definition: Optional[str] = None,
+    desired_count: Optional[int] = None,
+    strategy: Optional[List[dict]] = None,
+    change_strategy: bool = False,
+) -> dict:
+    """UpdateService with only the given fields. ``change_strategy`` with ``strategy=None``
+    returns the service to its launch type (ECS takes an empty list for that); a strategy
+    change needs a new deployment to move running tasks, hence forceNewDeployment."""
+    params: Dict[str, Any] = {"cluster": cluster, "service": service_name}
+    if task_definition is not None:
+        params["taskDefinition"] = task_definition
+    if desired_count is not None:
+        params["desiredCount"] = desired_count
+    if change_strategy:
+        params["capacityProviderStrategy"] = strategy or []
+        params["forceNewDeployment"] = True
+    return ctx.ecs.update_service(**params)["service"]
+
+
+@dataclass(frozen=True)
+class Rollout:
+    ok: bool
+    reason: str
+
+
+def rollout_status(service: dict, task_definition: str) -> Optional[Rollout]:
+    """Outcome of the deployment of ``task_definition``, or None while it is still in progress.
+
+    Success: the PRIMARY deployment runs ``task_definition`` and its rolloutState is COMPLETED
+    (or, where ECS reports no rolloutState, it is the only deployment) with the service's
+    running count at its desired count. Failure: any deployment of ``task_definition`` is
+    FAILED (the circuit breaker may already have made an older revision PRIMARY again).
+    """
+    deployments = service.get("deployments", [])
+    for d in deployments:
+        if d.get("taskDefinition") == task_definition and d.get("rolloutState") == "FAILED":
+            return Rollout(False, d.get("rolloutStateReason") or "deployment failed")
+    primary = next((d for d in deployments if d.get("status") == "PRIMARY"), None)
+    if primary is None or primary.get("taskDefinition") != task_definition:
+        return None
+    steady = service.get("runningCount") == service.get("desiredCount")
+    state = primary.get("rolloutState")
+    if state == "COMPLETED" and steady:
+        return Rollout(True, "deployment completed")
+    if state is None and len(deployments) == 1 and steady:
+        return Rollout(True, "service steady")
+    return None
+
+
+def wait_for_deployment(
+    ctx: AwsContext,
+    cluster: str,
+    service_name: str,
+    task_definition: str,
+    timeout: float,
+    poll: float,
+) -> Rollout:
+    """Poll DescribeServices until the deployment completes, fails, or ``timeout`` passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status = rollout_status(describe_service(ctx, cluster, service_name), task_definition)
+        if status is not None:
+            return status
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return Rollout(False, f"deployment did not complete within {timeout:g}s")
+        time.sleep(min(poll, remaining))
+
+
+# ----------------------------------------------------------------------------- autoscaling
+
+
+def describe_scalable_targets(ctx: AwsContext, resource_ids: List[str]) -> Dict[str, dict]:
+    """Scalable targets by resource id, 50 ids per call (the API's limit)."""
+    found: Dict[str, dict] = {}
+    for batch in chunks(resource_ids, 50):
+        for target in paginate(
+            ctx.autoscaling.describe_scalable_targets,
+            "ScalableTargets",
+            token_in="NextToken",
+            token_out="NextToken",
+            ServiceNamespace=ECS_NAMESPACE,
+            ResourceIds=batch,
+            ScalableDimension=SCALABLE_DIMENSION,
+        ):
+            found[target["ResourceId"]] = target
+    return found
+
+
+def set_scalable_target(ctx: AwsContext, resource_id: str, min_capacity: int, max_capacity: int) -> None:
+    """RegisterScalableTarget on an existing target updates only min/max (the role, suspended
+    state and policies are kept by AWS when omitted)."""
+    ctx.autoscaling.register_scalable_target(
+        ServiceNamespace=ECS_NAMESPACE,
+        ResourceId=resource_id,
+        ScalableDimension=SCALABLE_DIMENSION,
+        MinCapacity=min_capacity,
+        MaxCapacity=max_capacity,
+    )
+
+
+# ----------------------------------------------------------------------------- ECR
+
+
+def read_lifecycle_policy(ctx: AwsContext, repository: str) -> Optional[str]:
+    try:
+        return ctx.ecr.get_lifecycle_policy(repositoryName=repository)["lifecyclePolicyText"]
+    except ClientError as exc:
+        if error_code(exc) == "LifecyclePolicyNotFoundException":
+            return None
+        raise
+
+
+def write_lifecycle_policy(ctx: AwsContext, repository: str, text: Optional[str]) -> None:
+    """Put ``text``, or remove the policy when ``text`` is None (it had none before)."""
+    if text is None:
+        try:
+            ctx.ecr.delete_lifecycle_policy(repositoryName=repository)
+        except ClientError as exc:
+            if error_code(exc) != "LifecyclePolicyNotFoundException":
+                raise
+        return
+    ctx.ecr.put_lifecycle_policy(repositoryName=repository, lifecyclePolicyText=text)
+
+
+def _keep_rule(rule: dict) -> bool:
+    selection = rule.get("selection", {})
+    return selection.get("tagStatus") == "any" and selection.get("countType") == "imageCountMoreThan"
+
+
+def keep_count(text: Optional[str]) -> Tuple[Optional[int], bool]:
+    """(images kept, whether the optimizer may edit the policy).
+
+    Editable: no policy at all (one is created), or a policy with exactly one "keep the last
+    N images of any tag" rule, whose count is the only thing changed. Any other policy is
+    someone's deliberate design and is left alone.
+    """
+    if text is None:
+        return None, True
+    try:
+        rules = json.loads(text).get("rules", [])
+    except (ValueError, AttributeError):
+        return None, False
+    keep = [r for r in rules if _keep_rule(r)]
+    if len(keep) != 1:
+        return None, False
+    return int(keep[0]["selection"]["countNumber"]), True
+
+
+def with_keep_count(text: Optional[str], keep: int) -> str:
+    """The policy with its keep-last count set to ``keep``; a new two-rule policy if none."""
+    if text is None:
+        policy = {
+            "rules": [
+                {
+                    "rulePriority": 1,
+                    "description": f"Expire untagged images after {UNTAGGED_EXPIRY_DAYS} day",
+                    "selection": {
+                        "tagStatus": "untagged",
+                        "countType": "sinceImagePushed",
+                        "countUnit": "days",
+                        "countNumber": UNTAGGED_EXPIRY_DAYS,
+                    },
+                    "action": {"type": "expire"},
+                },
+                {
+                    "rulePriority": 2,
+                    "description": f"Keep the last {keep} images",
+                    "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": keep},
+                    "action": {"type": "expire"},
+                },
+            ]
+        }
+        return json.dumps(policy, sort_keys=True)
+    policy = json.loads(text)
+    for rule in policy.get("rules", []):
+        if _keep_rule(rule):
+            rule["selection"]["countNumber"] = keep
+    return json.dumps(policy, sort_keys=True)
+
+
+def image_sizes(ctx: AwsContext, repository: str) -> Tuple[int, ...]:
+    """Image sizes in bytes, newest push first (what "keep the last N" keeps)."""
+    images = list(
+        paginate(ctx.ecr.describe_images, "imageDetails", repositoryName=repository, maxResults=1000)
+    )
+    images.sort(key=lambda i: i.get("imagePushedAt") or 0, reverse=True)
+    return tuple(int(i.get("imageSizeInBytes") or 0) for i in images)
+
+
+# ----------------------------------------------------------------------------- alarms
+
+
+def describe_alarms(ctx: AwsContext, names: List[str]) -> Dict[str, dict]:
+    """Metric alarms by name, 100 names per call (the API's limit)."""
+    found: Dict[str, dict] = {}
+    for batch in chunks(sorted(set(names)), 100):
+        for alarm in paginate(
+            ctx.cloudwatch.describe_alarms,
+            "MetricAlarms",
+            token_in="NextToken",
+            token_out="NextToken",
+            AlarmNames=batch,
+            AlarmTypes=["MetricAlarm"],
+        ):
+            found[alarm["AlarmName"]] = alarm
+    return found
+
+
+def set_alarm_threshold(ctx: AwsContext, alarm: dict, threshold: float) -> None:
+    """PutMetricAlarm with every field of ``alarm`` (and its tags) unchanged but the threshold."""
+    params = input_fields(ctx.cloudwatch.raw, "PutMetricAlarm", alarm)
+    tags = ctx.cloudwatch.list_tags_for_resource(ResourceARN=alarm["AlarmArn"]).get("Tags", [])
+    if tags:
+        params["Tags"] = tags
+    params["Threshold"] = float(threshold)
+    ctx.cloudwatch.put_metric_alarm(**params)
+
+
+def same_number(a: Any, b: Any) -> bool:
+    if a is None or b is None:
+        return a is b
+    return abs(float(a) - float(b)) < 1e-9

@@ -1,0 +1,288 @@
+"""Put resources back to what a journal says they were: ``rollback`` and the engine's own
+per-service rollback after a failed deployment share this code.
+
+Each step compares the live value with the value to restore and only writes what differs,
+so restoring twice changes nothing the second time. Revisions the run registered are
+deregistered once the service no longer runs them (task definitions cannot be changed back,
+only retired).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from . import resources as res
+from .aws import AwsContext
+from .journal import ALARM_PREFIX, Change, JournalContents, RestoreStep, restore_plan
+from .lock import ClusterLock
+
+log = logging.getLogger(__name__)
+
+Recorder = Callable[[Change], None]
+
+
+@dataclass
+class RestoreOutcome:
+    step: RestoreStep
+    changes: List[Change] = field(default_factory=list)
+    error: Optional[str] = None
+
+
+class RestoreFailed(Exception):
+    """A restore step could not complete; the message says which resource and why."""
+
+
+@dataclass
+class Restorer:
+    """Applies restore steps. ``record`` journals each restoring write (the engine passes its
+    journal so that a later ``rollback`` of the same journal sees the whole history)."""
+
+    ctx: AwsContext
+    wait_timeout: float
+    poll_interval: float
+    record: Optional[Recorder] = None
+    #: Work out and report what would be restored, writing nothing.
+    dry_run: bool = False
+
+    def restore(self, steps: List[RestoreStep]) -> List[RestoreOutcome]:
+        outcomes = []
+        for step in steps:
+            outcome = RestoreOutcome(step)
+            try:
+                outcome.changes = self._handler(step.resource)(step)
+            except (ClientError, BotoCoreError, LookupError, RestoreFailed) as exc:
+                outcome.error = f"{step.resource}: {exc}"
+                log.error("%s: restoring %s failed: %s", step.service, step.resource, exc)
+            outcomes.append(outcome)
+        return outcomes
+
+    def _handler(self, resource: str) -> Callable[[RestoreStep], List[Change]]:
+        if resource.startswith(ALARM_PREFIX):
+            return self._alarm
+        return {
+            "service": self._service,
+            "taskDefinition": self._task_definition,
+            "scalableTarget": self._scalable_target,
+            "ecrLifecyclePolicy": self._lifecycle_policy,
+        }[resource]
+
+    def _write(self, step: RestoreStep, fields: Dict[str, Any], current: Dict[str, Any], write: Callable[[], None]) -> List[Change]:
+        """Run ``write`` (unless dry-run), then log and journal each restored field."""
+        changes = [
+            Change(step.service, step.resource, name, current[name], value, step.target)
+            for name, value in fields.items()
+        ]
+        if self.dry_run:
+            return changes
+        write()
+        for change in changes:
+            log.info("%s: %s.%s %s -> %s (restored)", change.service, change.resource, change.field,
+                     _short(change.before), _short(change.after))
+            if self.record:
+                self.record(change)
+        return changes
+
+    def _service(self, step: RestoreStep) -> List[Change]:
+        cluster, name = step.target["cluster"], step.target["serviceName"]
+        live = res.describe_service(self.ctx, cluster, name)
+        current = {
+            "taskDefinition": live.get("taskDefinition"),
+            "desiredCount": live.get("desiredCount"),
+            "capacityProviderStrategy": res.normalize_strategy(live.get("capacityProviderStrategy")),
+        }
+        wanted = dict(step.before)
+        if "capacityProviderStrategy" in wanted:
+            wanted["capacityProviderStrategy"] = res.normalize_strategy(wanted["capacityProviderStrategy"])
+        differ = {k: v for k, v in wanted.items() if k in current and current[k] != v}
+        if not differ:
+            return []
+        changes = self._write(step, differ, current, lambda: res.update_service(
+            self.ctx,
+            cluster,
+            name,
+            task_definition=differ.get("taskDefinition"),
+            desired_count=differ.get("desiredCount"),
+            strategy=differ.get("capacityProviderStrategy"),
+            change_strategy="capacityProviderStrategy" in differ,
+        ))
+        if self.dry_run:
+            return changes
+        task_definition = differ.get("taskDefinition", current["taskDefinition"])
+        rollout = res.wait_for_deployment(self.ctx, cluster, name, task_definition, self.wait_timeout, self.poll_interval)
+        if not rollout.ok:
+            raise RestoreFailed(f"service {name} restored but its deployment did not settle: {rollout.reason}")
+        return changes
+
+    def _task_definition(self, step: RestoreStep) -> List[Change]:
+        """Retire the revisions the run registered. Not journalled: a revision cannot be
+        brought back, and the service entry already records which one the service ran."""
+        if "revision" not in step.before:
+            return []
+        if self.dry_run:
+            in_use = step.before["revision"]  # what the service step will have restored
+        else:
+            in_use = res.describe_service(self.ctx, step.target["cluster"], step.target["serviceName"]).get("taskDefinition")
+        retired = []
+        for change in step.changes:
+            arn = change.after
+            if change.field != "revision" or arn == in_use or not res.is_active(self.ctx, arn):
+                continue
+            if not self.dry_run:
+                res.deregister(self.ctx, arn)
+                log.info("%s: deregistered %s", step.service, arn)
+            retired.append(Change(step.service, step.resource, "revision", arn, "deregistered", step.target))
+        return retired
+
+    def _scalable_target(self, step: RestoreStep) -> List[Change]:
+        resource_id = step.target["resourceId"]
+        live = res.describe_scalable_targets(self.ctx, [resource_id]).get(resource_id)
+        if live is None:
+            raise LookupError(f"scalable target {resource_id} not found")
+        current = {"minCapacity": live["MinCapacity"], "maxCapacity": live["MaxCapacity"]}
+        wanted = {**current, **{k: v for k, v in step.before.items() if k in current}}
+        if wanted == current:
+            return []
+        differ = {k: v for k, v in wanted.items() if current[k] != v}
+        return self._write(step, differ, current, lambda: res.set_scalable_target(
+            self.ctx, resource_id, wanted["minCapacity"], wanted["maxCapacity"]))
+
+    def _lifecycle_policy(self, step: RestoreStep) -> List[Change]:
+        if "lifecyclePolicyText" not in step.before:
+            return []
+        repository = step.target["repositoryName"]
+        current_text = res.read_lifecycle_policy(self.ctx, repository)
+        wanted_text = step.before["lifecyclePolicyText"]
+        if _same_json(current_text, wanted_text):
+            return []
+        current = {"lifecyclePolicyText": current_text, "keepImages": res.keep_count(current_text)[0]}
+        wanted = {"keepImages": res.keep_count(wanted_text)[0], "lifecyclePolicyText": wanted_text}
+        return self._write(step, wanted, current, lambda: res.write_lifecycle_policy(self.ctx, repository, wanted_text))
+
+    def _alarm(self, step: RestoreStep) -> List[Change]:
+        name = step.target["alarmName"]
+        alarm = res.describe_alarms(self.ctx, [name]).get(name)
+        if alarm is None:
+            raise LookupError(f"alarm {name} not found")
+        wanted = step.before.get("threshold")
+        if wanted is None or res.same_number(alarm.get("Threshold"), wanted):
+            return []
+        return self._write(step, {"threshold": float(wanted)}, {"threshold": alarm.get("Threshold")},
+                           lambda: res.set_alarm_threshold(self.ctx, alarm, float(wanted)))
+
+
+def _same_json(a: Optional[str], b: Optional[str]) -> bool:
+    if a is None or b is None:
+        return a is b
+    try:
+        return json.loads(a) == json.loads(b)
+    except ValueError:
+        return a == b
+
+
+def _short(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def restore_changes(
+    ctx: AwsContext,
+    changes: List[Change],
+    wait_timeout: float,
+    poll_interval: float,
+    concurrency: int = 1,
+    record: Optional[Recorder] = None,
+    dry_run: bool = False,
+) -> List[RestoreOutcome]:
+    """Restore every resource ``changes`` touched; services in parallel, each in reverse order."""
+    steps = restore_plan(changes)
+    per_service: Dict[str, List[RestoreStep]] = {}
+    for step in steps:
+        per_service.setdefault(step.service, []).append(step)
+    restorer = Restorer(ctx, wait_timeout, poll_interval, record, dry_run)
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        results = list(pool.map(restorer.restore, per_service.values()))
+    return [outcome for outcomes in results for outcome in outcomes]
+
+
+# ----------------------------------------------------------------------------- rollback command
+
+STATUS_RESTORED = "restored"
+
+
+@dataclass
+class ServiceLine:
+    """One service in a rollback report."""
+
+    service: str
+    status: str  # restored | planned (dry run) | unchanged | failed
+    changes: List[Dict[str, Any]]
+    reason: str
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {"service": self.service, "status": self.status, "changes": self.changes, "reason": self.reason}
+
+
+@dataclass
+class RollbackOutcome:
+    cluster: str
+    journal: str
+    dry_run: bool
+    services: List[ServiceLine] = field(default_factory=list)
+
+    @property
+    def failed(self) -> List[ServiceLine]:
+        return [s for s in self.services if s.status == "failed"]
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {
+            "cluster": self.cluster,
+            "journal": self.journal,
+            "dryRun": self.dry_run,
+            "services": [s.to_dict() for s in self.services],
+        }
+
+
+def _summarise(services: List[str], outcomes: List[RestoreOutcome], done_status: str) -> List[ServiceLine]:
+    lines = []
+    for name in services:
+        mine = [o for o in outcomes if o.step.service == name]
+        changes = [
+            {"resource": c.resource, "field": c.field, "before": c.before, "after": c.after}
+            for o in mine for c in o.changes
+        ]
+        errors = [o.error for o in mine if o.error]
+        if errors:
+            lines.append(ServiceLine(name, "failed", changes, "; ".join(errors)))
+        elif changes:
+            lines.append(ServiceLine(name, done_status, changes, ""))
+        else:
+            lines.append(ServiceLine(name, "unchanged", [], "already at the journal's before values"))
+    return lines
+
+
+def rollback(
+    ctx: AwsContext,
+    contents: JournalContents,
+    wait_timeout: float,
+    poll_interval: float,
+    concurrency: int,
+    force_unlock: bool = False,
+) -> RollbackOutcome:
+    """Restore the journal's before values. A first, read-only pass finds what differs; when
+    nothing does (a second rollback) no lock is taken and nothing is written."""
+    cluster = contents.header["cluster"]
+    services = sorted({c.service for c in contents.changes})
+    preview = restore_changes(ctx, contents.changes, wait_timeout, poll_interval, concurrency, dry_run=True)
+    pending = any(o.changes or o.error for o in preview)
+    if ctx.dry_run or not pending:
+        return RollbackOutcome(cluster, contents.path, ctx.dry_run, _summarise(services, preview, "planned"))
+    with ClusterLock(ctx, cluster) as lock:
+        lock.acquire(force=force_unlock)
+        outcomes = restore_changes(ctx, contents.changes, wait_timeout, poll_interval, concurrency)
+    return RollbackOutcome(cluster, contents.path, False, _summarise(services, outcomes, STATUS_RESTORED))

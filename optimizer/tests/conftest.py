@@ -1,0 +1,108 @@
+"""Fixtures: an isolated AWS environment (moto, in-process), the seeded fleet, and a CLI runner
+that exposes the call recorder of every AWS context the CLI opened."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Callable, Dict, List
+
+import pytest
+from moto import mock_aws  # imported before any boto3 session exists, so moto can hook it
+
+import boto3
+from click.testing import CliRunner, Result
+
+import fleet
+import moto_ecs
+from helpers import write_json
+from ecs_optimizer import aws as aws_mod
+from ecs_optimizer import cli as cli_mod
+
+
+@pytest.fixture(autouse=True)
+def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """Fake credentials, no real config files, no instance metadata, and a scratch cwd (the
+    default journal directory is relative)."""
+    for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "ENVIRONMENT_SUFFIX", moto_ecs.FAIL_ENV, "AWS_REGION"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", fleet.REGION)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    # keep the optimizer's own jittered backoff, but in milliseconds
+    monkeypatch.setattr(aws_mod.Backoff, "delay", lambda self, attempt: 0.001 * (attempt + 1))
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    return work
+
+
+@pytest.fixture
+def aws(aws_env: Path):
+    moto_ecs.install()
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def session(aws: None) -> boto3.Session:
+    return boto3.Session(region_name=fleet.REGION)
+
+
+@pytest.fixture
+def client(session: boto3.Session) -> Callable[[str], Any]:
+    cache: Dict[str, Any] = {}
+
+    def get(name: str) -> Any:
+        if name not in cache:
+            cache[name] = session.client(name)
+        return cache[name]
+
+    return get
+
+
+@pytest.fixture
+def outputs(client: Callable[[str], Any]) -> Dict[str, Any]:
+    """The seeded fleet's compute outputs (no CloudWatch history: see ``history``)."""
+    data = fleet.seed_fleet(client, history_days=0)
+    fleet.stagger_pushes_in_process()
+    return data
+
+
+@pytest.fixture
+def history(outputs: Dict[str, Any], client: Callable[[str], Any]) -> int:
+    """Eight days of hourly utilization: enough for the metrics policy (seven), and cheap."""
+    days = 8
+    fleet.seed_history(client("cloudwatch"), days)
+    return days
+
+
+@pytest.fixture
+def outputs_file(outputs: Dict[str, Any], tmp_path: Path) -> str:
+    return write_json(tmp_path / "compute-outputs.json", outputs)
+
+
+@pytest.fixture
+def contexts(monkeypatch: pytest.MonkeyPatch) -> List[aws_mod.AwsContext]:
+    """Every AwsContext the CLI opens, so tests can read its call recorder."""
+    opened: List[aws_mod.AwsContext] = []
+    real = cli_mod.open_aws
+
+    def spy(settings: aws_mod.AwsSettings) -> aws_mod.AwsContext:
+        ctx = real(settings)
+        opened.append(ctx)
+        return ctx
+
+    monkeypatch.setattr(cli_mod, "open_aws", spy)
+    return opened
+
+
+@pytest.fixture
+def run_cli() -> Callable[..., Result]:
+    def run(*args: str) -> Result:
+        return CliRunner().invoke(cli_mod.cli, list(args), catch_exceptions=False)
+
+    return run

@@ -1,0 +1,28 @@
+"""Small helpers shared by the test modules."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Dict, List
+
+from ecs_optimizer import aws as aws_mod
+
+
+def write_json(path: Path, data: Any) -> str:
+    path.write_text(json.dumps(data, indent=2))
+    return str(path)
+
+
+
+#: Fast waits for the patched moto (deployments settle at once).
+FAST = ["--wait-timeout", "5", "--poll-interval", "0.01"]
+
+
+
+def mutating(ctxs: List[aws_mod.AwsContext]) -> Dict[str, int]:
+    total: Dict[str, int] = {}
+    for ctx in ctxs:
+        for op, n in ctx.recorder.mutating().items():
+            total[op] = total.get(op, 0) + n
+    return total

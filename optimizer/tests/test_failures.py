@@ -1,0 +1,210 @@
+"""Throttling, failed deployments, the lock, and every bad input (exit codes 2, 3, 4, 5)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, List
+
+import pytest
+from botocore.awsrequest import AWSResponse
+from botocore.exceptions import ClientError
+
+import fleet
+import moto_ecs
+from ecs_optimizer import cli as cli_mod
+from helpers import FAST, mutating, write_json
+
+FIXED = ["--policy", "fixed"]
+
+
+class _Raw:
+    """Just enough of a urllib3 response for botocore to read a canned body."""
+
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, **_: Any):
+        yield self._body
+
+
+def throttled_response(request: Any) -> AWSResponse:
+    body = json.dumps({"__type": "ThrottlingException", "message": "Rate exceeded"}).encode()
+    return AWSResponse(request.url, 400, {"x-amzn-ErrorType": "ThrottlingException"}, _Raw(body))
+
+
+@pytest.fixture
+def flaky(monkeypatch):
+    """Throttle the first calls: two DescribeServices HTTP responses (botocore's adaptive retries
+    must absorb them) and one RegisterTaskDefinition raised before sending (only the
+    optimizer's own backoff can absorb that)."""
+    counts: Dict[str, int] = {"sent": 0, "raised": 0}
+    real = cli_mod.open_aws
+
+    def before_send(request: Any, **_: Any):
+        if counts["sent"] < 2:
+            counts["sent"] += 1
+            return throttled_response(request)
+        return None
+
+    def before_call(**_: Any):
+        if counts["raised"] < 1:
+            counts["raised"] += 1
+            raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "RegisterTaskDefinition")
+
+    def opened(settings):
+        ctx = real(settings)
+        ctx.ecs.raw.meta.events.register_first("before-send.ecs.DescribeServices", before_send)
+        ctx.ecs.raw.meta.events.register_first("before-call.ecs.RegisterTaskDefinition", before_call)
+        return ctx
+
+    monkeypatch.setattr(cli_mod, "open_aws", opened)
+    return counts
+
+
+def test_throttling_on_the_first_calls_still_succeeds(outputs_file, run_cli, client, flaky):
+    result = run_cli("optimize", "--outputs", outputs_file, *FIXED, *FAST, "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    assert flaky == {"sent": 2, "raised": 1}
+    assert {s["status"] for s in json.loads(result.stdout)["services"]} == {"applied"}
+    assert "ThrottlingException, retrying" in result.stderr
+    svc = client("ecs").describe_services(cluster=fleet.CLUSTER, services=["frontend-dev"])["services"][0]
+    assert svc["desiredCount"] == 2
+
+
+def test_failed_deployment_is_rolled_back_and_others_finish(outputs_file, run_cli, client, monkeypatch, tmp_path):
+    monkeypatch.setenv(moto_ecs.FAIL_ENV, "api-gateway-dev")
+    before = fleet.read_state(client)
+    journal = tmp_path / "j.jsonl"
+    result = run_cli("optimize", "--outputs", outputs_file, *FIXED, *FAST, "--format", "json", "--journal", str(journal))
+    assert result.exit_code == 4, result.stderr
+    data = json.loads(result.stdout)
+    status = {s["service"]: s for s in data["services"]}
+    assert status["api-gateway"]["status"] == "rolled_back"
+    assert "circuit breaker" in status["api-gateway"]["reason"]
+    assert status["frontend"]["status"] == status["processing-service"]["status"] == "applied"
+    after = fleet.read_state(client)
+    name, target = "api-gateway-dev", f"service/{fleet.CLUSTER}/api-gateway-dev"
+    assert after["services"][name] == before["services"][name]
+    assert after["scalable"][target] == before["scalable"][target]  # later steps never ran
+    assert after["policies"][name] == before["policies"][name]
+    assert after["alarms"]["cpu-high-api-gateway-dev"] == before["alarms"]["cpu-high-api-gateway-dev"]
+    assert after["services"]["frontend-dev"]["desiredCount"] == 2
+    assert "api-gateway" in result.stderr and "rolled back" in result.stderr
+    # the savings count only what stayed applied
+    api = next(s for s in data["savings"]["services"] if s["service"] == "api-gateway")
+    assert api["monthlySavings"] == 0
+    # a later rollback of the journal restores the rest and leaves api-gateway as it is
+    monkeypatch.delenv(moto_ecs.FAIL_ENV)
+    assert run_cli("rollback", "--journal", str(journal), *FAST).exit_code == 0
+    assert fleet.read_state(client) == before
+
+
+def test_lock_held_exits_5_and_force_unlock_clears_it(outputs_file, run_cli, client, contexts):
+    ssm = client("ssm")
+    owner = {"host": "ci-runner-7", "pid": 4242, "user": "deploy", "time": "2026-01-01T00:00:00.000Z"}
+    ssm.put_parameter(Name=f"/ecs-optimizer/lock/{fleet.CLUSTER}", Value=json.dumps(owner), Type="String")
+    before = fleet.read_state(client)
+    result = run_cli("optimize", "--outputs", outputs_file, *FIXED, *FAST)
+    assert result.exit_code == 5
+    assert "deploy@ci-runner-7 pid 4242 since 2026-01-01T00:00:00.000Z" in result.stderr
+    assert "--force-unlock" in result.stderr
+    assert fleet.read_state(client) == before
+    assert set(mutating(contexts)) == {"ssm:PutParameter"}  # only the refused lock attempt
+    result = run_cli("optimize", "--outputs", outputs_file, *FIXED, *FAST, "--force-unlock")
+    assert result.exit_code == 0, result.stderr
+    assert fleet.read_state(client)["locks"] == []
+
+
+def test_dry_run_takes_no_lock(outputs_file, run_cli, client):
+    client("ssm").put_parameter(Name=f"/ecs-optimizer/lock/{fleet.CLUSTER}", Value="{}", Type="String")
+    assert run_cli("optimize", "--outputs", outputs_file, "--dry-run", *FIXED).exit_code == 0
+
+
+def _bad_outputs(outputs: Dict[str, Any]) -> Dict[str, Any]:
+    def edit(fn):
+        data = json.loads(json.dumps(outputs))
+        fn(data)
+        return data
+
+    return {
+        "missing key": (edit(lambda d: d["services"]["frontend"].pop("scalableTargetResourceId")), "scalableTargetResourceId"),
+        "missing top key": (edit(lambda d: d.pop("clusterName")), "clusterName"),
+        "bad contract version": (edit(lambda d: d.update(contractVersion=2)), "contractVersion 2 is not supported"),
+        "invalid cpu/memory": (edit(lambda d: d["services"]["frontend"].update(memory=8192)), "memory 8192 MiB is not valid with cpu 512"),
+        "wrong type": (edit(lambda d: d["services"]["api-gateway"].update(cpu="1024")), "services.api-gateway.cpu"),
+        "bad tier": (edit(lambda d: d.update(tier="staging")), "tier \"staging\""),
+    }
+
+
+def test_every_bad_input_exits_2_with_nothing_changed(outputs, outputs_file, run_cli, client, tmp_path, contexts):
+    before = fleet.read_state(client)
+    cases: List[tuple] = []
+    for label, (data, message) in _bad_outputs(outputs).items():
+        cases.append((label, ["--outputs", write_json(tmp_path / f"{label.replace('/', '-')}.json", data)], message))
+    malformed = tmp_path / "malformed.json"
+    malformed.write_text('{"contractVersion": 1,')
+    cases += [
+        ("malformed JSON", ["--outputs", str(malformed)], "not valid JSON"),
+        ("missing file", ["--outputs", str(tmp_path / "nope.json")], "cannot read"),
+        ("unknown service", ["--outputs", outputs_file, "--service", "billing"], "unknown service billing"),
+        ("outputs and stack", ["--outputs", outputs_file, "--stack", "dev"], "pass one of them"),
+        ("unknown format", ["--outputs", outputs_file, "--format", "yaml"], "yaml"),
+        ("bad spot share", ["--outputs", outputs_file, "--spot-share", "0.5"], "0.5"),
+        ("bad observability outputs", ["--outputs", outputs_file, "--observability-outputs", str(malformed)], "not valid JSON"),
+        ("no targets at all", [], "ENVIRONMENT_SUFFIX"),
+    ]
+    for label, args, message in cases:
+        result = run_cli("optimize", *args, *FIXED, *FAST)
+        assert result.exit_code == 2, (label, result.stdout, result.stderr)
+        assert message in result.stderr, (label, result.stderr)
+        assert "Traceback" not in result.stderr and result.stdout == "", label
+    assert mutating(contexts) == {}
+    assert fleet.read_state(client) == before
+
+
+def test_missing_credentials_exit_2(outputs_file, run_cli, monkeypatch):
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    result = run_cli("optimize", "--outputs", outputs_file, "--dry-run")
+    assert result.exit_code == 2
+    assert "no AWS credentials found" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_missing_profile_exit_2(outputs_file, run_cli):
+    result = run_cli("savings", "--outputs", outputs_file, "--profile", "nobody")
+    assert result.exit_code == 2 and "AWS profile not found: nobody" in result.stderr
+
+
+def test_missing_pulumi_exits_2(aws, run_cli, monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    result = run_cli("optimize", "--stack", "dev", "--dry-run")
+    assert result.exit_code == 2 and "pulumi CLI" in result.stderr
+
+
+def test_targets_missing_in_aws_exit_3(outputs, tmp_path, run_cli, client):
+    gone = json.loads(json.dumps(outputs))
+    gone["services"]["frontend"]["serviceName"] = "frontend-old-dev"
+    result = run_cli("optimize", "--outputs", write_json(tmp_path / "o.json", gone), "--dry-run", *FIXED)
+    assert result.exit_code == 3 and "frontend-old-dev" in result.stderr
+    other = json.loads(json.dumps(outputs))
+    other["clusterName"] = "ecs-cluster-nope"
+    result = run_cli("optimize", "--outputs", write_json(tmp_path / "p.json", other), "--dry-run", *FIXED)
+    assert result.exit_code == 3 and "ecs-cluster-nope" in result.stderr
+    client("ecr").delete_lifecycle_policy(repositoryName="frontend-dev")  # a missing policy is fine
+    client("ecr").delete_repository(repositoryName="api-gateway-dev", force=True)
+    result = run_cli("optimize", "--outputs", write_json(tmp_path / "q.json", outputs), "--dry-run", *FIXED)
+    assert result.exit_code == 3 and "ECR repository api-gateway-dev" in result.stderr
+
+
+def test_unexpected_errors_exit_1_in_one_line(outputs_file, run_cli, monkeypatch):
+    def boom(*_a, **_k):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(cli_mod, "run_optimize", boom)
+    result = run_cli("optimize", "--outputs", outputs_file, "--dry-run")
+    assert result.exit_code == 1
+    assert "unexpected error: RuntimeError: disk on fire" in result.stderr
+    assert "Traceback" not in result.stderr
+    result = run_cli("optimize", "--outputs", outputs_file, "--dry-run", "-v")
+    assert "Traceback" in result.stderr

@@ -1,0 +1,185 @@
+"""optimize: dry run, a real run read back from AWS, untouched fields, idempotence, journal."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import fleet
+from helpers import FAST, mutating
+
+FIXED = ["--policy", "fixed"]
+#: The documented baseline cut for a dev fleet (ARCHITECTURE.md, policy fixed).
+FIXED_SIZES = {"frontend": (256, 512), "api-gateway": (512, 1024), "processing-service": (1024, 2048)}
+
+
+def test_dry_run_makes_no_mutating_call_and_prints_the_plan(outputs_file, run_cli, contexts, client):
+    before = fleet.read_state(client)
+    result = run_cli("optimize", "--outputs", outputs_file, "--dry-run", *FIXED, *FAST)
+    assert result.exit_code == 0, result.stderr
+    assert contexts and contexts[0].dry_run
+    assert mutating(contexts) == {}
+    assert contexts[0].recorder.total() > 0  # it did read
+    assert fleet.read_state(client) == before
+    out = result.stdout
+    assert "dry run: nothing was changed" in out
+    assert "Migration order" in out and "1. register a task-definition revision" in out
+    assert "taskDefinition.cpu" in out and "512 -> 256" in out
+    assert "service.desiredCount" in out and "3 -> 2" in out
+    assert "scalableTarget.minCapacity" in out and "2 -> 1" in out
+    assert "ecrLifecyclePolicy.keepImages" in out and "10 -> 5" in out
+    assert "FARGATE base 1 weight 3, FARGATE_SPOT weight 7" in out
+    # stdout is only the report: no log lines
+    assert "INFO" not in out and "INFO" in result.stderr
+    assert not Path(".ecs-optimizer").exists()
+
+
+def test_dry_run_json_has_the_documented_shape(outputs_file, run_cli):
+    result = run_cli("optimize", "--outputs", outputs_file, "--dry-run", "--format", "json", *FIXED)
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert set(data) == {"cluster", "dryRun", "policy", "journal", "services", "savings"}
+    assert data["cluster"] == fleet.CLUSTER and data["dryRun"] is True and data["policy"] == "fixed"
+    assert data["journal"] is None
+    assert [s["service"] for s in data["services"]] == sorted(fleet.SERVICES)
+    for svc in data["services"]:
+        assert set(svc) == {"service", "status", "changes", "reason"}
+        assert svc["status"] == "planned"
+        for change in svc["changes"]:
+            assert set(change) == {"resource", "field", "before", "after"}
+    api = next(s for s in data["services"] if s["service"] == "api-gateway")
+    got = {(c["resource"], c["field"]): (c["before"], c["after"]) for c in api["changes"]}
+    assert got[("taskDefinition", "cpu")] == (1024, 512)
+    assert got[("taskDefinition", "memory")] == (2048, 1024)
+    assert got[("alarm:running-tasks-low-api-gateway-dev", "threshold")] == (2.0, 1.0)
+    # critical service: no strategy change
+    assert ("service", "capacityProviderStrategy") not in got
+    assert set(data["savings"]) == {"currency", "hoursPerMonth", "pricing", "before", "after",
+                                    "monthlySavings", "percent", "breakdown", "services"}
+    assert data["savings"]["monthlySavings"] > 0
+
+
+def _strategy(items):
+    return {i["capacityProvider"]: (i.get("base", 0), i["weight"]) for i in items or []}
+
+
+def test_real_run_is_read_back_from_aws(outputs_file, run_cli, client, tmp_path):
+    journal = tmp_path / "journal.jsonl"
+    result = run_cli("optimize", "--outputs", outputs_file, *FIXED, *FAST, "--journal", str(journal))
+    assert result.exit_code == 0, result.stderr
+    assert f"Journal: {journal}" in result.stdout
+    ecs, aas, ecr, cw = (client(s) for s in ("ecs", "application-autoscaling", "ecr", "cloudwatch"))
+    services = {s["serviceName"]: s for s in ecs.describe_services(
+        cluster=fleet.CLUSTER, services=[f"{n}-dev" for n in fleet.SERVICES])["services"]}
+    targets = {t["ResourceId"]: t for t in aas.describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"]}
+    for name, spec in fleet.SERVICES.items():
+        svc = services[f"{name}-dev"]
+        assert svc["taskDefinition"].endswith(f"task-definition/{name}-dev:2")
+        td = ecs.describe_task_definition(taskDefinition=svc["taskDefinition"])["taskDefinition"]
+        assert (int(td["cpu"]), int(td["memory"])) == FIXED_SIZES[name]
+        assert svc["desiredCount"] == 2
+        if spec.critical:
+            assert not svc.get("capacityProviderStrategy")
+        else:
+            assert _strategy(svc["capacityProviderStrategy"]) == {"FARGATE": (1, 3), "FARGATE_SPOT": (0, 7)}
+        target = targets[f"service/{fleet.CLUSTER}/{name}-dev"]
+        assert (target["MinCapacity"], target["MaxCapacity"]) == (1, 6)
+        policy = json.loads(ecr.get_lifecycle_policy(repositoryName=f"{name}-dev")["lifecyclePolicyText"])
+        expected = json.loads(fleet.keep_policy(10))
+        expected["rules"][1]["selection"]["countNumber"] = 5
+        assert policy == expected  # only the count changed
+        alarms = {a["AlarmName"]: a for a in cw.describe_alarms()["MetricAlarms"]}
+        assert alarms[f"running-tasks-low-{name}-dev"]["Threshold"] == 1.0
+        assert alarms[f"cpu-high-{name}-dev"]["Threshold"] < 80.0  # smaller tasks alarm earlier
+        assert alarms[f"memory-high-{name}-dev"]["Threshold"] < 85.0
+    assert alarms["http-5xx-frontend-dev"]["Threshold"] == 10.0
+    assert alarms["unhealthy-hosts-frontend-dev"]["Threshold"] == 0.0
+    # the scaling policy registered on the target is still there
+    policies = aas.describe_scaling_policies(ServiceNamespace="ecs")["ScalingPolicies"]
+    assert {p["PolicyName"] for p in policies} == {f"cpu-target-{n}-dev" for n in fleet.SERVICES}
+    # the lock is released
+    assert fleet.read_state(client)["locks"] == []
+
+
+def test_new_revision_copies_every_other_field(outputs_file, run_cli, client):
+    ecs = client("ecs")
+    old = ecs.describe_task_definition(taskDefinition="api-gateway-dev:1", include=["TAGS"])
+    assert run_cli("optimize", "--outputs", outputs_file, *FIXED, *FAST).exit_code == 0
+    new = ecs.describe_task_definition(taskDefinition="api-gateway-dev:2", include=["TAGS"])
+    assert new["tags"] == old["tags"] and new["tags"]
+    differing = {k for k in set(old["taskDefinition"]) | set(new["taskDefinition"])
+                 if old["taskDefinition"].get(k) != new["taskDefinition"].get(k)}
+    assert differing == {"cpu", "memory", "revision", "taskDefinitionArn"}
+    for key in ("containerDefinitions", "executionRoleArn", "taskRoleArn", "volumes", "runtimePlatform",
+                "ephemeralStorage", "pidMode", "networkMode", "requiresCompatibilities"):
+        assert new["taskDefinition"][key] == old["taskDefinition"][key]
+
+
+def test_alarms_keep_every_field_but_the_threshold(outputs_file, run_cli, client):
+    cw = client("cloudwatch")
+    before = {a["AlarmName"]: a for a in cw.describe_alarms()["MetricAlarms"]}
+    tags_before = {n: cw.list_tags_for_resource(ResourceARN=a["AlarmArn"])["Tags"] for n, a in before.items()}
+    assert run_cli("optimize", "--outputs", outputs_file, *FIXED, *FAST).exit_code == 0
+    after = {a["AlarmName"]: a for a in cw.describe_alarms()["MetricAlarms"]}
+    volatile = {"Threshold", "AlarmConfigurationUpdatedTimestamp", "StateUpdatedTimestamp", "StateValue",
+                "StateReason", "StateReasonData", "StateTransitionedTimestamp"}
+    changed = 0
+    for name, old in before.items():
+        new = after[name]
+        assert {k: v for k, v in new.items() if k not in volatile} == {k: v for k, v in old.items() if k not in volatile}, name
+        assert cw.list_tags_for_resource(ResourceARN=new["AlarmArn"])["Tags"] == tags_before[name]
+        changed += new["Threshold"] != old["Threshold"]
+    assert changed == 9  # cpu, memory, running-tasks-low for each service; ALB alarms untouched
+
+
+def test_second_run_is_a_no_op(outputs_file, history, run_cli, contexts, client):
+    assert run_cli("optimize", "--outputs", outputs_file, *FAST).exit_code == 0
+    state = fleet.read_state(client)
+    contexts.clear()
+    result = run_cli("optimize", "--outputs", outputs_file, "--format", "json", *FAST)
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert [s["status"] for s in data["services"]] == ["unchanged"] * 3
+    assert all(s["changes"] == [] for s in data["services"])
+    assert data["journal"] is None
+    assert mutating(contexts) == {}
+    assert fleet.read_state(client) == state
+
+
+def test_journal_records_every_change_before_the_next(outputs_file, run_cli, tmp_path):
+    journal = tmp_path / "j.jsonl"
+    result = run_cli("optimize", "--outputs", outputs_file, "--service", "processing-service", *FIXED, *FAST,
+                     "--journal", str(journal), "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    lines = [json.loads(line) for line in journal.read_text().splitlines()]
+    assert lines[0]["kind"] == "run" and lines[0]["cluster"] == fleet.CLUSTER
+    assert lines[1]["kind"] == "snapshot" and lines[1]["service"] == "processing-service"
+    changes = [line for line in lines if line["kind"] == "change"]
+    order = []
+    for c in changes:
+        assert c["time"].endswith("Z") and c["service"] == "processing-service"
+        if c["resource"] not in order:
+            order.append(c["resource"])
+    assert order[:4] == ["taskDefinition", "service", "scalableTarget", "ecrLifecyclePolicy"]
+    assert all(r.startswith("alarm:") for r in order[4:]) and len(order) == 7
+    fields = {(c["resource"], c["field"]): (c["before"], c["after"]) for c in changes}
+    assert fields[("service", "desiredCount")] == (3, 2)
+    assert fields[("taskDefinition", "revision")][1].endswith("processing-service-dev:2")
+    assert fields[("service", "capacityProviderStrategy")][0] is None
+    # only the one service was touched
+    data = json.loads(result.stdout)
+    assert [s["service"] for s in data["services"]] == ["processing-service"]
+
+
+def test_auto_policy_never_cuts_below_observed_need(outputs_file, client, run_cli):
+    """A busy service (90% CPU of 512 units over 3 tasks) is not halved by auto."""
+    busy = dict(fleet.SERVICES)
+    fleet.seed_history(client("cloudwatch"), 3, services={"frontend": fleet.Spec(512, 1024, True, 90.0, 40.0)})
+    result = run_cli("optimize", "--outputs", outputs_file, "--service", "frontend", "--dry-run", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    svc = json.loads(result.stdout)["services"][0]
+    sizes = {c["field"]: c["after"] for c in svc["changes"] if c["resource"] == "taskDefinition"}
+    # the need (~0.92 * 512 * 3 tasks) would not fit the fixed cut to 256 units: no cut
+    assert sizes.get("cpu", 512) >= 512, svc
+    assert "history" in svc["reason"]
+    assert busy == fleet.SERVICES

@@ -1,0 +1,36 @@
+"""iam_actions.json lists exactly the actions optimize, rollback and savings use."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from typing import Set
+
+import fleet
+from ecs_optimizer import permissions
+from helpers import FAST
+
+
+def test_declared_actions_are_exactly_the_ones_used(outputs, history, run_cli, contexts, client, tmp_path, monkeypatch):
+    # a repository without a policy: optimize creates one, rollback deletes it again
+    client("ecr").delete_lifecycle_policy(repositoryName="frontend-dev")
+    monkeypatch.setenv("ENVIRONMENT_SUFFIX", fleet.SUFFIX)  # discovery: ListServices too
+    journal = tmp_path / "j.jsonl"
+    assert run_cli("optimize", *FAST, "--journal", str(journal)).exit_code == 0
+    assert run_cli("savings", "--pricing", "live").exit_code == 0
+    assert run_cli("savings", "--journal", str(journal)).exit_code == 0
+    assert run_cli("rollback", "--journal", str(journal), *FAST).exit_code == 0
+    used: Set[str] = set()
+    for ctx in contexts:
+        used |= set(ctx.recorder.counts)
+    ungranted, unused = permissions.compare(used, permissions.load_actions())
+    assert ungranted == set(), f"called but not in iam_actions.json: {sorted(ungranted)}"
+    assert unused == set(), f"granted but never needed: {sorted(unused)}"
+
+
+def test_file_is_sorted_and_split_by_kind():
+    data = json.loads(resources.files("ecs_optimizer").joinpath("iam_actions.json").read_text())
+    assert set(data) == {"read", "write"}
+    for kind, actions in data.items():
+        assert actions == sorted(set(actions)), kind
+        assert all(permissions.kind(a) == kind for a in actions), kind

@@ -1,0 +1,92 @@
+"""rollback: restores the journal's before values exactly, is idempotent, validates input."""
+
+from __future__ import annotations
+
+import json
+
+import fleet
+from helpers import FAST, mutating
+
+FIXED = ["--policy", "fixed"]
+
+
+def _optimize(run_cli, outputs_file, journal, *extra):
+    result = run_cli("optimize", "--outputs", outputs_file, *FIXED, *FAST, "--journal", str(journal), *extra)
+    assert result.exit_code == 0, result.stderr
+    return result
+
+
+def test_rollback_restores_the_recorded_state_exactly(outputs_file, run_cli, client, tmp_path, contexts):
+    before = fleet.read_state(client)
+    journal = tmp_path / "j.jsonl"
+    _optimize(run_cli, outputs_file, journal)
+    assert fleet.read_state(client) != before
+    result = run_cli("rollback", "--journal", str(journal), *FAST, "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    after = fleet.read_state(client)
+    # every service, target, policy, alarm and lock is back; the run's revisions are retired
+    assert after == before  # services, targets, policies, alarms, active revisions, locks
+    for name in fleet.SERVICES:
+        retired = client("ecs").describe_task_definition(taskDefinition=f"{name}-dev:2")["taskDefinition"]
+        assert retired["status"] == "INACTIVE"
+    data = json.loads(result.stdout)
+    assert {s["service"]: s["status"] for s in data["services"]} == {n: "restored" for n in fleet.SERVICES}
+
+
+def test_second_rollback_changes_nothing(outputs_file, run_cli, client, tmp_path, contexts):
+    journal = tmp_path / "j.jsonl"
+    _optimize(run_cli, outputs_file, journal)
+    assert run_cli("rollback", "--journal", str(journal), *FAST).exit_code == 0
+    state = fleet.read_state(client)
+    contexts.clear()
+    result = run_cli("rollback", "--journal", str(journal), *FAST, "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    assert mutating(contexts) == {}
+    assert fleet.read_state(client) == state
+    assert {s["status"] for s in json.loads(result.stdout)["services"]} == {"unchanged"}
+
+
+def test_rollback_dry_run_lists_without_changing(outputs_file, run_cli, client, tmp_path, contexts):
+    journal = tmp_path / "j.jsonl"
+    _optimize(run_cli, outputs_file, journal, "--service", "frontend")
+    state = fleet.read_state(client)
+    contexts.clear()
+    result = run_cli("rollback", "--journal", str(journal), "--dry-run")
+    assert result.exit_code == 0, result.stderr
+    assert mutating(contexts) == {}
+    assert fleet.read_state(client) == state
+    assert "service.desiredCount" in result.stdout and "2 -> 3" in result.stdout
+    assert "taskDefinition.revision" in result.stdout
+
+
+def test_rollback_of_one_service_leaves_the_others(outputs_file, run_cli, client, tmp_path):
+    before = fleet.read_state(client)
+    journal = tmp_path / "j.jsonl"
+    _optimize(run_cli, outputs_file, journal)
+    optimized = fleet.read_state(client)
+    assert run_cli("rollback", "--journal", str(journal), "--service", "frontend", *FAST).exit_code == 0
+    after = fleet.read_state(client)
+    assert after["services"]["frontend-dev"] == before["services"]["frontend-dev"]
+    assert after["services"]["api-gateway-dev"] == optimized["services"]["api-gateway-dev"]
+
+
+def test_malformed_journal_exits_2(aws, run_cli, tmp_path, contexts):
+    bad = tmp_path / "bad.jsonl"
+    cases = {
+        "not json": "{this is not json\n",
+        "no header": json.dumps({"kind": "change"}) + "\n",
+        "unknown resource": json.dumps({"kind": "run", "cluster": "c"}) + "\n" + json.dumps(
+            {"kind": "change", "time": "t", "service": "s", "resource": "bucket", "field": "f",
+             "before": 1, "after": 2, "target": {}}) + "\n",
+        "missing keys": json.dumps({"kind": "run", "cluster": "c"}) + "\n" + json.dumps({"kind": "change", "service": "s"}) + "\n",
+        "empty": "",
+    }
+    for label, text in cases.items():
+        bad.write_text(text)
+        result = run_cli("rollback", "--journal", str(bad))
+        assert result.exit_code == 2, (label, result.stderr)
+        assert str(bad) in result.stderr and "Traceback" not in result.stderr
+        assert result.stdout == ""
+    result = run_cli("rollback", "--journal", str(tmp_path / "missing.jsonl"))
+    assert result.exit_code == 2 and "cannot read" in result.stderr
+    assert contexts == []  # rejected before any AWS client existed

@@ -1,0 +1,107 @@
+"""savings: the live state against the plan, a finished run's journal, network outputs,
+and figures equal to hand computations from PRICING.md."""
+
+from __future__ import annotations
+
+import json
+from decimal import ROUND_HALF_UP, Decimal
+
+import fleet
+from helpers import FAST, write_json
+
+HOURS = Decimal(730)
+VCPU_HOUR = Decimal("0.04048")  # PRICING.md, us-east-1 Linux x86
+GB_HOUR = Decimal("0.004445")
+ECR_GB_MONTH = Decimal("0.10")
+NAT_HOUR = Decimal("0.045")
+ENDPOINT_AZ_HOUR = Decimal("0.01")
+
+
+def cents(value: Decimal) -> float:
+    return float(value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
+def task_month(cpu: int, memory: int) -> Decimal:
+    return (Decimal(cpu) / 1024 * VCPU_HOUR + Decimal(memory) / 1024 * GB_HOUR) * HOURS
+
+
+def ecr_month(sizes_mib) -> Decimal:
+    return Decimal(sum(sizes_mib)) / 1024 * ECR_GB_MONTH
+
+
+def test_journal_savings_equal_a_hand_computation(outputs_file, run_cli, tmp_path):
+    journal = tmp_path / "j.jsonl"
+    result = run_cli("optimize", "--outputs", outputs_file, "--service", "frontend", "--policy", "fixed",
+                     *FAST, "--journal", str(journal))
+    assert result.exit_code == 0, result.stderr
+    result = run_cli("savings", "--journal", str(journal), "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    # frontend: 3 x 0.5 vCPU/1 GB on-demand, 12 images of 40..51 MiB, keep 10
+    #        -> 2 x 0.25 vCPU/0.5 GB on-demand (critical: no Spot), keep 5
+    sizes = [40 + i for i in range(fleet.IMAGE_COUNT)]  # MiB, oldest first
+    before = 3 * task_month(512, 1024) + ecr_month(sizes[-10:])
+    after = 2 * task_month(256, 512) + ecr_month(sizes[-5:])
+    assert cents(task_month(512, 1024)) == 18.02  # PRICING.md's first worked check
+    assert data["services"] == [{"service": "frontend", "before": cents(before), "after": cents(after),
+                                 "monthlySavings": round(cents(before) - cents(after), 2)}]
+    assert data["before"]["monthly"] == cents(before) and data["after"]["monthly"] == cents(after)
+    breakdown = {b["category"]: b["monthly"] for b in data["breakdown"]}
+    assert breakdown["spot"] == 0 and breakdown["network"] == 0
+    assert abs(breakdown["rightsizing"] - float(3 * (task_month(512, 1024) - task_month(256, 512)))) <= 0.01
+    assert abs(breakdown["taskCount"] - float(task_month(256, 512))) <= 0.01
+    assert abs(breakdown["ecrStorage"] - float(ecr_month(sizes[-10:-5]))) <= 0.01
+    assert data["pricing"]["region"] == fleet.REGION and data["hoursPerMonth"] == 730
+
+
+def test_default_savings_match_the_optimize_plan_and_the_realised_run(outputs_file, run_cli, tmp_path, contexts):
+    plan = run_cli("savings", "--outputs", outputs_file, "--policy", "fixed", "--format", "json")
+    assert plan.exit_code == 0, plan.stderr
+    assert all(not ctx.recorder.mutating() for ctx in contexts)
+    journal = tmp_path / "j.jsonl"
+    run = run_cli("optimize", "--outputs", outputs_file, "--policy", "fixed", *FAST, "--journal", str(journal), "--format", "json")
+    assert run.exit_code == 0, run.stderr
+    realised = run_cli("savings", "--journal", str(journal), "--format", "json")
+    planned = json.loads(plan.stdout)
+    assert json.loads(run.stdout)["savings"] == planned
+    assert json.loads(realised.stdout) == planned
+    # Spot counts for the non-critical service only
+    breakdown = {b["category"]: b["monthly"] for b in planned["breakdown"]}
+    assert breakdown["spot"] > 0
+    # after the run there is nothing left to save
+    again = json.loads(run_cli("savings", "--outputs", outputs_file, "--policy", "fixed", "--format", "json").stdout)
+    assert again["monthlySavings"] == 0
+
+
+def test_network_outputs_price_nat_against_endpoints(outputs_file, run_cli, tmp_path):
+    network = {
+        "natGatewayCount": 3,
+        "availabilityZones": ["us-east-1a", "us-east-1b", "us-east-1c"],
+        "vpcEndpoints": {"s3": "vpce-1", "ecr.api": "vpce-2", "ecr.dkr": "vpce-3", "logs": "vpce-4",
+                         "secretsmanager": "vpce-5", "ssm": "vpce-6"},
+    }
+    path = write_json(tmp_path / "network.json", network)
+    result = run_cli("savings", "--outputs", outputs_file, "--policy", "fixed", "--network-outputs", path, "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    breakdown = {b["category"]: b["monthly"] for b in json.loads(result.stdout)["breakdown"]}
+    # two of three NAT gateways go; the five interface endpoints stay (s3 is a free gateway endpoint)
+    assert cents(NAT_HOUR * HOURS) == 32.85  # PRICING.md's NAT worked check
+    assert breakdown["network"] == cents(2 * NAT_HOUR * HOURS)
+    assert cents(ENDPOINT_AZ_HOUR * 3 * HOURS) == 21.90
+    bad = write_json(tmp_path / "bad-network.json", {"natGatewayCount": "three"})
+    result = run_cli("savings", "--outputs", outputs_file, "--network-outputs", bad)
+    assert result.exit_code == 2 and "natGatewayCount" in result.stderr
+
+
+def test_live_pricing_falls_back_to_the_table_with_a_warning(outputs_file, run_cli):
+    result = run_cli("savings", "--outputs", outputs_file, "--policy", "fixed", "--pricing", "live", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    assert "WARNING" in result.stderr and "live pricing" in result.stderr
+    assert json.loads(result.stdout)["pricing"]["asOf"]
+
+
+def test_markdown_and_table_formats(outputs_file, run_cli):
+    md = run_cli("savings", "--outputs", outputs_file, "--policy", "fixed", "--format", "markdown")
+    assert md.exit_code == 0 and "| service |" in md.stdout
+    table = run_cli("optimize", "--outputs", outputs_file, "--policy", "fixed", "--dry-run", "--format", "markdown")
+    assert table.exit_code == 0 and "| service | status | change | old -> new |" in table.stdout

@@ -1,0 +1,173 @@
+"""Unit tests of the AWS-side building blocks that need no fleet."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from botocore.exceptions import ClientError
+
+from ecs_optimizer import metrics, resources as res
+from ecs_optimizer.aws import AwsSettings, Backoff, DryRunViolation, is_mutating, open_context
+from ecs_optimizer.journal import Change, Journal, read_journal, realised_states, restore_plan
+from ecs_optimizer.model import CapacityStrategy, ServiceState
+
+
+@pytest.mark.parametrize("op, mutating", [
+    ("DescribeServices", False), ("ListServices", False), ("GetMetricData", False), ("BatchGetImage", False),
+    ("RegisterTaskDefinition", True), ("UpdateService", True), ("PutMetricAlarm", True), ("DeleteParameter", True),
+    ("TagResource", True), ("StartTask", True), ("StopTask", True), ("DeregisterTaskDefinition", True),
+    ("SetAlarmState", True), ("PassRole", True),
+])
+def test_mutating_operations_are_everything_but_reads(op, mutating):
+    assert is_mutating(op) is mutating
+
+
+def test_dry_run_guard_refuses_mutations_even_when_called_directly(aws):
+    ctx = open_context(AwsSettings(region="us-east-1", dry_run=True))
+    ctx.ssm.describe_parameters()  # reads pass
+    with pytest.raises(DryRunViolation, match="ssm:PutParameter"):
+        ctx.ssm.put_parameter(Name="/x", Value="1", Type="String")
+    with pytest.raises(DryRunViolation):
+        ctx.session.client("sqs").create_queue(QueueName="q")  # any client of the session
+    assert ctx.ssm.describe_parameters()["Parameters"] == []
+    assert ctx.recorder.mutating() == {"ssm:PutParameter": 1, "sqs:CreateQueue": 1}
+
+
+def _throttle(code="ThrottlingException"):
+    return ClientError({"Error": {"Code": code, "Message": "slow down"}}, "Op")
+
+
+def test_backoff_retries_transient_errors_then_gives_up():
+    calls = []
+
+    def flaky(fail_times, code):
+        def fn():
+            calls.append(1)
+            if len(calls) <= fail_times:
+                raise _throttle(code)
+            return "ok"
+        return fn
+
+    fast = Backoff(attempts=3, base=0.0001, cap=0.001)
+    assert fast.call(flaky(2, "ThrottlingException")) == "ok" and len(calls) == 3
+    calls.clear()
+    with pytest.raises(ClientError):
+        fast.call(flaky(3, "ConcurrentUpdateException"))
+    assert len(calls) == 3
+    calls.clear()
+    with pytest.raises(ClientError):
+        fast.call(flaky(1, "ValidationException"))  # not transient: no retry
+    assert len(calls) == 1
+    calls.clear()
+    concurrent = ClientError({"Error": {"Code": "ClientException", "Message": "Too many concurrent attempts to create a new revision"}}, "RegisterTaskDefinition")
+    outcomes = iter([concurrent])
+
+    def register():
+        calls.append(1)
+        err = next(outcomes, None)
+        if err:
+            raise err
+        return "registered"
+
+    assert fast.call(register) == "registered" and len(calls) == 2
+
+
+def _service(deployments, running=2, desired=2):
+    return {"deployments": deployments, "runningCount": running, "desiredCount": desired}
+
+
+def test_rollout_status_follows_the_primary_deployment():
+    new, old = "td:2", "td:1"
+    primary = {"status": "PRIMARY", "taskDefinition": new, "rolloutState": "COMPLETED"}
+    assert res.rollout_status(_service([primary]), new).ok
+    assert res.rollout_status(_service([dict(primary, rolloutState="IN_PROGRESS")]), new) is None
+    assert res.rollout_status(_service([primary], running=1), new) is None  # not steady yet
+    failed = res.rollout_status(_service([dict(primary, rolloutState="FAILED", rolloutStateReason="circuit breaker")]), new)
+    assert failed is not None and not failed.ok and failed.reason == "circuit breaker"
+    # ECS has not switched to our deployment yet
+    assert res.rollout_status(_service([dict(primary, taskDefinition=old)]), new) is None
+    # the circuit breaker rolled back: old revision PRIMARY again, ours FAILED
+    rolled = [dict(primary, taskDefinition=old, rolloutState="IN_PROGRESS"),
+              {"status": "ACTIVE", "taskDefinition": new, "rolloutState": "FAILED"}]
+    assert res.rollout_status(_service(rolled), new).ok is False
+    # no rolloutState reported: one deployment and a steady count means done
+    bare = {"status": "PRIMARY", "taskDefinition": new}
+    assert res.rollout_status(_service([bare]), new).ok
+    assert res.rollout_status(_service([bare, {"status": "ACTIVE", "taskDefinition": old}]), new) is None
+
+
+def test_keep_count_only_edits_the_standard_shape():
+    standard = json.dumps({"rules": [
+        {"rulePriority": 1, "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days", "countNumber": 1}, "action": {"type": "expire"}},
+        {"rulePriority": 2, "description": "keep", "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 10}, "action": {"type": "expire"}},
+    ]})
+    assert res.keep_count(standard) == (10, True)
+    edited = json.loads(res.with_keep_count(standard, 5))
+    original = json.loads(standard)
+    original["rules"][1]["selection"]["countNumber"] = 5
+    assert edited == original
+    assert res.keep_count(None) == (None, True)
+    created = json.loads(res.with_keep_count(None, 5))
+    assert [r["rulePriority"] for r in created["rules"]] == [1, 2]
+    assert created["rules"][0]["selection"]["tagStatus"] == "untagged"
+    assert created["rules"][1]["selection"]["countNumber"] == 5
+    custom = json.dumps({"rules": [{"rulePriority": 1, "selection": {"tagStatus": "tagged", "tagPrefixList": ["v"], "countType": "imageCountMoreThan", "countNumber": 3}, "action": {"type": "expire"}}]})
+    assert res.keep_count(custom) == (None, False)
+    assert res.keep_count("not json") == (None, False)
+
+
+def test_containers_must_fit_the_new_size():
+    td = {"containerDefinitions": [{"name": "app", "cpu": 256, "memory": 1024}, {"name": "sidecar", "cpu": 0, "memoryReservation": 128}]}
+    assert res.containers_fit(td, 512, 2048) is None
+    assert "hard memory limit of 1024" in res.containers_fit(td, 512, 1024) or "reserve" in res.containers_fit(td, 512, 1024)
+    assert "CPU units" in res.containers_fit(td, 128, 4096)
+
+
+def test_restore_plan_uses_the_earliest_before_in_reverse_order():
+    svc = {"cluster": "c", "serviceName": "s"}
+    changes = [
+        Change("a", "taskDefinition", "revision", "td:1", "td:2", svc),
+        Change("a", "service", "taskDefinition", "td:1", "td:2", svc),
+        Change("a", "service", "desiredCount", 3, 2, svc),
+        Change("a", "service", "taskDefinition", "td:2", "td:1", svc),  # an automatic rollback
+        Change("a", "alarm:x", "threshold", 80.0, 60.0, {"alarmName": "x"}),
+    ]
+    steps = restore_plan(changes)
+    assert [s.resource for s in steps] == ["alarm:x", "service", "taskDefinition"]
+    service = steps[1]
+    assert service.before == {"taskDefinition": "td:1", "desiredCount": 3}
+    assert service.after == {"taskDefinition": "td:1", "desiredCount": 2}
+
+
+def test_journal_lines_are_on_disk_when_change_returns(tmp_path):
+    path = tmp_path / "j.jsonl"
+    journal = Journal(path, {"cluster": "c", "region": "r"})
+    state = ServiceState("a", 512, 1024, 3, 2, 6, critical=False, strategy=CapacityStrategy(), ecr_keep_images=10, ecr_image_bytes=(3, 2, 1))
+    journal.snapshot(state)
+    journal.change(Change("a", "taskDefinition", "cpu", 512, 256, {"family": "a"}))
+    assert len(path.read_text().splitlines()) == 3  # read through another handle, before close
+    journal.change(Change("a", "service", "capacityProviderStrategy", None,
+                          [{"capacityProvider": "FARGATE", "base": 1, "weight": 3},
+                           {"capacityProvider": "FARGATE_SPOT", "base": 0, "weight": 7}], {"cluster": "c", "serviceName": "a"}))
+    journal.close()
+    contents = read_journal(str(path))
+    before, after = realised_states(contents)
+    assert before["a"] == state
+    assert after["a"].cpu == 256 and after["a"].strategy == CapacityStrategy(1, 3, 7)
+
+
+def test_history_is_rescaled_to_todays_reservation():
+    t = [dt.datetime(2026, 1, 1, h, tzinfo=dt.timezone.utc) for h in range(3)]
+    percent = {t[0]: 20.0, t[1]: 20.0, t[2]: 40.0}
+    reserved = {t[0]: 3 * 512.0, t[1]: 3 * 512.0}  # the last hour has no Container Insights point
+    assert metrics.as_share_of_now(percent, reserved, 2 * 256.0) == [60.0, 60.0, 40.0]
+
+
+def test_metric_batches_respect_get_metric_data_limits():
+    per_call = metrics.services_per_call(14)
+    points = 14 * 24
+    assert per_call * len(metrics.SPECS) <= metrics.MAX_QUERIES_PER_CALL
+    assert per_call * len(metrics.SPECS) * points <= metrics.MAX_DATAPOINTS_PER_CALL
+    assert metrics.services_per_call(455) >= 1

@@ -1,0 +1,138 @@
+/**
+ * A small typed builder for CloudWatch dashboard bodies, and the platform dashboard: a header and
+ * a row of graphs per service. Graphs are drawn from the same MetricRefs the alarms use, with the
+ * alarm thresholds as horizontal lines, so what pages someone is what the dashboard shows.
+ */
+import { ServiceAlarms } from "../shared";
+import { MetricRef, ServiceMetrics, Statistic } from "./metrics";
+
+/** The dashboard grid is 24 columns wide. */
+export const GRID_WIDTH = 24;
+
+export interface Annotation {
+  label: string;
+  value: number;
+}
+
+export interface GraphSpec {
+  title: string;
+  metric: MetricRef;
+  stat: Statistic;
+  /** Seconds per point. Defaults to 60. */
+  period?: number;
+  /** Lines drawn across the graph, e.g. an alarm threshold. */
+  thresholds?: Annotation[];
+  /** Fixed left-axis range, e.g. 0..100 for a percentage. */
+  yAxis?: { min?: number; max?: number };
+}
+
+/** A CloudWatch metric array: namespace, metric name, then dimension name/value pairs, options last. */
+export type MetricArray = [string, string, ...(string | { label?: string; stat?: Statistic })[]];
+
+export function metricArray(m: MetricRef, options?: { label?: string; stat?: Statistic }): MetricArray {
+  const dims = Object.entries(m.dimensions).flat();
+  return options ? [m.namespace, m.metricName, ...dims, options] : [m.namespace, m.metricName, ...dims];
+}
+
+interface Placement {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+export type Widget =
+  | (Placement & { type: "text"; properties: { markdown: string } })
+  | (Placement & {
+      type: "metric";
+      properties: {
+        title: string;
+        region: string;
+        view: "timeSeries";
+        stacked: false;
+        stat: Statistic;
+        period: number;
+        metrics: MetricArray[];
+        annotations?: { horizontal: Annotation[] };
+        yAxis?: { left: { min?: number; max?: number } };
+      };
+    });
+
+/** Lays widgets out row by row; each row splits the grid width evenly among its graphs. */
+export class DashboardBuilder {
+  private readonly widgets: Widget[] = [];
+  private y = 0;
+
+  constructor(readonly region: string) {}
+
+  /** A full-width markdown line, e.g. the name of the service whose row follows. */
+  header(markdown: string): this {
+    this.widgets.push({ type: "text", x: 0, y: this.y, width: GRID_WIDTH, height: 1, properties: { markdown } });
+    this.y += 1;
+    return this;
+  }
+
+  /** One row of graphs. Defaults to 6 units high. */
+  row(graphs: GraphSpec[], height = 6): this {
+    if (graphs.length === 0 || graphs.length > GRID_WIDTH) throw new Error(`a dashboard row holds 1 to ${GRID_WIDTH} graphs`);
+    const base = Math.floor(GRID_WIDTH / graphs.length);
+    const extra = GRID_WIDTH % graphs.length;
+    let x = 0;
+    graphs.forEach((g, i) => {
+      const width = base + (i < extra ? 1 : 0);
+      this.widgets.push({
+        type: "metric",
+        x,
+        y: this.y,
+        width,
+        height,
+        properties: {
+          title: g.title,
+          region: this.region,
+          view: "timeSeries",
+          stacked: false,
+          stat: g.stat,
+          period: g.period ?? 60,
+          metrics: [metricArray(g.metric)],
+          ...(g.thresholds?.length ? { annotations: { horizontal: g.thresholds } } : {}),
+          ...(g.yAxis ? { yAxis: { left: g.yAxis } } : {}),
+        },
+      });
+      x += width;
+    });
+    this.y += height;
+    return this;
+  }
+
+  toJSON(): { widgets: Widget[] } {
+    return { widgets: this.widgets };
+  }
+
+  /** The `dashboardBody` string CloudWatch expects. */
+  body(): string {
+    return JSON.stringify(this.toJSON());
+  }
+}
+
+const PERCENT_AXIS = { min: 0, max: 100 };
+
+/** A service's row: CPU, memory and running tasks; requests and 5xx for public services. */
+export function serviceGraphs(metrics: ServiceMetrics, alarms: ServiceAlarms): GraphSpec[] {
+  const line = (ref: { name: string; threshold: number }): Annotation[] => [{ label: ref.name, value: ref.threshold }];
+  const graphs: GraphSpec[] = [
+    { title: "CPU utilization (%)", metric: metrics.cpu, stat: "Average", thresholds: line(alarms.cpuHigh), yAxis: PERCENT_AXIS },
+    { title: "Memory utilization (%)", metric: metrics.memory, stat: "Average", thresholds: line(alarms.memoryHigh), yAxis: PERCENT_AXIS },
+    { title: "Running tasks", metric: metrics.runningTasks, stat: "Average", thresholds: line(alarms.runningTasksLow), yAxis: { min: 0 } },
+  ];
+  if (metrics.requests) graphs.push({ title: "Requests / min", metric: metrics.requests, stat: "Sum", yAxis: { min: 0 } });
+  if (metrics.http5xx) {
+    graphs.push({
+      title: "Target 5xx / min",
+      metric: metrics.http5xx,
+      stat: "Sum",
+      thresholds: alarms.http5xx ? line(alarms.http5xx) : [],
+      yAxis: { min: 0 },
+    });
+  }
+  return graphs;
+}

@@ -1,0 +1,121 @@
+/**
+ * The observability layer's own config: alert recipients and alarm thresholds. Which services are
+ * watched is not configured here; it comes from the compute stack (see index.ts).
+ */
+import { ConfigError, LayerConfig, SERVICE_NAME_PATTERN } from "../shared";
+
+/** Per-service threshold overrides, keyed as in `thresholds: {svc: {cpuHigh: 90}}`. */
+export interface ThresholdOverrides {
+  /** CPUUtilization percent. Defaults to `cpuHighThreshold`. */
+  cpuHigh?: number;
+  /** MemoryUtilization percent. Defaults to `memoryHighThreshold`. */
+  memoryHigh?: number;
+  /** Target 5xx responses per minute. Defaults to `http5xxThreshold`. */
+  http5xx?: number;
+}
+
+/** The thresholds one service's alarms use, after defaults and overrides. */
+export type ServiceThresholds = Required<ThresholdOverrides>;
+
+export interface ObservabilitySettings {
+  /** Addresses subscribed to the alert topic. Defaults to none (subscribe a pager by hand). */
+  alertEmails: string[];
+  /** Layer-wide defaults; `thresholds` overrides them per service. */
+  defaults: ServiceThresholds;
+  overrides: Record<string, ThresholdOverrides>;
+  /** Spot interruptions within 5 minutes that raise the Spot alarm. Defaults to 1. */
+  spotInterruptionThreshold: number;
+}
+
+const PERCENT = { min: 1, max: 100 };
+const PER_MINUTE = { min: 1, max: 100_000 };
+
+/** What each override key accepts; also the list of keys allowed. */
+const OVERRIDE_RANGES: Record<keyof ThresholdOverrides, { min: number; max: number }> = {
+  cpuHigh: PERCENT,
+  memoryHigh: PERCENT,
+  http5xx: PER_MINUTE,
+};
+
+/**
+ * Practical address check (RFC 5321 lengths, one `@`, a dotted domain, no spaces). SNS confirms
+ * the address by mail, so this only catches typos that would otherwise sit unconfirmed forever.
+ */
+const EMAIL_PATTERN =
+  /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
+
+export function emailProblem(address: string): string | undefined {
+  if (!EMAIL_PATTERN.test(address) || address.includes("..")) {
+    return `${JSON.stringify(address)} is not an email address (expected name@example.com)`;
+  }
+  return undefined;
+}
+
+function parseOverrides(cfg: LayerConfig): Record<string, ThresholdOverrides> {
+  const key = cfg.key("thresholds");
+  const raw = cfg.json<unknown>("thresholds") ?? {};
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    throw new ConfigError(key, raw, "expected a map of service name -> {cpuHigh, memoryHigh, http5xx}");
+  }
+  const out: Record<string, ThresholdOverrides> = {};
+  for (const [service, entry] of Object.entries(raw as Record<string, unknown>)) {
+    if (!SERVICE_NAME_PATTERN.test(service)) {
+      throw new ConfigError(key, raw, `${JSON.stringify(service)} is not a service name (${SERVICE_NAME_PATTERN})`);
+    }
+    if (typeof entry !== "object" || entry === null || Array.isArray(entry)) {
+      throw new ConfigError(`${key}.${service}`, entry, "expected a map with any of cpuHigh, memoryHigh, http5xx");
+    }
+    const parsed: ThresholdOverrides = {};
+    for (const [field, value] of Object.entries(entry as Record<string, unknown>)) {
+      const range = OVERRIDE_RANGES[field as keyof ThresholdOverrides];
+      if (!range) {
+        throw new ConfigError(
+          `${key}.${service}`,
+          entry,
+          `unknown key ${field}; allowed keys are ${Object.keys(OVERRIDE_RANGES).join(", ")}`,
+        );
+      }
+      if (typeof value !== "number" || !Number.isInteger(value) || value < range.min || value > range.max) {
+        throw new ConfigError(`${key}.${service}.${field}`, value, `expected a whole number from ${range.min} to ${range.max}`);
+      }
+      parsed[field as keyof ThresholdOverrides] = value as number;
+    }
+    out[service] = parsed;
+  }
+  return out;
+}
+
+export function observabilitySettings(cfg: LayerConfig): ObservabilitySettings {
+  return {
+    alertEmails: cfg.stringList("alertEmails", [], emailProblem),
+    defaults: {
+      cpuHigh: cfg.int("cpuHighThreshold", 80, PERCENT),
+      memoryHigh: cfg.int("memoryHighThreshold", 80, PERCENT),
+      http5xx: cfg.int("http5xxThreshold", 10, PER_MINUTE),
+    },
+    overrides: parseOverrides(cfg),
+    spotInterruptionThreshold: cfg.int("spotInterruptionThreshold", 1, { min: 1, max: 10_000 }),
+  };
+}
+
+/**
+ * The thresholds for each watched service. An override for a service the compute stack does not
+ * run is an error rather than ignored: it is almost always a typo, and ignoring it would leave the
+ * intended service on defaults without anyone noticing.
+ */
+export function thresholdsFor(
+  cfg: LayerConfig,
+  settings: ObservabilitySettings,
+  services: readonly string[],
+): Record<string, ServiceThresholds> {
+  for (const name of Object.keys(settings.overrides)) {
+    if (!services.includes(name)) {
+      throw new ConfigError(
+        cfg.key("thresholds"),
+        settings.overrides,
+        `${JSON.stringify(name)} is not a service of the compute stack (services: ${services.join(", ")})`,
+      );
+    }
+  }
+  return Object.fromEntries(services.map((s) => [s, { ...settings.defaults, ...settings.overrides[s] }]));
+}

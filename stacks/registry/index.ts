@@ -1,0 +1,75 @@
+/**
+ * Registry layer: one ECR repository per service, immutable tags, scanned on push, encrypted with
+ * this layer's KMS key, and pruned by a lifecycle policy. It reads no other layer's outputs: the
+ * service list comes from config, so it can be deployed (and images pushed) before compute exists.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import {
+  CONTRACT_VERSIONS,
+  DEFAULT_SERVICE_NAMES,
+  Exported,
+  LayerConfig,
+  platformSettings,
+  RegistryContract,
+  RepositoryContract,
+  Scope,
+  SERVICE_NAME_PATTERN,
+} from "../shared";
+import { lifecyclePolicy } from "./lifecycle";
+
+const cfg = new LayerConfig();
+const settings = platformSettings(cfg);
+const services = cfg.stringList("services", DEFAULT_SERVICE_NAMES, (svc) =>
+  SERVICE_NAME_PATTERN.test(svc)
+    ? undefined
+    : `service name ${JSON.stringify(svc)} must be 2-32 lowercase letters, digits or hyphens, starting with a letter and not ending with a hyphen (${SERVICE_NAME_PATTERN})`,
+);
+const keepImages = cfg.int("keepImages", 10, { min: 1, max: 1000 });
+
+const scope = Scope.forLayer(settings, "registry");
+const names = scope.names;
+
+// One key for the layer's repositories. The default key policy (the account administers it
+// through IAM) is enough: ECR creates its own grant with the pushing principal's permissions.
+const key = new aws.kms.Key(
+  "ecr-key",
+  {
+    description: `Encrypts the ECR repositories of ${settings.environmentSuffix}`,
+    enableKeyRotation: true,
+    // The shortest window AWS allows, so a destroyed stack does not hold keys for a month.
+    deletionWindowInDays: 7,
+  },
+  scope.opts(),
+);
+new aws.kms.Alias("ecr-key-alias", { name: `alias/${names.of("ecr")}`, targetKeyId: key.keyId }, scope.opts());
+
+const repositories: Record<string, pulumi.Output<RepositoryContract>> = {};
+for (const svc of services) {
+  const svcScope = scope.forService(svc);
+  const repo = new aws.ecr.Repository(
+    `${svc}-repo`,
+    {
+      name: names.service(svc),
+      imageTagMutability: "IMMUTABLE",
+      imageScanningConfiguration: { scanOnPush: true },
+      encryptionConfigurations: [{ encryptionType: "KMS", kmsKey: key.arn }],
+      forceDelete: true,
+    },
+    svcScope.opts(),
+  );
+  new aws.ecr.LifecyclePolicy(
+    `${svc}-lifecycle`,
+    { repository: repo.name, policy: JSON.stringify(lifecyclePolicy(keepImages)) },
+    svcScope.opts(),
+  );
+  repositories[svc] = pulumi.all([repo.name, repo.repositoryUrl, repo.arn]).apply(([name, url, arn]) => ({ name, url, arn, keepImages }));
+}
+
+const outputs: Exported<RegistryContract> = {
+  contractVersion: CONTRACT_VERSIONS.registry,
+  environmentSuffix: settings.environmentSuffix,
+  repositories: pulumi.all(repositories),
+};
+
+export = outputs;

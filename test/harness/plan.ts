@@ -1,0 +1,120 @@
+/**
+ * The offline plan: what each layer would create and export, computed by running the layers'
+ * real programs under the mock engine in dependency order. Shared by `npm run plan` and the
+ * snapshot specs, so what reviewers read is what the tests pin.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { LAYERS, LayerName } from "../../stacks/shared/tags";
+import { LayerRun, REPO_ROOT, runChain } from "./index";
+
+/** Input keys whose values are secrets; the plan never prints them. */
+const SECRET_KEYS = /^(secretString|secretBinary|password|randomPassword|value)$/;
+const SECRET_TYPES = new Set(["aws:secretsmanager/secretVersion:SecretVersion"]);
+
+export interface PlannedResource {
+  type: string;
+  name: string;
+  description: string;
+  provider?: string;
+  inputs: Record<string, unknown>;
+}
+
+export interface LayerPlan {
+  layer: LayerName;
+  stack: string;
+  resources: PlannedResource[];
+  outputs: Record<string, unknown>;
+}
+
+export function availableLayers(): LayerName[] {
+  return LAYERS.filter((l) => fs.existsSync(path.join(REPO_ROOT, "stacks", l, "index.ts")));
+}
+
+/** The layers `target` needs, in dependency order (a layer needs every layer before it). */
+export function layersFor(target: LayerName | "all"): LayerName[] {
+  const available = availableLayers();
+  if (target === "all") return available;
+  return available.slice(0, available.indexOf(target) + 1);
+}
+
+function redact(type: string, inputs: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(inputs)) {
+    out[k] = SECRET_TYPES.has(type) && SECRET_KEYS.test(k) ? "[secret]" : v;
+  }
+  return out;
+}
+
+const short = (type: string) => type.split(":").pop() ?? type;
+
+/** One human line per resource, shown in the plan table (in the spirit of Copilot's descriptions). */
+export function describeResource(type: string, i: Record<string, any>): string {
+  switch (short(type)) {
+    case "Subnet":
+      return `${i.cidrBlock} in ${i.availabilityZone}${i.mapPublicIpOnLaunch ? " (public)" : ""}`;
+    case "NatGateway":
+      return "NAT gateway for private subnet egress";
+    case "VpcEndpoint":
+      return `${i.vpcEndpointType ?? "Gateway"} endpoint ${String(i.serviceName ?? "")
+        .split(".")
+        .slice(3)
+        .join(".")}`;
+    case "Listener":
+      return `${i.protocol ?? ""} :${i.port} -> ${i.defaultActions?.[0]?.type ?? ""}`;
+    case "ListenerRule":
+      return `priority ${i.priority}`;
+    case "Repository":
+      return `ECR ${i.name} (${i.imageTagMutability ?? "MUTABLE"})`;
+    case "TaskDefinition":
+      return `${i.family}: ${i.cpu} CPU / ${i.memory} MiB`;
+    case "Service":
+      return type.startsWith("aws:ecs") ? `${i.name}: desired ${i.desiredCount}` : String(i.name ?? "");
+    case "Target":
+      return `${i.resourceId}: ${i.minCapacity}..${i.maxCapacity} tasks`;
+    case "MetricAlarm":
+      return `${i.name}: ${i.metricName} ${i.comparisonOperator} ${i.threshold}`;
+    case "LogGroup":
+      return `${i.name}, ${i.retentionInDays} days`;
+    default:
+      return String(i.name ?? i.family ?? i.dashboardName ?? "");
+  }
+}
+
+export function toPlan(run: LayerRun): LayerPlan {
+  return {
+    layer: run.layer,
+    stack: run.stack,
+    resources: run.resources.map((r) => ({
+      type: r.type,
+      name: r.name,
+      description: describeResource(r.type, r.inputs),
+      provider: r.provider,
+      inputs: redact(r.type, r.inputs),
+    })),
+    outputs: run.exports,
+  };
+}
+
+export async function planLayers(
+  target: LayerName | "all",
+  options: { stack?: string; config?: Record<string, unknown> } = {},
+): Promise<LayerPlan[]> {
+  const runs = await runChain(layersFor(target), options);
+  return Object.values(runs).map(toPlan);
+}
+
+export function renderPlan(plan: LayerPlan): string {
+  const rows = plan.resources.filter((r) => r.type.startsWith("aws:"));
+  const typeWidth = Math.max(...rows.map((r) => short(r.type).length), 4);
+  const nameWidth = Math.max(...rows.map((r) => r.name.length), 4);
+  const lines = [`== ${plan.layer} (stack ${plan.stack}): ${rows.length} AWS resources`, ""];
+  lines.push(`  ${"TYPE".padEnd(typeWidth)}  ${"NAME".padEnd(nameWidth)}  DESCRIPTION`);
+  for (const r of rows) lines.push(`  ${short(r.type).padEnd(typeWidth)}  ${r.name.padEnd(nameWidth)}  ${r.description}`);
+  lines.push("", "  outputs:");
+  for (const [k, v] of Object.entries(plan.outputs)) {
+    const text = JSON.stringify(v);
+    lines.push(`    ${k}: ${text.length > 110 ? text.slice(0, 107) + "..." : text}`);
+  }
+  return lines.join("\n");
+}

@@ -1,0 +1,48 @@
+/**
+ * Golden plans: each layer's offline plan (every resource with its inputs, and the outputs) for
+ * each tier is committed under test/__snapshots__. A change to what a layer deploys fails here
+ * with a readable diff; accept it with `make snapshots` and review the JSON diff in the PR.
+ */
+import * as assert from "node:assert/strict";
+import * as fs from "fs";
+import * as path from "path";
+import { REPO_ROOT } from "./harness";
+import { LayerPlan, planLayers, renderPlan } from "./harness/plan";
+
+const SNAPSHOT_DIR = path.join(REPO_ROOT, "test", "__snapshots__");
+const UPDATE = process.env.UPDATE_SNAPSHOTS === "1";
+
+for (const tier of ["dev", "prod"] as const) {
+  describe(`offline plan snapshots (${tier})`, () => {
+    let plans: LayerPlan[] = [];
+
+    before(async () => {
+      plans = await planLayers("all", { stack: tier, config: { tier } });
+    });
+
+    it("plans every layer that exists", () => {
+      assert.ok(plans.length >= 1, "no layer was planned");
+      for (const plan of plans) assert.match(renderPlan(plan), new RegExp(`== ${plan.layer} \\(stack ${tier}\\)`));
+    });
+
+    it("matches the reviewed snapshot of each layer", () => {
+      for (const plan of plans) {
+        const file = path.join(SNAPSHOT_DIR, `${plan.layer}.${tier}.json`);
+        const actual = JSON.parse(JSON.stringify(plan));
+        if (UPDATE || !fs.existsSync(file)) {
+          if (!UPDATE && process.env.CI)
+            assert.fail(`missing snapshot ${path.relative(REPO_ROOT, file)}: run make snapshots and commit it`);
+          fs.mkdirSync(SNAPSHOT_DIR, { recursive: true });
+          fs.writeFileSync(file, JSON.stringify(actual, null, 2) + "\n");
+          continue;
+        }
+        const expected = JSON.parse(fs.readFileSync(file, "utf8"));
+        assert.deepStrictEqual(
+          actual,
+          expected,
+          `${plan.layer} (${tier}) differs from ${path.relative(REPO_ROOT, file)}; run make snapshots if intended`,
+        );
+      }
+    });
+  });
+}
