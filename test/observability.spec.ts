@@ -418,6 +418,20 @@ describe("observability layer", () => {
     });
   });
 
+  it("watches the prod (blue/green) compute stack the same way", async () => {
+    const prod = await runChain(["network", "registry", "compute", "observability"], { stack: "prod", config: { tier: "prod" } });
+    const c = prod.compute.exports as ComputeContract;
+    const o = prod.observability.exports as ObservabilityContract;
+    assert.deepEqual(Object.keys(o.alarms).sort(), Object.keys(c.services).sort());
+    for (const [svc, s] of Object.entries(c.services)) {
+      assert.equal(o.alarms[svc].runningTasksLow.threshold, s.minCapacity);
+      assert.equal(o.alarms[svc].cpuHigh.name, `cpu-high-${svc}-prod`);
+      assert.equal(o.alarms[svc].http5xx !== undefined, s.targetGroupArnSuffix !== null, svc);
+    }
+    const violations = policyViolations(prod.observability, "prod");
+    assert.equal(violations.length, 0, formatViolations(violations));
+  });
+
   describe("a service added to the compute catalog", () => {
     const NEW = "billing-service";
     let added: Record<string, LayerRun>;

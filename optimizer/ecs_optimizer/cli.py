@@ -34,7 +34,7 @@ from .aws import AwsContext, AwsSettings, Backoff, error_code, make_session, ope
 from .engine import RunOptions, optimize as run_optimize, plan_fleet
 from .errors import EXIT_BAD_INPUT, EXIT_OK, EXIT_PARTIAL, EXIT_UNEXPECTED, BadInput, OptimizerError
 from .journal import default_path, read_journal, realised_states
-from .model import NetworkState, ServiceState
+from .model import NetworkState
 from .pricing import load_prices
 from .report import FORMATS, render_optimize, render_rollback
 from .restore import rollback as run_rollback
@@ -166,7 +166,7 @@ PLANNING_OPTIONS = [
     click.option("--keep-images", type=click.IntRange(min=1), default=5, show_default=True,
                  help="ECR lifecycle policy: keep the last N images (the count is the only part of an existing policy changed)."),
     click.option("--lookback-days", type=click.IntRange(1, 455), default=14, show_default=True,
-                 help="Days of CloudWatch CPU/memory history the metrics policy reads (hourly periods)."),
+                 help="Days of CloudWatch CPU/memory history the metrics policy reads (hourly periods). The policy wants 7 days of it; a shorter window lowers that to the window."),
     click.option("--headroom", type=click.FloatRange(0.0, 1.0), default=0.2, show_default=True,
                  help="Spare capacity the metrics policy adds on top of observed need (0.2 = 20%)."),
 ]
@@ -308,6 +308,8 @@ def optimize(common: Common, dry_run: bool, policy: str, spot_share: float, keep
     optimized environment changes nothing.
     """
     opts = run_options(policy, spot_share, keep_images, lookback_days, headroom, wait_timeout, poll_interval, concurrency)
+    if journal_path and Path(journal_path).exists() and not dry_run:
+        raise BadInput(f"--journal {journal_path}: the file exists; pass a new path")
     targets, ctx = resolve_targets(common, dry_run)
     path = Path(journal_path) if journal_path else default_path()
     outcome = run_optimize(ctx, targets, opts, path, force_unlock)
@@ -321,8 +323,7 @@ def optimize(common: Common, dry_run: bool, policy: str, spot_share: float, keep
     click.echo(render_optimize(outcome, savings, common.fmt))
     log.info("API calls: %s", ctx.recorder.summary())
     if outcome.failed:
-        log.error("%d services failed and were rolled back: %s", len(outcome.failed),
-                  ", ".join(r.service for r in outcome.failed))
+        log.error("partial failure: %s", ", ".join(f"{r.service} {r.status}" for r in outcome.failed))
         return EXIT_PARTIAL
     return EXIT_OK
 

@@ -27,9 +27,17 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, TextIO
+from typing import Any, Dict, List, Mapping, Optional, Sequence, TextIO
 
-from .emulator import DEFAULT_SEED, Emulator, read_live_state, seed_from_plan, seed_history
+from .emulator import (
+    DEFAULT_SEED,
+    Emulator,
+    container_insights_enabled,
+    fleet_reservations,
+    read_live_state,
+    seed_from_plan,
+    seed_history,
+)
 from .html_report import render_savings_html
 from .synthetic import fleet_traces
 
@@ -260,7 +268,13 @@ def run_demo(
         names = seeded.fleet.service_names
         traces = fleet_traces(sorted(names), seed)
         history = seed_history(
-            emu.endpoint, region, seeded.cluster, {names[n]: t for n, t in traces.items()}, seed=seed, progress=console.detail
+            emu.endpoint,
+            region,
+            seeded.cluster,
+            {names[n]: t for n, t in traces.items()},
+            seed=seed,
+            reservations=fleet_reservations(seeded.fleet) if container_insights_enabled(seeded.fleet) else None,
+            progress=console.detail,
         )
         for name, trace in traces.items():
             console.detail(f"{name}: {trace.kind} load, mean CPU {trace.cpu:g}%, mean memory {trace.memory:g}% of today's reservation")

@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import json
+import math
 import os
 import subprocess
 import sys
@@ -286,7 +287,9 @@ def _network_ids(clients: _Clients, fleet: FleetSpec) -> Dict[str, str]:
         return {}
     vpc = clients.ec2.create_vpc(CidrBlock=net.vpc_cidr)["Vpc"]["VpcId"]
     network = ipaddress.ip_network(net.vpc_cidr)
-    blocks = network.subnets(new_prefix=max(network.prefixlen, 24)) if network.prefixlen < 24 else iter([network])
+    # /24s where the VPC allows, else as many equal blocks as there are subnets.
+    needed = max(1, math.ceil(math.log2(max(2, len(net.subnet_ids)))))
+    blocks = network.subnets(new_prefix=max(24, network.prefixlen + needed) if network.prefixlen < 24 else network.prefixlen + needed)
     mapping: Dict[str, str] = {}
     for i, (plan_id, block) in enumerate(zip(net.subnet_ids, blocks)):
         mapping[plan_id] = clients.ec2.create_subnet(
@@ -419,17 +422,46 @@ def seed_from_plan(
 class HistoryReport:
     services: int
     hours: int
-    datapoints: int  # metric data items written (one per metric, service and hour)
+    datapoints: int  # metric data items written
     calls: int  # PutMetricData calls
     start: dt.datetime
     end: dt.datetime
 
 
-def metric_data(cluster: str, service_name: str, hours: Sequence[Any]) -> Iterator[Dict[str, Any]]:
-    """PutMetricData items for one service: hourly CPU and memory as ``StatisticValues``.
+@dataclass(frozen=True)
+class Reservation:
+    """What a service's tasks reserve: task size and how many tasks run."""
 
-    ECS publishes these metrics every minute; one aggregated item per hour carries the same
-    hourly Average and Maximum, which is all a 1-hour period query can see.
+    cpu: int  # CPU units per task
+    memory: int  # MiB per task
+    tasks: int
+
+
+def fleet_reservations(fleet: FleetSpec) -> Dict[str, Reservation]:
+    """ECS service name -> its reservation as the compute outputs declare it."""
+    return {
+        spec["serviceName"]: Reservation(int(spec["cpu"]), int(spec["memory"]), int(spec["desiredCount"]))
+        for spec in fleet.compute_outputs.get("services", {}).values()
+    }
+
+
+def container_insights_enabled(fleet: FleetSpec) -> bool:
+    return any(
+        s.get("name") == "containerInsights" and s.get("value") in ("enabled", "enhanced")
+        for s in fleet.cluster.get("settings", [])
+    )
+
+
+def metric_data(
+    cluster: str, service_name: str, hours: Sequence[Any], reservation: Optional[Reservation] = None
+) -> Iterator[Dict[str, Any]]:
+    """PutMetricData items for one service, one of each metric per hour.
+
+    ``AWS/ECS`` CPU and memory utilization go in as ``StatisticValues`` of the hour's
+    five-minute samples: ECS publishes them every minute, and one aggregated item carries
+    the same hourly Average and Maximum, which is all a 1-hour period query can see. With a
+    ``reservation`` (Container Insights on), ``ECS/ContainerInsights`` ``CpuReserved``,
+    ``MemoryReserved`` and ``RunningTaskCount`` are written too, as the service's totals.
     """
     dimensions = [{"Name": "ClusterName", "Value": cluster}, {"Name": "ServiceName", "Value": service_name}]
     for hour in hours:
@@ -441,6 +473,20 @@ def metric_data(cluster: str, service_name: str, hours: Sequence[Any]) -> Iterat
                 "StatisticValues": stats.statistic_values(),
                 "Unit": "Percent",
             }
+        if reservation is not None:
+            for name, value, unit in (
+                ("CpuReserved", reservation.cpu * reservation.tasks, "None"),
+                ("MemoryReserved", reservation.memory * reservation.tasks, "Megabytes"),
+                ("RunningTaskCount", reservation.tasks, "Count"),
+            ):
+                yield {
+                    "MetricName": name,
+                    "Dimensions": dimensions,
+                    "Timestamp": hour.start,
+                    "Value": float(value),
+                    "Unit": unit,
+                    "_namespace": "ECS/ContainerInsights",
+                }
 
 
 def seed_history(
@@ -451,39 +497,52 @@ def seed_history(
     days: int = 14,
     seed: int | str = DEFAULT_SEED,
     now: Optional[dt.datetime] = None,
+    reservations: Optional[Mapping[str, Reservation]] = None,
     concurrency: int = 8,
     progress: Progress = _quiet,
 ) -> HistoryReport:
-    """Write ``days`` of hourly AWS/ECS CPUUtilization and MemoryUtilization per service.
+    """Write ``days`` of hourly utilization per service, ending at the last full hour.
 
-    ``traces`` maps each ECS service name to the shape of its load. The history ends at the
-    last full hour before ``now``, so the optimizer's lookback window (which ends there too)
-    sees all of it.
+    ``traces`` maps each ECS service name to the shape of its load. ``reservations`` (ECS
+    service name -> what it reserved over those days) adds the Container Insights series,
+    which the optimizer uses to read each hour against the reservation of that hour. The
+    history ends at the last full hour before ``now``, where the optimizer's lookback
+    window ends too, so it sees all of it.
     """
     start = history_start(days, now)
     client = emulator_client(endpoint, region, "cloudwatch", max(16, concurrency * 2))
-    items: List[Dict[str, Any]] = []
+    by_namespace: Dict[str, List[Dict[str, Any]]] = {}
     hours = 0
     for service_name in sorted(traces):
         trace = generate_trace(traces[service_name], days, start, seed)
         hours = trace.hour_count
-        items.extend(metric_data(cluster, service_name, trace.hours()))
-    batches = list(chunks(items, METRIC_DATA_PER_CALL))
-    done = [0]
+        reservation = (reservations or {}).get(service_name)
+        for item in metric_data(cluster, service_name, trace.hours(), reservation):
+            namespace = item.pop("_namespace", "AWS/ECS")
+            by_namespace.setdefault(namespace, []).append(item)
+    batches = [
+        (namespace, batch)
+        for namespace, items in sorted(by_namespace.items())
+        for batch in chunks(items, METRIC_DATA_PER_CALL)
+    ]
+    total = sum(len(items) for items in by_namespace.values())
+    done = [0, 0]
     lock = threading.Lock()
 
-    def put(batch: List[Dict[str, Any]]) -> None:
-        client.put_metric_data(Namespace="AWS/ECS", MetricData=batch)
+    def put(job: Tuple[str, List[Dict[str, Any]]]) -> None:
+        namespace, batch = job
+        client.put_metric_data(Namespace=namespace, MetricData=batch)
         with lock:
             done[0] += 1
-            if done[0] % 10 == 0 or done[0] == len(batches):
-                progress(f"history: {done[0]}/{len(batches)} PutMetricData calls ({min(done[0] * METRIC_DATA_PER_CALL, len(items))} datapoints)")
+            done[1] += len(batch)
+            if done[0] % 20 == 0 or done[0] == len(batches):
+                progress(f"history: {done[0]}/{len(batches)} PutMetricData calls, {done[1]}/{total} datapoints")
 
     _parallel(put, batches, concurrency)
     return HistoryReport(
         services=len(traces),
         hours=hours,
-        datapoints=len(items),
+        datapoints=total,
         calls=len(batches),
         start=start,
         end=start + dt.timedelta(hours=hours),
@@ -494,16 +553,17 @@ def seed_history(
 
 
 def strategy_text(items: Optional[List[Dict[str, Any]]]) -> str:
-    """``FARGATE base 1 weight 3 + FARGATE_SPOT weight 7 (Spot 70% beyond the base)``."""
+    """How a service's tasks are placed, in words: ``on-demand only``, or
+    ``1 on-demand, then 70% Spot (FARGATE 3 : FARGATE_SPOT 7)``."""
     normalized = res.normalize_strategy(items)
     if not normalized:
-        return "launch type (no strategy)"
-    parts = [
-        f"{i['capacityProvider']}" + (f" base {i['base']}" if i["base"] else "") + f" weight {i['weight']}"
-        for i in normalized
-    ]
-    share = CapacityStrategy.from_aws(normalized).spot_share
-    return " + ".join(parts) + (f" (Spot {share:.0%} beyond the base)" if share else "")
+        return "launch type (no capacity providers)"
+    strategy = CapacityStrategy.from_aws(normalized)
+    if not strategy.spot_weight:
+        return "on-demand only"
+    weights = " : ".join(f"{i['capacityProvider']} {i['weight']}" for i in normalized)
+    base = f"{strategy.base} on-demand, then " if strategy.base else ""
+    return f"{base}{strategy.spot_share:.0%} Spot ({weights})"
 
 
 def read_live_state(

@@ -36,7 +36,10 @@ reached "AWS", retries included.
 from __future__ import annotations
 
 import argparse
+import io
+import ipaddress
 import json
+import logging
 import os
 import sys
 import threading
@@ -88,8 +91,6 @@ def operation_of(environ: Dict[str, Any]) -> Optional[str]:
 
 def _read_body(environ: Dict[str, Any]) -> bytes:
     """Read the request body and put it back, so the application still sees all of it."""
-    import io
-
     length = int(environ.get("CONTENT_LENGTH") or 0)
     body = environ["wsgi.input"].read(length) if length else b""
     environ["wsgi.input"] = io.BytesIO(body)
@@ -386,11 +387,16 @@ def serve(host: str, port: int, rollout_seconds: float) -> None:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
 
+    # One log line per request would cost more than some requests; errors still show.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     apply_fidelity_patches(rollout_seconds)
     app = CallCounter(DomainDispatcherApplication(create_backend_app))
     server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
     os.environ["MOTO_PORT"] = str(server.server_port)
     print(f"listening on http://{host}:{server.server_port}", flush=True)
+    # Nobody reads stdout after that line; anything printed later goes to the log instead
+    # of filling a pipe until the server blocks.
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     threading.Thread(target=_exit_when_parent_goes, name="parent-watch", daemon=True).start()
     server.serve_forever()
 
@@ -406,6 +412,13 @@ def main(argv: Optional[List[str]] = None) -> None:
         help="how long an ECS deployment stays IN_PROGRESS before it completes (default 0)",
     )
     args = parser.parse_args(argv)
+    try:
+        loopback = ipaddress.ip_address(args.host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        # An emulator answers any caller with full "AWS" access: never expose it.
+        parser.error(f"--host {args.host}: the emulator binds loopback addresses only (127.0.0.1, ::1)")
     serve(args.host, args.port, args.rollout_seconds)
 
 

@@ -238,7 +238,7 @@ def plan_fleet(
 
 
 class DeploymentFailed(Exception):
-    pass
+    """The service's deployment failed or did not complete within --wait-timeout."""
 
 
 class ServiceRun:
@@ -253,12 +253,15 @@ class ServiceRun:
         self.written: List[Change] = []
 
     def record(self, resource: str, fields: Dict[str, tuple], target: Dict[str, Any]) -> None:
-        if not self.written:
+        """Journal a write AWS has accepted. The change is remembered first, so that even
+        when the journal itself fails the service is restored by the failure path."""
+        first = not self.written
+        changes = [Change(self.plan.name, resource, name, b, a, target) for name, (b, a) in fields.items()]
+        self.written.extend(changes)
+        if first:
             self.journal.snapshot(self.plan.before)
-        for name, (before, after) in fields.items():
-            change = Change(self.plan.name, resource, name, before, after, target)
+        for change in changes:
             self.journal.change(change)
-            self.written.append(change)
 
     def run(self) -> ServiceResult:
         plan = self.plan

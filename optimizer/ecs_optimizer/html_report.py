@@ -76,7 +76,8 @@ def _nice_max(value: float) -> float:
     if value <= 0:
         return 1.0
     magnitude = 10 ** len(str(int(value)))
-    for step in (0.1, 0.2, 0.25, 0.5, 1.0):
+    # Each step divides into four round ticks (25, 50, 75, 100, 150, 200 ...).
+    for step in (0.1, 0.2, 0.3, 0.4, 0.6, 0.8, 1.0):
         if value <= magnitude * step:
             return magnitude * step
     return float(magnitude)
@@ -147,7 +148,10 @@ def lever_chart(before_total: float, breakdown: Sequence[Mapping[str, Any]], aft
         h = max(1.0, (hi - lo) * scale)
         is_total = i in (0, len(steps) - 1)
         amount = hi if is_total else high - low
-        text = usd(amount) if is_total else (f"-{usd(amount)}" if amount >= 0 else f"+{usd(-amount)}")
+        if is_total or abs(amount) < 0.005:
+            text = usd(abs(amount))
+        else:
+            text = f"-{usd(amount)}" if amount > 0 else f"+{usd(-amount)}"
         parts.append(
             f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w}" height="{h:.1f}" rx="2" fill="{color}">'
             f"<title>{_e(label)}: {_e(text)} a month</title></rect>"
@@ -226,6 +230,21 @@ def _number(value: Any) -> str:
 # ----------------------------------------------------------------------------- the page
 
 
+def with_network_row(savings: Mapping[str, Any]) -> List[Dict[str, Any]]:
+    """The per-service rows, plus a network row when the totals include NAT gateways and
+    endpoints (``savings --network-outputs``): the JSON prices them in the totals only, so
+    the row is what the totals hold beyond the services, and the rows add up to the totals."""
+    services = [dict(s) for s in savings.get("services") or []]
+    before = round(float(savings["before"]["monthly"]) - sum(float(s["before"]) for s in services), 2)
+    after = round(float(savings["after"]["monthly"]) - sum(float(s["after"]) for s in services), 2)
+    if abs(before) >= 0.01 or abs(after) >= 0.01:
+        services.append(
+            {"service": "network (NAT, endpoints)", "before": before, "after": after, "monthlySavings": round(before - after, 2)}
+        )
+    return services
+
+
+
 def render_savings_html(
     savings: Mapping[str, Any],
     services_live: Sequence[Mapping[str, Any]],
@@ -240,7 +259,7 @@ def render_savings_html(
     saved = float(savings["monthlySavings"])
     percent = float(savings["percent"])
     currency = str(savings.get("currency", "USD"))
-    services = list(savings.get("services") or [])
+    services = with_network_row(savings)
     breakdown = list(savings.get("breakdown") or [])
     pricing = savings.get("pricing") or {}
     stamp = (generated_at or dt.datetime.now(dt.timezone.utc)).strftime("%Y-%m-%d %H:%M UTC")

@@ -45,8 +45,15 @@ def iso(ts: dt.datetime) -> str:
 
 
 def default_path(now: Optional[dt.datetime] = None) -> Path:
+    """``.ecs-optimizer/journal-<UTC yyyymmddThhmmssZ>.jsonl``, with ``-2``, ``-3``... when two
+    runs start in the same second."""
     stamp = (now or utc_now()).strftime("%Y%m%dT%H%M%SZ")
-    return Path(".ecs-optimizer") / f"journal-{stamp}.jsonl"
+    path = Path(".ecs-optimizer") / f"journal-{stamp}.jsonl"
+    n = 2
+    while path.exists():
+        path = path.with_name(f"journal-{stamp}-{n}.jsonl")
+        n += 1
+    return path
 
 
 def state_to_dict(state: ServiceState) -> Dict[str, Any]:
@@ -87,7 +94,11 @@ class Journal:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._snapshotted: set = set()
-        self._file: IO[str] = open(self.path, "a", encoding="utf-8")
+        try:
+            # never append to another run's journal: its rollback would undo both runs
+            self._file: IO[str] = open(self.path, "x", encoding="utf-8")
+        except FileExistsError as exc:
+            raise BadInput(f"--journal {self.path}: the file exists; pass a new path") from exc
         self._write({"kind": "run", "time": iso(utc_now()), "version": __version__, **header})
 
     def _write(self, record: Dict[str, Any]) -> None:

@@ -7,7 +7,6 @@ laptop) without extra infrastructure. Standard parameters are free.
 
 from __future__ import annotations
 
-import datetime as dt
 import getpass
 import json
 import logging

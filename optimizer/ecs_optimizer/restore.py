@@ -15,8 +15,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from . import resources as res
 from .aws import AwsContext
 from .journal import ALARM_PREFIX, Change, JournalContents, RestoreStep, restore_plan
@@ -56,7 +54,7 @@ class Restorer:
             outcome = RestoreOutcome(step)
             try:
                 outcome.changes = self._handler(step.resource)(step)
-            except (ClientError, BotoCoreError, LookupError, RestoreFailed) as exc:
+            except Exception as exc:  # noqa: BLE001 - one stuck resource must not stop the others
                 outcome.error = f"{step.resource}: {exc}"
                 log.error("%s: restoring %s failed: %s", step.service, step.resource, exc)
             outcomes.append(outcome)

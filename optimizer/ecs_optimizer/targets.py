@@ -152,14 +152,15 @@ def _check_type(value: Any, expected: type, where: str) -> Any:
     return value
 
 
-def require_keys(obj: Any, spec: Mapping[str, type], where: str, optional: Mapping[str, type] = {}) -> None:
+def require_keys(obj: Any, spec: Mapping[str, type], where: str, optional: Optional[Mapping[str, type]] = None) -> None:
     """Every key of ``spec`` present with its type; optional keys typed when present."""
     if not isinstance(obj, dict):
         raise BadInput(f"{where}: expected an object, got {json.dumps(obj)[:60]}")
     missing = [k for k in spec if k not in obj]
     if missing:
         raise BadInput(f"{where}: missing key {', '.join(missing)}")
-    for key, expected in {**spec, **{k: v for k, v in optional.items() if obj.get(k) is not None}}.items():
+    present = {k: v for k, v in (optional or {}).items() if obj.get(k) is not None}
+    for key, expected in {**spec, **present}.items():
         _check_type(obj[key], expected, key_path(where, key))
 
 

@@ -3,7 +3,6 @@ that exposes the call recorder of every AWS context the CLI opened."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Callable, Dict, List
 
@@ -74,8 +73,9 @@ def outputs(client: Callable[[str], Any]) -> Dict[str, Any]:
 
 @pytest.fixture
 def history(outputs: Dict[str, Any], client: Callable[[str], Any]) -> int:
-    """Eight days of hourly utilization: enough for the metrics policy (seven), and cheap."""
-    days = 8
+    """Seven days of hourly utilization: just enough for the metrics policy. Tests pass
+    ``--lookback-days 7`` with it, since moto's GetMetricData scans every period."""
+    days = 7
     fleet.seed_history(client("cloudwatch"), days)
     return days
 

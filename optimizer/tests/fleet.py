@@ -180,25 +180,50 @@ def seed_history(cloudwatch: Any, days: int, now: Optional[dt.datetime] = None,
                 cloudwatch.put_metric_data(Namespace=namespace, MetricData=points[start : start + 500])
 
 
-def seed_fleet(client: Callable[[str], Any], history_days: int = 14) -> Dict[str, Any]:
-    """Create the fleet through ``client(service_name)``; returns the compute stack outputs."""
-    ecs, aas, ecr, cw = client("ecs"), client("application-autoscaling"), client("ecr"), client("cloudwatch")
-    cluster = ecs.create_cluster(
-        clusterName=CLUSTER,
-        capacityProviders=["FARGATE", "FARGATE_SPOT"],
-        tags=[{"key": "Environment", "value": SUFFIX}, {"key": "Tier", "value": "dev"}],
-        settings=[{"name": "containerInsights", "value": "enabled"}],
-    )["cluster"]
+def compute_outputs() -> Dict[str, Any]:
+    """What ``pulumi stack output --json`` of the compute stack says about this fleet."""
+    arn = f"arn:aws:ecs:{REGION}:{ACCOUNT}"
     outputs: Dict[str, Any] = {
         "contractVersion": 1,
         "environmentSuffix": SUFFIX,
         "tier": "dev",
         "region": REGION,
         "clusterName": CLUSTER,
-        "clusterArn": cluster["clusterArn"],
+        "clusterArn": f"{arn}:cluster/{CLUSTER}",
         "services": {},
         "taskExecutionRoleArns": {},  # an extra key the optimizer must tolerate
     }
+    for name, spec in SERVICES.items():
+        family = f"{name}-{SUFFIX}"
+        outputs["services"][name] = {
+            "serviceName": family,
+            "serviceArn": f"{arn}:service/{CLUSTER}/{family}",
+            "taskDefinitionFamily": family,
+            "taskDefinitionArn": f"{arn}:task-definition/{family}:1",
+            "cpu": spec.cpu,
+            "memory": spec.memory,
+            "desiredCount": 3,
+            "minCapacity": 2,
+            "maxCapacity": 6,
+            "critical": spec.critical,
+            "scalableTargetResourceId": f"service/{CLUSTER}/{family}",
+            "repositoryName": family,
+            "logGroupName": f"/ecs/{family}",
+            **({"targetGroupArnSuffix": f"targetgroup/{family}/0123456789abcdef"} if spec.public else {}),
+        }
+    return outputs
+
+
+def seed_fleet(client: Callable[[str], Any], history_days: int = 14) -> Dict[str, Any]:
+    """Create the fleet through ``client(service_name)``; returns the compute stack outputs."""
+    ecs, aas, ecr, cw = client("ecs"), client("application-autoscaling"), client("ecr"), client("cloudwatch")
+    outputs = compute_outputs()
+    ecs.create_cluster(
+        clusterName=CLUSTER,
+        capacityProviders=["FARGATE", "FARGATE_SPOT"],
+        tags=[{"key": "Environment", "value": SUFFIX}, {"key": "Tier", "value": "dev"}],
+        settings=[{"name": "containerInsights", "value": "enabled"}],
+    )
     for name, spec in SERVICES.items():
         family = f"{name}-{SUFFIX}"
         td = ecs.register_task_definition(**_task_definition(name, spec))["taskDefinition"]
@@ -224,22 +249,8 @@ def seed_fleet(client: Callable[[str], Any], history_days: int = 14) -> Dict[str
         ecr.put_lifecycle_policy(repositoryName=family, lifecyclePolicyText=keep_policy(10))
         for alarm in alarm_specs(name, spec):
             cw.put_metric_alarm(**alarm)
-        outputs["services"][name] = {
-            "serviceName": family,
-            "serviceArn": svc["serviceArn"],
-            "taskDefinitionFamily": family,
-            "taskDefinitionArn": td["taskDefinitionArn"],
-            "cpu": spec.cpu,
-            "memory": spec.memory,
-            "desiredCount": 3,
-            "minCapacity": 2,
-            "maxCapacity": 6,
-            "critical": spec.critical,
-            "scalableTargetResourceId": resource_id,
-            "repositoryName": family,
-            "logGroupName": f"/ecs/{family}",
-            **({"targetGroupArnSuffix": f"targetgroup/{family}/0123456789abcdef"} if spec.public else {}),
-        }
+        assert svc["serviceArn"] == outputs["services"][name]["serviceArn"]
+        assert td["taskDefinitionArn"] == outputs["services"][name]["taskDefinitionArn"]
     if history_days:
         seed_history(cw, history_days)
     return outputs

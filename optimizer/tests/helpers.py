@@ -8,19 +8,17 @@ from typing import Any, Dict, List
 
 from ecs_optimizer import aws as aws_mod
 
+#: Fast waits for the patched moto (deployments settle at once).
+FAST = ["--wait-timeout", "5", "--poll-interval", "0.01"]
+
 
 def write_json(path: Path, data: Any) -> str:
     path.write_text(json.dumps(data, indent=2))
     return str(path)
 
 
-
-#: Fast waits for the patched moto (deployments settle at once).
-FAST = ["--wait-timeout", "5", "--poll-interval", "0.01"]
-
-
-
 def mutating(ctxs: List[aws_mod.AwsContext]) -> Dict[str, int]:
+    """Mutating calls per IAM action across every context a test opened."""
     total: Dict[str, int] = {}
     for ctx in ctxs:
         for op, n in ctx.recorder.mutating().items():

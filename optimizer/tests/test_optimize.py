@@ -133,10 +133,13 @@ def test_alarms_keep_every_field_but_the_threshold(outputs_file, run_cli, client
 
 
 def test_second_run_is_a_no_op(outputs_file, history, run_cli, contexts, client):
-    assert run_cli("optimize", "--outputs", outputs_file, *FAST).exit_code == 0
+    week = ["--lookback-days", str(history)]
+    first = run_cli("optimize", "--outputs", outputs_file, *week, *FAST, "--format", "json")
+    assert first.exit_code == 0, first.stderr
+    assert all("p95 CPU" in s["reason"] for s in json.loads(first.stdout)["services"])  # sized by metrics
     state = fleet.read_state(client)
     contexts.clear()
-    result = run_cli("optimize", "--outputs", outputs_file, "--format", "json", *FAST)
+    result = run_cli("optimize", "--outputs", outputs_file, "--format", "json", *week, *FAST)
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
     assert [s["status"] for s in data["services"]] == ["unchanged"] * 3

@@ -16,8 +16,8 @@ def test_declared_actions_are_exactly_the_ones_used(outputs, history, run_cli, c
     client("ecr").delete_lifecycle_policy(repositoryName="frontend-dev")
     monkeypatch.setenv("ENVIRONMENT_SUFFIX", fleet.SUFFIX)  # discovery: ListServices too
     journal = tmp_path / "j.jsonl"
-    assert run_cli("optimize", *FAST, "--journal", str(journal)).exit_code == 0
-    assert run_cli("savings", "--pricing", "live").exit_code == 0
+    assert run_cli("optimize", *FAST, "--lookback-days", str(history), "--journal", str(journal)).exit_code == 0
+    assert run_cli("savings", "--pricing", "live", "--lookback-days", str(history)).exit_code == 0
     assert run_cli("savings", "--journal", str(journal)).exit_code == 0
     assert run_cli("rollback", "--journal", str(journal), *FAST).exit_code == 0
     used: Set[str] = set()

@@ -171,3 +171,17 @@ def test_metric_batches_respect_get_metric_data_limits():
     assert per_call * len(metrics.SPECS) <= metrics.MAX_QUERIES_PER_CALL
     assert per_call * len(metrics.SPECS) * points <= metrics.MAX_DATAPOINTS_PER_CALL
     assert metrics.services_per_call(455) >= 1
+
+
+def test_default_journal_paths_never_collide(aws_env):
+    from ecs_optimizer.errors import BadInput
+    from ecs_optimizer.journal import default_path
+
+    now = dt.datetime(2026, 3, 4, 5, 6, 7, tzinfo=dt.timezone.utc)
+    first = default_path(now)
+    assert str(first) == ".ecs-optimizer/journal-20260304T050607Z.jsonl"
+    Journal(first, {"cluster": "c"}).close()
+    second = default_path(now)
+    assert str(second) == ".ecs-optimizer/journal-20260304T050607Z-2.jsonl"
+    with pytest.raises(BadInput, match="the file exists"):
+        Journal(first, {"cluster": "c"})

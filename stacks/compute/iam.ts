@@ -66,7 +66,12 @@ export function executionPolicy(g: ExecutionGrants): PolicyDocument {
       Action: ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"],
       Resource: g.repositoryArn,
     },
-    { Sid: "WriteOwnLogs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: `${g.logGroupArn}:log-stream:*` },
+    {
+      Sid: "WriteOwnLogs",
+      Effect: "Allow",
+      Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+      Resource: `${g.logGroupArn}:log-stream:*`,
+    },
   ];
   if (g.parameterArns.length) {
     statements.push({ Sid: "ReadOwnParameters", Effect: "Allow", Action: ["ssm:GetParameters"], Resource: g.parameterArns });
@@ -108,7 +113,10 @@ export function loadBalancerInfrastructurePolicyArn(partition: string): string {
  * The role ECS assumes during a blue/green deployment to shift listener-rule weights between the
  * production and alternate target groups. One per layer: it names no service.
  */
-export function infrastructureRole(scope: Scope, env: pulumi.Output<AwsEnv>): { role: aws.iam.Role; attachment: aws.iam.RolePolicyAttachment } {
+export function infrastructureRole(
+  scope: Scope,
+  env: pulumi.Output<AwsEnv>,
+): { role: aws.iam.Role; attachment: aws.iam.RolePolicyAttachment } {
   const role = new aws.iam.Role(
     "ecs-infrastructure-role",
     {

@@ -70,7 +70,9 @@ const blueGreenOf = (svc: string): boolean => catalog[svc].path !== null && (cat
 const infra = Object.keys(catalog).some(blueGreenOf) ? infrastructureRole(scope, env) : undefined;
 
 // The HTTPS listener serves traffic when the network has a certificate; otherwise HTTP does.
-const productionListener = pulumi.all([network.get("httpsListenerArn"), network.get("httpListenerArn")]).apply(([https, http]) => https ?? http);
+const productionListener = pulumi
+  .all([network.get("httpsListenerArn"), network.get("httpListenerArn")])
+  .apply(([https, http]) => https ?? http);
 const priorities = listenerRulePriorities(catalog);
 
 /**
@@ -78,7 +80,10 @@ const priorities = listenerRulePriorities(catalog);
  * preview when a service has none), so it is awaited from the registry stack rather than read as an
  * Output; stack-reference outputs come from upstream state at preview and update alike.
  */
-async function deployServices(): Promise<{ services: Record<string, pulumi.Output<ComputeServiceContract>>; optimizerPolicyArn: pulumi.Output<string> }> {
+async function deployServices(): Promise<{
+  services: Record<string, pulumi.Output<ComputeServiceContract>>;
+  optimizerPolicyArn: pulumi.Output<string>;
+}> {
   const repositories = await registry.value("repositories");
   const missing = Object.keys(catalog).filter((svc) => !repositories[svc]);
   if (missing.length) {
@@ -101,7 +106,10 @@ async function deployServices(): Promise<{ services: Record<string, pulumi.Outpu
       vpcId,
       privateSubnetIds: network.get("privateSubnetIds"),
       repository: repositories[svc],
-      listeners: spec.path === null ? undefined : { production: productionListener, test: network.get("testListenerArn"), priority: priorities[svc] },
+      listeners:
+        spec.path === null
+          ? undefined
+          : { production: productionListener, test: network.get("testListenerArn"), priority: priorities[svc] },
       blueGreen: blueGreenOf(svc),
       infrastructureRole: infra ? { arn: infra.role.arn, ready: infra.attachment } : undefined,
     });
@@ -113,14 +121,16 @@ async function deployServices(): Promise<{ services: Record<string, pulumi.Outpu
       ecs.cluster.arn,
       pulumi.all(
         Object.values(deployed).map((d) =>
-          pulumi.all([d.serviceArn, d.scalableTargetArn, d.taskRoleArn, d.executionRoleArn]).apply(([serviceArn, scalableTargetArn, taskRoleArn, executionRoleArn]) => ({
-            serviceArn,
-            taskDefinitionFamily: d.family,
-            scalableTargetArn,
-            repositoryArn: d.repositoryArn,
-            taskRoleArn,
-            executionRoleArn,
-          })),
+          pulumi
+            .all([d.serviceArn, d.scalableTargetArn, d.taskRoleArn, d.executionRoleArn])
+            .apply(([serviceArn, scalableTargetArn, taskRoleArn, executionRoleArn]) => ({
+              serviceArn,
+              taskDefinitionFamily: d.family,
+              scalableTargetArn,
+              repositoryArn: d.repositoryArn,
+              taskRoleArn,
+              executionRoleArn,
+            })),
         ),
       ),
     ])

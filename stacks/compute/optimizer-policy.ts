@@ -66,7 +66,8 @@ interface ScopeRule {
   grant(t: OptimizerTargets): Grant;
 }
 
-const arn = (t: OptimizerTargets, service: string, resource: string) => `arn:${t.env.partition}:${service}:${t.env.region}:${t.env.accountId}:${resource}`;
+const arn = (t: OptimizerTargets, service: string, resource: string) =>
+  `arn:${t.env.partition}:${service}:${t.env.region}:${t.env.accountId}:${resource}`;
 
 const ACCOUNT_WIDE: ScopeRule = { sid: "NoResourceLevelPermissions", grant: () => ({ resources: ["*"] }) };
 
@@ -168,7 +169,13 @@ export function optimizerPolicy(actions: OptimizerActions, targets: OptimizerTar
       throw new Error(`optimizer policy: ${scopable.join(", ")} would get Resource "*" but AWS lets it be scoped`);
     }
     if (resources.length === 0) throw new Error(`optimizer policy: no resources for ${grouped.join(", ")}`);
-    statements.push({ Sid: rule.sid, Effect: "Allow", Action: grouped, Resource: resources, ...(condition ? { Condition: condition } : {}) });
+    statements.push({
+      Sid: rule.sid,
+      Effect: "Allow",
+      Action: grouped,
+      Resource: resources,
+      ...(condition ? { Condition: condition } : {}),
+    });
   }
   return document(statements);
 }

@@ -67,7 +67,14 @@ export function securityGroups(args: SecurityArgs): Record<string, aws.ec2.Secur
     // AWS APIs (ECR, Secrets Manager, SSM, Logs) through VPC endpoints or NAT, and public images.
     new aws.vpc.SecurityGroupEgressRule(
       `${svc}-to-https`,
-      { securityGroupId: groups[svc].id, cidrIpv4: "0.0.0.0/0", description: "HTTPS to AWS APIs and registries", ipProtocol: "tcp", fromPort: 443, toPort: 443 },
+      {
+        securityGroupId: groups[svc].id,
+        cidrIpv4: "0.0.0.0/0",
+        description: "HTTPS to AWS APIs and registries",
+        ipProtocol: "tcp",
+        fromPort: 443,
+        toPort: 443,
+      },
       scope.opts(),
     );
   }

@@ -182,7 +182,13 @@ export function deployService(scope: Scope, args: ServiceArgs): DeployedService 
       role: executionRole.name,
       policy: pulumi.jsonStringify(
         pulumi
-          .all([logGroup.arn, key.arn, env, pulumi.all(settingRefs.map((p) => p.valueFrom)), pulumi.all(secretRefs.map((s) => s.valueFrom))])
+          .all([
+            logGroup.arn,
+            key.arn,
+            env,
+            pulumi.all(settingRefs.map((p) => p.valueFrom)),
+            pulumi.all(secretRefs.map((s) => s.valueFrom)),
+          ])
           .apply(([logGroupArn, keyArn, e, parameterArns, secretArns]) =>
             executionPolicy({ repositoryArn: args.repository.arn, logGroupArn, keyArn, parameterArns, secretArns, region: e.region }),
           ),
@@ -330,24 +336,22 @@ export function deployService(scope: Scope, args: ServiceArgs): DeployedService 
 
   const contract = pulumi
     .all([service.arn, taskDefinition.arn, route ? route.primary.arnSuffix : pulumi.output(null)])
-    .apply(
-      ([serviceArn, taskDefinitionArn, targetGroupArnSuffix]): ComputeServiceContract => ({
-        serviceName,
-        serviceArn,
-        taskDefinitionFamily: family,
-        taskDefinitionArn,
-        cpu: spec.cpu,
-        memory: spec.memory,
-        desiredCount: spec.desiredCount,
-        minCapacity: spec.minCapacity,
-        maxCapacity: spec.maxCapacity,
-        critical: spec.critical,
-        scalableTargetResourceId: scaling.resourceId,
-        repositoryName: args.repository.name,
-        logGroupName: names.logGroup(svc),
-        targetGroupArnSuffix,
-      }),
-    );
+    .apply(([serviceArn, taskDefinitionArn, targetGroupArnSuffix]): ComputeServiceContract => ({
+      serviceName,
+      serviceArn,
+      taskDefinitionFamily: family,
+      taskDefinitionArn,
+      cpu: spec.cpu,
+      memory: spec.memory,
+      desiredCount: spec.desiredCount,
+      minCapacity: spec.minCapacity,
+      maxCapacity: spec.maxCapacity,
+      critical: spec.critical,
+      scalableTargetResourceId: scaling.resourceId,
+      repositoryName: args.repository.name,
+      logGroupName: names.logGroup(svc),
+      targetGroupArnSuffix,
+    }));
 
   return {
     contract,

@@ -292,7 +292,12 @@ function readEnvironment(r: EntryReader, v: unknown, def: Record<string, string>
   const map = r.object(["environment"], v);
   const out = { ...def };
   for (const [name, value] of Object.entries(map)) {
-    r.string(["environment", name], name, SETTING_NAME, "setting names are 1-64 upper-case letters, digits or underscores, starting with a letter");
+    r.string(
+      ["environment", name],
+      name,
+      SETTING_NAME,
+      "setting names are 1-64 upper-case letters, digits or underscores, starting with a letter",
+    );
     // A null value removes a default setting.
     if (value === null) {
       delete out[name];
@@ -302,7 +307,8 @@ function readEnvironment(r: EntryReader, v: unknown, def: Record<string, string>
       r.fail(["environment", name], value, "expected a string, number or boolean (secrets belong in `secrets`)");
     }
     const text = String(value);
-    if (text.length === 0 || text.length > 4096) r.fail(["environment", name], value, "expected 1 to 4096 characters (SSM parameter limits)");
+    if (text.length === 0 || text.length > 4096)
+      r.fail(["environment", name], value, "expected 1 to 4096 characters (SSM parameter limits)");
     out[name] = text;
   }
   return out;
@@ -366,25 +372,43 @@ function readEntry(r: EntryReader, entry: Record<string, unknown>, def: Omit<Ser
   }
   if (entry.path === null) s.path = null;
   else if (has("path")) {
-    s.path = r.string(["path"], entry.path, PATH_PATTERN, "expected an ALB path pattern starting with / (up to 128 characters), or null for internal only");
+    s.path = r.string(
+      ["path"],
+      entry.path,
+      PATH_PATTERN,
+      "expected an ALB path pattern starting with / (up to 128 characters), or null for internal only",
+    );
   }
   if (has("critical")) s.critical = r.bool(["critical"], entry.critical);
-  if (has("image")) s.image = r.string(["image"], entry.image, /^\S{1,255}$/, "expected an image reference such as public.ecr.aws/nginx/nginx:stable");
+  if (has("image"))
+    s.image = r.string(["image"], entry.image, /^\S{1,255}$/, "expected an image reference such as public.ecr.aws/nginx/nginx:stable");
   if (entry.imageTag === null) s.imageTag = null;
-  else if (has("imageTag")) s.imageTag = r.string(["imageTag"], entry.imageTag, IMAGE_TAG, "expected an image tag (letters, digits, _ . -; up to 128)");
+  else if (has("imageTag"))
+    s.imageTag = r.string(["imageTag"], entry.imageTag, IMAGE_TAG, "expected an image tag (letters, digits, _ . -; up to 128)");
   if (has("sizes")) s.sizes = readSizes(r, entry.sizes, def.sizes);
   if (has("desiredCount")) s.desiredCount = r.perTierInt("desiredCount", entry.desiredCount, def.desiredCount, 0, 1000);
   if (has("minCapacity")) s.minCapacity = r.perTierInt("minCapacity", entry.minCapacity, def.minCapacity, 0, 1000);
   if (has("maxCapacity")) s.maxCapacity = r.perTierInt("maxCapacity", entry.maxCapacity, def.maxCapacity, 1, 1000);
   if (has("environment")) s.environment = readEnvironment(r, entry.environment, def.environment);
   if (has("secrets")) {
-    s.secrets = r.uniqueStrings(["secrets"], entry.secrets, SETTING_NAME, "secret names are 1-64 upper-case letters, digits or underscores");
+    s.secrets = r.uniqueStrings(
+      ["secrets"],
+      entry.secrets,
+      SETTING_NAME,
+      "secret names are 1-64 upper-case letters, digits or underscores",
+    );
   }
   if (has("taskRolePolicies")) s.taskRolePolicies = readTaskRolePolicies(r, entry.taskRolePolicies);
-  if (has("allowedFrom")) s.allowedFrom = r.uniqueStrings(["allowedFrom"], entry.allowedFrom, SERVICE_NAME_PATTERN, "expected service names");
+  if (has("allowedFrom"))
+    s.allowedFrom = r.uniqueStrings(["allowedFrom"], entry.allowedFrom, SERVICE_NAME_PATTERN, "expected service names");
   if (has("readonlyRootFilesystem")) s.readonlyRootFilesystem = r.bool(["readonlyRootFilesystem"], entry.readonlyRootFilesystem);
   if (has("writablePaths")) {
-    s.writablePaths = r.uniqueStrings(["writablePaths"], entry.writablePaths, /^\/[A-Za-z0-9_.\-/]{1,254}$/, "expected absolute directory paths");
+    s.writablePaths = r.uniqueStrings(
+      ["writablePaths"],
+      entry.writablePaths,
+      /^\/[A-Za-z0-9_.\-/]{1,254}$/,
+      "expected absolute directory paths",
+    );
   }
   if (has("architecture")) {
     const a = entry.architecture;
@@ -422,14 +446,21 @@ export function loadCatalog(raw: unknown, options: CatalogOptions = {}): Service
     throw new ConfigError(base, raw, "expected a map of service name -> settings");
   }
   const entries = (raw ?? {}) as Record<string, unknown>;
-  const names = [...DEFAULT_SERVICE_NAMES, ...Object.keys(entries).filter((n) => !(DEFAULT_SERVICE_NAMES as readonly string[]).includes(n))];
+  const names = [
+    ...DEFAULT_SERVICE_NAMES,
+    ...Object.keys(entries).filter((n) => !(DEFAULT_SERVICE_NAMES as readonly string[]).includes(n)),
+  ];
   const catalog: ServiceCatalog = {};
   for (const name of names) {
     const entry = entries[name];
     const isDefault = (DEFAULT_SERVICE_NAMES as readonly string[]).includes(name);
     if (entry === null && isDefault) continue;
     if (!SERVICE_NAME_PATTERN.test(name)) {
-      throw new ConfigError(`${base}.${name}`, entry, `service names are 2-32 lower-case letters, digits or hyphens, starting with a letter`);
+      throw new ConfigError(
+        `${base}.${name}`,
+        entry,
+        `service names are 2-32 lower-case letters, digits or hyphens, starting with a letter`,
+      );
     }
     const r = new EntryReader(base, name);
     const defaults = isDefault ? readEntry(r, { ...DEFAULT_CATALOG[name as DefaultServiceName] }, BASE_SERVICE) : BASE_SERVICE;

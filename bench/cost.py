@@ -1,0 +1,311 @@
+"""Cost benchmark: what the optimizer saves on the reference fleets, how close it gets to the
+cheapest safe configuration, and whether any new size is too small for the load it carries.
+
+For each fleet in ``bench/fleets`` and each utilization shape (steady, daily peak, bursty,
+memory creeping), every service gets a 14-day trace generated from a fixed seed around the
+mean load its fleet file gives. Then, with the optimizer's own modules:
+
+* the service's usage is reduced from the trace exactly as the optimizer reduces CloudWatch
+  history (hourly Average CPU, hourly Maximum memory: ``sizing.usage_from_series``);
+* ``sizing.plan_service`` (policy ``auto``, default options) plans the new state;
+* ``savings.compute_savings`` prices before and after, lever by lever, from the embedded
+  price table (network outputs included where the fleet has them).
+
+The limit is found by exhaustive search: for each service, every valid Fargate size
+(``fargate.all_pairs``) and every task count from 2 (one task may fail or be replaced while
+the other serves) to the service's autoscaling maximum, keeping the optimizer's Spot strategy
+and ECR retention so that only size and count differ, and priced with the same
+``savings.service_monthly``. A configuration is safe when the trace never exceeds it:
+
+* CPU: no hour's average CPU demand, spread over the tasks, is above a task's CPU;
+* memory: no five-minute memory sample, spread over the tasks, is above a task's memory.
+
+Neither check credits autoscaling, so both are stricter than production, where the
+autoscaler adds tasks under load. The same checks count the optimizer's unsafe services.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+
+from ecs_optimizer import fargate, sizing
+from ecs_optimizer.model import CapacityStrategy, NetworkState, ServiceState
+from ecs_optimizer.pricing import PriceTable, table_prices
+from ecs_optimizer.savings import CATEGORIES, compute_savings, network_costs, service_monthly
+from ecs_optimizer.synthetic import TRACE_KINDS, Trace, TraceSpec, generate_trace, repository_images
+
+#: Every trace starts here, so results do not depend on the day the benchmark runs.
+TRACE_START = dt.datetime(2026, 10, 1, tzinfo=dt.timezone.utc)
+TRACE_DAYS = 14
+#: The benchmark's fixed random seed (each fleet adds its own).
+BENCH_SEED = 20261101
+#: Fargate Spot's discount on on-demand (PRICING.md: "configurable discount, default 0.70").
+SPOT_DISCOUNT = 0.70
+#: The fewest tasks a safe configuration runs: one can fail or be redeployed while one serves.
+MIN_SAFE_TASKS = 2
+
+
+@dataclass(frozen=True)
+class Fleet:
+    name: str
+    path: Path
+    tier: str
+    region: str
+    description: str
+    source: str
+    seed: int
+    services: Dict[str, Dict[str, Any]]  # compute-contract entries
+    bench: Dict[str, Dict[str, Any]]  # per service: load, ecr, capacityProviderStrategy
+    network: Optional[NetworkState]
+
+
+def load_fleet(path: Path) -> Fleet:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    bench = data["bench"]
+    net = bench.get("network")
+    network = None
+    if net:
+        endpoints = net.get("vpcEndpoints") or {}
+        gateway = sum(1 for name in endpoints if name in ("s3", "dynamodb"))
+        network = NetworkState(
+            nat_gateway_count=int(net["natGatewayCount"]),
+            availability_zones=len(net["availabilityZones"]),
+            interface_endpoint_count=len(endpoints) - gateway,
+            gateway_endpoint_count=gateway,
+        )
+    return Fleet(
+        name=path.stem,
+        path=path,
+        tier=data["tier"],
+        region=data["region"],
+        description=bench["description"],
+        source=bench["source"],
+        seed=int(bench["seed"]),
+        services=data["services"],
+        bench=bench["services"],
+        network=network,
+    )
+
+
+def before_state(fleet: Fleet, name: str) -> ServiceState:
+    """The service as its fleet file declares it, with generated ECR images (newest first)."""
+    spec, extra = fleet.services[name], fleet.bench[name]
+    images = repository_images(spec["repositoryName"], int(extra["ecr"]["images"]), f"{BENCH_SEED}:{fleet.seed}")
+    return ServiceState(
+        service=name,
+        cpu=int(spec["cpu"]),
+        memory=int(spec["memory"]),
+        desired_count=int(spec["desiredCount"]),
+        min_capacity=int(spec["minCapacity"]),
+        max_capacity=int(spec["maxCapacity"]),
+        critical=bool(spec["critical"]),
+        strategy=CapacityStrategy.from_aws(extra.get("capacityProviderStrategy")),
+        ecr_keep_images=extra["ecr"]["keepImages"],
+        ecr_image_bytes=tuple(i.size for i in reversed(images)),
+    )
+
+
+def service_trace(fleet: Fleet, name: str, kind: str) -> Trace:
+    load = fleet.bench[name]["load"]
+    index = sorted(fleet.services).index(name)
+    spec = TraceSpec(kind=kind, cpu=float(load["cpu"]), memory=float(load["memory"]), seed=index)
+    return generate_trace(spec, TRACE_DAYS, TRACE_START, f"{BENCH_SEED}:{fleet.seed}")
+
+
+@dataclass(frozen=True)
+class Demand:
+    """A trace's peaks in absolute units, for the whole service."""
+
+    cpu_units: float  # the highest hourly-average CPU demand
+    memory_mib: float  # the highest five-minute memory sample
+
+    @classmethod
+    def of(cls, trace: Trace, before: ServiceState) -> "Demand":
+        cpu_reserved = before.cpu * before.desired_count
+        mem_reserved = before.memory * before.desired_count
+        return cls(
+            cpu_units=max(trace.hourly_cpu_average()) / 100.0 * cpu_reserved,
+            memory_mib=max(trace.memory) / 100.0 * mem_reserved,
+        )
+
+    def fits(self, cpu: int, memory: int, tasks: int) -> bool:
+        return self.cpu_units / tasks <= cpu and self.memory_mib / tasks <= memory
+
+    def headroom(self, state: ServiceState) -> Tuple[float, float]:
+        """Peak per-task demand as a share of the task's CPU and memory (1.0 = full)."""
+        return (
+            self.cpu_units / state.desired_count / state.cpu,
+            self.memory_mib / state.desired_count / state.memory,
+        )
+
+
+def cheapest_safe(after: ServiceState, demand: Demand, prices: PriceTable) -> Tuple[ServiceState, Fraction]:
+    """The cheapest (size, count) the trace never exceeds, all else as ``after``; the cost is
+    exact (the savings model's own arithmetic), rounded only when reported."""
+    discount = Fraction(str(SPOT_DISCOUNT))
+    best: Optional[Tuple[Fraction, ServiceState]] = None
+    top = max(after.max_capacity, after.desired_count, MIN_SAFE_TASKS)
+    for tasks in range(MIN_SAFE_TASKS, top + 1):
+        for cpu, memory in fargate.all_pairs():
+            if not demand.fits(cpu, memory, tasks):
+                continue
+            state = after.with_changes(cpu=cpu, memory=memory, desired_count=tasks)
+            cost = Fraction(service_monthly(state, prices, discount))
+            if best is None or cost < best[0]:
+                best = (cost, state)
+    if best is None:
+        raise ValueError(f"{after.service}: no Fargate size and count up to {top} tasks carries the trace")
+    return best[1], best[0]
+
+
+@dataclass
+class ServiceResult:
+    name: str
+    before: ServiceState
+    after: ServiceState
+    limit: ServiceState
+    policy: str
+    cpu_peak: float  # peak per-task demand / task CPU, after, at the desired count
+    memory_peak: float
+    fits_at_max: bool  # the peaks fit when the autoscaler runs the service at its maximum
+
+    @property
+    def unsafe(self) -> bool:
+        """The new size is exceeded by the trace at the new desired count (the benchmark's bar)."""
+        return self.cpu_peak > 1.0 or self.memory_peak > 1.0
+
+
+@dataclass
+class FleetResult:
+    fleet: Fleet
+    kind: str
+    before: float
+    after: float
+    percent: float
+    limit: float
+    breakdown: Dict[str, float]
+    services: List[ServiceResult] = field(default_factory=list)
+    notes: Tuple[str, ...] = ()
+
+    @property
+    def ratio(self) -> float:
+        return self.after / self.limit if self.limit else 1.0
+
+    @property
+    def unsafe(self) -> int:
+        return sum(1 for s in self.services if s.unsafe)
+
+    @property
+    def unsafe_at_max(self) -> int:
+        """Services whose peaks exceed the new size even with the autoscaler at its maximum."""
+        return sum(1 for s in self.services if not s.fits_at_max)
+
+
+def run_fleet(fleet: Fleet, kind: str) -> FleetResult:
+    prices = table_prices(fleet.region)
+    opts = sizing.SizingOptions()
+    before: Dict[str, ServiceState] = {}
+    after: Dict[str, ServiceState] = {}
+    results: List[ServiceResult] = []
+    limit_total = Fraction(0)
+    for name in sorted(fleet.services):
+        b = before_state(fleet, name)
+        trace = service_trace(fleet, name, kind)
+        usage = sizing.usage_from_series(trace.hourly_cpu_average(), trace.hourly_memory_maximum(), 3600)
+        decision = sizing.plan_service(b, fleet.tier, "auto", usage, opts, baseline=b)
+        a = decision.after
+        demand = Demand.of(trace, b)
+        limit_state, limit_cost = cheapest_safe(a, demand, prices)
+        limit_total += limit_cost
+        cpu_peak, memory_peak = demand.headroom(a)
+        before[name], after[name] = b, a
+        fits_at_max = demand.fits(a.cpu, a.memory, max(a.max_capacity, a.desired_count))
+        results.append(ServiceResult(name, b, a, limit_state, decision.policy_used, cpu_peak, memory_peak, fits_at_max))
+    report = compute_savings(before, after, prices, fleet.network, SPOT_DISCOUNT)
+    data = report.to_dict()
+    if fleet.network is not None:
+        limit_total += Fraction(network_costs(fleet.network, prices).after)
+    return FleetResult(
+        fleet=fleet,
+        kind=kind,
+        before=data["before"]["monthly"],
+        after=data["after"]["monthly"],
+        percent=data["percent"],
+        limit=round(float(limit_total), 2),
+        breakdown={b["category"]: b["monthly"] for b in data["breakdown"]},
+        services=results,
+        notes=report.notes,
+    )
+
+
+def run(fleet_dir: Path, kinds: Sequence[str] = TRACE_KINDS) -> List[FleetResult]:
+    fleets = [load_fleet(p) for p in sorted(fleet_dir.glob("*.json"))]
+    return [run_fleet(f, kind) for f in fleets for kind in kinds]
+
+
+# ----------------------------------------------------------------------------- report
+
+
+def _usd(value: float) -> str:
+    return f"${value:,.2f}"
+
+
+def _size(s: ServiceState) -> str:
+    spot = f", Spot {s.strategy.spot_share:.0%}" if s.strategy.spot_weight else ""
+    return f"{s.desired_count} x {s.cpu}/{s.memory}{spot}"
+
+
+def markdown(results: Sequence[FleetResult]) -> str:
+    lines = [
+        "| fleet | services | trace | before / month | after / month | reduction | limit / month | after / limit | unsafe | unsafe at max capacity |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r.fleet.name} ({r.fleet.tier}) | {len(r.services)} | {r.kind} | {_usd(r.before)} | {_usd(r.after)} | "
+            f"{r.percent:.1f}% | {_usd(r.limit)} | {r.ratio:.3f} | {r.unsafe} | {r.unsafe_at_max} |"
+        )
+    lines += ["", "Savings by lever (monthly, levers applied in order):", ""]
+    lines.append("| fleet | trace | " + " | ".join(CATEGORIES) + " |")
+    lines.append("|---|---|" + "---:|" * len(CATEGORIES))
+    for r in results:
+        lines.append(f"| {r.fleet.name} | {r.kind} | " + " | ".join(_usd(r.breakdown[c]) for c in CATEGORIES) + " |")
+    notes = sorted({n for r in results for n in r.notes})
+    if notes:
+        lines += [""] + [f"- {n}" for n in notes]
+    return "\n".join(lines)
+
+
+def service_table(result: FleetResult) -> str:
+    """Per service: before, the optimizer's choice, the limit, and the peak load on the new size."""
+    lines = [
+        "| service | critical | before | after (policy) | limit | peak CPU / task CPU | peak memory / task memory |",
+        "|---|---|---|---|---|---:|---:|",
+    ]
+    for s in result.services:
+        lines.append(
+            f"| {s.name} | {'yes' if s.before.critical else 'no'} | {_size(s.before)} | {_size(s.after)} ({s.policy}) | "
+            f"{_size(s.limit)} | {s.cpu_peak:.0%} | {s.memory_peak:.0%} |"
+        )
+    return "\n".join(lines)
+
+
+def fleets_summary(results: Sequence[FleetResult]) -> Mapping[str, Any]:
+    """Worst case per fleet across the traces: the lowest reduction and the most unsafe services."""
+    out: Dict[str, Any] = {}
+    for r in results:
+        entry = out.setdefault(
+            r.fleet.name,
+            {"minPercent": r.percent, "maxPercent": r.percent, "unsafe": {}, "unsafeAtMax": {}, "ratios": []},
+        )
+        entry["minPercent"] = min(entry["minPercent"], r.percent)
+        entry["maxPercent"] = max(entry["maxPercent"], r.percent)
+        entry["unsafe"][r.kind] = r.unsafe
+        entry["unsafeAtMax"][r.kind] = r.unsafe_at_max
+        entry["ratios"].append(r.ratio)
+    return out

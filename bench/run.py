@@ -1,0 +1,179 @@
+"""Benchmarks of the optimizer: cost on the reference fleets, and speed at fleet scale.
+
+    .venv/bin/python bench/run.py                 # both, writes bench/RESULTS.md
+    .venv/bin/python bench/run.py --only cost     # the cost benchmark alone (seconds)
+    .venv/bin/python bench/run.py --sizes 10,50   # smaller scale runs
+
+Not part of ``make test``: the scale runs take a few minutes. See cost.py and scale.py for
+what is measured and how; RESULTS.md records the command, the date and the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+import cost  # noqa: E402  (bench/ is not a package; its modules sit next to this script)
+import scale  # noqa: E402
+
+
+def machine() -> Dict[str, str]:
+    """What the figures were measured on."""
+    info = {
+        "cpus": str(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()),
+        "os": f"{platform.system()} {platform.release()} ({platform.machine()})",
+        "python": platform.python_version(),
+    }
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                info["memory"] = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                info["cpu"] = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    for package in ("boto3", "botocore", "moto"):
+        try:
+            info[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            info[package] = "not installed"
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+        info["commit"] = commit + (" with uncommitted changes" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        info["commit"] = "unknown"
+    return info
+
+
+def closing_note(cost_results: Sequence[cost.FleetResult], scale_results: Sequence[scale.ScaleResult]) -> List[str]:
+    """The figures a reader looks for first, quoted from the results above."""
+    lines: List[str] = []
+    summary = cost.fleets_summary(cost_results)
+    twelve = summary.get("fleet-12")
+    if twelve:
+        unsafe = ", ".join(f"{k} {v}" for k, v in twelve["unsafe"].items())
+        at_max = ", ".join(f"{k} {v}" for k, v in twelve["unsafeAtMax"].items())
+        verdict = "meets" if twelve["minPercent"] >= 40 else "misses"
+        lines.append(
+            f"- Twelve-service fleet (seed 002): monthly cost down {twelve['minPercent']:.1f}% to {twelve['maxPercent']:.1f}% "
+            f"depending on the load shape, which {verdict} the 40% bar; after / limit between "
+            f"{min(twelve['ratios']):.3f} and {max(twelve['ratios']):.3f}."
+        )
+        lines.append(f"- Unsafe sizes in the twelve-service fleet, by trace: {unsafe} (with the autoscaler at its maximum: {at_max}).")
+    total_unsafe = sum(r.unsafe for r in cost_results)
+    if cost_results:
+        worst = [f"{r.fleet.name}/{r.kind} {r.unsafe}" for r in cost_results if r.unsafe]
+        lines.append(
+            f"- Unsafe sizes over all fleets and traces: {total_unsafe}"
+            + (f" ({', '.join(worst)})." if worst else ".")
+        )
+    for r in scale_results:
+        lines.append(
+            f"- {r.services} services: dry run {r.dry.wall:.1f} s with {r.dry.total / r.services:.2f} calls per service "
+            f"(minimum {sum(r.minimum_dry.values()) / r.services:.2f}); real run {r.real.wall:.1f} s with "
+            f"{r.real.total / r.services:.2f} calls per service (minimum {sum(r.minimum_real.values()) / r.services:.2f}); "
+            f"peak RSS {max(r.dry.max_rss_mib, r.real.max_rss_mib):.0f} MiB."
+        )
+    return lines
+
+
+def render(
+    command: str,
+    started: dt.datetime,
+    seconds: float,
+    cost_results: Sequence[cost.FleetResult],
+    scale_results: Sequence[scale.ScaleResult],
+) -> str:
+    info = machine()
+    out = [
+        "# Benchmark results",
+        "",
+        f"Produced by `{command}` on {started:%Y-%m-%d %H:%M} UTC in {seconds:.0f} s.",
+        "",
+        "Machine: " + "; ".join(f"{k} {v}" for k, v in info.items()) + ".",
+        "",
+    ]
+    if cost_results:
+        out += [
+            "## Cost",
+            "",
+            "Per fleet (`bench/fleets/*.json`, compute-contract outputs plus a `bench` section with each service's mean load, "
+            "ECR images and capacity-provider strategy) and per load shape, 14 days of five-minute utilization are generated "
+            f"from the fixed seed {cost.BENCH_SEED}. The optimizer's `sizing` module plans each service (policy auto, default "
+            "options) from the hourly series it would read from CloudWatch; its `savings` module prices before and after from "
+            "the embedded price table, network included where the fleet has NAT gateways. The limit is the cheapest "
+            "configuration the trace never exceeds, by exhaustive search over every valid Fargate size and every count from "
+            f"{cost.MIN_SAFE_TASKS} to the autoscaling maximum, with the optimizer's Spot strategy and ECR retention. "
+            "*Unsafe* counts services whose busiest hour of CPU or busiest five minutes of memory, spread over the new "
+            "desired count, exceed the new task size (no credit for autoscaling); *unsafe at max capacity* gives the "
+            "autoscaler its maximum.",
+            "",
+            cost.markdown(cost_results),
+            "",
+        ]
+        for r in cost_results:
+            if r.fleet.name == "fleet-12":
+                out += [f"Twelve-service fleet, {r.kind} load, per service:", "", cost.service_table(r), ""]
+    if scale_results:
+        out += [
+            "## Scale",
+            "",
+            "Services are cloned round-robin from the offline plan's services (every resource each owns, alarms included) "
+            "into a fresh local emulator with 14 days of hourly history; the installed `ecs-optimizer` runs as its own "
+            "process with `--format json`. Wall time includes the emulator's work; *optimizer CPU* is the optimizer "
+            "process's own user + system time. Calls are counted by the emulator; *recorder* is the optimizer's own count "
+            "from its log. The minimum batches every read to its API's limit and makes one write per changed resource, "
+            "one status read per deployment, and the lock's create and delete.",
+            "",
+            scale.markdown(scale_results),
+            "",
+        ]
+    note = closing_note(cost_results, scale_results)
+    if note:
+        out += ["## Summary", ""] + note + [""]
+    return "\n".join(out)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", choices=("cost", "scale"), help="run one benchmark only")
+    parser.add_argument("--sizes", default=",".join(str(n) for n in scale.SIZES), help="scale benchmark fleet sizes")
+    parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md", help="results file (default bench/RESULTS.md)")
+    args = parser.parse_args(argv)
+    command = "python bench/run.py" + (" " + shlex.join(argv if argv is not None else sys.argv[1:]) if (argv or sys.argv[1:]) else "")
+    started = dt.datetime.now(dt.timezone.utc)
+    clock = time.monotonic()
+    cost_results: List[cost.FleetResult] = []
+    scale_results: List[scale.ScaleResult] = []
+    if args.only in (None, "cost"):
+        print("cost: reference fleets x load shapes", flush=True)
+        cost_results = cost.run(HERE / "fleets")
+        print(cost.markdown(cost_results), flush=True)
+    if args.only in (None, "scale"):
+        sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+        scale_results = scale.run(ROOT, sizes, progress=lambda m: print(m, flush=True))
+        print(scale.markdown(scale_results), flush=True)
+    text = render(command, started, time.monotonic() - clock, cost_results, scale_results)
+    args.out.write_text(text, encoding="utf-8")
+    print(f"\nwrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,117 @@
+"""End to end through the installed CLI against a moto server on 127.0.0.1 (a separate process,
+so the optimizer talks HTTP to an endpoint exactly as it would to AWS)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Dict, Iterator, List
+
+import boto3
+import pytest
+
+import fleet
+
+HERE = Path(__file__).resolve().parent
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def moto_server(aws_env, monkeypatch) -> Iterator[str]:
+    port = _free_port()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, str(HERE / "moto_ecs.py"), str(port)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"moto server did not start: {proc.stdout.read() if proc.stdout else ''}")
+                time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def _cli(args: List[str], cwd: Path, env: Dict[str, str]) -> subprocess.CompletedProcess:
+    script = Path(sys.executable).with_name("ecs-optimizer")
+    cmd = [str(script)] if script.exists() else [sys.executable, "-m", "ecs_optimizer.cli"]
+    return subprocess.run(cmd + args, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_optimize_rollback_and_savings_against_a_moto_server(moto_server, tmp_path, monkeypatch):
+    # moto's server cannot read gzip-compressed PutMetricData bodies
+    monkeypatch.setenv("AWS_DISABLE_REQUEST_COMPRESSION", "true")
+    session = boto3.Session(region_name=fleet.REGION)
+    clients: Dict[str, object] = {}
+
+    def client(name: str):
+        if name not in clients:
+            clients[name] = session.client(name, endpoint_url=moto_server)
+        return clients[name]
+
+    outputs = fleet.seed_fleet(client, history_days=0)  # the metrics path is covered in-process
+    out_file = tmp_path / "outputs.json"
+    out_file.write_text(json.dumps(outputs))
+    before = fleet.read_state(client)
+    env = {k: v for k, v in os.environ.items() if k != "AWS_ENDPOINT_URL"}
+    common = ["--outputs", str(out_file), "--endpoint-url", moto_server]
+    fast = ["--wait-timeout", "20", "--poll-interval", "0.1"]
+    log_file = tmp_path / "run.log"
+
+    dry = _cli(["optimize", "--dry-run", *common, "--format", "json"], tmp_path, env)
+    assert dry.returncode == 0, dry.stderr
+    planned = json.loads(dry.stdout)
+    assert planned["dryRun"] is True and {s["status"] for s in planned["services"]} == {"planned"}
+    assert fleet.read_state(client) == before
+
+    run = _cli(["optimize", *common, *fast, "--format", "json", "--log-file", str(log_file)], tmp_path, env)
+    assert run.returncode == 0, run.stderr
+    applied = json.loads(run.stdout)
+    assert {s["status"] for s in applied["services"]} == {"applied"}
+    assert [s["changes"] for s in applied["services"]] == [s["changes"] for s in planned["services"]]
+    journal = tmp_path / applied["journal"]
+    assert journal.exists() and applied["journal"].startswith(".ecs-optimizer/journal-")
+    # every log line is UTC ISO 8601, on stderr and in the log file alike
+    stamped = lambda line: len(line) > 24 and line[10] == "T" and line[23] == "Z"  # 2026-01-01T00:00:00.000Z  # noqa: E731
+    lines = log_file.read_text().splitlines()
+    assert lines and all(stamped(line) for line in lines)
+    assert [line for line in run.stderr.splitlines() if line] == lines
+
+    after = fleet.read_state(client)
+    processing = after["services"]["processing-service-dev"]
+    assert processing["desiredCount"] <= 3 and processing["capacityProviderStrategy"]
+    assert after["policies"]["frontend-dev"]["rules"][1]["selection"]["countNumber"] == 5
+
+    again = _cli(["optimize", *common, *fast, "--format", "json"], tmp_path, env)
+    assert again.returncode == 0, again.stderr
+    assert {s["status"] for s in json.loads(again.stdout)["services"]} == {"unchanged"}
+    assert fleet.read_state(client) == after
+
+    realised = _cli(["savings", "--journal", str(journal), "--format", "json"], tmp_path, env)
+    assert realised.returncode == 0, realised.stderr
+    assert json.loads(realised.stdout) == applied["savings"]
+
+    # rollback takes its endpoint from AWS_ENDPOINT_URL this time
+    back = _cli(["rollback", "--journal", str(journal), *fast], tmp_path, {**env, "AWS_ENDPOINT_URL": moto_server})
+    assert back.returncode == 0, back.stderr
+    assert fleet.read_state(client) == before
