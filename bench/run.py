@@ -156,7 +156,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--sizes", default=",".join(str(n) for n in scale.SIZES), help="scale benchmark fleet sizes")
     parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md", help="results file (default bench/RESULTS.md)")
     args = parser.parse_args(argv)
-    command = "python bench/run.py" + (" " + shlex.join(argv if argv is not None else sys.argv[1:]) if (argv or sys.argv[1:]) else "")
+    arguments = argv if argv is not None else sys.argv[1:]
+    try:
+        python = str(Path(sys.executable).relative_to(ROOT))
+    except ValueError:
+        python = "python"
+    command = shlex.join([python, "bench/run.py", *arguments])
     started = dt.datetime.now(dt.timezone.utc)
     clock = time.monotonic()
     cost_results: List[cost.FleetResult] = []

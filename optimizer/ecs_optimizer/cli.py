@@ -1,4 +1,4 @@
-"""``ecs-optimizer``: optimize | savings | rollback.
+"""``ecs-optimizer``: optimize | savings | rollback | export-config.
 
 stdout carries only the report (so ``--format json`` pipes cleanly); log lines, stamped in
 UTC ISO 8601, go to stderr and ``--log-file``. Errors are one line; ``-v`` adds tracebacks.
@@ -17,7 +17,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional, Tuple
+from typing import Any, Callable, List, Optional, Tuple
 
 import click
 from botocore.exceptions import (
@@ -31,15 +31,27 @@ from botocore.exceptions import (
 
 from . import __version__, targets as tg
 from .aws import AwsContext, AwsSettings, Backoff, error_code, make_session, open_context
-from .engine import RunOptions, optimize as run_optimize, plan_fleet
+from .engine import RunOptions, ServiceResult, optimize as run_optimize, plan_fleet
 from .errors import EXIT_BAD_INPUT, EXIT_OK, EXIT_PARTIAL, EXIT_UNEXPECTED, BadInput, OptimizerError
-from .journal import default_path, read_journal, realised_states
+from .journal import Journal, default_path, read_journal, realised_states
 from .model import NetworkState
 from .pricing import load_prices
-from .report import FORMATS, render_optimize, render_rollback
+from .report import FORMATS, render_export, render_optimize, render_rollback
 from .restore import rollback as run_rollback
 from .savings import SavingsReport, compute_savings, render_savings
 from .sizing import POLICIES, SizingOptions
+from .writeback import (
+    AppliedRun,
+    WriteBackReport,
+    applied_from_journal,
+    applied_from_results,
+    applied_run,
+    check_against_targets,
+    config_file_changes,
+    load_stack_files,
+    plan_keys,
+    write_back,
+)
 
 log = logging.getLogger("ecs_optimizer")
 
@@ -295,10 +307,12 @@ def cli() -> None:
 @with_options(EXECUTION_OPTIONS)
 @click.option("--journal", "journal_path", metavar="FILE",
               help="Write the change journal here (default .ecs-optimizer/journal-<UTC time>.jsonl); `rollback --journal FILE` undoes the run.")
+@click.option("--write-config", "write_config", multiple=True, metavar="FILE",
+              help="After the run, record what it applied in this Pulumi stack file (Pulumi.<stack>.yaml of the compute, registry or observability layer), keeping its comments and unrelated keys, so the next `pulumi up` does not undo the run. Repeatable, one file per layer; keys of a layer with no file are listed in the report, not written. Journalled: rollback restores the files.")
 @command_body
 def optimize(common: Common, dry_run: bool, policy: str, spot_share: float, keep_images: int,
              lookback_days: int, headroom: float, wait_timeout: float, poll_interval: float,
-             concurrency: int, force_unlock: bool, journal_path: Optional[str]) -> int:
+             concurrency: int, force_unlock: bool, journal_path: Optional[str], write_config: Tuple[str, ...]) -> int:
     """Rightsize task definitions, task counts, Spot share, ECR retention and alarms.
 
     Per service, in order: new task-definition revision -> service update -> wait for a
@@ -306,13 +320,29 @@ def optimize(common: Common, dry_run: bool, policy: str, spot_share: float, keep
     policy -> alarm thresholds. Every change is journalled before the next begins. A run
     holds a per-cluster lock (dry runs do not: they change nothing). Re-running on an
     optimized environment changes nothing.
+
+    With --write-config, the values applied to the services that were changed are then
+    written to the stack files (a dry run shows the keys it would write). Services rolled
+    back after a failed deployment are back at their old values and are not written.
     """
     opts = run_options(policy, spot_share, keep_images, lookback_days, headroom, wait_timeout, poll_interval, concurrency)
     if journal_path and Path(journal_path).exists() and not dry_run:
         raise BadInput(f"--journal {journal_path}: the file exists; pass a new path")
+    stack_files = load_stack_files(write_config)  # bad files exit 2 before any AWS call
     targets, ctx = resolve_targets(common, dry_run)
+    check_against_targets(stack_files, targets.tier, targets.environment_suffix)
     path = Path(journal_path) if journal_path else default_path()
-    outcome = run_optimize(ctx, targets, opts, path, force_unlock)
+    written: List[WriteBackReport] = []
+
+    def record_config(journal: Journal, results: List[ServiceResult]) -> None:
+        written.append(write_back(stack_files, applied_from_results(targets.tier, results), journal.change))
+
+    outcome = run_optimize(ctx, targets, opts, path, force_unlock, after_apply=record_config if stack_files else None)
+    writeback: Optional[WriteBackReport] = None
+    if stack_files:
+        # A dry run previews the keys; a run that changed nothing has nothing to record.
+        preview = applied_from_results(targets.tier, outcome.results, dry_run=True) if outcome.dry_run else AppliedRun(targets.tier, {})
+        writeback = written[0] if written else write_back(stack_files, preview, dry_run=True)
     before = {r.service: r.before for r in outcome.results}
     after = {r.service: r.after for r in outcome.results}
     try:
@@ -320,10 +350,13 @@ def optimize(common: Common, dry_run: bool, policy: str, spot_share: float, keep
     except ValueError as exc:
         log.warning("savings not priced: %s", exc)
         savings = None
-    click.echo(render_optimize(outcome, savings, common.fmt))
+    click.echo(render_optimize(outcome, savings, common.fmt, writeback))
     log.info("API calls: %s", ctx.recorder.summary())
     if outcome.failed:
         log.error("partial failure: %s", ", ".join(f"{r.service} {r.status}" for r in outcome.failed))
+        return EXIT_PARTIAL
+    if writeback is not None and writeback.failed:
+        log.error("config write-back failed for %s", ", ".join(f.path for f in writeback.failed))
         return EXIT_PARTIAL
     return EXIT_OK
 
@@ -379,15 +412,59 @@ def rollback(common: Common, journal_path: str, dry_run: bool, wait_timeout: flo
     """Restore every value an optimize run changed, newest change first.
 
     Uses the earliest recorded before value of each field, deregisters the task-definition
-    revisions the run registered, and changes nothing on a second run. --service limits it
-    to some services; the journal names the cluster and region.
+    revisions the run registered, puts back the stack files its --write-config edited (byte
+    for byte; a file edited since is left alone and reported), and changes nothing on a
+    second run. --service limits it to some services (stack files, which span services, are
+    then not restored); the journal names the cluster and region.
     """
-    contents = read_journal(journal_path).for_services(list(common.service))
+    journal = read_journal(journal_path)
+    contents = journal.for_services(list(common.service))
+    if common.service and config_file_changes(journal.changes):
+        log.warning("the stack files the run edited are restored only by a rollback of the whole journal (without --service)")
     ctx = open_aws(aws_settings(common, contents.header.get("region"), dry_run))
     outcome = run_rollback(ctx, contents, wait_timeout, poll_interval, concurrency, force_unlock)
     click.echo(render_rollback(outcome, common.fmt))
     log.info("API calls: %s", ctx.recorder.summary())
-    return EXIT_PARTIAL if outcome.failed else EXIT_OK
+    return EXIT_PARTIAL if outcome.failed or outcome.failed_files else EXIT_OK
+
+
+@cli.command("export-config")
+@with_options(PLANNING_OPTIONS)
+@click.option("--journal", "journal_path", metavar="FILE",
+              help="Export what a finished optimize run applied (read from its journal) instead of what optimize would apply now.")
+@click.option("--config-stack", metavar="NAME",
+              help="Stack the printed commands name with --stack (default: the --stack option, else the environment suffix, which is a stack's name unless its config sets another).")
+@click.option("--stacks-dir", default="stacks", show_default=True, metavar="DIR",
+              help="Directory holding the layers' Pulumi projects: each command runs with --cwd DIR/<layer>. Give an absolute path to run the commands from any directory.")
+@command_body
+def export_config(common: Common, policy: str, spot_share: float, keep_images: int, lookback_days: int,
+                  headroom: float, journal_path: Optional[str], config_stack: Optional[str], stacks_dir: str) -> int:
+    """Print the config keys optimize writes as `pulumi config set --path` commands.
+
+    For config kept outside the stack files: the same keys --write-config sets (sizes per
+    tier, counts, min/max capacity, Spot share, ECR keep count, alarm thresholds), one
+    command per key, each with --stack and --cwd DIR/<layer>. Default: what optimize would
+    apply now (reads only); --journal: what a finished run applied. Notes (layer-wide
+    values the services disagree on) come first as # comments, so the output runs as a script.
+    """
+    if journal_path:
+        contents = read_journal(journal_path).for_services(list(common.service))
+        tier = contents.header.get("tier") or common.tier
+        if not tier:
+            raise BadInput(f"{journal_path}: the journal does not record the tier (an older version wrote it): pass --tier")
+        run = applied_from_journal(contents, tier)
+        suffix = contents.header.get("environmentSuffix")
+    else:
+        opts = run_options(policy, spot_share, keep_images, lookback_days, headroom)
+        targets, ctx = resolve_targets(common, dry_run=True)
+        fleet = plan_fleet(ctx, targets, opts)
+        rows = [(n, p.before, p.after, p.alarm_thresholds, p.status == "planned") for n, p in fleet.plans.items()]
+        run, suffix = applied_run(targets.tier, rows), targets.environment_suffix
+    stack = config_stack or common.stack or suffix
+    if not stack:
+        raise BadInput("no stack to name in the commands: pass --config-stack NAME")
+    click.echo(render_export(plan_keys(run), stack, stacks_dir, common.fmt))
+    return EXIT_OK
 
 
 def load_network(path: str) -> NetworkState:

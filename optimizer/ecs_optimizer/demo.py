@@ -132,21 +132,31 @@ def run_cli(
         reader.start()
     log: List[str] = []
     quiet_since = time.monotonic()
-    while True:
+    try:
+        while True:
+            try:
+                line = lines.get(timeout=1.0)
+            except queue.Empty:
+                if time.monotonic() - quiet_since >= HEARTBEAT_SECONDS:
+                    console.detail(f"... still running ({time.monotonic() - started:.0f}s)")
+                    quiet_since = time.monotonic()
+                continue
+            if line is None:
+                break
+            log.append(line)
+            quiet_since = time.monotonic()
+            if echo_log:
+                console.detail(f"| {line}")
+        code = proc.wait()
+    except BaseException:
+        # Interrupted (Ctrl-C): the command must not outlive the demo and its emulator.
+        proc.terminate()
         try:
-            line = lines.get(timeout=1.0)
-        except queue.Empty:
-            if time.monotonic() - quiet_since >= HEARTBEAT_SECONDS:
-                console.detail(f"... still running ({time.monotonic() - started:.0f}s)")
-                quiet_since = time.monotonic()
-            continue
-        if line is None:
-            break
-        log.append(line)
-        quiet_since = time.monotonic()
-        if echo_log:
-            console.detail(f"| {line}")
-    code = proc.wait()
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        raise
     for reader in readers:
         reader.join()
     result = CliResult(list(args), code, "".join(out), time.monotonic() - started)

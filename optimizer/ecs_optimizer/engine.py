@@ -18,7 +18,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from . import resources as res
 from .aws import AwsContext
@@ -118,6 +118,8 @@ class ServiceResult:
     reason: str
     before: ServiceState
     after: ServiceState  # the state the service is in after this run
+    #: Alarm kind -> threshold the run set (or plans to set); for the config write-back.
+    alarm_thresholds: Dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> Dict[str, Any]:
         return {
@@ -275,7 +277,7 @@ class ServiceRun:
             log.debug("%s: failure detail", plan.name, exc_info=True)
             return self._roll_back(str(exc) or type(exc).__name__)
         log.info("%s: applied %d changes", plan.name, len(plan.changes()))
-        return ServiceResult(plan.name, "applied", plan.changes(), plan.reason, plan.before, plan.after)
+        return ServiceResult(plan.name, "applied", plan.changes(), plan.reason, plan.before, plan.after, dict(plan.alarm_thresholds))
 
     def _service_target(self) -> Dict[str, Any]:
         return {"cluster": self.cluster, "serviceName": self.plan.live.target.service_name}
@@ -355,7 +357,8 @@ class ServiceRun:
             alarm = self.plan.live.alarms[kind]
             res.set_alarm_threshold(self.ctx, alarm, threshold)
             name = alarm["AlarmName"]
-            self.record(f"alarm:{name}", {"threshold": (alarm["Threshold"], threshold)}, {"alarmName": name})
+            # The kind tells a journal reader (export-config --journal) which config key it is.
+            self.record(f"alarm:{name}", {"threshold": (alarm["Threshold"], threshold)}, {"alarmName": name, "kind": kind})
 
     def _roll_back(self, failure: str) -> ServiceResult:
         plan = self.plan
@@ -373,7 +376,8 @@ class ServiceRun:
 def _unapplied(plan: ServicePlan, dry_run: bool) -> ServiceResult:
     """Result of a plan that is not (or not to be) applied."""
     after = plan.after if dry_run else plan.before
-    return ServiceResult(plan.name, plan.status, plan.changes(), plan.reason, plan.before, after)
+    thresholds = dict(plan.alarm_thresholds) if dry_run else {}
+    return ServiceResult(plan.name, plan.status, plan.changes(), plan.reason, plan.before, after, thresholds)
 
 
 @dataclass
@@ -389,12 +393,18 @@ class OptimizeOutcome:
         return [r for r in self.results if r.status in ("failed", "rolled_back")]
 
 
+#: Called after the services were applied, still under the lock and with the journal open
+#: (the config write-back records its file edits there, so ``rollback`` undoes them too).
+AfterApply = Callable[[Journal, List[ServiceResult]], None]
+
+
 def optimize(
     ctx: AwsContext,
     targets: Targets,
     opts: RunOptions,
     journal_path: Path,
     force_unlock: bool = False,
+    after_apply: Optional[AfterApply] = None,
 ) -> OptimizeOutcome:
     """Plan every service and, unless dry-run, apply the plans under the cluster lock.
 
@@ -409,10 +419,19 @@ def optimize(
     with ClusterLock(ctx, targets.cluster_name) as lock:
         lock.acquire(force=force_unlock)
         fleet = plan_fleet(ctx, targets, opts, fleet.usage)
-        header = {"cluster": targets.cluster_name, "region": ctx.region, "policy": opts.policy, "source": targets.source}
+        header = {
+            "cluster": targets.cluster_name,
+            "region": ctx.region,
+            "policy": opts.policy,
+            "source": targets.source,
+            "tier": targets.tier,
+            "environmentSuffix": targets.environment_suffix,
+        }
         journal = Journal(journal_path, header)
         try:
             results = _apply_all(ctx, journal, fleet.ordered(), targets.cluster_name, opts)
+            if after_apply is not None:
+                after_apply(journal, results)
         finally:
             journal.close()
     return OptimizeOutcome(targets.cluster_name, False, opts.policy, journal.path, results)

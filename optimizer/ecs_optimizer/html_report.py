@@ -232,17 +232,17 @@ def _number(value: Any) -> str:
 
 def with_network_row(savings: Mapping[str, Any]) -> List[Dict[str, Any]]:
     """The per-service rows, plus a network row when the totals include NAT gateways and
-    endpoints (``savings --network-outputs``): the JSON prices them in the totals only, so
-    the row is what the totals hold beyond the services, and the rows add up to the totals."""
+    endpoints (``savings --network-outputs``). The JSON prices the network in the totals
+    only: its cost is what the before total holds beyond the services, and its saving is the
+    network lever's (so a cent of rounding in the totals never shows up as a saving)."""
     services = [dict(s) for s in savings.get("services") or []]
     before = round(float(savings["before"]["monthly"]) - sum(float(s["before"]) for s in services), 2)
-    after = round(float(savings["after"]["monthly"]) - sum(float(s["after"]) for s in services), 2)
-    if abs(before) >= 0.01 or abs(after) >= 0.01:
+    saving = next((float(b["monthly"]) for b in savings.get("breakdown") or [] if b["category"] == "network"), 0.0)
+    if abs(before) >= 0.01 or abs(saving) >= 0.01:
         services.append(
-            {"service": "network (NAT, endpoints)", "before": before, "after": after, "monthlySavings": round(before - after, 2)}
+            {"service": "network (NAT, endpoints)", "before": before, "after": round(before - saving, 2), "monthlySavings": saving}
         )
     return services
-
 
 
 def render_savings_html(

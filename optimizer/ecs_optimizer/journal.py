@@ -31,7 +31,10 @@ from .errors import BadInput
 from .model import CapacityStrategy, ServiceState
 
 KINDS = ("run", "snapshot", "change")
-RESOURCES = ("taskDefinition", "service", "scalableTarget", "ecrLifecyclePolicy")
+#: A Pulumi stack file edited by ``--write-config`` (see :mod:`writeback`): not an AWS resource,
+#: restored by ``rollback`` before the AWS resources, as it was written after them.
+CONFIG_FILE = "configFile"
+RESOURCES = ("taskDefinition", "service", "scalableTarget", "ecrLifecyclePolicy", CONFIG_FILE)
 ALARM_PREFIX = "alarm:"
 _CHANGE_KEYS = ("time", "service", "resource", "field", "before", "after", "target")
 
@@ -231,10 +234,23 @@ def restore_plan(changes: List[Change]) -> List[RestoreStep]:
 
 
 def realised_states(contents: JournalContents) -> Tuple[Dict[str, ServiceState], Dict[str, ServiceState]]:
-    """Before (snapshots) and after (snapshots with each field's latest value) per service."""
+    """Before (snapshots) and after (snapshots with each field's latest value) per service.
+
+    A task-definition revision is never changed back, only retired (not journalled), so when
+    the service was put back on its old revision (a failed deployment), the revision's size
+    does not count as realised.
+    """
     before = dict(contents.snapshots)
     after = dict(before)
-    for step in reversed(restore_plan(contents.changes)):
+    steps = restore_plan(contents.changes)
+    back_on_old_revision = {
+        s.service
+        for s in steps
+        if s.resource == "service" and "taskDefinition" in s.before and s.before["taskDefinition"] == s.after["taskDefinition"]
+    }
+    for step in reversed(steps):
+        if step.resource == "taskDefinition" and step.service in back_on_old_revision:
+            continue
         state = after.get(step.service)
         if state is not None:
             after[step.service] = apply_fields(state, step.resource, step.after)

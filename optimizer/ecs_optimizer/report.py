@@ -12,6 +12,7 @@ from typing import Any, Dict, List, Optional, Sequence
 from .engine import MIGRATION_ORDER, OptimizeOutcome
 from .restore import RollbackOutcome
 from .savings import SavingsReport, render_savings
+from .writeback import KeyPlan, WriteBackReport, export_command, export_lines
 
 FORMATS = ("table", "json", "markdown")
 
@@ -63,8 +64,10 @@ def _reasons(services: Sequence[Dict[str, Any]], fmt: str) -> List[str]:
     return [f"{bullet}{s['service']} ({s['status']}): {s['reason']}" for s in services if s["reason"]]
 
 
-def optimize_dict(outcome: OptimizeOutcome, savings: Optional[SavingsReport]) -> Dict[str, Any]:
-    return {
+def optimize_dict(
+    outcome: OptimizeOutcome, savings: Optional[SavingsReport], writeback: Optional[WriteBackReport] = None
+) -> Dict[str, Any]:
+    data = {
         "cluster": outcome.cluster,
         "dryRun": outcome.dry_run,
         "policy": outcome.policy,
@@ -72,10 +75,31 @@ def optimize_dict(outcome: OptimizeOutcome, savings: Optional[SavingsReport]) ->
         "services": [r.to_dict() for r in outcome.results],
         "savings": savings.to_dict() if savings else None,
     }
+    if writeback is not None:
+        data["configWriteBack"] = writeback.to_dict()
+    return data
 
 
-def render_optimize(outcome: OptimizeOutcome, savings: Optional[SavingsReport], fmt: str) -> str:
-    data = optimize_dict(outcome, savings)
+def writeback_lines(report: WriteBackReport, fmt: str) -> List[str]:
+    """The ``--write-config`` section: each file's keys, the layers left unwritten, the notes."""
+    bullet = "- " if fmt == "markdown" else "  "
+    lines = ["Config write-back:"]
+    for f in report.files:
+        detail = f": {f.error}" if f.error else f" ({len(f.changes)} keys)" if f.changes else ""
+        lines.append(f"{bullet}{f.layer} {f.path}: {f.status}{detail}")
+        lines += [f"{'  ' if fmt == 'markdown' else '    '}{c.key}: {format_value(c.before)} -> {format_value(c.after)}" for c in f.changes]
+    for layer, keys in report.unwritten.items():
+        lines.append(f"{bullet}{layer}: not written, no --write-config file for this layer: {', '.join(keys)}")
+    if not report.files and not report.unwritten:
+        lines.append(f"{bullet}nothing to write: no service was changed")
+    lines += [f"{bullet}note: {note}" for note in report.notes]
+    return lines
+
+
+def render_optimize(
+    outcome: OptimizeOutcome, savings: Optional[SavingsReport], fmt: str, writeback: Optional[WriteBackReport] = None
+) -> str:
+    data = optimize_dict(outcome, savings, writeback)
     if fmt == "json":
         return json.dumps(data, indent=2, default=str)
     head = "## " if fmt == "markdown" else ""
@@ -93,6 +117,8 @@ def render_optimize(outcome: OptimizeOutcome, savings: Optional[SavingsReport], 
     reasons = _reasons(data["services"], fmt)
     if reasons:
         lines += ["", "Reasons:", *reasons]
+    if writeback is not None:
+        lines += ["", *writeback_lines(writeback, fmt)]
     if savings is not None:
         lines += ["", render_savings(savings, fmt)]
     return "\n".join(lines)
@@ -112,4 +138,24 @@ def render_rollback(outcome: RollbackOutcome, fmt: str) -> str:
     reasons = _reasons(data["services"], fmt)
     if reasons:
         lines += ["", *reasons]
+    if outcome.files:
+        bullet = "- " if fmt == "markdown" else "  "
+        lines += ["", "Config files:"]
+        lines += [f"{bullet}{f.layer} {f.path}: {f.status}{f' ({f.reason})' if f.reason else ''}" for f in outcome.files]
+    return "\n".join(lines)
+
+
+def render_export(plan: KeyPlan, stack: str, stacks_dir: str, fmt: str) -> str:
+    """``export-config``'s output: shell commands (table), a fenced block (markdown), or JSON."""
+    if fmt == "json":
+        settings = [
+            {"layer": s.layer, "key": s.key, "value": s.value, "command": export_command(s, stack, stacks_dir)}
+            for s in plan.settings
+        ]
+        return json.dumps({"stack": stack, "settings": settings, "notes": list(plan.notes)}, indent=2)
+    lines = export_lines(plan, stack, stacks_dir)
+    if not lines:
+        lines = ["# nothing to export: no service would change"]
+    if fmt == "markdown":
+        return "\n".join(["```sh", *lines, "```"])
     return "\n".join(lines)

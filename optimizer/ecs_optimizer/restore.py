@@ -4,7 +4,8 @@ per-service rollback after a failed deployment share this code.
 Each step compares the live value with the value to restore and only writes what differs,
 so restoring twice changes nothing the second time. Revisions the run registered are
 deregistered once the service no longer runs them (task definitions cannot be changed back,
-only retired).
+only retired). Stack files the run's ``--write-config`` edited are put back too (see
+:func:`writeback.restore_files`), before the AWS resources, as they were written after them.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from typing import Any, Callable, Dict, List, Optional
 
 from . import resources as res
 from .aws import AwsContext
-from .journal import ALARM_PREFIX, Change, JournalContents, RestoreStep, restore_plan
+from .journal import ALARM_PREFIX, CONFIG_FILE, Change, JournalContents, RestoreStep, restore_plan
 from .lock import ClusterLock
+from .writeback import FileRestore, restore_files
 
 log = logging.getLogger(__name__)
 
@@ -232,18 +234,27 @@ class RollbackOutcome:
     journal: str
     dry_run: bool
     services: List[ServiceLine] = field(default_factory=list)
+    #: Stack files the run's write-back edited (none when it wrote none).
+    files: List[FileRestore] = field(default_factory=list)
 
     @property
     def failed(self) -> List[ServiceLine]:
         return [s for s in self.services if s.status == "failed"]
 
+    @property
+    def failed_files(self) -> List[FileRestore]:
+        return [f for f in self.files if f.status == "failed"]
+
     def to_dict(self) -> Dict[str, Any]:
-        return {
+        out: Dict[str, Any] = {
             "cluster": self.cluster,
             "journal": self.journal,
             "dryRun": self.dry_run,
             "services": [s.to_dict() for s in self.services],
         }
+        if self.files:
+            out["configFiles"] = [f.to_dict() for f in self.files]
+        return out
 
 
 def _summarise(services: List[str], outcomes: List[RestoreOutcome], done_status: str) -> List[ServiceLine]:
@@ -275,12 +286,15 @@ def rollback(
     """Restore the journal's before values. A first, read-only pass finds what differs; when
     nothing does (a second rollback) no lock is taken and nothing is written."""
     cluster = contents.header["cluster"]
-    services = sorted({c.service for c in contents.changes})
-    preview = restore_changes(ctx, contents.changes, wait_timeout, poll_interval, concurrency, dry_run=True)
-    pending = any(o.changes or o.error for o in preview)
+    aws_changes = [c for c in contents.changes if c.resource != CONFIG_FILE]
+    services = sorted({c.service for c in aws_changes})
+    preview = restore_changes(ctx, aws_changes, wait_timeout, poll_interval, concurrency, dry_run=True)
+    files = restore_files(contents.changes, dry_run=True)
+    pending = any(o.changes or o.error for o in preview) or any(f.status == "planned" for f in files)
     if ctx.dry_run or not pending:
-        return RollbackOutcome(cluster, contents.path, ctx.dry_run, _summarise(services, preview, "planned"))
+        return RollbackOutcome(cluster, contents.path, ctx.dry_run, _summarise(services, preview, "planned"), files)
     with ClusterLock(ctx, cluster) as lock:
         lock.acquire(force=force_unlock)
-        outcomes = restore_changes(ctx, contents.changes, wait_timeout, poll_interval, concurrency)
-    return RollbackOutcome(cluster, contents.path, False, _summarise(services, outcomes, STATUS_RESTORED))
+        files = restore_files(contents.changes)
+        outcomes = restore_changes(ctx, aws_changes, wait_timeout, poll_interval, concurrency)
+    return RollbackOutcome(cluster, contents.path, False, _summarise(services, outcomes, STATUS_RESTORED), files)

@@ -5,6 +5,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { parse as parseYaml } from "yaml";
 import { LAYERS, LayerName } from "../../stacks/shared/tags";
 import { LayerRun, REPO_ROOT, runChain } from "./index";
 
@@ -102,6 +103,39 @@ export async function planLayers(
 ): Promise<LayerPlan[]> {
   const runs = await runChain(layersFor(target), options);
   return Object.values(runs).map(toPlan);
+}
+
+/**
+ * The `config:` map of a Pulumi stack file (`Pulumi.<stack>.yaml`) as the engine hands it to a
+ * program: fully qualified `layer:key` names, scalars as their text, maps and lists JSON-encoded.
+ * Lets the plan read exactly the file `pulumi up` would (the optimizer's write-back, say).
+ * Encrypted values (`{secure: ...}`) cannot be read offline: they are left out and reported
+ * through `skipped`, so the layer's default (or a `--config` given after the file) applies.
+ */
+export function readStackConfigFile(file: string, skipped: (key: string) => void = () => undefined): Record<string, string> {
+  let doc: unknown;
+  try {
+    doc = parseYaml(fs.readFileSync(file, "utf8"));
+  } catch (err) {
+    throw new Error(`${file}: not a readable YAML file: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (doc === null || doc === undefined) return {};
+  if (typeof doc !== "object" || Array.isArray(doc))
+    throw new Error(`${file}: not a Pulumi stack file (expected a map with a config: key)`);
+  const config = (doc as Record<string, unknown>).config ?? {};
+  if (typeof config !== "object" || config === null || Array.isArray(config)) {
+    throw new Error(`${file}: config: expected a map of layer:key -> value`);
+  }
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(config as Record<string, unknown>)) {
+    if (!/^[^:\s]+:[^:\s]+$/.test(key)) throw new Error(`${file}: config key ${JSON.stringify(key)} is not fully qualified (layer:key)`);
+    if (typeof value === "object" && value !== null && !Array.isArray(value) && "secure" in value) {
+      skipped(key);
+      continue;
+    }
+    out[key] = typeof value === "string" ? value : JSON.stringify(value);
+  }
+  return out;
 }
 
 export function renderPlan(plan: LayerPlan): string {
