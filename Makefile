@@ -59,8 +59,10 @@ plan: $(NPM_STAMP)
 	npm run --silent plan -- all
 
 demo: deps plan
+	$(VENV_PY) -m ecs_optimizer.demo
 
-bench: deps
+bench: deps plan
+	$(VENV_PY) bench/run.py
 
 snapshots: $(NPM_STAMP)
 	UPDATE_SNAPSHOTS=1 npx mocha test/plan.spec.ts

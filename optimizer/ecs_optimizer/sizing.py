@@ -85,6 +85,8 @@ class Usage:
     mem_peak_pct: float
     datapoints: int
     days_covered: float
+    #: The busiest period's average CPU; None when unknown (then the p95 stands in for it).
+    cpu_peak_pct: Optional[float] = None
 
 
 def usage_from_series(
@@ -116,6 +118,7 @@ def usage_from_series(
         mem_peak_pct=max(mem),
         datapoints=datapoints,
         days_covered=datapoints * period_seconds / 86400.0,
+        cpu_peak_pct=cpu[-1],
     )
 
 
@@ -132,6 +135,7 @@ def rescale_usage(usage: Usage, before: ServiceState, after: ServiceState) -> Us
         mem_peak_pct=usage.mem_peak_pct * mem_ratio,
         datapoints=usage.datapoints,
         days_covered=usage.days_covered,
+        cpu_peak_pct=None if usage.cpu_peak_pct is None else usage.cpu_peak_pct * cpu_ratio,
     )
 
 
@@ -246,10 +250,14 @@ def per_task_need(
 
     The total need is the observed share times what the current tasks reserve in all
     (current size x current desired count, the count the percentages were averaged over);
-    spread over the new count and padded by the headroom.
+    spread over the new count and padded by the headroom. The busiest period must also fit,
+    unpadded: p95 plus headroom sizes the usual load, but a bursty service's peak hour can sit
+    far above it, and a task that cannot carry its peak before the autoscaler reacts throttles.
     """
-    factor = current.desired_count / new_count * (1.0 + headroom)
-    cpu = usage.cpu_p95_pct / 100.0 * current.cpu * factor
+    spread = current.desired_count / new_count
+    factor = spread * (1.0 + headroom)
+    peak = usage.cpu_peak_pct if usage.cpu_peak_pct is not None else usage.cpu_p95_pct
+    cpu = max(usage.cpu_p95_pct * factor, peak * spread) / 100.0 * current.cpu
     memory = usage.mem_peak_pct / 100.0 * current.memory * factor
     return cpu, memory
 
@@ -435,7 +443,8 @@ def _cheapest_cover(
 
 def _need_text(usage: Usage, cover: _Cover, headroom: float) -> str:
     return (
-        f"p95 CPU {usage.cpu_p95_pct:.1f}% and peak memory {usage.mem_peak_pct:.1f}% over "
+        f"p95 CPU {usage.cpu_p95_pct:.1f}% (peak {usage.cpu_peak_pct if usage.cpu_peak_pct is not None else usage.cpu_p95_pct:.1f}%) "
+        f"and peak memory {usage.mem_peak_pct:.1f}% over "
         f"{usage.days_covered:.1f} days need {cover.cpu_need:.0f} CPU units / "
         f"{cover.memory_need:.0f} MiB per task at {cover.count} task(s) with "
         f"{headroom:.0%} headroom"

@@ -2,6 +2,8 @@
 
 import pytest
 
+from ecs_optimizer import sizing
+
 from ecs_optimizer.fargate import all_pairs
 from ecs_optimizer.model import CapacityStrategy, ServiceState
 from ecs_optimizer.sizing import (
@@ -436,3 +438,22 @@ def test_unchanged_size_keeps_the_threshold_exactly():
 def test_unknown_alarm_kind_is_rejected():
     with pytest.raises(ValueError, match="diskFull"):
         alarm_threshold("diskFull", 80.0, svc(), svc())
+
+
+def test_per_task_need_covers_the_busiest_hour_unpadded():
+    """A bursty service: p95 with headroom is below its peak hour, so the peak decides."""
+    current = ServiceState(service="bursty", cpu=1024, memory=2048, desired_count=2, min_capacity=1, max_capacity=6)
+    steady = sizing.Usage(cpu_p95_pct=20.0, mem_peak_pct=30.0, datapoints=336, days_covered=14.0)
+    bursty = sizing.Usage(cpu_p95_pct=20.0, mem_peak_pct=30.0, datapoints=336, days_covered=14.0, cpu_peak_pct=60.0)
+    cpu_steady, _ = sizing.per_task_need(current, steady, 2, 0.2)
+    cpu_bursty, _ = sizing.per_task_need(current, bursty, 2, 0.2)
+    assert cpu_steady == pytest.approx(0.20 * 1.2 * 1024)
+    assert cpu_bursty == pytest.approx(0.60 * 1024)
+
+
+def test_usage_from_series_reports_the_peak_and_rescale_keeps_it():
+    usage = sizing.usage_from_series([10.0] * 95 + [90.0] * 5, [40.0] * 100, 3600)
+    assert usage.cpu_p95_pct == 10.0 and usage.cpu_peak_pct == 90.0
+    before = ServiceState(service="s", cpu=1024, memory=2048, desired_count=2, min_capacity=1, max_capacity=4)
+    after = before.with_changes(cpu=512, memory=1024)
+    assert sizing.rescale_usage(usage, before, after).cpu_peak_pct == pytest.approx(180.0)
