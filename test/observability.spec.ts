@@ -358,6 +358,14 @@ describe("observability layer", () => {
       }
     });
 
+    it("takes fractional percentages, as the optimizer's write-back records them", async () => {
+      const [svc] = services()[0];
+      const run = await observe(upstream(), { thresholds: { [svc]: { cpuHigh: 62.5, memoryHigh: 66.7 } } });
+      const threshold = (name: string) => ofType(run, ALARM).find((r) => r.inputs.name === name)?.inputs.threshold;
+      assert.equal(threshold(`cpu-high-${svc}-${SUFFIX}`), 62.5);
+      assert.equal(threshold(`memory-high-${svc}-${SUFFIX}`), 66.7);
+    });
+
     it("subscribes each alert email", async () => {
       const run = await observe(upstream(), { alertEmails: ["ops@example.com", "on-call+ecs@example.org"] });
       const subs = ofType(run, "aws:sns/topicSubscription:TopicSubscription");
@@ -391,7 +399,11 @@ describe("observability layer", () => {
       ],
       [
         { thresholds: { frontend: { memoryHigh: 0 } } },
-        /observability:thresholds\.frontend\.memoryHigh = 0: expected a whole number from 1 to 100/,
+        /observability:thresholds\.frontend\.memoryHigh = 0: expected a number from 1 to 100/,
+      ],
+      [
+        { thresholds: { frontend: { http5xx: 2.5 } } },
+        /observability:thresholds\.frontend\.http5xx = 2\.5: expected a whole number from 1 to 100000/,
       ],
       [
         { thresholds: { "no-such-service": { cpuHigh: 50 } } },

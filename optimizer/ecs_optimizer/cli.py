@@ -323,7 +323,9 @@ def optimize(common: Common, dry_run: bool, policy: str, spot_share: float, keep
 
     With --write-config, the values applied to the services that were changed are then
     written to the stack files (a dry run shows the keys it would write). Services rolled
-    back after a failed deployment are back at their old values and are not written.
+    back after a failed deployment are back at their old values and are not written. A
+    file that is not a stack file, or whose compute:tier or <layer>:environmentSuffix is
+    not the targets', exits 2 before anything changes.
     """
     opts = run_options(policy, spot_share, keep_images, lookback_days, headroom, wait_timeout, poll_interval, concurrency)
     if journal_path and Path(journal_path).exists() and not dry_run:

@@ -38,7 +38,7 @@ import tempfile
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Protocol, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, Mapping, NoReturn, Optional, Protocol, Sequence, Tuple, Union
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
@@ -72,7 +72,6 @@ PER_TIER_FIELDS = ("desiredCount", "minCapacity", "maxCapacity")
 
 #: Top-level keys of a Pulumi stack file; anything else means the file is not one.
 STACK_FILE_KEYS = frozenset({"config", "secretsprovider", "encryptedkey", "encryptionsalt", "environment"})
-_STACK_FILE_NAME = re.compile(r"^Pulumi\.(?P<stack>[^/]+)\.ya?ml$")
 _PROJECT_FILES = ("Pulumi.yaml", "Pulumi.yml")
 
 Number = Union[int, float]
@@ -251,7 +250,7 @@ def _layer_wide(
     distinct = sorted(set(changed.values()))
     if len(distinct) > 1:
         listed = ", ".join(f"{n} {show(v)}" for n, v in sorted(changed.items()))
-        notes.append(f"{key} not written: the services ended at different {what} ({listed}) and the key is one value for the whole layer")
+        notes.append(f"{key} not written: the services ended at different {what} ({listed}); the key is one value for the layer")
         return None
     value = distinct[0]
     moved = [f"{n} ({show(v)})" for n, v in sorted(others.items()) if v != value]
@@ -310,11 +309,10 @@ MISSING: Any = _Missing()
 
 @dataclass
 class StackFile:
-    """A validated stack file: its layer, and (when its name says) its stack."""
+    """A validated stack file and the layer it configures."""
 
     path: Path
     layer: str
-    stack: Optional[str]
     text: str
 
 
@@ -351,11 +349,14 @@ def _indent_candidates(text: str) -> List[Tuple[int, int]]:
 
 
 class StackDocument:
-    """A stack file parsed for round-trip editing, with the YAML style that reproduces it."""
+    """A stack file parsed for round-trip editing, with the YAML style that reproduces it
+    (indentation, and CRLF line ends, which the parser would otherwise mix with LF)."""
 
     def __init__(self, text: str, where: str) -> None:
         self.where = where
         self.original = text
+        self.newline = "\r\n" if "\r\n" in text else "\n"
+        text = text.replace("\r\n", "\n")
         best: Optional[Tuple[int, YAML, Any]] = None
         try:
             for mapping, offset in _indent_candidates(text):
@@ -394,7 +395,7 @@ class StackDocument:
     def render(self) -> str:
         if self.doc is None:
             return self.original
-        return _dump(self.yaml, self.doc)
+        return _dump(self.yaml, self.doc).replace("\n", self.newline)
 
 
 def _first_line(exc: Exception) -> str:
@@ -411,10 +412,12 @@ def _layer_of(path: Path, config: Any) -> str:
             try:
                 data = YAML(typ="safe").load(project_file.read_text(encoding="utf-8"))
             except (OSError, YAMLError, UnicodeDecodeError) as exc:
-                raise BadInput(f"{project_file}: cannot read the project file beside {path.name}: {_first_line(exc)}") from exc
+                why = f"cannot read the project file beside {path.name}: {_first_line(exc)}"
+                raise BadInput(f"{project_file}: {why}") from exc
             name = data.get("name") if isinstance(data, dict) else None
             if name not in KNOWN_LAYERS:
-                raise BadInput(f"{path}: its project ({project_file}) is {name!r}, not one of the layers {', '.join(KNOWN_LAYERS)}")
+                layers = ", ".join(KNOWN_LAYERS)
+                raise BadInput(f"{path}: its project ({project_file}) is {name!r}, not one of the layers {layers}")
             return str(name)
     prefixes = sorted({str(k).split(":", 1)[0] for k in (config if isinstance(config, dict) else {})} & set(KNOWN_LAYERS))
     if len(prefixes) != 1:
@@ -428,10 +431,10 @@ def _layer_of(path: Path, config: Any) -> str:
 
 def _validate_shapes(doc: StackDocument, layer: str) -> None:
     """Refuse, before any change, a file whose keys the write-back would have to guess about."""
-    config = doc.config
+    config = doc.config if isinstance(doc.config, dict) else {}
     where = doc.where
 
-    def fail(key: str, value: Any, expected: str) -> None:
+    def fail(key: str, value: Any, expected: str) -> NoReturn:
         raise BadInput(f"{where}: {key} = {_show(value)}: expected {expected}")
 
     def is_map(value: Any) -> bool:
@@ -440,7 +443,8 @@ def _validate_shapes(doc: StackDocument, layer: str) -> None:
     if layer == "compute":
         services = config.get(SERVICES_KEY, MISSING)
         if isinstance(services, str):
-            fail(SERVICES_KEY, services, "a YAML map (a JSON string cannot be edited in place; set it with pulumi config set --path)")
+            why = "a YAML map (a JSON string cannot be edited in place; set it with pulumi config set --path)"
+            fail(SERVICES_KEY, services, why)
         if services not in (MISSING, None) and not is_map(services):
             fail(SERVICES_KEY, services, "a map of service name -> settings")
         for name, entry in (services.items() if is_map(services) else []):
@@ -493,10 +497,12 @@ def parse_stack_file(path: Path, text: str) -> Tuple[StackDocument, str]:
     doc = StackDocument(text, str(path))
     if doc.doc is not None:
         if not isinstance(doc.doc, dict):
-            raise BadInput(f"{path}: not a Pulumi stack file (expected a map with a config: key, found {type(doc.doc).__name__})")
+            found = type(doc.doc).__name__
+            raise BadInput(f"{path}: not a Pulumi stack file (expected a map with a config: key, found a {found})")
         unknown = sorted(str(k) for k in doc.doc if k not in STACK_FILE_KEYS)
         if unknown:
-            hint = " (that is a project file; pass the stack's Pulumi.<stack>.yaml)" if "name" in unknown or "runtime" in unknown else ""
+            project = "name" in unknown or "runtime" in unknown
+            hint = " (that is a project file; pass the stack's Pulumi.<stack>.yaml)" if project else ""
             raise BadInput(f"{path}: not a Pulumi stack file: unexpected top-level key {unknown[0]}{hint}")
         config = doc.config
         if config is not MISSING and config is not None and not isinstance(config, dict):
@@ -525,8 +531,7 @@ def load_stack_file(path: Union[str, Path]) -> StackFile:
     _, layer = parse_stack_file(p, text)
     if layer not in WRITABLE_LAYERS:
         raise BadInput(f"--write-config {path}: the {layer} layer has no key the optimizer writes")
-    match = _STACK_FILE_NAME.match(p.name)
-    return StackFile(p.resolve(), layer, match.group("stack") if match else None, text)
+    return StackFile(p.resolve(), layer, text)
 
 
 def load_stack_files(paths: Sequence[str]) -> Dict[str, StackFile]:
@@ -535,7 +540,8 @@ def load_stack_files(paths: Sequence[str]) -> Dict[str, StackFile]:
     for path in paths:
         stack_file = load_stack_file(path)
         if stack_file.layer in files:
-            raise BadInput(f"--write-config: {files[stack_file.layer].path} and {path} are both {stack_file.layer} stack files; pass one per layer")
+            both = f"{files[stack_file.layer].path} and {path}"
+            raise BadInput(f"--write-config: {both} are both {stack_file.layer} stack files; pass one per layer")
         files[stack_file.layer] = stack_file
     return files
 
@@ -554,7 +560,8 @@ def check_against_targets(files: Mapping[str, StackFile], tier: str, environment
         if layer == "compute":
             file_tier = str(config.get("compute:tier", "dev"))
             if file_tier != tier:
-                raise BadInput(f"--write-config {stack_file.path}: compute:tier is {file_tier}, but the run targets tier {tier}")
+                where = f"--write-config {stack_file.path}"
+                raise BadInput(f"{where}: compute:tier is {file_tier}, but the run targets tier {tier}")
 
 
 # ----------------------------------------------------------------------------- editing
@@ -765,7 +772,10 @@ class WriteBackReport:
     def to_dict(self) -> Dict[str, Any]:
         return {
             "files": [f.to_dict() for f in self.files],
-            "notWritten": [{"layer": layer, "reason": "no --write-config file for this layer", "keys": keys} for layer, keys in self.unwritten.items()],
+            "notWritten": [
+                {"layer": layer, "reason": "no --write-config file for this layer", "keys": keys}
+                for layer, keys in self.unwritten.items()
+            ],
             "notes": list(self.notes),
         }
 
@@ -822,7 +832,8 @@ def write_back(
             continue
         report.notes += edit.notes
         if dry_run or not edit.changes:
-            report.files.append(FileReport(str(stack_file.path), layer, "planned" if dry_run and edit.changes else "unchanged", edit.changes))
+            status = "planned" if dry_run and edit.changes else "unchanged"
+            report.files.append(FileReport(str(stack_file.path), layer, status, edit.changes))
             continue
         try:
             if record is not None:
@@ -833,7 +844,8 @@ def write_back(
             log.error("config write-back to %s failed: %s", stack_file.path, exc)
             continue
         for change in edit.changes:
-            log.info("%s: %s %s -> %s", stack_file.path.name, change.key, _show(change.before), _show(change.after))
+            before = "(absent)" if change.before is None else _show(change.before)
+            log.info("%s: %s %s -> %s", stack_file.path.name, change.key, before, _show(change.after))
         report.files.append(FileReport(str(stack_file.path), layer, "written", edit.changes))
     for layer, keys in report.unwritten.items():
         log.warning("%d %s key(s) not written: no --write-config file for the %s layer", len(keys), layer, layer)
@@ -878,7 +890,8 @@ def restore_files(changes: Sequence[Change], dry_run: bool = False) -> List[File
         if current == original:
             out.append(FileRestore(str(path), layer, "unchanged", "already at its text before the run"))
         elif current != written:
-            out.append(FileRestore(str(path), layer, "failed", "edited since the run; not overwritten (the journal holds its text before the run)"))
+            why = "edited since the run; not overwritten (the journal holds its text before the run)"
+            out.append(FileRestore(str(path), layer, "failed", why))
         elif dry_run:
             out.append(FileRestore(str(path), layer, "planned"))
         else:

@@ -4,14 +4,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { PolicyDocument, PolicyStatement, Scope, TaskRoleStatement, TrustPolicyDocument } from "../shared";
-
-/** Account, partition and region every ARN this layer writes is built from. */
-export interface AwsEnv {
-  partition: string;
-  accountId: string;
-  region: string;
-}
+import { AwsAccount, PolicyDocument, PolicyStatement, Scope, TaskRoleStatement, TrustPolicyDocument } from "../shared";
 
 export function document(statements: PolicyStatement[]): PolicyDocument {
   return { Version: "2012-10-17", Statement: statements };
@@ -23,7 +16,7 @@ export function document(statements: PolicyStatement[]): PolicyDocument {
  * infrastructure role keeps the plain trust AWS documents for it, because ECS does not promise
  * those context keys when it assumes that role.
  */
-export function trustPolicy(service: "ecs-tasks.amazonaws.com" | "ecs.amazonaws.com", env: AwsEnv): TrustPolicyDocument {
+export function trustPolicy(service: "ecs-tasks.amazonaws.com" | "ecs.amazonaws.com", env: AwsAccount): TrustPolicyDocument {
   const condition =
     service === "ecs-tasks.amazonaws.com"
       ? {
@@ -115,7 +108,7 @@ export function loadBalancerInfrastructurePolicyArn(partition: string): string {
  */
 export function infrastructureRole(
   scope: Scope,
-  env: pulumi.Output<AwsEnv>,
+  env: pulumi.Output<AwsAccount>,
 ): { role: aws.iam.Role; attachment: aws.iam.RolePolicyAttachment } {
   const role = new aws.iam.Role(
     "ecs-infrastructure-role",

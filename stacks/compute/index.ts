@@ -15,9 +15,10 @@
  *   iam.ts               policy documents (execution, task, trust, infrastructure role)
  *   optimizer-policy.ts  the optimizer's managed policy, from optimizer/ecs_optimizer/iam_actions.json
  */
-import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import {
+  AwsAccount,
+  awsAccount,
   ComputeContract,
   ComputeServiceContract,
   CONTRACT_VERSIONS,
@@ -33,7 +34,7 @@ import {
   Scope,
 } from "../shared";
 import { cluster as createCluster } from "./cluster";
-import { AwsEnv, infrastructureRole } from "./iam";
+import { infrastructureRole } from "./iam";
 import { platformKey } from "./kms";
 import { checkOptimizerActions, loadOptimizerActions, optimizerManagedPolicy, OptimizerTargets } from "./optimizer-policy";
 import { securityGroups } from "./security";
@@ -50,14 +51,11 @@ const optimizerActions = loadOptimizerActions();
 checkOptimizerActions(optimizerActions);
 
 const scope = Scope.forLayer(platform, "compute");
-const invokeOpts = { provider: scope.provider, parent: scope.component };
 
 const network = new LayerReference<NetworkContract>("network", settings.networkStack);
 const registry = new LayerReference<RegistryContract>("registry", settings.registryStack);
 
-const env: pulumi.Output<AwsEnv> = pulumi
-  .all([aws.getPartitionOutput({}, invokeOpts).partition, aws.getCallerIdentityOutput({}, invokeOpts).accountId])
-  .apply(([partition, accountId]) => ({ partition, accountId, region: platform.region }));
+const env: pulumi.Output<AwsAccount> = awsAccount(scope);
 
 const vpcId = network.get("vpcId");
 const ecs = createCluster(scope, vpcId);

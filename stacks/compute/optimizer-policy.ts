@@ -8,8 +8,8 @@ import * as aws from "@pulumi/aws";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { ACTIONS_REQUIRING_STAR_RESOURCE, PolicyDocument, PolicyStatement, Scope } from "../shared";
-import { AwsEnv, document } from "./iam";
+import { ACTIONS_REQUIRING_STAR_RESOURCE, AwsAccount, PolicyDocument, PolicyStatement, Scope } from "../shared";
+import { document } from "./iam";
 
 export const IAM_ACTIONS_FILE = path.resolve(__dirname, "..", "..", "optimizer", "ecs_optimizer", "iam_actions.json");
 
@@ -36,7 +36,7 @@ export function loadOptimizerActions(file = IAM_ACTIONS_FILE): OptimizerActions 
 
 /** The resources of this environment the optimizer may act on (all plain values). */
 export interface OptimizerTargets {
-  env: AwsEnv;
+  env: AwsAccount;
   suffix: string;
   clusterName: string;
   clusterArn: string;

@@ -6,18 +6,18 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ComputeServiceContract, RepositoryContract, Scope, TierService } from "../shared";
+import { AwsAccount, ComputeServiceContract, RepositoryContract, Scope, TierService } from "../shared";
 import { autoscaling } from "./autoscaling";
 import { capacityProviderStrategy } from "./capacity";
 import { Cluster } from "./cluster";
-import { AwsEnv, executionPolicy, taskPolicy, trustPolicy } from "./iam";
+import { executionPolicy, taskPolicy, trustPolicy } from "./iam";
 import { routing, Routing } from "./routing";
 import { ComputeSettings } from "./settings";
 
 export interface ServiceArgs {
   spec: TierService;
   settings: ComputeSettings;
-  env: pulumi.Output<AwsEnv>;
+  env: pulumi.Output<AwsAccount>;
   cluster: Cluster;
   /** The platform key (logs, parameters, secrets). */
   key: aws.kms.Key;
@@ -113,7 +113,7 @@ function secrets(scope: Scope, spec: TierService, key: aws.kms.Key): ContainerSe
   });
 }
 
-function role(scope: Scope, logical: string, name: string, description: string, env: pulumi.Output<AwsEnv>): aws.iam.Role {
+function role(scope: Scope, logical: string, name: string, description: string, env: pulumi.Output<AwsAccount>): aws.iam.Role {
   return new aws.iam.Role(
     logical,
     { name, description, assumeRolePolicy: pulumi.jsonStringify(env.apply((e) => trustPolicy("ecs-tasks.amazonaws.com", e))) },

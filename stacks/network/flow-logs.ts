@@ -4,18 +4,15 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { Names, PolicyDocument, TrustPolicyDocument } from "../shared";
-
-/** What CloudWatch Logs does with the key to encrypt and read a log group (AWS's documented set). */
-export const LOGS_KEY_ACTIONS = [
-  "kms:Encrypt",
-  "kms:Decrypt",
-  "kms:ReEncryptFrom",
-  "kms:ReEncryptTo",
-  "kms:GenerateDataKey",
-  "kms:GenerateDataKeyWithoutPlaintext",
-  "kms:DescribeKey",
-];
+import {
+  accountAdministersKeyStatement,
+  AwsAccount,
+  KeyPolicyDocument,
+  logsKeyStatement,
+  Names,
+  PolicyDocument,
+  TrustPolicyDocument,
+} from "../shared";
 
 /** What the flow-logs service does with the log group; it never creates or lists groups. */
 export const FLOW_LOG_WRITE_ACTIONS = ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"];
@@ -24,9 +21,8 @@ export interface FlowLogsArgs {
   vpcId: pulumi.Input<string>;
   /** Days the log group keeps events (dev 7, prod 30 by the layer's settings). */
   retentionInDays: number;
-  region: string;
-  accountId: pulumi.Input<string>;
-  partition: pulumi.Input<string>;
+  /** The account (and region) the flow logs, their group and key live in. */
+  account: pulumi.Output<AwsAccount>;
   names: Names;
 }
 
@@ -38,33 +34,20 @@ export class FlowLogs extends pulumi.ComponentResource {
 
   constructor(name: string, args: FlowLogsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform:network:FlowLogs", name, {}, opts);
-    const { names, region } = args;
+    const { names, account } = args;
     const child = { parent: this };
     const logGroupName = `/aws/vpc/${names.of("flow-logs")}`;
     // Built from the name rather than read from the log group: the key policy must exist before
     // the group that is encrypted with it.
-    const logGroupArn = pulumi.interpolate`arn:${args.partition}:logs:${region}:${args.accountId}:log-group:${logGroupName}`;
-
-    const keyPolicy = pulumi.all([args.partition, args.accountId, logGroupArn]).apply(([partition, account, groupArn]): PolicyDocument => ({
+    const keyPolicy = account.apply((a): KeyPolicyDocument => ({
       Version: "2012-10-17",
       Statement: [
-        {
-          // AWS's default key policy statement: the account administers the key through IAM.
-          // Without it the key could not be managed (or its policy changed) again.
-          Sid: "AccountAdministersKey",
-          Effect: "Allow",
-          Principal: { AWS: `arn:${partition}:iam::${account}:root` },
-          Action: "kms:*",
-          Resource: "*",
-        },
-        {
-          Sid: "CloudWatchLogsEncryptsFlowLogGroup",
-          Effect: "Allow",
-          Principal: { Service: `logs.${region}.amazonaws.com` },
-          Action: LOGS_KEY_ACTIONS,
-          Resource: "*",
-          Condition: { ArnEquals: { "kms:EncryptionContext:aws:logs:arn": groupArn } },
-        },
+        accountAdministersKeyStatement(a),
+        logsKeyStatement(
+          a,
+          `arn:${a.partition}:logs:${a.region}:${a.accountId}:log-group:${logGroupName}`,
+          "CloudWatchLogsEncryptsFlowLogGroup",
+        ),
       ],
     }));
 
@@ -87,7 +70,7 @@ export class FlowLogs extends pulumi.ComponentResource {
       child,
     );
 
-    const trust = pulumi.all([args.partition, args.accountId]).apply(([partition, account]): TrustPolicyDocument => ({
+    const trust = account.apply(({ partition, accountId, region }): TrustPolicyDocument => ({
       Version: "2012-10-17",
       Statement: [
         {
@@ -97,8 +80,8 @@ export class FlowLogs extends pulumi.ComponentResource {
           Action: "sts:AssumeRole",
           // Confused-deputy guard: only flow logs of this account may use the role.
           Condition: {
-            StringEquals: { "aws:SourceAccount": account },
-            ArnLike: { "aws:SourceArn": `arn:${partition}:ec2:${region}:${account}:vpc-flow-log/*` },
+            StringEquals: { "aws:SourceAccount": accountId },
+            ArnLike: { "aws:SourceArn": `arn:${partition}:ec2:${region}:${accountId}:vpc-flow-log/*` },
           },
         },
       ],

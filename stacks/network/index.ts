@@ -11,7 +11,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { CONTRACT_VERSIONS, ConfigError, Exported, LayerConfig, NetworkContract, platformSettings, Scope } from "../shared";
+import { awsAccount, CONTRACT_VERSIONS, ConfigError, Exported, LayerConfig, NetworkContract, platformSettings, Scope } from "../shared";
 import { PublicLoadBalancer } from "./alb";
 import { VpcEndpoints } from "./endpoints";
 import { FlowLogs } from "./flow-logs";
@@ -35,8 +35,7 @@ const zones = aws
     }
     return all.slice(0, settings.azCount);
   });
-const accountId = aws.getCallerIdentityOutput({}, invokeOpts).accountId;
-const partition = aws.getPartitionOutput({}, invokeOpts).partition;
+const account = awsAccount(scope);
 
 const network = new NetworkVpc(
   "network",
@@ -61,7 +60,7 @@ const endpoints = new VpcEndpoints(
 
 const flowLogs = new FlowLogs(
   "flow-logs",
-  { vpcId: network.vpc.id, retentionInDays: settings.flowLogRetentionDays, region: platform.region, accountId, partition, names },
+  { vpcId: network.vpc.id, retentionInDays: settings.flowLogRetentionDays, account, names },
   scope.opts(),
 );
 

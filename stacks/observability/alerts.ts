@@ -4,7 +4,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { PolicyDocument, Scope } from "../shared";
+import { accountAdministersKeyStatement, AwsAccount, awsAccount, KeyPolicyDocument, PolicyDocument, Scope } from "../shared";
 
 export interface AlertTopicArgs {
   /** Addresses subscribed by email (each must confirm by mail). Defaults to none. */
@@ -20,22 +20,10 @@ export interface AlertPublishers {
 }
 
 export interface AlertTopic {
-  account: pulumi.Output<Account>;
+  account: pulumi.Output<AwsAccount>;
   key: aws.kms.Key;
   topic: aws.sns.Topic;
   subscriptions: aws.sns.TopicSubscription[];
-}
-
-export interface Account {
-  accountId: string;
-  partition: string;
-}
-
-function account(scope: Scope): pulumi.Output<Account> {
-  const opts = { provider: scope.provider };
-  return pulumi
-    .all([aws.getCallerIdentityOutput({}, opts), aws.getPartitionOutput({}, opts)])
-    .apply(([id, p]) => ({ accountId: id.accountId, partition: p.partition }));
 }
 
 /**
@@ -43,20 +31,12 @@ function account(scope: Scope): pulumi.Output<Account> {
  * their service principals generate data keys and decrypt (SNS "compatibility between event
  * sources from AWS services and encrypted topics"); without it notifications are dropped silently.
  */
-export function alertKeyPolicy(a: Account): PolicyDocument {
+export function alertKeyPolicy(a: AwsAccount): KeyPolicyDocument {
   const use = ["kms:GenerateDataKey*", "kms:Decrypt"];
   return {
     Version: "2012-10-17",
     Statement: [
-      {
-        // AWS's default key policy statement: IAM policies in the account govern the key. Without
-        // it the key could become unmanageable once its creator's role is gone.
-        Sid: "AccountAdministersKeyThroughIam",
-        Effect: "Allow",
-        Principal: { AWS: `arn:${a.partition}:iam::${a.accountId}:root` },
-        Action: "kms:*",
-        Resource: "*",
-      },
+      accountAdministersKeyStatement(a),
       {
         Sid: "CloudWatchAlarmsPublish",
         Effect: "Allow",
@@ -79,7 +59,7 @@ export function alertKeyPolicy(a: Account): PolicyDocument {
   };
 }
 
-export function alertTopicPolicy(a: Account, topicArn: string, eventRuleArns: string[]): PolicyDocument {
+export function alertTopicPolicy(a: AwsAccount, topicArn: string, eventRuleArns: string[]): PolicyDocument {
   const statements: PolicyDocument["Statement"] = [
     {
       Sid: "CloudWatchAlarmsPublish",
@@ -113,7 +93,7 @@ export function alertTopicPolicy(a: Account, topicArn: string, eventRuleArns: st
 
 export function alertTopic(scope: Scope, args: AlertTopicArgs = {}): AlertTopic {
   const names = scope.names;
-  const a = account(scope);
+  const a = awsAccount(scope);
   const key = new aws.kms.Key(
     "alerts-key",
     {

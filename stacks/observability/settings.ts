@@ -30,11 +30,16 @@ export interface ObservabilitySettings {
 const PERCENT = { min: 1, max: 100 };
 const PER_MINUTE = { min: 1, max: 100_000 };
 
-/** What each override key accepts; also the list of keys allowed. */
-const OVERRIDE_RANGES: Record<keyof ThresholdOverrides, { min: number; max: number }> = {
-  cpuHigh: PERCENT,
-  memoryHigh: PERCENT,
-  http5xx: PER_MINUTE,
+/**
+ * What each override key accepts; also the list of keys allowed. Percentages may be fractional:
+ * CloudWatch thresholds are doubles, and the optimizer retunes them to a tenth of a percent and
+ * records the result here (its config write-back), so a whole-number rule would make the next
+ * `pulumi up` fail or round the alarm away from the live one. 5xx thresholds count responses.
+ */
+const OVERRIDE_RANGES: Record<keyof ThresholdOverrides, { min: number; max: number; whole: boolean }> = {
+  cpuHigh: { ...PERCENT, whole: false },
+  memoryHigh: { ...PERCENT, whole: false },
+  http5xx: { ...PER_MINUTE, whole: true },
 };
 
 /**
@@ -75,8 +80,10 @@ function parseOverrides(cfg: LayerConfig): Record<string, ThresholdOverrides> {
           `unknown key ${field}; allowed keys are ${Object.keys(OVERRIDE_RANGES).join(", ")}`,
         );
       }
-      if (typeof value !== "number" || !Number.isInteger(value) || value < range.min || value > range.max) {
-        throw new ConfigError(`${key}.${service}.${field}`, value, `expected a whole number from ${range.min} to ${range.max}`);
+      const wrongType = typeof value !== "number" || !Number.isFinite(value) || (range.whole && !Number.isInteger(value));
+      if (wrongType || (value as number) < range.min || (value as number) > range.max) {
+        const what = range.whole ? "a whole number" : "a number";
+        throw new ConfigError(`${key}.${service}.${field}`, value, `expected ${what} from ${range.min} to ${range.max}`);
       }
       parsed[field as keyof ThresholdOverrides] = value as number;
     }

@@ -46,6 +46,18 @@ export interface PolicyDocument {
   Statement: PolicyStatement[];
 }
 
+/** A key policy statement: a resource policy, so it names its principal, and `*` means "this key". */
+export interface KeyPolicyStatement extends PolicyStatement {
+  Sid: string;
+  Principal: { Service?: string | string[]; AWS?: string | string[] };
+  Resource: "*";
+}
+
+export interface KeyPolicyDocument {
+  Version: "2012-10-17";
+  Statement: KeyPolicyStatement[];
+}
+
 /** A statement of a trust (assume-role) policy: it names who may assume the role, not resources. */
 export interface TrustStatement {
   Sid?: string;

@@ -86,13 +86,16 @@ export function toPlan(run: LayerRun): LayerPlan {
   return {
     layer: run.layer,
     stack: run.stack,
-    resources: run.resources.map((r) => ({
-      type: r.type,
-      name: r.name,
-      description: describeResource(r.type, r.inputs),
-      provider: r.provider,
-      inputs: redact(r.type, r.inputs),
-    })),
+    // Sorted, because registration order follows when inputs resolve, which is no part of the plan.
+    resources: [...run.resources]
+      .sort((a, b) => a.type.localeCompare(b.type) || a.name.localeCompare(b.name))
+      .map((r) => ({
+        type: r.type,
+        name: r.name,
+        description: describeResource(r.type, r.inputs),
+        provider: r.provider,
+        inputs: redact(r.type, r.inputs),
+      })),
     outputs: run.exports,
   };
 }
