@@ -29,13 +29,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass, field
+from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ecs_optimizer import fargate, sizing
+from ecs_optimizer import targets as tg
 from ecs_optimizer.model import CapacityStrategy, NetworkState, ServiceState
-from ecs_optimizer.pricing import PriceTable, table_prices
+from ecs_optimizer.pricing import HOURS_PER_MONTH, PriceTable, table_prices
 from ecs_optimizer.savings import CATEGORIES, compute_savings, network_costs, service_monthly
 from ecs_optimizer.synthetic import TRACE_KINDS, Trace, TraceSpec, generate_trace, repository_images
 
@@ -64,20 +66,25 @@ class Fleet:
     network: Optional[NetworkState]
 
 
+def nat_traffic_gb(network: Mapping[str, Any], prices: PriceTable) -> float:
+    """GB a month of traffic the fleet's NAT gateways process, implied by its stated NAT bill.
+
+    A fleet's source may state what its NAT gateways cost (seed 002: $500 a month); beyond the
+    gateways' hourly charge, that bill is per-GB data processing at list price. As in that
+    source, the traffic is taken to be AWS-bound, which VPC endpoints carry instead.
+    """
+    bill = network.get("natMonthlyBill")
+    if bill is None:
+        return 0.0
+    hourly = Decimal(int(network["natGatewayCount"])) * prices.nat_gateway_hour * HOURS_PER_MONTH
+    return float(max(Decimal(0), (Decimal(str(bill)) - hourly) / prices.nat_gateway_gb))
+
+
 def load_fleet(path: Path) -> Fleet:
     data = json.loads(path.read_text(encoding="utf-8"))
     bench = data["bench"]
     net = bench.get("network")
-    network = None
-    if net:
-        endpoints = net.get("vpcEndpoints") or {}
-        gateway = sum(1 for name in endpoints if name in ("s3", "dynamodb"))
-        network = NetworkState(
-            nat_gateway_count=int(net["natGatewayCount"]),
-            availability_zones=len(net["availabilityZones"]),
-            interface_endpoint_count=len(endpoints) - gateway,
-            gateway_endpoint_count=gateway,
-        )
+    network = tg.network_state(net, f"{path}: bench.network", nat_traffic_gb(net, table_prices(data["region"]))) if net else None
     return Fleet(
         name=path.stem,
         path=path,

@@ -67,7 +67,6 @@ AUTH_ERROR_CODES = {
     "SignatureDoesNotMatch",
 }
 #: VPC endpoint services priced as (free) gateway endpoints; the rest are interface endpoints.
-GATEWAY_ENDPOINT_SERVICES = {"s3", "dynamodb"}
 
 
 # ----------------------------------------------------------------------------- logging
@@ -371,12 +370,16 @@ def optimize(common: Common, dry_run: bool, policy: str, spot_share: float, keep
               help="Prices from the embedded dated table, or live from the AWS Price List API (falls back to the table with a warning).")
 @click.option("--network-outputs", metavar="FILE",
               help="Network stack outputs (natGatewayCount, availabilityZones, vpcEndpoints) to price NAT gateways against VPC endpoints.")
+@click.option("--aws-traffic-gb", type=click.FloatRange(min=0.0), default=0.0, show_default=True,
+              help="With --network-outputs: GB a month of AWS-bound traffic (ECR pulls, logs, Secrets Manager, SSM) "
+                   "leaving the private subnets today, e.g. summed from the VPC flow logs the network layer keeps. "
+                   "Priced at the NAT gateway's per-GB charge now and the endpoints' after; 0 prices hourly charges only.")
 @click.option("--spot-discount", type=click.FloatRange(0.0, 1.0), default=0.7, show_default=True,
               help="How much cheaper Fargate Spot is than on-demand (0.7 = 70% cheaper).")
 @command_body
 def savings(common: Common, policy: str, spot_share: float, keep_images: int, lookback_days: int,
             headroom: float, journal_path: Optional[str], pricing: str, network_outputs: Optional[str],
-            spot_discount: float) -> int:
+            aws_traffic_gb: float, spot_discount: float) -> int:
     """Estimate the monthly savings: the live state against what optimize would do.
 
     Prices Fargate vCPU and GB hours (on-demand, Spot, ARM), task counts, ECR storage and,
@@ -384,7 +387,9 @@ def savings(common: Common, policy: str, spot_share: float, keep_images: int, lo
     applied in sequence so nothing is counted twice. Reads only: never changes anything.
     """
     opts = run_options(policy, spot_share, keep_images, lookback_days, headroom)
-    network = load_network(network_outputs) if network_outputs else None
+    if aws_traffic_gb and not network_outputs:
+        raise BadInput("--aws-traffic-gb needs --network-outputs (the NAT gateways and endpoints it is priced against)")
+    network = load_network(network_outputs, aws_traffic_gb) if network_outputs else None
     if journal_path:
         contents = read_journal(journal_path).for_services(list(common.service))
         before, after = realised_states(contents)
@@ -469,23 +474,9 @@ def export_config(common: Common, policy: str, spot_share: float, keep_images: i
     return EXIT_OK
 
 
-def load_network(path: str) -> NetworkState:
-    """Network stack outputs -> NetworkState; S3 and DynamoDB endpoints are gateway endpoints."""
-    data = tg.read_json_file(path)
-    tg.require_keys(data, {"natGatewayCount": int}, path)
-    azs = data.get("availabilityZones")
-    endpoints = data.get("vpcEndpoints") or {}
-    if not isinstance(azs, list) or not azs:
-        raise BadInput(f"{path}: availabilityZones: expected a non-empty list")
-    if not isinstance(endpoints, dict):
-        raise BadInput(f"{path}: vpcEndpoints: expected an object of service -> endpoint id")
-    gateway = sum(1 for name in endpoints if name in GATEWAY_ENDPOINT_SERVICES)
-    return NetworkState(
-        nat_gateway_count=data["natGatewayCount"],
-        availability_zones=len(azs),
-        interface_endpoint_count=len(endpoints) - gateway,
-        gateway_endpoint_count=gateway,
-    )
+def load_network(path: str, aws_traffic_gb: float) -> NetworkState:
+    """Network stack outputs -> NetworkState (see targets.network_state)."""
+    return tg.network_state(tg.read_json_file(path), path, aws_traffic_gb)
 
 
 def main() -> None:

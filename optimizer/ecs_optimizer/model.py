@@ -91,3 +91,6 @@ class NetworkState:
     availability_zones: int
     interface_endpoint_count: int
     gateway_endpoint_count: int = 0
+    #: GB a month of AWS-bound traffic (ECR, logs, Secrets Manager, SSM) through the VPC's egress
+    #: today; 0 when unknown, which prices hourly charges only.
+    aws_traffic_gb_month: float = 0.0

@@ -120,45 +120,52 @@ class NetworkCosts:
 
 
 def network_costs(network: NetworkState, prices: PriceTable) -> NetworkCosts:
-    """Hourly charges of the current egress design against the recommended one.
+    """Monthly egress charges of the current design against the recommended one.
 
     Recommended: one NAT gateway instead of one per AZ, and interface endpoints for
     :data:`RECOMMENDED_INTERFACE_ENDPOINTS` in every AZ so AWS-bound traffic skips NAT. It
     is applied by the network layer (``natStrategy: single`` in stacks/network), not by the
     optimizer: the saving shows what that change is worth. Existing endpoints are assumed to
-    be among the recommended ones. Only hourly charges are priced, since traffic volumes are
-    not known; moving AWS-bound traffic from NAT ($/GB processed) to endpoints (cheaper per
-    GB) saves more than shown, so the figure is a floor.
+    be among the recommended ones. Hourly charges are always priced; AWS-bound traffic
+    (``aws_traffic_gb_month``) is priced at the NAT gateway's per-GB processing charge while
+    there are no interface endpoints and at the endpoints' per-GB charge after. Without a
+    traffic figure the result is a floor.
     """
     endpoint_month = (
         Fraction(prices.interface_endpoint_az_hour) * network.availability_zones * _HOURS
     )
     nat_month = Fraction(prices.nat_gateway_hour) * _HOURS
+    traffic = Fraction(str(network.aws_traffic_gb_month))
+    via_nat = network.interface_endpoint_count == 0 and network.nat_gateway_count > 0
+    traffic_before = traffic * Fraction(prices.nat_gateway_gb if via_nat else prices.interface_endpoint_gb)
+    traffic_after = traffic * Fraction(prices.interface_endpoint_gb)
     before = (
         network.nat_gateway_count * nat_month
         + network.interface_endpoint_count * endpoint_month
+        + traffic_before
     )
     endpoints_after = max(network.interface_endpoint_count, len(RECOMMENDED_INTERFACE_ENDPOINTS))
     nat_after = min(network.nat_gateway_count, 1)
-    recommended = nat_after * nat_month + endpoints_after * endpoint_month
+    recommended = nat_after * nat_month + endpoints_after * endpoint_month + traffic_after
     design = (
         f"{nat_after} NAT gateway and {endpoints_after} interface endpoints in "
         f"{network.availability_zones} AZs"
     )
     where = "natStrategy single in stacks/network; a recommendation, not a live change"
+    priced = (
+        f"{network.aws_traffic_gb_month:g} GB a month of AWS-bound traffic included"
+        if traffic
+        else "hourly charges only: pass the AWS-bound traffic to price NAT data processing"
+    )
     if recommended > before:
         note = (
             f"network: the recommended design ({design}; {where}) costs "
-            f"${_money(recommended - before)} a month more in hourly charges than today's "
+            f"${_money(recommended - before)} a month more than today's "
             f"{network.nat_gateway_count} NAT gateways and {network.interface_endpoint_count} "
-            "interface endpoints; it pays off only through NAT data-processing charges, which "
-            "depend on traffic not known here, so no network saving is counted"
+            f"interface endpoints, so no network saving is counted; {priced}"
         )
     else:
-        note = (
-            f"network: {design} ({where}); hourly charges only, so NAT data-processing "
-            "savings come on top"
-        )
+        note = f"network: {design} ({where}); {priced}"
     return NetworkCosts(before=before, recommended=recommended, note=note)
 
 

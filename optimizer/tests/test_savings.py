@@ -8,7 +8,7 @@ import pytest
 
 from ecs_optimizer.fargate import all_pairs
 from ecs_optimizer.model import CapacityStrategy, NetworkState, ServiceState
-from ecs_optimizer.pricing import PRICE_TABLES
+from ecs_optimizer.pricing import PRICE_TABLES, table_prices
 from ecs_optimizer.savings import (
     CATEGORIES,
     compute_savings,
@@ -279,3 +279,21 @@ def test_markdown_rendering_is_a_github_table():
 def test_unknown_format_is_rejected():
     with pytest.raises(ValueError, match="yaml"):
         render_savings(fixed_report(), "yaml")
+
+
+def test_network_lever_prices_aws_bound_traffic_moved_from_nat_to_endpoints():
+    """3 NAT gateways, no endpoints, 1,000 GB a month of AWS-bound traffic (PRICING.md prices):
+    before = 3 x 0.045 x 730 + 1000 x 0.045 = 98.55 + 45 = 143.55;
+    after = 1 x 32.85 + 5 endpoints x 3 AZs x 0.01 x 730 + 1000 x 0.01 = 32.85 + 109.50 + 10 = 152.35;
+    so at 1,000 GB the recommendation still costs more (no saving), and at 10,000 GB
+    before = 98.55 + 450 = 548.55, after = 142.35 + 100 = 242.35: a saving of 306.20."""
+    from ecs_optimizer.savings import network_costs
+
+    prices = table_prices("us-east-1")
+    small = network_costs(NetworkState(3, 3, 0, 1, aws_traffic_gb_month=1000), prices)
+    assert float(small.before) == pytest.approx(143.55)
+    assert float(small.recommended) == pytest.approx(152.35)
+    assert "no network saving" in small.note
+    large = network_costs(NetworkState(3, 3, 0, 1, aws_traffic_gb_month=10000), prices)
+    assert float(large.before - large.recommended) == pytest.approx(306.20)
+    assert "10000 GB a month of AWS-bound traffic included" in large.note

@@ -93,6 +93,21 @@ def test_network_outputs_price_nat_against_endpoints(outputs_file, run_cli, tmp_
     assert result.exit_code == 2 and "natGatewayCount" in result.stderr
 
 
+def test_aws_bound_traffic_moves_from_nat_to_endpoints(outputs_file, run_cli, tmp_path):
+    network = {"natGatewayCount": 3, "availabilityZones": ["us-east-1a", "us-east-1b", "us-east-1c"], "vpcEndpoints": {"s3": "vpce-1"}}
+    path = write_json(tmp_path / "network.json", network)
+    result = run_cli("savings", "--outputs", outputs_file, "--policy", "fixed", "--network-outputs", path,
+                     "--aws-traffic-gb", "10000", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    breakdown = {b["category"]: b["monthly"] for b in json.loads(result.stdout)["breakdown"]}
+    # before: 3 NATs + 10,000 GB at the NAT's $0.045; after: 1 NAT, 5 endpoints in 3 AZs, 10,000 GB at $0.01
+    before = 3 * NAT_HOUR * HOURS + 10000 * Decimal("0.045")
+    after = NAT_HOUR * HOURS + 5 * ENDPOINT_AZ_HOUR * 3 * HOURS + 10000 * Decimal("0.01")
+    assert breakdown["network"] == cents(before - after) == 306.20
+    alone = run_cli("savings", "--outputs", outputs_file, "--aws-traffic-gb", "5")
+    assert alone.exit_code == 2 and "--aws-traffic-gb needs --network-outputs" in alone.stderr
+
+
 def test_live_pricing_falls_back_to_the_table_with_a_warning(outputs_file, run_cli):
     result = run_cli("savings", "--outputs", outputs_file, "--policy", "fixed", "--pricing", "live", "--format", "json")
     assert result.exit_code == 0, result.stderr

@@ -265,16 +265,18 @@ export function deployService(scope: Scope, args: ServiceArgs): DeployedService 
     scope.opts(),
   );
 
+  // The target group ECS swaps production traffic to on a blue/green deployment, if it does.
+  const alternate = route?.alternate && route.testRule && args.infrastructureRole ? route.alternate : undefined;
   const loadBalancers = route
     ? [
         {
           targetGroupArn: route.primary.arn,
           containerName: svc,
           containerPort: spec.port,
-          ...(route.alternate && route.testRule && args.infrastructureRole
+          ...(alternate && route.testRule && args.infrastructureRole
             ? {
                 advancedConfiguration: {
-                  alternateTargetGroupArn: route.alternate.arn,
+                  alternateTargetGroupArn: alternate.arn,
                   productionListenerRule: route.productionRule.arn,
                   testListenerRule: route.testRule.arn,
                   roleArn: args.infrastructureRole.arn,
@@ -335,8 +337,13 @@ export function deployService(scope: Scope, args: ServiceArgs): DeployedService 
   });
 
   const contract = pulumi
-    .all([service.arn, taskDefinition.arn, route ? route.primary.arnSuffix : pulumi.output(null)])
-    .apply(([serviceArn, taskDefinitionArn, targetGroupArnSuffix]): ComputeServiceContract => ({
+    .all([
+      service.arn,
+      taskDefinition.arn,
+      route ? route.primary.arnSuffix : pulumi.output(null),
+      alternate ? alternate.arnSuffix : pulumi.output(null),
+    ])
+    .apply(([serviceArn, taskDefinitionArn, targetGroupArnSuffix, alternateTargetGroupArnSuffix]): ComputeServiceContract => ({
       serviceName,
       serviceArn,
       taskDefinitionFamily: family,
@@ -351,6 +358,7 @@ export function deployService(scope: Scope, args: ServiceArgs): DeployedService 
       repositoryName: args.repository.name,
       logGroupName: names.logGroup(svc),
       targetGroupArnSuffix,
+      alternateTargetGroupArnSuffix,
     }));
 
   return {

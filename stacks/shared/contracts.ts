@@ -65,6 +65,11 @@ export interface ComputeServiceContract {
   logGroupName: string;
   /** Null for internal services, which have no target group. */
   targetGroupArnSuffix: string | null;
+  /**
+   * The green target group of a blue/green service: after a deployment ECS serves production
+   * traffic from it, so watchers must cover both. Null for internal and rolling services.
+   */
+  alternateTargetGroupArnSuffix: string | null;
 }
 
 export interface ComputeContract {
