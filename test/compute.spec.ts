@@ -731,6 +731,12 @@ describe("compute layer", () => {
         bakeTimeInMinutes: "5",
       });
       assert.deepEqual(byName(devWithFrontendBg, T.service, "api-gateway-service").inputs.deploymentConfiguration, { strategy: "ROLLING" });
+      const overridden = (devWithFrontendBg.exports as ComputeContract).services;
+      assert.equal(
+        overridden.frontend.alternateTargetGroupArnSuffix,
+        stateOf(byName(devWithFrontendBg, T.tg, "frontend-tg-alt")).arnSuffix,
+      );
+      assert.equal(overridden["api-gateway"].alternateTargetGroupArnSuffix, null);
       const prodRolling = await runLayer("compute", {
         stack: "prod",
         upstream: [prod.network, prod.registry],
@@ -740,6 +746,9 @@ describe("compute layer", () => {
         assert.deepEqual(byName(prodRolling, T.service, `${svc}-service`).inputs.deploymentConfiguration, { strategy: "ROLLING" });
       }
       assert.equal(ofType(prodRolling, T.tg).length, 2);
+      for (const s of Object.values((prodRolling.exports as ComputeContract).services)) {
+        assert.equal(s.alternateTargetGroupArnSuffix, null, s.serviceName);
+      }
     });
   });
 
@@ -974,10 +983,28 @@ describe("compute layer", () => {
         repositoryName: "processing-service-dev",
         logGroupName: "/ecs/processing-service-dev",
         targetGroupArnSuffix: null,
+        alternateTargetGroupArnSuffix: null,
       });
       assert.equal(e.services.frontend.targetGroupArnSuffix, stateOf(byName(dev.compute, T.tg, "frontend-tg")).arnSuffix);
       const p = (prod.compute.exports as ComputeContract).services["api-gateway"];
       assert.deepEqual([p.cpu, p.memory, p.maxCapacity, p.critical], [1024, 2048, 10, true]);
+    });
+
+    it("exports the alternate target group of blue/green services only (prod), null for rolling and internal ones", () => {
+      const devServices = (dev.compute.exports as ComputeContract).services;
+      const prodServices = (prod.compute.exports as ComputeContract).services;
+      for (const svc of ["frontend", "api-gateway"]) {
+        assert.equal(devServices[svc].alternateTargetGroupArnSuffix, null, `${svc} deploys rolling in dev`);
+        const alternate = stateOf(byName(prod.compute, T.tg, `${svc}-tg-alt`)).arnSuffix;
+        assert.ok(alternate, `${svc}-tg-alt has an ARN suffix`);
+        assert.equal(prodServices[svc].alternateTargetGroupArnSuffix, alternate, svc);
+        assert.equal(prodServices[svc].targetGroupArnSuffix, stateOf(byName(prod.compute, T.tg, `${svc}-tg`)).arnSuffix, svc);
+        assert.notEqual(prodServices[svc].alternateTargetGroupArnSuffix, prodServices[svc].targetGroupArnSuffix);
+      }
+      for (const services of [devServices, prodServices]) {
+        assert.equal(services["processing-service"].targetGroupArnSuffix, null);
+        assert.equal(services["processing-service"].alternateTargetGroupArnSuffix, null, "internal services have no target group");
+      }
     });
 
     it("passes every policy check in dev and prod", () => {

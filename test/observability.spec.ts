@@ -4,6 +4,7 @@
  * Spot interruption rule, the dashboard body, config errors, and the policy checks.
  */
 import * as assert from "node:assert/strict";
+import { combinedExpression, serviceMetrics } from "../stacks/observability/metrics";
 import { ComputeContract, ComputeServiceContract, NetworkContract, ObservabilityContract, ServiceAlarms } from "../stacks/shared";
 import { byName, LayerRun, ofType, RecordedResource, runChain, runLayer } from "./harness";
 import { MOCK_ACCOUNT, MOCK_REGION, mockResourceState } from "./harness/mock-aws";
@@ -183,8 +184,10 @@ describe("observability layer", () => {
           );
           continue;
         }
+        assert.equal(s.alternateTargetGroupArnSuffix, null, `${svc} deploys rolling in dev: one target group`);
         const dims = { TargetGroup: s.targetGroupArnSuffix, LoadBalancer: network.albArnSuffix };
         const unhealthy = alarm(`unhealthy-hosts-${svc}-${SUFFIX}`).inputs;
+        assert.equal(unhealthy.metricQueries, undefined, "one target group needs no metric math");
         assert.deepEqual(
           {
             ns: unhealthy.namespace,
@@ -201,6 +204,7 @@ describe("observability layer", () => {
           { ns: "AWS/ApplicationELB", m: "HTTPCode_Target_5XX_Count", d: dims, s: "Sum", c: "GreaterThanThreshold", t: 10 },
         );
         assert.equal(http.treatMissingData, "notBreaching", "the ALB publishes 5xx counts only in minutes that had some");
+        assert.equal(http.metricQueries, undefined);
       }
     });
 
@@ -430,18 +434,153 @@ describe("observability layer", () => {
     });
   });
 
-  it("watches the prod (blue/green) compute stack the same way", async () => {
-    const prod = await runChain(["network", "registry", "compute", "observability"], { stack: "prod", config: { tier: "prod" } });
-    const c = prod.compute.exports as ComputeContract;
-    const o = prod.observability.exports as ObservabilityContract;
-    assert.deepEqual(Object.keys(o.alarms).sort(), Object.keys(c.services).sort());
-    for (const [svc, s] of Object.entries(c.services)) {
-      assert.equal(o.alarms[svc].runningTasksLow.threshold, s.minCapacity);
-      assert.equal(o.alarms[svc].cpuHigh.name, `cpu-high-${svc}-prod`);
-      assert.equal(o.alarms[svc].http5xx !== undefined, s.targetGroupArnSuffix !== null, svc);
-    }
-    const violations = policyViolations(prod.observability, "prod");
-    assert.equal(violations.length, 0, formatViolations(violations));
+  describe("the prod (blue/green) compute stack", () => {
+    let prod: Record<string, LayerRun>;
+    let c: ComputeContract;
+    let o: ObservabilityContract;
+    let prodTopic: string;
+
+    before(async () => {
+      prod = await runChain(["network", "registry", "compute", "observability"], { stack: "prod", config: { tier: "prod" } });
+      c = prod.compute.exports as ComputeContract;
+      o = prod.observability.exports as ObservabilityContract;
+      prodTopic = o.snsTopicArn;
+    });
+
+    const prodAlarm = (name: string): Record<string, any> => {
+      const found = ofType(prod.observability, ALARM).find((r) => r.inputs.name === name);
+      assert.ok(found, `no alarm named ${name}`);
+      return found.inputs;
+    };
+    const blueGreen = (): Array<[string, ComputeServiceContract]> =>
+      Object.entries(c.services).filter(([, s]) => s.alternateTargetGroupArnSuffix !== null);
+
+    it("is watched the same way: every service's alarms, names and thresholds", () => {
+      assert.deepEqual(Object.keys(o.alarms).sort(), Object.keys(c.services).sort());
+      for (const [svc, s] of Object.entries(c.services)) {
+        assert.equal(o.alarms[svc].runningTasksLow.threshold, s.minCapacity);
+        assert.equal(o.alarms[svc].cpuHigh.name, `cpu-high-${svc}-prod`);
+        assert.equal(o.alarms[svc].http5xx !== undefined, s.targetGroupArnSuffix !== null, svc);
+      }
+      const violations = policyViolations(prod.observability, "prod");
+      assert.equal(violations.length, 0, formatViolations(violations));
+    });
+
+    it("exports an alternate target group for every public service", () => {
+      const pub = Object.entries(c.services).filter(([, s]) => s.targetGroupArnSuffix !== null);
+      assert.ok(pub.length >= 2);
+      assert.deepEqual(blueGreen(), pub);
+    });
+
+    it("unhealthy-hosts and http-5xx cover both target groups with metric math, all else unchanged", () => {
+      for (const [svc, s] of blueGreen()) {
+        const groups = [s.targetGroupArnSuffix, s.alternateTargetGroupArnSuffix];
+        assert.notEqual(groups[0], groups[1]);
+        for (const [prefix, metricName, stat, fn, threshold] of [
+          ["unhealthy-hosts", "UnHealthyHostCount", "Maximum", "MAX", 0],
+          ["http-5xx", "HTTPCode_Target_5XX_Count", "Sum", "SUM", 10],
+        ] as const) {
+          const name = `${prefix}-${svc}-prod`;
+          const a = prodAlarm(name);
+          for (const single of ["namespace", "metricName", "dimensions", "statistic", "period"]) {
+            assert.equal(a[single], undefined, `${name} sets ${single} beside metricQueries`);
+          }
+          const queries = a.metricQueries as Array<Record<string, any>>;
+          assert.deepEqual(
+            queries.slice(0, 2).map((q) => ({ id: q.id, returnData: q.returnData, metric: q.metric })),
+            groups.map((group, i) => ({
+              id: `m${i + 1}`,
+              returnData: false,
+              metric: {
+                namespace: "AWS/ApplicationELB",
+                metricName,
+                dimensions: { TargetGroup: group, LoadBalancer: (prod.network.exports as NetworkContract).albArnSuffix },
+                stat,
+                period: 60,
+              },
+            })),
+            name,
+          );
+          assert.equal(queries.length, 3);
+          assert.deepEqual(
+            { id: queries[2].id, e: queries[2].expression, r: queries[2].returnData },
+            { id: "e1", e: `${fn}([m1, m2])`, r: true },
+          );
+          assert.deepEqual(
+            {
+              t: a.threshold,
+              c: a.comparisonOperator,
+              ev: a.evaluationPeriods,
+              dp: a.datapointsToAlarm,
+              missing: a.treatMissingData,
+              alarm: a.alarmActions,
+              ok: a.okActions,
+            },
+            { t: threshold, c: "GreaterThanThreshold", ev: 5, dp: 3, missing: "notBreaching", alarm: [prodTopic], ok: [prodTopic] },
+            name,
+          );
+        }
+        assert.deepEqual(o.alarms[svc].unhealthyHosts, { name: `unhealthy-hosts-${svc}-prod`, threshold: 0 });
+        assert.deepEqual(o.alarms[svc].http5xx, { name: `http-5xx-${svc}-prod`, threshold: 10 });
+        // The ECS signals do not depend on the target group.
+        assert.equal(prodAlarm(`cpu-high-${svc}-prod`).metricQueries, undefined);
+        assert.equal(prodAlarm(`cpu-high-${svc}-prod`).metricName, "CPUUtilization");
+      }
+    });
+
+    it("watches only the primary of a compute stack released before it exported the alternate", () => {
+      const [, s] = blueGreen()[0];
+      const older: Partial<ComputeServiceContract> = { ...s };
+      delete older.alternateTargetGroupArnSuffix;
+      const m = serviceMetrics(c.clusterName, "app/alb/1", older as ComputeServiceContract);
+      assert.deepEqual(
+        m.http5xx?.map((x) => x.dimensions.TargetGroup),
+        [s.targetGroupArnSuffix],
+      );
+      assert.equal(serviceMetrics(c.clusterName, "app/alb/1", s).http5xx?.length, 2);
+      assert.throws(() => combinedExpression("Average", ["m1", "m2"]), /Average series .* cannot be combined/);
+    });
+
+    it("the dashboard graphs requests and 5xx of both target groups and their total", () => {
+      const body = byName(prod.observability, "aws:cloudwatch/dashboard:Dashboard", "dashboard").inputs.dashboardBody;
+      const widgets = (JSON.parse(body) as { widgets: Array<{ type: string; properties: Record<string, any> }> }).widgets;
+      for (const [svc, s] of blueGreen()) {
+        const alb = (prod.network.exports as NetworkContract).albArnSuffix;
+        for (const [title, metricName, threshold] of [
+          ["Requests / min", "RequestCount", undefined],
+          ["Target 5xx / min", "HTTPCode_Target_5XX_Count", o.alarms[svc].http5xx],
+        ] as const) {
+          const graph = widgets.find(
+            (w) => w.properties.title === title && JSON.stringify(w.properties.metrics).includes(s.targetGroupArnSuffix!),
+          );
+          assert.ok(graph, `${svc}: no ${title} graph`);
+          const label = (g: string) => g.split("/")[1];
+          assert.deepEqual(graph.properties.metrics, [
+            [
+              "AWS/ApplicationELB",
+              metricName,
+              "TargetGroup",
+              s.targetGroupArnSuffix,
+              "LoadBalancer",
+              alb,
+              { id: "m1", label: label(s.targetGroupArnSuffix!) },
+            ],
+            [
+              "AWS/ApplicationELB",
+              metricName,
+              "TargetGroup",
+              s.alternateTargetGroupArnSuffix,
+              "LoadBalancer",
+              alb,
+              { id: "m2", label: label(s.alternateTargetGroupArnSuffix!) },
+            ],
+            [{ expression: "SUM([m1, m2])", label: "All target groups", id: "e1" }],
+          ]);
+          assert.equal(graph.properties.stat, "Sum");
+          if (threshold) assert.deepEqual(graph.properties.annotations.horizontal, [{ label: threshold.name, value: threshold.threshold }]);
+        }
+      }
+    });
   });
 
   describe("a service added to the compute catalog", () => {

@@ -319,9 +319,21 @@ def describe_alarms(ctx: AwsContext, names: List[str]) -> Dict[str, dict]:
     return found
 
 
+#: PutMetricAlarm refuses these beside ``Metrics``, which holds them per query instead.
+#: DescribeAlarms can still return some for a metric-math alarm (an empty ``Dimensions``).
+SINGLE_METRIC_FIELDS = ("Namespace", "MetricName", "Dimensions", "Period", "Unit", "Statistic", "ExtendedStatistic")
+
+
 def set_alarm_threshold(ctx: AwsContext, alarm: dict, threshold: float) -> None:
-    """PutMetricAlarm with every field of ``alarm`` (and its tags) unchanged but the threshold."""
+    """PutMetricAlarm with every field of ``alarm`` (and its tags) unchanged but the threshold.
+
+    A metric-math alarm (``Metrics``) is sent with its queries and none of the single-metric
+    fields, which the API rejects alongside them.
+    """
     params = input_fields(ctx.cloudwatch.raw, "PutMetricAlarm", alarm)
+    if params.get("Metrics"):
+        for key in SINGLE_METRIC_FIELDS:
+            params.pop(key, None)
     tags = ctx.cloudwatch.list_tags_for_resource(ResourceARN=alarm["AlarmArn"]).get("Tags", [])
     if tags:
         params["Tags"] = tags

@@ -62,7 +62,7 @@ _SERVICE_KEYS = {
     "repositoryName": str,
     "logGroupName": str,
 }
-_OPTIONAL_SERVICE_KEYS = {"targetGroupArnSuffix": str}
+_OPTIONAL_SERVICE_KEYS = {"targetGroupArnSuffix": str, "alternateTargetGroupArnSuffix": str}
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { AlarmRef, ComputeServiceContract, Scope, ServiceAlarms } from "../shared";
-import { MetricRef, ServiceMetrics, Statistic } from "./metrics";
+import { combinedExpression, MetricRef, ServiceMetrics, Signal, signalMetrics, Statistic } from "./metrics";
 import { ServiceThresholds } from "./settings";
 
 export type AlarmKind = keyof ServiceAlarms;
@@ -104,7 +104,8 @@ export const SERVICE_ALARM_POLICIES: Record<AlarmKind, AlarmPolicy> = {
 export interface AlarmArgs {
   /** The alarm's AWS name. */
   name: string;
-  metric: MetricRef;
+  /** Several metrics (one per target group) are combined with metric math into the watched series. */
+  metric: Signal;
   policy: AlarmPolicy;
   /** What the alarm is about, e.g. the ECS service name; the description starts with it. */
   subject: string;
@@ -113,18 +114,48 @@ export interface AlarmArgs {
   topicArn: pulumi.Input<string>;
 }
 
+/**
+ * The alarm's metric-math queries over several metrics: each metric with the policy's statistic and
+ * period (not returned), and the expression combining them, which the alarm compares.
+ */
+export function metricQueries(metrics: MetricRef[], policy: AlarmPolicy): aws.types.input.cloudwatch.MetricAlarmMetricQuery[] {
+  const ids = metrics.map((_, i) => `m${i + 1}`);
+  return [
+    ...metrics.map((m, i) => ({
+      id: ids[i],
+      label: m.label,
+      returnData: false,
+      metric: { namespace: m.namespace, metricName: m.metricName, dimensions: m.dimensions, stat: policy.statistic, period: policy.period },
+    })),
+    {
+      id: "e1",
+      label: `${metrics[0].metricName} (${policy.statistic}, ${metrics.length} target groups)`,
+      expression: combinedExpression(policy.statistic, ids),
+      returnData: true,
+    },
+  ];
+}
+
 export function metricAlarm(scope: Scope, logicalName: string, args: AlarmArgs): aws.cloudwatch.MetricAlarm {
-  const { policy, metric } = args;
+  const { policy } = args;
+  const metrics = signalMetrics(args.metric);
+  // One metric keeps the plain form, so rolling services' alarms read as before.
+  const watched =
+    metrics.length === 1
+      ? {
+          namespace: metrics[0].namespace,
+          metricName: metrics[0].metricName,
+          dimensions: metrics[0].dimensions,
+          statistic: policy.statistic,
+          period: policy.period,
+        }
+      : { metricQueries: metricQueries(metrics, policy) };
   return new aws.cloudwatch.MetricAlarm(
     logicalName,
     {
       name: args.name,
       alarmDescription: alarmDescription(args.subject, policy),
-      namespace: metric.namespace,
-      metricName: metric.metricName,
-      dimensions: metric.dimensions,
-      statistic: policy.statistic,
-      period: policy.period,
+      ...watched,
       evaluationPeriods: policy.evaluationPeriods,
       datapointsToAlarm: policy.datapointsToAlarm,
       comparisonOperator: policy.comparison,
@@ -148,7 +179,7 @@ export interface ServiceAlarmArgs {
 /** The alarms of one service, in its own scope (tagged Service=<name>), and their contract entry. */
 export function serviceAlarms(scope: Scope, args: ServiceAlarmArgs): ServiceAlarms {
   const { service, contract, metrics, thresholds } = args;
-  const make = (kind: AlarmKind, metric: MetricRef, threshold: number): AlarmRef => {
+  const make = (kind: AlarmKind, metric: Signal, threshold: number): AlarmRef => {
     const policy = SERVICE_ALARM_POLICIES[kind];
     const name = scope.names.of(policy.prefix, service);
     metricAlarm(scope, `${service}-${policy.prefix}`, {

@@ -4,7 +4,7 @@
  * alarm thresholds as horizontal lines, so what pages someone is what the dashboard shows.
  */
 import { ServiceAlarms } from "../shared";
-import { MetricRef, ServiceMetrics, Statistic } from "./metrics";
+import { combinedExpression, MetricRef, ServiceMetrics, Signal, signalMetrics, Statistic } from "./metrics";
 
 /** The dashboard grid is 24 columns wide. */
 export const GRID_WIDTH = 24;
@@ -16,7 +16,8 @@ export interface Annotation {
 
 export interface GraphSpec {
   title: string;
-  metric: MetricRef;
+  /** Several metrics (one per target group) are drawn each, plus their combined line. */
+  metric: Signal;
   stat: Statistic;
   /** Seconds per point. Defaults to 60. */
   period?: number;
@@ -26,12 +27,40 @@ export interface GraphSpec {
   yAxis?: { min?: number; max?: number };
 }
 
-/** A CloudWatch metric array: namespace, metric name, then dimension name/value pairs, options last. */
-export type MetricArray = [string, string, ...(string | { label?: string; stat?: Statistic })[]];
+export interface MetricOptions {
+  /** Names the series in metric-math expressions of the same graph. */
+  id?: string;
+  label?: string;
+  stat?: Statistic;
+}
 
-export function metricArray(m: MetricRef, options?: { label?: string; stat?: Statistic }): MetricArray {
+/** A CloudWatch metric array: namespace, metric name, then dimension name/value pairs, options last. */
+export type MetricArray = [string, string, ...(string | MetricOptions)[]];
+
+/** A metric-math line of a graph, over the metrics of the same graph by their ids. */
+export interface ExpressionLine {
+  expression: string;
+  label: string;
+  id: string;
+}
+
+export function metricArray(m: MetricRef, options?: MetricOptions): MetricArray {
   const dims = Object.entries(m.dimensions).flat();
   return options ? [m.namespace, m.metricName, ...dims, options] : [m.namespace, m.metricName, ...dims];
+}
+
+/**
+ * A graph's metrics: one metric as it is; several (one per target group) each under its label,
+ * then their combination, which is what an alarm on the signal compares with its threshold.
+ */
+export function graphMetrics(signal: Signal, stat: Statistic): Array<MetricArray | [ExpressionLine]> {
+  const metrics = signalMetrics(signal);
+  if (metrics.length === 1) return [metricArray(metrics[0])];
+  const ids = metrics.map((_, i) => `m${i + 1}`);
+  return [
+    ...metrics.map((m, i) => metricArray(m, { id: ids[i], ...(m.label ? { label: m.label } : {}) })),
+    [{ expression: combinedExpression(stat, ids), label: "All target groups", id: "e1" }],
+  ];
 }
 
 interface Placement {
@@ -52,7 +81,7 @@ export type Widget =
         stacked: false;
         stat: Statistic;
         period: number;
-        metrics: MetricArray[];
+        metrics: Array<MetricArray | [ExpressionLine]>;
         annotations?: { horizontal: Annotation[] };
         yAxis?: { left: { min?: number; max?: number } };
       };
@@ -93,7 +122,7 @@ export class DashboardBuilder {
           stacked: false,
           stat: g.stat,
           period: g.period ?? 60,
-          metrics: [metricArray(g.metric)],
+          metrics: graphMetrics(g.metric, g.stat),
           ...(g.thresholds?.length ? { annotations: { horizontal: g.thresholds } } : {}),
           ...(g.yAxis ? { yAxis: { left: g.yAxis } } : {}),
         },

@@ -73,8 +73,11 @@ export function describeResource(type: string, i: Record<string, any>): string {
       return type.startsWith("aws:ecs") ? `${i.name}: desired ${i.desiredCount}` : String(i.name ?? "");
     case "Target":
       return `${i.resourceId}: ${i.minCapacity}..${i.maxCapacity} tasks`;
-    case "MetricAlarm":
-      return `${i.name}: ${i.metricName} ${i.comparisonOperator} ${i.threshold}`;
+    case "MetricAlarm": {
+      // A metric-math alarm compares the query it returns.
+      const watched = i.metricName ?? (i.metricQueries as Array<Record<string, any>> | undefined)?.find((q) => q.returnData)?.expression;
+      return `${i.name}: ${watched} ${i.comparisonOperator} ${i.threshold}`;
+    }
     case "LogGroup":
       return `${i.name}, ${i.retentionInDays} days`;
     default:
