@@ -352,28 +352,18 @@ def render_savings(report: SavingsReport, fmt: str = "table") -> str:
         f"Prices: {pricing['source']}, {pricing['region']}, as of {pricing['asOf']}; "
         f"{data['hoursPerMonth']} hours a month; {data['currency']}."
     )
-    if fmt == "markdown":
-        lines = [
-            "### Estimated monthly savings",
-            "",
-            _markdown_table(["service", "before", "after", "saving"], services),
-            "",
-            _markdown_table(["lever", "saving"], breakdown),
-            "",
-            f"_{source}_",
-        ]
-        lines += [f"- {note}" for note in report.notes]
-        return "\n".join(lines)
+    markdown = fmt == "markdown"
+    table = _markdown_table if markdown else _text_table
     lines = [
-        "Estimated monthly savings",
+        "### Estimated monthly savings" if markdown else "Estimated monthly savings",
         "",
-        _text_table(["service", "before", "after", "saving"], services),
+        table(["service", "before", "after", "saving"], services),
         "",
-        _text_table(["lever", "saving"], breakdown),
+        table(["lever", "saving"], breakdown),
         "",
-        source,
+        f"_{source}_" if markdown else source,
     ]
-    lines += list(report.notes)
+    lines += [f"- {note}" if markdown else note for note in report.notes]
     return "\n".join(lines)
 
 
