@@ -392,6 +392,36 @@ describe("compute layer", () => {
       assert.equal(container(run, "frontend").image, `${dev.registry.exports.repositories.frontend.url}:1.4.2`);
       assert.equal(container(run, "api-gateway").image, "public.ecr.aws/nginx/nginx:stable");
     });
+
+    it("exports baselineCpu/baselineMemory: the deployed size, or rightsizedFrom once the optimizer wrote it", async () => {
+      for (const [runs, tier] of [
+        [dev, "dev"],
+        [prod, "prod"],
+      ] as const) {
+        for (const [svc, out] of Object.entries((runs.compute.exports as ComputeContract).services)) {
+          assert.deepEqual([out.baselineCpu, out.baselineMemory], [out.cpu, out.memory], `${tier} ${svc}`);
+        }
+      }
+      const run = await runLayer("compute", {
+        stack: "prod",
+        upstream: [prod.network, prod.registry],
+        config: {
+          tier: "prod",
+          services: {
+            "processing-service": {
+              sizes: { prod: { cpu: 1024, memory: 2048 } },
+              rightsizedFrom: { prod: { cpu: 2048, memory: 4096 } },
+            },
+          },
+        },
+      });
+      const out = (run.exports as ComputeContract).services["processing-service"];
+      assert.deepEqual([out.cpu, out.memory, out.baselineCpu, out.baselineMemory], [1024, 2048, 2048, 4096]);
+      assert.deepEqual(
+        [byName(run, T.task, "processing-service-task").inputs.cpu, byName(run, T.task, "processing-service-task").inputs.memory],
+        ["1024", "2048"],
+      );
+    });
   });
 
   describe("security groups from the catalog's allowedFrom", () => {
@@ -783,7 +813,9 @@ describe("compute layer", () => {
         families: SERVICES.map((s) => `arn:aws:ecs:us-east-1:${MOCK_ACCOUNT}:task-definition/${s}-dev:*`).sort(),
         targets: SERVICES.map((s) => arnOf(c, T.target, `${s}-scaling-target`)).sort(),
         repositories: SERVICES.map((s) => dev.registry.exports.repositories[s].arn).sort(),
-        alarms: [`arn:aws:cloudwatch:us-east-1:${MOCK_ACCOUNT}:alarm:*-dev`],
+        alarms: ["cpu-high", "http-5xx", "memory-high", "running-tasks-low", "unhealthy-hosts"].map(
+          (p) => `arn:aws:cloudwatch:us-east-1:${MOCK_ACCOUNT}:alarm:${p}-*-dev`,
+        ),
         lock: [`arn:aws:ssm:us-east-1:${MOCK_ACCOUNT}:parameter/ecs-optimizer/lock/ecs-cluster-dev`],
         roles: SERVICES.flatMap((s) => [arnOf(c, T.role, `${s}-task-role`), arnOf(c, T.role, `${s}-execution-role`)]).sort(),
       };

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import signal
 import sys
 import time
 from dataclasses import dataclass
@@ -125,6 +126,10 @@ def run_guarded(body: Callable[[], int], verbose: int) -> None:
         raise
     except click.ClickException:
         raise
+    except KeyboardInterrupt:
+        # Context managers (the cluster lock, the journal) have run by now; say so in one line.
+        log.error("interrupted: stopped before finishing; the lock was released and the journal keeps what was applied")
+        code = EXIT_UNEXPECTED
     except Exception as exc:  # noqa: BLE001 - the one place every error becomes an exit code
         code, message = exit_code_for(exc)
         log.error("%s", message.splitlines()[0] if message else type(exc).__name__)
@@ -479,7 +484,14 @@ def load_network(path: str, aws_traffic_gb: float) -> NetworkState:
     return tg.network_state(tg.read_json_file(path), path, aws_traffic_gb)
 
 
+def _stop_on_sigterm(signum: int, _frame: object) -> None:
+    """SIGTERM (ECS stopping a scheduled task, a CI cancel) unwinds like Ctrl-C, so the cluster
+    lock is released and the journal closed instead of the lock being held until --force-unlock."""
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     cli()
 
 

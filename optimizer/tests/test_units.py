@@ -232,3 +232,34 @@ def test_default_journal_paths_never_collide(aws_env):
     assert str(second) == ".ecs-optimizer/journal-20260304T050607Z-2.jsonl"
     with pytest.raises(BadInput, match="the file exists"):
         Journal(first, {"cluster": "c"})
+
+
+def test_sigterm_unwinds_like_ctrl_c_with_a_one_line_error(tmp_path):
+    """A SIGTERM'd run exits 1 with one line (no traceback), having unwound its context managers."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "slow.py"
+    script.write_text(
+        "import sys, time\n"
+        "from ecs_optimizer import cli\n"
+        "@cli.cli.command('sleep')\n"
+        "def _sleep():\n"
+        "    def body():\n"
+        "        try:\n"
+        "            print('ready', flush=True); time.sleep(30); return 0\n"
+        "        finally:\n"
+        "            print('unwound', flush=True)\n"
+        "    cli.run_guarded(body, 0)\n"
+        "sys.argv = ['ecs-optimizer', 'sleep']\n"
+        "cli.main()\n"
+    )
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "ready"
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 1
+    assert "unwound" in out
+    assert "interrupted" in err and "Traceback" not in err

@@ -8,7 +8,7 @@ import * as aws from "@pulumi/aws";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { ACTIONS_REQUIRING_STAR_RESOURCE, AwsAccount, PolicyDocument, PolicyStatement, Scope } from "../shared";
+import { ACTIONS_REQUIRING_STAR_RESOURCE, AwsAccount, PolicyDocument, PolicyStatement, Scope, SERVICE_ALARM_PREFIXES } from "../shared";
 import { document } from "./iam";
 
 export const IAM_ACTIONS_FILE = path.resolve(__dirname, "..", "..", "optimizer", "ecs_optimizer", "iam_actions.json");
@@ -93,7 +93,12 @@ const SCOPES = {
   },
   scalableTargets: { sid: "ScalableTargets", grant: (t) => ({ resources: t.services.map((s) => s.scalableTargetArn) }) },
   repositories: { sid: "Repositories", grant: (t) => ({ resources: t.services.map((s) => s.repositoryArn) }) },
-  alarms: { sid: "AlarmsOfThisEnvironment", grant: (t) => ({ resources: [arn(t, "cloudwatch", `alarm:*-${t.suffix}`)] }) },
+  alarms: {
+    sid: "ServiceAlarmsOfThisEnvironment",
+    // One pattern per alarm kind rather than per service: exact names would outgrow IAM's policy
+    // size limit on large fleets, and `*-{suffix}` alone would reach other teams' alarms.
+    grant: (t) => ({ resources: Object.values(SERVICE_ALARM_PREFIXES).map((p) => arn(t, "cloudwatch", `alarm:${p}-*-${t.suffix}`)) }),
+  },
   lock: { sid: "RunLock", grant: (t) => ({ resources: [arn(t, "ssm", `parameter${lockParameterName(t.clusterName)}`)] }) },
   passRoles: {
     sid: "PassTheseServicesRolesToTasks",

@@ -4,7 +4,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { AlarmRef, ComputeServiceContract, Scope, ServiceAlarms } from "../shared";
+import { AlarmRef, ComputeServiceContract, Scope, SERVICE_ALARM_PREFIXES, ServiceAlarms } from "../shared";
 import { combinedExpression, MetricRef, ServiceMetrics, Signal, signalMetrics, Statistic } from "./metrics";
 import { ServiceThresholds } from "./settings";
 
@@ -41,7 +41,7 @@ export function alarmDescription(subject: string, policy: AlarmPolicy): string {
 /** The service alarms, one row per kind. Metrics are 1-minute unless noted. */
 export const SERVICE_ALARM_POLICIES: Record<AlarmKind, AlarmPolicy> = {
   cpuHigh: {
-    prefix: "cpu-high",
+    prefix: SERVICE_ALARM_PREFIXES.cpuHigh,
     statistic: "Average",
     comparison: "GreaterThanThreshold",
     // 8 of 10 minutes: longer than target tracking needs to scale out (3 minutes plus task start),
@@ -54,7 +54,7 @@ export const SERVICE_ALARM_POLICIES: Record<AlarmKind, AlarmPolicy> = {
     meaning: "average CPU above threshold although autoscaling should have added tasks; check max capacity and hot loops",
   },
   memoryHigh: {
-    prefix: "memory-high",
+    prefix: SERVICE_ALARM_PREFIXES.memoryHigh,
     statistic: "Average",
     comparison: "GreaterThanThreshold",
     period: 60,
@@ -64,7 +64,7 @@ export const SERVICE_ALARM_POLICIES: Record<AlarmKind, AlarmPolicy> = {
     meaning: "average memory above threshold; tasks risk being stopped for running out of memory",
   },
   runningTasksLow: {
-    prefix: "running-tasks-low",
+    prefix: SERVICE_ALARM_PREFIXES.runningTasksLow,
     statistic: "Average",
     comparison: "LessThanThreshold",
     // 3 of 5 minutes: a Spot interruption replaced within a minute or two stays quiet; a crash
@@ -78,7 +78,7 @@ export const SERVICE_ALARM_POLICIES: Record<AlarmKind, AlarmPolicy> = {
     meaning: "fewer running tasks than the autoscaling minimum; check stopped tasks and the latest deployment",
   },
   unhealthyHosts: {
-    prefix: "unhealthy-hosts",
+    prefix: SERVICE_ALARM_PREFIXES.unhealthyHosts,
     statistic: "Maximum",
     comparison: "GreaterThanThreshold",
     period: 60,
@@ -89,7 +89,7 @@ export const SERVICE_ALARM_POLICIES: Record<AlarmKind, AlarmPolicy> = {
     meaning: "the load balancer sees unhealthy targets; check the health-check path and the task logs",
   },
   http5xx: {
-    prefix: "http-5xx",
+    prefix: SERVICE_ALARM_PREFIXES.http5xx,
     statistic: "Sum",
     comparison: "GreaterThanThreshold",
     period: 60,

@@ -34,3 +34,16 @@ export class Names {
     return `/ecs/${this.service(service)}`;
   }
 }
+
+/**
+ * Name prefixes of the per-service alarms, `{prefix}-{service}-{suffix}`: the observability layer
+ * creates them, the optimizer finds them by these names, and the compute layer scopes the
+ * optimizer's alarm grants to them.
+ */
+export const SERVICE_ALARM_PREFIXES = {
+  cpuHigh: "cpu-high",
+  memoryHigh: "memory-high",
+  runningTasksLow: "running-tasks-low",
+  unhealthyHosts: "unhealthy-hosts",
+  http5xx: "http-5xx",
+} as const;
