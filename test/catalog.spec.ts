@@ -156,6 +156,17 @@ describe("service catalog", () => {
       ]);
     });
 
+    it("keeps rightsizedFrom per tier (null: never rightsized) and exports it as the tier's baseline", () => {
+      const c = loadCatalog({ "processing-service": { rightsizedFrom: { prod: { cpu: 2048, memory: 4096 } } } });
+      assert.deepEqual(c["processing-service"].rightsizedFrom, { dev: null, prod: { cpu: 2048, memory: 4096 } });
+      assert.deepEqual(c.frontend.rightsizedFrom, { dev: null, prod: null });
+      const prod = forTier(c["processing-service"], "prod");
+      assert.deepEqual([prod.cpu, prod.memory, prod.baselineCpu, prod.baselineMemory], [2048, 4096, 2048, 4096]);
+      const dev = forTier(c["processing-service"], "dev");
+      assert.deepEqual([dev.baselineCpu, dev.baselineMemory], [dev.cpu, dev.memory]);
+      assert.ok(!("rightsizedFrom" in prod));
+    });
+
     it("does not let one catalog's edits leak into the defaults", () => {
       loadCatalog({ frontend: { environment: { EXTRA: "1" } } });
       assert.deepEqual(loadCatalog(undefined).frontend.environment, { LOG_LEVEL: "info" });
@@ -173,6 +184,17 @@ describe("service catalog", () => {
       const e = errorOf({ "api-gateway": { sizes: { prod: { cpu: 1024, memory: 1024 } } } });
       assert.equal(e.key, "compute:services.api-gateway.sizes.prod");
       assert.match(e.message, /memory 1024 MiB is not valid with cpu 1024 \(valid: 2048, 3072, 4096, 5120, 6144, 7168, 8192\)/);
+    });
+
+    it("a rightsizedFrom size that is not a valid Fargate pair", () => {
+      const e = errorOf({ frontend: { rightsizedFrom: { prod: { cpu: 2048, memory: 1024 } } } });
+      assert.equal(e.key, "compute:services.frontend.rightsizedFrom.prod");
+      assert.match(e.message, /memory 1024 MiB is not valid with cpu 2048/);
+      assert.match(errorOf({ frontend: { rightsizedFrom: { test: null } } }).message, /unknown key; allowed keys are dev, prod/);
+      assert.equal(
+        errorOf({ frontend: { rightsizedFrom: { dev: { cpu: 512 } } } }).key,
+        "compute:services.frontend.rightsizedFrom.dev.memory",
+      );
     });
 
     it("a CPU that is not a Fargate size", () => {

@@ -1007,6 +1007,8 @@ describe("compute layer", () => {
         taskDefinitionArn: `arn:aws:ecs:us-east-1:${MOCK_ACCOUNT}:task-definition/processing-service-dev:1`,
         cpu: 1024,
         memory: 2048,
+        baselineCpu: 1024,
+        baselineMemory: 2048,
         desiredCount: 3,
         minCapacity: 2,
         maxCapacity: 6,

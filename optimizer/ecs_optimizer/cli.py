@@ -471,7 +471,8 @@ def export_config(common: Common, policy: str, spot_share: float, keep_images: i
         targets, ctx = resolve_targets(common, dry_run=True)
         fleet = plan_fleet(ctx, targets, opts)
         rows = [(n, p.before, p.after, p.alarm_thresholds, p.status == "planned") for n, p in fleet.plans.items()]
-        run, suffix = applied_run(targets.tier, rows), targets.environment_suffix
+        baselines = {n: p.baseline_size for n, p in fleet.plans.items()}
+        run, suffix = applied_run(targets.tier, rows, baselines), targets.environment_suffix
     stack = config_stack or common.stack or suffix
     if not stack:
         raise BadInput("no stack to name in the commands: pass --config-stack NAME")

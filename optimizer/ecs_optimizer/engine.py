@@ -18,7 +18,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from . import resources as res
 from .aws import AwsContext
@@ -86,6 +86,13 @@ class ServicePlan:
     def size_changes(self) -> bool:
         return (self.before.cpu, self.before.memory) != (self.after.cpu, self.after.memory)
 
+    @property
+    def baseline_size(self) -> Tuple[int, int]:
+        """The size before any rightsizing: the stack's baseline, else the live size. The
+        config write-back records it once as ``rightsizedFrom``."""
+        declared = self.live.target.declared
+        return declared.baseline if declared is not None else (self.before.cpu, self.before.memory)
+
     def strategy_items(self) -> Optional[List[dict]]:
         if self.after.strategy == self.before.strategy:
             return self.live.strategy_items
@@ -120,6 +127,8 @@ class ServiceResult:
     after: ServiceState  # the state the service is in after this run
     #: Alarm kind -> threshold the run set (or plans to set); for the config write-back.
     alarm_thresholds: Dict[str, float] = field(default_factory=dict)
+    #: (cpu, memory) before any rightsizing (ServicePlan.baseline_size); for the config write-back.
+    baseline: Optional[Tuple[int, int]] = None
 
     def to_dict(self) -> Dict[str, Any]:
         return {
@@ -173,9 +182,11 @@ def _baseline(live: LiveService, before: ServiceState) -> Optional[ServiceState]
     declared = live.target.declared
     if declared is None:
         return None
+    # The size before any write-back, not the deployed one: after --write-config and
+    # `pulumi up` the stack deploys the halved size, and halving that again would ratchet.
     return before.with_changes(
-        cpu=declared.cpu,
-        memory=declared.memory,
+        cpu=declared.baseline[0],
+        memory=declared.baseline[1],
         desired_count=declared.desired_count,
         min_capacity=declared.min_capacity,
         max_capacity=declared.max_capacity,
@@ -277,7 +288,9 @@ class ServiceRun:
             log.debug("%s: failure detail", plan.name, exc_info=True)
             return self._roll_back(str(exc) or type(exc).__name__)
         log.info("%s: applied %d changes", plan.name, len(plan.changes()))
-        return ServiceResult(plan.name, "applied", plan.changes(), plan.reason, plan.before, plan.after, dict(plan.alarm_thresholds))
+        return ServiceResult(
+            plan.name, "applied", plan.changes(), plan.reason, plan.before, plan.after, dict(plan.alarm_thresholds), plan.baseline_size
+        )
 
     def _service_target(self) -> Dict[str, Any]:
         return {"cluster": self.cluster, "serviceName": self.plan.live.target.service_name}
@@ -366,18 +379,20 @@ class ServiceRun:
             self.ctx, self.written, self.opts.wait_timeout, self.opts.poll_interval, record=self.journal.change
         )
         errors = [o.error for o in outcomes if o.error]
+        notes = "".join(f"; {n}" for o in outcomes for n in o.notes)
         if errors:
-            reason = f"{failure}; restoring failed: {'; '.join(errors)}"
-            return ServiceResult(plan.name, "failed", plan.changes(), reason, plan.before, plan.after)
+            reason = f"{failure}; restoring failed: {'; '.join(errors)}{notes}"
+            # Its state is unknown (part applied, part restored): count no saving for it.
+            return ServiceResult(plan.name, "failed", plan.changes(), reason, plan.before, plan.before)
         reason = f"{failure}; rolled back to the previous state" if self.written else f"{failure}; nothing had changed"
-        return ServiceResult(plan.name, "rolled_back", plan.changes(), reason, plan.before, plan.before)
+        return ServiceResult(plan.name, "rolled_back", plan.changes(), reason + notes, plan.before, plan.before)
 
 
 def _unapplied(plan: ServicePlan, dry_run: bool) -> ServiceResult:
     """Result of a plan that is not (or not to be) applied."""
     after = plan.after if dry_run else plan.before
     thresholds = dict(plan.alarm_thresholds) if dry_run else {}
-    return ServiceResult(plan.name, plan.status, plan.changes(), plan.reason, plan.before, after, thresholds)
+    return ServiceResult(plan.name, plan.status, plan.changes(), plan.reason, plan.before, after, thresholds, plan.baseline_size)
 
 
 @dataclass

@@ -32,6 +32,8 @@ class RestoreOutcome:
     step: RestoreStep
     changes: List[Change] = field(default_factory=list)
     error: Optional[str] = None
+    #: What was deliberately left as it is, and why (for the report).
+    notes: List[str] = field(default_factory=list)
 
 
 class RestoreFailed(Exception):
@@ -55,7 +57,10 @@ class Restorer:
         for step in steps:
             outcome = RestoreOutcome(step)
             try:
-                outcome.changes = self._handler(step.resource)(step)
+                if step.resource == "service":
+                    outcome.changes = self._service(step, outcome.notes)
+                else:
+                    outcome.changes = self._handler(step.resource)(step)
             except Exception as exc:  # noqa: BLE001 - one stuck resource must not stop the others
                 outcome.error = f"{step.resource}: {exc}"
                 log.error("%s: restoring %s failed: %s", step.service, step.resource, exc)
@@ -88,7 +93,7 @@ class Restorer:
                 self.record(change)
         return changes
 
-    def _service(self, step: RestoreStep) -> List[Change]:
+    def _service(self, step: RestoreStep, notes: Optional[List[str]] = None) -> List[Change]:
         cluster, name = step.target["cluster"], step.target["serviceName"]
         live = res.describe_service(self.ctx, cluster, name)
         current = {
@@ -97,6 +102,16 @@ class Restorer:
             "capacityProviderStrategy": res.normalize_strategy(live.get("capacityProviderStrategy")),
         }
         wanted = dict(step.before)
+        live_count, set_count = current["desiredCount"], step.after.get("desiredCount")
+        if "desiredCount" in wanted and "desiredCount" in step.after and live_count not in (set_count, wanted["desiredCount"]):
+            # Autoscaling changed the count since the run set it: it owns the count now, and
+            # putting the old one back would undo a scale-out (or -in) it made for the load.
+            del wanted["desiredCount"]
+            if notes is not None:
+                notes.append(
+                    f"desired count {live_count} kept: autoscaling changed it after the run set {set_count} "
+                    f"(the run's before was {step.before['desiredCount']})"
+                )
         if "capacityProviderStrategy" in wanted:
             wanted["capacityProviderStrategy"] = res.normalize_strategy(wanted["capacityProviderStrategy"])
         differ = {k: v for k, v in wanted.items() if k in current and current[k] != v}
@@ -266,12 +281,13 @@ def _summarise(services: List[str], outcomes: List[RestoreOutcome], done_status:
             for o in mine for c in o.changes
         ]
         errors = [o.error for o in mine if o.error]
+        notes = [n for o in mine for n in o.notes]
         if errors:
-            lines.append(ServiceLine(name, "failed", changes, "; ".join(errors)))
+            lines.append(ServiceLine(name, "failed", changes, "; ".join(errors + notes)))
         elif changes:
-            lines.append(ServiceLine(name, done_status, changes, ""))
+            lines.append(ServiceLine(name, done_status, changes, "; ".join(notes)))
         else:
-            lines.append(ServiceLine(name, "unchanged", [], "already at the journal's before values"))
+            lines.append(ServiceLine(name, "unchanged", [], "; ".join(["already at the journal's before values"] + notes)))
     return lines
 
 

@@ -273,13 +273,23 @@ def fixed_counts(reference: ServiceState, current: ServiceState) -> Tuple[int, i
     """(desired, min) ``fixed`` targets: min 1, desired one above it, neither ever raised.
 
     One task above the minimum keeps a task running through a single task failure or a
-    deployment; the autoscaler (max kept) adds tasks under load.
+    deployment; the autoscaler (max kept) adds tasks under load. While the autoscaler has
+    scaled out (live desired above the declared one) the live count is kept: lowering it
+    would cut capacity in the middle of a load peak, and the autoscaler scales in to the new
+    minimum by itself once the load is gone.
     """
     new_min = min(reference.min_capacity, current.min_capacity, FIXED_MIN_CAPACITY)
+    if scaled_out(reference, current):
+        return current.desired_count, new_min
     new_desired = max(
         new_min, min(reference.desired_count, current.desired_count, new_min + 1)
     )
     return new_desired, new_min
+
+
+def scaled_out(reference: ServiceState, current: ServiceState) -> bool:
+    """Whether autoscaling runs more tasks than declared (then it owns the desired count)."""
+    return current.desired_count > reference.desired_count
 
 
 # --------------------------------------------------------------------------- spot
@@ -361,6 +371,11 @@ def plan_service(
 
     notes: List[str] = []
     target_desired, min_capacity = fixed_counts(reference, current)
+    if scaled_out(reference, current):
+        notes.append(
+            f"desired count {current.desired_count} kept: autoscaling has scaled out above the "
+            f"declared {reference.desired_count} and scales in to the new minimum by itself"
+        )
     if policy == "metrics" or (policy == "auto" and enough_history):
         assert usage is not None
         policy_used = "metrics"

@@ -62,7 +62,13 @@ _SERVICE_KEYS = {
     "repositoryName": str,
     "logGroupName": str,
 }
-_OPTIONAL_SERVICE_KEYS = {"targetGroupArnSuffix": str, "alternateTargetGroupArnSuffix": str}
+_OPTIONAL_SERVICE_KEYS = {
+    "targetGroupArnSuffix": str,
+    "alternateTargetGroupArnSuffix": str,
+    # The size before rightsizing (the catalog's rightsizedFrom); older stacks do not export it.
+    "baselineCpu": int,
+    "baselineMemory": int,
+}
 
 
 @dataclass(frozen=True)
@@ -76,13 +82,27 @@ class AlarmRef:
 
 @dataclass(frozen=True)
 class Declared:
-    """What the compute stack declared: the pre-optimization baseline ``fixed`` halves from."""
+    """What the compute stack declared: the pre-optimization baseline ``fixed`` halves from.
+
+    ``cpu``/``memory`` are the deployed size; ``baseline_cpu``/``baseline_memory`` the size
+    before any write-back (``baselineCpu``/``baselineMemory``, equal to cpu/memory when the
+    stack does not export them), which ``fixed`` halves so repeated runs do not ratchet.
+    """
 
     cpu: int
     memory: int
     desired_count: int
     min_capacity: int
     max_capacity: int
+    baseline_cpu: Optional[int] = None
+    baseline_memory: Optional[int] = None
+
+    @property
+    def baseline(self) -> Tuple[int, int]:
+        """(cpu, memory) ``fixed`` halves from."""
+        if self.baseline_cpu is None or self.baseline_memory is None:
+            return self.cpu, self.memory
+        return self.baseline_cpu, self.baseline_memory
 
 
 @dataclass(frozen=True)
@@ -200,6 +220,15 @@ def _parse_service(name: str, spec: Any, where: str, suffix: str) -> ServiceTarg
         fargate.check_size(spec["cpu"], spec["memory"], where)
     except ValueError as exc:
         raise BadInput(str(exc)) from exc
+    baseline: Tuple[Optional[int], Optional[int]] = (spec.get("baselineCpu"), spec.get("baselineMemory"))
+    if baseline.count(None) == 1:
+        missing = "baselineMemory" if baseline[1] is None else "baselineCpu"
+        raise BadInput(f"{where}: baselineCpu and baselineMemory come together; {missing} is missing")
+    if baseline[0] is not None:
+        try:
+            fargate.check_size(baseline[0], baseline[1] or 0, f"{where} baselineCpu/baselineMemory")
+        except ValueError as exc:
+            raise BadInput(str(exc)) from exc
     low, desired, high = spec["minCapacity"], spec["desiredCount"], spec["maxCapacity"]
     if not 0 <= low <= high:
         raise BadInput(f"{where}: minCapacity {low} and maxCapacity {high} must satisfy 0 <= min <= max")
@@ -212,7 +241,7 @@ def _parse_service(name: str, spec: Any, where: str, suffix: str) -> ServiceTarg
         scalable_target_resource_id=spec["scalableTargetResourceId"],
         repository_name=spec["repositoryName"],
         alarms=pattern_alarms(name, suffix),
-        declared=Declared(spec["cpu"], spec["memory"], desired, low, high),
+        declared=Declared(spec["cpu"], spec["memory"], desired, low, high, baseline[0], baseline[1]),
     )
 
 

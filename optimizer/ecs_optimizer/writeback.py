@@ -5,7 +5,12 @@ up`` of the compute layer would put the old sizes back. After a run, every value
 is recorded in the layers' own config keys:
 
 * compute: ``compute:services.<svc>.sizes.<tier>.{cpu,memory}``, ``.desiredCount``,
-  ``.minCapacity``, ``.maxCapacity`` and the layer-wide ``compute:spotShare``;
+  ``.minCapacity``, ``.maxCapacity`` and the layer-wide ``compute:spotShare``; with a size,
+  ``.rightsizedFrom.<tier>.{cpu,memory}``: the size before rightsizing, which the compute
+  stack exports as ``baselineCpu``/``baselineMemory`` so the ``fixed`` policy halves from it
+  and not from the size it already halved. It is written only when the file does not set it
+  yet, so it keeps the ORIGINAL size across runs (``export-config`` prints it every time: a
+  stack that already sets it should keep its value);
 * registry: the layer-wide ``registry:keepImages``;
 * observability: ``observability:thresholds.<svc>.{cpuHigh,memoryHigh}`` (the running-tasks-low
   threshold follows compute's ``minCapacity`` by itself; unhealthy-hosts and 5xx do not
@@ -94,6 +99,8 @@ class AppliedService:
     spot_share: Optional[Fraction] = None  # FARGATE_SPOT share above the on-demand base
     keep_images: Optional[int] = None
     thresholds: Mapping[str, float] = field(default_factory=dict)  # cpuHigh / memoryHigh
+    #: With ``size``: the size before rightsizing (the baseline the run halved or sized from).
+    rightsized_from: Optional[Tuple[int, int]] = None
 
     @property
     def empty(self) -> bool:
@@ -113,31 +120,45 @@ class AppliedRun:
     final: Mapping[str, ServiceState] = field(default_factory=dict)
 
 
-def applied_service(name: str, before: ServiceState, after: ServiceState, alarm_thresholds: Mapping[str, float]) -> AppliedService:
-    """The config-relevant difference between ``before`` and ``after``."""
+def applied_service(
+    name: str,
+    before: ServiceState,
+    after: ServiceState,
+    alarm_thresholds: Mapping[str, float],
+    baseline: Optional[Tuple[int, int]] = None,
+) -> AppliedService:
+    """The config-relevant difference between ``before`` and ``after``. ``baseline``: the size
+    before any rightsizing (default: ``before``'s size, what a journal or plan knows)."""
     share = None
+    resized = (after.cpu, after.memory) != (before.cpu, before.memory)
     if after.strategy != before.strategy and not after.critical and after.strategy.spot_weight:
         share = after.strategy.spot_fraction
     return AppliedService(
         service=name,
         critical=after.critical,
-        size=(after.cpu, after.memory) if (after.cpu, after.memory) != (before.cpu, before.memory) else None,
+        size=(after.cpu, after.memory) if resized else None,
         desired_count=after.desired_count if after.desired_count != before.desired_count else None,
         min_capacity=after.min_capacity if after.min_capacity != before.min_capacity else None,
         max_capacity=after.max_capacity if after.max_capacity != before.max_capacity else None,
         spot_share=share,
         keep_images=after.ecr_keep_images if after.ecr_keep_images != before.ecr_keep_images else None,
         thresholds={k: float(v) for k, v in alarm_thresholds.items() if k in THRESHOLD_KINDS},
+        rightsized_from=(baseline or (before.cpu, before.memory)) if resized else None,
     )
 
 
-def applied_run(tier: str, rows: Iterable[Tuple[str, ServiceState, ServiceState, Mapping[str, float], bool]]) -> AppliedRun:
+def applied_run(
+    tier: str,
+    rows: Iterable[Tuple[str, ServiceState, ServiceState, Mapping[str, float], bool]],
+    baselines: Optional[Mapping[str, Tuple[int, int]]] = None,
+) -> AppliedRun:
     """Build an :class:`AppliedRun` from ``(name, before, after, alarm thresholds, applied)``
-    rows: engine results, a fleet plan or a journal all reduce to these."""
+    rows: engine results, a fleet plan or a journal all reduce to these. ``baselines``: service
+    -> size before rightsizing, where known (else the row's before size)."""
     services: Dict[str, AppliedService] = {}
     final: Dict[str, ServiceState] = {}
     for name, before, after, thresholds, applied in rows:
-        svc = applied_service(name, before, after, thresholds) if applied else None
+        svc = applied_service(name, before, after, thresholds, (baselines or {}).get(name)) if applied else None
         if svc is not None and not svc.empty:
             services[name] = svc
         final[name] = after if applied else before
@@ -153,14 +174,17 @@ class ResultLike(Protocol):
     before: ServiceState
     after: ServiceState
     alarm_thresholds: Dict[str, float]
+    baseline: Optional[Tuple[int, int]]
 
 
 def applied_from_results(tier: str, results: Iterable[ResultLike], dry_run: bool = False) -> AppliedRun:
     """What an optimize run applied (``applied`` services), or for a dry run what it would
     (``planned``). A ``failed`` service (its restore failed) is left out: its state is unknown."""
     wanted = "planned" if dry_run else "applied"
-    rows = [(r.service, r.before, r.after, r.alarm_thresholds, r.status == wanted) for r in results if r.status != "failed"]
-    return applied_run(tier, rows)
+    kept = [r for r in results if r.status != "failed"]
+    rows = [(r.service, r.before, r.after, r.alarm_thresholds, r.status == wanted) for r in kept]
+    baselines = {r.service: b for r in kept if (b := getattr(r, "baseline", None)) is not None}
+    return applied_run(tier, rows, baselines)
 
 
 def alarm_kind(step_target: Mapping[str, Any], alarm_name: str) -> Optional[str]:
@@ -202,6 +226,9 @@ class Setting:
     value: Number
     service: Optional[str] = None
     per_tier: bool = False
+    #: Written only when the file does not set the key's parent yet (``rightsizedFrom.<tier>``:
+    #: the first rightsizing's size is kept, never replaced by an already-reduced one).
+    only_if_unset: bool = False
 
     @property
     def key(self) -> str:
@@ -274,6 +301,11 @@ def plan_keys(run: AppliedRun) -> KeyPlan:
                 Setting("compute", entry + ("sizes", tier, "cpu"), svc.size[0], name),
                 Setting("compute", entry + ("sizes", tier, "memory"), svc.size[1], name),
             ]
+            if svc.rightsized_from is not None:
+                compute += [
+                    Setting("compute", entry + ("rightsizedFrom", tier, "cpu"), svc.rightsized_from[0], name, only_if_unset=True),
+                    Setting("compute", entry + ("rightsizedFrom", tier, "memory"), svc.rightsized_from[1], name, only_if_unset=True),
+                ]
         for fieldname, value in zip(PER_TIER_FIELDS, (svc.desired_count, svc.min_capacity, svc.max_capacity)):
             if value is not None:
                 compute.append(Setting("compute", entry + (fieldname, tier), value, name, per_tier=True))
@@ -459,6 +491,12 @@ def _validate_shapes(doc: StackDocument, layer: str) -> None:
             for tier, size in (sizes.items() if is_map(sizes) else []):
                 if not is_map(size):
                     fail(f"{at}.sizes.{tier}", size, "a map with cpu and memory")
+            origin = entry.get("rightsizedFrom", MISSING)
+            if origin not in (MISSING, None) and not is_map(origin):
+                fail(f"{at}.rightsizedFrom", origin, "a map of tier -> {cpu, memory} or null")
+            for tier, size in (origin.items() if is_map(origin) else []):
+                if size is not None and not is_map(size):
+                    fail(f"{at}.rightsizedFrom.{tier}", size, "a map with cpu and memory, or null")
             for fieldname in PER_TIER_FIELDS:
                 value = entry.get(fieldname, MISSING)
                 if value is not MISSING and not is_map(value) and not _is_number(value):
@@ -675,7 +713,7 @@ def _apply(config: CommentedMap, setting: Setting) -> Optional[KeyChange]:
     path = setting.path
     for depth, key in enumerate(path[:-1]):
         child = node.get(key, MISSING)
-        if child is MISSING or (child is None and depth == 0):
+        if child is MISSING or (child is None and (depth == 0 or setting.only_if_unset)):
             subtree = _subtree(path[depth + 1 :], setting.value)
             if child is None:
                 node[key] = subtree
@@ -708,6 +746,18 @@ def _apply(config: CommentedMap, setting: Setting) -> Optional[KeyChange]:
     return KeyChange(setting.key, None if old is MISSING else _plain(old), setting.value)
 
 
+def _lookup(config: Any, path: Sequence[str]) -> Any:
+    """The value at ``path`` in ``config``; MISSING when any step is absent or not a map."""
+    node = config
+    for key in path:
+        if not isinstance(node, dict):
+            return MISSING
+        node = node.get(key, MISSING)
+        if node is MISSING:
+            return MISSING
+    return node
+
+
 def edit_text(path: Path, text: str, settings: Sequence[Setting]) -> FileEdit:
     """The file's text with ``settings`` applied (pure: nothing is written). A key that cannot
     be set (a service removed from the catalog with null) is skipped with a note."""
@@ -719,7 +769,12 @@ def edit_text(path: Path, text: str, settings: Sequence[Setting]) -> FileEdit:
     config = existing if isinstance(existing, CommentedMap) else CommentedMap()
     if not len(config):
         config.fa.set_block_style()  # `config: {}` grows as a block, like the rest of the file
+    # Decided on the file as it was: writing `rightsizedFrom.<tier>.cpu` must not make its
+    # `.memory` look already set.
+    already_set = {s.path[:-1] for s in mine if s.only_if_unset and _lookup(config, s.path[:-1]) not in (MISSING, None)}
     for setting in mine:
+        if setting.path[:-1] in already_set:
+            continue
         try:
             change = _apply(config, setting)
         except Conflict as exc:

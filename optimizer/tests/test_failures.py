@@ -99,6 +99,26 @@ def test_failed_deployment_is_rolled_back_and_others_finish(outputs_file, run_cl
     assert fleet.read_state(client) == before
 
 
+def test_a_failed_restore_counts_no_saving(outputs_file, run_cli, client, monkeypatch):
+    """Deployment failed and putting the service back failed too: its state is unknown, so the
+    report counts it as unchanged (after = before), not at its planned saving."""
+    from ecs_optimizer.restore import RestoreFailed, Restorer
+
+    def broken(self, step, notes=None):
+        raise RestoreFailed("injected: the service could not be put back")
+
+    monkeypatch.setenv(moto_ecs.FAIL_ENV, "api-gateway-dev")
+    monkeypatch.setattr(Restorer, "_service", broken)
+    result = run_cli("optimize", "--outputs", outputs_file, *FIXED, *FAST, "--format", "json")
+    assert result.exit_code == 4, result.stderr
+    data = json.loads(result.stdout)
+    api = next(s for s in data["services"] if s["service"] == "api-gateway")
+    assert api["status"] == "failed" and "restoring failed" in api["reason"] and "injected" in api["reason"]
+    saving = next(s for s in data["savings"]["services"] if s["service"] == "api-gateway")
+    assert saving["monthlySavings"] == 0
+    assert next(s for s in data["savings"]["services"] if s["service"] == "frontend")["monthlySavings"] > 0
+
+
 def test_lock_held_exits_5_and_force_unlock_clears_it(outputs_file, run_cli, client, contexts):
     ssm = client("ssm")
     owner = {"host": "ci-runner-7", "pid": 4242, "user": "deploy", "time": "2026-01-01T00:00:00.000Z"}

@@ -149,6 +149,47 @@ def test_second_run_is_a_no_op(outputs_file, history, run_cli, contexts, client)
     assert fleet.read_state(client) == state
 
 
+def test_fixed_does_not_ratchet_after_write_back_and_pulumi_up(outputs, outputs_file, run_cli, contexts, client, tmp_path):
+    """Run 1 halves; after --write-config and `pulumi up` the outputs declare the halved size
+    and export the original as baselineCpu/baselineMemory: run 2 halves that, i.e. nothing."""
+    first = run_cli("optimize", "--outputs", outputs_file, *FIXED, *FAST, "--format", "json")
+    assert first.exit_code == 0, first.stderr
+    assert [s["status"] for s in json.loads(first.stdout)["services"]] == ["applied"] * 3
+    state = fleet.read_state(client)
+    applied = {}
+    for name in fleet.SERVICES:
+        family = f"{name}-{fleet.SUFFIX}"
+        live = client("ecs").describe_task_definition(taskDefinition=state["services"][family]["taskDefinition"])["taskDefinition"]
+        applied[name] = (int(live["cpu"]), int(live["memory"]))
+    assert applied == FIXED_SIZES
+    # what the compute stack outputs after the write-back and `pulumi up`
+    redeployed = json.loads(json.dumps(outputs))
+    for name, spec in redeployed["services"].items():
+        family = spec["serviceName"]
+        spec.update(
+            baselineCpu=spec["cpu"], baselineMemory=spec["memory"], cpu=applied[name][0], memory=applied[name][1],
+            taskDefinitionArn=state["services"][family]["taskDefinition"], desiredCount=state["services"][family]["desiredCount"],
+            minCapacity=state["scalable"][spec["scalableTargetResourceId"]][0],
+        )
+    after_up = tmp_path / "outputs-after-up.json"
+    after_up.write_text(json.dumps(redeployed))
+    contexts.clear()
+    second = run_cli("optimize", "--outputs", str(after_up), *FIXED, *FAST, "--format", "json")
+    assert second.exit_code == 0, second.stderr
+    data = json.loads(second.stdout)
+    assert [s["status"] for s in data["services"]] == ["unchanged"] * 3
+    assert mutating(contexts) == {}
+    assert fleet.read_state(client) == state
+    # the ratchet this prevents: an older stack (no baseline outputs) declares the halved size
+    for spec in redeployed["services"].values():
+        del spec["baselineCpu"], spec["baselineMemory"]
+    after_up.write_text(json.dumps(redeployed))
+    old = run_cli("optimize", "--outputs", str(after_up), *FIXED, *FAST, "--dry-run", "--format", "json")
+    processing = next(s for s in json.loads(old.stdout)["services"] if s["service"] == "processing-service")
+    assert processing["status"] == "planned"
+    assert any(c["field"] == "cpu" and c["after"] == 512 for c in processing["changes"])
+
+
 def test_journal_records_every_change_before_the_next(outputs_file, run_cli, tmp_path):
     journal = tmp_path / "j.jsonl"
     result = run_cli("optimize", "--outputs", outputs_file, "--service", "processing-service", *FIXED, *FAST,

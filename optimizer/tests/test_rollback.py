@@ -46,6 +46,31 @@ def test_second_rollback_changes_nothing(outputs_file, run_cli, client, tmp_path
     assert {s["status"] for s in json.loads(result.stdout)["services"]} == {"unchanged"}
 
 
+def test_rollback_leaves_a_desired_count_autoscaling_changed(outputs_file, run_cli, client, tmp_path):
+    """The run set frontend's desired count 3 -> 2; autoscaling then scaled out to 5. Rollback
+    restores the rest but not the count (autoscaling owns it now), and says so."""
+    before = fleet.read_state(client)
+    journal = tmp_path / "j.jsonl"
+    _optimize(run_cli, outputs_file, journal, "--service", "frontend")
+    client("ecs").update_service(cluster=fleet.CLUSTER, service="frontend-dev", desiredCount=5)
+    result = run_cli("rollback", "--journal", str(journal), *FAST, "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    after = fleet.read_state(client)
+    assert after["services"]["frontend-dev"]["desiredCount"] == 5
+    assert after["services"]["frontend-dev"]["taskDefinition"] == before["services"]["frontend-dev"]["taskDefinition"]
+    assert after["scalable"] == before["scalable"]
+    frontend = json.loads(result.stdout)["services"][0]
+    assert frontend["status"] == "restored"
+    assert not any(c["field"] == "desiredCount" for c in frontend["changes"])
+    assert "desired count 5 kept: autoscaling changed it after the run set 2" in frontend["reason"]
+    # where the count is still what the run set, it is restored as before
+    journal2 = tmp_path / "j2.jsonl"
+    _optimize(run_cli, outputs_file, journal2, "--service", "api-gateway")
+    assert fleet.read_state(client)["services"]["api-gateway-dev"]["desiredCount"] == 2
+    assert run_cli("rollback", "--journal", str(journal2), *FAST).exit_code == 0
+    assert fleet.read_state(client)["services"]["api-gateway-dev"]["desiredCount"] == 3
+
+
 def test_rollback_dry_run_lists_without_changing(outputs_file, run_cli, client, tmp_path, contexts):
     journal = tmp_path / "j.jsonl"
     _optimize(run_cli, outputs_file, journal, "--service", "frontend")

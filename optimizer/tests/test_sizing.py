@@ -184,6 +184,21 @@ def test_fixed_counts_target_min_one_and_one_spare_never_raised(counts, expected
     assert after.max_capacity == max_capacity
 
 
+@pytest.mark.parametrize("policy", ["fixed", "auto"])
+def test_fixed_counts_leave_a_scale_out_to_autoscaling(policy):
+    """Autoscaling runs 6 tasks where 3 are declared: the run lowers min (and the size), not
+    the live count; the autoscaler scales in to the new minimum by itself."""
+    declared = svc(desired=3, min_capacity=2, max_capacity=10)
+    live = declared.with_changes(desired_count=6)
+    decision = plan_service(live, "dev", policy, None, OPTS, baseline=declared)
+    assert (decision.after.desired_count, decision.after.min_capacity, decision.after.max_capacity) == (6, 1, 10)
+    assert size(decision.after) == (256, 512)
+    assert "desired count 6 kept: autoscaling has scaled out above the declared 3" in decision.reason
+    # not scaled out (at or below the declared count): lowered as before
+    calm = plan_service(declared, "dev", policy, None, OPTS, baseline=declared)
+    assert calm.after.desired_count == 2 and "kept: autoscaling" not in calm.reason
+
+
 @pytest.mark.parametrize("keep,expected", [(10, 5), (None, 5), (3, 3), (5, 5)])
 def test_ecr_retention_never_increases(keep, expected):
     assert plan_service(svc(keep=keep), "dev", "fixed", None, OPTS).after.ecr_keep_images == expected

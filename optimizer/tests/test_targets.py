@@ -26,6 +26,24 @@ def test_outputs_file_gives_every_service_with_pattern_alarms(tmp_path):
     assert not any(a.required for a in api.alarms)
 
 
+def test_baseline_outputs_are_optional_typed_and_a_valid_pair():
+    data = fleet.compute_outputs()
+    assert tg.parse_compute_outputs(data, "o").services["api-gateway"].declared.baseline == (1024, 2048)  # older stacks
+    data["services"]["api-gateway"].update(cpu=512, memory=1024, baselineCpu=1024, baselineMemory=2048)
+    declared = tg.parse_compute_outputs(data, "o").services["api-gateway"].declared
+    assert (declared.cpu, declared.memory, declared.baseline) == (512, 1024, (1024, 2048))
+    bad = [
+        ({"baselineCpu": "1024"}, r"services\.api-gateway\.baselineCpu: expected an integer"),
+        ({"baselineMemory": 512}, r"services\.api-gateway.*baselineCpu/baselineMemory: memory 512 MiB is not valid with cpu 1024"),
+        ({"baselineMemory": None}, r"baselineCpu and baselineMemory come together; baselineMemory is missing"),
+    ]
+    for change, message in bad:
+        broken = json.loads(json.dumps(data))
+        broken["services"]["api-gateway"].update(change)
+        with pytest.raises(BadInput, match=message):
+            tg.parse_compute_outputs(broken, "o")
+
+
 def test_discovery_by_suffix_matches_the_outputs(outputs, run_cli, monkeypatch):
     monkeypatch.setenv("ENVIRONMENT_SUFFIX", "dev")
     ctx = open_context(AwsSettings(region=fleet.REGION))

@@ -208,6 +208,48 @@ def test_a_service_removed_from_the_catalog_is_not_resurrected(tmp_path: Path) -
     assert "removed from the catalog" in edit.notes[0]
 
 
+def test_rightsized_from_is_written_once_and_keeps_the_original_size(tmp_path: Path) -> None:
+    path = stack_file(tmp_path, COMPUTE)
+    # run 1: frontend halved from its original 1024/2048 (prod)
+    first = run_of("prod", frontend=AppliedService("frontend", True, size=(512, 1024), rightsized_from=(1024, 2048)))
+    journal: list = []
+    report = write_back({"compute": load_stack_file(path)}, first, record=journal.append)
+    assert report.files[0].status == "written"
+    from ruamel.yaml import YAML
+
+    entry = YAML(typ="safe").load(path.read_text())["config"]["compute:services"]["frontend"]
+    assert entry["sizes"]["prod"] == {"cpu": 512, "memory": 1024}
+    assert entry["rightsizedFrom"] == {"prod": {"cpu": 1024, "memory": 2048}}
+    after_first = path.read_text()
+    # run 2 (say a metrics run) from the already-reduced size: sizes move, rightsizedFrom stays
+    second = plan_keys(run_of("prod", frontend=AppliedService("frontend", True, size=(256, 512), rightsized_from=(512, 1024))))
+    edit = edit_text(path, after_first, second.settings)
+    assert {c.key for c in edit.changes} == {"compute:services.frontend.sizes.prod.cpu", "compute:services.frontend.sizes.prod.memory"}
+    assert YAML(typ="safe").load(edit.after)["config"]["compute:services"]["frontend"]["rightsizedFrom"] == {
+        "prod": {"cpu": 1024, "memory": 2048}
+    }
+    # an explicit null (never rightsized) is filled in; another tier's entry is left alone
+    nulled = after_first.replace("rightsizedFrom:\n        prod:", "rightsizedFrom:\n        dev: null\n        prod:")
+    assert nulled != after_first
+    edit = edit_text(path, nulled, plan_keys(run_of("dev", frontend=AppliedService("frontend", True, size=(256, 512),
+                                                                                   rightsized_from=(512, 1024)))).settings)
+    assert YAML(typ="safe").load(edit.after)["config"]["compute:services"]["frontend"]["rightsizedFrom"] == {
+        "dev": {"cpu": 512, "memory": 1024}, "prod": {"cpu": 1024, "memory": 2048}
+    }
+    # journalled like the other keys: rollback puts the file back byte for byte
+    assert [r.status for r in restore_files(journal)] == ["restored"]
+    assert path.read_text() == COMPUTE
+    # export-config prints the keys too
+    lines = "\n".join(export_lines(plan_keys(first), "dev"))
+    assert "compute:services.frontend.rightsizedFrom.prod.cpu" in lines and "rightsizedFrom.prod.memory" in lines
+
+
+def test_a_bad_rightsized_from_shape_is_refused(tmp_path: Path) -> None:
+    path = stack_file(tmp_path, "config:\n  compute:services:\n    frontend:\n      rightsizedFrom: 512\n")
+    with pytest.raises(BadInput, match=r"rightsizedFrom = 512: expected a map of tier"):
+        load_stack_file(path)
+
+
 def test_property_paths_quote_what_a_dotted_path_cannot_carry() -> None:
     assert property_path(("compute:services", "api-gateway", "sizes", "dev", "cpu")) == "compute:services.api-gateway.sizes.dev.cpu"
     assert property_path(("observability:thresholds", "a.b", "cpuHigh")) == 'observability:thresholds["a.b"].cpuHigh'
@@ -226,6 +268,8 @@ def test_keys_for_a_run() -> None:
         "registry:keepImages": 5,
         "compute:services.orders.sizes.prod.cpu": 1024,
         "compute:services.orders.sizes.prod.memory": 3072,
+        "compute:services.orders.rightsizedFrom.prod.cpu": 2048,
+        "compute:services.orders.rightsizedFrom.prod.memory": 5120,
         "compute:services.orders.desiredCount.prod": 2,
         "compute:services.orders.minCapacity.prod": 1,
         "compute:spotShare": 0.88,  # the weights applied (3:22), not a rounder share
@@ -283,7 +327,9 @@ def test_a_journal_yields_what_the_run_left_applied(tmp_path: Path) -> None:
         journal.change(change)
     journal.close()
     run = applied_from_journal(read_journal(str(path)), "dev")
-    assert dict(run.services) == {"a": AppliedService("a", True, size=(256, 512), thresholds={"cpuHigh": 60.0})}
+    assert dict(run.services) == {
+        "a": AppliedService("a", True, size=(256, 512), thresholds={"cpuHigh": 60.0}, rightsized_from=(512, 1024))
+    }
 
 
 def test_export_lines_name_the_stack_and_project_directory() -> None:

@@ -350,6 +350,8 @@ export function deployService(scope: Scope, args: ServiceArgs): DeployedService 
       taskDefinitionArn,
       cpu: spec.cpu,
       memory: spec.memory,
+      baselineCpu: spec.baselineCpu,
+      baselineMemory: spec.baselineMemory,
       desiredCount: spec.desiredCount,
       minCapacity: spec.minCapacity,
       maxCapacity: spec.maxCapacity,

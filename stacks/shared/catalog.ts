@@ -98,6 +98,14 @@ export interface ServiceSpec {
   healthCheck: HealthCheckSettings;
   /** Per-service override of the layer's `blueGreen` default; null follows the layer. */
   blueGreen: boolean | null;
+  /**
+   * The task size before rightsizing, per tier (null: never rightsized). Set by
+   * `ecs-optimizer optimize --write-config` the first time it shrinks `sizes` for a tier and kept
+   * across runs, so the optimizer's `fixed` policy halves from this original size, never from an
+   * already-halved one (it would otherwise ratchet down on every run). Exported as the service's
+   * `baselineCpu`/`baselineMemory`. A valid Fargate pair. Defaults to null for every tier.
+   */
+  rightsizedFrom: PerTier<TaskSize | null>;
 }
 
 /** A catalog: service name -> its full spec, defaults first, in a stable order. */
@@ -124,6 +132,7 @@ export const SERVICE_FIELDS = [
   "architecture",
   "healthCheck",
   "blueGreen",
+  "rightsizedFrom",
 ] as const satisfies readonly Exclude<keyof ServiceSpec, "name">[];
 
 const perTier = <T>(value: T): PerTier<T> => Object.fromEntries(TIERS.map((t) => [t, value])) as PerTier<T>;
@@ -157,6 +166,7 @@ export const BASE_SERVICE: Readonly<Omit<ServiceSpec, "name">> = Object.freeze({
     startPeriodSeconds: 60,
   },
   blueGreen: null,
+  rightsizedFrom: perTier(null),
 });
 
 /** Entry shape as written in config: any field, per-tier fields as a number or a per-tier map. */
@@ -283,6 +293,30 @@ function readSizes(r: EntryReader, v: unknown, def: PerTier<TaskSize>): PerTier<
     const memory = r.int(["sizes", tier, "memory"], merged.memory, 512, 122880);
     const why = fargateSizeError(cpu, memory);
     if (why) r.fail(["sizes", tier], { cpu, memory }, why);
+    out[tier] = { cpu, memory };
+  }
+  return out;
+}
+
+/** Like `sizes`, but a tier may be null (not rightsized) and has no default to merge over. */
+function readRightsizedFrom(r: EntryReader, v: unknown, def: PerTier<TaskSize | null>): PerTier<TaskSize | null> {
+  const field = "rightsizedFrom";
+  const map = r.object([field], v);
+  r.knownKeys([field], map, TIERS);
+  const out = { ...def };
+  for (const tier of TIERS) {
+    const raw = map[tier];
+    if (raw === undefined) continue;
+    if (raw === null) {
+      out[tier] = null;
+      continue;
+    }
+    const size = r.object([field, tier], raw);
+    r.knownKeys([field, tier], size, ["cpu", "memory"]);
+    const cpu = r.int([field, tier, "cpu"], size.cpu, 256, 16384);
+    const memory = r.int([field, tier, "memory"], size.memory, 512, 122880);
+    const why = fargateSizeError(cpu, memory);
+    if (why) r.fail([field, tier], { cpu, memory }, why);
     out[tier] = { cpu, memory };
   }
   return out;
@@ -418,6 +452,7 @@ function readEntry(r: EntryReader, entry: Record<string, unknown>, def: Omit<Ser
   if (has("healthCheck")) s.healthCheck = readHealthCheck(r, entry.healthCheck, def.healthCheck);
   if (entry.blueGreen === null) s.blueGreen = null;
   else if (has("blueGreen")) s.blueGreen = r.bool(["blueGreen"], entry.blueGreen);
+  if (has("rightsizedFrom")) s.rightsizedFrom = readRightsizedFrom(r, entry.rightsizedFrom, def.rightsizedFrom);
 
   for (const tier of TIERS) {
     const [min, max, desired] = [s.minCapacity[tier], s.maxCapacity[tier], s.desiredCount[tier]];
@@ -527,20 +562,26 @@ export function calleesOf(catalog: ServiceCatalog, service: string): ServiceSpec
 }
 
 /** A service's values for one tier: what the compute layer deploys and exports. */
-export interface TierService extends Omit<ServiceSpec, "sizes" | "desiredCount" | "minCapacity" | "maxCapacity"> {
+export interface TierService extends Omit<ServiceSpec, "sizes" | "desiredCount" | "minCapacity" | "maxCapacity" | "rightsizedFrom"> {
   cpu: number;
   memory: number;
+  /** The size before rightsizing (`rightsizedFrom`), else the deployed size. */
+  baselineCpu: number;
+  baselineMemory: number;
   desiredCount: number;
   minCapacity: number;
   maxCapacity: number;
 }
 
 export function forTier(spec: ServiceSpec, tier: Tier): TierService {
-  const { sizes, desiredCount, minCapacity, maxCapacity, ...rest } = spec;
+  const { sizes, desiredCount, minCapacity, maxCapacity, rightsizedFrom, ...rest } = spec;
+  const baseline = rightsizedFrom[tier] ?? sizes[tier];
   return {
     ...rest,
     cpu: sizes[tier].cpu,
     memory: sizes[tier].memory,
+    baselineCpu: baseline.cpu,
+    baselineMemory: baseline.memory,
     desiredCount: desiredCount[tier],
     minCapacity: minCapacity[tier],
     maxCapacity: maxCapacity[tier],

@@ -56,6 +56,12 @@ export interface ComputeServiceContract {
   taskDefinitionArn: string;
   cpu: number;
   memory: number;
+  /**
+   * The size the optimizer's `fixed` policy halves from: the catalog's `rightsizedFrom` for the
+   * tier (the size before the first write-back), else `cpu`/`memory`.
+   */
+  baselineCpu: number;
+  baselineMemory: number;
   desiredCount: number;
   minCapacity: number;
   maxCapacity: number;
