@@ -37,6 +37,7 @@ from .emulator import (
     read_live_state,
     seed_from_plan,
     seed_history,
+    terminate,
 )
 from .html_report import render_savings_html
 from .synthetic import fleet_traces
@@ -150,12 +151,7 @@ def run_cli(
         code = proc.wait()
     except BaseException:
         # Interrupted (Ctrl-C): the command must not outlive the demo and its emulator.
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        terminate(proc, grace=10)
         raise
     for reader in readers:
         reader.join()

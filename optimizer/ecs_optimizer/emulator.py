@@ -68,6 +68,16 @@ def _quiet(_: str) -> None:
     return None
 
 
+
+def terminate(proc: "subprocess.Popen[Any]", grace: float = 5.0) -> None:
+    """Stop a child process: SIGTERM, then SIGKILL if it has not exited within ``grace`` seconds."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
 class EmulatorError(RuntimeError):
     """The emulator did not start, or stopped answering."""
 
@@ -189,12 +199,7 @@ class Emulator:
                 try:
                     proc.wait(timeout=5)
                 except subprocess.TimeoutExpired:
-                    proc.terminate()
-                    try:
-                        proc.wait(timeout=5)
-                    except subprocess.TimeoutExpired:
-                        proc.kill()
-                        proc.wait()
+                    terminate(proc)
             finally:
                 if proc.stdout is not None:
                     proc.stdout.close()
