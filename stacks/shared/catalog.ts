@@ -8,6 +8,7 @@
  * `compute:services.<service>.<field>`, the value and what is allowed.
  */
 import { Tier, TIERS } from "./config";
+import { ComputeServiceContract } from "./contracts";
 import { ConfigError } from "./errors";
 import { fargateSizeError } from "./fargate";
 import { ACTIONS_REQUIRING_STAR_RESOURCE } from "./iam";
@@ -562,16 +563,10 @@ export function calleesOf(catalog: ServiceCatalog, service: string): ServiceSpec
 }
 
 /** A service's values for one tier: what the compute layer deploys and exports. */
-export interface TierService extends Omit<ServiceSpec, "sizes" | "desiredCount" | "minCapacity" | "maxCapacity" | "rightsizedFrom"> {
-  cpu: number;
-  memory: number;
-  /** The size before rightsizing (`rightsizedFrom`), else the deployed size. */
-  baselineCpu: number;
-  baselineMemory: number;
-  desiredCount: number;
-  minCapacity: number;
-  maxCapacity: number;
-}
+export interface TierService
+  extends
+    Omit<ServiceSpec, "sizes" | "desiredCount" | "minCapacity" | "maxCapacity" | "rightsizedFrom">,
+    Pick<ComputeServiceContract, "cpu" | "memory" | "baselineCpu" | "baselineMemory" | "desiredCount" | "minCapacity" | "maxCapacity"> {}
 
 export function forTier(spec: ServiceSpec, tier: Tier): TierService {
   const { sizes, desiredCount, minCapacity, maxCapacity, rightsizedFrom, ...rest } = spec;
