@@ -28,7 +28,7 @@ function errorOf(raw: unknown): ConfigError {
 }
 
 describe("service catalog", () => {
-  describe("defaults (issue 3)", () => {
+  describe("defaults", () => {
     const catalog = loadCatalog(undefined);
 
     it("has frontend, api-gateway and processing-service, in that order", () => {

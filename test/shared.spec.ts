@@ -21,7 +21,7 @@ import {
 
 describe("shared library", () => {
   describe("Fargate sizes", () => {
-    // Written out from shared/reference/PRICING.md ("Valid Fargate task sizes (Linux)"), not computed,
+    // Written out from docs/pricing.md ("Valid Fargate task sizes (Linux)"), not computed,
     // so a wrong step or bound in fargate.ts cannot agree with itself here.
     const PRICING_MD: Record<number, number[]> = {
       256: [512, 1024, 2048],
@@ -36,7 +36,7 @@ describe("shared library", () => {
       16384: [32768, 40960, 49152, 57344, 65536, 73728, 81920, 90112, 98304, 106496, 114688, 122880],
     };
 
-    it("matches the table in PRICING.md, CPU by CPU", () => {
+    it("matches the table in docs/pricing.md, CPU by CPU", () => {
       assert.deepEqual([...FARGATE_CPUS], [256, 512, 1024, 2048, 4096, 8192, 16384]);
       for (const [cpu, memories] of Object.entries(PRICING_MD)) {
         assert.deepEqual([...validMemories(Number(cpu))], memories, `cpu ${cpu}`);

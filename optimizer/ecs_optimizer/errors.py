@@ -1,4 +1,4 @@
-"""Errors that map to the CLI's documented exit codes (see ARCHITECTURE.md)."""
+"""Errors that map to the CLI's documented exit codes (README, "Exit codes"; docs/architecture.md)."""
 
 from __future__ import annotations
 

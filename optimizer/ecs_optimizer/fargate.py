@@ -1,6 +1,6 @@
 """Valid Fargate task sizes (Linux), the one Python copy of the table.
 
-Source: ../shared/reference/PRICING.md ("Valid Fargate task sizes"). The TypeScript copy lives
+Source: docs/pricing.md ("Valid Fargate task sizes"). The TypeScript copy lives
 in stacks/shared/fargate.ts; both are tested against the same list.
 """
 

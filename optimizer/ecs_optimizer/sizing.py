@@ -3,7 +3,7 @@
 Everything here is pure: no AWS calls, no clock. The engine reads the live state and the
 CloudWatch series, calls :func:`plan_service` once per service and applies the difference.
 
-Policies (ARCHITECTURE.md, "The optimizer"):
+Policies (docs/architecture.md, "The optimizer"):
 
 ``fixed``
     The documented baseline cut, applied without looking at utilization. Size: halve to the

@@ -1,10 +1,10 @@
-"""fargate.py against the size table in shared/reference/PRICING.md, written out here by hand."""
+"""fargate.py against the size table in docs/pricing.md, written out here by hand."""
 
 import pytest
 
 from ecs_optimizer.fargate import FARGATE_SIZES, all_pairs, check_size, is_valid, valid_memories
 
-# Copied from PRICING.md "Valid Fargate task sizes (Linux)", expanded by hand, not computed.
+# Copied from docs/pricing.md "Valid Fargate task sizes (Linux)", expanded by hand, not computed.
 EXPECTED = {
     256: [512, 1024, 2048],
     512: [1024, 2048, 3072, 4096],

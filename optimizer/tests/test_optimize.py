@@ -9,7 +9,7 @@ import fleet
 from helpers import FAST, mutating
 
 FIXED = ["--policy", "fixed"]
-#: The documented baseline cut for a dev fleet (ARCHITECTURE.md, policy fixed).
+#: The documented baseline cut for a dev fleet (docs/architecture.md, policy fixed).
 FIXED_SIZES = {"frontend": (256, 512), "api-gateway": (512, 1024), "processing-service": (1024, 2048)}
 
 

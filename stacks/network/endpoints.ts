@@ -1,7 +1,7 @@
 /**
  * VPC endpoints, so the tasks' calls to AWS (image pulls, logs, secrets) stay inside the VPC
  * instead of paying NAT processing per GB. An interface endpoint costs about $0.01 per AZ-hour
- * (PRICING.md); the S3 and DynamoDB gateway endpoints are free.
+ * (docs/pricing.md); the S3 and DynamoDB gateway endpoints are free.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";

@@ -173,7 +173,7 @@ export const BASE_SERVICE: Readonly<Omit<ServiceSpec, "name">> = Object.freeze({
 /** Entry shape as written in config: any field, per-tier fields as a number or a per-tier map. */
 export type ServiceEntry = Partial<Record<(typeof SERVICE_FIELDS)[number], unknown>>;
 
-/** The default catalog (issue 3): every field not listed comes from BASE_SERVICE. */
+/** The default catalog: every field not listed comes from BASE_SERVICE. */
 export const DEFAULT_CATALOG: Readonly<Record<DefaultServiceName, ServiceEntry>> = Object.freeze({
   frontend: {
     path: "/",

@@ -1,5 +1,5 @@
 /**
- * The layer contracts: what each layer exports and its consumers may read (ARCHITECTURE.md).
+ * The layer contracts: what each layer exports and its consumers may read (docs/architecture.md).
  * Bump a layer's CONTRACT_VERSION when a key is removed, renamed or retyped.
  */
 import * as pulumi from "@pulumi/pulumi";

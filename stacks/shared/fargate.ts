@@ -1,6 +1,6 @@
 /**
  * Valid Fargate task sizes (Linux): the one TypeScript copy of the table in
- * shared/reference/PRICING.md. The optimizer's Python copy is optimizer/ecs_optimizer/fargate.py;
+ * docs/pricing.md. The optimizer's Python copy is optimizer/ecs_optimizer/fargate.py;
  * both are tested against the same list.
  */
 

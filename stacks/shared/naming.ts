@@ -1,7 +1,7 @@
 import { createHash } from "crypto";
 
 /**
- * The one naming rule: `{type}-{service}-{suffix}` or `{type}-{suffix}` (ARCHITECTURE.md).
+ * The one naming rule: `{type}-{service}-{suffix}` or `{type}-{suffix}` (docs/architecture.md).
  * `type` may be empty for names that are the service itself (`frontend-dev`). Names longer than
  * an AWS limit keep their suffix and get a short hash, so they stay unique and recognisable.
  */

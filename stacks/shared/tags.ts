@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { PlatformSettings } from "./config";
 import { Names } from "./naming";
 
-/** The cost-allocation tag set every taggable resource carries (ARCHITECTURE.md). */
+/** The cost-allocation tag set every taggable resource carries (docs/architecture.md). */
 export const REQUIRED_TAGS = ["Environment", "Service", "Team", "CostCenter", "Layer", "ManagedBy"] as const;
 export type TagSet = Record<(typeof REQUIRED_TAGS)[number], string>;
 
