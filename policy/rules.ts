@@ -7,6 +7,9 @@
  */
 import { ACTIONS_REQUIRING_STAR_RESOURCE, PolicyDocument } from "../stacks/shared/iam";
 import { LAYERS, REQUIRED_TAGS } from "../stacks/shared/tag-keys";
+import { WaivableRule, waiverReason } from "../stacks/shared/waivers";
+
+export { waiverTag } from "../stacks/shared/waivers";
 
 /** A resource as a policy sees it. */
 export interface PlanResource {
@@ -40,22 +43,8 @@ export interface PlatformRule {
   check(r: PlanResource, view: StackView, expected: Expectations): string[];
 }
 
-/**
- * A documented, reviewed exception carried by the resource itself as the tag
- * `PolicyWaiver:<rule>` = reason. Only the rules in WAIVABLE_RULES honour one, and the layers set
- * one only where the user's config asked for it (plain HTTP in dev, say), so it shows in the plan.
- */
-export const WAIVER_TAG_PREFIX = "PolicyWaiver:";
-export const WAIVABLE_RULES = ["alb-https-only", "alb-access-logs", "alb-waf"] as const;
-export type WaivableRule = (typeof WAIVABLE_RULES)[number];
-
-export function waiverTag(rule: WaivableRule, reason: string): Record<string, string> {
-  return { [`${WAIVER_TAG_PREFIX}${rule}`]: reason };
-}
-
 function waived(r: PlanResource, rule: WaivableRule): boolean {
-  const tags = (r.props.tags ?? {}) as Record<string, unknown>;
-  return typeof tags[`${WAIVER_TAG_PREFIX}${rule}`] === "string" && String(tags[`${WAIVER_TAG_PREFIX}${rule}`]).length > 0;
+  return waiverReason(r.props.tags, rule) !== undefined;
 }
 
 export const TYPES = {

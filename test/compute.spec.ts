@@ -14,7 +14,7 @@ import { DEFAULT_SERVICE_NAMES } from "../stacks/shared/catalog";
 import { ComputeContract } from "../stacks/shared/contracts";
 import { byName, LayerRun, ofType, RecordedResource, REPO_ROOT, runChain, runLayer } from "./harness";
 import { schemasFromSource, validateValue } from "./harness/contracts";
-import { MOCK_ACCOUNT, mockResourceState } from "./harness/mock-aws";
+import { MOCK_ACCOUNT, mockResourceState, PROD_NETWORK_CONFIG } from "./harness/mock-aws";
 import { formatViolations, policyViolations } from "./harness/policy";
 
 const T = {
@@ -84,7 +84,11 @@ async function chain(
   stack: string,
   configs: Partial<Record<"network" | "registry" | "compute", Record<string, unknown>>> = {},
 ): Promise<Runs> {
-  return runChain(["network", "registry", "compute"], { stack, config: { tier: stack === "prod" ? "prod" : "dev" }, configs });
+  return runChain(["network", "registry", "compute"], {
+    stack,
+    config: stack === "prod" ? { tier: "prod", ...PROD_NETWORK_CONFIG } : { tier: "dev" },
+    configs,
+  });
 }
 
 describe("compute layer", () => {

@@ -7,7 +7,7 @@ import * as assert from "node:assert/strict";
 import { combinedExpression, serviceMetrics } from "../stacks/observability/metrics";
 import { ComputeContract, ComputeServiceContract, NetworkContract, ObservabilityContract, ServiceAlarms } from "../stacks/shared";
 import { byName, LayerRun, ofType, RecordedResource, runChain, runLayer } from "./harness";
-import { MOCK_ACCOUNT, MOCK_REGION, mockResourceState } from "./harness/mock-aws";
+import { MOCK_ACCOUNT, MOCK_REGION, mockResourceState, PROD_NETWORK_CONFIG } from "./harness/mock-aws";
 import { formatViolations, policyViolations } from "./harness/policy";
 
 const SUFFIX = "dev";
@@ -441,7 +441,10 @@ describe("observability layer", () => {
     let prodTopic: string;
 
     before(async () => {
-      prod = await runChain(["network", "registry", "compute", "observability"], { stack: "prod", config: { tier: "prod" } });
+      prod = await runChain(["network", "registry", "compute", "observability"], {
+        stack: "prod",
+        config: { tier: "prod", ...PROD_NETWORK_CONFIG },
+      });
       c = prod.compute.exports as ComputeContract;
       o = prod.observability.exports as ObservabilityContract;
       prodTopic = o.snsTopicArn;

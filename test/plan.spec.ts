@@ -7,6 +7,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "fs";
 import * as path from "path";
 import { REPO_ROOT } from "./harness";
+import { PROD_NETWORK_CONFIG } from "./harness/mock-aws";
 import { LayerPlan, planLayers, renderPlan } from "./harness/plan";
 
 const SNAPSHOT_DIR = path.join(REPO_ROOT, "test", "__snapshots__");
@@ -17,7 +18,7 @@ for (const tier of ["dev", "prod"] as const) {
     let plans: LayerPlan[] = [];
 
     before(async () => {
-      plans = await planLayers("all", { stack: tier, config: { tier } });
+      plans = await planLayers("all", { stack: tier, config: tier === "prod" ? { tier, ...PROD_NETWORK_CONFIG } : { tier } });
     });
 
     it("plans every layer that exists", () => {

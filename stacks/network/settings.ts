@@ -35,7 +35,18 @@ export interface NetworkSettings {
   testListenerPort: number;
   testListenerCidrs: string[];
   flowLogRetentionDays: number;
+  /** Prod without a certificate, accepted on purpose (`allowPlainHttp: true`); warned about at preview. */
+  allowPlainHttp: boolean;
+  /** ALB access logs to the layer's S3 bucket, kept this many days; undefined when off. */
+  accessLogRetentionDays?: number;
+  /** The WAF web ACL in front of the ALB; undefined when off. */
+  waf?: { rateLimit: number };
 }
+
+/** Requests one client IP may send in any 5-minute window before the WAF blocks it (AWS's window). */
+export const DEFAULT_WAF_RATE_LIMIT = 2000;
+/** AWS's bounds for a rate-based rule's limit. */
+export const WAF_RATE_LIMIT_RANGE = { min: 10, max: 2_000_000_000 } as const;
 
 function vpcCidr(cfg: LayerConfig): string {
   const value = cfg.cidr("vpcCidr", "10.0.0.0/16");
@@ -131,6 +142,21 @@ export function networkSettings(cfg: LayerConfig, platform: PlatformSettings): N
   }
   if (testListenerCidrs.length === 0) throw new ConfigError(cfg.key("testListenerCidrs"), testListenerCidrs, "expected at least one CIDR");
 
+  const allowPlainHttp = cfg.bool("allowPlainHttp", false);
+  if (platform.tier === "prod" && certificateArn === undefined && !allowPlainHttp) {
+    throw new ConfigError(
+      cfg.key("certificateArn"),
+      "(unset)",
+      `the prod tier serves production traffic only over HTTPS: set ${cfg.key("certificateArn")} to an ACM certificate, ` +
+        `or set ${cfg.key("allowPlainHttp")} to true to accept plain HTTP`,
+    );
+  }
+
+  const accessLogs = cfg.bool("accessLogs", byTier(platform.tier, { dev: false, prod: true }));
+  const accessLogRetentionDays = cfg.int("accessLogRetentionDays", byTier(platform.tier, { dev: 30, prod: 90 }), { min: 1, max: 3650 });
+  const waf = cfg.bool("waf", byTier(platform.tier, { dev: false, prod: true }));
+  const wafRateLimit = cfg.int("wafRateLimit", DEFAULT_WAF_RATE_LIMIT, WAF_RATE_LIMIT_RANGE);
+
   return {
     vpcCidr: cidr,
     azCount,
@@ -142,5 +168,8 @@ export function networkSettings(cfg: LayerConfig, platform: PlatformSettings): N
     testListenerPort,
     testListenerCidrs,
     flowLogRetentionDays: byTier(platform.tier, { dev: 7, prod: 30 }),
+    allowPlainHttp,
+    accessLogRetentionDays: accessLogs ? accessLogRetentionDays : undefined,
+    waf: waf ? { rateLimit: wafRateLimit } : undefined,
   };
 }

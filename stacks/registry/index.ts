@@ -6,16 +6,19 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import {
+  awsAccount,
   CONTRACT_VERSIONS,
   DEFAULT_SERVICE_NAMES,
   Exported,
   LayerConfig,
+  platformKmsKey,
   platformSettings,
   RegistryContract,
   RepositoryContract,
   Scope,
   SERVICE_NAME_PATTERN,
 } from "../shared";
+import { ecrKeyPolicy } from "./kms";
 import { lifecyclePolicy } from "./lifecycle";
 
 const cfg = new LayerConfig();
@@ -30,19 +33,17 @@ const keepImages = cfg.int("keepImages", 10, { min: 1, max: 1000 });
 const scope = Scope.forLayer(settings, "registry");
 const names = scope.names;
 
-// One key for the layer's repositories. The default key policy (the account administers it
-// through IAM) is enough: ECR creates its own grant with the pushing principal's permissions.
-const key = new aws.kms.Key(
+// One key for the layer's repositories, usable only through ECR: ECR creates a grant with the
+// pushing (or pulling) principal's permissions on each call, which the ViaService statement allows.
+const key = platformKmsKey(
   "ecr-key",
   {
     description: `Encrypts the ECR repositories of ${settings.environmentSuffix}`,
-    enableKeyRotation: true,
-    // The shortest window AWS allows, so a destroyed stack does not hold keys for a month.
-    deletionWindowInDays: 7,
+    aliasName: names.of("ecr"),
+    policy: awsAccount(scope).apply(ecrKeyPolicy),
   },
   scope.opts(),
 );
-new aws.kms.Alias("ecr-key-alias", { name: `alias/${names.of("ecr")}`, targetKeyId: key.keyId }, scope.opts());
 
 const repositories: Record<string, pulumi.Output<RepositoryContract>> = {};
 for (const svc of services) {

@@ -33,6 +33,10 @@ export interface NetworkContract {
   /** Endpoint service short name (`ecr.api`, `s3`, ...) -> VPC endpoint id. */
   vpcEndpoints: Record<string, string>;
   flowLogGroupName: string;
+  /** The S3 bucket holding the ALB's access logs; null when access logs are off. */
+  albLogBucketName: string | null;
+  /** The WAF web ACL in front of the ALB (its name is the `WebACL` metric dimension); null when off. */
+  wafWebAclName: string | null;
 }
 
 export interface RepositoryContract {

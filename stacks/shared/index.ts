@@ -8,3 +8,5 @@ export * from "./naming";
 export * from "./stackref";
 export * from "./tags";
 export * from "./iam";
+export * from "./waivers";
+export * from "./kms";

@@ -7,6 +7,10 @@ import { createHash } from "crypto";
 
 export const MOCK_ACCOUNT = "123456789012";
 export const MOCK_REGION = "us-east-1";
+/** An ACM certificate of the mock account: the prod tier refuses to plan without one. */
+export const MOCK_CERTIFICATE_ARN = `arn:aws:acm:${MOCK_REGION}:${MOCK_ACCOUNT}:certificate/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0`;
+/** The network config a prod run needs (a certificate); spread into a chain's config. */
+export const PROD_NETWORK_CONFIG = { "network:certificateArn": MOCK_CERTIFICATE_ARN } as const;
 
 type Inputs = Record<string, any>;
 type Computed = (name: string, inputs: Inputs, id: string) => Inputs;

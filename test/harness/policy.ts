@@ -32,7 +32,6 @@ export function stackView(run: LayerRun, resources: PlanResource[]): StackView {
     const { id, state } = mockResourceState(r.type, r.name, r.inputs);
     byRef.set(String(id), resources[i]);
     if (state.arn !== undefined) byRef.set(String(state.arn), resources[i]);
-    if (state.bucket !== undefined) byRef.set(String(state.bucket), resources[i]);
   });
   return { resources, referenced: (r, prop) => byRef.get(String(r.props[prop])) };
 }
