@@ -73,7 +73,8 @@ function parameters(scope: Scope, spec: TierService, key: aws.kms.Key): Containe
           description: `${name} setting of ${spec.name}`,
           type: "SecureString",
           keyId: key.arn,
-          value,
+          // Marked secret so `pulumi preview` and state show it masked, as the offline plan does.
+          value: pulumi.secret(value),
         },
         scope.opts(),
       );
