@@ -715,7 +715,7 @@ describe("compute layer", () => {
         ]);
         const prodRule = byName(c, T.rule, `${svc}-rule`).inputs;
         const testRule = byName(c, T.rule, `${svc}-test-rule`).inputs;
-        assert.equal(prodRule.listenerArn, prod.network.exports.httpListenerArn);
+        assert.equal(prodRule.listenerArn, prod.network.exports.httpsListenerArn);
         assert.equal(testRule.listenerArn, prod.network.exports.testListenerArn);
         assert.equal(testRule.priority, prodRule.priority);
         for (const rule of [prodRule, testRule]) {
@@ -979,6 +979,62 @@ describe("compute layer", () => {
     it("passes every policy check", () => {
       const v = policyViolations(big, "dev");
       assert.deepEqual(v, [], formatViolations(v));
+    });
+  });
+
+  describe("natStrategy none: every endpoint the catalog needs, images through the ECR Public cache", () => {
+    const CACHE_REGISTRY = `${MOCK_ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com`;
+
+    it("plans cleanly with the complete endpoint set, pulling the default image through the cache", async () => {
+      const runs = await chain("dev", { network: { natStrategy: "none" } });
+      assert.equal(runs.network.exports.natGatewayCount, 0);
+      assert.deepEqual(runs.registry.exports.ecrPublicCache, { registry: CACHE_REGISTRY, prefix: "ecr-public-dev" });
+      for (const svc of SERVICES) {
+        assert.equal(container(runs.compute, svc).image, `${CACHE_REGISTRY}/ecr-public-dev/nginx/nginx:stable`);
+        const pull = statement(doc(byName(runs.compute, T.rolePolicy, `${svc}-execution-policy`)), "PullOwnImageThroughCache");
+        assert.equal(pull.Resource, `arn:aws:ecr:us-east-1:${MOCK_ACCOUNT}:repository/ecr-public-dev/nginx/nginx`);
+        assert.ok((pull.Action as string[]).includes("ecr:BatchImportUpstreamImage"));
+      }
+      assert.deepEqual(policyViolations(runs.compute, "dev"), []);
+    });
+
+    it("an incomplete set fails with one line naming each missing endpoint and who needs it", async () => {
+      await assert.rejects(
+        chain("dev", { network: { natStrategy: "none", interfaceEndpoints: ["ecr.api", "ecr.dkr", "logs", "secretsmanager"] } }),
+        (err: Error) =>
+          !err.message.includes("\n") &&
+          /invalid config network:natStrategy = "none": .*lacks ssm \(settings of frontend, api-gateway, processing-service\); add it to network:interfaceEndpoints/.test(
+            err.message,
+          ),
+      );
+      await assert.rejects(
+        chain("dev", { network: { natStrategy: "none", interfaceEndpoints: ["ecr.api", "ecr.dkr", "logs", "ssm"] } }),
+        /lacks secretsmanager \(secrets of api-gateway, processing-service\); add it/,
+      );
+    });
+
+    it("no secretsmanager endpoint is needed when no service has secrets", async () => {
+      const noSecrets = Object.fromEntries(SERVICES.map((svc) => [svc, { secrets: [] }]));
+      const runs = await chain("dev", {
+        network: { natStrategy: "none", interfaceEndpoints: ["ecr.api", "ecr.dkr", "logs", "ssm"] },
+        compute: { services: noSecrets },
+      });
+      assert.equal(ofType(runs.compute, T.task).length, SERVICES.length);
+    });
+
+    it("an image ECR cannot serve fails naming the service's image", async () => {
+      await assert.rejects(
+        chain("dev", { network: { natStrategy: "none" }, compute: { services: { frontend: { image: "docker.io/library/nginx:1.27" } } } }),
+        /invalid config compute:services.frontend.image = "docker.io\/library\/nginx:1.27": the network has no NAT/,
+      );
+      await assert.rejects(
+        chain("dev", { network: { natStrategy: "none" }, registry: { ecrPublicCache: false } }),
+        /compute:services.frontend.image = "public.ecr.aws\/nginx\/nginx:stable": .*registry:ecrPublicCache on/,
+      );
+    });
+
+    it("with NAT the images are pulled from where the catalog says", () => {
+      for (const svc of SERVICES) assert.equal(container(dev.compute, svc).image, "public.ecr.aws/nginx/nginx:stable");
     });
   });
 

@@ -32,9 +32,14 @@ export function trustPolicy(service: "ecs-tasks.amazonaws.com" | "ecs.amazonaws.
   };
 }
 
+/** What pulling an image from one repository takes. */
+const ECR_PULL_ACTIONS = ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"] as const;
+
 export interface ExecutionGrants {
   /** The service's own ECR repository. */
   repositoryArn: string;
+  /** The pull-through cache repository its ECR Public image is pulled from (no NAT). */
+  cachedRepositoryArn?: string;
   /** The service's own log group (without the `:*` suffix). */
   logGroupArn: string;
   parameterArns: string[];
@@ -56,9 +61,20 @@ export function executionPolicy(g: ExecutionGrants): PolicyDocument {
     {
       Sid: "PullOwnImage",
       Effect: "Allow",
-      Action: ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"],
+      Action: [...ECR_PULL_ACTIONS],
       Resource: g.repositoryArn,
     },
+    // The first pull through the cache creates the repository and imports the upstream image.
+    ...(g.cachedRepositoryArn
+      ? [
+          {
+            Sid: "PullOwnImageThroughCache",
+            Effect: "Allow" as const,
+            Action: [...ECR_PULL_ACTIONS, "ecr:BatchImportUpstreamImage", "ecr:CreateRepository"],
+            Resource: g.cachedRepositoryArn,
+          },
+        ]
+      : []),
     {
       Sid: "WriteOwnLogs",
       Effect: "Allow",

@@ -30,8 +30,17 @@ export interface ServiceArgs {
   listeners?: { production: pulumi.Input<string>; test: pulumi.Input<string>; priority: number };
   /** Whether this service deploys blue/green (public services only). */
   blueGreen: boolean;
+  /** Without NAT: the ECR Public image through the registry's pull-through cache. */
+  cachedImage?: CachedImage;
   /** The role ECS shifts traffic with during blue/green deployments. */
   infrastructureRole?: { arn: pulumi.Input<string>; ready: pulumi.Resource };
+}
+
+export interface CachedImage {
+  /** What the task definition pulls. */
+  image: string;
+  /** The repository the cache creates for it (`<prefix>/<path>`). */
+  repositoryName: string;
 }
 
 export interface DeployedService {
@@ -191,7 +200,17 @@ export function deployService(scope: Scope, args: ServiceArgs): DeployedService 
             pulumi.all(secretRefs.map((s) => s.valueFrom)),
           ])
           .apply(([logGroupArn, keyArn, e, parameterArns, secretArns]) =>
-            executionPolicy({ repositoryArn: args.repository.arn, logGroupArn, keyArn, parameterArns, secretArns, region: e.region }),
+            executionPolicy({
+              repositoryArn: args.repository.arn,
+              cachedRepositoryArn: args.cachedImage
+                ? `arn:${e.partition}:ecr:${e.region}:${e.accountId}:repository/${args.cachedImage.repositoryName}`
+                : undefined,
+              logGroupArn,
+              keyArn,
+              parameterArns,
+              secretArns,
+              region: e.region,
+            }),
           ),
       ),
     },
@@ -208,7 +227,7 @@ export function deployService(scope: Scope, args: ServiceArgs): DeployedService 
     );
   }
 
-  const image = spec.imageTag === null ? spec.image : `${args.repository.url}:${spec.imageTag}`;
+  const image = spec.imageTag === null ? (args.cachedImage?.image ?? spec.image) : `${args.repository.url}:${spec.imageTag}`;
   const writable = spec.readonlyRootFilesystem ? spec.writablePaths : [];
   const taskDefinition = new aws.ecs.TaskDefinition(
     `${svc}-task`,

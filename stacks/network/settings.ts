@@ -2,7 +2,7 @@
  * The network layer's config, read and validated in one place before any resource is declared,
  * so a bad value fails `pulumi preview` with one line naming the key, the value and what is allowed.
  */
-import { byTier, ConfigError, LayerConfig, PlatformSettings } from "../shared";
+import { byTier, ConfigError, LayerConfig, NO_NAT_BASE_ENDPOINTS, PlatformSettings } from "../shared";
 import { formatCidr, isNetworkAddress, networkOf, parseCidr } from "./cidr";
 import { GATEWAY_ENDPOINT_SERVICES, INTERFACE_ENDPOINT_SERVICES } from "./endpoints";
 import { NAT_STRATEGIES, NatStrategy } from "./vpc";
@@ -15,12 +15,6 @@ export const TEST_LISTENER_MIN_PREFIX = 8;
 
 export const DEFAULT_INTERFACE_ENDPOINTS = ["ecr.api", "ecr.dkr", "logs", "secretsmanager", "ssm"] as const;
 export const DEFAULT_GATEWAY_ENDPOINTS = ["s3"] as const;
-
-/**
- * What private subnets need to start a Fargate task when there is no NAT: pull the image (ECR API,
- * ECR registry, S3 for the layers) and ship its logs.
- */
-const NO_NAT_REQUIRES = { interfaceEndpoints: ["ecr.api", "ecr.dkr", "logs"], gatewayEndpoints: ["s3"] } as const;
 
 const ACM_CERTIFICATE_ARN = /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/;
 
@@ -95,10 +89,8 @@ export function networkSettings(cfg: LayerConfig, platform: PlatformSettings): N
     endpointCheck({ key: cfg.key("interfaceEndpoints"), services: INTERFACE_ENDPOINT_SERVICES }, GATEWAY_ENDPOINT_SERVICES),
   );
   if (natStrategy === "none") {
-    const missing = [
-      ...NO_NAT_REQUIRES.interfaceEndpoints.filter((e) => !interfaceEndpoints.includes(e)),
-      ...NO_NAT_REQUIRES.gatewayEndpoints.filter((e) => !gatewayEndpoints.includes(e)),
-    ];
+    // What every task needs; the compute layer adds ssm and secretsmanager when its services read them.
+    const missing = NO_NAT_BASE_ENDPOINTS.filter((e) => !interfaceEndpoints.includes(e) && !gatewayEndpoints.includes(e));
     if (missing.length) {
       throw new ConfigError(
         cfg.key("natStrategy"),

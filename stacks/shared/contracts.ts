@@ -51,6 +51,17 @@ export interface RegistryContract {
   environmentSuffix: string;
   /** Service name -> its repository. */
   repositories: Record<string, RepositoryContract>;
+  /**
+   * The pull-through cache of ECR Public: `<registry>/<prefix>/<path>` serves `public.ecr.aws/<path>`.
+   * Null when `registry:ecrPublicCache` is false.
+   */
+  ecrPublicCache: EcrPublicCache | null;
+}
+
+export interface EcrPublicCache {
+  /** `<account>.dkr.ecr.<region>.amazonaws.com` */
+  registry: string;
+  prefix: string;
 }
 
 export interface ComputeServiceContract {

@@ -10,3 +10,4 @@ export * from "./tags";
 export * from "./iam";
 export * from "./waivers";
 export * from "./kms";
+export * from "./no-nat";
