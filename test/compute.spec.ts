@@ -671,6 +671,81 @@ describe("compute layer", () => {
       );
     });
 
+    it("references existing secrets by name or ARN: nothing generated, exactly that secret and its key granted", async () => {
+      const arn = `arn:aws:secretsmanager:us-east-1:${MOCK_ACCOUNT}:secret:shared/stripe-AbCdEf`;
+      const kmsKeyArn = `arn:aws:kms:us-east-1:${MOCK_ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
+      const runs = await chain("dev", {
+        compute: {
+          services: {
+            "api-gateway": {
+              secrets: [],
+              existingSecrets: { API_KEY: { secret: "shared/api-key" }, STRIPE_KEY: { secret: arn, kmsKeyArn } },
+            },
+          },
+        },
+      });
+      const c = runs.compute;
+      assert.deepEqual(
+        ofType(c, T.secret).map((s) => s.inputs.name),
+        ["processing-service/DB_PASSWORD-dev"],
+        "no secret is created for api-gateway",
+      );
+      assert.deepEqual(
+        container(c, "api-gateway").secrets.map((s: any) => [s.name, s.valueFrom]),
+        [
+          ["LOG_LEVEL", stateOf(byName(c, T.param, "api-gateway-param-LOG_LEVEL")).arn],
+          ["API_KEY", `arn:aws:secretsmanager:us-east-1:${MOCK_ACCOUNT}:secret:shared/api-key`],
+          ["STRIPE_KEY", arn],
+        ],
+      );
+      const exec = doc(byName(c, T.rolePolicy, "api-gateway-execution-policy"));
+      assert.deepEqual(statement(exec, "ReadOwnSecrets").Resource, [
+        `arn:aws:secretsmanager:us-east-1:${MOCK_ACCOUNT}:secret:shared/api-key-??????`,
+        arn,
+      ]);
+      const decrypt = statement(exec, "DecryptExistingSecrets");
+      assert.deepEqual(decrypt.Resource, [kmsKeyArn]);
+      assert.deepEqual(decrypt.Condition, { StringEquals: { "kms:ViaService": "secretsmanager.us-east-1.amazonaws.com" } });
+      assert.deepEqual(policyViolations(c, "dev"), []);
+    });
+
+    it("rotates generated secrets with the user's function when rotationLambdaArn is set", async () => {
+      const fn = `arn:aws:lambda:us-east-1:${MOCK_ACCOUNT}:function:rotate-api-key`;
+      const runs = await chain("dev", { compute: { services: { "api-gateway": { rotationLambdaArn: fn, rotationDays: 14 } } } });
+      const rotations = ofType(runs.compute, "aws:secretsmanager/secretRotation:SecretRotation");
+      assert.equal(rotations.length, 1);
+      assert.deepEqual(rotations[0].inputs, {
+        secretId: stateOf(byName(runs.compute, T.secret, "api-gateway-secret-API_KEY")).id,
+        rotationLambdaArn: fn,
+        rotationRules: { automaticallyAfterDays: 14 },
+      });
+      assert.equal(ofType(dev.compute, "aws:secretsmanager/secretRotation:SecretRotation").length, 0, "no rotation by default");
+    });
+
+    it("rejects malformed secret references and rotation settings, naming the field", async () => {
+      const bad = (entry: Record<string, unknown>) => chain("dev", { compute: { services: { "api-gateway": entry } } });
+      await assert.rejects(
+        bad({ existingSecrets: { API_KEY: { secret: "arn:aws:s3:::bucket" } } }),
+        /compute:services.api-gateway.existingSecrets.API_KEY.secret = "arn:aws:s3:::bucket": expected an existing secret's name or full ARN/,
+      );
+      await assert.rejects(
+        bad({ existingSecrets: { API_KEY: { secret: "x", kmsKeyArn: "alias/foo" } } }),
+        /existingSecrets.API_KEY.kmsKeyArn = "alias\/foo": expected a KMS key ARN/,
+      );
+      await assert.rejects(
+        bad({ existingSecrets: { API_KEY: { secret: "x" } } }),
+        /existingSecrets.API_KEY = .*API_KEY is also a setting or a generated secret/,
+      );
+      await assert.rejects(
+        bad({ rotationLambdaArn: "rotate" }),
+        /compute:services.api-gateway.rotationLambdaArn = "rotate": expected a Lambda function ARN/,
+      );
+      await assert.rejects(
+        bad({ rotationDays: 0 }),
+        /compute:services.api-gateway.rotationDays = 0: expected a whole number from 1 to 1000/,
+      );
+    });
+
     it("contains no secret literal in the program's sources", () => {
       const dir = path.join(REPO_ROOT, "stacks", "compute");
       for (const f of fs.readdirSync(dir).filter((n) => n.endsWith(".ts"))) {

@@ -46,6 +46,8 @@ export interface ExecutionGrants {
   secretArns: string[];
   /** The platform key its parameters and secrets are encrypted with. */
   keyArn: string;
+  /** Customer-managed keys the catalog's existing secrets are encrypted with. */
+  existingSecretKeyArns?: string[];
   region: string;
 }
 
@@ -95,6 +97,15 @@ export function executionPolicy(g: ExecutionGrants): PolicyDocument {
       Action: ["kms:Decrypt"],
       Resource: g.keyArn,
       Condition: { StringEquals: { "kms:ViaService": [`ssm.${g.region}.amazonaws.com`, `secretsmanager.${g.region}.amazonaws.com`] } },
+    });
+  }
+  if (g.existingSecretKeyArns?.length) {
+    statements.push({
+      Sid: "DecryptExistingSecrets",
+      Effect: "Allow",
+      Action: ["kms:Decrypt"],
+      Resource: g.existingSecretKeyArns,
+      Condition: { StringEquals: { "kms:ViaService": `secretsmanager.${g.region}.amazonaws.com` } },
     });
   }
   return document(statements);

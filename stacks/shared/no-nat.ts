@@ -18,13 +18,15 @@ export interface NoNatNeeds {
   name: string;
   environment: Record<string, string>;
   secrets: readonly string[];
+  /** Secrets that exist already (read through the same endpoint). */
+  existingSecrets?: Record<string, unknown>;
 }
 
 /** Endpoint -> the services that need it (an empty list: every task does). */
 export function endpointsNeeded(services: readonly NoNatNeeds[]): Map<string, string[]> {
   const need = new Map<string, string[]>(NO_NAT_BASE_ENDPOINTS.map((e) => [e, []]));
   const withSettings = services.filter((s) => Object.keys(s.environment).length > 0).map((s) => s.name);
-  const withSecrets = services.filter((s) => s.secrets.length > 0).map((s) => s.name);
+  const withSecrets = services.filter((s) => s.secrets.length + Object.keys(s.existingSecrets ?? {}).length > 0).map((s) => s.name);
   if (withSettings.length) need.set(SETTINGS_ENDPOINT, withSettings);
   if (withSecrets.length) need.set(SECRETS_ENDPOINT, withSecrets);
   return need;
