@@ -125,6 +125,8 @@ export interface ObservabilityContract {
   dashboardName: string;
   alarms: Record<string, ServiceAlarms>;
   spotInterruptionAlarmName: string;
+  /** The alarm on requests the network's WAF blocks; null when the network has no WAF. */
+  wafBlockedAlarmName: string | null;
 }
 
 /** What a layer's program exports: every contract key, each value possibly still an Output. */
