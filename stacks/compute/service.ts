@@ -82,8 +82,8 @@ function parameters(scope: Scope, spec: TierService, key: aws.kms.Key): Containe
           description: `${name} setting of ${spec.name}`,
           type: "SecureString",
           keyId: key.arn,
-          // Marked secret so `pulumi preview` and state show it masked, as the offline plan does.
-          value: pulumi.secret(value),
+          // The AWS SDK marks `value` secret, so `pulumi preview` and state mask it; so does the offline plan.
+          value,
         },
         scope.opts(),
       );
