@@ -37,6 +37,27 @@ function resourcePolicy(rule: PlatformRule): ResourceValidationPolicy {
   };
 }
 
+/** Attributes a reference may hold the value of: what AWS ids and ARNs are named in state. */
+const REFERENCE_ATTRIBUTES = ["arn", "id", "bucket"] as const;
+
+/**
+ * The resource whose id or ARN equals `value`, for an input the engine recorded no dependency for
+ * (an ARN pasted from state, say). Candidates whose attributes are still unknown are passed over.
+ */
+function byValue(resources: readonly PlanResource[], value: unknown): PlanResource | undefined {
+  if (typeof value !== "string" || value === "") return undefined;
+  return resources.find((c) =>
+    REFERENCE_ATTRIBUTES.some((attr) => {
+      try {
+        return c.props[attr] === value;
+      } catch (e) {
+        if (e instanceof UnknownValueError) return false;
+        throw e;
+      }
+    }),
+  );
+}
+
 function stackPolicy(rule: PlatformRule): StackValidationPolicy {
   return {
     name: rule.name,
@@ -51,7 +72,7 @@ function stackPolicy(rule: PlatformRule): StackValidationPolicy {
         // The engine records which resource an input came from; that is the reference.
         referenced: (r, prop) => {
           const dep = source.get(r.key)?.propertyDependencies[prop]?.[0];
-          return dep ? byUrn.get(dep.urn) : undefined;
+          return dep ? byUrn.get(dep.urn) : byValue(resources, r.props[prop]);
         },
       };
       for (const r of resources) {

@@ -265,6 +265,19 @@ describe("policy pack (policy/)", () => {
     });
   }
 
+  it("a stack policy resolves a reference the engine recorded no dependency for by the id or ARN it holds", async () => {
+    const arn = "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/alb-dev/1";
+    const resources = [
+      { type: TYPES.loadBalancer, name: "pasted", urn: "u1", props: { arn }, propertyDependencies: {}, dependencies: [] },
+      { type: TYPES.loadBalancer, name: "bare", urn: "u2", props: {}, propertyDependencies: {}, dependencies: [] },
+      { type: TYPES.webAclAssociation, name: "a", urn: "u3", props: { resourceArn: arn }, propertyDependencies: {}, dependencies: [] },
+    ];
+    const out: string[] = [];
+    const policy = platformPolicies().find((p) => p.name === "alb-waf") as StackValidationPolicy;
+    await policy.validateStack({ resources } as any, (m: string, urn?: string) => out.push(`${urn}: ${m}`));
+    assert.deepEqual(out, ["u2: no WAF web ACL is associated"]);
+  });
+
   it("a stack policy skips a resource whose input is unknown during preview and checks the rest", async () => {
     const { unknownCheckingProxy } = await import("@pulumi/policy");
     // The sentinel the policy server puts in place of a value unknown during preview (not in the typings).
