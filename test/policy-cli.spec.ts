@@ -45,6 +45,8 @@ describe("policy pack through the real Pulumi engine", function () {
 
   after(() => {
     if (home) fs.rmSync(home, { recursive: true, force: true });
+    // `stack init` writes the stack's passphrase salt next to the program.
+    fs.rmSync(path.join(PROGRAM, "Pulumi.smoke.yaml"), { force: true });
   });
 
   it("fails the preview", () => assert.notEqual(status, 0, output));
