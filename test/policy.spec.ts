@@ -6,6 +6,9 @@
 import * as assert from "node:assert/strict";
 import { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { platformPolicies } from "../policy/pack";
+import { runChain } from "./harness";
+import { PROD_NETWORK_CONFIG } from "./harness/mock-aws";
+import { formatViolations, policyViolations } from "./harness/policy";
 import { DISABLED_CHECKS, evaluate, PlanResource, PLATFORM_RULES, ruleNamed, StackView, TYPES, waiverTag } from "../policy/rules";
 
 const TAGS = { Environment: "dev", Service: "shared", Team: "platform", CostCenter: "engineering", Layer: "network", ManagedBy: "pulumi" };
@@ -300,4 +303,26 @@ describe("policy pack (policy/)", () => {
     await policy.validateStack({ resources } as any, (m: string, urn?: string) => out.push(`${urn}: ${m}`));
     assert.deepEqual(out, ["u2: open to the internet on 22-22 (only the ALB's 80/443 may be)"]);
   });
+});
+
+describe("every layer of both tiers passes the whole pack", () => {
+  for (const tier of ["dev", "prod"] as const) {
+    it(`${tier}: zero violations in network, registry, compute and observability`, async () => {
+      const runs = await runChain(["network", "registry", "compute", "observability"], {
+        stack: tier,
+        config: tier === "prod" ? { tier, ...PROD_NETWORK_CONFIG } : { tier },
+      });
+      for (const run of Object.values(runs)) {
+        assert.ok(run.resources.length > 10, `${run.layer} declared resources`);
+        const violations = policyViolations(run, tier);
+        assert.deepEqual(violations, [], `${run.layer} (${tier}):\n${formatViolations(violations)}`);
+      }
+      if (tier === "prod") {
+        const waivers = Object.values(runs).flatMap((run) =>
+          run.resources.filter((r) => JSON.stringify(r.inputs.tags ?? {}).includes("PolicyWaiver")).map((r) => r.name),
+        );
+        assert.deepEqual(waivers, [], "prod with its defaults needs no waiver");
+      }
+    });
+  }
 });
