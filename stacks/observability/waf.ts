@@ -6,7 +6,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { Scope } from "../shared";
-import { AlarmPolicy, metricAlarm } from "./alarms";
+import { AlarmPolicy, eventCountAlarmPolicy, metricAlarm } from "./alarms";
 import { MetricRef } from "./metrics";
 
 /** AWS/WAFV2 publishes per web ACL and rule; `Rule: ALL` sums the ACL's rules. */
@@ -14,17 +14,11 @@ export function wafMetric(metricName: "BlockedRequests" | "AllowedRequests", web
   return { namespace: "AWS/WAFV2", metricName, dimensions: { WebACL: webAclName, Region: region, Rule: "ALL" } };
 }
 
-export const WAF_ALARM_POLICY: AlarmPolicy = {
-  prefix: "waf-blocked",
-  statistic: "Sum",
-  comparison: "GreaterThanOrEqualToThreshold",
-  period: 300,
-  evaluationPeriods: 1,
-  datapointsToAlarm: 1,
-  // WAF publishes BlockedRequests only for periods in which it blocked something.
-  treatMissingData: "notBreaching",
-  meaning: "the WAF blocked at least the threshold of requests; check its sampled requests for an attack or a rule blocking real clients",
-};
+// WAF publishes BlockedRequests only for periods in which it blocked something.
+export const WAF_ALARM_POLICY: AlarmPolicy = eventCountAlarmPolicy(
+  "waf-blocked",
+  "the WAF blocked at least the threshold of requests; check its sampled requests for an attack or a rule blocking real clients",
+);
 
 export interface WafWatchArgs {
   webAclName: string;
