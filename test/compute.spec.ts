@@ -14,7 +14,7 @@ import { DEFAULT_SERVICE_NAMES } from "../stacks/shared/catalog";
 import { ComputeContract } from "../stacks/shared/contracts";
 import { byName, LayerRun, ofType, RecordedResource, REPO_ROOT, runChain, runLayer } from "./harness";
 import { schemasFromSource, validateValue } from "./harness/contracts";
-import { MOCK_ACCOUNT, mockResourceState } from "./harness/mock-aws";
+import { MOCK_ACCOUNT, mockResourceState, PROD_NETWORK_CONFIG } from "./harness/mock-aws";
 import { formatViolations, policyViolations } from "./harness/policy";
 
 const T = {
@@ -84,7 +84,11 @@ async function chain(
   stack: string,
   configs: Partial<Record<"network" | "registry" | "compute", Record<string, unknown>>> = {},
 ): Promise<Runs> {
-  return runChain(["network", "registry", "compute"], { stack, config: { tier: stack === "prod" ? "prod" : "dev" }, configs });
+  return runChain(["network", "registry", "compute"], {
+    stack,
+    config: stack === "prod" ? { tier: "prod", ...PROD_NETWORK_CONFIG } : { tier: "dev" },
+    configs,
+  });
 }
 
 describe("compute layer", () => {
@@ -667,6 +671,81 @@ describe("compute layer", () => {
       );
     });
 
+    it("references existing secrets by name or ARN: nothing generated, exactly that secret and its key granted", async () => {
+      const arn = `arn:aws:secretsmanager:us-east-1:${MOCK_ACCOUNT}:secret:shared/stripe-AbCdEf`;
+      const kmsKeyArn = `arn:aws:kms:us-east-1:${MOCK_ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
+      const runs = await chain("dev", {
+        compute: {
+          services: {
+            "api-gateway": {
+              secrets: [],
+              existingSecrets: { API_KEY: { secret: "shared/api-key" }, STRIPE_KEY: { secret: arn, kmsKeyArn } },
+            },
+          },
+        },
+      });
+      const c = runs.compute;
+      assert.deepEqual(
+        ofType(c, T.secret).map((s) => s.inputs.name),
+        ["processing-service/DB_PASSWORD-dev"],
+        "no secret is created for api-gateway",
+      );
+      assert.deepEqual(
+        container(c, "api-gateway").secrets.map((s: any) => [s.name, s.valueFrom]),
+        [
+          ["LOG_LEVEL", stateOf(byName(c, T.param, "api-gateway-param-LOG_LEVEL")).arn],
+          ["API_KEY", `arn:aws:secretsmanager:us-east-1:${MOCK_ACCOUNT}:secret:shared/api-key`],
+          ["STRIPE_KEY", arn],
+        ],
+      );
+      const exec = doc(byName(c, T.rolePolicy, "api-gateway-execution-policy"));
+      assert.deepEqual(statement(exec, "ReadOwnSecrets").Resource, [
+        `arn:aws:secretsmanager:us-east-1:${MOCK_ACCOUNT}:secret:shared/api-key-??????`,
+        arn,
+      ]);
+      const decrypt = statement(exec, "DecryptExistingSecrets");
+      assert.deepEqual(decrypt.Resource, [kmsKeyArn]);
+      assert.deepEqual(decrypt.Condition, { StringEquals: { "kms:ViaService": "secretsmanager.us-east-1.amazonaws.com" } });
+      assert.deepEqual(policyViolations(c, "dev"), []);
+    });
+
+    it("rotates generated secrets with the user's function when rotationLambdaArn is set", async () => {
+      const fn = `arn:aws:lambda:us-east-1:${MOCK_ACCOUNT}:function:rotate-api-key`;
+      const runs = await chain("dev", { compute: { services: { "api-gateway": { rotationLambdaArn: fn, rotationDays: 14 } } } });
+      const rotations = ofType(runs.compute, "aws:secretsmanager/secretRotation:SecretRotation");
+      assert.equal(rotations.length, 1);
+      assert.deepEqual(rotations[0].inputs, {
+        secretId: stateOf(byName(runs.compute, T.secret, "api-gateway-secret-API_KEY")).id,
+        rotationLambdaArn: fn,
+        rotationRules: { automaticallyAfterDays: 14 },
+      });
+      assert.equal(ofType(dev.compute, "aws:secretsmanager/secretRotation:SecretRotation").length, 0, "no rotation by default");
+    });
+
+    it("rejects malformed secret references and rotation settings, naming the field", async () => {
+      const bad = (entry: Record<string, unknown>) => chain("dev", { compute: { services: { "api-gateway": entry } } });
+      await assert.rejects(
+        bad({ existingSecrets: { API_KEY: { secret: "arn:aws:s3:::bucket" } } }),
+        /compute:services.api-gateway.existingSecrets.API_KEY.secret = "arn:aws:s3:::bucket": expected an existing secret's name or full ARN/,
+      );
+      await assert.rejects(
+        bad({ existingSecrets: { API_KEY: { secret: "x", kmsKeyArn: "alias/foo" } } }),
+        /existingSecrets.API_KEY.kmsKeyArn = "alias\/foo": expected a KMS key ARN/,
+      );
+      await assert.rejects(
+        bad({ existingSecrets: { API_KEY: { secret: "x" } } }),
+        /existingSecrets.API_KEY = .*API_KEY is also a setting or a generated secret/,
+      );
+      await assert.rejects(
+        bad({ rotationLambdaArn: "rotate" }),
+        /compute:services.api-gateway.rotationLambdaArn = "rotate": expected a Lambda function ARN/,
+      );
+      await assert.rejects(
+        bad({ rotationDays: 0 }),
+        /compute:services.api-gateway.rotationDays = 0: expected a whole number from 1 to 1000/,
+      );
+    });
+
     it("contains no secret literal in the program's sources", () => {
       const dir = path.join(REPO_ROOT, "stacks", "compute");
       for (const f of fs.readdirSync(dir).filter((n) => n.endsWith(".ts"))) {
@@ -711,7 +790,7 @@ describe("compute layer", () => {
         ]);
         const prodRule = byName(c, T.rule, `${svc}-rule`).inputs;
         const testRule = byName(c, T.rule, `${svc}-test-rule`).inputs;
-        assert.equal(prodRule.listenerArn, prod.network.exports.httpListenerArn);
+        assert.equal(prodRule.listenerArn, prod.network.exports.httpsListenerArn);
         assert.equal(testRule.listenerArn, prod.network.exports.testListenerArn);
         assert.equal(testRule.priority, prodRule.priority);
         for (const rule of [prodRule, testRule]) {
@@ -975,6 +1054,62 @@ describe("compute layer", () => {
     it("passes every policy check", () => {
       const v = policyViolations(big, "dev");
       assert.deepEqual(v, [], formatViolations(v));
+    });
+  });
+
+  describe("natStrategy none: every endpoint the catalog needs, images through the ECR Public cache", () => {
+    const CACHE_REGISTRY = `${MOCK_ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com`;
+
+    it("plans cleanly with the complete endpoint set, pulling the default image through the cache", async () => {
+      const runs = await chain("dev", { network: { natStrategy: "none" } });
+      assert.equal(runs.network.exports.natGatewayCount, 0);
+      assert.deepEqual(runs.registry.exports.ecrPublicCache, { registry: CACHE_REGISTRY, prefix: "ecr-public-dev" });
+      for (const svc of SERVICES) {
+        assert.equal(container(runs.compute, svc).image, `${CACHE_REGISTRY}/ecr-public-dev/nginx/nginx:stable`);
+        const pull = statement(doc(byName(runs.compute, T.rolePolicy, `${svc}-execution-policy`)), "PullOwnImageThroughCache");
+        assert.equal(pull.Resource, `arn:aws:ecr:us-east-1:${MOCK_ACCOUNT}:repository/ecr-public-dev/nginx/nginx`);
+        assert.ok((pull.Action as string[]).includes("ecr:BatchImportUpstreamImage"));
+      }
+      assert.deepEqual(policyViolations(runs.compute, "dev"), []);
+    });
+
+    it("an incomplete set fails with one line naming each missing endpoint and who needs it", async () => {
+      await assert.rejects(
+        chain("dev", { network: { natStrategy: "none", interfaceEndpoints: ["ecr.api", "ecr.dkr", "logs", "secretsmanager"] } }),
+        (err: Error) =>
+          !err.message.includes("\n") &&
+          /invalid config network:natStrategy = "none": .*lacks ssm \(settings of frontend, api-gateway, processing-service\); add it to network:interfaceEndpoints/.test(
+            err.message,
+          ),
+      );
+      await assert.rejects(
+        chain("dev", { network: { natStrategy: "none", interfaceEndpoints: ["ecr.api", "ecr.dkr", "logs", "ssm"] } }),
+        /lacks secretsmanager \(secrets of api-gateway, processing-service\); add it/,
+      );
+    });
+
+    it("no secretsmanager endpoint is needed when no service has secrets", async () => {
+      const noSecrets = Object.fromEntries(SERVICES.map((svc) => [svc, { secrets: [] }]));
+      const runs = await chain("dev", {
+        network: { natStrategy: "none", interfaceEndpoints: ["ecr.api", "ecr.dkr", "logs", "ssm"] },
+        compute: { services: noSecrets },
+      });
+      assert.equal(ofType(runs.compute, T.task).length, SERVICES.length);
+    });
+
+    it("an image ECR cannot serve fails naming the service's image", async () => {
+      await assert.rejects(
+        chain("dev", { network: { natStrategy: "none" }, compute: { services: { frontend: { image: "docker.io/library/nginx:1.27" } } } }),
+        /invalid config compute:services.frontend.image = "docker.io\/library\/nginx:1.27": the network has no NAT/,
+      );
+      await assert.rejects(
+        chain("dev", { network: { natStrategy: "none" }, registry: { ecrPublicCache: false } }),
+        /compute:services.frontend.image = "public.ecr.aws\/nginx\/nginx:stable": .*registry:ecrPublicCache on/,
+      );
+    });
+
+    it("with NAT the images are pulled from where the catalog says", () => {
+      for (const svc of SERVICES) assert.equal(container(dev.compute, svc).image, "public.ecr.aws/nginx/nginx:stable");
     });
   });
 

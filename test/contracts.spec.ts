@@ -109,6 +109,7 @@ describe("layer contracts", () => {
       contractVersion: 1,
       environmentSuffix: "dev",
       repositories: { frontend: { name: "frontend-dev", url: 3, arn: "a" } },
+      ecrPublicCache: null,
     });
     assert.deepEqual(errors, ["repositories.frontend.url is number, expected string", "repositories.frontend.keepImages is missing"]);
   });

@@ -1,11 +1,17 @@
 import * as assert from "node:assert/strict";
+import * as pulumi from "@pulumi/pulumi";
+import * as sinon from "sinon";
+import { ACCESS_LOG_PREFIX, accessLogBucketPolicy, logDeliveryPrincipal } from "../stacks/network/access-logs";
 import { TLS_POLICY } from "../stacks/network/alb";
+import { DEFAULT_WAF_RATE_LIMIT } from "../stacks/network/settings";
+import { MANAGED_RULE_GROUPS } from "../stacks/network/waf";
+import { waiverTag } from "../stacks/shared/waivers";
 import { CONTRACT_VERSIONS, NetworkContract } from "../stacks/shared/contracts";
 import { PolicyDocument, TrustPolicyDocument } from "../stacks/shared/iam";
 import { REQUIRED_TAGS } from "../stacks/shared/tags";
 import { byName, LayerRun, ofType, RecordedResource, runChain, runLayer } from "./harness";
-import { mockResourceState } from "./harness/mock-aws";
-import { formatViolations, policyViolations } from "./harness/policy";
+import { MOCK_ACCOUNT, MOCK_CERTIFICATE_ARN, mockResourceState } from "./harness/mock-aws";
+import { formatViolations, policyViolations, ruleViolations } from "./harness/policy";
 
 const T = {
   vpc: "aws:ec2/vpc:Vpc",
@@ -28,9 +34,16 @@ const T = {
   alb: "aws:lb/loadBalancer:LoadBalancer",
   listener: "aws:lb/listener:Listener",
   provider: "pulumi:providers:aws",
+  bucket: "aws:s3/bucket:Bucket",
+  publicAccessBlock: "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+  encryption: "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+  lifecycle: "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+  bucketPolicy: "aws:s3/bucketPolicy:BucketPolicy",
+  webAcl: "aws:wafv2/webAcl:WebAcl",
+  webAclAssociation: "aws:wafv2/webAclAssociation:WebAclAssociation",
 };
 
-const CERT = "arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
+const CERT = MOCK_CERTIFICATE_ARN;
 const DEFAULT_INTERFACE = ["ecr.api", "ecr.dkr", "logs", "secretsmanager", "ssm"];
 const CONTRACT_KEYS: (keyof NetworkContract)[] = [
   "contractVersion",
@@ -51,6 +64,8 @@ const CONTRACT_KEYS: (keyof NetworkContract)[] = [
   "natGatewayCount",
   "vpcEndpoints",
   "flowLogGroupName",
+  "albLogBucketName",
+  "wafWebAclName",
 ];
 
 /** What the mock engine answered for a resource: its id and computed attributes (arn, ...). */
@@ -345,9 +360,9 @@ describe("network layer", () => {
   describe("NAT gateways per strategy", () => {
     const cases: Array<{ title: string; config: Record<string, unknown>; stack?: string; nats: number; azs: number }> = [
       { title: "dev default (single)", config: {}, nats: 1, azs: 3 },
-      { title: "prod default (perAz)", config: { tier: "prod" }, stack: "prod", nats: 3, azs: 3 },
+      { title: "prod default (perAz)", config: { tier: "prod", certificateArn: CERT }, stack: "prod", nats: 3, azs: 3 },
       { title: "none", config: { natStrategy: "none" }, nats: 0, azs: 3 },
-      { title: "single", config: { natStrategy: "single", tier: "prod" }, nats: 1, azs: 3 },
+      { title: "single", config: { natStrategy: "single", tier: "prod", certificateArn: CERT }, nats: 1, azs: 3 },
       { title: "perAz over 3 zones", config: { natStrategy: "perAz" }, nats: 3, azs: 3 },
       { title: "perAz over 2 zones", config: { natStrategy: "perAz", azCount: 2 }, nats: 2, azs: 2 },
     ];
@@ -402,7 +417,7 @@ describe("network layer", () => {
   describe("prod", () => {
     let run: LayerRun;
     before(async () => {
-      run = await runNetwork({ tier: "prod" }, "prod");
+      run = await runNetwork({ tier: "prod", certificateArn: CERT }, "prod");
     });
 
     it("keeps flow logs 30 days and names everything with the prod suffix", () => {
@@ -413,6 +428,65 @@ describe("network layer", () => {
       assert.equal(byName(run, T.sg, "alb-sg").inputs.name, "alb-sg-prod");
     });
 
+    it("serves only HTTPS: the test listener uses the same certificate and TLS policy, port 80 only redirects", () => {
+      const test = byName(run, T.listener, "test-listener").inputs;
+      assert.equal(test.protocol, "HTTPS");
+      assert.equal(test.certificateArn, CERT);
+      assert.equal(test.sslPolicy, TLS_POLICY);
+      assert.equal(byName(run, T.listener, "http-listener").inputs.defaultActions[0].type, "redirect");
+      for (const l of ofType(run, T.listener)) assert.equal(l.inputs.tags, undefined, `${l.name} carries no waiver`);
+      assert.deepEqual(ruleViolations(run, "alb-https-only"), []);
+    });
+
+    it("writes ALB access logs to an encrypted, private, TLS-only, expiring, destroyable bucket", () => {
+      const bucket = byName(run, T.bucket, "alb-logs").inputs;
+      assert.equal(bucket.bucket, `alb-logs-${MOCK_ACCOUNT}-prod`);
+      assert.equal(bucket.forceDestroy, true);
+      const alb = byName(run, T.alb, "alb").inputs;
+      assert.deepEqual(alb.accessLogs, { enabled: true, bucket: bucket.bucket, prefix: ACCESS_LOG_PREFIX });
+      assert.deepEqual(alb.tags, {});
+      const onBucket = (type: string) => ofType(run, type).filter((r) => r.inputs.bucket === bucket.bucket);
+      assert.deepEqual(onBucket(T.publicAccessBlock)[0].inputs, {
+        bucket: bucket.bucket,
+        blockPublicAcls: true,
+        blockPublicPolicy: true,
+        ignorePublicAcls: true,
+        restrictPublicBuckets: true,
+      });
+      assert.equal(onBucket(T.encryption)[0].inputs.rules[0].applyServerSideEncryptionByDefault.sseAlgorithm, "AES256");
+      assert.equal(onBucket(T.lifecycle)[0].inputs.rules[0].expiration.days, 90);
+      const policy = JSON.parse(onBucket(T.bucketPolicy)[0].inputs.policy) as { Statement: Array<Record<string, any>> };
+      assert.deepEqual(policy, accessLogBucketPolicy({ accountId: MOCK_ACCOUNT, partition: "aws", region: "us-east-1" }, bucket.bucket));
+      const grant = policy.Statement.find((st) => st.Sid === "ElbDeliversAccessLogs") ?? ({} as Record<string, any>);
+      // us-east-1's ELB log-delivery account, from AWS's published table.
+      assert.deepEqual(grant.Principal, { AWS: "arn:aws:iam::127311923021:root" });
+      assert.equal(grant.Resource, `arn:aws:s3:::${bucket.bucket}/alb/AWSLogs/${MOCK_ACCOUNT}/*`);
+      assert.equal(run.exports.albLogBucketName, bucket.bucket);
+    });
+
+    it("puts a WAF web ACL with managed rule groups and a per-IP rate limit in front of the ALB", () => {
+      const acl = byName(run, T.webAcl, "alb-waf").inputs;
+      assert.equal(acl.scope, "REGIONAL");
+      assert.equal(acl.name, "alb-waf-prod");
+      const groups = acl.rules
+        .filter((r: any) => r.statement.managedRuleGroupStatement)
+        .map((r: any) => r.statement.managedRuleGroupStatement.name);
+      assert.deepEqual(groups, [...MANAGED_RULE_GROUPS]);
+      assert.ok(groups.includes("AWSManagedRulesCommonRuleSet") && groups.includes("AWSManagedRulesKnownBadInputsRuleSet"));
+      const rate = acl.rules.find((r: any) => r.statement.rateBasedStatement);
+      assert.deepEqual(rate.statement.rateBasedStatement, { limit: DEFAULT_WAF_RATE_LIMIT, aggregateKeyType: "IP" });
+      assert.deepEqual(rate.action, { block: {} });
+      const assoc = ofType(run, T.webAclAssociation);
+      assert.equal(assoc.length, 1);
+      assert.equal(assoc[0].inputs.resourceArn, arnOf(byName(run, T.alb, "alb")));
+      assert.equal(run.exports.wafWebAclName, "alb-waf-prod");
+    });
+
+    it("passes every policy check, with no waiver", () => {
+      assertNoViolations(run, "prod");
+      for (const r of run.resources) assert.ok(!JSON.stringify(r.inputs.tags ?? {}).includes("PolicyWaiver"), `${r.type} ${r.name}`);
+    });
+
     it("admits test traffic from each zone's NAT address", () => {
       const sg = byName(run, T.sg, "alb-sg");
       const natCidrs = ofType(run, T.eip).map((e) => `${stateOf(e).state.publicIp}/32`);
@@ -420,6 +494,89 @@ describe("network layer", () => {
         .filter((r) => r.from === 8080)
         .map((r) => r.cidr);
       assert.deepEqual(testSources, ["10.0.0.0/16", ...natCidrs]);
+    });
+  });
+
+  describe("TLS, access logs and WAF per tier and config", () => {
+    it("prod without certificateArn fails with one line naming the key and the opt-out", () =>
+      assert.rejects(
+        runNetwork({ tier: "prod" }, "prod"),
+        (err: Error) =>
+          !err.message.includes("\n") &&
+          /network:certificateArn .*set network:certificateArn to an ACM certificate, or set network:allowPlainHttp to true/.test(
+            err.message,
+          ),
+      ));
+
+    it("prod with allowPlainHttp plans, warns, and records the waiver on both plain listeners", async () => {
+      const warn = sinon.stub(pulumi.log, "warn");
+      let run: LayerRun;
+      try {
+        run = await runNetwork({ tier: "prod", allowPlainHttp: true }, "prod");
+      } finally {
+        warn.restore();
+      }
+      assert.ok(
+        warn.args.some(([m]) => /network:allowPlainHttp is true: the prod ALB serves production traffic over plain HTTP/.test(String(m))),
+      );
+      for (const name of ["http-listener", "test-listener"]) {
+        const l = byName(run, T.listener, name).inputs;
+        assert.equal(l.protocol, "HTTP");
+        assert.deepEqual(l.tags, waiverTag("alb-https-only", "network:allowPlainHttp is true"));
+      }
+      assert.deepEqual(ruleViolations(run, "alb-https-only"), []);
+      assert.deepEqual(policyViolations(run, "prod"), []);
+    });
+
+    it("the waiver is what keeps plain HTTP legal: without it the policy fires on both listeners", async () => {
+      const run = await runNetwork({ tier: "prod", allowPlainHttp: true }, "prod");
+      for (const l of ofType(run, T.listener)) delete l.inputs.tags;
+      assert.deepEqual(
+        ruleViolations(run, "alb-https-only").map((v) => v.resource),
+        ["aws:lb/listener:Listener http-listener", "aws:lb/listener:Listener test-listener"],
+      );
+    });
+
+    it("dev: logs and WAF off by default, each off-switch recorded as a waiver; on with accessLogs/waf true", async () => {
+      const dev = await runNetwork();
+      assert.equal(ofType(dev, T.bucket).length, 0);
+      assert.equal(ofType(dev, T.webAcl).length, 0);
+      assert.equal(dev.exports.albLogBucketName, null);
+      assert.equal(dev.exports.wafWebAclName, null);
+      assert.deepEqual(byName(dev, T.alb, "alb").inputs.tags, {
+        ...waiverTag("alb-access-logs", "network:accessLogs is false"),
+        ...waiverTag("alb-waf", "network:waf is false"),
+      });
+      const on = await runNetwork({ accessLogs: true, accessLogRetentionDays: 14, waf: true, wafRateLimit: 500 });
+      assert.equal(byName(on, T.lifecycle, "alb-logs-expiry").inputs.rules[0].expiration.days, 14);
+      assert.equal(byName(on, T.alb, "alb").inputs.accessLogs.enabled, true);
+      assert.equal(byName(on, T.webAcl, "alb-waf").inputs.rules[0].statement.rateBasedStatement.limit, 500);
+      assert.deepEqual(byName(on, T.alb, "alb").inputs.tags, {});
+      assertNoViolations(on, "dev");
+    });
+
+    it("prod can turn logs and WAF off explicitly", async () => {
+      const run = await runNetwork({ tier: "prod", certificateArn: CERT, accessLogs: false, waf: false }, "prod");
+      assert.equal(ofType(run, T.bucket).length + ofType(run, T.webAcl).length, 0);
+      assertNoViolations(run, "prod");
+    });
+
+    it("log delivery uses the ELB account where AWS publishes one, else the service principal", () => {
+      assert.deepEqual(logDeliveryPrincipal({ accountId: MOCK_ACCOUNT, partition: "aws", region: "eu-west-1" }), {
+        AWS: "arn:aws:iam::156460612806:root",
+      });
+      assert.deepEqual(logDeliveryPrincipal({ accountId: MOCK_ACCOUNT, partition: "aws", region: "ap-southeast-5" }), {
+        Service: "logdelivery.elasticloadbalancing.amazonaws.com",
+      });
+    });
+
+    it("rejects bad values naming the key", async () => {
+      await assert.rejects(runNetwork({ allowPlainHttp: "yes" }), /network:allowPlainHttp = "yes": expected true or false/);
+      await assert.rejects(runNetwork({ waf: true, wafRateLimit: 5 }), /network:wafRateLimit = "5": expected a whole number from 10 to/);
+      await assert.rejects(
+        runNetwork({ accessLogRetentionDays: 0 }),
+        /network:accessLogRetentionDays = "0": expected a whole number from 1/,
+      );
     });
   });
 

@@ -7,7 +7,7 @@ import * as assert from "node:assert/strict";
 import { combinedExpression, serviceMetrics } from "../stacks/observability/metrics";
 import { ComputeContract, ComputeServiceContract, NetworkContract, ObservabilityContract, ServiceAlarms } from "../stacks/shared";
 import { byName, LayerRun, ofType, RecordedResource, runChain, runLayer } from "./harness";
-import { MOCK_ACCOUNT, MOCK_REGION, mockResourceState } from "./harness/mock-aws";
+import { MOCK_ACCOUNT, MOCK_REGION, mockResourceState, PROD_NETWORK_CONFIG } from "./harness/mock-aws";
 import { formatViolations, policyViolations } from "./harness/policy";
 
 const SUFFIX = "dev";
@@ -251,6 +251,11 @@ describe("observability layer", () => {
       assert.equal(typeof JSON.parse(t.inputTemplate.replace(/<\w+>/g, "x")), "string", "a quoted template is delivered as text");
     });
 
+    it("dev has no WAF (the network's default), so no WAF alarm", () => {
+      assert.equal(exported.wafBlockedAlarmName, null);
+      assert.ok(!ofType(obs, ALARM).some((r) => String(r.inputs.name).startsWith("waf-blocked")));
+    });
+
     it("an alarm on the rule's invocations notifies the topic", () => {
       const a = alarm(`spot-interruptions-${SUFFIX}`).inputs;
       assert.equal(exported.spotInterruptionAlarmName, `spot-interruptions-${SUFFIX}`);
@@ -441,7 +446,10 @@ describe("observability layer", () => {
     let prodTopic: string;
 
     before(async () => {
-      prod = await runChain(["network", "registry", "compute", "observability"], { stack: "prod", config: { tier: "prod" } });
+      prod = await runChain(["network", "registry", "compute", "observability"], {
+        stack: "prod",
+        config: { tier: "prod", ...PROD_NETWORK_CONFIG },
+      });
       c = prod.compute.exports as ComputeContract;
       o = prod.observability.exports as ObservabilityContract;
       prodTopic = o.snsTopicArn;
@@ -464,6 +472,24 @@ describe("observability layer", () => {
       }
       const violations = policyViolations(prod.observability, "prod");
       assert.equal(violations.length, 0, formatViolations(violations));
+    });
+
+    it("watches the network's WAF: an alarm on blocked requests and its graphs on the dashboard", () => {
+      const acl = (prod.network.exports as NetworkContract).wafWebAclName;
+      assert.equal(acl, "alb-waf-prod");
+      const alarm = prodAlarm("waf-blocked-prod");
+      assert.deepEqual(
+        [alarm.namespace, alarm.metricName, alarm.dimensions, alarm.statistic, alarm.period, alarm.threshold],
+        ["AWS/WAFV2", "BlockedRequests", { WebACL: acl, Region: "us-east-1", Rule: "ALL" }, "Sum", 300, 100],
+      );
+      assert.deepEqual([alarm.alarmActions, alarm.okActions], [[prodTopic], [prodTopic]]);
+      assert.equal(o.wafBlockedAlarmName, "waf-blocked-prod");
+      const body = byName(prod.observability, "aws:cloudwatch/dashboard:Dashboard", "dashboard").inputs.dashboardBody;
+      const widgets = (JSON.parse(body) as { widgets: Array<{ type: string; properties: Record<string, any> }> }).widgets;
+      const blocked = widgets.find((w) => w.properties.title === "Blocked requests / 5 min");
+      assert.ok(blocked, "no WAF graph");
+      assert.deepEqual(blocked.properties.metrics, [["AWS/WAFV2", "BlockedRequests", "WebACL", acl, "Region", "us-east-1", "Rule", "ALL"]]);
+      assert.ok(widgets.some((w) => w.properties.title === "Allowed requests / 5 min"));
     });
 
     it("exports an alternate target group for every public service", () => {

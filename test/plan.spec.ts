@@ -7,7 +7,9 @@ import * as assert from "node:assert/strict";
 import * as fs from "fs";
 import * as path from "path";
 import { REPO_ROOT } from "./harness";
-import { LayerPlan, planLayers, renderPlan } from "./harness/plan";
+import { PROD_NETWORK_CONFIG } from "./harness/mock-aws";
+import { LayerPlan, planLayers, renderPlan, SECRET_MASK, toPlan } from "./harness/plan";
+import { runChain } from "./harness";
 
 const SNAPSHOT_DIR = path.join(REPO_ROOT, "test", "__snapshots__");
 const UPDATE = process.env.UPDATE_SNAPSHOTS === "1";
@@ -17,7 +19,7 @@ for (const tier of ["dev", "prod"] as const) {
     let plans: LayerPlan[] = [];
 
     before(async () => {
-      plans = await planLayers("all", { stack: tier, config: { tier } });
+      plans = await planLayers("all", { stack: tier, config: tier === "prod" ? { tier, ...PROD_NETWORK_CONFIG } : { tier } });
     });
 
     it("plans every layer that exists", () => {
@@ -46,3 +48,27 @@ for (const tier of ["dev", "prod"] as const) {
     });
   });
 }
+
+describe("plan files hold no secret value", () => {
+  it("masks every SSM parameter value and secret string, in the JSON and the printout", async () => {
+    const runs = await runChain(["network", "registry", "compute"], {
+      configs: {
+        compute: { services: { frontend: { environment: { FEATURE_FLAG_TOKEN: "plain-setting-value-123" }, secrets: ["SESSION_KEY"] } } },
+      },
+    });
+    // The mock engine hands a secret input over as Pulumi's secret envelope {<signature>, value}.
+    const plain = (v: any): string => String(v !== null && typeof v === "object" && "value" in v ? v.value : v);
+    const secretValues: string[] = [];
+    for (const r of runs.compute.resources) {
+      if (r.type === "aws:ssm/parameter:Parameter") secretValues.push(plain(r.inputs.value));
+      if (r.type === "aws:secretsmanager/secretVersion:SecretVersion") secretValues.push(plain(r.inputs.secretString));
+    }
+    assert.ok(secretValues.includes("plain-setting-value-123"));
+    assert.ok(secretValues.length >= 4, "settings and secrets were declared");
+    const plan = toPlan(runs.compute);
+    const text = JSON.stringify(plan) + renderPlan(plan);
+    for (const v of secretValues) assert.ok(!text.includes(v), `the plan shows ${v}`);
+    const masked = plan.resources.filter((r) => r.inputs.value === SECRET_MASK || r.inputs.secretString === SECRET_MASK);
+    assert.equal(masked.length, secretValues.length);
+  });
+});

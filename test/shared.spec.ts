@@ -259,11 +259,11 @@ describe("shared library", () => {
         provider("wrong-aws", { ...FULL_TAGS, Environment: "prod", Layer: "compute" }),
       );
       assert.deepEqual(details(checkTags(run, SUFFIX)), [
-        "tags provider partial-aws: default tags lack CostCenter",
-        "tags provider wrong-aws: Environment is prod, expected dev",
-        "tags provider wrong-aws: Layer is compute, expected network",
         "tags aws:ec2/vpc:Vpc untagged: not created through a tagging provider of the network layer (provider: default)",
         "tags aws:ec2/vpc:Vpc foreign: not created through a tagging provider of the network layer (provider: someone-elses-aws)",
+        "tags pulumi:providers:aws partial-aws: default tags lack CostCenter",
+        "tags pulumi:providers:aws wrong-aws: Environment is prod, expected dev",
+        "tags pulumi:providers:aws wrong-aws: Layer is compute, expected network",
       ]);
     });
 
@@ -408,7 +408,8 @@ describe("shared library", () => {
         res("aws:lb/loadBalancer:LoadBalancer", "alb", { name: "alb-dev", enableDeletionProtection: true }),
       );
       const vs = policyViolations(run, SUFFIX);
-      assert.deepEqual([...new Set(vs.map((v) => v.rule))].sort(), ["destroyable", "logs", "naming", "tags"]);
+      // The ALB also lacks access logs and a WAF, which their own specs (test/policy.spec.ts) cover.
+      assert.deepEqual([...new Set(vs.map((v) => v.rule))].sort(), ["alb-access-logs", "alb-waf", "destroyable", "logs", "naming", "tags"]);
       assert.match(formatViolations(vs), /^\[tags\] aws:cloudwatch\/logGroup:LogGroup lg: /m);
       assert.match(formatViolations(vs), /^\[destroyable\] aws:lb\/loadBalancer:LoadBalancer alb: deletion protection is on$/m);
     });

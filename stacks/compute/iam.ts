@@ -32,15 +32,22 @@ export function trustPolicy(service: "ecs-tasks.amazonaws.com" | "ecs.amazonaws.
   };
 }
 
+/** What pulling an image from one repository takes. */
+const ECR_PULL_ACTIONS = ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"] as const;
+
 export interface ExecutionGrants {
   /** The service's own ECR repository. */
   repositoryArn: string;
+  /** The pull-through cache repository its ECR Public image is pulled from (no NAT). */
+  cachedRepositoryArn?: string;
   /** The service's own log group (without the `:*` suffix). */
   logGroupArn: string;
   parameterArns: string[];
   secretArns: string[];
   /** The platform key its parameters and secrets are encrypted with. */
   keyArn: string;
+  /** Customer-managed keys the catalog's existing secrets are encrypted with. */
+  existingSecretKeyArns?: string[];
   region: string;
 }
 
@@ -56,9 +63,20 @@ export function executionPolicy(g: ExecutionGrants): PolicyDocument {
     {
       Sid: "PullOwnImage",
       Effect: "Allow",
-      Action: ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"],
+      Action: [...ECR_PULL_ACTIONS],
       Resource: g.repositoryArn,
     },
+    // The first pull through the cache creates the repository and imports the upstream image.
+    ...(g.cachedRepositoryArn
+      ? [
+          {
+            Sid: "PullOwnImageThroughCache",
+            Effect: "Allow" as const,
+            Action: [...ECR_PULL_ACTIONS, "ecr:BatchImportUpstreamImage", "ecr:CreateRepository"],
+            Resource: g.cachedRepositoryArn,
+          },
+        ]
+      : []),
     {
       Sid: "WriteOwnLogs",
       Effect: "Allow",
@@ -79,6 +97,15 @@ export function executionPolicy(g: ExecutionGrants): PolicyDocument {
       Action: ["kms:Decrypt"],
       Resource: g.keyArn,
       Condition: { StringEquals: { "kms:ViaService": [`ssm.${g.region}.amazonaws.com`, `secretsmanager.${g.region}.amazonaws.com`] } },
+    });
+  }
+  if (g.existingSecretKeyArns?.length) {
+    statements.push({
+      Sid: "DecryptExistingSecrets",
+      Effect: "Allow",
+      Action: ["kms:Decrypt"],
+      Resource: g.existingSecretKeyArns,
+      Condition: { StringEquals: { "kms:ViaService": `secretsmanager.${g.region}.amazonaws.com` } },
     });
   }
   return document(statements);

@@ -19,26 +19,30 @@ import * as pulumi from "@pulumi/pulumi";
 import {
   AwsAccount,
   awsAccount,
+  cachedRepositoryName,
   ComputeContract,
   ComputeServiceContract,
   CONTRACT_VERSIONS,
   ConfigError,
   Exported,
   forTier,
+  imageWithoutNat,
   LayerConfig,
   LayerReference,
   listenerRulePriorities,
+  missingEndpoints,
   NetworkContract,
   platformSettings,
   RegistryContract,
   Scope,
+  TierService,
 } from "../shared";
 import { cluster as createCluster } from "./cluster";
 import { infrastructureRole } from "./iam";
 import { platformKey } from "./kms";
 import { checkOptimizerActions, loadOptimizerActions, optimizerManagedPolicy, OptimizerTargets } from "./optimizer-policy";
 import { securityGroups } from "./security";
-import { deployService, DeployedService } from "./service";
+import { CachedImage, deployService, DeployedService } from "./service";
 import { computeSettings } from "./settings";
 
 const cfg = new LayerConfig();
@@ -74,6 +78,41 @@ const productionListener = pulumi
 const priorities = listenerRulePriorities(catalog);
 
 /**
+ * Without NAT (the network exports no NAT gateway) tasks reach AWS only through VPC endpoints and
+ * pull only from ECR. Fails the preview, naming what is missing, unless the network has every
+ * endpoint the catalog's services need; then maps each ECR Public image to the registry's
+ * pull-through cache. Undefined when the network has NAT.
+ */
+async function imagesWithoutNat(specs: TierService[]): Promise<Record<string, CachedImage> | undefined> {
+  if ((await network.value("natGatewayCount")) > 0) return undefined;
+  const endpoints = Object.keys(await network.value("vpcEndpoints"));
+  const missing = missingEndpoints(specs, endpoints);
+  if (missing.length) {
+    throw new ConfigError(
+      "network:natStrategy",
+      "none",
+      `without NAT, tasks reach AWS only through VPC endpoints, but the network stack ${settings.networkStack} lacks ${missing.join(", ")}; ` +
+        `add ${missing.length === 1 ? "it" : "them"} to network:interfaceEndpoints / network:gatewayEndpoints or choose natStrategy single or perAz`,
+    );
+  }
+  const cache = await registry.value("ecrPublicCache");
+  const out: Record<string, CachedImage> = {};
+  for (const spec of specs.filter((s) => s.imageTag === null)) {
+    const image = imageWithoutNat(spec.image, cache);
+    if (image === undefined) {
+      throw new ConfigError(
+        cfg.key(`services.${spec.name}.image`),
+        spec.image,
+        `the network has no NAT, so tasks pull only from ECR: push the image to the service's repository and set imageTag, ` +
+          `or use an ECR Public image with registry:ecrPublicCache on`,
+      );
+    }
+    if (cache && image !== spec.image) out[spec.name] = { image, repositoryName: cachedRepositoryName(image, cache.registry) };
+  }
+  return out;
+}
+
+/**
  * Which services get which repository is a plain value (it decides what is declared and fails the
  * preview when a service has none), so it is awaited from the registry stack rather than read as an
  * Output; stack-reference outputs come from upstream state at preview and update alike.
@@ -91,9 +130,11 @@ async function deployServices(): Promise<{
       `the registry stack ${settings.registryStack} has no repository for ${missing.join(", ")}; add them to registry:services and update the registry first`,
     );
   }
+  const specs = Object.keys(catalog).map((svc) => forTier(catalog[svc], platform.tier));
+  const images = await imagesWithoutNat(specs);
   const deployed: Record<string, DeployedService> = {};
-  for (const svc of Object.keys(catalog)) {
-    const spec = forTier(catalog[svc], platform.tier);
+  for (const spec of specs) {
+    const svc = spec.name;
     deployed[svc] = deployService(serviceScopes[svc], {
       spec,
       settings,
@@ -109,6 +150,7 @@ async function deployServices(): Promise<{
           ? undefined
           : { production: productionListener, test: network.get("testListenerArn"), priority: priorities[svc] },
       blueGreen: blueGreenOf(svc),
+      cachedImage: images?.[svc],
       infrastructureRole: infra ? { arn: infra.role.arn, ready: infra.attachment } : undefined,
     });
   }

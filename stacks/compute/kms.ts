@@ -4,7 +4,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { accountAdministersKeyStatement, AwsAccount, KeyPolicyDocument, logsKeyStatement, Scope } from "../shared";
+import { accountAdministersKeyStatement, AwsAccount, KeyPolicyDocument, logsKeyStatement, platformKmsKey, Scope } from "../shared";
 
 export function platformKeyPolicy(env: AwsAccount): KeyPolicyDocument {
   return {
@@ -23,17 +23,13 @@ export function platformKeyPolicy(env: AwsAccount): KeyPolicyDocument {
 }
 
 export function platformKey(scope: Scope, env: pulumi.Output<AwsAccount>): aws.kms.Key {
-  const key = new aws.kms.Key(
+  return platformKmsKey(
     "platform-key",
     {
       description: `Encrypts the ${scope.settings.environmentSuffix} services' logs, parameters and secrets`,
-      enableKeyRotation: true,
-      // The shortest window AWS allows, so a destroyed environment does not hold keys for a month.
-      deletionWindowInDays: 7,
-      policy: pulumi.jsonStringify(env.apply(platformKeyPolicy)),
+      aliasName: scope.names.of("platform"),
+      policy: env.apply(platformKeyPolicy),
     },
     scope.opts(),
   );
-  new aws.kms.Alias("platform-key-alias", { name: `alias/${scope.names.of("platform")}`, targetKeyId: key.keyId }, scope.opts());
-  return key;
 }

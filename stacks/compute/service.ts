@@ -6,7 +6,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { AwsAccount, ComputeServiceContract, RepositoryContract, Scope, TierService } from "../shared";
+import { AwsAccount, ComputeServiceContract, RepositoryContract, Scope, SECRET_ARN, TierService } from "../shared";
 import { autoscaling } from "./autoscaling";
 import { capacityProviderStrategy } from "./capacity";
 import { Cluster } from "./cluster";
@@ -30,8 +30,17 @@ export interface ServiceArgs {
   listeners?: { production: pulumi.Input<string>; test: pulumi.Input<string>; priority: number };
   /** Whether this service deploys blue/green (public services only). */
   blueGreen: boolean;
+  /** Without NAT: the ECR Public image through the registry's pull-through cache. */
+  cachedImage?: CachedImage;
   /** The role ECS shifts traffic with during blue/green deployments. */
   infrastructureRole?: { arn: pulumi.Input<string>; ready: pulumi.Resource };
+}
+
+export interface CachedImage {
+  /** What the task definition pulls. */
+  image: string;
+  /** The repository the cache creates for it (`<prefix>/<path>`). */
+  repositoryName: string;
 }
 
 export interface DeployedService {
@@ -73,6 +82,7 @@ function parameters(scope: Scope, spec: TierService, key: aws.kms.Key): Containe
           description: `${name} setting of ${spec.name}`,
           type: "SecureString",
           keyId: key.arn,
+          // The AWS SDK marks `value` secret, so `pulumi preview` and state mask it; so does the offline plan.
           value,
         },
         scope.opts(),
@@ -104,13 +114,43 @@ function secrets(scope: Scope, spec: TierService, key: aws.kms.Key): ContainerSe
       { passwordLength: 40, excludePunctuation: true, requireEachIncludedType: true },
       { parent: scope.component, provider: scope.provider },
     );
-    new aws.secretsmanager.SecretVersion(
+    const version = new aws.secretsmanager.SecretVersion(
       `${spec.name}-secret-${name}-value`,
       { secretId: secret.id, secretString: pulumi.secret(generated.randomPassword) },
       scope.opts({ ignoreChanges: ["secretString"] }),
     );
+    if (spec.rotationLambdaArn !== null) {
+      // The function is the user's: it must allow secretsmanager.amazonaws.com to invoke it.
+      new aws.secretsmanager.SecretRotation(
+        `${spec.name}-secret-${name}-rotation`,
+        { secretId: secret.id, rotationLambdaArn: spec.rotationLambdaArn, rotationRules: { automaticallyAfterDays: spec.rotationDays } },
+        scope.opts({ dependsOn: [version] }),
+      );
+    }
     return { name, valueFrom: secret.arn };
   });
+}
+
+/**
+ * An existing secret, referenced rather than created: by its ARN, or by name as a partial ARN
+ * (`...:secret:<name>`), which ECS and Secrets Manager resolve in the task's account and region.
+ */
+export function existingSecretArn(e: AwsAccount, secret: string): string {
+  return SECRET_ARN.test(secret) ? secret : `arn:${e.partition}:secretsmanager:${e.region}:${e.accountId}:secret:${secret}`;
+}
+
+/**
+ * What the execution role is granted for an existing secret: exactly its ARN; for a name, the
+ * name followed by the six random characters Secrets Manager appends (`<name>-??????`).
+ */
+export function existingSecretGrant(e: AwsAccount, secret: string): string {
+  return SECRET_ARN.test(secret) ? secret : `${existingSecretArn(e, secret)}-??????`;
+}
+
+function existingSecrets(spec: TierService, env: pulumi.Output<AwsAccount>): ContainerSecret[] {
+  return Object.entries(spec.existingSecrets)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, ref]) => ({ name, valueFrom: env.apply((e) => existingSecretArn(e, ref.secret)) }));
 }
 
 function role(scope: Scope, logical: string, name: string, description: string, env: pulumi.Output<AwsAccount>): aws.iam.Role {
@@ -173,6 +213,8 @@ export function deployService(scope: Scope, args: ServiceArgs): DeployedService 
 
   const settingRefs = parameters(scope, spec, key);
   const secretRefs = secrets(scope, spec, key);
+  const existingRefs = existingSecrets(spec, env);
+  const existingKeyArns = [...new Set(Object.values(spec.existingSecrets).flatMap((s) => (s.kmsKeyArn ? [s.kmsKeyArn] : [])))].sort();
 
   const executionRole = role(scope, `${svc}-execution-role`, names.of("exec", svc, 64), `Starts ${serviceName} tasks`, env);
   const executionGrants = new aws.iam.RolePolicy(
@@ -190,7 +232,18 @@ export function deployService(scope: Scope, args: ServiceArgs): DeployedService 
             pulumi.all(secretRefs.map((s) => s.valueFrom)),
           ])
           .apply(([logGroupArn, keyArn, e, parameterArns, secretArns]) =>
-            executionPolicy({ repositoryArn: args.repository.arn, logGroupArn, keyArn, parameterArns, secretArns, region: e.region }),
+            executionPolicy({
+              repositoryArn: args.repository.arn,
+              cachedRepositoryArn: args.cachedImage
+                ? `arn:${e.partition}:ecr:${e.region}:${e.accountId}:repository/${args.cachedImage.repositoryName}`
+                : undefined,
+              logGroupArn,
+              keyArn,
+              parameterArns,
+              secretArns: [...secretArns, ...Object.values(spec.existingSecrets).map((s) => existingSecretGrant(e, s.secret))],
+              existingSecretKeyArns: existingKeyArns,
+              region: e.region,
+            }),
           ),
       ),
     },
@@ -207,7 +260,7 @@ export function deployService(scope: Scope, args: ServiceArgs): DeployedService 
     );
   }
 
-  const image = spec.imageTag === null ? spec.image : `${args.repository.url}:${spec.imageTag}`;
+  const image = spec.imageTag === null ? (args.cachedImage?.image ?? spec.image) : `${args.repository.url}:${spec.imageTag}`;
   const writable = spec.readonlyRootFilesystem ? spec.writablePaths : [];
   const taskDefinition = new aws.ecs.TaskDefinition(
     `${svc}-task`,
@@ -222,7 +275,11 @@ export function deployService(scope: Scope, args: ServiceArgs): DeployedService 
       taskRoleArn: taskRole.arn,
       volumes: writable.map((path) => ({ name: volumeName(path) })),
       containerDefinitions: pulumi
-        .all([logGroup.name, env, pulumi.all([...settingRefs, ...secretRefs].map((r) => pulumi.all([r.name, r.valueFrom])))])
+        .all([
+          logGroup.name,
+          env,
+          pulumi.all([...settingRefs, ...secretRefs, ...existingRefs].map((r) => pulumi.all([r.name, r.valueFrom]))),
+        ])
         .apply(([logGroupName, e, refs]) =>
           containerDefinitions(
             spec,

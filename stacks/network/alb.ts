@@ -4,7 +4,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { Names } from "../shared";
+import { Names, waiverTag } from "../shared";
 
 /** TLS 1.3 and 1.2 with only forward-secret AEAD ciphers; the console's default for new listeners. */
 export const TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-Res-2021-06";
@@ -31,6 +31,13 @@ export interface PublicLoadBalancerArgs {
   ingressCidrs: readonly string[];
   /** ACM certificate; without it the HTTP listener serves traffic and there is no HTTPS listener. */
   certificateArn?: string;
+  /** Why plain HTTP is accepted when there is no certificate (recorded on the listeners for the policy pack). */
+  plainHttpReason: string;
+  /** Where access logs go; undefined turns them off, for the reason given in `accessLogsOffReason`. */
+  accessLogs?: { bucket: pulumi.Input<string>; prefix: string; dependsOn: pulumi.Resource[] };
+  accessLogsOffReason: string;
+  /** Set when no WAF web ACL will be associated: the reason, recorded on the ALB for the policy pack. */
+  wafOffReason?: string;
   /** The blue/green test listener's port (8080 by default). */
   testListenerPort: number;
   /** Who may reach the test listener; never the internet (validated by the settings). */
@@ -110,22 +117,25 @@ export class PublicLoadBalancer extends pulumi.ComponentResource {
         enableDeletionProtection: false,
         dropInvalidHeaderFields: true,
         idleTimeout: IDLE_TIMEOUT_SECONDS,
+        accessLogs: args.accessLogs ? { enabled: true, bucket: args.accessLogs.bucket, prefix: args.accessLogs.prefix } : undefined,
+        tags: {
+          ...(args.accessLogs ? {} : waiverTag("alb-access-logs", args.accessLogsOffReason)),
+          ...(args.wafOffReason ? waiverTag("alb-waf", args.wafOffReason) : {}),
+        },
       },
-      child,
+      // AWS checks that it may write to the bucket when logging is turned on.
+      { parent: this, dependsOn: args.accessLogs?.dependsOn ?? [] },
     );
     const loadBalancerArn = this.loadBalancer.arn;
 
-    if (args.certificateArn) {
+    const tls = args.certificateArn ? { protocol: "HTTPS", sslPolicy: TLS_POLICY, certificateArn: args.certificateArn } : undefined;
+    // Without a certificate the listeners serve plain HTTP, which the policy pack accepts only
+    // with the reason the config gave (dev tier, or prod with allowPlainHttp).
+    const plainHttp = tls ? {} : { tags: waiverTag("alb-https-only", args.plainHttpReason) };
+    if (tls) {
       this.httpsListener = new aws.lb.Listener(
         "https-listener",
-        {
-          loadBalancerArn,
-          port: HTTPS_PORT,
-          protocol: "HTTPS",
-          sslPolicy: TLS_POLICY,
-          certificateArn: args.certificateArn,
-          defaultActions: [NOT_FOUND],
-        },
+        { loadBalancerArn, port: HTTPS_PORT, ...tls, defaultActions: [NOT_FOUND] },
         child,
       );
     }
@@ -136,17 +146,17 @@ export class PublicLoadBalancer extends pulumi.ComponentResource {
         port: HTTP_PORT,
         protocol: "HTTP",
         defaultActions: [
-          args.certificateArn
-            ? { type: "redirect", redirect: { protocol: "HTTPS", port: String(HTTPS_PORT), statusCode: "HTTP_301" } }
-            : NOT_FOUND,
+          tls ? { type: "redirect", redirect: { protocol: "HTTPS", port: String(HTTPS_PORT), statusCode: "HTTP_301" } } : NOT_FOUND,
         ],
+        ...plainHttp,
       },
       child,
     );
     // Blue/green deployments send the replacement task set's test traffic here before the switch.
+    // With a certificate it is HTTPS with the same certificate and TLS policy as production.
     this.testListener = new aws.lb.Listener(
       "test-listener",
-      { loadBalancerArn, port: args.testListenerPort, protocol: "HTTP", defaultActions: [NOT_FOUND] },
+      { loadBalancerArn, port: args.testListenerPort, ...(tls ?? { protocol: "HTTP" }), defaultActions: [NOT_FOUND], ...plainHttp },
       child,
     );
 

@@ -10,6 +10,7 @@ import {
   KeyPolicyDocument,
   logsKeyStatement,
   Names,
+  platformKmsKey,
   PolicyDocument,
   TrustPolicyDocument,
 } from "../shared";
@@ -51,18 +52,11 @@ export class FlowLogs extends pulumi.ComponentResource {
       ],
     }));
 
-    this.key = new aws.kms.Key(
+    this.key = platformKmsKey(
       "flow-logs-key",
-      {
-        description: `Encrypts the VPC flow log group ${logGroupName}`,
-        enableKeyRotation: true,
-        // The shortest window AWS allows, so a destroyed stack does not hold keys for a month.
-        deletionWindowInDays: 7,
-        policy: pulumi.jsonStringify(keyPolicy),
-      },
+      { description: `Encrypts the VPC flow log group ${logGroupName}`, aliasName: names.of("flow-logs"), policy: keyPolicy },
       child,
     );
-    new aws.kms.Alias("flow-logs-key-alias", { name: `alias/${names.of("flow-logs")}`, targetKeyId: this.key.keyId }, child);
 
     this.logGroup = new aws.cloudwatch.LogGroup(
       "flow-logs",

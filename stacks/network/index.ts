@@ -8,15 +8,19 @@
  *   endpoints.ts  interface and gateway VPC endpoints
  *   flow-logs.ts  flow logs, their KMS key, log group and role
  *   alb.ts        ALB, its security group and listeners
+ *   access-logs.ts the S3 bucket for the ALB's access logs
+ *   waf.ts        the WAF web ACL in front of the ALB
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { awsAccount, CONTRACT_VERSIONS, ConfigError, Exported, LayerConfig, NetworkContract, platformSettings, Scope } from "../shared";
+import { AccessLogBucket, ACCESS_LOG_PREFIX } from "./access-logs";
 import { PublicLoadBalancer } from "./alb";
 import { VpcEndpoints } from "./endpoints";
 import { FlowLogs } from "./flow-logs";
 import { networkSettings } from "./settings";
 import { NetworkVpc } from "./vpc";
+import { LoadBalancerWaf } from "./waf";
 
 const cfg = new LayerConfig();
 const platform = platformSettings(cfg);
@@ -64,6 +68,17 @@ const flowLogs = new FlowLogs(
   scope.opts(),
 );
 
+if (settings.allowPlainHttp && !settings.certificateArn) {
+  pulumi.log.warn(
+    `${cfg.key("allowPlainHttp")} is true: the ${platform.tier} ALB serves production traffic over plain HTTP. Set ${cfg.key("certificateArn")} to serve HTTPS.`,
+  );
+}
+
+const accessLogBucket =
+  settings.accessLogRetentionDays !== undefined
+    ? new AccessLogBucket("alb-access-logs", { account, retentionInDays: settings.accessLogRetentionDays, names }, scope.opts())
+    : undefined;
+
 const alb = new PublicLoadBalancer(
   "public-alb",
   {
@@ -72,6 +87,12 @@ const alb = new PublicLoadBalancer(
     publicSubnetIds: network.publicSubnets.map((s) => s.id),
     ingressCidrs: settings.ingressCidrs,
     certificateArn: settings.certificateArn,
+    plainHttpReason: settings.allowPlainHttp ? `${cfg.key("allowPlainHttp")} is true` : `no ${cfg.key("certificateArn")} in the dev tier`,
+    accessLogs: accessLogBucket
+      ? { bucket: accessLogBucket.bucket.bucket, prefix: ACCESS_LOG_PREFIX, dependsOn: [accessLogBucket.policy] }
+      : undefined,
+    accessLogsOffReason: `${cfg.key("accessLogs")} is false`,
+    wafOffReason: settings.waf ? undefined : `${cfg.key("waf")} is false`,
     testListenerPort: settings.testListenerPort,
     testListenerCidrs: settings.testListenerCidrs,
     natPublicIps: network.natEips.map((e) => e.publicIp),
@@ -79,6 +100,10 @@ const alb = new PublicLoadBalancer(
   },
   scope.opts(),
 );
+
+const waf = settings.waf
+  ? new LoadBalancerWaf("alb-waf", { loadBalancerArn: alb.loadBalancer.arn, rateLimit: settings.waf.rateLimit, names }, scope.opts())
+  : undefined;
 
 const outputs: Exported<NetworkContract> = {
   contractVersion: CONTRACT_VERSIONS.network,
@@ -99,6 +124,8 @@ const outputs: Exported<NetworkContract> = {
   natGatewayCount: network.natGateways.length,
   vpcEndpoints: endpoints.ids(),
   flowLogGroupName: flowLogs.logGroup.name,
+  albLogBucketName: accessLogBucket ? accessLogBucket.bucket.bucket : null,
+  wafWebAclName: waf ? waf.metricName : null,
 };
 
 export = outputs;

@@ -2,7 +2,7 @@
  * The network layer's config, read and validated in one place before any resource is declared,
  * so a bad value fails `pulumi preview` with one line naming the key, the value and what is allowed.
  */
-import { byTier, ConfigError, LayerConfig, PlatformSettings } from "../shared";
+import { byTier, ConfigError, LayerConfig, NO_NAT_BASE_ENDPOINTS, PlatformSettings } from "../shared";
 import { formatCidr, isNetworkAddress, networkOf, parseCidr } from "./cidr";
 import { GATEWAY_ENDPOINT_SERVICES, INTERFACE_ENDPOINT_SERVICES } from "./endpoints";
 import { NAT_STRATEGIES, NatStrategy } from "./vpc";
@@ -15,12 +15,6 @@ export const TEST_LISTENER_MIN_PREFIX = 8;
 
 export const DEFAULT_INTERFACE_ENDPOINTS = ["ecr.api", "ecr.dkr", "logs", "secretsmanager", "ssm"] as const;
 export const DEFAULT_GATEWAY_ENDPOINTS = ["s3"] as const;
-
-/**
- * What private subnets need to start a Fargate task when there is no NAT: pull the image (ECR API,
- * ECR registry, S3 for the layers) and ship its logs.
- */
-const NO_NAT_REQUIRES = { interfaceEndpoints: ["ecr.api", "ecr.dkr", "logs"], gatewayEndpoints: ["s3"] } as const;
 
 const ACM_CERTIFICATE_ARN = /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/;
 
@@ -35,7 +29,18 @@ export interface NetworkSettings {
   testListenerPort: number;
   testListenerCidrs: string[];
   flowLogRetentionDays: number;
+  /** Prod without a certificate, accepted on purpose (`allowPlainHttp: true`); warned about at preview. */
+  allowPlainHttp: boolean;
+  /** ALB access logs to the layer's S3 bucket, kept this many days; undefined when off. */
+  accessLogRetentionDays?: number;
+  /** The WAF web ACL in front of the ALB; undefined when off. */
+  waf?: { rateLimit: number };
 }
+
+/** Requests one client IP may send in any 5-minute window before the WAF blocks it (AWS's window). */
+export const DEFAULT_WAF_RATE_LIMIT = 2000;
+/** AWS's bounds for a rate-based rule's limit. */
+export const WAF_RATE_LIMIT_RANGE = { min: 10, max: 2_000_000_000 } as const;
 
 function vpcCidr(cfg: LayerConfig): string {
   const value = cfg.cidr("vpcCidr", "10.0.0.0/16");
@@ -84,10 +89,8 @@ export function networkSettings(cfg: LayerConfig, platform: PlatformSettings): N
     endpointCheck({ key: cfg.key("interfaceEndpoints"), services: INTERFACE_ENDPOINT_SERVICES }, GATEWAY_ENDPOINT_SERVICES),
   );
   if (natStrategy === "none") {
-    const missing = [
-      ...NO_NAT_REQUIRES.interfaceEndpoints.filter((e) => !interfaceEndpoints.includes(e)),
-      ...NO_NAT_REQUIRES.gatewayEndpoints.filter((e) => !gatewayEndpoints.includes(e)),
-    ];
+    // What every task needs; the compute layer adds ssm and secretsmanager when its services read them.
+    const missing = NO_NAT_BASE_ENDPOINTS.filter((e) => !interfaceEndpoints.includes(e) && !gatewayEndpoints.includes(e));
     if (missing.length) {
       throw new ConfigError(
         cfg.key("natStrategy"),
@@ -131,6 +134,21 @@ export function networkSettings(cfg: LayerConfig, platform: PlatformSettings): N
   }
   if (testListenerCidrs.length === 0) throw new ConfigError(cfg.key("testListenerCidrs"), testListenerCidrs, "expected at least one CIDR");
 
+  const allowPlainHttp = cfg.bool("allowPlainHttp", false);
+  if (platform.tier === "prod" && certificateArn === undefined && !allowPlainHttp) {
+    throw new ConfigError(
+      cfg.key("certificateArn"),
+      "(unset)",
+      `the prod tier serves production traffic only over HTTPS: set ${cfg.key("certificateArn")} to an ACM certificate, ` +
+        `or set ${cfg.key("allowPlainHttp")} to true to accept plain HTTP`,
+    );
+  }
+
+  const accessLogs = cfg.bool("accessLogs", byTier(platform.tier, { dev: false, prod: true }));
+  const accessLogRetentionDays = cfg.int("accessLogRetentionDays", byTier(platform.tier, { dev: 30, prod: 90 }), { min: 1, max: 3650 });
+  const waf = cfg.bool("waf", byTier(platform.tier, { dev: false, prod: true }));
+  const wafRateLimit = cfg.int("wafRateLimit", DEFAULT_WAF_RATE_LIMIT, WAF_RATE_LIMIT_RANGE);
+
   return {
     vpcCidr: cidr,
     azCount,
@@ -142,5 +160,8 @@ export function networkSettings(cfg: LayerConfig, platform: PlatformSettings): N
     testListenerPort,
     testListenerCidrs,
     flowLogRetentionDays: byTier(platform.tier, { dev: 7, prod: 30 }),
+    allowPlainHttp,
+    accessLogRetentionDays: accessLogs ? accessLogRetentionDays : undefined,
+    waf: waf ? { rateLimit: wafRateLimit } : undefined,
   };
 }

@@ -33,6 +33,23 @@ export interface AlarmPolicy {
   meaning: string;
 }
 
+/**
+ * An alarm on how many events (interruptions, blocked requests) happened in 5 minutes. AWS
+ * publishes such counts only for periods with at least one event, so missing data means none.
+ */
+export function eventCountAlarmPolicy(prefix: string, meaning: string): AlarmPolicy {
+  return {
+    prefix,
+    statistic: "Sum",
+    comparison: "GreaterThanOrEqualToThreshold",
+    period: 300,
+    evaluationPeriods: 1,
+    datapointsToAlarm: 1,
+    treatMissingData: "notBreaching",
+    meaning,
+  };
+}
+
 /** `{service}: {meaning}` plus the evaluation window, e.g. "(3 of 5 periods of 60 s)". */
 export function alarmDescription(subject: string, policy: AlarmPolicy): string {
   return `${subject}: ${policy.meaning} (${policy.datapointsToAlarm} of ${policy.evaluationPeriods} periods of ${policy.period} s)`;

@@ -4,7 +4,15 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { accountAdministersKeyStatement, AwsAccount, awsAccount, KeyPolicyDocument, PolicyDocument, Scope } from "../shared";
+import {
+  accountAdministersKeyStatement,
+  AwsAccount,
+  awsAccount,
+  KeyPolicyDocument,
+  platformKmsKey,
+  PolicyDocument,
+  Scope,
+} from "../shared";
 
 export interface AlertTopicArgs {
   /** Addresses subscribed by email (each must confirm by mail). Defaults to none. */
@@ -94,17 +102,16 @@ export function alertTopicPolicy(a: AwsAccount, topicArn: string, eventRuleArns:
 export function alertTopic(scope: Scope, args: AlertTopicArgs = {}): AlertTopic {
   const names = scope.names;
   const a = awsAccount(scope);
-  const key = new aws.kms.Key(
+  const key = platformKmsKey(
     "alerts-key",
     {
       description: `Encrypts the ${names.of("alerts")} alert topic`,
-      enableKeyRotation: true,
-      deletionWindowInDays: args.keyDeletionWindowInDays ?? 7,
-      policy: a.apply((acct) => JSON.stringify(alertKeyPolicy(acct))),
+      aliasName: names.of("alerts"),
+      policy: a.apply(alertKeyPolicy),
+      deletionWindowInDays: args.keyDeletionWindowInDays,
     },
     scope.opts(),
   );
-  new aws.kms.Alias("alerts-key-alias", { name: `alias/${names.of("alerts")}`, targetKeyId: key.keyId }, scope.opts());
   const topic = new aws.sns.Topic("alerts", { name: names.of("alerts"), kmsMasterKeyId: key.arn }, scope.opts());
   const subscriptions = (args.emails ?? []).map(
     (email) =>

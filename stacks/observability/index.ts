@@ -24,6 +24,7 @@ import { DashboardBuilder, serviceGraphs } from "./dashboard";
 import { serviceMetrics } from "./metrics";
 import { observabilitySettings, thresholdsFor } from "./settings";
 import { spotInterruptionMetric, spotInterruptionRule, spotInterruptionWatch } from "./spot";
+import { wafBlockedAlarm, wafMetric } from "./waf";
 
 const cfg = new LayerConfig();
 const platform = platformSettings(cfg);
@@ -56,13 +57,18 @@ const spotAlarm = spotInterruptionWatch(scope, {
  * (LayerReference.value) gives preview and update the same, complete plan. Only thresholds are
  * configured here (`thresholds.<service>` overrides, checked against the compute catalog).
  */
-async function watchServices(): Promise<{ alarms: Record<string, ServiceAlarms>; dashboardName: pulumi.Output<string> }> {
-  const [services, clusterName, region, upstreamSuffix, albArnSuffix] = await Promise.all([
+async function watchServices(): Promise<{
+  alarms: Record<string, ServiceAlarms>;
+  dashboardName: pulumi.Output<string>;
+  wafBlockedAlarmName: pulumi.Output<string> | null;
+}> {
+  const [services, clusterName, region, upstreamSuffix, albArnSuffix, webAclName] = await Promise.all([
     compute.value("services"),
     compute.value("clusterName"),
     compute.value("region"),
     compute.value("environmentSuffix"),
     network.value("albArnSuffix"),
+    network.value("wafWebAclName"),
   ]);
   if (region !== platform.region) {
     // Alarms only see metrics of their own region; a mismatch would watch nothing, silently.
@@ -82,6 +88,33 @@ async function watchServices(): Promise<{ alarms: Record<string, ServiceAlarms>;
       [{ title: "Interrupted tasks / 5 min", metric: spotInterruptionMetric(spot.name), stat: "Sum", period: 300, yAxis: { min: 0 } }],
       4,
     );
+  // The network's WAF (prod by default): what it blocks and lets through, and an alarm on blocks.
+  const wafAlarm =
+    webAclName === null
+      ? null
+      : wafBlockedAlarm(scope, { webAclName, region, threshold: settings.wafBlockedThreshold, topicArn: alerts.topic.arn });
+  if (webAclName !== null && wafAlarm) {
+    board.header(`### WAF ${webAclName} in front of the ALB`).row(
+      [
+        {
+          title: "Blocked requests / 5 min",
+          metric: wafMetric("BlockedRequests", webAclName, region),
+          stat: "Sum",
+          period: 300,
+          thresholds: [{ label: "waf-blocked alarm", value: settings.wafBlockedThreshold }],
+          yAxis: { min: 0 },
+        },
+        {
+          title: "Allowed requests / 5 min",
+          metric: wafMetric("AllowedRequests", webAclName, region),
+          stat: "Sum",
+          period: 300,
+          yAxis: { min: 0 },
+        },
+      ],
+      4,
+    );
+  }
   const alarms: Record<string, ServiceAlarms> = {};
   for (const [service, contract] of Object.entries(services)) {
     const metrics = serviceMetrics(clusterName, albArnSuffix, contract);
@@ -101,7 +134,7 @@ async function watchServices(): Promise<{ alarms: Record<string, ServiceAlarms>;
     { dashboardName: names.of("ecs"), dashboardBody: board.body() },
     scope.opts(),
   );
-  return { alarms, dashboardName: dashboard.dashboardName };
+  return { alarms, dashboardName: dashboard.dashboardName, wafBlockedAlarmName: wafAlarm ? wafAlarm.name : null };
 }
 
 const watched = pulumi.output(watchServices());
@@ -113,6 +146,7 @@ const outputs: Exported<ObservabilityContract> = {
   dashboardName: watched.apply((w) => w.dashboardName),
   alarms: watched.apply((w) => w.alarms),
   spotInterruptionAlarmName: spotAlarm.name,
+  wafBlockedAlarmName: watched.apply((w) => w.wafBlockedAlarmName),
 };
 
 export = outputs;

@@ -25,6 +25,8 @@ export interface ObservabilitySettings {
   overrides: Record<string, ThresholdOverrides>;
   /** Spot interruptions within 5 minutes that raise the Spot alarm. Defaults to 1. */
   spotInterruptionThreshold: number;
+  /** Requests the WAF blocks within 5 minutes that raise the WAF alarm. Defaults to 100. */
+  wafBlockedThreshold: number;
 }
 
 const PERCENT = { min: 1, max: 100 };
@@ -102,6 +104,7 @@ export function observabilitySettings(cfg: LayerConfig): ObservabilitySettings {
     },
     overrides: parseOverrides(cfg),
     spotInterruptionThreshold: cfg.int("spotInterruptionThreshold", 1, { min: 1, max: 10_000 }),
+    wafBlockedThreshold: cfg.int("wafBlockedThreshold", 100, { min: 1, max: 10_000_000 }),
   };
 }
 

@@ -5,7 +5,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { Scope } from "../shared";
-import { AlarmPolicy, metricAlarm } from "./alarms";
+import { AlarmPolicy, eventCountAlarmPolicy, metricAlarm } from "./alarms";
 import { MetricRef } from "./metrics";
 
 /**
@@ -30,17 +30,11 @@ export function spotInterruptionMetric(ruleName: string): MetricRef {
   return { namespace: "AWS/Events", metricName: "Invocations", dimensions: { RuleName: ruleName } };
 }
 
-export const SPOT_ALARM_POLICY: AlarmPolicy = {
-  prefix: "spot-interruptions",
-  statistic: "Sum",
-  comparison: "GreaterThanOrEqualToThreshold",
-  period: 300,
-  evaluationPeriods: 1,
-  datapointsToAlarm: 1,
-  // AWS/Events publishes Invocations only for periods in which the rule matched.
-  treatMissingData: "notBreaching",
-  meaning: "Fargate Spot interrupted at least the threshold of tasks; the services replace them, but watch running-tasks-low",
-};
+// AWS/Events publishes Invocations only for periods in which the rule matched.
+export const SPOT_ALARM_POLICY: AlarmPolicy = eventCountAlarmPolicy(
+  "spot-interruptions",
+  "Fargate Spot interrupted at least the threshold of tasks; the services replace them, but watch running-tasks-low",
+);
 
 export interface SpotInterruptionArgs {
   clusterArn: pulumi.Input<string>;

@@ -6,16 +6,20 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import {
+  awsAccount,
   CONTRACT_VERSIONS,
   DEFAULT_SERVICE_NAMES,
+  ECR_PUBLIC_REGISTRY,
   Exported,
   LayerConfig,
+  platformKmsKey,
   platformSettings,
   RegistryContract,
   RepositoryContract,
   Scope,
   SERVICE_NAME_PATTERN,
 } from "../shared";
+import { ecrKeyPolicy } from "./kms";
 import { lifecyclePolicy } from "./lifecycle";
 
 const cfg = new LayerConfig();
@@ -26,23 +30,23 @@ const services = cfg.stringList("services", DEFAULT_SERVICE_NAMES, (svc) =>
     : `service name ${JSON.stringify(svc)} must be 2-32 lowercase letters, digits or hyphens, starting with a letter and not ending with a hyphen (${SERVICE_NAME_PATTERN})`,
 );
 const keepImages = cfg.int("keepImages", 10, { min: 1, max: 1000 });
+const ecrPublicCache = cfg.bool("ecrPublicCache", true);
 
 const scope = Scope.forLayer(settings, "registry");
 const names = scope.names;
+const account = awsAccount(scope);
 
-// One key for the layer's repositories. The default key policy (the account administers it
-// through IAM) is enough: ECR creates its own grant with the pushing principal's permissions.
-const key = new aws.kms.Key(
+// One key for the layer's repositories, usable only through ECR: ECR creates a grant with the
+// pushing (or pulling) principal's permissions on each call, which the ViaService statement allows.
+const key = platformKmsKey(
   "ecr-key",
   {
     description: `Encrypts the ECR repositories of ${settings.environmentSuffix}`,
-    enableKeyRotation: true,
-    // The shortest window AWS allows, so a destroyed stack does not hold keys for a month.
-    deletionWindowInDays: 7,
+    aliasName: names.of("ecr"),
+    policy: account.apply(ecrKeyPolicy),
   },
   scope.opts(),
 );
-new aws.kms.Alias("ecr-key-alias", { name: `alias/${names.of("ecr")}`, targetKeyId: key.keyId }, scope.opts());
 
 const repositories: Record<string, pulumi.Output<RepositoryContract>> = {};
 for (const svc of services) {
@@ -66,10 +70,25 @@ for (const svc of services) {
   repositories[svc] = pulumi.all([repo.name, repo.repositoryUrl, repo.arn]).apply(([name, url, arn]) => ({ name, url, arn, keepImages }));
 }
 
+// Mirrors ECR Public (the default nginx image, say) into this registry on first pull, so tasks in
+// a VPC without NAT pull it through the ECR endpoints like any private image.
+const cacheRule = ecrPublicCache
+  ? new aws.ecr.PullThroughCacheRule(
+      "ecr-public-cache",
+      { ecrRepositoryPrefix: names.of("ecr-public"), upstreamRegistryUrl: ECR_PUBLIC_REGISTRY },
+      scope.opts(),
+    )
+  : undefined;
+
 const outputs: Exported<RegistryContract> = {
   contractVersion: CONTRACT_VERSIONS.registry,
   environmentSuffix: settings.environmentSuffix,
   repositories: pulumi.all(repositories),
+  ecrPublicCache: cacheRule
+    ? pulumi
+        .all([account, cacheRule.ecrRepositoryPrefix])
+        .apply(([a, prefix]) => ({ registry: `${a.accountId}.dkr.ecr.${a.region}.amazonaws.com`, prefix }))
+    : null,
 };
 
 export = outputs;

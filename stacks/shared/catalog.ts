@@ -62,6 +62,13 @@ export interface TaskRoleStatement {
   condition?: Record<string, unknown>;
 }
 
+export interface ExistingSecret {
+  /** The secret's name (same account and region) or full ARN. */
+  secret: string;
+  /** The customer-managed key it is encrypted with; omit for the AWS-managed `aws/secretsmanager` key. */
+  kmsKeyArn?: string;
+}
+
 export interface ServiceSpec {
   name: string;
   /** Container (and target group) port. Defaults to 80, the port of the default nginx image. */
@@ -87,6 +94,16 @@ export interface ServiceSpec {
   environment: Record<string, string>;
   /** Secret names, delivered from Secrets Manager with generated values. */
   secrets: string[];
+  /**
+   * Secrets that already exist in Secrets Manager: NAME -> the secret's name or ARN, and the KMS key
+   * it is encrypted with when that is a customer-managed key. Nothing is generated for them; the
+   * execution role may read exactly that secret (and decrypt with exactly that key).
+   */
+  existingSecrets: Record<string, ExistingSecret>;
+  /** A rotation function the user owns; when set, every generated secret rotates with it. */
+  rotationLambdaArn: string | null;
+  /** Days between rotations (with `rotationLambdaArn`). Defaults to 30. */
+  rotationDays: number;
   taskRolePolicies: TaskRoleStatement[];
   /** Services that may call this one (the load balancer reaches public services regardless). */
   allowedFrom: string[];
@@ -126,6 +143,9 @@ export const SERVICE_FIELDS = [
   "maxCapacity",
   "environment",
   "secrets",
+  "existingSecrets",
+  "rotationLambdaArn",
+  "rotationDays",
   "taskRolePolicies",
   "allowedFrom",
   "readonlyRootFilesystem",
@@ -152,6 +172,9 @@ export const BASE_SERVICE: Readonly<Omit<ServiceSpec, "name">> = Object.freeze({
   maxCapacity: { dev: 6, prod: 10 },
   environment: { LOG_LEVEL: "info" },
   secrets: [],
+  existingSecrets: {},
+  rotationLambdaArn: null,
+  rotationDays: 30,
   taskRolePolicies: [],
   allowedFrom: [],
   readonlyRootFilesystem: true,
@@ -208,6 +231,13 @@ const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const PATH_PATTERN = /^\/[A-Za-z0-9_\-.$/~"'@:+*?&]{0,127}$/;
 const IAM_ACTION = /^[a-z0-9-]+:[A-Za-z0-9]+$/;
 const MATCHER = /^\d{3}(-\d{3})?(,\d{3}(-\d{3})?)*$/;
+/** A Secrets Manager secret's full ARN, or its name (the characters Secrets Manager allows). */
+export const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
+const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
+const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/;
+const LAMBDA_ARN = /^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]+)?$/;
+/** Secrets Manager's bounds for automatic rotation, in days. */
+export const ROTATION_DAYS_RANGE = { min: 1, max: 1000 } as const;
 
 type Path = Array<string | number>;
 
@@ -397,6 +427,35 @@ function readHealthCheck(r: EntryReader, v: unknown, def: HealthCheckSettings): 
 }
 
 /** Reads one entry over its defaults; cross-service rules are checked by loadCatalog. */
+function readExistingSecrets(r: EntryReader, v: unknown): Record<string, ExistingSecret> {
+  const field = "existingSecrets";
+  const map = r.object([field], v);
+  const out: Record<string, ExistingSecret> = {};
+  for (const [name, raw] of Object.entries(map)) {
+    if (!SETTING_NAME.test(name)) r.fail([field, name], raw, "secret names are 1-64 upper-case letters, digits or underscores");
+    const ref = r.object([field, name], raw);
+    r.knownKeys([field, name], ref, ["secret", "kmsKeyArn"]);
+    const secret = ref.secret;
+    if (typeof secret !== "string" || !(SECRET_ARN.test(secret) || (!secret.startsWith("arn:") && SECRET_NAME.test(secret)))) {
+      r.fail(
+        [field, name, "secret"],
+        secret,
+        "expected an existing secret's name or full ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)",
+      );
+    }
+    out[name] = { secret };
+    if (ref.kmsKeyArn !== undefined) {
+      out[name].kmsKeyArn = r.string(
+        [field, name, "kmsKeyArn"],
+        ref.kmsKeyArn,
+        KMS_KEY_ARN,
+        "expected a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)",
+      );
+    }
+  }
+  return out;
+}
+
 function readEntry(r: EntryReader, entry: Record<string, unknown>, def: Omit<ServiceSpec, "name">): ServiceSpec {
   r.knownKeys([], entry, SERVICE_FIELDS);
   const has = (k: string) => entry[k] !== undefined;
@@ -433,6 +492,17 @@ function readEntry(r: EntryReader, entry: Record<string, unknown>, def: Omit<Ser
       "secret names are 1-64 upper-case letters, digits or underscores",
     );
   }
+  if (has("existingSecrets")) s.existingSecrets = readExistingSecrets(r, entry.existingSecrets);
+  if (entry.rotationLambdaArn === null) s.rotationLambdaArn = null;
+  else if (has("rotationLambdaArn")) {
+    s.rotationLambdaArn = r.string(
+      ["rotationLambdaArn"],
+      entry.rotationLambdaArn,
+      LAMBDA_ARN,
+      "expected a Lambda function ARN (arn:aws:lambda:<region>:<account>:function:<name>)",
+    );
+  }
+  if (has("rotationDays")) s.rotationDays = r.int(["rotationDays"], entry.rotationDays, ROTATION_DAYS_RANGE.min, ROTATION_DAYS_RANGE.max);
   if (has("taskRolePolicies")) s.taskRolePolicies = readTaskRolePolicies(r, entry.taskRolePolicies);
   if (has("allowedFrom"))
     s.allowedFrom = r.uniqueStrings(["allowedFrom"], entry.allowedFrom, SERVICE_NAME_PATTERN, "expected service names");
@@ -464,6 +534,14 @@ function readEntry(r: EntryReader, entry: Record<string, unknown>, def: Omit<Ser
   }
   const clash = s.secrets.find((name) => name in s.environment);
   if (clash) r.fail(["secrets"], s.secrets, `${clash} is also an environment setting; a name is either a setting or a secret`);
+  const taken = Object.keys(s.existingSecrets).find((name) => name in s.environment || s.secrets.includes(name));
+  if (taken) {
+    r.fail(
+      ["existingSecrets", taken],
+      s.existingSecrets[taken],
+      `${taken} is also a setting or a generated secret; each name is delivered once`,
+    );
+  }
   if (s.blueGreen === true && s.path === null) {
     r.fail(["blueGreen"], true, "blue/green shifts load-balancer traffic; an internal service (path null) deploys rolling");
   }

@@ -33,6 +33,10 @@ export interface NetworkContract {
   /** Endpoint service short name (`ecr.api`, `s3`, ...) -> VPC endpoint id. */
   vpcEndpoints: Record<string, string>;
   flowLogGroupName: string;
+  /** The S3 bucket holding the ALB's access logs; null when access logs are off. */
+  albLogBucketName: string | null;
+  /** The WAF web ACL in front of the ALB (its name is the `WebACL` metric dimension); null when off. */
+  wafWebAclName: string | null;
 }
 
 export interface RepositoryContract {
@@ -47,6 +51,17 @@ export interface RegistryContract {
   environmentSuffix: string;
   /** Service name -> its repository. */
   repositories: Record<string, RepositoryContract>;
+  /**
+   * The pull-through cache of ECR Public: `<registry>/<prefix>/<path>` serves `public.ecr.aws/<path>`.
+   * Null when `registry:ecrPublicCache` is false.
+   */
+  ecrPublicCache: EcrPublicCache | null;
+}
+
+export interface EcrPublicCache {
+  /** `<account>.dkr.ecr.<region>.amazonaws.com` */
+  registry: string;
+  prefix: string;
 }
 
 export interface ComputeServiceContract {
@@ -110,6 +125,8 @@ export interface ObservabilityContract {
   dashboardName: string;
   alarms: Record<string, ServiceAlarms>;
   spotInterruptionAlarmName: string;
+  /** The alarm on requests the network's WAF blocks; null when the network has no WAF. */
+  wafBlockedAlarmName: string | null;
 }
 
 /** What a layer's program exports: every contract key, each value possibly still an Output. */

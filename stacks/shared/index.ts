@@ -8,3 +8,6 @@ export * from "./naming";
 export * from "./stackref";
 export * from "./tags";
 export * from "./iam";
+export * from "./waivers";
+export * from "./kms";
+export * from "./no-nat";

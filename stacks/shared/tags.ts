@@ -2,13 +2,10 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { PlatformSettings } from "./config";
 import { Names } from "./naming";
+import { LayerName, REQUIRED_TAGS } from "./tag-keys";
 
-/** The cost-allocation tag set every taggable resource carries (docs/architecture.md). */
-export const REQUIRED_TAGS = ["Environment", "Service", "Team", "CostCenter", "Layer", "ManagedBy"] as const;
+export { LAYERS, LayerName, REQUIRED_TAGS } from "./tag-keys";
 export type TagSet = Record<(typeof REQUIRED_TAGS)[number], string>;
-
-export const LAYERS = ["network", "registry", "compute", "observability"] as const;
-export type LayerName = (typeof LAYERS)[number];
 
 /** Layer-wide resources (VPC, ALB, cluster) belong to no one service. */
 export const SHARED_SERVICE = "shared";

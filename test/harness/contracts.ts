@@ -232,7 +232,9 @@ export function checkContracts(input: CheckInput): CheckResult {
     }
   }
   for (const read of input.reads) {
-    const producer = input.committed[read.layer]?.schema;
+    // Against the contract as `update` would write it, so an additive key and its first reader can
+    // land together (check mode still fails on the out-of-date file above).
+    const producer = (updated.find((u) => u.layer === read.layer) ?? input.committed[read.layer])?.schema;
     if (producer?.type === "object" && !(read.key in producer.properties)) {
       errors.push(`${read.file}:${read.line} reads '${read.key}' from the ${read.layer} layer, whose contract has no such key`);
     }

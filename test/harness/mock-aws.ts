@@ -7,6 +7,10 @@ import { createHash } from "crypto";
 
 export const MOCK_ACCOUNT = "123456789012";
 export const MOCK_REGION = "us-east-1";
+/** An ACM certificate of the mock account: the prod tier refuses to plan without one. */
+export const MOCK_CERTIFICATE_ARN = `arn:aws:acm:${MOCK_REGION}:${MOCK_ACCOUNT}:certificate/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0`;
+/** The network config a prod run needs (a certificate); spread into a chain's config. */
+export const PROD_NETWORK_CONFIG = { "network:certificateArn": MOCK_CERTIFICATE_ARN } as const;
 
 type Inputs = Record<string, any>;
 type Computed = (name: string, inputs: Inputs, id: string) => Inputs;
@@ -36,6 +40,9 @@ const ID_PREFIX: Record<string, string> = {
 
 const nameOf = (name: string, inputs: Inputs): string => inputs.name ?? name;
 
+/** Types whose physical id is one of their inputs (a bucket's id is its name). */
+const ID_FROM_INPUT: Record<string, string> = { "aws:s3/bucket:Bucket": "bucket" };
+
 /** Computed attributes by resource type (what the provider would return after create). */
 const COMPUTED: Record<string, Computed> = {
   "aws:lb/loadBalancer:LoadBalancer": (name, i) => {
@@ -55,6 +62,11 @@ const COMPUTED: Record<string, Computed> = {
     const suffix = `targetgroup/${n}/${shortHash(n, 16)}`;
     return { arn: arn("elasticloadbalancing", suffix), arnSuffix: suffix };
   },
+  "aws:s3/bucket:Bucket": (name, i) => ({
+    arn: `arn:aws:s3:::${i.bucket ?? name}`,
+    bucket: i.bucket ?? name,
+    bucketRegionalDomainName: `${i.bucket ?? name}.s3.${MOCK_REGION}.amazonaws.com`,
+  }),
   "aws:lb/listener:Listener": (name) => ({ arn: arn("elasticloadbalancing", `listener/app/${name}/${shortHash(name, 16)}`) }),
   "aws:lb/listenerRule:ListenerRule": (name) => ({ arn: arn("elasticloadbalancing", `listener-rule/app/${name}/${shortHash(name, 16)}`) }),
   "aws:ecr/repository:Repository": (name, i) => {
@@ -116,7 +128,12 @@ const COMPUTED: Record<string, Computed> = {
 };
 
 export function mockResourceState(type: string, name: string, inputs: Inputs): { id: string; state: Inputs } {
-  const id = type in ID_PREFIX ? `${ID_PREFIX[type]}${shortHash(`${type}/${name}`, 17)}` : `${name}-id`;
+  const id =
+    type in ID_FROM_INPUT && inputs[ID_FROM_INPUT[type]] !== undefined
+      ? String(inputs[ID_FROM_INPUT[type]])
+      : type in ID_PREFIX
+        ? `${ID_PREFIX[type]}${shortHash(`${type}/${name}`, 17)}`
+        : `${name}-id`;
   const computed = COMPUTED[type]?.(name, inputs, id) ?? {};
   const generic: Inputs = type.startsWith("aws:") && !("arn" in computed) ? { arn: arn(type.split(":")[1].split("/")[0], `${name}`) } : {};
   return { id, state: { ...inputs, ...generic, ...computed, id } };

@@ -9,9 +9,17 @@ import { parse as parseYaml } from "yaml";
 import { LAYERS, LayerName } from "../../stacks/shared/tags";
 import { LayerRun, REPO_ROOT, runChain } from "./index";
 
-/** Input keys whose values are secrets; the plan never prints them. */
-const SECRET_KEYS = /^(secretString|secretBinary|password|randomPassword|value)$/;
-const SECRET_TYPES = new Set(["aws:secretsmanager/secretVersion:SecretVersion"]);
+/** What a plan prints in place of a secret value, as the Pulumi CLI does. */
+export const SECRET_MASK = "[secret]";
+
+/**
+ * The inputs that hold secret values, by resource type: a secret's value, and an SSM parameter's
+ * value unless it is a plain `String` (every setting the platform writes is a SecureString).
+ */
+const SECRET_INPUTS: Record<string, (inputs: Record<string, unknown>) => readonly string[]> = {
+  "aws:secretsmanager/secretVersion:SecretVersion": () => ["secretString", "secretBinary"],
+  "aws:ssm/parameter:Parameter": (i) => (i.type === "String" ? [] : ["value", "insecureValue"]),
+};
 
 export interface PlannedResource {
   type: string;
@@ -39,12 +47,9 @@ export function layersFor(target: LayerName | "all"): LayerName[] {
   return available.slice(0, available.indexOf(target) + 1);
 }
 
-function redact(type: string, inputs: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(inputs)) {
-    out[k] = SECRET_TYPES.has(type) && SECRET_KEYS.test(k) ? "[secret]" : v;
-  }
-  return out;
+export function redact(type: string, inputs: Record<string, unknown>): Record<string, unknown> {
+  const secret = SECRET_INPUTS[type]?.(inputs) ?? [];
+  return Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, secret.includes(k) && v !== undefined ? SECRET_MASK : v]));
 }
 
 const short = (type: string) => type.split(":").pop() ?? type;
