@@ -9,8 +9,11 @@ import pytest
 from ecs_optimizer.fargate import all_pairs
 from ecs_optimizer.model import CapacityStrategy, NetworkState, ServiceState
 from ecs_optimizer.pricing import PRICE_TABLES, table_prices
+from ecs_optimizer.report_schema import savings_errors
+from ecs_optimizer.savings_render import COMMENT_MARKER
 from ecs_optimizer.savings import (
     CATEGORIES,
+    SCHEMA_VERSION,
     compute_savings,
     network_costs,
     render_savings,
@@ -107,8 +110,9 @@ def test_dev_baseline_to_fixed_by_hand():
 def test_to_dict_has_exactly_the_documented_shape():
     before = dev_fleet()
     data = compute_savings(before, before, USE1).to_dict()
-    assert list(data) == ["currency", "hoursPerMonth", "pricing", "before", "after",
-                          "monthlySavings", "percent", "breakdown", "services"]
+    assert savings_errors(data) == []
+    assert list(data)[:3] == ["schemaVersion", "environment", "cluster"]
+    assert data["schemaVersion"] == SCHEMA_VERSION
     assert data["currency"] == "USD" and data["hoursPerMonth"] == 730
     assert data["pricing"] == {"source": USE1.source, "region": "us-east-1",
                                "asOf": "2026-11-01"}
@@ -253,16 +257,18 @@ def test_json_rendering_is_to_dict():
     report = fixed_report()
     text = render_savings(report, "json")
     assert json.loads(text) == report.to_dict()
-    assert text.startswith('{\n  "currency": "USD"')
+    assert text.startswith('{\n  "schemaVersion": "2.0"')
 
 
 def test_table_rendering_is_aligned_and_complete():
     text = render_savings(fixed_report(NetworkState(3, 3, 5)), "table")
     lines = text.splitlines()
-    service_table = lines[lines.index("") + 1: lines.index("", lines.index("") + 1)]
+    service_table = lines[1: lines.index("")]  # header, rule, rows
+    assert service_table[2].startswith("api ")
     assert len({len(line) for line in service_table}) == 1  # right-aligned money columns
+    assert "49.3% of compute and network" in text and "64.4% of compute" in text
     # with the network: 165.18045 + 208.05 before, 46.7303255 + 142.35 after
-    for expected in ("$373.23", "$189.08", "$184.15", "49.3%", "rightsizing", "$81.09",
+    for expected in ("$373.23", "$189.08", "$184.15", "rightsizing", "$81.09",
                      "network (NAT, endpoints)", "$65.70", "2026-11-01", "730 hours"):
         assert expected in text
 
@@ -273,7 +279,8 @@ def test_markdown_rendering_is_a_github_table():
     assert "|:---|---:|---:|---:|" in text
     assert "| api | $55.06 | $18.52 | $36.54 |" in text
     assert "| rightsizing | $81.09 |" in text
-    assert "| total | $165.18 | $46.73 | $118.45 (71.7%) |" in text
+    assert "| total | $165.18 | $46.73 | $118.45 (71.7% of compute) |" in text
+    assert text.startswith(COMMENT_MARKER + "\n")
 
 
 def test_unknown_format_is_rejected():
@@ -296,4 +303,4 @@ def test_network_lever_prices_aws_bound_traffic_moved_from_nat_to_endpoints():
     assert "no network saving" in small.note
     large = network_costs(NetworkState(3, 3, 0, 1, aws_traffic_gb_month=10000), prices)
     assert float(large.before - large.recommended) == pytest.approx(306.20)
-    assert "10000 GB a month of AWS-bound traffic included" in large.note
+    assert "10,000.0 GB a month of AWS-bound" in large.note
