@@ -39,7 +39,8 @@ from .model import NetworkState
 from .pricing import load_prices
 from .report import FORMATS, render_export, render_optimize, render_rollback
 from .restore import rollback as run_rollback
-from .savings import SavingsReport, compute_savings, render_savings
+from .network_lever import measured_network_state
+from .savings import FORMATS as SAVINGS_FORMATS, ReportContext, SavingsReport, compute_savings, render_savings
 from .sizing import POLICIES, SizingOptions
 from .writeback import (
     AppliedRun,
@@ -67,7 +68,8 @@ AUTH_ERROR_CODES = {
     "AuthFailure",
     "SignatureDoesNotMatch",
 }
-#: VPC endpoint services priced as (free) gateway endpoints; the rest are interface endpoints.
+#: Report formats only ``savings`` prints (a spreadsheet and a page, not a change log).
+SAVINGS_ONLY_FORMATS = tuple(f for f in SAVINGS_FORMATS if f not in FORMATS)
 
 
 # ----------------------------------------------------------------------------- logging
@@ -165,7 +167,8 @@ COMMON_OPTIONS = [
     click.option("--region", metavar="REGION", help="AWS region (default: the outputs' region, then AWS_REGION / the profile's region)."),
     click.option("--profile", metavar="NAME", help="AWS profile from the shared config/credentials files."),
     click.option("--endpoint-url", envvar="AWS_ENDPOINT_URL", metavar="URL", help="Send every AWS call to this endpoint (an emulator such as moto). Also AWS_ENDPOINT_URL."),
-    click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default="table", show_default=True, help="Report format on stdout."),
+    click.option("--format", "fmt", type=click.Choice(list(FORMATS) + list(SAVINGS_ONLY_FORMATS)), default="table", show_default=True,
+                 help="Report format on stdout. csv and html are for savings only."),
     click.option("--log-file", metavar="FILE", help="Also append the log lines (UTC timestamps) to FILE."),
     click.option("-v", "--verbose", count=True, help="More log detail and tracebacks on errors; -vv adds botocore's debug log."),
 ]
@@ -215,6 +218,8 @@ def command_body(fn: Callable[..., int]) -> Callable:
         common = Common(**{key: kwargs.pop(key) for key in _COMMON_KEYS})
         try:
             setup_logging(common.verbose, common.log_file)
+            if common.fmt in SAVINGS_ONLY_FORMATS and fn.__name__ != "savings":
+                raise BadInput(f"--format {common.fmt} is for savings only; {fn.__name__} prints {', '.join(FORMATS)}")
         except BadInput as exc:
             click.echo(f"error: {exc}", err=True)
             raise click.exceptions.Exit(EXIT_BAD_INPUT)
@@ -278,12 +283,13 @@ def run_options(policy: str, spot_share: float, keep_images: int, lookback_days:
 
 
 def price(before: dict, after: dict, region: str, source: str, session: Any,
-          network: Optional[NetworkState] = None, spot_discount: float = 0.70) -> SavingsReport:
+          network: Optional[NetworkState] = None, spot_discount: float = 0.70,
+          context: Optional[ReportContext] = None) -> SavingsReport:
     try:
         prices = load_prices(region, source, session, warn=log.warning)
     except ValueError as exc:
         raise BadInput(str(exc)) from exc
-    return compute_savings(before, after, prices, network, spot_discount)
+    return compute_savings(before, after, prices, network, spot_discount, context)
 
 
 # ----------------------------------------------------------------------------- commands
@@ -352,7 +358,8 @@ def optimize(common: Common, dry_run: bool, policy: str, spot_share: float, keep
     before = {r.service: r.before for r in outcome.results}
     after = {r.service: r.after for r in outcome.results}
     try:
-        savings: Optional[SavingsReport] = compute_savings(before, after, load_prices(ctx.region, "table"))
+        context = ReportContext.now(targets.environment_suffix, targets.cluster_name, ctx.region)
+        savings: Optional[SavingsReport] = compute_savings(before, after, load_prices(ctx.region, "table"), context=context)
     except ValueError as exc:
         log.warning("savings not priced: %s", exc)
         savings = None
@@ -374,41 +381,55 @@ def optimize(common: Common, dry_run: bool, policy: str, spot_share: float, keep
 @click.option("--pricing", type=click.Choice(["table", "live"]), default="table", show_default=True,
               help="Prices from the embedded dated table, or live from the AWS Price List API (falls back to the table with a warning).")
 @click.option("--network-outputs", metavar="FILE",
-              help="Network stack outputs (natGatewayCount, availabilityZones, vpcEndpoints) to price NAT gateways against VPC endpoints.")
-@click.option("--aws-traffic-gb", type=click.FloatRange(min=0.0), default=0.0, show_default=True,
+              help="Network stack outputs (natGatewayCount, availabilityZones, vpcEndpoints, vpcId) to price NAT gateways "
+                   "against VPC endpoints. The traffic the NAT gateways processed is read from CloudWatch (AWS/NATGateway) "
+                   "over --lookback-days, and the ordered migration plan is printed.")
+@click.option("--aws-traffic-gb", type=click.FloatRange(min=0.0), default=None,
               help="With --network-outputs: GB a month of AWS-bound traffic (ECR pulls, logs, Secrets Manager, SSM) "
-                   "leaving the private subnets today, e.g. summed from the VPC flow logs the network layer keeps. "
-                   "Priced at the NAT gateway's per-GB charge now and the endpoints' after; 0 prices hourly charges only.")
+                   "leaving the private subnets today, e.g. summed from the VPC flow logs. Overrides the estimate "
+                   "made from the NAT metrics; with it no NAT metrics are read.")
 @click.option("--spot-discount", type=click.FloatRange(0.0, 1.0), default=0.7, show_default=True,
               help="How much cheaper Fargate Spot is than on-demand (0.7 = 70% cheaper).")
 @command_body
 def savings(common: Common, policy: str, spot_share: float, keep_images: int, lookback_days: int,
             headroom: float, journal_path: Optional[str], pricing: str, network_outputs: Optional[str],
-            aws_traffic_gb: float, spot_discount: float) -> int:
+            aws_traffic_gb: Optional[float], spot_discount: float) -> int:
     """Estimate the monthly savings: the live state against what optimize would do.
 
     Prices Fargate vCPU and GB hours (on-demand, Spot, ARM), task counts, ECR storage and,
     with --network-outputs, NAT gateways against VPC endpoints; 730 hours a month, levers
-    applied in sequence so nothing is counted twice. Reads only: never changes anything.
+    applied in sequence so nothing is counted twice. Adds a Compute Savings Plan
+    recommendation for the on-demand floor left (reported, never applied). Reads only:
+    never changes anything. Formats: table, markdown (a pull-request comment with a hidden
+    marker), json (schemas/savings-report.schema.json), csv and html.
     """
     opts = run_options(policy, spot_share, keep_images, lookback_days, headroom)
-    if aws_traffic_gb and not network_outputs:
+    if aws_traffic_gb is not None and not network_outputs:
         raise BadInput("--aws-traffic-gb needs --network-outputs (the NAT gateways and endpoints it is priced against)")
-    network = load_network(network_outputs, aws_traffic_gb) if network_outputs else None
+    network_data = tg.read_json_file(network_outputs) if network_outputs else None
+    network = load_network(network_outputs, aws_traffic_gb or 0.0) if network_outputs else None
+    ctx: Optional[AwsContext] = None
     if journal_path:
         contents = read_journal(journal_path).for_services(list(common.service))
         before, after = realised_states(contents)
         region = common.region or contents.header.get("region")
-        session = make_session(aws_settings(common, region, True)) if pricing == "live" else None
+        environment, cluster = contents.header.get("environmentSuffix"), contents.header.get("cluster")
+        if pricing == "live" or (network is not None and aws_traffic_gb is None):
+            ctx = open_aws(aws_settings(common, region, True))
+        session = ctx.session if ctx is not None else None
     else:
         targets, ctx = resolve_targets(common, dry_run=True)
         fleet = plan_fleet(ctx, targets, opts)
         before = {n: p.before for n, p in fleet.plans.items()}
         after = {n: p.after for n, p in fleet.plans.items()}
         region, session = ctx.region, ctx.session
+        environment, cluster = targets.environment_suffix, targets.cluster_name
     if not region:
         raise BadInput("no region to price: pass --region")
-    report = price(before, after, region, pricing, session, network, spot_discount)
+    if network is not None and aws_traffic_gb is None and ctx is not None:
+        network = measured_network_state(ctx, network, network_data, network_outputs or "", lookback_days)
+    context = ReportContext.now(environment, cluster, region)
+    report = price(before, after, region, pricing, session, network, spot_discount, context)
     click.echo(render_savings(report, common.fmt))
     return EXIT_OK
 

@@ -24,13 +24,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .aws import AwsContext, paginate
 from .errors import BadInput
 from .metrics import PERIOD_SECONDS, window
+from .model import NetworkState
 from .pricing import HOURS_PER_MONTH
 
 log = logging.getLogger(__name__)
@@ -136,18 +137,6 @@ def measure_nat_traffic(
     )
 
 
-def with_override(traffic: NatTraffic, aws_traffic_gb: float) -> NatTraffic:
-    """``traffic`` with the AWS-bound volume the user measured (``--aws-traffic-gb``)."""
-    aws = Fraction(str(aws_traffic_gb))
-    return NatTraffic(
-        gateway_ids=traffic.gateway_ids,
-        processed_gb_month=max(traffic.processed_gb_month, aws),
-        aws_gb_month=aws,
-        hours_measured=traffic.hours_measured,
-        aws_share_source="given: --aws-traffic-gb",
-    )
-
-
 # ----------------------------------------------------------------------------- migration
 
 
@@ -220,3 +209,33 @@ def migration_plan(
             "their internet destinations (no new 5xx or connection errors)",
         )
     return steps
+
+
+def measured_network_state(
+    ctx: AwsContext,
+    network: NetworkState,
+    outputs: Mapping[str, Any],
+    where: str,
+    lookback_days: int,
+) -> NetworkState:
+    """``network`` (from the network layer's outputs) with the traffic its NAT gateways
+    processed over the lookback, split into AWS-bound and internet-bound."""
+    if network.nat_gateway_count == 0:
+        return network
+    gateways = nat_gateway_ids(ctx, outputs, where)
+    if len(gateways) != network.nat_gateway_count:
+        log.warning(
+            "%s: natGatewayCount is %d but %d NAT gateways were found; their traffic is what is priced",
+            where, network.nat_gateway_count, len(gateways),
+        )
+    traffic = measure_nat_traffic(ctx, gateways, lookback_days)
+    return replace(
+        network,
+        aws_traffic_gb_month=float(traffic.aws_gb_month),
+        internet_traffic_gb_month=float(traffic.internet_gb_month),
+        traffic_source=(
+            f"measured: {float(traffic.processed_gb_month):,.1f} GB a month through "
+            f"{len(traffic.gateway_ids)} NAT gateways over {traffic.hours_measured} hours; "
+            f"AWS-bound share {traffic.aws_share_source}"
+        ),
+    )

@@ -202,20 +202,26 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 # ----------------------------------------------------------------------------- csv
 
-CSV_HEADER = ["record", "state", "scope", "item", "quantity", "unit", "unitPrice", "monthly"]
+CSV_HEADER = ["record", "state", "scope", "item", "quantity", "unit", "unitPrice", "monthly", "note"]
 
 
 def render_csv(data: Mapping[str, Any]) -> str:
-    """Components (one row per billed line and state), then services, network and totals.
+    """One table for a spreadsheet; ``record`` says what each row is:
 
-    ``record`` says what a row is: ``component``, ``service``, ``network`` or ``total``.
+    * ``component``: a billed line (``state`` before or after, quantity x unit price);
+    * ``service``, ``network``, ``total``: the monthly ``before``, ``after`` and ``saving``;
+    * ``migrationStep``: a step of the network migration (``state`` is its order, ``scope``
+      the network config key, ``note`` what to verify);
+    * ``savingsPlan``: a Compute Savings Plan term (``quantity`` the hourly commitment,
+      ``monthly`` its saving; never applied).
+
     Money is in the report's currency, to the cent, exactly as in the JSON.
     """
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_HEADER)
     for c in data["components"]:
-        writer.writerow(["component", c["state"], c["scope"], c["item"], c["quantity"], c["unit"], c["unitPrice"], _cents(c["monthly"])])
+        writer.writerow(["component", c["state"], c["scope"], c["item"], c["quantity"], c["unit"], c["unitPrice"], _cents(c["monthly"]), ""])
     rows: List[Dict[str, Any]] = [dict(s, record="service", scope=s["service"]) for s in data["services"]]
     if data.get("network"):
         rows.append(dict(data["network"], record="network", scope="network"))
@@ -230,8 +236,17 @@ def render_csv(data: Mapping[str, Any]) -> str:
     )
     for row in rows:
         for state in ("before", "after"):
-            writer.writerow([row["record"], state, row["scope"], "", "", "", "", _cents(row[state])])
-        writer.writerow([row["record"], "saving", row["scope"], "", "", "", "", _cents(row["monthlySavings"])])
+            writer.writerow([row["record"], state, row["scope"], "", "", "", "", _cents(row[state]), ""])
+        note = f"{data['percent']:.1f}% {data['percentBase']}" if row["record"] == "total" else ""
+        writer.writerow([row["record"], "saving", row["scope"], "", "", "", "", _cents(row["monthlySavings"]), note])
+    for step in (data.get("network") or {}).get("migrationPlan", []):
+        writer.writerow(["migrationStep", step["order"], step["configKey"] or "", step["action"], "", "", "", "", step["verify"]])
+    plan = data.get("savingsPlan")
+    for term in plan["terms"] if plan else []:
+        note = f"discount {term['discountPercent']:.1f}%; break-even use {term['breakEvenUtilizationPercent']:.1f}%; not applied"
+        writer.writerow(
+            ["savingsPlan", term["term"], "compute", "hourly commitment", term["hourlyCommitment"], "USD/hour", "", _cents(term["monthlySavings"]), note]
+        )
     return out.getvalue().rstrip("\n")
 
 

@@ -266,7 +266,7 @@ def test_table_rendering_is_aligned_and_complete():
     service_table = lines[1: lines.index("")]  # header, rule, rows
     assert service_table[2].startswith("api ")
     assert len({len(line) for line in service_table}) == 1  # right-aligned money columns
-    assert "49.3% of compute and network" in text and "64.4% of compute" in text
+    assert "49.3% of compute and network" in text and "71.7% of compute" in text
     # with the network: 165.18045 + 208.05 before, 46.7303255 + 142.35 after
     for expected in ("$373.23", "$189.08", "$184.15", "rightsizing", "$81.09",
                      "network (NAT, endpoints)", "$65.70", "2026-11-01", "730 hours"):

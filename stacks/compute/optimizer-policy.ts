@@ -139,6 +139,7 @@ export const OPTIMIZER_ACTION_SCOPES: Readonly<Record<string, ScopeRule>> = {
   "cloudwatch:GetMetricData": ACCOUNT_WIDE,
   "cloudwatch:GetMetricStatistics": ACCOUNT_WIDE,
   "pricing:GetProducts": ACCOUNT_WIDE,
+  "ec2:DescribeNatGateways": ACCOUNT_WIDE,
   "ssm:GetParameter": SCOPES.lock,
   "ssm:PutParameter": SCOPES.lock,
   "ssm:DeleteParameter": SCOPES.lock,
