@@ -30,7 +30,7 @@ from botocore.exceptions import (
     ProfileNotFound,
 )
 
-from . import __version__, targets as tg
+from . import __version__, org, targets as tg
 from .aws import AwsContext, AwsSettings, Backoff, error_code, make_session, open_context
 from .engine import RunOptions, ServiceResult, optimize as run_optimize, plan_fleet
 from .errors import EXIT_BAD_INPUT, EXIT_OK, EXIT_PARTIAL, EXIT_UNEXPECTED, BadInput, OptimizerError
@@ -188,6 +188,14 @@ PLANNING_OPTIONS = [
                  help="Days of CloudWatch CPU/memory history the metrics policy reads (hourly periods). The policy wants 7 days of it; a shorter window lowers that to the window."),
     click.option("--headroom", type=click.FloatRange(0.0, 1.0), default=0.2, show_default=True,
                  help="Spare capacity the metrics policy adds on top of observed need (0.2 = 20%)."),
+]
+
+ORG_OPTIONS = [
+    click.option("--accounts", "accounts_file", metavar="FILE",
+                 help="Organization-wide: a JSON file of accounts, each with the role to assume and the environment suffix its fleet is discovered by (see the README). One aggregated report with a row per account and region; a failing account is reported and the others finish (exit 4)."),
+    click.option("--regions", metavar="LIST", help="With --accounts: comma-separated regions to run in (an account's own regions take precedence). Default: the session's region."),
+    click.option("--org-concurrency", type=click.IntRange(1, 32), default=4, show_default=True,
+                 help="With --accounts: account/region runs at the same time."),
 ]
 
 EXECUTION_OPTIONS = [
@@ -390,10 +398,12 @@ def optimize(common: Common, dry_run: bool, policy: str, spot_share: float, keep
                    "made from the NAT metrics; with it no NAT metrics are read.")
 @click.option("--spot-discount", type=click.FloatRange(0.0, 1.0), default=0.7, show_default=True,
               help="How much cheaper Fargate Spot is than on-demand (0.7 = 70% cheaper).")
+@with_options(ORG_OPTIONS)
 @command_body
 def savings(common: Common, policy: str, spot_share: float, keep_images: int, lookback_days: int,
             headroom: float, journal_path: Optional[str], pricing: str, network_outputs: Optional[str],
-            aws_traffic_gb: Optional[float], spot_discount: float) -> int:
+            aws_traffic_gb: Optional[float], spot_discount: float, accounts_file: Optional[str],
+            regions: Optional[str], org_concurrency: int) -> int:
     """Estimate the monthly savings: the live state against what optimize would do.
 
     Prices Fargate vCPU and GB hours (on-demand, Spot, ARM), task counts, ECR storage and,
@@ -404,6 +414,13 @@ def savings(common: Common, policy: str, spot_share: float, keep_images: int, lo
     marker), json (schemas/savings-report.schema.json), csv and html.
     """
     opts = run_options(policy, spot_share, keep_images, lookback_days, headroom)
+    if accounts_file:
+        if journal_path or network_outputs or common.outputs or common.stack:
+            raise BadInput("--accounts discovers each account's fleet: it does not combine with --journal, --network-outputs, --outputs or --stack")
+        return run_org(common, accounts_file, regions, org_concurrency,
+                       lambda ctx, targets: price_plan(ctx, targets, opts, pricing, spot_discount).to_dict())
+    if regions:
+        raise BadInput("--regions needs --accounts (the accounts file)")
     if aws_traffic_gb is not None and not network_outputs:
         raise BadInput("--aws-traffic-gb needs --network-outputs (the NAT gateways and endpoints it is priced against)")
     network_data = tg.read_json_file(network_outputs) if network_outputs else None
@@ -417,20 +434,56 @@ def savings(common: Common, policy: str, spot_share: float, keep_images: int, lo
         if pricing == "live" or (network is not None and aws_traffic_gb is None):
             ctx = open_aws(aws_settings(common, region, True))
         session = ctx.session if ctx is not None else None
+        if not region:
+            raise BadInput("no region to price: pass --region")
+        if network is not None and aws_traffic_gb is None and ctx is not None:
+            network = measured_network_state(ctx, network, network_data, network_outputs or "", lookback_days)
+        context = ReportContext.now(environment, cluster, region)
+        report = price(before, after, region, pricing, session, network, spot_discount, context)
     else:
         targets, ctx = resolve_targets(common, dry_run=True)
-        fleet = plan_fleet(ctx, targets, opts)
-        before = {n: p.before for n, p in fleet.plans.items()}
-        after = {n: p.after for n, p in fleet.plans.items()}
-        region, session = ctx.region, ctx.session
-        environment, cluster = targets.environment_suffix, targets.cluster_name
-    if not region:
-        raise BadInput("no region to price: pass --region")
-    if network is not None and aws_traffic_gb is None and ctx is not None:
-        network = measured_network_state(ctx, network, network_data, network_outputs or "", lookback_days)
-    context = ReportContext.now(environment, cluster, region)
-    report = price(before, after, region, pricing, session, network, spot_discount, context)
+        if network is not None and aws_traffic_gb is None:
+            network = measured_network_state(ctx, network, network_data, network_outputs or "", lookback_days)
+        report = price_plan(ctx, targets, opts, pricing, spot_discount, network)
     click.echo(render_savings(report, common.fmt))
+    return EXIT_OK
+
+
+def price_plan(ctx: AwsContext, targets: tg.Targets, opts: RunOptions, pricing: str, spot_discount: float,
+               network: Optional[NetworkState] = None) -> SavingsReport:
+    """The live state of ``targets`` against the plan, priced (read-only)."""
+    fleet = plan_fleet(ctx, targets, opts)
+    before = {n: p.before for n, p in fleet.plans.items()}
+    after = {n: p.after for n, p in fleet.plans.items()}
+    context = ReportContext.now(targets.environment_suffix, targets.cluster_name, ctx.region)
+    return price(before, after, ctx.region, pricing, ctx.session, network, spot_discount, context)
+
+
+def run_org(common: Common, accounts_file: str, regions: Optional[str], concurrency: int,
+            job: Callable[[AwsContext, tg.Targets], dict]) -> int:
+    """Run ``job`` on the fleet of every account and region of ``accounts_file`` (see org.py),
+    print one aggregated report; exit 4 when some accounts failed, 0 when all finished."""
+    if common.fmt == "html":
+        raise BadInput("--format html is for one environment; an organization-wide run prints table, markdown, json or csv")
+    accounts = org.load_accounts(accounts_file)
+    region_list = org.parse_regions(regions) if regions else ()
+    base = make_session(aws_settings(common, region_list[0] if region_list else None, True))
+
+    def one(session: Any, account: org.Account, region: str) -> dict:
+        settings = AwsSettings(region=region, endpoint_url=common.endpoint_url, dry_run=True, backoff=Backoff())
+        ctx = AwsContext(session, settings)
+        targets = tg.discover(ctx, account.environment_suffix, common.tier).only(list(common.service))
+        return job(ctx, targets)
+
+    results = org.run_organization(accounts, region_list or (base.region_name,), base, one,
+                                   lambda exc: exit_code_for(exc)[1].splitlines()[0], concurrency, common.endpoint_url)
+    stamp = ReportContext.now(None, None, None).generated_at or ""
+    click.echo(org.render_org(org.aggregate(results, stamp), common.fmt))
+    failed = [r for r in results if not r.ok]
+    if failed:
+        log.error("%d of %d account/region runs failed: %s", len(failed), len(results),
+                  ", ".join(f"{r.account.name} {r.region}" for r in failed))
+        return EXIT_PARTIAL
     return EXIT_OK
 
 

@@ -446,7 +446,7 @@ def compute_savings(
     finals: Dict[str, ServiceState] = {}
     for name in sorted(before):
         chain = lever_states(before[name], after.get(name, before[name]))
-        finals[name] = chain[-1]
+        finals[name] = after.get(name, before[name])
         costs = [service_monthly(state, prices, discount) for state in chain]
         for i, cost in enumerate(costs):
             levels[i] += cost

@@ -304,3 +304,30 @@ def test_network_lever_prices_aws_bound_traffic_moved_from_nat_to_endpoints():
     large = network_costs(NetworkState(3, 3, 0, 1, aws_traffic_gb_month=10000), prices)
     assert float(large.before - large.recommended) == pytest.approx(306.20)
     assert "10,000.0 GB a month of AWS-bound" in large.note
+
+
+def test_the_schema_rejects_a_report_that_breaks_it():
+    data = fixed_report(NetworkState(3, 3, 5)).to_dict()
+    assert savings_errors(data) == []
+    broken = dict(data, percentBase="of something", before={"monthly": "12"})
+    del broken["generatedAt"]
+    errors = savings_errors(broken)
+    assert any(e.startswith("(root): 'generatedAt' is a required property") for e in errors)
+    assert any(e.startswith("percentBase:") for e in errors) and any(e.startswith("before/monthly:") for e in errors)
+
+
+def test_savings_plan_covers_the_on_demand_floor_at_the_dated_discounts():
+    """After the fixed plan: api (critical, 0.25 vCPU/0.5 GB) keeps min 1 task on-demand;
+    scheduler and worker (1 on-demand base, 70% Spot above it) min 1 -> 1 on-demand task each.
+    Floor = 3 x (0.25 x 0.04048 + 0.5 x 0.004445) = 3 x 0.0123425 = 0.0370275 $/hour."""
+    plan = fixed_report().savings_plan
+    assert [tasks for _, tasks, _ in plan.floor_by_service] == [1, 1, 1]
+    assert float(plan.floor_hourly) == pytest.approx(0.0370275)
+    one, three = plan.terms
+    assert (one.term, float(one.discount), three.term, float(three.discount)) == ("1yr-no-upfront", 0.2, "3yr-no-upfront", 0.45)
+    assert float(one.hourly_commitment) == pytest.approx(0.0370275 * 0.8)
+    assert float(three.monthly_savings) == pytest.approx(0.0370275 * 0.45 * 730)
+    data = fixed_report().to_dict()["savingsPlan"]
+    assert data["applied"] is False and data["terms"][0]["breakEvenUtilizationPercent"] == 80.0
+    # never counted in the totals
+    assert fixed_report().to_dict()["monthlySavings"] == 118.45
