@@ -198,6 +198,12 @@ ORG_OPTIONS = [
                  help="With --accounts: account/region runs at the same time."),
 ]
 
+ARM64_OPTION = click.option(
+    "--allow-arm64", is_flag=True,
+    help="Move to Graviton (ARM64, cheaper per vCPU and GB hour) every service whose container images are all "
+         "multi-architecture with linux/arm64, as read from ECR; services with an image that cannot be read stay x86. "
+         "Part of the new task-definition revision, so rollback restores it.")
+
 EXECUTION_OPTIONS = [
     click.option("--wait-timeout", type=click.FloatRange(min=0), default=900, show_default=True, metavar="SECONDS",
                  help="Longest wait for a service's deployment to complete before it is rolled back."),
@@ -281,13 +287,14 @@ def resolve_targets(common: Common, dry_run: bool) -> Tuple[tg.Targets, AwsConte
 
 
 def run_options(policy: str, spot_share: float, keep_images: int, lookback_days: int, headroom: float,
-                wait_timeout: float = 900, poll_interval: float = 15, concurrency: int = 4) -> RunOptions:
+                wait_timeout: float = 900, poll_interval: float = 15, concurrency: int = 4,
+                allow_arm64: bool = False) -> RunOptions:
     try:
         sizing = SizingOptions(headroom=headroom, spot_share=spot_share, keep_images=keep_images,
                                lookback_days=lookback_days, min_history_days=min(SizingOptions.min_history_days, lookback_days))
     except ValueError as exc:
         raise BadInput(str(exc)) from exc
-    return RunOptions(policy, sizing, wait_timeout, poll_interval, concurrency)
+    return RunOptions(policy, sizing, wait_timeout, poll_interval, concurrency, allow_arm64)
 
 
 def price(before: dict, after: dict, region: str, source: str, session: Any,
@@ -327,10 +334,12 @@ def cli() -> None:
               help="Write the change journal here (default .ecs-optimizer/journal-<UTC time>.jsonl); `rollback --journal FILE` undoes the run.")
 @click.option("--write-config", "write_config", multiple=True, metavar="FILE",
               help="After the run, record what it applied in this Pulumi stack file (Pulumi.<stack>.yaml of the compute, registry or observability layer), keeping its comments and unrelated keys, so the next `pulumi up` does not undo the run. Repeatable, one file per layer; keys of a layer with no file are listed in the report, not written. Journalled: rollback restores the files.")
+@ARM64_OPTION
 @command_body
 def optimize(common: Common, dry_run: bool, policy: str, spot_share: float, keep_images: int,
              lookback_days: int, headroom: float, wait_timeout: float, poll_interval: float,
-             concurrency: int, force_unlock: bool, journal_path: Optional[str], write_config: Tuple[str, ...]) -> int:
+             concurrency: int, force_unlock: bool, journal_path: Optional[str], write_config: Tuple[str, ...],
+             allow_arm64: bool) -> int:
     """Rightsize task definitions, task counts, Spot share, ECR retention and alarms.
 
     Per service, in order: new task-definition revision -> service update -> wait for a
@@ -345,7 +354,7 @@ def optimize(common: Common, dry_run: bool, policy: str, spot_share: float, keep
     file that is not a stack file, or whose compute:tier or <layer>:environmentSuffix is
     not the targets', exits 2 before anything changes.
     """
-    opts = run_options(policy, spot_share, keep_images, lookback_days, headroom, wait_timeout, poll_interval, concurrency)
+    opts = run_options(policy, spot_share, keep_images, lookback_days, headroom, wait_timeout, poll_interval, concurrency, allow_arm64)
     if journal_path and Path(journal_path).exists() and not dry_run:
         raise BadInput(f"--journal {journal_path}: the file exists; pass a new path")
     stack_files = load_stack_files(write_config)  # bad files exit 2 before any AWS call
@@ -399,11 +408,12 @@ def optimize(common: Common, dry_run: bool, policy: str, spot_share: float, keep
 @click.option("--spot-discount", type=click.FloatRange(0.0, 1.0), default=0.7, show_default=True,
               help="How much cheaper Fargate Spot is than on-demand (0.7 = 70% cheaper).")
 @with_options(ORG_OPTIONS)
+@ARM64_OPTION
 @command_body
 def savings(common: Common, policy: str, spot_share: float, keep_images: int, lookback_days: int,
             headroom: float, journal_path: Optional[str], pricing: str, network_outputs: Optional[str],
             aws_traffic_gb: Optional[float], spot_discount: float, accounts_file: Optional[str],
-            regions: Optional[str], org_concurrency: int) -> int:
+            regions: Optional[str], org_concurrency: int, allow_arm64: bool) -> int:
     """Estimate the monthly savings: the live state against what optimize would do.
 
     Prices Fargate vCPU and GB hours (on-demand, Spot, ARM), task counts, ECR storage and,
@@ -413,7 +423,7 @@ def savings(common: Common, policy: str, spot_share: float, keep_images: int, lo
     never changes anything. Formats: table, markdown (a pull-request comment with a hidden
     marker), json (schemas/savings-report.schema.json), csv and html.
     """
-    opts = run_options(policy, spot_share, keep_images, lookback_days, headroom)
+    opts = run_options(policy, spot_share, keep_images, lookback_days, headroom, allow_arm64=allow_arm64)
     if accounts_file:
         if journal_path or network_outputs or common.outputs or common.stack:
             raise BadInput("--accounts discovers each account's fleet: it does not combine with --journal, --network-outputs, --outputs or --stack")

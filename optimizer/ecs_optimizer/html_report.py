@@ -20,6 +20,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 #: The savings levers in the order the savings model applies them (and the waterfall shows).
 LEVER_LABELS: Dict[str, str] = {
     "rightsizing": "Rightsizing",
+    "graviton": "Graviton (ARM64)",
     "taskCount": "Task count",
     "spot": "Fargate Spot",
     "ecrStorage": "ECR storage",

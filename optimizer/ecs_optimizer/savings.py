@@ -3,11 +3,15 @@
 The levers are applied one after another to the same state, so each category is the cost
 difference its own change makes on top of the ones before it and nothing is counted twice:
 
-1. ``rightsizing``  new task size (and architecture) at the old count and strategy
-2. ``taskCount``    new desired count
-3. ``spot``         new capacity-provider strategy (Spot tasks at ``1 - spot_discount``)
-4. ``ecrStorage``   new image retention
-5. ``network``      NAT gateways against VPC endpoints (with a :class:`NetworkState` only)
+1. ``rightsizing``  new task size at the old architecture, count and strategy
+2. ``graviton``     new CPU architecture (ARM64 rates; ``--allow-arm64`` only)
+3. ``taskCount``    new desired count
+4. ``spot``         new capacity-provider strategy (Spot tasks at ``1 - spot_discount``)
+5. ``ecrStorage``   new image retention
+6. ``network``      NAT gateways against VPC endpoints (with a :class:`NetworkState` only)
+
+A Compute Savings Plan for the on-demand floor left is recommended beside them
+(:mod:`savings_plan`), never counted in the totals: it is a purchase, not a change.
 
 The categories therefore add up to the total saving exactly. Amounts are carried as exact
 fractions (a Spot share of 2/3 or an image of 1,234,567 bytes has no exact decimal within
@@ -41,7 +45,7 @@ from .pricing import HOURS_PER_MONTH, PriceTable
 from .savings_plan import SavingsPlanRecommendation, recommend_savings_plan
 from .savings_render import FORMATS, render
 
-CATEGORIES = ("rightsizing", "taskCount", "spot", "ecrStorage", "network")
+CATEGORIES = ("rightsizing", "graviton", "taskCount", "spot", "ecrStorage", "network")
 
 #: Interface endpoints the recommended network design adds so that image pulls, logs,
 #: secrets and parameters stop flowing through NAT (S3, for image layers, is a free gateway
@@ -92,15 +96,14 @@ def lever_states(before: ServiceState, after: ServiceState) -> List[ServiceState
 
     The last state prices exactly like ``after``.
     """
-    sized = before.with_changes(
-        cpu=after.cpu, memory=after.memory, architecture=after.architecture
-    )
-    counted = sized.with_changes(desired_count=after.desired_count)
+    sized = before.with_changes(cpu=after.cpu, memory=after.memory)
+    moved = sized.with_changes(architecture=after.architecture)
+    counted = moved.with_changes(desired_count=after.desired_count)
     spotted = counted.with_changes(strategy=after.strategy)
     stored = spotted.with_changes(
         ecr_keep_images=after.ecr_keep_images, ecr_image_bytes=after.ecr_image_bytes
     )
-    return [before, sized, counted, spotted, stored]
+    return [before, sized, moved, counted, spotted, stored]
 
 
 @dataclass(frozen=True)

@@ -99,7 +99,7 @@ def test_dev_baseline_to_fixed_by_hand():
     assert data["after"]["monthly"] == 46.73
     assert data["monthlySavings"] == 118.45
     assert data["percent"] == 71.7
-    assert [b["monthly"] for b in data["breakdown"]] == [81.09, 27.03, 8.83, 1.5, 0.0]
+    assert [b["monthly"] for b in data["breakdown"]] == [81.09, 0.0, 27.03, 8.83, 1.5, 0.0]
     assert data["services"] == [
         {"service": "api", "before": 55.06, "after": 18.52, "monthlySavings": 36.54},
         {"service": "scheduler", "before": 55.06, "after": 14.11, "monthlySavings": 40.95},
@@ -118,7 +118,7 @@ def test_to_dict_has_exactly_the_documented_shape():
                                "asOf": "2026-11-01"}
     assert list(data["before"]) == ["monthly"] and list(data["after"]) == ["monthly"]
     assert [b["category"] for b in data["breakdown"]] == list(CATEGORIES)
-    assert list(CATEGORIES) == ["rightsizing", "taskCount", "spot", "ecrStorage", "network"]
+    assert list(CATEGORIES) == ["rightsizing", "graviton", "taskCount", "spot", "ecrStorage", "network"]
     assert all(list(b) == ["category", "monthly"] for b in data["breakdown"])
     assert all(list(s) == ["service", "before", "after", "monthlySavings"]
                for s in data["services"])
