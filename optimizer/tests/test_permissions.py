@@ -19,6 +19,8 @@ def test_declared_actions_are_exactly_the_ones_used(outputs, history, run_cli, c
     journal = tmp_path / "j.jsonl"
     assert run_cli("optimize", *FAST, "--lookback-days", str(history), "--journal", str(journal)).exit_code == 0
     assert run_cli("savings", "--pricing", "live", "--lookback-days", str(history)).exit_code == 0
+    # --allow-arm64 reads each image's manifest
+    assert run_cli("savings", "--allow-arm64", "--lookback-days", str(history)).exit_code == 0
     assert run_cli("savings", "--journal", str(journal)).exit_code == 0
     # the measured network lever lists the VPC's NAT gateways and reads their metrics
     network = write_json(tmp_path / "network.json", seed_network(client, 1, history))

@@ -128,6 +128,7 @@ export const OPTIMIZER_ACTION_SCOPES: Readonly<Record<string, ScopeRule>> = {
   "application-autoscaling:DescribeScalingPolicies": ACCOUNT_WIDE,
   "application-autoscaling:RegisterScalableTarget": SCOPES.scalableTargets,
   "ecr:DescribeImages": SCOPES.repositories,
+  "ecr:BatchGetImage": SCOPES.repositories,
   "ecr:DescribeRepositories": SCOPES.repositories,
   "ecr:GetLifecyclePolicy": SCOPES.repositories,
   "ecr:PutLifecyclePolicy": SCOPES.repositories,
