@@ -827,6 +827,7 @@ describe("compute layer", () => {
         "ecs:TagResource": "families",
         "application-autoscaling:RegisterScalableTarget": "targets",
         "ecr:DescribeImages": "repositories",
+        "ecr:BatchGetImage": "repositories",
         "ecr:GetLifecyclePolicy": "repositories",
         "ecr:PutLifecyclePolicy": "repositories",
         "ecr:DeleteLifecyclePolicy": "repositories",
