@@ -47,7 +47,7 @@ TRACE_START = dt.datetime(2026, 10, 1, tzinfo=dt.timezone.utc)
 TRACE_DAYS = 14
 #: The benchmark's fixed random seed (each fleet adds its own).
 BENCH_SEED = 20261101
-#: Fargate Spot's discount on on-demand (PRICING.md: "configurable discount, default 0.70").
+#: Fargate Spot's discount on on-demand (up to 70%; docs/pricing.md).
 SPOT_DISCOUNT = 0.70
 #: The fewest tasks a safe configuration runs: one can fail or be redeployed while one serves.
 MIN_SAFE_TASKS = 2

@@ -1,4 +1,4 @@
-"""The savings model: PRICING.md's worked checks, a hand-computed fleet, the lever sequence, rendering."""
+"""The savings model: the worked checks of docs/pricing.md, a hand-computed fleet, the lever sequence, rendering."""
 
 import json
 import random
@@ -38,7 +38,7 @@ def dec(value):
     return Decimal(str(value))
 
 
-# ----------------------------------------------------------------- PRICING.md worked checks
+# ----------------------------------------------------------------- worked checks (docs/pricing.md)
 
 
 def test_one_task_all_month_is_18_02():
@@ -289,7 +289,7 @@ def test_unknown_format_is_rejected():
 
 
 def test_network_lever_prices_aws_bound_traffic_moved_from_nat_to_endpoints():
-    """3 NAT gateways, no endpoints, 1,000 GB a month of AWS-bound traffic (PRICING.md prices):
+    """3 NAT gateways, no endpoints, 1,000 GB a month of AWS-bound traffic (us-east-1 list prices):
     before = 3 x 0.045 x 730 + 1000 x 0.045 = 98.55 + 45 = 143.55;
     after = 1 x 32.85 + 5 endpoints x 3 AZs x 0.01 x 730 + 1000 x 0.01 = 32.85 + 109.50 + 10 = 152.35;
     so at 1,000 GB the recommendation still costs more (no saving), and at 10,000 GB

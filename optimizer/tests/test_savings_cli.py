@@ -1,5 +1,5 @@
 """savings: the live state against the plan, a finished run's journal, network outputs,
-and figures equal to hand computations from PRICING.md."""
+and figures equal to hand computations from the list prices (docs/pricing.md)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import fleet
 from helpers import FAST, write_json
 
 HOURS = Decimal(730)
-VCPU_HOUR = Decimal("0.04048")  # PRICING.md, us-east-1 Linux x86
+VCPU_HOUR = Decimal("0.04048")  # us-east-1 Linux x86 list price
 GB_HOUR = Decimal("0.004445")
 ECR_GB_MONTH = Decimal("0.10")
 NAT_HOUR = Decimal("0.045")
@@ -48,7 +48,7 @@ def test_journal_savings_equal_a_hand_computation(outputs_file, run_cli, tmp_pat
     sizes = [40 + i for i in range(fleet.IMAGE_COUNT)]  # MiB, oldest first
     before = 3 * task_month(512, 1024) + ecr_month(sizes[-10:])
     after = 2 * task_month(256, 512) + ecr_month(sizes[-5:])
-    assert cents(task_month(512, 1024)) == 18.02  # PRICING.md's first worked check
+    assert cents(task_month(512, 1024)) == 18.02  # the first worked check of docs/pricing.md
     assert data["services"] == [{"service": "frontend", "before": cents(before), "after": cents(after),
                                  "monthlySavings": round(cents(before) - cents(after), 2)}]
     assert data["before"]["monthly"] == cents(before) and data["after"]["monthly"] == cents(after)
@@ -94,7 +94,7 @@ def test_network_outputs_price_nat_against_endpoints(outputs_file, run_cli, tmp_
     assert result.exit_code == 0, result.stderr
     breakdown = {b["category"]: b["monthly"] for b in json.loads(result.stdout)["breakdown"]}
     # two of three NAT gateways go; the five interface endpoints stay (s3 is a free gateway endpoint)
-    assert cents(NAT_HOUR * HOURS) == 32.85  # PRICING.md's NAT worked check
+    assert cents(NAT_HOUR * HOURS) == 32.85  # the NAT worked check of docs/pricing.md
     assert breakdown["network"] == cents(2 * NAT_HOUR * HOURS)
     assert cents(ENDPOINT_AZ_HOUR * 3 * HOURS) == 21.90
     bad = write_json(tmp_path / "bad-network.json", {"natGatewayCount": "three"})
