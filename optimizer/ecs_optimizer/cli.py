@@ -335,11 +335,12 @@ def cli() -> None:
 @click.option("--write-config", "write_config", multiple=True, metavar="FILE",
               help="After the run, record what it applied in this Pulumi stack file (Pulumi.<stack>.yaml of the compute, registry or observability layer), keeping its comments and unrelated keys, so the next `pulumi up` does not undo the run. Repeatable, one file per layer; keys of a layer with no file are listed in the report, not written. Journalled: rollback restores the files.")
 @ARM64_OPTION
+@with_options(ORG_OPTIONS)
 @command_body
 def optimize(common: Common, dry_run: bool, policy: str, spot_share: float, keep_images: int,
              lookback_days: int, headroom: float, wait_timeout: float, poll_interval: float,
              concurrency: int, force_unlock: bool, journal_path: Optional[str], write_config: Tuple[str, ...],
-             allow_arm64: bool) -> int:
+             allow_arm64: bool, accounts_file: Optional[str], regions: Optional[str], org_concurrency: int) -> int:
     """Rightsize task definitions, task counts, Spot share, ECR retention and alarms.
 
     Per service, in order: new task-definition revision -> service update -> wait for a
@@ -355,6 +356,13 @@ def optimize(common: Common, dry_run: bool, policy: str, spot_share: float, keep
     not the targets', exits 2 before anything changes.
     """
     opts = run_options(policy, spot_share, keep_images, lookback_days, headroom, wait_timeout, poll_interval, concurrency, allow_arm64)
+    if accounts_file or regions:
+        if not dry_run or not accounts_file:
+            raise BadInput("--accounts and --regions plan across accounts with --dry-run only (optimize changes one environment at a time)")
+        if common.outputs or common.stack or journal_path or write_config:
+            raise BadInput("--accounts discovers each account's fleet: it does not combine with --outputs, --stack, --journal or --write-config")
+        return run_org(common, accounts_file, regions, org_concurrency,
+                       lambda ctx, targets: price_plan(ctx, targets, opts, "table", 0.70).to_dict())
     if journal_path and Path(journal_path).exists() and not dry_run:
         raise BadInput(f"--journal {journal_path}: the file exists; pass a new path")
     stack_files = load_stack_files(write_config)  # bad files exit 2 before any AWS call

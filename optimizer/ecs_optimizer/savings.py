@@ -43,7 +43,7 @@ from .model import NetworkState, ServiceState
 from .network_lever import REQUIRED_INTERFACE_ENDPOINTS, MigrationStep, migration_plan
 from .pricing import HOURS_PER_MONTH, PriceTable
 from .savings_plan import SavingsPlanRecommendation, recommend_savings_plan
-from .savings_render import FORMATS, render
+from .savings_render import FORMATS, render  # noqa: F401 - FORMATS: the formats render_savings takes
 
 CATEGORIES = ("rightsizing", "graviton", "taskCount", "spot", "ecrStorage", "network")
 

@@ -7,13 +7,12 @@ from __future__ import annotations
 import hashlib
 import json
 from decimal import Decimal
-from pathlib import Path
 from typing import Any, Callable, Dict
 
 import pytest
 
 import fleet
-from helpers import FAST, write_json
+from helpers import FAST
 from ecs_optimizer.graviton import NOT_MULTIARCH, READY, UNKNOWN, parse_ecr_image, spot_blocks_arm64
 
 LIST_TYPE = "application/vnd.docker.distribution.manifest.list.v2+json"

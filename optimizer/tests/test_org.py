@@ -105,3 +105,19 @@ def test_a_bad_accounts_file_is_one_line_and_exit_2(aws, run_cli, tmp_path):
 def test_accounts_file_errors_name_the_entry_and_field(entry: Dict[str, Any], message: str):
     with pytest.raises(BadInput, match=message):
         parse_accounts({"accounts": [entry]}, "accounts.json")
+
+
+def test_optimize_dry_run_plans_across_accounts_and_changes_nothing(org_file, run_cli):
+    result = run_cli("optimize", "--dry-run", "--accounts", org_file, "--regions", fleet.REGION, "--policy", "fixed", "--format", "json")
+    assert result.exit_code == 4, result.stderr
+    doc = json.loads(result.stdout)
+    assert [r["status"] for r in doc["accounts"]] == ["ok", "ok", "failed"]
+    assert doc["totals"]["monthlySavings"] > 0
+    for account in list(ACCOUNTS)[:2]:  # nothing changed: the seeded counts and revisions stand
+        ecs = role_session(account).client("ecs")
+        names = [f"{name}-{fleet.SUFFIX}" for name in fleet.SERVICES]
+        services = ecs.describe_services(cluster=fleet.CLUSTER, services=names)["services"]
+        assert {s["desiredCount"] for s in services} == {3}
+        assert all(s["taskDefinition"].endswith(":1") for s in services)
+    refused = run_cli("optimize", "--accounts", org_file, "--regions", fleet.REGION)
+    assert refused.exit_code == 2 and "with --dry-run only" in refused.stderr
