@@ -51,10 +51,6 @@ BENCH_SEED = 20261101
 SPOT_DISCOUNT = 0.70
 #: The fewest tasks a safe configuration runs: one can fail or be redeployed while one serves.
 MIN_SAFE_TASKS = 2
-#: The observability layer's default cpu-high and memory-high thresholds (percent).
-DEFAULT_ALARM_THRESHOLD = 80.0
-#: The compute layer's target-tracking targets (CPU 70%, memory 75%), for the alarm replay.
-TARGET_CPU, TARGET_MEMORY = 0.70, 0.75
 #: The lever sets a fleet is run with: today's, and today's plus Graviton where the images allow.
 LEVER_SETS = ("today", "with Graviton")
 
@@ -71,6 +67,8 @@ class Fleet:
     services: Dict[str, Dict[str, Any]]  # compute-contract entries
     bench: Dict[str, Dict[str, Any]]  # per service: load, ecr, capacityProviderStrategy
     network: Optional[NetworkState]
+    autoscaling: Tuple[float, float]  # target-tracking goals, percent: (CPU, memory)
+    alarms: Tuple[float, float]  # cpu-high and memory-high thresholds today, percent
 
 
 def nat_traffic_gb(network: Mapping[str, Any], prices: PriceTable) -> float:
@@ -103,6 +101,8 @@ def load_fleet(path: Path) -> Fleet:
         services=data["services"],
         bench=bench["services"],
         network=network,
+        autoscaling=(float(bench["autoscaling"]["cpuTargetPercent"]), float(bench["autoscaling"]["memoryTargetPercent"])),
+        alarms=(float(bench["alarms"]["cpuHigh"]), float(bench["alarms"]["memoryHigh"])),
     )
 
 
@@ -158,16 +158,23 @@ class Demand:
         )
 
 
-def tasks_in_hour(state: ServiceState, cpu_units: float, memory_mib: float) -> int:
-    """The tasks target tracking runs for an hour's demand, within the service's min..max.
+def tasks_in_hour(state: ServiceState, cpu_units: float, memory_mib: float, targets: Tuple[float, float]) -> int:
+    """The tasks target tracking (``targets``: CPU and memory goals, percent) runs for an
+    hour's demand, within the service's min..max.
 
     A simplification of the autoscaler: it reaches the count the hour needs within the hour
     (no scale-out lag, no cooldown)."""
-    need = max(math.ceil(cpu_units / (TARGET_CPU * state.cpu)), math.ceil(memory_mib / (TARGET_MEMORY * state.memory)), 1)
+    need = max(
+        math.ceil(cpu_units / (targets[0] / 100 * state.cpu)),
+        math.ceil(memory_mib / (targets[1] / 100 * state.memory)),
+        1,
+    )
     return max(state.min_capacity, min(state.max_capacity, need))
 
 
-def alarm_hours(state: ServiceState, trace: Trace, reference: ServiceState, thresholds: Tuple[float, float]) -> List[bool]:
+def alarm_hours(
+    state: ServiceState, trace: Trace, reference: ServiceState, thresholds: Tuple[float, float], targets: Tuple[float, float]
+) -> List[bool]:
     """Per trace hour, whether cpu-high (hourly average CPU) or memory-high (hourly maximum
     memory) is above its threshold on ``state``'s tasks; ``reference`` is the state the
     trace's percentages are of."""
@@ -176,23 +183,22 @@ def alarm_hours(state: ServiceState, trace: Trace, reference: ServiceState, thre
     firing = []
     for cpu_pct, mem_pct in zip(trace.hourly_cpu_average(), trace.hourly_memory_maximum()):
         cpu_units, memory_mib = cpu_pct / 100 * cpu_reserved, mem_pct / 100 * mem_reserved
-        tasks = tasks_in_hour(state, cpu_units, memory_mib)
+        tasks = tasks_in_hour(state, cpu_units, memory_mib, targets)
         cpu_util = cpu_units / (tasks * state.cpu) * 100
         mem_util = memory_mib / (tasks * state.memory) * 100
         firing.append(cpu_util > thresholds[0] or mem_util > thresholds[1])
     return firing
 
 
-def new_alarm_hours(before: ServiceState, after: ServiceState, trace: Trace) -> int:
+def new_alarm_hours(fleet: Fleet, before: ServiceState, after: ServiceState, trace: Trace) -> int:
     """Hours in which cpu-high or memory-high fires after the plan (at the thresholds the
-    optimizer retunes them to) but did not fire before it."""
-    default = (DEFAULT_ALARM_THRESHOLD, DEFAULT_ALARM_THRESHOLD)
+    optimizer retunes the fleet's thresholds to) but did not fire before it."""
     retuned = (
-        sizing.alarm_threshold("cpuHigh", DEFAULT_ALARM_THRESHOLD, before, after),
-        sizing.alarm_threshold("memoryHigh", DEFAULT_ALARM_THRESHOLD, before, after),
+        sizing.alarm_threshold("cpuHigh", fleet.alarms[0], before, after),
+        sizing.alarm_threshold("memoryHigh", fleet.alarms[1], before, after),
     )
-    was = alarm_hours(before, trace, before, default)
-    now = alarm_hours(after, trace, before, retuned)
+    was = alarm_hours(before, trace, before, fleet.alarms, fleet.autoscaling)
+    now = alarm_hours(after, trace, before, retuned, fleet.autoscaling)
     return sum(1 for w, n in zip(was, now) if n and not w)
 
 
@@ -288,7 +294,7 @@ def run_fleet(fleet: Fleet, kind: str, levers: str = LEVER_SETS[0]) -> FleetResu
         before[name], after[name] = b, a
         fits_at_max = demand.fits(a.cpu, a.memory, max(a.max_capacity, a.desired_count))
         results.append(ServiceResult(name, b, a, limit_state, decision.policy_used, cpu_peak, memory_peak, fits_at_max,
-                                     new_alarm_hours(b, a, trace)))
+                                     new_alarm_hours(fleet, b, a, trace)))
     report = compute_savings(before, after, prices, fleet.network, SPOT_DISCOUNT)
     data = report.to_dict()
     if fleet.network is not None:
@@ -332,7 +338,7 @@ GOAL_PERCENT = 70.0
 
 def markdown(results: Sequence[FleetResult]) -> str:
     lines = [
-        "| fleet | services | trace | levers | before / month | after / month | reduction | 70% goal | limit / month | after / limit "
+        f"| fleet | services | trace | levers | before / month | after / month | reduction | {GOAL_PERCENT:.0f}% goal | limit / month | after / limit "
         "| unsafe | unsafe at max capacity | new alarm hours |",
         "|---|---:|---|---|---:|---:|---:|---|---:|---:|---:|---:|---:|",
     ]

@@ -129,11 +129,11 @@ def render(
             "desired count, exceed the new task size (no credit for autoscaling); *unsafe at max capacity* gives the "
             "autoscaler its maximum. Each fleet runs twice: with *today*'s levers (rightsizing, task count, Spot, ECR, "
             "network) and *with Graviton* added, which moves to ARM64 the services whose fleet file marks their images "
-            "multi-architecture (`ecr.multiArch`; a live run reads it from ECR). The *70% goal* is a monthly cut of at "
-            "least 70%. *New alarm hours* replays the trace hour by hour on the tasks target tracking would run (CPU 70%, "
-            "memory 75%, within min..max; reached within the hour) and counts the hours in which cpu-high (hourly "
-            "average CPU) or memory-high (hourly maximum memory) is above its threshold after the plan, at the threshold "
-            f"the optimizer retunes it to from the default {cost.DEFAULT_ALARM_THRESHOLD:.0f}%, but was not before.",
+            f"multi-architecture (`ecr.multiArch`; a live run reads it from ECR). The *{cost.GOAL_PERCENT:.0f}% goal* is a "
+            f"monthly cut of at least {cost.GOAL_PERCENT:.0f}%. *New alarm hours* replays the trace hour by hour on the tasks target tracking "
+            "would run (the goals in the fleet file's `autoscaling`, within min..max, reached within the hour) and counts "
+            "the hours in which cpu-high (hourly average CPU) or memory-high (hourly maximum memory) is above its "
+            "threshold after the plan, at the threshold the optimizer retunes the fleet's `alarms` to, but was not before.",
             "",
             cost.markdown(cost_results),
             "",
