@@ -192,7 +192,7 @@ PLANNING_OPTIONS = [
 
 ORG_OPTIONS = [
     click.option("--accounts", "accounts_file", metavar="FILE",
-                 help="Organization-wide: a JSON file of accounts, each with the role to assume and the environment suffix its fleet is discovered by (see the README). One aggregated report with a row per account and region; a failing account is reported and the others finish (exit 4)."),
+                 help="Organization-wide: a JSON file of accounts, each with the role to assume and the environment suffix its fleet is discovered by (docs/savings.md). One aggregated report with a row per account and region; a failing account is reported and the others finish (exit 4)."),
     click.option("--regions", metavar="LIST", help="With --accounts: comma-separated regions to run in (an account's own regions take precedence). Default: the session's region."),
     click.option("--org-concurrency", type=click.IntRange(1, 32), default=4, show_default=True,
                  help="With --accounts: account/region runs at the same time."),
