@@ -79,8 +79,9 @@ def closing_note(cost_results: Sequence[cost.FleetResult], scale_results: Sequen
             f"depending on the load shape, which {verdict}; after / limit between "
             f"{min(twelve['ratios']):.3f} and {max(twelve['ratios']):.3f}."
         )
+        quiet = "met" if not any(twelve["alarmHours"].values()) else "missed"
         lines.append(f"- Unsafe sizes ({levers}), by trace: {unsafe} (with the autoscaler at its maximum: {at_max}); "
-                     f"hours with a new cpu-high or memory-high alarm, by trace: {alarms}.")
+                     f"hours with a new cpu-high or memory-high alarm, by trace: {alarms} (goal: none in any hour; {quiet}).")
     total_unsafe = sum(r.unsafe for r in cost_results)
     if cost_results:
         worst = [f"{r.fleet.name}/{r.kind} {r.unsafe}" for r in cost_results if r.unsafe]
