@@ -26,14 +26,14 @@ from typing import Dict, List, Mapping, Tuple
 from .model import ServiceState
 from .pricing import HOURS_PER_MONTH, PriceTable, fargate_task_hourly
 
-#: The date the Savings Plan discounts below were last compared with AWS's published
-#: Compute Savings Plans rates for Fargate (Linux, vCPU and GB hours).
+#: The date the Savings Plan discounts below were set (docs/savings.md says how far they
+#: were checked against AWS's Compute Savings Plans rates for Fargate).
 SAVINGS_PLAN_RATES_AS_OF = "2026-11-01"
 
 #: Discount off the on-demand Fargate rate, per term, for a Compute Savings Plan paid with no
 #: upfront payment. The published rates differ by a fraction of a point between regions and
-#: between vCPU and GB hours; these are the us-east-1 Linux figures, rounded down, so the
-#: saving shown is a floor. Source and caveats: docs/pricing.md.
+#: between vCPU and GB hours; these are typical Linux figures, rounded down, so the saving
+#: shown is a floor. Source and caveats: docs/savings.md.
 COMPUTE_SAVINGS_PLAN_DISCOUNTS: Dict[str, Fraction] = {
     "1yr-no-upfront": Fraction(20, 100),
     "3yr-no-upfront": Fraction(45, 100),
