@@ -906,6 +906,7 @@ describe("compute layer", () => {
         "ecs:TagResource": "families",
         "application-autoscaling:RegisterScalableTarget": "targets",
         "ecr:DescribeImages": "repositories",
+        "ecr:BatchGetImage": "repositories",
         "ecr:GetLifecyclePolicy": "repositories",
         "ecr:PutLifecyclePolicy": "repositories",
         "ecr:DeleteLifecyclePolicy": "repositories",

@@ -71,6 +71,7 @@ CLIENTS = {
     "ecr": "ecr",
     "cloudwatch": "cloudwatch",
     "ssm": "ssm",
+    "ec2": "ec2",
 }
 
 
@@ -254,6 +255,7 @@ class AwsContext:
     ecr: Any
     cloudwatch: Any
     ssm: Any
+    ec2: Any
 
     @property
     def dry_run(self) -> bool:

@@ -30,7 +30,7 @@ from botocore.exceptions import (
     ProfileNotFound,
 )
 
-from . import __version__, targets as tg
+from . import __version__, org, targets as tg
 from .aws import AwsContext, AwsSettings, Backoff, error_code, make_session, open_context
 from .engine import RunOptions, ServiceResult, optimize as run_optimize, plan_fleet
 from .errors import EXIT_BAD_INPUT, EXIT_OK, EXIT_PARTIAL, EXIT_UNEXPECTED, BadInput, OptimizerError
@@ -39,7 +39,8 @@ from .model import NetworkState
 from .pricing import load_prices
 from .report import FORMATS, render_export, render_optimize, render_rollback
 from .restore import rollback as run_rollback
-from .savings import SavingsReport, compute_savings, render_savings
+from .network_lever import measured_network_state
+from .savings import FORMATS as SAVINGS_FORMATS, ReportContext, SavingsReport, compute_savings, render_savings
 from .sizing import POLICIES, SizingOptions
 from .writeback import (
     AppliedRun,
@@ -67,7 +68,8 @@ AUTH_ERROR_CODES = {
     "AuthFailure",
     "SignatureDoesNotMatch",
 }
-#: VPC endpoint services priced as (free) gateway endpoints; the rest are interface endpoints.
+#: Report formats only ``savings`` prints (a spreadsheet and a page, not a change log).
+SAVINGS_ONLY_FORMATS = tuple(f for f in SAVINGS_FORMATS if f not in FORMATS)
 
 
 # ----------------------------------------------------------------------------- logging
@@ -165,7 +167,8 @@ COMMON_OPTIONS = [
     click.option("--region", metavar="REGION", help="AWS region (default: the outputs' region, then AWS_REGION / the profile's region)."),
     click.option("--profile", metavar="NAME", help="AWS profile from the shared config/credentials files."),
     click.option("--endpoint-url", envvar="AWS_ENDPOINT_URL", metavar="URL", help="Send every AWS call to this endpoint (an emulator such as moto). Also AWS_ENDPOINT_URL."),
-    click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default="table", show_default=True, help="Report format on stdout."),
+    click.option("--format", "fmt", type=click.Choice(list(FORMATS) + list(SAVINGS_ONLY_FORMATS)), default="table", show_default=True,
+                 help="Report format on stdout. csv and html are for savings only."),
     click.option("--log-file", metavar="FILE", help="Also append the log lines (UTC timestamps) to FILE."),
     click.option("-v", "--verbose", count=True, help="More log detail and tracebacks on errors; -vv adds botocore's debug log."),
 ]
@@ -186,6 +189,20 @@ PLANNING_OPTIONS = [
     click.option("--headroom", type=click.FloatRange(0.0, 1.0), default=0.2, show_default=True,
                  help="Spare capacity the metrics policy adds on top of observed need (0.2 = 20%)."),
 ]
+
+ORG_OPTIONS = [
+    click.option("--accounts", "accounts_file", metavar="FILE",
+                 help="Organization-wide: a JSON file of accounts, each with the role to assume and the environment suffix its fleet is discovered by (docs/savings.md). One aggregated report with a row per account and region; a failing account is reported and the others finish (exit 4)."),
+    click.option("--regions", metavar="LIST", help="With --accounts: comma-separated regions to run in (an account's own regions take precedence). Default: the session's region."),
+    click.option("--org-concurrency", type=click.IntRange(1, 32), default=4, show_default=True,
+                 help="With --accounts: account/region runs at the same time."),
+]
+
+ARM64_OPTION = click.option(
+    "--allow-arm64", is_flag=True,
+    help="Move to Graviton (ARM64, cheaper per vCPU and GB hour) every service whose container images are all "
+         "multi-architecture with linux/arm64, as read from ECR; services with an image that cannot be read stay x86. "
+         "Part of the new task-definition revision, so rollback restores it.")
 
 EXECUTION_OPTIONS = [
     click.option("--wait-timeout", type=click.FloatRange(min=0), default=900, show_default=True, metavar="SECONDS",
@@ -215,6 +232,8 @@ def command_body(fn: Callable[..., int]) -> Callable:
         common = Common(**{key: kwargs.pop(key) for key in _COMMON_KEYS})
         try:
             setup_logging(common.verbose, common.log_file)
+            if common.fmt in SAVINGS_ONLY_FORMATS and fn.__name__ != "savings":
+                raise BadInput(f"--format {common.fmt} is for savings only; {fn.__name__} prints {', '.join(FORMATS)}")
         except BadInput as exc:
             click.echo(f"error: {exc}", err=True)
             raise click.exceptions.Exit(EXIT_BAD_INPUT)
@@ -268,22 +287,24 @@ def resolve_targets(common: Common, dry_run: bool) -> Tuple[tg.Targets, AwsConte
 
 
 def run_options(policy: str, spot_share: float, keep_images: int, lookback_days: int, headroom: float,
-                wait_timeout: float = 900, poll_interval: float = 15, concurrency: int = 4) -> RunOptions:
+                wait_timeout: float = 900, poll_interval: float = 15, concurrency: int = 4,
+                allow_arm64: bool = False) -> RunOptions:
     try:
         sizing = SizingOptions(headroom=headroom, spot_share=spot_share, keep_images=keep_images,
                                lookback_days=lookback_days, min_history_days=min(SizingOptions.min_history_days, lookback_days))
     except ValueError as exc:
         raise BadInput(str(exc)) from exc
-    return RunOptions(policy, sizing, wait_timeout, poll_interval, concurrency)
+    return RunOptions(policy, sizing, wait_timeout, poll_interval, concurrency, allow_arm64)
 
 
 def price(before: dict, after: dict, region: str, source: str, session: Any,
-          network: Optional[NetworkState] = None, spot_discount: float = 0.70) -> SavingsReport:
+          network: Optional[NetworkState] = None, spot_discount: float = 0.70,
+          context: Optional[ReportContext] = None) -> SavingsReport:
     try:
         prices = load_prices(region, source, session, warn=log.warning)
     except ValueError as exc:
         raise BadInput(str(exc)) from exc
-    return compute_savings(before, after, prices, network, spot_discount)
+    return compute_savings(before, after, prices, network, spot_discount, context)
 
 
 # ----------------------------------------------------------------------------- commands
@@ -313,10 +334,13 @@ def cli() -> None:
               help="Write the change journal here (default .ecs-optimizer/journal-<UTC time>.jsonl); `rollback --journal FILE` undoes the run.")
 @click.option("--write-config", "write_config", multiple=True, metavar="FILE",
               help="After the run, record what it applied in this Pulumi stack file (Pulumi.<stack>.yaml of the compute, registry or observability layer), keeping its comments and unrelated keys, so the next `pulumi up` does not undo the run. Repeatable, one file per layer; keys of a layer with no file are listed in the report, not written. Journalled: rollback restores the files.")
+@ARM64_OPTION
+@with_options(ORG_OPTIONS)
 @command_body
 def optimize(common: Common, dry_run: bool, policy: str, spot_share: float, keep_images: int,
              lookback_days: int, headroom: float, wait_timeout: float, poll_interval: float,
-             concurrency: int, force_unlock: bool, journal_path: Optional[str], write_config: Tuple[str, ...]) -> int:
+             concurrency: int, force_unlock: bool, journal_path: Optional[str], write_config: Tuple[str, ...],
+             allow_arm64: bool, accounts_file: Optional[str], regions: Optional[str], org_concurrency: int) -> int:
     """Rightsize task definitions, task counts, Spot share, ECR retention and alarms.
 
     Per service, in order: new task-definition revision -> service update -> wait for a
@@ -331,7 +355,14 @@ def optimize(common: Common, dry_run: bool, policy: str, spot_share: float, keep
     file that is not a stack file, or whose compute:tier or <layer>:environmentSuffix is
     not the targets', exits 2 before anything changes.
     """
-    opts = run_options(policy, spot_share, keep_images, lookback_days, headroom, wait_timeout, poll_interval, concurrency)
+    opts = run_options(policy, spot_share, keep_images, lookback_days, headroom, wait_timeout, poll_interval, concurrency, allow_arm64)
+    if accounts_file or regions:
+        if not dry_run or not accounts_file:
+            raise BadInput("--accounts and --regions plan across accounts with --dry-run only (optimize changes one environment at a time)")
+        if common.outputs or common.stack or journal_path or write_config:
+            raise BadInput("--accounts discovers each account's fleet: it does not combine with --outputs, --stack, --journal or --write-config")
+        return run_org(common, accounts_file, regions, org_concurrency,
+                       lambda ctx, targets: price_plan(ctx, targets, opts, "table", 0.70).to_dict())
     if journal_path and Path(journal_path).exists() and not dry_run:
         raise BadInput(f"--journal {journal_path}: the file exists; pass a new path")
     stack_files = load_stack_files(write_config)  # bad files exit 2 before any AWS call
@@ -352,7 +383,8 @@ def optimize(common: Common, dry_run: bool, policy: str, spot_share: float, keep
     before = {r.service: r.before for r in outcome.results}
     after = {r.service: r.after for r in outcome.results}
     try:
-        savings: Optional[SavingsReport] = compute_savings(before, after, load_prices(ctx.region, "table"))
+        context = ReportContext.now(targets.environment_suffix, targets.cluster_name, ctx.region)
+        savings: Optional[SavingsReport] = compute_savings(before, after, load_prices(ctx.region, "table"), context=context)
     except ValueError as exc:
         log.warning("savings not priced: %s", exc)
         savings = None
@@ -374,42 +406,102 @@ def optimize(common: Common, dry_run: bool, policy: str, spot_share: float, keep
 @click.option("--pricing", type=click.Choice(["table", "live"]), default="table", show_default=True,
               help="Prices from the embedded dated table, or live from the AWS Price List API (falls back to the table with a warning).")
 @click.option("--network-outputs", metavar="FILE",
-              help="Network stack outputs (natGatewayCount, availabilityZones, vpcEndpoints) to price NAT gateways against VPC endpoints.")
-@click.option("--aws-traffic-gb", type=click.FloatRange(min=0.0), default=0.0, show_default=True,
+              help="Network stack outputs (natGatewayCount, availabilityZones, vpcEndpoints, vpcId) to price NAT gateways "
+                   "against VPC endpoints. The traffic the NAT gateways processed is read from CloudWatch (AWS/NATGateway) "
+                   "over --lookback-days, and the ordered migration plan is printed.")
+@click.option("--aws-traffic-gb", type=click.FloatRange(min=0.0), default=None,
               help="With --network-outputs: GB a month of AWS-bound traffic (ECR pulls, logs, Secrets Manager, SSM) "
-                   "leaving the private subnets today, e.g. summed from the VPC flow logs the network layer keeps. "
-                   "Priced at the NAT gateway's per-GB charge now and the endpoints' after; 0 prices hourly charges only.")
+                   "leaving the private subnets today, e.g. summed from the VPC flow logs. Overrides the estimate "
+                   "made from the NAT metrics; with it no NAT metrics are read.")
 @click.option("--spot-discount", type=click.FloatRange(0.0, 1.0), default=0.7, show_default=True,
               help="How much cheaper Fargate Spot is than on-demand (0.7 = 70% cheaper).")
+@with_options(ORG_OPTIONS)
+@ARM64_OPTION
 @command_body
 def savings(common: Common, policy: str, spot_share: float, keep_images: int, lookback_days: int,
             headroom: float, journal_path: Optional[str], pricing: str, network_outputs: Optional[str],
-            aws_traffic_gb: float, spot_discount: float) -> int:
+            aws_traffic_gb: Optional[float], spot_discount: float, accounts_file: Optional[str],
+            regions: Optional[str], org_concurrency: int, allow_arm64: bool) -> int:
     """Estimate the monthly savings: the live state against what optimize would do.
 
     Prices Fargate vCPU and GB hours (on-demand, Spot, ARM), task counts, ECR storage and,
     with --network-outputs, NAT gateways against VPC endpoints; 730 hours a month, levers
-    applied in sequence so nothing is counted twice. Reads only: never changes anything.
+    applied in sequence so nothing is counted twice. Adds a Compute Savings Plan
+    recommendation for the on-demand floor left (reported, never applied). Reads only:
+    never changes anything. Formats: table, markdown (a pull-request comment with a hidden
+    marker), json (schemas/savings-report.schema.json), csv and html.
     """
-    opts = run_options(policy, spot_share, keep_images, lookback_days, headroom)
-    if aws_traffic_gb and not network_outputs:
+    opts = run_options(policy, spot_share, keep_images, lookback_days, headroom, allow_arm64=allow_arm64)
+    if accounts_file:
+        if journal_path or network_outputs or common.outputs or common.stack:
+            raise BadInput("--accounts discovers each account's fleet: it does not combine with --journal, --network-outputs, --outputs or --stack")
+        return run_org(common, accounts_file, regions, org_concurrency,
+                       lambda ctx, targets: price_plan(ctx, targets, opts, pricing, spot_discount).to_dict())
+    if regions:
+        raise BadInput("--regions needs --accounts (the accounts file)")
+    if aws_traffic_gb is not None and not network_outputs:
         raise BadInput("--aws-traffic-gb needs --network-outputs (the NAT gateways and endpoints it is priced against)")
-    network = load_network(network_outputs, aws_traffic_gb) if network_outputs else None
+    network_data = tg.read_json_file(network_outputs) if network_outputs else None
+    network = load_network(network_outputs, aws_traffic_gb or 0.0) if network_outputs else None
+    ctx: Optional[AwsContext] = None
     if journal_path:
         contents = read_journal(journal_path).for_services(list(common.service))
         before, after = realised_states(contents)
         region = common.region or contents.header.get("region")
-        session = make_session(aws_settings(common, region, True)) if pricing == "live" else None
+        environment, cluster = contents.header.get("environmentSuffix"), contents.header.get("cluster")
+        if pricing == "live" or (network is not None and aws_traffic_gb is None):
+            ctx = open_aws(aws_settings(common, region, True))
+        session = ctx.session if ctx is not None else None
+        if not region:
+            raise BadInput("no region to price: pass --region")
+        if network is not None and aws_traffic_gb is None and ctx is not None:
+            network = measured_network_state(ctx, network, network_data, network_outputs or "", lookback_days)
+        context = ReportContext.now(environment, cluster, region)
+        report = price(before, after, region, pricing, session, network, spot_discount, context)
     else:
         targets, ctx = resolve_targets(common, dry_run=True)
-        fleet = plan_fleet(ctx, targets, opts)
-        before = {n: p.before for n, p in fleet.plans.items()}
-        after = {n: p.after for n, p in fleet.plans.items()}
-        region, session = ctx.region, ctx.session
-    if not region:
-        raise BadInput("no region to price: pass --region")
-    report = price(before, after, region, pricing, session, network, spot_discount)
+        if network is not None and aws_traffic_gb is None:
+            network = measured_network_state(ctx, network, network_data, network_outputs or "", lookback_days)
+        report = price_plan(ctx, targets, opts, pricing, spot_discount, network)
     click.echo(render_savings(report, common.fmt))
+    return EXIT_OK
+
+
+def price_plan(ctx: AwsContext, targets: tg.Targets, opts: RunOptions, pricing: str, spot_discount: float,
+               network: Optional[NetworkState] = None) -> SavingsReport:
+    """The live state of ``targets`` against the plan, priced (read-only)."""
+    fleet = plan_fleet(ctx, targets, opts)
+    before = {n: p.before for n, p in fleet.plans.items()}
+    after = {n: p.after for n, p in fleet.plans.items()}
+    context = ReportContext.now(targets.environment_suffix, targets.cluster_name, ctx.region)
+    return price(before, after, ctx.region, pricing, ctx.session, network, spot_discount, context)
+
+
+def run_org(common: Common, accounts_file: str, regions: Optional[str], concurrency: int,
+            job: Callable[[AwsContext, tg.Targets], dict]) -> int:
+    """Run ``job`` on the fleet of every account and region of ``accounts_file`` (see org.py),
+    print one aggregated report; exit 4 when some accounts failed, 0 when all finished."""
+    if common.fmt == "html":
+        raise BadInput("--format html is for one environment; an organization-wide run prints table, markdown, json or csv")
+    accounts = org.load_accounts(accounts_file)
+    region_list = org.parse_regions(regions) if regions else ()
+    base = make_session(aws_settings(common, region_list[0] if region_list else None, True))
+
+    def one(session: Any, account: org.Account, region: str) -> dict:
+        settings = AwsSettings(region=region, endpoint_url=common.endpoint_url, dry_run=True, backoff=Backoff())
+        ctx = AwsContext(session, settings)
+        targets = tg.discover(ctx, account.environment_suffix, common.tier).only(list(common.service))
+        return job(ctx, targets)
+
+    results = org.run_organization(accounts, region_list or (base.region_name,), base, one,
+                                   lambda exc: exit_code_for(exc)[1].splitlines()[0], concurrency, common.endpoint_url)
+    stamp = ReportContext.now(None, None, None).generated_at or ""
+    click.echo(org.render_org(org.aggregate(results, stamp), common.fmt))
+    failed = [r for r in results if not r.ok]
+    if failed:
+        log.error("%d of %d account/region runs failed: %s", len(failed), len(results),
+                  ", ".join(f"{r.account.name} {r.region}" for r in failed))
+        return EXIT_PARTIAL
     return EXIT_OK
 
 

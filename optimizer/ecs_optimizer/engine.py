@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from . import resources as res
+from . import graviton, resources as res
 from .aws import AwsContext
 from .inventory import Inventory, LiveService, read_inventory
 from .journal import Change, Journal
@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 #: The order changes are made in, per service (also printed with a dry run's plan).
 MIGRATION_ORDER = (
-    "register a task-definition revision with the new CPU/memory (all else copied)",
+    "register a task-definition revision with the new CPU/memory and, with --allow-arm64, CPU architecture (all else copied)",
     "update the service: task definition, desired count, capacity-provider strategy",
     "wait for the deployment to complete (bounded by --wait-timeout); on failure restore the service",
     "set the autoscaling min/max capacity",
@@ -55,6 +55,8 @@ class RunOptions:
     wait_timeout: float = 900.0
     poll_interval: float = 15.0
     concurrency: int = 4
+    #: --allow-arm64: move services whose every image is multi-arch with linux/arm64 to Graviton.
+    allow_arm64: bool = False
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,9 @@ class ServicePlan:
         return self.live.name
 
     def size_changes(self) -> bool:
-        return (self.before.cpu, self.before.memory) != (self.after.cpu, self.after.memory)
+        """Whether the task definition needs a new revision (size or CPU architecture)."""
+        b, a = self.before, self.after
+        return (b.cpu, b.memory, b.architecture) != (a.cpu, a.memory, a.architecture)
 
     @property
     def baseline_size(self) -> Tuple[int, int]:
@@ -104,6 +108,7 @@ class ServicePlan:
         pairs = [
             ("taskDefinition", "cpu", b.cpu, a.cpu),
             ("taskDefinition", "memory", b.memory, a.memory),
+            ("taskDefinition", "cpuArchitecture", b.architecture, a.architecture),
             ("service", "desiredCount", b.desired_count, a.desired_count),
             ("service", "capacityProviderStrategy", self.live.strategy_items, self.strategy_items()),
             ("scalableTarget", "minCapacity", b.min_capacity, a.min_capacity),
@@ -244,7 +249,27 @@ def plan_fleet(
         name: plan_one(live, inventory, targets.tier, opts, usage.get(name))
         for name, live in inventory.services.items()
     }
+    if opts.allow_arm64:
+        _plan_arm64(ctx, plans)
     return FleetPlan(plans, usage)
+
+
+def _plan_arm64(ctx: AwsContext, plans: Dict[str, ServicePlan]) -> None:
+    """Move to ARM64 the planned or unchanged x86 services whose images all run on it."""
+    movable = {n: p for n, p in plans.items() if p.status in ("planned", "unchanged") and p.after.architecture != graviton.ARM64}
+    readiness = graviton.readiness_by_service(ctx, {n: p.live.task_definition for n, p in movable.items()})
+    for name, ready in readiness.items():
+        plan = plans[name]
+        blocked = graviton.spot_blocks_arm64(plan.live.service.get("platformVersion"), plan.after.strategy.spot_weight > 0)
+        if ready.status != graviton.READY or blocked:
+            plan.reason = f"{plan.reason}; ARM64 not applied: {blocked or f'{ready.status}: {ready.detail}'}"
+            continue
+        if plan.status == "unchanged":
+            plan.status, plan.reason = "planned", "ARM64 only"
+        plan.after = plan.after.with_changes(architecture=graviton.ARM64)
+        plan.reason = f"{plan.reason}; ARM64: {ready.detail}"
+    if readiness:
+        log.info("ARM64 readiness: %s", graviton.summarize(readiness.items()))
 
 
 # ----------------------------------------------------------------------------- applying
@@ -300,15 +325,19 @@ class ServiceRun:
         task_definition = live.task_definition_arn
         if plan.size_changes():
             task_definition = res.register_revision(
-                self.ctx, live.task_definition, live.task_definition_tags, plan.after.cpu, plan.after.memory
+                self.ctx, live.task_definition, live.task_definition_tags, plan.after.cpu, plan.after.memory,
+                plan.after.architecture,
             )
+            recorded = {
+                "revision": (live.task_definition_arn, task_definition),
+                "cpu": (plan.before.cpu, plan.after.cpu),
+                "memory": (plan.before.memory, plan.after.memory),
+            }
+            if plan.after.architecture != plan.before.architecture:
+                recorded["cpuArchitecture"] = (plan.before.architecture, plan.after.architecture)
             self.record(
                 "taskDefinition",
-                {
-                    "revision": (live.task_definition_arn, task_definition),
-                    "cpu": (plan.before.cpu, plan.after.cpu),
-                    "memory": (plan.before.memory, plan.after.memory),
-                },
+                recorded,
                 {**self._service_target(), "family": live.task_definition["family"]},
             )
         fields: Dict[str, tuple] = {}

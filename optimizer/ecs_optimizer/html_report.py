@@ -20,6 +20,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 #: The savings levers in the order the savings model applies them (and the waterfall shows).
 LEVER_LABELS: Dict[str, str] = {
     "rightsizing": "Rightsizing",
+    "graviton": "Graviton (ARM64)",
     "taskCount": "Task count",
     "spot": "Fargate Spot",
     "ecrStorage": "ECR storage",
@@ -230,12 +231,52 @@ def _number(value: Any) -> str:
 # ----------------------------------------------------------------------------- the page
 
 
+def _report_sections(savings: Mapping[str, Any]) -> List[str]:
+    """Percentages with their bases, the network migration plan, the Savings Plan and the
+    cost components, from the same rows the text formats print (so they agree)."""
+    from .savings_render import SECTIONS, numeric_columns, percent_lines
+
+    if "percentages" not in savings:  # an older report without the labelled shares
+        return []
+    out = ["<section>", "<h2>Savings, by base</h2>", "<ul>"]
+    out += [f"<li>{_e(line)}</li>" for line in percent_lines(savings)]
+    out += ["</ul>", "</section>"]
+    for title, header, rows_of in SECTIONS[2:]:
+        rows = rows_of(savings)
+        if rows:
+            numeric = numeric_columns(rows)
+            out += ["<section>", f"<h2>{_e(title)}</h2>", _table(header, [[_e(c) for c in r] for r in rows], numeric=numeric), "</section>"]
+    notes = savings.get("notes") or []
+    if notes:
+        out += ["<section>", "<h2>Notes</h2>", "<ul>", *[f"<li>{_e(n)}</li>" for n in notes], "</ul>", "</section>"]
+    return out
+
+
+def _live_section(services_live: Sequence[Mapping[str, Any]]) -> List[str]:
+    if not services_live:
+        return []
+    return [
+        "<section>",
+        "<h2>Live state after the run</h2>",
+        '<p class="lead">Read back from AWS: task definition in service, CPU units / MiB, desired / running tasks, '
+        "capacity providers, autoscaling range, ECR retention and alarm thresholds.</p>",
+        _table(
+            ["service", "task definition", "cpu / memory", "desired / running", "capacity providers", "autoscaling", "ECR", "alarm thresholds"],
+            _live_rows(services_live),
+        ),
+        "</section>",
+    ]
+
+
 def with_network_row(savings: Mapping[str, Any]) -> List[Dict[str, Any]]:
     """The per-service rows, plus a network row when the totals include NAT gateways and
     endpoints (``savings --network-outputs``). The JSON prices the network in the totals
     only: its cost is what the before total holds beyond the services, and its saving is the
     network lever's (so a cent of rounding in the totals never shows up as a saving)."""
     services = [dict(s) for s in savings.get("services") or []]
+    network = savings.get("network")
+    if network:
+        return services + [dict(network, service="network (NAT, endpoints)")]
     before = round(float(savings["before"]["monthly"]) - sum(float(s["before"]) for s in services), 2)
     saving = next((float(b["monthly"]) for b in savings.get("breakdown") or [] if b["category"] == "network"), 0.0)
     if abs(before) >= 0.01 or abs(saving) >= 0.01:
@@ -253,7 +294,8 @@ def render_savings_html(
     generated_at: Optional[dt.datetime] = None,
 ) -> str:
     """The report page. ``savings`` is the ``savings --format json`` object; ``services_live``
-    the live state of each service after the run. Returns the whole document."""
+    the live state of each service after the run (the live section is left out without
+    it). Returns the whole document."""
     before = float(savings["before"]["monthly"])
     after = float(savings["after"]["monthly"])
     saved = float(savings["monthlySavings"])
@@ -263,6 +305,7 @@ def render_savings_html(
     breakdown = list(savings.get("breakdown") or [])
     pricing = savings.get("pricing") or {}
     stamp = (generated_at or dt.datetime.now(dt.timezone.utc)).strftime("%Y-%m-%d %H:%M UTC")
+    base = str(savings.get("percentBase") or "of the before total")
 
     cards = "".join(
         f'<div class="card{extra}"><div class="label">{_e(label)}</div><div class="value">{_e(value)}</div></div>'
@@ -270,7 +313,7 @@ def render_savings_html(
             ("Before, per month", usd(before), ""),
             ("After, per month", usd(after), ""),
             ("Saved per month", usd(saved), " saving"),
-            ("Reduction", f"{percent:.1f}%", " saving"),
+            (f"Reduction {base}", f"{percent:.1f}%", " saving"),
             ("Saved per year", usd(saved * 12), ""),
         )
     )
@@ -278,7 +321,7 @@ def render_savings_html(
         [_e(s["service"]), _money_cell(float(s["before"])), _money_cell(float(s["after"])), _money_cell(float(s["monthlySavings"]))]
         for s in services
     ]
-    service_rows.append(["total", _money_cell(before), _money_cell(after), _money_cell(saved) + _e(f" ({percent:.1f}%)")])
+    service_rows.append(["total", _money_cell(before), _money_cell(after), _money_cell(saved) + _e(f" ({percent:.1f}% {base})")])
     lever_rows = [
         [_e(LEVER_LABELS.get(str(b["category"]), str(b["category"]))), f"<code>{_e(b['category'])}</code>", _money_cell(float(b["monthly"]))]
         for b in breakdown
@@ -320,15 +363,8 @@ def render_savings_html(
             lever_chart(before, breakdown, after),
             _table(["lever", "category", "saving"], lever_rows, numeric=(2,)),
             "</section>",
-            "<section>",
-            "<h2>Live state after the run</h2>",
-            '<p class="lead">Read back from AWS: task definition in service, CPU units / MiB, desired / running tasks, '
-            "capacity providers, autoscaling range, ECR retention and alarm thresholds.</p>",
-            _table(
-                ["service", "task definition", "cpu / memory", "desired / running", "capacity providers", "autoscaling", "ECR", "alarm thresholds"],
-                _live_rows(services_live),
-            ),
-            "</section>",
+            *_report_sections(savings),
+            *_live_section(services_live),
             f"<footer><p>{_e(source)}</p><p>Generated {_e(stamp)} by ecs-optimizer.</p></footer>",
             "</main>",
             "</body>",

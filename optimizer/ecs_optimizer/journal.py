@@ -261,6 +261,7 @@ def realised_states(contents: JournalContents) -> Tuple[Dict[str, ServiceState],
 _STATE_FIELDS = {
     ("taskDefinition", "cpu"): ("cpu", int),
     ("taskDefinition", "memory"): ("memory", int),
+    ("taskDefinition", "cpuArchitecture"): ("architecture", str),
     ("service", "desiredCount"): ("desired_count", int),
     ("service", "capacityProviderStrategy"): ("strategy", CapacityStrategy.from_aws),
     ("scalableTarget", "minCapacity"): ("min_capacity", int),

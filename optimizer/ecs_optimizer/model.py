@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 ON_DEMAND = "FARGATE"
 SPOT = "FARGATE_SPOT"
@@ -94,3 +94,9 @@ class NetworkState:
     #: GB a month of AWS-bound traffic (ECR, logs, Secrets Manager, SSM) through the VPC's egress
     #: today; 0 when unknown, which prices hourly charges only.
     aws_traffic_gb_month: float = 0.0
+    #: GB a month of other (internet-bound) traffic the NAT gateways process; it stays on NAT.
+    internet_traffic_gb_month: float = 0.0
+    #: Names of the interface endpoints configured today (e.g. ``ecr.api``), when known.
+    interface_endpoints: Tuple[str, ...] = ()
+    #: Where the traffic figures came from, for the report.
+    traffic_source: str = ""

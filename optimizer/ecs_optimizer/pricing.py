@@ -1,7 +1,7 @@
 """Prices the savings model needs: an embedded, dated table per region, or the AWS Price List API.
 
 Money is held as :class:`~decimal.Decimal` so that the worked checks in
-``shared/reference/PRICING.md`` come out exactly (0.5 x 0.04048 x 730 is 14.7752, not
+docs/pricing.md come out exactly (0.5 x 0.04048 x 730 is 14.7752, not
 14.775199999999998) and so that amounts are rounded to cents once, at output, never along
 the way.
 
@@ -76,13 +76,13 @@ def _d(value: str) -> Decimal:
     return Decimal(value)
 
 
-_PRICING_MD = "AWS public price list, as in shared/reference/PRICING.md"
+_USE1_LIST = "AWS public price list for us-east-1 (docs/pricing.md)"
 _SAME_AS_USE1 = (
     "AWS public price list; Fargate, NAT gateway, VPC endpoint and ECR rates equal "
-    "us-east-1 (shared/reference/PRICING.md)"
+    "us-east-1 (docs/pricing.md)"
 )
 _REGIONAL = (
-    "AWS public price list for {region}; not in shared/reference/PRICING.md, "
+    "AWS public price list for {region}; not checked rate by rate (docs/pricing.md), "
     "confirm with --pricing live"
 )
 
@@ -117,12 +117,12 @@ def _table(
     )
 
 
-#: The embedded price table, keyed by region. us-east-1 is PRICING.md; each other region's
+#: The embedded price table, keyed by region (docs/pricing.md); each other region's
 #: ``source`` says how far it was checked, and ``--pricing live`` confirms the Fargate rates.
 PRICE_TABLES: Dict[str, PriceTable] = {
     t.region: t
     for t in (
-        _table("us-east-1", _PRICING_MD, "0.04048", "0.004445", "0.03238", "0.00356", "0.045", "0.01"),
+        _table("us-east-1", _USE1_LIST, "0.04048", "0.004445", "0.03238", "0.00356", "0.045", "0.01"),
         _table("us-east-2", _SAME_AS_USE1, "0.04048", "0.004445", "0.03238", "0.00356", "0.045", "0.01"),
         _table("us-west-2", _SAME_AS_USE1, "0.04048", "0.004445", "0.03238", "0.00356", "0.045", "0.01"),
         _table("eu-west-1", _REGIONAL, "0.04048", "0.004445", "0.03238", "0.00356", "0.048", "0.011"),

@@ -39,10 +39,18 @@ def describe_task_definition(ctx: AwsContext, arn: str) -> Tuple[dict, List[dict
     return resp["taskDefinition"], resp.get("tags", [])
 
 
-def register_revision(ctx: AwsContext, task_def: dict, tags: List[dict], cpu: int, memory: int) -> str:
-    """Register a new revision of ``task_def``'s family with only cpu and memory changed."""
+def register_revision(
+    ctx: AwsContext, task_def: dict, tags: List[dict], cpu: int, memory: int, architecture: Optional[str] = None
+) -> str:
+    """Register a new revision of ``task_def``'s family with only cpu and memory (and, when
+    given, ``runtimePlatform.cpuArchitecture``) changed."""
     params = input_fields(ctx.ecs.raw, "RegisterTaskDefinition", task_def)
     params.update(cpu=str(cpu), memory=str(memory))
+    if architecture is not None:
+        platform = dict(params.get("runtimePlatform") or {})
+        if (platform.get("cpuArchitecture") or "X86_64") != architecture:
+            params["runtimePlatform"] = {**platform, "cpuArchitecture": architecture,
+                                         "operatingSystemFamily": platform.get("operatingSystemFamily") or "LINUX"}
     if tags:
         params["tags"] = tags
     return ctx.ecs.register_task_definition(**params)["taskDefinition"]["taskDefinitionArn"]

@@ -3,11 +3,15 @@
 The levers are applied one after another to the same state, so each category is the cost
 difference its own change makes on top of the ones before it and nothing is counted twice:
 
-1. ``rightsizing``  new task size (and architecture) at the old count and strategy
-2. ``taskCount``    new desired count
-3. ``spot``         new capacity-provider strategy (Spot tasks at ``1 - spot_discount``)
-4. ``ecrStorage``   new image retention
-5. ``network``      NAT gateways against VPC endpoints (with a :class:`NetworkState` only)
+1. ``rightsizing``  new task size at the old architecture, count and strategy
+2. ``graviton``     new CPU architecture (ARM64 rates; ``--allow-arm64`` only)
+3. ``taskCount``    new desired count
+4. ``spot``         new capacity-provider strategy (Spot tasks at ``1 - spot_discount``)
+5. ``ecrStorage``   new image retention
+6. ``network``      NAT gateways against VPC endpoints (with a :class:`NetworkState` only)
+
+A Compute Savings Plan for the on-demand floor left is recommended beside them
+(:mod:`savings_plan`), never counted in the totals: it is a purchase, not a change.
 
 The categories therefore add up to the total saving exactly. Amounts are carried as exact
 fractions (a Spot share of 2/3 or an image of 1,234,567 bytes has no exact decimal within
@@ -22,25 +26,31 @@ optimizer makes; see :func:`network_costs`.
 
 from __future__ import annotations
 
-import json
+import datetime as _dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 from typing import Dict, List, Mapping, Optional, Tuple
 
+from .components import (
+    Component,
+    network_components,
+    network_state_components,
+    service_components,
+    total,
+)
 from .model import NetworkState, ServiceState
-from .pricing import HOURS_PER_MONTH, PriceTable, fargate_task_hourly
+from .network_lever import REQUIRED_INTERFACE_ENDPOINTS, MigrationStep, migration_plan
+from .pricing import HOURS_PER_MONTH, PriceTable
+from .savings_plan import SavingsPlanRecommendation, recommend_savings_plan
+from .savings_render import FORMATS, render  # noqa: F401 - FORMATS: the formats render_savings takes
 
-CATEGORIES = ("rightsizing", "taskCount", "spot", "ecrStorage", "network")
-FORMATS = ("table", "markdown", "json")
+CATEGORIES = ("rightsizing", "graviton", "taskCount", "spot", "ecrStorage", "network")
 
 #: Interface endpoints the recommended network design adds so that image pulls, logs,
 #: secrets and parameters stop flowing through NAT (S3, for image layers, is a free gateway
 #: endpoint and costs nothing either way).
-RECOMMENDED_INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "logs", "secretsmanager", "ssm")
-
-_HOURS = Fraction(HOURS_PER_MONTH)
-_BYTES_PER_GB = 1024**3
+RECOMMENDED_INTERFACE_ENDPOINTS = REQUIRED_INTERFACE_ENDPOINTS
 
 
 def _round_half_up(value: Fraction, places: int) -> Decimal:
@@ -65,10 +75,7 @@ def _out(value: Decimal) -> float:
 
 def fargate_monthly(state: ServiceState, prices: PriceTable, spot_discount: Fraction) -> Fraction:
     """Monthly Fargate cost of ``state``'s desired tasks, Spot tasks at the discounted rate."""
-    hourly = Fraction(fargate_task_hourly(state.cpu, state.memory, state.architecture, prices))
-    spot_tasks = state.strategy.spot_task_fraction(state.desired_count)
-    on_demand_tasks = state.desired_count - spot_tasks
-    return hourly * _HOURS * (on_demand_tasks + spot_tasks * (1 - spot_discount))
+    return total(c for c in service_components(state, prices, spot_discount) if c.unit != "GB-month")
 
 
 def ecr_monthly(state: ServiceState, prices: PriceTable) -> Fraction:
@@ -76,14 +83,12 @@ def ecr_monthly(state: ServiceState, prices: PriceTable) -> Fraction:
 
     ``ecr_image_bytes`` is newest first, the order "keep last N" keeps them in.
     """
-    kept = state.ecr_image_bytes
-    if state.ecr_keep_images is not None:
-        kept = kept[: state.ecr_keep_images]
-    return Fraction(sum(kept), _BYTES_PER_GB) * Fraction(prices.ecr_gb_month)
+    return total(c for c in service_components(state, prices, Fraction(0)) if c.unit == "GB-month")
 
 
 def service_monthly(state: ServiceState, prices: PriceTable, spot_discount: Fraction) -> Fraction:
-    return fargate_monthly(state, prices, spot_discount) + ecr_monthly(state, prices)
+    """The exact sum of ``state``'s billed components (:mod:`components`)."""
+    return total(service_components(state, prices, spot_discount))
 
 
 def lever_states(before: ServiceState, after: ServiceState) -> List[ServiceState]:
@@ -91,22 +96,35 @@ def lever_states(before: ServiceState, after: ServiceState) -> List[ServiceState
 
     The last state prices exactly like ``after``.
     """
-    sized = before.with_changes(
-        cpu=after.cpu, memory=after.memory, architecture=after.architecture
-    )
-    counted = sized.with_changes(desired_count=after.desired_count)
+    sized = before.with_changes(cpu=after.cpu, memory=after.memory)
+    moved = sized.with_changes(architecture=after.architecture)
+    counted = moved.with_changes(desired_count=after.desired_count)
     spotted = counted.with_changes(strategy=after.strategy)
     stored = spotted.with_changes(
         ecr_keep_images=after.ecr_keep_images, ecr_image_bytes=after.ecr_image_bytes
     )
-    return [before, sized, counted, spotted, stored]
+    return [before, sized, moved, counted, spotted, stored]
 
 
 @dataclass(frozen=True)
 class NetworkCosts:
-    before: Fraction
-    recommended: Fraction
+    before_components: Tuple[Component, ...]
+    recommended_components: Tuple[Component, ...]
     note: str
+    steps: Tuple[MigrationStep, ...] = ()
+
+    @property
+    def before(self) -> Fraction:
+        return total(self.before_components)
+
+    @property
+    def recommended(self) -> Fraction:
+        return total(self.recommended_components)
+
+    @property
+    def adopted(self) -> bool:
+        """Whether the recommendation is counted (it is unless it costs more than today)."""
+        return self.recommended <= self.before
 
     @property
     def saving(self) -> Fraction:
@@ -118,58 +136,83 @@ class NetworkCosts:
         """Counted after-cost: the recommended design's, or today's when that is cheaper."""
         return self.before - self.saving
 
+    @property
+    def after_components(self) -> Tuple[Component, ...]:
+        return self.recommended_components if self.adopted else self.before_components
+
 
 def network_costs(network: NetworkState, prices: PriceTable) -> NetworkCosts:
     """Monthly egress charges of the current design against the recommended one.
 
     Recommended: one NAT gateway instead of one per AZ, and interface endpoints for
     :data:`RECOMMENDED_INTERFACE_ENDPOINTS` in every AZ so AWS-bound traffic skips NAT. It
-    is applied by the network layer (``natStrategy: single`` in stacks/network), not by the
-    optimizer: the saving shows what that change is worth. Existing endpoints are assumed to
-    be among the recommended ones. Hourly charges are always priced; AWS-bound traffic
-    (``aws_traffic_gb_month``) is priced at the NAT gateway's per-GB processing charge while
-    there are no interface endpoints and at the endpoints' per-GB charge after. Without a
-    traffic figure the result is a floor.
+    is applied by the network layer (``natStrategy`` and ``interfaceEndpoints``), not by the
+    optimizer: the saving shows what that change is worth, and :attr:`NetworkCosts.steps`
+    the order to make it in. Existing endpoints are assumed to be among the recommended
+    ones. AWS-bound traffic is priced at the NAT gateway's per-GB processing charge while
+    there are no interface endpoints and at the endpoints' per-GB charge after; internet-bound
+    traffic stays on NAT. Without traffic figures the result is a floor.
     """
-    endpoint_month = (
-        Fraction(prices.interface_endpoint_az_hour) * network.availability_zones * _HOURS
-    )
-    nat_month = Fraction(prices.nat_gateway_hour) * _HOURS
-    traffic = Fraction(str(network.aws_traffic_gb_month))
-    via_nat = network.interface_endpoint_count == 0 and network.nat_gateway_count > 0
-    traffic_before = traffic * Fraction(prices.nat_gateway_gb if via_nat else prices.interface_endpoint_gb)
-    traffic_after = traffic * Fraction(prices.interface_endpoint_gb)
-    before = (
-        network.nat_gateway_count * nat_month
-        + network.interface_endpoint_count * endpoint_month
-        + traffic_before
-    )
+    aws_gb = Fraction(str(network.aws_traffic_gb_month))
+    internet_gb = Fraction(str(network.internet_traffic_gb_month))
+    before = network_state_components(network, prices)
     endpoints_after = max(network.interface_endpoint_count, len(RECOMMENDED_INTERFACE_ENDPOINTS))
     nat_after = min(network.nat_gateway_count, 1)
-    recommended = nat_after * nat_month + endpoints_after * endpoint_month + traffic_after
+    recommended = network_components(
+        nat_after, endpoints_after, network.availability_zones, aws_gb, internet_gb, prices
+    )
     design = (
         f"{nat_after} NAT gateway and {endpoints_after} interface endpoints in "
         f"{network.availability_zones} AZs"
     )
     where = "natStrategy single in stacks/network; a recommendation, not a live change"
-    priced = (
-        f"{network.aws_traffic_gb_month:g} GB a month of AWS-bound traffic included"
-        if traffic
-        else "hourly charges only: pass the AWS-bound traffic to price NAT data processing"
-    )
-    if recommended > before:
+    if aws_gb or internet_gb:
+        priced = (
+            f"{float(aws_gb):,.1f} GB a month of AWS-bound and {float(internet_gb):,.1f} GB of "
+            "internet-bound traffic included"
+        )
+        if network.traffic_source:
+            priced += f" ({network.traffic_source})"
+    else:
+        priced = "hourly charges only: pass the AWS-bound traffic to price NAT data processing"
+    if total(recommended) > total(before):
         note = (
             f"network: the recommended design ({design}; {where}) costs "
-            f"${_money(recommended - before)} a month more than today's "
+            f"${_money(total(recommended) - total(before))} a month more than today's "
             f"{network.nat_gateway_count} NAT gateways and {network.interface_endpoint_count} "
             f"interface endpoints, so no network saving is counted; {priced}"
         )
+        steps: Tuple[MigrationStep, ...] = ()
     else:
         note = f"network: {design} ({where}); {priced}"
-    return NetworkCosts(before=before, recommended=recommended, note=note)
+        steps = tuple(migration_plan(network.nat_gateway_count, network.interface_endpoints, nat_after))
+    return NetworkCosts(tuple(before), tuple(recommended), note, steps)
 
 
 # --------------------------------------------------------------------------- report
+
+#: Version of the JSON document :meth:`SavingsReport.to_dict` returns; its JSON Schema is
+#: ``schemas/savings-report.schema.json``. Bump it on any change that is not additive.
+SCHEMA_VERSION = "2.0"
+
+#: What a percentage is a share of, as the report labels it.
+BASE_COMPUTE = "of compute"
+BASE_COMPUTE_AND_NETWORK = "of compute and network"
+
+
+@dataclass(frozen=True)
+class ReportContext:
+    """Where and when the report was made, printed with every format."""
+
+    environment: Optional[str] = None
+    cluster: Optional[str] = None
+    region: Optional[str] = None
+    generated_at: Optional[str] = None  # ISO 8601 UTC
+
+    @classmethod
+    def now(cls, environment: Optional[str], cluster: Optional[str], region: Optional[str]) -> "ReportContext":
+        stamp = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+        return cls(environment, cluster, region, stamp)
 
 
 @dataclass(frozen=True)
@@ -177,6 +220,8 @@ class ServiceSavings:
     service: str
     before: Fraction
     after: Fraction
+    before_components: Tuple[Component, ...] = ()
+    after_components: Tuple[Component, ...] = ()
 
     @property
     def monthly_savings(self) -> Fraction:
@@ -201,6 +246,8 @@ class SavingsReport:
     network: Optional[NetworkCosts] = None
     currency: str = "USD"
     hours_per_month: int = HOURS_PER_MONTH
+    savings_plan: Optional[SavingsPlanRecommendation] = None
+    context: ReportContext = field(default_factory=ReportContext)
 
     def __post_init__(self) -> None:
         if len(self.levels) != len(CATEGORIES) + 1:
@@ -220,6 +267,11 @@ class SavingsReport:
     def monthly_savings(self) -> Fraction:
         return self.before_monthly - self.after_monthly
 
+    @property
+    def compute_before(self) -> Fraction:
+        """Fargate and ECR before: the total without the network."""
+        return sum((s.before for s in self.services), Fraction(0))
+
     def breakdown(self) -> Dict[str, Fraction]:
         """Unrounded saving per category; the values sum to :attr:`monthly_savings`."""
         return {
@@ -228,16 +280,54 @@ class SavingsReport:
         }
 
     @property
+    def percent_base(self) -> str:
+        """What :attr:`percent` is a share of."""
+        return BASE_COMPUTE_AND_NETWORK if self.network is not None else BASE_COMPUTE
+
+    @property
     def percent(self) -> Decimal:
-        """Saving as a percentage of the before cost, to 0.1 (0 when nothing is spent)."""
-        if self.before_monthly == 0:
-            return Decimal(0)
-        return _round_half_up(self.monthly_savings / self.before_monthly * 100, 1)
+        """Saving as a percentage of the before total (:attr:`percent_base`), to 0.1."""
+        return _percent(self.monthly_savings, self.before_monthly)
+
+    def percentages(self) -> List[dict]:
+        """The saving as a share of each base it can be read against, each labelled."""
+        out = [{"base": BASE_COMPUTE, "savings": self.monthly_savings - self._network_saving(),
+                "of": self.compute_before}]
+        if self.network is not None:
+            out.append({"base": BASE_COMPUTE_AND_NETWORK, "savings": self.monthly_savings,
+                        "of": self.before_monthly})
+        return [
+            {"base": p["base"], "monthlySavings": _out(_money(p["savings"])),
+             "percent": _out(_percent(p["savings"], p["of"]))}
+            for p in out
+        ]
+
+    def _network_saving(self) -> Fraction:
+        return self.network.saving if self.network is not None else Fraction(0)
 
     def to_dict(self) -> dict:
-        """The documented JSON shape; money rounded to cents, percent to 0.1."""
+        """The documented JSON shape (``schemas/savings-report.schema.json``); money rounded
+        to cents, percentages to 0.1.
+
+        The ``services`` rows plus the ``network`` row add up to the totals exactly: the
+        network row is what the rounded totals hold beyond the rounded service rows.
+        """
         rounded = [_money(level) for level in self.levels]
-        return {
+        services = [
+            {
+                "service": s.service,
+                "before": _out(_money(s.before)),
+                "after": _out(_money(s.after)),
+                "monthlySavings": _out(_money(s.before) - _money(s.after)),
+            }
+            for s in self.services
+        ]
+        data = {
+            "schemaVersion": SCHEMA_VERSION,
+            "environment": self.context.environment,
+            "cluster": self.context.cluster,
+            "region": self.context.region or self.pricing_region,
+            "generatedAt": self.context.generated_at,
             "currency": self.currency,
             "hoursPerMonth": self.hours_per_month,
             "pricing": {
@@ -249,20 +339,87 @@ class SavingsReport:
             "after": {"monthly": _out(rounded[-1])},
             "monthlySavings": _out(rounded[0] - rounded[-1]),
             "percent": _out(self.percent),
+            "percentBase": self.percent_base,
+            "percentages": self.percentages(),
             "breakdown": [
                 {"category": category, "monthly": _out(rounded[i] - rounded[i + 1])}
                 for i, category in enumerate(CATEGORIES)
             ],
-            "services": [
-                {
-                    "service": s.service,
-                    "before": _out(_money(s.before)),
-                    "after": _out(_money(s.after)),
-                    "monthlySavings": _out(_money(s.before) - _money(s.after)),
-                }
-                for s in self.services
-            ],
+            "services": services,
+            "network": None,
+            "components": self._components(),
+            "savingsPlan": _savings_plan_dict(self.savings_plan),
+            "notes": list(self.notes),
         }
+        if self.network is not None:
+            net_before = rounded[0] - sum(_money(s.before) for s in self.services)
+            net_after = rounded[-1] - sum(_money(s.after) for s in self.services)
+            data["network"] = {
+                "before": _out(net_before),
+                "after": _out(net_after),
+                "monthlySavings": _out(net_before - net_after),
+                "adopted": self.network.adopted,
+                "recommendedMonthly": _out(_money(self.network.recommended)),
+                "migrationPlan": [step.to_dict() for step in self.network.steps],
+            }
+        return data
+
+    def _components(self) -> List[dict]:
+        rows: List[dict] = []
+        for side in ("before", "after"):
+            groups: List[Tuple[Component, ...]] = [
+                s.before_components if side == "before" else s.after_components for s in self.services
+            ]
+            if self.network is not None:
+                groups.append(
+                    self.network.before_components if side == "before" else self.network.after_components
+                )
+            for group in groups:
+                rows.extend(_component_dict(c, side) for c in group)
+        return rows
+
+
+def _percent(part: Fraction, whole: Fraction) -> Decimal:
+    return _round_half_up(part / whole * 100, 1) if whole else Decimal(0)
+
+
+def _component_dict(c: Component, side: str) -> dict:
+    return {
+        "state": side,
+        "scope": c.scope,
+        "item": c.item,
+        "quantity": _out(_round_half_up(c.quantity, 4)),
+        "unit": c.unit,
+        "unitPrice": _out(_round_half_up(c.unit_price, 6)),
+        "monthly": _out(_money(c.monthly)),
+    }
+
+
+def _savings_plan_dict(plan: Optional[SavingsPlanRecommendation]) -> Optional[dict]:
+    if plan is None:
+        return None
+    return {
+        "applied": False,
+        "ratesAsOf": plan.rates_as_of,
+        "onDemandFloorHourly": _out(_round_half_up(plan.floor_hourly, 4)),
+        "onDemandFloorMonthly": _out(_money(plan.floor_monthly)),
+        "floor": [
+            {"service": name, "tasks": _out(_round_half_up(tasks, 2)),
+             "hourly": _out(_round_half_up(hourly, 4))}
+            for name, tasks, hourly in plan.floor_by_service
+        ],
+        "terms": [
+            {
+                "term": t.term,
+                "discountPercent": _out(_round_half_up(t.discount * 100, 1)),
+                "hourlyCommitment": _out(_round_half_up(t.hourly_commitment, 4)),
+                "monthlySavings": _out(_money(t.monthly_savings)),
+                "breakEvenUtilizationPercent": _out(_round_half_up(t.break_even_utilization * 100, 1)),
+            }
+            for t in plan.terms
+        ],
+        "risk": plan.risk_note(),
+    }
 
 
 def compute_savings(
@@ -271,13 +428,15 @@ def compute_savings(
     prices: PriceTable,
     network: Optional[NetworkState] = None,
     spot_discount: float = 0.70,
+    context: Optional[ReportContext] = None,
 ) -> SavingsReport:
     """Price ``before`` and ``after`` (keyed by service) and split the difference by lever.
 
     A service missing from ``after`` is taken as unchanged (skipped or failed services);
     one in ``after`` but not in ``before`` is an error, since it could not be priced before.
-    ``spot_discount`` is how much cheaper Fargate Spot is than on-demand (PRICING.md: about
-    70%; the Price List does not carry a reliable Spot price).
+    ``spot_discount`` is how much cheaper Fargate Spot is than on-demand (about 70%; the
+    Price List does not carry a reliable Spot price). The Savings Plan recommendation is
+    computed on the after state and never counted in the totals.
     """
     if not 0 <= spot_discount <= 1:
         raise ValueError(f"spot_discount must be between 0 and 1, got {spot_discount}")
@@ -287,14 +446,24 @@ def compute_savings(
     discount = Fraction(str(spot_discount))
     levels = [Fraction(0)] * (len(CATEGORIES) + 1)
     services: List[ServiceSavings] = []
+    finals: Dict[str, ServiceState] = {}
     for name in sorted(before):
         chain = lever_states(before[name], after.get(name, before[name]))
+        finals[name] = after.get(name, before[name])
         costs = [service_monthly(state, prices, discount) for state in chain]
         for i, cost in enumerate(costs):
             levels[i] += cost
         # the network lever does not touch services: their after total is the last lever's
         levels[len(costs)] += costs[-1]
-        services.append(ServiceSavings(service=name, before=costs[0], after=costs[-1]))
+        services.append(
+            ServiceSavings(
+                service=name,
+                before=costs[0],
+                after=costs[-1],
+                before_components=tuple(service_components(chain[0], prices, discount)),
+                after_components=tuple(service_components(chain[-1], prices, discount)),
+            )
+        )
     notes: List[str] = []
     net: Optional[NetworkCosts] = None
     if network is not None:
@@ -303,6 +472,7 @@ def compute_savings(
             levels[-1] + net.after
         ]
         notes.append(net.note)
+    plan = recommend_savings_plan(finals, prices) if finals else None
     return SavingsReport(
         pricing_source=prices.source,
         pricing_region=prices.region,
@@ -311,6 +481,8 @@ def compute_savings(
         services=tuple(services),
         notes=tuple(notes),
         network=net,
+        savings_plan=plan,
+        context=context or ReportContext(),
     )
 
 
@@ -318,80 +490,5 @@ def compute_savings(
 
 
 def render_savings(report: SavingsReport, fmt: str = "table") -> str:
-    """The report as an aligned text table, a GitHub markdown table (for a PR comment) or JSON."""
-    if fmt not in FORMATS:
-        raise ValueError(f"format {fmt!r} is not one of: {', '.join(FORMATS)}")
-    data = report.to_dict()
-    if fmt == "json":
-        return json.dumps(data, indent=2)
-    services = [
-        [s["service"], _usd(s["before"]), _usd(s["after"]), _usd(s["monthlySavings"])]
-        for s in data["services"]
-    ]
-    if report.network is not None:
-        net = report.network
-        services.append(
-            [
-                "network (NAT, endpoints)",
-                _usd(_out(_money(net.before))),
-                _usd(_out(_money(net.after))),
-                _usd(_out(_money(net.before) - _money(net.after))),
-            ]
-        )
-    services.append(
-        [
-            "total",
-            _usd(data["before"]["monthly"]),
-            _usd(data["after"]["monthly"]),
-            f"{_usd(data['monthlySavings'])} ({data['percent']:.1f}%)",
-        ]
-    )
-    breakdown = [[b["category"], _usd(b["monthly"])] for b in data["breakdown"]]
-    pricing = data["pricing"]
-    source = (
-        f"Prices: {pricing['source']}, {pricing['region']}, as of {pricing['asOf']}; "
-        f"{data['hoursPerMonth']} hours a month; {data['currency']}."
-    )
-    markdown = fmt == "markdown"
-    table = _markdown_table if markdown else _text_table
-    lines = [
-        "### Estimated monthly savings" if markdown else "Estimated monthly savings",
-        "",
-        table(["service", "before", "after", "saving"], services),
-        "",
-        table(["lever", "saving"], breakdown),
-        "",
-        f"_{source}_" if markdown else source,
-    ]
-    lines += [f"- {note}" if markdown else note for note in report.notes]
-    return "\n".join(lines)
-
-
-def _usd(value: float) -> str:
-    sign = "-" if value < 0 else ""
-    return f"{sign}${abs(value):,.2f}"
-
-
-def _text_table(header: List[str], rows: List[List[str]]) -> str:
-    widths = [max(len(r[i]) for r in [header] + rows) for i in range(len(header))]
-
-    def line(cells: List[str]) -> str:
-        # first column left-aligned (names), the money columns right-aligned
-        return "  ".join(
-            c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))
-        ).rstrip()
-
-    rule = "  ".join("-" * w for w in widths)
-    return "\n".join([line(header), rule] + [line(r) for r in rows])
-
-
-def _markdown_table(header: List[str], rows: List[List[str]]) -> str:
-    def escape(cell: str) -> str:
-        return cell.replace("|", "\\|")
-
-    lines = [
-        "| " + " | ".join(header) + " |",
-        "|" + "|".join([":---"] + ["---:"] * (len(header) - 1)) + "|",
-    ]
-    lines += ["| " + " | ".join(escape(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
+    """The report in ``fmt`` (one of :data:`FORMATS`); see :mod:`savings_render`."""
+    return render(report.to_dict(), fmt)

@@ -410,4 +410,6 @@ def network_state(data: Any, where: str, aws_traffic_gb_month: float = 0.0) -> N
         interface_endpoint_count=len(endpoints) - gateway,
         gateway_endpoint_count=gateway,
         aws_traffic_gb_month=aws_traffic_gb_month,
+        interface_endpoints=tuple(sorted(n for n in endpoints if n not in GATEWAY_ENDPOINT_SERVICES)),
+        traffic_source="given: --aws-traffic-gb" if aws_traffic_gb_month else "",
     )

@@ -101,12 +101,15 @@ class AppliedService:
     thresholds: Mapping[str, float] = field(default_factory=dict)  # cpuHigh / memoryHigh
     #: With ``size``: the size before rightsizing (the baseline the run halved or sized from).
     rightsized_from: Optional[Tuple[int, int]] = None
+    #: The CPU architecture the run moved the service to (``--allow-arm64``).
+    architecture: Optional[str] = None
 
     @property
     def empty(self) -> bool:
         return not any(
             v is not None
-            for v in (self.size, self.desired_count, self.min_capacity, self.max_capacity, self.spot_share, self.keep_images)
+            for v in (self.size, self.desired_count, self.min_capacity, self.max_capacity, self.spot_share, self.keep_images,
+                      self.architecture)
         ) and not self.thresholds
 
 
@@ -144,6 +147,7 @@ def applied_service(
         keep_images=after.ecr_keep_images if after.ecr_keep_images != before.ecr_keep_images else None,
         thresholds={k: float(v) for k, v in alarm_thresholds.items() if k in THRESHOLD_KINDS},
         rightsized_from=(baseline or (before.cpu, before.memory)) if resized else None,
+        architecture=after.architecture if after.architecture != before.architecture else None,
     )
 
 
@@ -223,7 +227,7 @@ class Setting:
 
     layer: str
     path: KeyPath
-    value: Number
+    value: Union[Number, str]  # a string for the compute catalog's ``architecture``
     service: Optional[str] = None
     per_tier: bool = False
     #: Written only when the file does not set the key's parent yet (``rightsizedFrom.<tier>``:
@@ -306,6 +310,8 @@ def plan_keys(run: AppliedRun) -> KeyPlan:
                     Setting("compute", entry + ("rightsizedFrom", tier, "cpu"), svc.rightsized_from[0], name, only_if_unset=True),
                     Setting("compute", entry + ("rightsizedFrom", tier, "memory"), svc.rightsized_from[1], name, only_if_unset=True),
                 ]
+        if svc.architecture is not None:
+            compute.append(Setting("compute", entry + ("architecture",), svc.architecture, name))
         for fieldname, value in zip(PER_TIER_FIELDS, (svc.desired_count, svc.min_capacity, svc.max_capacity)):
             if value is not None:
                 compute.append(Setting("compute", entry + (fieldname, tier), value, name, per_tier=True))
@@ -664,7 +670,7 @@ def _set_key(mapping: CommentedMap, key: str, value: Any) -> None:
     holder.ca.items.setdefault(last, [None, None, None, None])[2] = CommentToken("\n" + following, CommentMark(0), None)
 
 
-def _styled(old: Any, value: Number) -> Any:
+def _styled(old: Any, value: Union[Number, str]) -> Any:
     """``value`` in the style of the scalar it replaces: a quoted string stays quoted."""
     if isinstance(old, DoubleQuotedScalarString):
         return DoubleQuotedScalarString(str(value))
@@ -675,7 +681,9 @@ def _styled(old: Any, value: Number) -> Any:
     return value
 
 
-def _same(old: Any, value: Number) -> bool:
+def _same(old: Any, value: Union[Number, str]) -> bool:
+    if isinstance(value, str):
+        return isinstance(old, str) and old == value
     return _is_number(old) and abs(float(old) - float(value)) < 1e-9
 
 

@@ -3,6 +3,7 @@ that exposes the call recorder of every AWS context the CLI opened."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any, Callable, Dict, List
 
@@ -17,6 +18,7 @@ import moto_ecs
 from helpers import write_json
 from ecs_optimizer import aws as aws_mod
 from ecs_optimizer import cli as cli_mod
+from ecs_optimizer.report_schema import org_errors, savings_errors
 
 
 @pytest.fixture(autouse=True)
@@ -100,9 +102,23 @@ def contexts(monkeypatch: pytest.MonkeyPatch) -> List[aws_mod.AwsContext]:
     return opened
 
 
+def _is_savings_json(args: List[str]) -> bool:
+    return bool(args) and args[0] == "savings" and any(
+        a == "--format" and i + 1 < len(args) and args[i + 1] == "json" for i, a in enumerate(args)
+    )
+
+
 @pytest.fixture
 def run_cli() -> Callable[..., Result]:
+    """Runs the CLI in-process. Every ``savings --format json`` run that prints a report is
+    validated against the committed JSON Schema (the organization-wide one with --accounts)."""
+
     def run(*args: str) -> Result:
-        return CliRunner().invoke(cli_mod.cli, list(args), catch_exceptions=False)
+        result = CliRunner().invoke(cli_mod.cli, list(args), catch_exceptions=False)
+        if _is_savings_json(list(args)) and result.stdout.strip():
+            org = "--accounts" in args
+            errors = (org_errors if org else savings_errors)(json.loads(result.stdout))
+            assert not errors, "savings JSON breaks the schema:\n" + "\n".join(errors)
+        return result
 
     return run

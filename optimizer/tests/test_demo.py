@@ -11,6 +11,7 @@ from typing import Any, Dict
 import pytest
 
 from ecs_optimizer import demo
+from ecs_optimizer.savings_render import COMMENT_MARKER
 
 PLAN = Path(__file__).resolve().parent / "fixtures" / "plan"
 
@@ -89,7 +90,7 @@ def test_demo_end_to_end_on_the_plan_fixture(tmp_path: Path) -> None:
     assert "task definition" in table and "*" in table
     savings = json.loads(paths["json"].read_text())
     assert savings["monthlySavings"] > 0
-    assert paths["markdown"].read_text().startswith("### Estimated monthly savings")
+    assert paths["markdown"].read_text().startswith(COMMENT_MARKER + "\n### Estimated monthly savings")
     assert "<svg" in paths["html"].read_text()
     journal = (tmp_path / "demo" / "journal.jsonl").read_text().splitlines()
     assert len(journal) > 1

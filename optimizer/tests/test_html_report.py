@@ -18,7 +18,7 @@ def savings(**overrides: Any) -> Dict[str, Any]:
     data = {
         "currency": "USD",
         "hoursPerMonth": 730,
-        "pricing": {"source": "AWS public price list, as in shared/reference/PRICING.md", "region": "us-east-1", "asOf": "2026-11-01"},
+        "pricing": {"source": "AWS public price list for us-east-1 (docs/pricing.md)", "region": "us-east-1", "asOf": "2026-11-01"},
         "before": {"monthly": 324.02},
         "after": {"monthly": 248.75},
         "monthlySavings": 75.27,

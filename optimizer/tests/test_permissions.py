@@ -8,7 +8,8 @@ from typing import Set
 
 import fleet
 from ecs_optimizer import permissions
-from helpers import FAST
+from helpers import FAST, write_json
+from test_network_lever import seed_network
 
 
 def test_declared_actions_are_exactly_the_ones_used(outputs, history, run_cli, contexts, client, tmp_path, monkeypatch):
@@ -18,7 +19,12 @@ def test_declared_actions_are_exactly_the_ones_used(outputs, history, run_cli, c
     journal = tmp_path / "j.jsonl"
     assert run_cli("optimize", *FAST, "--lookback-days", str(history), "--journal", str(journal)).exit_code == 0
     assert run_cli("savings", "--pricing", "live", "--lookback-days", str(history)).exit_code == 0
+    # --allow-arm64 reads each image's manifest
+    assert run_cli("savings", "--allow-arm64", "--lookback-days", str(history)).exit_code == 0
     assert run_cli("savings", "--journal", str(journal)).exit_code == 0
+    # the measured network lever lists the VPC's NAT gateways and reads their metrics
+    network = write_json(tmp_path / "network.json", seed_network(client, 1, history))
+    assert run_cli("savings", "--journal", str(journal), "--network-outputs", network, "--lookback-days", str(history)).exit_code == 0
     assert run_cli("rollback", "--journal", str(journal), *FAST).exit_code == 0
     used: Set[str] = set()
     for ctx in contexts:

@@ -22,7 +22,7 @@ def monthly(cpu, memory, arch="X86_64", prices=USE1):
     return fargate_task_hourly(cpu, memory, arch, prices) * HOURS_PER_MONTH
 
 
-# ----------------------------------------------------------------- PRICING.md worked checks
+# ----------------------------------------------------------------- worked checks (docs/pricing.md)
 
 
 def test_month_is_730_hours():
@@ -41,7 +41,7 @@ def test_us_east_1_table_is_pricing_md():
     assert USE1.ecr_gb_month == Decimal("0.10")
     assert USE1.alarm_month == Decimal("0.10")
     assert USE1.as_of == "2026-11-01"
-    assert USE1.source == "AWS public price list, as in shared/reference/PRICING.md"
+    assert USE1.source == "AWS public price list for us-east-1 (docs/pricing.md)"
 
 
 def test_one_half_vcpu_one_gb_task_all_month():

@@ -1,4 +1,4 @@
-"""The savings model: PRICING.md's worked checks, a hand-computed fleet, the lever sequence, rendering."""
+"""The savings model: the worked checks of docs/pricing.md, a hand-computed fleet, the lever sequence, rendering."""
 
 import json
 import random
@@ -9,8 +9,11 @@ import pytest
 from ecs_optimizer.fargate import all_pairs
 from ecs_optimizer.model import CapacityStrategy, NetworkState, ServiceState
 from ecs_optimizer.pricing import PRICE_TABLES, table_prices
+from ecs_optimizer.report_schema import savings_errors
+from ecs_optimizer.savings_render import COMMENT_MARKER
 from ecs_optimizer.savings import (
     CATEGORIES,
+    SCHEMA_VERSION,
     compute_savings,
     network_costs,
     render_savings,
@@ -35,7 +38,7 @@ def dec(value):
     return Decimal(str(value))
 
 
-# ----------------------------------------------------------------- PRICING.md worked checks
+# ----------------------------------------------------------------- worked checks (docs/pricing.md)
 
 
 def test_one_task_all_month_is_18_02():
@@ -96,7 +99,7 @@ def test_dev_baseline_to_fixed_by_hand():
     assert data["after"]["monthly"] == 46.73
     assert data["monthlySavings"] == 118.45
     assert data["percent"] == 71.7
-    assert [b["monthly"] for b in data["breakdown"]] == [81.09, 27.03, 8.83, 1.5, 0.0]
+    assert [b["monthly"] for b in data["breakdown"]] == [81.09, 0.0, 27.03, 8.83, 1.5, 0.0]
     assert data["services"] == [
         {"service": "api", "before": 55.06, "after": 18.52, "monthlySavings": 36.54},
         {"service": "scheduler", "before": 55.06, "after": 14.11, "monthlySavings": 40.95},
@@ -107,14 +110,15 @@ def test_dev_baseline_to_fixed_by_hand():
 def test_to_dict_has_exactly_the_documented_shape():
     before = dev_fleet()
     data = compute_savings(before, before, USE1).to_dict()
-    assert list(data) == ["currency", "hoursPerMonth", "pricing", "before", "after",
-                          "monthlySavings", "percent", "breakdown", "services"]
+    assert savings_errors(data) == []
+    assert list(data)[:3] == ["schemaVersion", "environment", "cluster"]
+    assert data["schemaVersion"] == SCHEMA_VERSION
     assert data["currency"] == "USD" and data["hoursPerMonth"] == 730
     assert data["pricing"] == {"source": USE1.source, "region": "us-east-1",
                                "asOf": "2026-11-01"}
     assert list(data["before"]) == ["monthly"] and list(data["after"]) == ["monthly"]
     assert [b["category"] for b in data["breakdown"]] == list(CATEGORIES)
-    assert list(CATEGORIES) == ["rightsizing", "taskCount", "spot", "ecrStorage", "network"]
+    assert list(CATEGORIES) == ["rightsizing", "graviton", "taskCount", "spot", "ecrStorage", "network"]
     assert all(list(b) == ["category", "monthly"] for b in data["breakdown"])
     assert all(list(s) == ["service", "before", "after", "monthlySavings"]
                for s in data["services"])
@@ -253,16 +257,18 @@ def test_json_rendering_is_to_dict():
     report = fixed_report()
     text = render_savings(report, "json")
     assert json.loads(text) == report.to_dict()
-    assert text.startswith('{\n  "currency": "USD"')
+    assert text.startswith('{\n  "schemaVersion": "2.0"')
 
 
 def test_table_rendering_is_aligned_and_complete():
     text = render_savings(fixed_report(NetworkState(3, 3, 5)), "table")
     lines = text.splitlines()
-    service_table = lines[lines.index("") + 1: lines.index("", lines.index("") + 1)]
+    service_table = lines[1: lines.index("")]  # header, rule, rows
+    assert service_table[2].startswith("api ")
     assert len({len(line) for line in service_table}) == 1  # right-aligned money columns
+    assert "49.3% of compute and network" in text and "71.7% of compute" in text
     # with the network: 165.18045 + 208.05 before, 46.7303255 + 142.35 after
-    for expected in ("$373.23", "$189.08", "$184.15", "49.3%", "rightsizing", "$81.09",
+    for expected in ("$373.23", "$189.08", "$184.15", "rightsizing", "$81.09",
                      "network (NAT, endpoints)", "$65.70", "2026-11-01", "730 hours"):
         assert expected in text
 
@@ -273,7 +279,8 @@ def test_markdown_rendering_is_a_github_table():
     assert "|:---|---:|---:|---:|" in text
     assert "| api | $55.06 | $18.52 | $36.54 |" in text
     assert "| rightsizing | $81.09 |" in text
-    assert "| total | $165.18 | $46.73 | $118.45 (71.7%) |" in text
+    assert "| total | $165.18 | $46.73 | $118.45 (71.7% of compute) |" in text
+    assert text.startswith(COMMENT_MARKER + "\n")
 
 
 def test_unknown_format_is_rejected():
@@ -282,7 +289,7 @@ def test_unknown_format_is_rejected():
 
 
 def test_network_lever_prices_aws_bound_traffic_moved_from_nat_to_endpoints():
-    """3 NAT gateways, no endpoints, 1,000 GB a month of AWS-bound traffic (PRICING.md prices):
+    """3 NAT gateways, no endpoints, 1,000 GB a month of AWS-bound traffic (us-east-1 list prices):
     before = 3 x 0.045 x 730 + 1000 x 0.045 = 98.55 + 45 = 143.55;
     after = 1 x 32.85 + 5 endpoints x 3 AZs x 0.01 x 730 + 1000 x 0.01 = 32.85 + 109.50 + 10 = 152.35;
     so at 1,000 GB the recommendation still costs more (no saving), and at 10,000 GB
@@ -296,4 +303,31 @@ def test_network_lever_prices_aws_bound_traffic_moved_from_nat_to_endpoints():
     assert "no network saving" in small.note
     large = network_costs(NetworkState(3, 3, 0, 1, aws_traffic_gb_month=10000), prices)
     assert float(large.before - large.recommended) == pytest.approx(306.20)
-    assert "10000 GB a month of AWS-bound traffic included" in large.note
+    assert "10,000.0 GB a month of AWS-bound" in large.note
+
+
+def test_the_schema_rejects_a_report_that_breaks_it():
+    data = fixed_report(NetworkState(3, 3, 5)).to_dict()
+    assert savings_errors(data) == []
+    broken = dict(data, percentBase="of something", before={"monthly": "12"})
+    del broken["generatedAt"]
+    errors = savings_errors(broken)
+    assert any(e.startswith("(root): 'generatedAt' is a required property") for e in errors)
+    assert any(e.startswith("percentBase:") for e in errors) and any(e.startswith("before/monthly:") for e in errors)
+
+
+def test_savings_plan_covers_the_on_demand_floor_at_the_dated_discounts():
+    """After the fixed plan: api (critical, 0.25 vCPU/0.5 GB) keeps min 1 task on-demand;
+    scheduler and worker (1 on-demand base, 70% Spot above it) min 1 -> 1 on-demand task each.
+    Floor = 3 x (0.25 x 0.04048 + 0.5 x 0.004445) = 3 x 0.0123425 = 0.0370275 $/hour."""
+    plan = fixed_report().savings_plan
+    assert [tasks for _, tasks, _ in plan.floor_by_service] == [1, 1, 1]
+    assert float(plan.floor_hourly) == pytest.approx(0.0370275)
+    one, three = plan.terms
+    assert (one.term, float(one.discount), three.term, float(three.discount)) == ("1yr-no-upfront", 0.2, "3yr-no-upfront", 0.45)
+    assert float(one.hourly_commitment) == pytest.approx(0.0370275 * 0.8)
+    assert float(three.monthly_savings) == pytest.approx(0.0370275 * 0.45 * 730)
+    data = fixed_report().to_dict()["savingsPlan"]
+    assert data["applied"] is False and data["terms"][0]["breakEvenUtilizationPercent"] == 80.0
+    # never counted in the totals
+    assert fixed_report().to_dict()["monthlySavings"] == 118.45

@@ -28,6 +28,8 @@ export const ACTIONS_REQUIRING_STAR_RESOURCE: readonly string[] = [
   "application-autoscaling:DescribeScalingPolicies",
   // Tag reads for discovery.
   "tag:GetResources",
+  // EC2 Describe* actions take no resource ARN (the optimizer lists its VPC's NAT gateways).
+  "ec2:DescribeNatGateways",
 ];
 
 /** One statement of an IAM policy document, as the platform writes them. */
