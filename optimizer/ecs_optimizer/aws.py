@@ -72,6 +72,7 @@ CLIENTS = {
     "cloudwatch": "cloudwatch",
     "ssm": "ssm",
     "ec2": "ec2",
+    "logs": "logs",
 }
 
 
@@ -256,6 +257,7 @@ class AwsContext:
     cloudwatch: Any
     ssm: Any
     ec2: Any
+    logs: Any
 
     @property
     def dry_run(self) -> bool:
