@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 #: Operation-name prefixes that only read. Everything else counts as mutating: an allowlist,
 #: so an operation nobody thought of is refused in dry-run rather than let through.
-READ_ONLY_PREFIXES = ("Describe", "List", "Get", "BatchGet", "Search")
+READ_ONLY_PREFIXES = ("Describe", "List", "Get", "BatchGet", "Search", "Filter")
 
 #: Error codes worth retrying: the request was rejected before it changed anything.
 RETRYABLE_CODES = frozenset(

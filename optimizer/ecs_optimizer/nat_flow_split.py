@@ -8,7 +8,8 @@ interface. The records of a NAT gateway's own interface carry both legs of each 
 * the outside leg, the gateway's private address <-> the destination.
 
 Only the outside leg is counted (the inside leg is the same bytes again): a record whose
-``srcaddr`` or ``dstaddr`` lies outside the VPC's CIDR (``vpcCidr`` in the outputs), accepted
+``srcaddr`` or ``dstaddr`` lies outside the VPC's CIDR (``vpcCidr`` in the outputs) and is not
+the gateway's own private address, accepted
 (``ACCEPT``) and logged (``OK``). The address outside the VPC is the peer, and the record's
 ``bytes`` are AWS-bound when the peer lies in one of the region's AWS-managed prefix lists
 (:data:`AWS_PREFIX_LIST_SERVICES`, read with EC2 ``DescribeManagedPrefixLists`` and
@@ -58,6 +59,7 @@ class NatInterface:
 
     gateway_id: str
     interface_id: str
+    private_ip: str
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,7 @@ def nat_interfaces(ctx: AwsContext, gateway_ids: Sequence[str]) -> List[NatInter
         return []
     gateways = paginate(ctx.ec2.describe_nat_gateways, "NatGateways", NatGatewayIds=list(gateway_ids))
     return sorted(
-        NatInterface(g["NatGatewayId"], a["NetworkInterfaceId"])
+        NatInterface(g["NatGatewayId"], a["NetworkInterfaceId"], a.get("PrivateIp", ""))
         for g in gateways
         for a in g.get("NatGatewayAddresses", [])
         if a.get("NetworkInterfaceId")
@@ -116,10 +118,17 @@ def _inside(address: Any, networks: Iterable[Network]) -> bool:
 
 
 def classify(
-    messages: Iterable[str], interface_ids: Iterable[str], vpc: Network, aws: Sequence[Network], log_group: str
+    messages: Iterable[str], interfaces: Sequence[NatInterface], vpc: Network, aws: Sequence[Network], log_group: str
 ) -> FlowSplit:
-    """Sum the outside-leg bytes of the NAT interfaces' records by destination (pure)."""
-    wanted = set(interface_ids)
+    """Sum the outside-leg bytes of the NAT interfaces' records by destination (pure). An
+    address is inside when it is in the VPC's CIDR or is a NAT gateway's own private address
+    (which a subnet of a secondary CIDR block may hold)."""
+    wanted = {i.interface_id for i in interfaces}
+    own = {ipaddress.ip_address(i.private_ip) for i in interfaces if i.private_ip}
+
+    def inside(address: Any) -> bool:
+        return address in own or address in vpc
+
     aws_bytes = internet_bytes = records = skipped = 0
     for message in messages:
         fields = message.split()
@@ -137,7 +146,7 @@ def classify(
         except ValueError:
             skipped += 1
             continue
-        peer = dst if dst not in vpc else src if src not in vpc else None
+        peer = dst if not inside(dst) else src if not inside(src) else None
         if peer is None:
             continue  # the inside leg: the same bytes as the outside leg
         records += 1
@@ -179,8 +188,7 @@ def measure_split(
         return None, "the NAT gateways have no network interface to read flow logs of"
     start, end = window(lookback_days, now)
     try:
-        split = classify(_messages(ctx, log_group, interfaces, start, end), [i.interface_id for i in interfaces], vpc,
-                         aws_prefixes(ctx), log_group)
+        split = classify(_messages(ctx, log_group, interfaces, start, end), interfaces, vpc, aws_prefixes(ctx), log_group)
     except ClientError as exc:
         if error_code(exc) != "ResourceNotFoundException":
             raise

@@ -103,7 +103,8 @@ def contexts(monkeypatch: pytest.MonkeyPatch) -> List[aws_mod.AwsContext]:
 
 
 def _is_savings_json(args: List[str]) -> bool:
-    return bool(args) and args[0] == "savings" and any(
+    """A savings report in JSON (``--migration-step`` prints a step's report instead)."""
+    return bool(args) and args[0] == "savings" and "--migration-step" not in args and any(
         a == "--format" and i + 1 < len(args) and args[i + 1] == "json" for i, a in enumerate(args)
     )
 
