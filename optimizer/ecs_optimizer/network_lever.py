@@ -223,7 +223,7 @@ def migration_plan(
     wanted = sorted(set(endpoints) | set(REQUIRED_INTERFACE_ENDPOINTS))
 
     def add(name: str, action: str, key: Optional[str], before: Any, after: Any, verify: str) -> None:
-        steps.append(MigrationStep(len(steps) + 1, name, action, key, before, after, verify))
+        steps.append(MigrationStep(len(steps) + 1, name, f"{action}; savings --migration-step {name}", key, before, after, verify))
 
     if missing:
         add(

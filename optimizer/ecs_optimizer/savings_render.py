@@ -90,7 +90,7 @@ def component_rows(data: Mapping[str, Any], state: str) -> List[List[str]]:
 def plan_rows(data: Mapping[str, Any]) -> List[List[str]]:
     net = data.get("network") or {}
     return [
-        [f"{s['order']} ({s['step']})", s["action"], s["configKey"] or "-", s["verify"]] for s in net.get("migrationPlan", [])
+        [str(s["order"]), s["action"], s["configKey"] or "-", s["verify"]] for s in net.get("migrationPlan", [])
     ]
 
 
