@@ -5,6 +5,7 @@ from their metrics, and ``rollback`` puts the file back byte for byte."""
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import json
 from decimal import Decimal
 from fractions import Fraction
@@ -128,8 +129,6 @@ def test_a_named_group_that_does_not_exist_falls_back_to_the_estimate(outputs, c
 
 
 def test_classify_counts_only_outside_legs_of_nat_interfaces():
-    import ipaddress
-
     vpc = ipaddress.ip_network("10.0.0.0/16")
     aws = [ipaddress.ip_network("52.216.0.0/15")]
     split = classify(
