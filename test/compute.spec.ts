@@ -897,6 +897,11 @@ describe("compute layer", () => {
         ),
         lock: [`arn:aws:ssm:us-east-1:${MOCK_ACCOUNT}:parameter/ecs-optimizer/lock/ecs-cluster-dev`],
         roles: SERVICES.flatMap((s) => [arnOf(c, T.role, `${s}-task-role`), arnOf(c, T.role, `${s}-execution-role`)]).sort(),
+        flowLogs: [
+          `arn:aws:logs:us-east-1:${MOCK_ACCOUNT}:log-group:${dev.network.exports.flowLogGroupName}`,
+          `arn:aws:logs:us-east-1:${MOCK_ACCOUNT}:log-group:${dev.network.exports.flowLogGroupName}:*`,
+        ],
+        prefixLists: ["arn:aws:ec2:us-east-1:*:prefix-list/*"],
       };
       const byAction: Record<string, keyof typeof expected> = {
         "ecs:DescribeClusters": "cluster",
@@ -918,6 +923,8 @@ describe("compute layer", () => {
         "ssm:PutParameter": "lock",
         "ssm:DeleteParameter": "lock",
         "iam:PassRole": "roles",
+        "logs:FilterLogEvents": "flowLogs",
+        "ec2:GetManagedPrefixListEntries": "prefixLists",
       };
       for (const action of [...declared.read, ...declared.write]) {
         const scope = byAction[action];
@@ -946,6 +953,7 @@ describe("compute layer", () => {
         suffix: "dev",
         clusterName: "ecs-cluster-dev",
         clusterArn: "arn:aws:ecs:us-east-1:123456789012:cluster/ecs-cluster-dev",
+        flowLogGroupName: "/aws/vpc/flow-logs-dev",
         services: [],
       };
       assert.throws(

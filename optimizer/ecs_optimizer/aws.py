@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 #: Operation-name prefixes that only read. Everything else counts as mutating: an allowlist,
 #: so an operation nobody thought of is refused in dry-run rather than let through.
-READ_ONLY_PREFIXES = ("Describe", "List", "Get", "BatchGet", "Search")
+READ_ONLY_PREFIXES = ("Describe", "List", "Get", "BatchGet", "Search", "Filter")
 
 #: Error codes worth retrying: the request was rejected before it changed anything.
 RETRYABLE_CODES = frozenset(
@@ -72,6 +72,7 @@ CLIENTS = {
     "cloudwatch": "cloudwatch",
     "ssm": "ssm",
     "ec2": "ec2",
+    "logs": "logs",
 }
 
 
@@ -256,6 +257,7 @@ class AwsContext:
     cloudwatch: Any
     ssm: Any
     ec2: Any
+    logs: Any
 
     @property
     def dry_run(self) -> bool:

@@ -11,10 +11,12 @@ and NAT data processing is charged on both, so their sum over the lookback, scal
 730-hour month, is the processed volume priced here.
 
 How much of it is bound for AWS services (ECR, S3, CloudWatch Logs, SSM, Secrets Manager),
-which VPC endpoints would carry instead, is not in the NAT metrics. Until it is measured, the
-optimizer counts :data:`ASSUMED_AWS_SHARE` of it as AWS-bound: a deliberately low share for a
-Fargate fleet, whose NAT traffic is mostly image pulls, so the saving is a floor.
-``--aws-traffic-gb`` overrides the estimate with a measured figure.
+which VPC endpoints would carry instead, is not in the NAT metrics. Where the network layer
+exports its flow-log group (``flowLogGroupName``, with ``vpcCidr``), the share is measured from
+the NAT gateways' flow-log records (see :mod:`nat_flow_split`). Where it does not, or the
+group holds no NAT records, the optimizer counts :data:`ASSUMED_AWS_SHARE` of it as AWS-bound:
+a deliberately low share for a Fargate fleet, whose NAT traffic is mostly image pulls, so the
+saving is a floor; the report says which. ``--aws-traffic-gb`` overrides both.
 
 The recommendation is an ordered migration, each step a network-layer config change with the
 evidence to check before the next (see :func:`migration_plan`).
@@ -32,6 +34,7 @@ from .aws import AwsContext, paginate
 from .errors import BadInput
 from .metrics import PERIOD_SECONDS, window
 from .model import NetworkState
+from .nat_flow_split import measure_split
 from .pricing import HOURS_PER_MONTH
 
 log = logging.getLogger(__name__)
@@ -88,8 +91,10 @@ def measure_nat_traffic(
     gateway_ids: Sequence[str],
     lookback_days: int,
     now: Optional[dt.datetime] = None,
+    aws_share: Optional[Tuple[Fraction, str]] = None,
 ) -> NatTraffic:
-    """Sum of :data:`NAT_PROCESSED_METRICS` per gateway over the lookback, scaled to a month."""
+    """Sum of :data:`NAT_PROCESSED_METRICS` per gateway over the lookback, scaled to a month.
+    ``aws_share``: the measured AWS-bound share and how it was measured (default: the estimate)."""
     start, end = window(lookback_days, now)
     hours = int((end - start).total_seconds() // 3600)
     queries = []
@@ -125,26 +130,65 @@ def measure_nat_traffic(
         "NAT gateways %s processed %.1f GB a month (%d hours of AWS/NATGateway metrics)",
         ", ".join(gateway_ids) or "(none)", float(processed), hours,
     )
+    share, source = aws_share or (ASSUMED_AWS_SHARE, estimate_source())
     return NatTraffic(
         gateway_ids=tuple(gateway_ids),
         processed_gb_month=processed,
-        aws_gb_month=processed * ASSUMED_AWS_SHARE,
+        aws_gb_month=processed * share,
         hours_measured=hours,
-        aws_share_source=(
-            f"estimated: {float(ASSUMED_AWS_SHARE) * 100:.0f}% of the NAT-processed bytes "
-            "counted as AWS-bound (pass --aws-traffic-gb with a measured figure)"
-        ),
+        aws_share_source=source,
+    )
+
+
+def estimate_source(why: str = "") -> str:
+    """How the report states the estimate (and why flow logs did not measure the share)."""
+    reason = f"; {why}" if why else ""
+    return (
+        f"estimated: {float(ASSUMED_AWS_SHARE) * 100:.0f}% of the NAT-processed bytes counted as "
+        f"AWS-bound (flow logs not used{reason}; pass --aws-traffic-gb with a measured figure)"
+    )
+
+
+def flow_log_share(
+    ctx: AwsContext, outputs: Mapping[str, Any], where: str, gateways: Sequence[str], lookback_days: int
+) -> Tuple[Fraction, str]:
+    """The AWS-bound share measured from the flow-log group the outputs name, or the estimate
+    with the reason it was not measured."""
+    group, cidr = outputs.get("flowLogGroupName"), outputs.get("vpcCidr")
+    if not isinstance(group, str) or not group:
+        return ASSUMED_AWS_SHARE, estimate_source("the network outputs name no flowLogGroupName")
+    if not isinstance(cidr, str) or not cidr:
+        return ASSUMED_AWS_SHARE, estimate_source(f"{where} has no vpcCidr to tell the NAT legs apart")
+    try:
+        split, why = measure_split(ctx, group, cidr, gateways, lookback_days)
+    except ValueError as exc:
+        raise BadInput(f"{where}: vpcCidr: {exc}") from exc
+    if split is None:
+        return ASSUMED_AWS_SHARE, estimate_source(why)
+    percent = float(split.aws_share) * 100
+    return split.aws_share, (
+        f"measured from the flow logs ({group}): {percent:.1f}% of {split.total_bytes:,} bytes on the NAT "
+        f"gateways' outside legs went to AWS prefix lists (S3, DynamoDB) over {split.records} records; "
+        "ECR API, logs, SSM and Secrets Manager have no prefix list and count as internet-bound, so this is a floor"
     )
 
 
 # ----------------------------------------------------------------------------- migration
 
 
+#: The migration's steps, in order: add endpoints, verify traffic uses them, shrink NAT.
+STEP_ENDPOINTS, STEP_VERIFY, STEP_NAT = "endpoints", "verify", "natStrategy"
+STEP_NAMES = (STEP_ENDPOINTS, STEP_VERIFY, STEP_NAT)
+
+
 @dataclass(frozen=True)
 class MigrationStep:
-    """One step of the network migration: a network-layer config change, or a check."""
+    """One step of the network migration: a network-layer config change, or a check.
+    ``name`` (one of :data:`STEP_NAMES`) is what ``savings --migration-step`` takes: unlike
+    ``order``, it does not change when an earlier step is done and drops out of the plan."""
 
     order: int
+    name: str
     action: str
     config_key: Optional[str]
     before: Any
@@ -154,6 +198,7 @@ class MigrationStep:
     def to_dict(self) -> Dict[str, Any]:
         return {
             "order": self.order,
+            "step": self.name,
             "action": self.action,
             "configKey": self.config_key,
             "before": self.before,
@@ -177,11 +222,12 @@ def migration_plan(
     missing = [e for e in REQUIRED_INTERFACE_ENDPOINTS if e not in endpoints]
     wanted = sorted(set(endpoints) | set(REQUIRED_INTERFACE_ENDPOINTS))
 
-    def add(action: str, key: Optional[str], before: Any, after: Any, verify: str) -> None:
-        steps.append(MigrationStep(len(steps) + 1, action, key, before, after, verify))
+    def add(name: str, action: str, key: Optional[str], before: Any, after: Any, verify: str) -> None:
+        steps.append(MigrationStep(len(steps) + 1, name, f"{action}; savings --migration-step {name}", key, before, after, verify))
 
     if missing:
         add(
+            STEP_ENDPOINTS,
             f"add interface endpoints {', '.join(missing)} (pulumi up on the network layer)",
             "network:interfaceEndpoints",
             sorted(endpoints),
@@ -189,18 +235,20 @@ def migration_plan(
             "the network stack's vpcEndpoints output lists every one of them",
         )
     add(
+        STEP_VERIFY,
         "verify that tasks pull images, write logs and read secrets through the endpoints",
         None,
         None,
         None,
-        "over a day: AWS/PrivateLinkEndpoints BytesProcessed is above zero for ecr.dkr, logs "
-        "and secretsmanager; AWS/NATGateway BytesInFromSource falls; new tasks reach RUNNING "
-        "and their log streams keep receiving events",
+        "savings --migration-step verify: AWS/PrivateLinkEndpoints BytesProcessed is above zero over "
+        "the lookback for ecr.dkr (image pulls), logs (log events) and secretsmanager (secrets); "
+        "also watch AWS/NATGateway BytesInFromSource fall and new tasks reach RUNNING",
     )
     strategy = {0: "none", 1: "single"}.get(nat_after, "perAz")
     today = {0: "none", 1: "single"}.get(nat_gateway_count, "perAz")
     if strategy != today:
         add(
+            STEP_NAT,
             f"switch natStrategy from {today} to {strategy} (pulumi up on the network layer)",
             "network:natStrategy",
             today,
@@ -228,7 +276,8 @@ def measured_network_state(
             "%s: natGatewayCount is %d but %d NAT gateways were found; their traffic is what is priced",
             where, network.nat_gateway_count, len(gateways),
         )
-    traffic = measure_nat_traffic(ctx, gateways, lookback_days)
+    share = flow_log_share(ctx, outputs, where, gateways, lookback_days)
+    traffic = measure_nat_traffic(ctx, gateways, lookback_days, aws_share=share)
     return replace(
         network,
         aws_traffic_gb_month=float(traffic.aws_gb_month),

@@ -8,6 +8,7 @@ from typing import Any, List
 
 SAVINGS_SCHEMA_FILE = "savings-report.schema.json"
 ORG_SCHEMA_FILE = "org-savings-report.schema.json"
+STEP_SCHEMA_FILE = "migration-step.schema.json"
 
 
 def load_schema(name: str) -> dict:
@@ -30,6 +31,11 @@ def _errors(schema_file: str, document: Any, prefix: str = "") -> List[str]:
 def savings_errors(document: Any) -> List[str]:
     """Every way ``document`` breaks the savings schema, as ``path: message`` lines (empty when valid)."""
     return _errors(SAVINGS_SCHEMA_FILE, document)
+
+
+def step_errors(document: Any) -> List[str]:
+    """The same for the report of ``savings --migration-step``."""
+    return _errors(STEP_SCHEMA_FILE, document)
 
 
 def org_errors(document: Any) -> List[str]:

@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Mapping, NoReturn, Optional, Protocol, Sequence, Tuple, Union
 
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import CommentMark, YAMLError
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScalarString
 from ruamel.yaml.tokens import CommentToken
@@ -60,7 +60,8 @@ log = logging.getLogger(__name__)
 
 #: Layers whose config the optimizer writes, in dependency order.
 WRITABLE_LAYERS = ("registry", "compute", "observability")
-#: Every layer a stack file may belong to (the network layer has nothing the optimizer changes).
+#: Every layer a stack file may belong to. The network layer's keys are written only one
+#: migration step at a time, by ``savings --migration-step`` (see :mod:`network_steps`).
 KNOWN_LAYERS = ("network",) + WRITABLE_LAYERS
 
 SERVICES_KEY = "compute:services"
@@ -227,7 +228,9 @@ class Setting:
 
     layer: str
     path: KeyPath
-    value: Union[Number, str]  # a string for the compute catalog's ``architecture``
+    #: a string for the compute catalog's ``architecture`` and ``network:natStrategy``, a list of
+    #: strings for ``network:interfaceEndpoints``
+    value: Union[Number, str, List[str]]
     service: Optional[str] = None
     per_tier: bool = False
     #: Written only when the file does not set the key's parent yet (``rightsizedFrom.<tier>``:
@@ -559,8 +562,9 @@ def parse_stack_file(path: Path, text: str) -> Tuple[StackDocument, str]:
     return doc, layer
 
 
-def load_stack_file(path: Union[str, Path]) -> StackFile:
-    """Read and validate one ``--write-config`` file (exit 2 on any problem, nothing changed)."""
+def load_stack_file(path: Union[str, Path], layers: Sequence[str] = WRITABLE_LAYERS) -> StackFile:
+    """Read and validate one ``--write-config`` file of one of ``layers`` (exit 2 on any
+    problem, nothing changed)."""
     p = Path(path)
     if not p.is_file():
         raise BadInput(f"--write-config {path}: no such file (create the stack first: pulumi stack init)")
@@ -573,8 +577,12 @@ def load_stack_file(path: Union[str, Path]) -> StackFile:
     if not os.access(p, os.W_OK):
         raise BadInput(f"--write-config {path}: the file is not writable")
     _, layer = parse_stack_file(p, text)
-    if layer not in WRITABLE_LAYERS:
-        raise BadInput(f"--write-config {path}: the {layer} layer has no key the optimizer writes")
+    if layer not in layers:
+        if layer == "network":
+            why = "the network layer's keys are written one migration step at a time: savings --migration-step"
+        else:
+            why = f"expected a stack file of the {', '.join(layers)} layer"
+        raise BadInput(f"--write-config {path}: {why}")
     return StackFile(p.resolve(), layer, text)
 
 
@@ -670,8 +678,14 @@ def _set_key(mapping: CommentedMap, key: str, value: Any) -> None:
     holder.ca.items.setdefault(last, [None, None, None, None])[2] = CommentToken("\n" + following, CommentMark(0), None)
 
 
-def _styled(old: Any, value: Union[Number, str]) -> Any:
-    """``value`` in the style of the scalar it replaces: a quoted string stays quoted."""
+def _styled(old: Any, value: Union[Number, str, List[str]]) -> Any:
+    """``value`` in the style of the scalar it replaces: a quoted string stays quoted, and a
+    list written ``[a, b]`` stays a flow list."""
+    if isinstance(value, list):
+        seq = CommentedSeq(value)
+        if isinstance(old, CommentedSeq) and old.fa.flow_style():
+            seq.fa.set_flow_style()
+        return seq
     if isinstance(old, DoubleQuotedScalarString):
         return DoubleQuotedScalarString(str(value))
     if isinstance(old, SingleQuotedScalarString):
@@ -681,7 +695,9 @@ def _styled(old: Any, value: Union[Number, str]) -> Any:
     return value
 
 
-def _same(old: Any, value: Union[Number, str]) -> bool:
+def _same(old: Any, value: Union[Number, str, List[str]]) -> bool:
+    if isinstance(value, list):
+        return isinstance(old, list) and [str(v) for v in old] == value
     if isinstance(value, str):
         return isinstance(old, str) and old == value
     return _is_number(old) and abs(float(old) - float(value)) < 1e-9
@@ -764,6 +780,14 @@ def _lookup(config: Any, path: Sequence[str]) -> Any:
         if node is MISSING:
             return MISSING
     return node
+
+
+def config_value(stack_file: StackFile, path: Sequence[str]) -> Any:
+    """The value at ``path`` (starting with the qualified key) in the file as it is now, as
+    plain data; None when it is absent."""
+    doc, _ = parse_stack_file(stack_file.path, _read_text(stack_file.path))
+    value = _lookup(doc.config, path)
+    return None if value is MISSING else _plain(value)
 
 
 def edit_text(path: Path, text: str, settings: Sequence[Setting]) -> FileEdit:
@@ -886,33 +910,43 @@ def write_back(
             if settings:
                 report.unwritten[layer] = [s.key for s in settings]
             continue
-        try:
-            # The file as it is now (not as validated before the run): nobody's edit is lost.
-            edit = edit_text(stack_file.path, _read_text(stack_file.path), settings)
-        except (OSError, UnicodeDecodeError, BadInput) as exc:
-            report.files.append(FileReport(str(stack_file.path), layer, "failed", [], str(exc)))
-            log.error("config write-back to %s failed: %s", stack_file.path, exc)
-            continue
-        report.notes += edit.notes
-        if dry_run or not edit.changes:
-            status = "planned" if dry_run and edit.changes else "unchanged"
-            report.files.append(FileReport(str(stack_file.path), layer, status, edit.changes))
-            continue
-        try:
-            if record is not None:
-                record(file_change(stack_file.path, layer, edit.before, edit.after))
-            _atomic_write(stack_file.path, edit.after)
-        except OSError as exc:
-            report.files.append(FileReport(str(stack_file.path), layer, "failed", edit.changes, f"{exc.strerror or exc}"))
-            log.error("config write-back to %s failed: %s", stack_file.path, exc)
-            continue
-        for change in edit.changes:
-            before = "(absent)" if change.before is None else _show(change.before)
-            log.info("%s: %s %s -> %s", stack_file.path.name, change.key, before, _show(change.after))
-        report.files.append(FileReport(str(stack_file.path), layer, "written", edit.changes))
+        file_report, notes = write_file(stack_file, settings, record, dry_run)
+        report.notes += notes
+        report.files.append(file_report)
     for layer, keys in report.unwritten.items():
         log.warning("%d %s key(s) not written: no --write-config file for the %s layer", len(keys), layer, layer)
     return report
+
+
+def write_file(
+    stack_file: StackFile,
+    settings: Sequence[Setting],
+    record: Optional[Recorder] = None,
+    dry_run: bool = False,
+) -> Tuple[FileReport, List[str]]:
+    """Set ``settings`` in one stack file: the edit is journalled through ``record`` before the
+    file is replaced (atomically); ``dry_run`` only reports. Returns the file's report and notes."""
+    path, layer = stack_file.path, stack_file.layer
+    try:
+        # The file as it is now (not as validated before the run): nobody's edit is lost.
+        edit = edit_text(path, _read_text(path), settings)
+    except (OSError, UnicodeDecodeError, BadInput) as exc:
+        log.error("config write-back to %s failed: %s", path, exc)
+        return FileReport(str(path), layer, "failed", [], str(exc)), []
+    if dry_run or not edit.changes:
+        status = "planned" if dry_run and edit.changes else "unchanged"
+        return FileReport(str(path), layer, status, edit.changes), edit.notes
+    try:
+        if record is not None:
+            record(file_change(path, layer, edit.before, edit.after))
+        _atomic_write(path, edit.after)
+    except OSError as exc:
+        log.error("config write-back to %s failed: %s", path, exc)
+        return FileReport(str(path), layer, "failed", edit.changes, f"{exc.strerror or exc}"), edit.notes
+    for change in edit.changes:
+        before = "(absent)" if change.before is None else _show(change.before)
+        log.info("%s: %s %s -> %s", path.name, change.key, before, _show(change.after))
+    return FileReport(str(path), layer, "written", edit.changes), edit.notes
 
 
 # ----------------------------------------------------------------------------- restoring

@@ -18,7 +18,7 @@ import moto_ecs
 from helpers import write_json
 from ecs_optimizer import aws as aws_mod
 from ecs_optimizer import cli as cli_mod
-from ecs_optimizer.report_schema import org_errors, savings_errors
+from ecs_optimizer.report_schema import org_errors, savings_errors, step_errors
 
 
 @pytest.fixture(autouse=True)
@@ -103,6 +103,7 @@ def contexts(monkeypatch: pytest.MonkeyPatch) -> List[aws_mod.AwsContext]:
 
 
 def _is_savings_json(args: List[str]) -> bool:
+    """A savings report in JSON (with ``--migration-step``, a step's report)."""
     return bool(args) and args[0] == "savings" and any(
         a == "--format" and i + 1 < len(args) and args[i + 1] == "json" for i, a in enumerate(args)
     )
@@ -111,13 +112,14 @@ def _is_savings_json(args: List[str]) -> bool:
 @pytest.fixture
 def run_cli() -> Callable[..., Result]:
     """Runs the CLI in-process. Every ``savings --format json`` run that prints a report is
-    validated against the committed JSON Schema (the organization-wide one with --accounts)."""
+    validated against the committed JSON Schema (the organization-wide one with --accounts,
+    the migration step's with --migration-step)."""
 
     def run(*args: str) -> Result:
         result = CliRunner().invoke(cli_mod.cli, list(args), catch_exceptions=False)
         if _is_savings_json(list(args)) and result.stdout.strip():
-            org = "--accounts" in args
-            errors = (org_errors if org else savings_errors)(json.loads(result.stdout))
+            check = org_errors if "--accounts" in args else step_errors if "--migration-step" in args else savings_errors
+            errors = check(json.loads(result.stdout))
             assert not errors, "savings JSON breaks the schema:\n" + "\n".join(errors)
         return result
 

@@ -366,7 +366,7 @@ def test_the_spot_share_is_the_exact_applied_fraction() -> None:
         ("config:\n  tier: dev\n", "not a fully qualified layer:key"),
         ("config:\n  aws:region: us-east-1\n", "cannot tell which layer"),
         ("config:\n  compute:tier: dev\n  registry:keepImages: 3\n", "cannot tell which layer"),
-        ("config:\n  network:tier: dev\n", "the network layer has no key the optimizer writes"),
+        ("config:\n  network:tier: dev\n", "network layer.s keys are written one migration step at a time: savings --migration-step"),
         ("config:\n  compute:services: [a, b]\n", "expected a map of service name"),
         ("config:\n  observability:thresholds:\n    a: 80\n", "expected a map with any of cpuHigh"),
         ('config:\n  compute:services: \'{"a": {}}\'\n', "a JSON string cannot be edited in place"),

@@ -159,6 +159,7 @@ async function deployServices(): Promise<{
     .all([
       env,
       ecs.cluster.arn,
+      network.get("flowLogGroupName"),
       pulumi.all(
         Object.values(deployed).map((d) =>
           pulumi
@@ -174,7 +175,14 @@ async function deployServices(): Promise<{
         ),
       ),
     ])
-    .apply(([e, clusterArn, services]) => ({ env: e, suffix: platform.environmentSuffix, clusterName: ecs.name, clusterArn, services }));
+    .apply(([e, clusterArn, flowLogGroupName, services]) => ({
+      env: e,
+      suffix: platform.environmentSuffix,
+      clusterName: ecs.name,
+      clusterArn,
+      flowLogGroupName,
+      services,
+    }));
   const policy = optimizerManagedPolicy(scope, optimizerActions, targets);
 
   return {

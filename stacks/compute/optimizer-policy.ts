@@ -40,6 +40,8 @@ export interface OptimizerTargets {
   suffix: string;
   clusterName: string;
   clusterArn: string;
+  /** The network layer's VPC flow-log group, which `savings` reads to split NAT traffic. */
+  flowLogGroupName: string;
   services: Array<{
     serviceArn: string;
     taskDefinitionFamily: string;
@@ -99,6 +101,20 @@ const SCOPES = {
     // size limit on large fleets, and `*-{suffix}` alone would reach other teams' alarms.
     grant: (t) => ({ resources: Object.values(SERVICE_ALARM_PREFIXES).map((p) => arn(t, "cloudwatch", `alarm:${p}-*-${t.suffix}`)) }),
   },
+  flowLogs: {
+    sid: "ReadThisNetworksFlowLogs",
+    // The group and, through `:*`, its streams: IAM evaluates FilterLogEvents against either form.
+    grant: (t) => {
+      const group = arn(t, "logs", `log-group:${t.flowLogGroupName}`);
+      return { resources: [group, `${group}:*`] };
+    },
+  },
+  awsPrefixLists: {
+    sid: "ReadAwsManagedPrefixListsOfThisRegion",
+    // AWS-managed prefix lists (com.amazonaws.<region>.s3, ...) belong to AWS, not to this
+    // account, so the owner is a wildcard; the region and the read-only action still scope it.
+    grant: (t) => ({ resources: [`arn:${t.env.partition}:ec2:${t.env.region}:*:prefix-list/*`] }),
+  },
   lock: { sid: "RunLock", grant: (t) => ({ resources: [arn(t, "ssm", `parameter${lockParameterName(t.clusterName)}`)] }) },
   passRoles: {
     sid: "PassTheseServicesRolesToTasks",
@@ -141,6 +157,9 @@ export const OPTIMIZER_ACTION_SCOPES: Readonly<Record<string, ScopeRule>> = {
   "cloudwatch:GetMetricStatistics": ACCOUNT_WIDE,
   "pricing:GetProducts": ACCOUNT_WIDE,
   "ec2:DescribeNatGateways": ACCOUNT_WIDE,
+  "ec2:DescribeManagedPrefixLists": ACCOUNT_WIDE,
+  "ec2:GetManagedPrefixListEntries": SCOPES.awsPrefixLists,
+  "logs:FilterLogEvents": SCOPES.flowLogs,
   "ssm:GetParameter": SCOPES.lock,
   "ssm:PutParameter": SCOPES.lock,
   "ssm:DeleteParameter": SCOPES.lock,

@@ -30,6 +30,8 @@ export const ACTIONS_REQUIRING_STAR_RESOURCE: readonly string[] = [
   "tag:GetResources",
   // EC2 Describe* actions take no resource ARN (the optimizer lists its VPC's NAT gateways).
   "ec2:DescribeNatGateways",
+  // ...and the AWS-managed prefix lists that tell AWS-bound flow-log destinations apart.
+  "ec2:DescribeManagedPrefixLists",
 ];
 
 /** One statement of an IAM policy document, as the platform writes them. */
