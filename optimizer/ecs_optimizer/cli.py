@@ -5,7 +5,8 @@ UTC ISO 8601, go to stderr and ``--log-file``. Errors are one line; ``-v`` adds 
 
 Exit codes: 0 done or nothing to do; 1 unexpected error; 2 bad usage or input (nothing
 changed); 3 target resources not found; 4 partial failure (failed services rolled back);
-5 another run holds the cluster's lock.
+5 another run holds the cluster's lock; 6 stopped by SIGTERM/SIGINT (services in flight
+finished or put back, lock released, report printed).
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import signal
 import sys
 import time
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 from pathlib import Path
 from typing import Any, Callable, List, Optional, Tuple
 
@@ -33,12 +34,14 @@ from botocore.exceptions import (
 from . import __version__, targets as tg
 from .aws import AwsContext, AwsSettings, Backoff, error_code, make_session, open_context
 from .engine import RunOptions, ServiceResult, optimize as run_optimize, plan_fleet
-from .errors import EXIT_BAD_INPUT, EXIT_OK, EXIT_PARTIAL, EXIT_UNEXPECTED, BadInput, OptimizerError
+from .errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, EXIT_UNEXPECTED, BadInput, OptimizerError
 from .journal import Journal, default_path, read_journal, realised_states
 from .model import NetworkState
 from .pricing import load_prices
+from .progress import Progress
+from .stop import STOP
 from .report import FORMATS, render_export, render_optimize, render_rollback
-from .restore import rollback as run_rollback
+from .restore import Place, check_place, rollback as run_rollback
 from .savings import SavingsReport, compute_savings, render_savings
 from .sizing import POLICIES, SizingOptions
 from .writeback import (
@@ -141,6 +144,21 @@ def run_guarded(body: Callable[[], int], verbose: int) -> None:
 # ----------------------------------------------------------------------------- shared options
 
 
+def check_endpoint_url(_ctx: Any, _param: Any, value: Optional[str]) -> Optional[str]:
+    """``--endpoint-url`` must be an http(s) URL with a host, checked before any AWS call."""
+    if value is None:
+        return None
+    try:
+        parsed = urlsplit(value)
+        host, _port = parsed.hostname, parsed.port  # .port raises on a bad port
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r} is not a URL ({exc})") from exc
+    if parsed.scheme not in ("http", "https") or not host:
+        raise click.BadParameter(f"{value!r}: expected http://HOST[:PORT] or https://HOST[:PORT]")
+    return value
+
+
+
 @dataclass(frozen=True)
 class Common:
     outputs: Optional[str]
@@ -164,7 +182,7 @@ COMMON_OPTIONS = [
     click.option("--tier", type=click.Choice(["dev", "prod"]), help="Tier for discovery when the cluster has no Tier tag (default dev). Outputs files carry their own tier."),
     click.option("--region", metavar="REGION", help="AWS region (default: the outputs' region, then AWS_REGION / the profile's region)."),
     click.option("--profile", metavar="NAME", help="AWS profile from the shared config/credentials files."),
-    click.option("--endpoint-url", envvar="AWS_ENDPOINT_URL", metavar="URL", help="Send every AWS call to this endpoint (an emulator such as moto). Also AWS_ENDPOINT_URL."),
+    click.option("--endpoint-url", envvar="AWS_ENDPOINT_URL", metavar="URL", callback=check_endpoint_url, help="Send every AWS call to this endpoint (an emulator such as moto). Also AWS_ENDPOINT_URL."),
     click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default="table", show_default=True, help="Report format on stdout."),
     click.option("--log-file", metavar="FILE", help="Also append the log lines (UTC timestamps) to FILE."),
     click.option("-v", "--verbose", count=True, help="More log detail and tracebacks on errors; -vv adds botocore's debug log."),
@@ -190,7 +208,7 @@ PLANNING_OPTIONS = [
 EXECUTION_OPTIONS = [
     click.option("--wait-timeout", type=click.FloatRange(min=0), default=900, show_default=True, metavar="SECONDS",
                  help="Longest wait for a service's deployment to complete before it is rolled back."),
-    click.option("--poll-interval", type=click.FloatRange(min=0), default=15, show_default=True, metavar="SECONDS",
+    click.option("--poll-interval", type=click.FloatRange(min=0, min_open=True), default=15, show_default=True, metavar="SECONDS",
                  help="Seconds between deployment status checks."),
     click.option("--concurrency", type=click.IntRange(1, 32), default=4, show_default=True,
                  help="Services worked on at the same time."),
@@ -300,7 +318,8 @@ def cli() -> None:
     \b
     Exit codes: 0 done or nothing to do; 1 unexpected error; 2 bad usage or input
     (nothing changed); 3 targets not found; 4 partial failure (failed services rolled
-    back); 5 another run holds the cluster lock.
+    back); 5 another run holds the cluster lock; 6 stopped by a signal (services in flight
+    finished or put back, lock released, report printed).
     """
 
 
@@ -343,7 +362,8 @@ def optimize(common: Common, dry_run: bool, policy: str, spot_share: float, keep
     def record_config(journal: Journal, results: List[ServiceResult]) -> None:
         written.append(write_back(stack_files, applied_from_results(targets.tier, results), journal.change))
 
-    outcome = run_optimize(ctx, targets, opts, path, force_unlock, after_apply=record_config if stack_files else None)
+    outcome = run_optimize(ctx, targets, opts, path, force_unlock, after_apply=record_config if stack_files else None,
+                           stop=STOP, progress=Progress.for_stderr())
     writeback: Optional[WriteBackReport] = None
     if stack_files:
         # A dry run previews the keys; a run that changed nothing has nothing to record.
@@ -358,6 +378,11 @@ def optimize(common: Common, dry_run: bool, policy: str, spot_share: float, keep
         savings = None
     click.echo(render_optimize(outcome, savings, common.fmt, writeback))
     log.info("API calls: %s", ctx.recorder.summary())
+    if STOP.requested:
+        log.error("stopped by a signal: services in flight were finished or put back; the report lists what was done")
+        return EXIT_INTERRUPTED
+    if outcome.lock_error:
+        return EXIT_UNEXPECTED
     if outcome.failed:
         log.error("partial failure: %s", ", ".join(f"{r.service} {r.status}" for r in outcome.failed))
         return EXIT_PARTIAL
@@ -417,9 +442,11 @@ def savings(common: Common, policy: str, spot_share: float, keep_images: int, lo
 @click.option("--journal", "journal_path", metavar="FILE", required=True,
               help="Journal of the optimize run to undo.")
 @click.option("--dry-run", is_flag=True, help="Show what would be restored without changing anything.")
+@click.option("--ignore-journal-target", is_flag=True,
+              help="Restore even though the journal was written against another cluster, account, region, endpoint or environment than this rollback targets.")
 @with_options(EXECUTION_OPTIONS)
 @command_body
-def rollback(common: Common, journal_path: str, dry_run: bool, wait_timeout: float,
+def rollback(common: Common, journal_path: str, dry_run: bool, ignore_journal_target: bool, wait_timeout: float,
              poll_interval: float, concurrency: int, force_unlock: bool) -> int:
     """Restore every value an optimize run changed, newest change first.
 
@@ -427,14 +454,29 @@ def rollback(common: Common, journal_path: str, dry_run: bool, wait_timeout: flo
     revisions the run registered, puts back the stack files its --write-config edited (byte
     for byte; a file edited since is left alone and reported), and changes nothing on a
     second run. --service limits it to some services (stack files, which span services, are
-    then not restored); the journal names the cluster and region.
+    then not restored).
+
+    \b
+    Before writing anything it checks the whole journal (every line and value), that the
+    journal's cluster exists here, and that the journal was written against this cluster,
+    account, region and endpoint (and --outputs' environment, when given): else it exits 2
+    (3 for a missing cluster) with nothing changed. Writes that the journal holds only as
+    intents (a run killed mid-call) are checked against the live value and restored.
     """
     journal = read_journal(journal_path)
     contents = journal.for_services(list(common.service))
+    suffix = None
+    if common.outputs:
+        targets = tg.load_outputs_file(common.outputs)
+        if not ignore_journal_target:  # the outputs name the environment to restore: it must be the journal's
+            check_place(contents, Place(targets.cluster_name, targets.region or contents.header.get("region"),
+                                        contents.header.get("account"), contents.header.get("endpointUrl"),
+                                        targets.environment_suffix))
+        suffix = targets.environment_suffix
     if common.service and config_file_changes(journal.changes):
         log.warning("the stack files the run edited are restored only by a rollback of the whole journal (without --service)")
     ctx = open_aws(aws_settings(common, contents.header.get("region"), dry_run))
-    outcome = run_rollback(ctx, contents, wait_timeout, poll_interval, concurrency, force_unlock)
+    outcome = run_rollback(ctx, contents, wait_timeout, poll_interval, concurrency, force_unlock, suffix, ignore_journal_target)
     click.echo(render_rollback(outcome, common.fmt))
     log.info("API calls: %s", ctx.recorder.summary())
     return EXIT_PARTIAL if outcome.failed or outcome.failed_files else EXIT_OK
@@ -485,14 +527,8 @@ def load_network(path: str, aws_traffic_gb: float) -> NetworkState:
     return tg.network_state(tg.read_json_file(path), path, aws_traffic_gb)
 
 
-def _stop_on_sigterm(signum: int, _frame: object) -> None:
-    """SIGTERM (ECS stopping a scheduled task, a CI cancel) unwinds like Ctrl-C, so the cluster
-    lock is released and the journal closed instead of the lock being held until --force-unlock."""
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 def main() -> None:
-    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    STOP.install()  # SIGTERM and SIGINT stop the run cleanly (see ecs_optimizer.stop)
     cli()
 
 

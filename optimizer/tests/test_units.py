@@ -193,7 +193,7 @@ def test_journal_lines_are_on_disk_when_change_returns(tmp_path):
     journal = Journal(path, {"cluster": "c", "region": "r"})
     state = ServiceState("a", 512, 1024, 3, 2, 6, critical=False, strategy=CapacityStrategy(), ecr_keep_images=10, ecr_image_bytes=(3, 2, 1))
     journal.snapshot(state)
-    journal.change(Change("a", "taskDefinition", "cpu", 512, 256, {"family": "a"}))
+    journal.change(Change("a", "taskDefinition", "cpu", 512, 256, {"cluster": "c", "serviceName": "a", "family": "a"}))
     assert len(path.read_text().splitlines()) == 3  # read through another handle, before close
     journal.change(Change("a", "service", "capacityProviderStrategy", None,
                           [{"capacityProvider": "FARGATE", "base": 1, "weight": 3},
@@ -234,32 +234,37 @@ def test_default_journal_paths_never_collide(aws_env):
         Journal(first, {"cluster": "c"})
 
 
-def test_sigterm_unwinds_like_ctrl_c_with_a_one_line_error(tmp_path):
-    """A SIGTERM'd run exits 1 with one line (no traceback), having unwound its context managers."""
+def test_signals_ask_the_run_to_stop_and_a_second_one_changes_nothing(tmp_path):
+    """SIGTERM sets the stop request (the body ends itself); a second signal (SIGINT) is only
+    logged, so nothing unwinds while work is in flight."""
     import signal
     import subprocess
     import sys
-    import time
 
     script = tmp_path / "slow.py"
     script.write_text(
         "import sys, time\n"
         "from ecs_optimizer import cli\n"
-        "@cli.cli.command('sleep')\n"
-        "def _sleep():\n"
+        "from ecs_optimizer.stop import STOP\n"
+        "@cli.cli.command('work')\n"
+        "def _work():\n"
         "    def body():\n"
-        "        try:\n"
-        "            print('ready', flush=True); time.sleep(30); return 0\n"
-        "        finally:\n"
-        "            print('unwound', flush=True)\n"
+        "        print('ready', flush=True)\n"
+        "        while not STOP.requested: time.sleep(0.01)\n"
+        "        print('stopping', flush=True)\n"
+        "        time.sleep(0.5)  # still working when the second signal comes\n"
+        "        print('finished', STOP.signals, flush=True)\n"
+        "        return 6\n"
         "    cli.run_guarded(body, 0)\n"
-        "sys.argv = ['ecs-optimizer', 'sleep']\n"
+        "sys.argv = ['ecs-optimizer', 'work']\n"
         "cli.main()\n"
     )
     proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "ready"
     proc.send_signal(signal.SIGTERM)
+    assert proc.stdout.readline().strip() == "stopping"
+    proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=20)
-    assert proc.returncode == 1
-    assert "unwound" in out
-    assert "interrupted" in err and "Traceback" not in err
+    assert proc.returncode == 6
+    assert out.strip() == "finished 2"
+    assert "SIGTERM: stopping" in err and "SIGINT: already stopping" in err and "Traceback" not in err
