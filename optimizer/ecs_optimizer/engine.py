@@ -176,7 +176,7 @@ def _alarm_thresholds(live: LiveService, before: ServiceState, after: ServiceSta
         if alarm.get("Threshold") is None:
             continue  # anomaly-detection alarms have a band, not a threshold
         old = float(alarm["Threshold"])
-        new = alarm_threshold(kind, old, before, after)
+        new = alarm_threshold(kind, old, before, after, live.autoscaling_targets.get(kind))
         if not res.same_number(old, new):
             changed[kind] = new
     return changed

@@ -282,6 +282,32 @@ def set_scalable_target(ctx: AwsContext, resource_id: str, min_capacity: int, ma
     )
 
 
+#: Predefined target-tracking metrics -> the alarm kind watching the same metric.
+TRACKED_METRIC_KINDS = {
+    "ECSServiceAverageCPUUtilization": "cpuHigh",
+    "ECSServiceAverageMemoryUtilization": "memoryHigh",
+}
+
+
+def target_tracking_values(ctx: AwsContext) -> Dict[str, Dict[str, float]]:
+    """Scalable-target resource id -> {alarm kind: target value} of every ECS target-tracking
+    policy on a predefined CPU or memory metric (one paginated call for the whole account)."""
+    found: Dict[str, Dict[str, float]] = {}
+    for policy in paginate(
+        ctx.autoscaling.describe_scaling_policies,
+        "ScalingPolicies",
+        token_in="NextToken",
+        token_out="NextToken",
+        ServiceNamespace=ECS_NAMESPACE,
+    ):
+        config = policy.get("TargetTrackingScalingPolicyConfiguration") or {}
+        metric = (config.get("PredefinedMetricSpecification") or {}).get("PredefinedMetricType")
+        kind = TRACKED_METRIC_KINDS.get(metric or "")
+        if kind and config.get("TargetValue") is not None and policy.get("ScalableDimension") == SCALABLE_DIMENSION:
+            found.setdefault(policy["ResourceId"], {})[kind] = float(config["TargetValue"])
+    return found
+
+
 # ----------------------------------------------------------------------------- ECR
 
 

@@ -66,6 +66,12 @@ FIXED_MIN_CAPACITY = 1
 #: an alarm would fire on ordinary load, above 95 it would fire too late to act on.
 ALARM_THRESHOLD_BAND = (50.0, 95.0)
 
+#: Percentage points a cpu-high / memory-high alarm sits above the service's autoscaling
+#: target-tracking value for the same metric. Autoscaling holds the metric at its target, so an
+#: alarm at or below it would fire whenever the service is simply busy; 10 points above, it
+#: fires when autoscaling can no longer hold the target (at its maximum, or scaling too slowly).
+ALARM_TARGET_MARGIN = 10.0
+
 #: Sizing compares pairs by us-east-1 list price. Regional prices differ by a factor that is
 #: nearly the same for vCPU and memory, so the cheapest covering pair is the same everywhere.
 _SIZING_PRICES: PriceTable = PRICE_TABLES["us-east-1"]
@@ -558,15 +564,24 @@ def _describe_changes(before: ServiceState, after: ServiceState) -> List[str]:
 
 
 def alarm_threshold(
-    kind: str, old_threshold: float, before: ServiceState, after: ServiceState
+    kind: str,
+    old_threshold: float,
+    before: ServiceState,
+    after: ServiceState,
+    autoscaling_target: Optional[float] = None,
 ) -> float:
     """The threshold an alarm of ``kind`` needs once ``before`` has become ``after``.
 
-    ``cpuHigh`` / ``memoryHigh`` are percentages of the task reservation. A smaller task
-    reaches a given absolute load at a higher percentage, so an alarm left at the old
-    percentage would fire only when the small task has far less spare capacity left than
-    the old one had: it must fire earlier. The new threshold keeps the same absolute spare
-    capacity: ``100 - (100 - old) x old_size / new_size`` (80% of 512 units -> 60% of 256),
+    ``cpuHigh`` / ``memoryHigh`` are percentages of the task reservation. When the service
+    has a target-tracking policy on the same metric (``autoscaling_target``, percent), the
+    alarm is set to that target plus :data:`ALARM_TARGET_MARGIN`, whatever the task size:
+    autoscaling keeps the metric near its target, so only a load it cannot absorb crosses the
+    alarm. The value depends on nothing the run changes, so a re-run after an interrupted run
+    sets exactly what an uninterrupted one does.
+
+    Without such a policy, a smaller task reaches a given absolute load at a higher
+    percentage, so the alarm keeps the same absolute spare capacity:
+    ``100 - (100 - old) x old_size / new_size`` (80% of 512 units -> 60% of 256). Both are
     clamped to :data:`ALARM_THRESHOLD_BAND` and rounded to 0.1.
 
     ``runningTasksLow`` watches for the service falling below its floor, so it follows the
@@ -582,14 +597,17 @@ def alarm_threshold(
         return float(after.min_capacity)
     if kind in ("unhealthyHosts", "http5xx"):
         return old_threshold
-    old_size, new_size = (
-        (before.cpu, after.cpu) if kind == "cpuHigh" else (before.memory, after.memory)
-    )
-    if old_size == new_size:
-        return old_threshold
-    # Decimal so that a threshold like 80.95 rounds up as written, not down as its float does.
-    hundred = Decimal(100)
-    spare_kept = hundred - (hundred - Decimal(str(old_threshold))) * old_size / new_size
     low, high = (Decimal(str(bound)) for bound in ALARM_THRESHOLD_BAND)
-    clamped = min(high, max(low, spare_kept))
+    if autoscaling_target is not None:
+        wanted = Decimal(str(autoscaling_target)) + Decimal(str(ALARM_TARGET_MARGIN))
+    else:
+        old_size, new_size = (
+            (before.cpu, after.cpu) if kind == "cpuHigh" else (before.memory, after.memory)
+        )
+        if old_size == new_size:
+            return old_threshold
+        # Decimal so that a threshold like 80.95 rounds up as written, not down as its float does.
+        hundred = Decimal(100)
+        wanted = hundred - (hundred - Decimal(str(old_threshold))) * old_size / new_size
+    clamped = min(high, max(low, wanted))
     return float(clamped.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import fleet
+from ecs_optimizer import sizing
 from helpers import FAST, mutating
 
 FIXED = ["--policy", "fixed"]
@@ -90,13 +91,15 @@ def test_real_run_is_read_back_from_aws(outputs_file, run_cli, client, tmp_path)
         assert policy == expected  # only the count changed
         alarms = {a["AlarmName"]: a for a in cw.describe_alarms()["MetricAlarms"]}
         assert alarms[f"running-tasks-low-{name}-dev"]["Threshold"] == 1.0
-        assert alarms[f"cpu-high-{name}-dev"]["Threshold"] < 80.0  # smaller tasks alarm earlier
-        assert alarms[f"memory-high-{name}-dev"]["Threshold"] < 85.0
+        # above the autoscaling targets by the margin, so a service held at its target is quiet
+        for prefix, metric in (("cpu-high", "cpu"), ("memory-high", "memory")):
+            target = fleet.AUTOSCALING_TARGETS[metric][1]
+            assert alarms[f"{prefix}-{name}-dev"]["Threshold"] == target + sizing.ALARM_TARGET_MARGIN
     assert alarms["http-5xx-frontend-dev"]["Threshold"] == 10.0
     assert alarms["unhealthy-hosts-frontend-dev"]["Threshold"] == 0.0
     # the scaling policy registered on the target is still there
     policies = aas.describe_scaling_policies(ServiceNamespace="ecs")["ScalingPolicies"]
-    assert {p["PolicyName"] for p in policies} == {f"cpu-target-{n}-dev" for n in fleet.SERVICES}
+    assert {p["PolicyName"] for p in policies} == {f"{m}-target-{n}-dev" for n in fleet.SERVICES for m in fleet.AUTOSCALING_TARGETS}
     # the lock is released
     assert fleet.read_state(client)["locks"] == []
 
@@ -132,7 +135,9 @@ def test_alarms_keep_every_field_but_the_threshold(outputs_file, run_cli, client
         assert {k: v for k, v in new.items() if k not in volatile} == {k: v for k, v in old.items() if k not in volatile}, name
         assert cw.list_tags_for_resource(ResourceARN=new["AlarmArn"])["Tags"] == tags_before[name]
         changed += new["Threshold"] != old["Threshold"]
-    assert changed == 9  # cpu, memory, running-tasks-low for each service; ALB alarms untouched
+    # memory-high (80 -> memory target + margin) and running-tasks-low of each service; cpu-high
+    # already sits at its target + margin; ALB alarms untouched
+    assert changed == 6
 
 
 def test_second_run_is_a_no_op(outputs_file, history, run_cli, contexts, client):
@@ -209,7 +214,7 @@ def test_journal_records_every_write_ahead_of_the_call(outputs_file, run_cli, tm
     assert all(i["op"] == o["op"] and o["result"] == "applied" for i, o in zip(ops[::2], ops[1::2]))
     operations = [i["operation"] for i in ops[::2]]
     assert operations[:4] == ["RegisterTaskDefinition", "UpdateService", "RegisterScalableTarget", "PutLifecyclePolicy"]
-    assert set(operations[4:]) == {"PutMetricAlarm"} and len(operations) == 7
+    assert set(operations[4:]) == {"PutMetricAlarm"} and len(operations) == 6  # memory-high, running-tasks-low
     changes = [c for i in ops[::2] for c in i["changes"]]
     assert all(c["time"].endswith("Z") and c["service"] == "processing-service" for c in changes)
     fields = {(c["resource"], c["field"]): (c["before"], c["after"]) for c in changes}
