@@ -491,6 +491,8 @@ def optimize(
     stop = stop or StopRequest()
     fleet = plan_fleet(ctx, targets, opts)
     if ctx.dry_run or not fleet.anything_to_do or stop.requested:
+        if force_unlock and not ctx.dry_run:
+            ClusterLock(ctx, targets.cluster_name).force_unlock()  # asked for, even with nothing to do
         results = [_unapplied(p, dry_run=ctx.dry_run) for p in fleet.ordered()]
         return OptimizeOutcome(targets.cluster_name, ctx.dry_run, opts.policy, None, results)
     run_id = uuid.uuid4().hex[:16]

@@ -584,16 +584,15 @@ def alarm_threshold(
     ``100 - (100 - old) x old_size / new_size`` (80% of 512 units -> 60% of 256). Both are
     clamped to :data:`ALARM_THRESHOLD_BAND` and rounded to 0.1.
 
-    ``runningTasksLow`` watches for the service falling below its floor, so it follows the
-    new autoscaling minimum. ``unhealthyHosts`` and ``http5xx`` count hosts and responses,
-    which a task size does not change. Whatever did not change keeps its threshold exactly,
-    so a re-run rewrites nothing.
+    ``runningTasksLow`` watches for the service falling below its floor, so it is the
+    autoscaling minimum the run leaves (also when an interrupted run already set that
+    minimum). ``unhealthyHosts`` and ``http5xx`` count hosts and responses, which a task size
+    does not change. Whatever did not change keeps its threshold exactly, so a re-run
+    rewrites nothing.
     """
     if kind not in ALARM_KINDS:
         raise ValueError(f"alarm kind {kind!r} is not one of: {', '.join(ALARM_KINDS)}")
     if kind == "runningTasksLow":
-        if before.min_capacity == after.min_capacity:
-            return old_threshold
         return float(after.min_capacity)
     if kind in ("unhealthyHosts", "http5xx"):
         return old_threshold

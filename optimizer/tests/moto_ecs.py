@@ -83,6 +83,10 @@ def install() -> None:
 
 
 def serve(port: int) -> None:
+    import faulthandler
+    import signal
+
+    faulthandler.register(signal.SIGUSR1)  # thread dump on demand, for a hung test
     install()
     from moto.server import ThreadedMotoServer
     import threading

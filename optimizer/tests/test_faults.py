@@ -49,8 +49,9 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
     port = _free_port()
+    log = open(os.environ.get("FAULT_SERVER_LOG", os.devnull), "w")
     proc = subprocess.Popen([sys.executable, str(HERE / "moto_ecs.py"), str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            stdout=log, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -216,13 +217,26 @@ def reference(server: str, proxy: FaultProxy, tmp_path_factory: pytest.TempPathF
     return states
 
 
+def differences(a: Any, b: Any, path: str = "") -> List[str]:
+    """Leaf paths where ``a`` and ``b`` differ, with both values (readable assertion output)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        out: List[str] = []
+        for key in sorted(set(a) | set(b), key=str):
+            if key not in a or key not in b:
+                out.append(f"{path}/{key}: {'missing' if key not in a else a[key]!r} != {'missing' if key not in b else b[key]!r}")
+            else:
+                out += differences(a[key], b[key], f"{path}/{key}")
+        return out
+    return [] if a == b else [f"{path}: {a!r} != {b!r}"]
+
+
 def _check_recovery(env: Env, before: Dict[str, Any], reference: Dict[str, Any], *extra: str) -> None:
     """Re-run converges; rollback of every journal restores ``before``; nothing unjournalled."""
     rerun = env.optimize("--force-unlock", *extra)
     assert rerun.returncode == 0, rerun.stderr
-    assert env.converged() == reference
+    assert differences(env.converged(), reference) == []
     env.rollback_all()
-    assert env.state() == before
+    assert differences(env.state(), before) == []
     assert env.unjournalled_writes() == []
 
 
@@ -269,10 +283,10 @@ def test_lost_responses_on_every_mutating_operation(env, reference):
     assert done.returncode == 0, done.stderr
     assert set(env.proxy.lost) == operations
     # the retried registration left no extra ACTIVE revision, the lock is gone
-    assert env.converged() == reference["fleet"]
+    assert differences(env.converged(), reference["fleet"]) == []
     assert env.unjournalled_writes() == []
     env.rollback_all()
-    assert env.state() == before
+    assert differences(env.state(), before) == []
 
 
 def test_throttling_beyond_the_retries_fails_one_service_and_restores_it(env, reference):
@@ -328,7 +342,7 @@ def test_concurrent_runs_never_both_write(env, reference):
     env.proxy.release()
     out, err = first.communicate(timeout=120)
     assert first.returncode == 0, err
-    assert env.converged() == reference["fleet"]
+    assert differences(env.converged(), reference["fleet"]) == []
     assert env.unjournalled_writes() == []
     env.rollback_all()
-    assert env.state() == before
+    assert differences(env.state(), before) == []
