@@ -235,6 +235,7 @@ class AwsSettings:
     profile: Optional[str] = None
     endpoint_url: Optional[str] = None
     dry_run: bool = False
+    #: Attempts per call including the first (botocore total_max_attempts).
     max_attempts: int = field(default_factory=max_attempts_from_env)
     backoff: Backoff = Backoff()
     connect_timeout: float = 10.0
@@ -254,7 +255,7 @@ class AwsContext:
         session.events.register("before-call.*.*", self.recorder, unique_id="ecs-optimizer-recorder")
         session.events.register("before-call.*.*", self.guard, unique_id="ecs-optimizer-dry-run")
         config = Config(
-            retries={"mode": "adaptive", "max_attempts": settings.max_attempts},
+            retries={"mode": "adaptive", "total_max_attempts": settings.max_attempts},
             connect_timeout=settings.connect_timeout,
             read_timeout=settings.read_timeout,
             max_pool_connections=32,
