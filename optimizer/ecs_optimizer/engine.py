@@ -241,11 +241,10 @@ def plan_fleet(
     earlier plan of the same run is reused rather than fetched again."""
     inventory = read_inventory(ctx, targets, opts.concurrency)
     if usage is None:
-        usage = {}
-        if opts.policy != "fixed":
-            names = {name: t.service_name for name, t in targets.services.items()}
-            current = {name: live.state() for name, live in inventory.services.items()}
-            usage = fetch_usage(ctx, targets.cluster_name, names, current, opts.sizing.lookback_days)
+        # fixed reads the history too: it never cuts below what the history shows
+        names = {name: t.service_name for name, t in targets.services.items()}
+        current = {name: live.state() for name, live in inventory.services.items()}
+        usage = fetch_usage(ctx, targets.cluster_name, names, current, opts.sizing.lookback_days)
     plans = {
         name: plan_one(live, inventory, targets.tier, opts, usage.get(name))
         for name, live in inventory.services.items()

@@ -41,7 +41,7 @@ service larger than the tier's optimized size halves it again, down to :data:`FI
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import List, Optional, Sequence, Tuple
@@ -399,6 +399,11 @@ def plan_service(
             notes.append(f"fixed because {_history_text(usage, opts, current)}")
             if usage is not None and desired > 0:
                 desired, size = _raise_to_cover(current, usage, desired, size, opts, notes)
+        elif usage is not None and desired > 0:
+            # A blind cut never goes below what the history shows: the peak memory and the
+            # busiest hour's CPU, without headroom (fixed is the policy that adds none).
+            desired, size = _raise_to_cover(current, usage, desired, size, replace(opts, headroom=0.0), notes,
+                                            "the observed peak")
 
     after = current.with_changes(
         cpu=size[0],
@@ -512,6 +517,7 @@ def _raise_to_cover(
     size: Size,
     opts: SizingOptions,
     notes: List[str],
+    evidence: str = "the partial history",
 ) -> Tuple[int, Size]:
     """``fixed``'s (desired, size), raised until it carries what the short history shows.
 
@@ -526,12 +532,13 @@ def _raise_to_cover(
     cover = _cheapest_cover(current, usage, [desired, current.desired_count], opts.headroom)
     if cover is None or cover.hourly > current_hourly:
         notes.append(
-            f"the partial history shows the fixed cut to {desired} x {_fmt_size(size)} is too "
-            "small; count and size left as they are until there is enough history"
+            f"{evidence} shows the fixed cut to {desired} x {_fmt_size(size)} is too "
+            "small; count and size left as they are"
+            + (" until there is enough history" if evidence == "the partial history" else "")
         )
         return current.desired_count, current_size
     notes.append(
-        f"raised from {desired} x {_fmt_size(size)} to {cover.count} x {_fmt_size(cover.size)}: "
+        f"raised from {desired} x {_fmt_size(size)} to {cover.count} x {_fmt_size(cover.size)} to cover {evidence}: "
         + _need_text(usage, cover, opts.headroom)
     )
     return cover.count, cover.size
