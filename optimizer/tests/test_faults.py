@@ -19,56 +19,30 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional
+from typing import Any, Callable, Dict, Iterator, List
 
 import boto3
 import pytest
 
 import fleet
+import moto_ecs
 from fault_proxy import FaultProxy
 
-HERE = Path(__file__).resolve().parent
 FAST = ["--wait-timeout", "20", "--poll-interval", "0.05"]
 ONE = ["--service", "processing-service"]
 #: Lock writes are not resource changes: the journal does not record them.
 LOCK_OPERATIONS = {"PutParameter", "DeleteParameter"}
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
-    port = _free_port()
-    log = open(os.environ.get("FAULT_SERVER_LOG", os.devnull), "w")
-    proc = subprocess.Popen([sys.executable, str(HERE / "moto_ecs.py"), str(port)],
-                            stdout=log, stderr=subprocess.STDOUT, text=True)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("moto server did not start")
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    with moto_ecs.running_server() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
