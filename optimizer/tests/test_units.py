@@ -268,3 +268,31 @@ def test_signals_ask_the_run_to_stop_and_a_second_one_changes_nothing(tmp_path):
     assert proc.returncode == 6
     assert out.strip() == "finished 2"
     assert "SIGTERM: stopping" in err and "SIGINT: already stopping" in err and "Traceback" not in err
+
+
+def test_progress_plain_lines_on_change_of_state_and_a_live_table_on_a_terminal(caplog):
+    import io
+    import logging
+
+    from rich.console import Console
+
+    from ecs_optimizer.progress import Progress
+
+    plain = Progress(enabled=True, live=False)
+    with caplog.at_level(logging.INFO, logger="ecs_optimizer.progress"), plain:
+        report = plain.reporter("api")
+        report("PRIMARY IN_PROGRESS, 0/2 running")
+        report("PRIMARY IN_PROGRESS, 0/2 running")  # unchanged within 30 s: no second line
+        report("deployment completed")
+        plain.done("api")
+    lines = [r.getMessage() for r in caplog.records if r.name == "ecs_optimizer.progress"]
+    assert len(lines) == 2 and lines[0].startswith("deploying api: PRIMARY IN_PROGRESS") and "1 deploying" in lines[0]
+    # a terminal gets a live table naming each deploying service and its state
+    live = Progress(enabled=True, live=True)
+    live.update("worker", "PRIMARY IN_PROGRESS, 1/3 running")
+    out = io.StringIO()
+    Console(file=out, width=100).print(live._table())
+    assert "worker" in out.getvalue() and "1/3 running" in out.getvalue()
+    with live:
+        live.done("worker")
+    assert "worker" not in live._rows
