@@ -19,6 +19,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from typing import Any, Dict, Iterator, Optional
@@ -104,8 +105,11 @@ def running_server(env: Optional[Dict[str, str]] = None) -> Iterator[str]:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {**(env or os.environ), "PYTHONUNBUFFERED": "1"}
+    # The server logs every request: into a file, since a pipe nobody reads fills up and
+    # blocks the server mid-request.
+    log = tempfile.TemporaryFile(mode="w+")
     proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), str(port)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            stdout=log, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -114,7 +118,8 @@ def running_server(env: Optional[Dict[str, str]] = None) -> Iterator[str]:
                     break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"moto server did not start: {proc.stdout.read() if proc.stdout else ''}")
+                    log.seek(0)
+                    raise RuntimeError(f"moto server did not start: {log.read()[-2000:]}")
                 time.sleep(0.1)
         yield f"http://127.0.0.1:{port}"
     finally:
@@ -123,6 +128,7 @@ def running_server(env: Optional[Dict[str, str]] = None) -> Iterator[str]:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+        log.close()
 
 
 if __name__ == "__main__":
