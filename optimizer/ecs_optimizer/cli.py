@@ -464,6 +464,8 @@ def rollback(common: Common, journal_path: str, dry_run: bool, ignore_journal_ta
     intents (a run killed mid-call) are checked against the live value and restored.
     """
     journal = read_journal(journal_path)
+    if not dry_run and not os.access(journal_path, os.W_OK):
+        raise BadInput(f"{journal_path}: not writable; rollback appends its own writes to the journal")
     contents = journal.for_services(list(common.service))
     suffix = None
     if common.outputs:

@@ -173,3 +173,15 @@ def test_an_intent_without_outcome_is_restored_when_it_was_applied(applied, run_
     service = intent["changes"][0]["target"]["serviceName"]
     assert state["services"][service]["desiredCount"] == 3
     assert state["services"][service]["taskDefinition"].endswith(":1")
+
+
+def test_a_read_only_journal_is_refused_before_any_write(applied, run_cli, client, monkeypatch):
+    from ecs_optimizer import cli as cli_mod
+
+    journal = str(applied["journal"])
+    real_access = cli_mod.os.access
+    # (the tests may run as root, for whom every file is writable: the check is what is tested)
+    monkeypatch.setattr(cli_mod.os, "access", lambda p, mode: False if str(p) == journal else real_access(p, mode))
+    result = run_cli("rollback", "--journal", journal, *FAST)
+    assert result.exit_code == 2 and "not writable" in _one_line_error(result.stderr)
+    assert fleet.read_state(client) == applied["state"]
