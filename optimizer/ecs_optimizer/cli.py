@@ -340,9 +340,11 @@ def optimize(common: Common, dry_run: bool, policy: str, spot_share: float, keep
 
     Per service, in order: new task-definition revision -> service update -> wait for a
     completed deployment (rolled back on failure) -> autoscaling min/max -> ECR lifecycle
-    policy -> alarm thresholds. Every change is journalled before the next begins. A run
-    holds a per-cluster lock (dry runs do not: they change nothing). Re-running on an
-    optimized environment changes nothing.
+    policy -> alarm thresholds. The journal is write-ahead: each write's intent is on disk
+    before the call, its outcome after. A run holds a per-cluster lock (dry runs do not: they
+    change nothing). Re-running on an optimized environment changes nothing; re-running after
+    an interruption reaches what an uninterrupted run does. SIGTERM/SIGINT: services in flight
+    finish or are put back, then the report is printed (exit 6).
 
     With --write-config, the values applied to the services that were changed are then
     written to the stack files (a dry run shows the keys it would write). Services rolled

@@ -2,10 +2,11 @@
 
 Per service: new task-definition revision -> update the service (count, capacity-provider
 strategy) -> wait for a completed deployment (bounded) -> autoscaling min/max -> ECR
-lifecycle policy -> alarm thresholds. Every write is journalled as soon as AWS accepted it
-and before the next write starts. When any step of a service fails, that service's journalled
-changes are restored (the same code as ``rollback``), it is reported ``rolled_back`` and the
-other services carry on; the run then exits 4.
+lifecycle policy -> alarm thresholds. Every write is journalled write-ahead: its intent is
+on disk before the call and its outcome after (see :mod:`journal`). When any step of a service
+fails, or a signal stops the run, that service's writes (including one whose response never
+came) are restored with the same code as ``rollback``, it is reported ``rolled_back`` and the
+other services carry on (or, when stopping, are not started); a failure exits 4.
 
 What to change comes from :func:`sizing.plan_service`; this module adds only what the live
 resources allow (a cluster without FARGATE_SPOT, containers that would not fit the smaller
