@@ -130,9 +130,9 @@ def run_guarded(body: Callable[[], int], verbose: int) -> None:
     except click.ClickException:
         raise
     except KeyboardInterrupt:
-        # Context managers (the cluster lock, the journal) have run by now; say so in one line.
-        log.error("interrupted: stopped before finishing; the lock was released and the journal keeps what was applied")
-        code = EXIT_UNEXPECTED
+        # A read-only command interrupted by a signal (the writing ones stop gracefully).
+        log.error("interrupted by a signal before finishing; nothing was changed")
+        code = EXIT_INTERRUPTED
     except Exception as exc:  # noqa: BLE001 - the one place every error becomes an exit code
         code, message = exit_code_for(exc)
         log.error("%s", message.splitlines()[0] if message else type(exc).__name__)
@@ -352,6 +352,7 @@ def optimize(common: Common, dry_run: bool, policy: str, spot_share: float, keep
     file that is not a stack file, or whose compute:tier or <layer>:environmentSuffix is
     not the targets', exits 2 before anything changes.
     """
+    STOP.graceful = True  # a signal stops the run cleanly (see ecs_optimizer.stop)
     opts = run_options(policy, spot_share, keep_images, lookback_days, headroom, wait_timeout, poll_interval, concurrency)
     if journal_path and Path(journal_path).exists() and not dry_run:
         raise BadInput(f"--journal {journal_path}: the file exists; pass a new path")
@@ -465,6 +466,7 @@ def rollback(common: Common, journal_path: str, dry_run: bool, ignore_journal_ta
     (3 for a missing cluster) with nothing changed. Writes that the journal holds only as
     intents (a run killed mid-call) are checked against the live value and restored.
     """
+    STOP.graceful = True  # a signal does not cut a restore short: it finishes, write-ahead journalled
     journal = read_journal(journal_path)
     if not dry_run and not os.access(journal_path, os.W_OK):
         raise BadInput(f"{journal_path}: not writable; rollback appends its own writes to the journal")

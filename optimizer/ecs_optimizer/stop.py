@@ -7,6 +7,10 @@ stop fits inside the 30 seconds ECS gives a stopping task before it kills it. On
 cluster lock released, the journal closed and the report printed; the process exits with
 :data:`errors.EXIT_INTERRUPTED`. Further signals are logged and otherwise ignored, so they
 cannot release the lock while workers still write.
+
+Only the commands that write (``optimize``, ``rollback``) ask for this graceful stop. A
+read-only command (``savings``, ``export-config``) has nothing to finish: there the first
+signal raises :class:`KeyboardInterrupt` and the command ends at once.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ class StopRequest:
     def __init__(self) -> None:
         self._event = threading.Event()
         self.signals = 0
+        #: Set by a command that writes: signals then ask it to stop instead of interrupting it.
+        self.graceful = False
 
     @property
     def requested(self) -> bool:
@@ -43,7 +49,10 @@ class StopRequest:
             log.warning("%s: already stopping; the lock is released once every worker has stopped", why)
 
     def handle(self, signum: int, _frame: Optional[Any]) -> None:
-        self.request(signal.Signals(signum).name)
+        name = signal.Signals(signum).name
+        if not self.graceful:
+            raise KeyboardInterrupt(name)
+        self.request(name)
 
     def install(self) -> None:
         for sig in SIGNALS:

@@ -249,6 +249,7 @@ def test_signals_ask_the_run_to_stop_and_a_second_one_changes_nothing(tmp_path):
         "@cli.cli.command('work')\n"
         "def _work():\n"
         "    def body():\n"
+        "        STOP.graceful = True\n"
         "        print('ready', flush=True)\n"
         "        while not STOP.requested: time.sleep(0.01)\n"
         "        print('stopping', flush=True)\n"
@@ -296,3 +297,28 @@ def test_progress_plain_lines_on_change_of_state_and_a_live_table_on_a_terminal(
     with live:
         live.done("worker")
     assert "worker" not in live._rows
+
+
+def test_a_signal_interrupts_a_read_only_command_at_once(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    script = tmp_path / "read.py"
+    script.write_text(
+        "import sys, time\n"
+        "from ecs_optimizer import cli\n"
+        "@cli.cli.command('read')\n"
+        "def _read():\n"
+        "    def body():\n"
+        "        print('ready', flush=True); time.sleep(30); return 0\n"
+        "    cli.run_guarded(body, 0)\n"
+        "sys.argv = ['ecs-optimizer', 'read']\n"
+        "cli.main()\n"
+    )
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "ready"
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=10)
+    assert proc.returncode == 6
+    assert "interrupted by a signal" in err and "Traceback" not in err
