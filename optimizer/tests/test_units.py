@@ -234,14 +234,14 @@ def test_default_journal_paths_never_collide(aws_env):
         Journal(first, {"cluster": "c"})
 
 
-def test_signals_ask_the_run_to_stop_and_a_second_one_changes_nothing(tmp_path):
-    """SIGTERM sets the stop request (the body ends itself); a second signal (SIGINT) is only
-    logged, so nothing unwinds while work is in flight."""
-    import signal
+def _cli_with_command(tmp_path, body_lines):
+    """A CLI process with one extra command whose body is ``body_lines`` (run under the CLI's
+    own error handling and signal handlers); stdout and stderr are pipes."""
     import subprocess
     import sys
 
-    script = tmp_path / "slow.py"
+    script = tmp_path / "command.py"
+    body = "".join(f"        {line}\n" for line in body_lines)
     script.write_text(
         "import sys, time\n"
         "from ecs_optimizer import cli\n"
@@ -249,18 +249,28 @@ def test_signals_ask_the_run_to_stop_and_a_second_one_changes_nothing(tmp_path):
         "@cli.cli.command('work')\n"
         "def _work():\n"
         "    def body():\n"
-        "        STOP.graceful = True\n"
-        "        print('ready', flush=True)\n"
-        "        while not STOP.requested: time.sleep(0.01)\n"
-        "        print('stopping', flush=True)\n"
-        "        time.sleep(0.5)  # still working when the second signal comes\n"
-        "        print('finished', STOP.signals, flush=True)\n"
-        "        return 6\n"
+        f"{body}"
         "    cli.run_guarded(body, 0)\n"
         "sys.argv = ['ecs-optimizer', 'work']\n"
         "cli.main()\n"
     )
-    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_signals_ask_the_run_to_stop_and_a_second_one_changes_nothing(tmp_path):
+    """SIGTERM sets the stop request (the body ends itself); a second signal (SIGINT) is only
+    logged, so nothing unwinds while work is in flight."""
+    import signal
+
+    proc = _cli_with_command(tmp_path, [
+        "STOP.graceful = True",
+        "print('ready', flush=True)",
+        "while not STOP.requested: time.sleep(0.01)",
+        "print('stopping', flush=True)",
+        "time.sleep(0.5)  # still working when the second signal comes",
+        "print('finished', STOP.signals, flush=True)",
+        "return 6",
+    ])
     assert proc.stdout.readline().strip() == "ready"
     proc.send_signal(signal.SIGTERM)
     assert proc.stdout.readline().strip() == "stopping"
@@ -301,22 +311,8 @@ def test_progress_plain_lines_on_change_of_state_and_a_live_table_on_a_terminal(
 
 def test_a_signal_interrupts_a_read_only_command_at_once(tmp_path):
     import signal
-    import subprocess
-    import sys
 
-    script = tmp_path / "read.py"
-    script.write_text(
-        "import sys, time\n"
-        "from ecs_optimizer import cli\n"
-        "@cli.cli.command('read')\n"
-        "def _read():\n"
-        "    def body():\n"
-        "        print('ready', flush=True); time.sleep(30); return 0\n"
-        "    cli.run_guarded(body, 0)\n"
-        "sys.argv = ['ecs-optimizer', 'read']\n"
-        "cli.main()\n"
-    )
-    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = _cli_with_command(tmp_path, ["print('ready', flush=True); time.sleep(30); return 0"])
     assert proc.stdout.readline().strip() == "ready"
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=10)
