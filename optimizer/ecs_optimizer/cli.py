@@ -150,10 +150,10 @@ def check_endpoint_url(_ctx: Any, _param: Any, value: Optional[str]) -> Optional
         return None
     try:
         parsed = urlsplit(value)
-        host, _port = parsed.hostname, parsed.port  # .port raises on a bad port
+        parsed.port  # noqa: B018 - raises ValueError on a port that is not a number in 0-65535
     except ValueError as exc:
         raise click.BadParameter(f"{value!r} is not a URL ({exc})") from exc
-    if parsed.scheme not in ("http", "https") or not host:
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise click.BadParameter(f"{value!r}: expected http://HOST[:PORT] or https://HOST[:PORT]")
     return value
 
