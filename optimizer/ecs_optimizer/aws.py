@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import random
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterator, Optional
 
 import boto3
@@ -214,6 +215,20 @@ def chunks(items: list, size: int) -> Iterator[list]:
         yield items[start : start + size]
 
 
+DEFAULT_MAX_ATTEMPTS = 8
+
+
+def max_attempts_from_env() -> int:
+    """botocore's attempts per call: ``AWS_MAX_ATTEMPTS`` (the SDKs' own variable) when set,
+    else :data:`DEFAULT_MAX_ATTEMPTS`. A value that is not a positive integer is bad input."""
+    raw = os.environ.get("AWS_MAX_ATTEMPTS", "").strip()
+    if not raw:
+        return DEFAULT_MAX_ATTEMPTS
+    if not raw.isdigit() or int(raw) < 1:
+        raise BadInput(f"AWS_MAX_ATTEMPTS={raw!r}: expected a positive integer")
+    return int(raw)
+
+
 @dataclass(frozen=True)
 class AwsSettings:
     """Where and how to talk to AWS; built from the common CLI options."""
@@ -222,7 +237,8 @@ class AwsSettings:
     profile: Optional[str] = None
     endpoint_url: Optional[str] = None
     dry_run: bool = False
-    max_attempts: int = 8
+    #: Attempts per call including the first (botocore total_max_attempts).
+    max_attempts: int = field(default_factory=max_attempts_from_env)
     backoff: Backoff = Backoff()
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
@@ -241,7 +257,7 @@ class AwsContext:
         session.events.register("before-call.*.*", self.recorder, unique_id="ecs-optimizer-recorder")
         session.events.register("before-call.*.*", self.guard, unique_id="ecs-optimizer-dry-run")
         config = Config(
-            retries={"mode": "adaptive", "max_attempts": settings.max_attempts},
+            retries={"mode": "adaptive", "total_max_attempts": settings.max_attempts},
             connect_timeout=settings.connect_timeout,
             read_timeout=settings.read_timeout,
             max_pool_connections=32,

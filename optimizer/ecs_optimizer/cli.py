@@ -5,7 +5,8 @@ UTC ISO 8601, go to stderr and ``--log-file``. Errors are one line; ``-v`` adds 
 
 Exit codes: 0 done or nothing to do; 1 unexpected error; 2 bad usage or input (nothing
 changed); 3 target resources not found; 4 partial failure (failed services rolled back);
-5 another run holds the cluster's lock.
+5 another run holds the cluster's lock; 6 stopped by SIGTERM/SIGINT (services in flight
+finished or put back, lock released, report printed).
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import signal
 import sys
 import time
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 from pathlib import Path
 from typing import Any, Callable, List, Optional, Tuple
 
@@ -33,12 +34,14 @@ from botocore.exceptions import (
 from . import __version__, org, targets as tg
 from .aws import AwsContext, AwsSettings, Backoff, error_code, make_session, open_context
 from .engine import RunOptions, ServiceResult, optimize as run_optimize, plan_fleet
-from .errors import EXIT_BAD_INPUT, EXIT_OK, EXIT_PARTIAL, EXIT_UNEXPECTED, BadInput, OptimizerError
+from .errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, EXIT_UNEXPECTED, BadInput, OptimizerError
 from .journal import Journal, default_path, read_journal, realised_states
 from .model import NetworkState
 from .pricing import load_prices
+from .progress import Progress
+from .stop import STOP
 from .report import FORMATS, render_export, render_optimize, render_rollback
-from .restore import rollback as run_rollback
+from .restore import Place, check_place, rollback as run_rollback
 from .network_lever import STEP_NAMES, measured_network_state
 from .network_steps import render_step, run_step
 from .savings import FORMATS as SAVINGS_FORMATS, ReportContext, SavingsReport, compute_savings, render_savings
@@ -131,9 +134,9 @@ def run_guarded(body: Callable[[], int], verbose: int) -> None:
     except click.ClickException:
         raise
     except KeyboardInterrupt:
-        # Context managers (the cluster lock, the journal) have run by now; say so in one line.
-        log.error("interrupted: stopped before finishing; the lock was released and the journal keeps what was applied")
-        code = EXIT_UNEXPECTED
+        # A read-only command interrupted by a signal (the writing ones stop gracefully).
+        log.error("interrupted by a signal before finishing; nothing was changed")
+        code = EXIT_INTERRUPTED
     except Exception as exc:  # noqa: BLE001 - the one place every error becomes an exit code
         code, message = exit_code_for(exc)
         log.error("%s", message.splitlines()[0] if message else type(exc).__name__)
@@ -143,6 +146,21 @@ def run_guarded(body: Callable[[], int], verbose: int) -> None:
 
 
 # ----------------------------------------------------------------------------- shared options
+
+
+def check_endpoint_url(_ctx: Any, _param: Any, value: Optional[str]) -> Optional[str]:
+    """``--endpoint-url`` must be an http(s) URL with a host, checked before any AWS call."""
+    if value is None:
+        return None
+    try:
+        parsed = urlsplit(value)
+        parsed.port  # noqa: B018 - raises ValueError on a port that is not a number in 0-65535
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r} is not a URL ({exc})") from exc
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise click.BadParameter(f"{value!r}: expected http://HOST[:PORT] or https://HOST[:PORT]")
+    return value
+
 
 
 @dataclass(frozen=True)
@@ -168,7 +186,7 @@ COMMON_OPTIONS = [
     click.option("--tier", type=click.Choice(["dev", "prod"]), help="Tier for discovery when the cluster has no Tier tag (default dev). Outputs files carry their own tier."),
     click.option("--region", metavar="REGION", help="AWS region (default: the outputs' region, then AWS_REGION / the profile's region)."),
     click.option("--profile", metavar="NAME", help="AWS profile from the shared config/credentials files."),
-    click.option("--endpoint-url", envvar="AWS_ENDPOINT_URL", metavar="URL", help="Send every AWS call to this endpoint (an emulator such as moto). Also AWS_ENDPOINT_URL."),
+    click.option("--endpoint-url", envvar="AWS_ENDPOINT_URL", metavar="URL", callback=check_endpoint_url, help="Send every AWS call to this endpoint (an emulator such as moto). Also AWS_ENDPOINT_URL."),
     click.option("--format", "fmt", type=click.Choice(list(FORMATS) + list(SAVINGS_ONLY_FORMATS)), default="table", show_default=True,
                  help="Report format on stdout. csv and html are for savings only."),
     click.option("--log-file", metavar="FILE", help="Also append the log lines (UTC timestamps) to FILE."),
@@ -209,7 +227,7 @@ ARM64_OPTION = click.option(
 EXECUTION_OPTIONS = [
     click.option("--wait-timeout", type=click.FloatRange(min=0), default=900, show_default=True, metavar="SECONDS",
                  help="Longest wait for a service's deployment to complete before it is rolled back."),
-    click.option("--poll-interval", type=click.FloatRange(min=0), default=15, show_default=True, metavar="SECONDS",
+    click.option("--poll-interval", type=click.FloatRange(min=0, min_open=True), default=15, show_default=True, metavar="SECONDS",
                  help="Seconds between deployment status checks."),
     click.option("--concurrency", type=click.IntRange(1, 32), default=4, show_default=True,
                  help="Services worked on at the same time."),
@@ -323,7 +341,8 @@ def cli() -> None:
     \b
     Exit codes: 0 done or nothing to do; 1 unexpected error; 2 bad usage or input
     (nothing changed); 3 targets not found; 4 partial failure (failed services rolled
-    back); 5 another run holds the cluster lock.
+    back); 5 another run holds the cluster lock; 6 stopped by a signal (services in flight
+    finished or put back, lock released, report printed).
     """
 
 
@@ -347,9 +366,11 @@ def optimize(common: Common, dry_run: bool, policy: str, spot_share: float, keep
 
     Per service, in order: new task-definition revision -> service update -> wait for a
     completed deployment (rolled back on failure) -> autoscaling min/max -> ECR lifecycle
-    policy -> alarm thresholds. Every change is journalled before the next begins. A run
-    holds a per-cluster lock (dry runs do not: they change nothing). Re-running on an
-    optimized environment changes nothing.
+    policy -> alarm thresholds. The journal is write-ahead: each write's intent is on disk
+    before the call, its outcome after. A run holds a per-cluster lock (dry runs do not: they
+    change nothing). Re-running on an optimized environment changes nothing; re-running after
+    an interruption reaches what an uninterrupted run does. SIGTERM/SIGINT: services in flight
+    finish or are put back, then the report is printed (exit 6).
 
     With --write-config, the values applied to the services that were changed are then
     written to the stack files (a dry run shows the keys it would write). Services rolled
@@ -365,6 +386,7 @@ def optimize(common: Common, dry_run: bool, policy: str, spot_share: float, keep
             raise BadInput("--accounts discovers each account's fleet: it does not combine with --outputs, --stack, --journal or --write-config")
         return run_org(common, accounts_file, regions, org_concurrency,
                        lambda ctx, targets: price_plan(ctx, targets, opts, "table", 0.70).to_dict())
+    STOP.graceful = True  # a signal stops the run cleanly (see ecs_optimizer.stop)
     if journal_path and Path(journal_path).exists() and not dry_run:
         raise BadInput(f"--journal {journal_path}: the file exists; pass a new path")
     stack_files = load_stack_files(write_config)  # bad files exit 2 before any AWS call
@@ -376,7 +398,8 @@ def optimize(common: Common, dry_run: bool, policy: str, spot_share: float, keep
     def record_config(journal: Journal, results: List[ServiceResult]) -> None:
         written.append(write_back(stack_files, applied_from_results(targets.tier, results), journal.change))
 
-    outcome = run_optimize(ctx, targets, opts, path, force_unlock, after_apply=record_config if stack_files else None)
+    outcome = run_optimize(ctx, targets, opts, path, force_unlock, after_apply=record_config if stack_files else None,
+                           stop=STOP, progress=Progress.for_stderr())
     writeback: Optional[WriteBackReport] = None
     if stack_files:
         # A dry run previews the keys; a run that changed nothing has nothing to record.
@@ -392,6 +415,11 @@ def optimize(common: Common, dry_run: bool, policy: str, spot_share: float, keep
         savings = None
     click.echo(render_optimize(outcome, savings, common.fmt, writeback))
     log.info("API calls: %s", ctx.recorder.summary())
+    if STOP.requested:
+        log.error("stopped by a signal: services in flight were finished or put back; the report lists what was done")
+        return EXIT_INTERRUPTED
+    if outcome.lock_error:
+        return EXIT_UNEXPECTED
     if outcome.failed:
         log.error("partial failure: %s", ", ".join(f"{r.service} {r.status}" for r in outcome.failed))
         return EXIT_PARTIAL
@@ -568,9 +596,11 @@ def run_org(common: Common, accounts_file: str, regions: Optional[str], concurre
 @click.option("--journal", "journal_path", metavar="FILE", required=True,
               help="Journal of the optimize run to undo.")
 @click.option("--dry-run", is_flag=True, help="Show what would be restored without changing anything.")
+@click.option("--ignore-journal-target", is_flag=True,
+              help="Restore even though the journal was written against another cluster, account, region, endpoint or environment than this rollback targets.")
 @with_options(EXECUTION_OPTIONS)
 @command_body
-def rollback(common: Common, journal_path: str, dry_run: bool, wait_timeout: float,
+def rollback(common: Common, journal_path: str, dry_run: bool, ignore_journal_target: bool, wait_timeout: float,
              poll_interval: float, concurrency: int, force_unlock: bool) -> int:
     """Restore every value an optimize run changed, newest change first.
 
@@ -578,14 +608,32 @@ def rollback(common: Common, journal_path: str, dry_run: bool, wait_timeout: flo
     revisions the run registered, puts back the stack files its --write-config edited (byte
     for byte; a file edited since is left alone and reported), and changes nothing on a
     second run. --service limits it to some services (stack files, which span services, are
-    then not restored); the journal names the cluster and region.
+    then not restored).
+
+    \b
+    Before writing anything it checks the whole journal (every line and value), that the
+    journal's cluster exists here, and that the journal was written against this cluster,
+    account, region and endpoint (and --outputs' environment, when given): else it exits 2
+    (3 for a missing cluster) with nothing changed. Writes that the journal holds only as
+    intents (a run killed mid-call) are checked against the live value and restored.
     """
+    STOP.graceful = True  # a signal does not cut a restore short: it finishes, write-ahead journalled
     journal = read_journal(journal_path)
+    if not dry_run and not os.access(journal_path, os.W_OK):
+        raise BadInput(f"{journal_path}: not writable; rollback appends its own writes to the journal")
     contents = journal.for_services(list(common.service))
+    suffix = None
+    if common.outputs:
+        targets = tg.load_outputs_file(common.outputs)
+        if not ignore_journal_target:  # the outputs name the environment to restore: it must be the journal's
+            check_place(contents, Place(targets.cluster_name, targets.region or contents.header.get("region"),
+                                        contents.header.get("account"), contents.header.get("endpointUrl"),
+                                        targets.environment_suffix))
+        suffix = targets.environment_suffix
     if common.service and config_file_changes(journal.changes):
         log.warning("the stack files the run edited are restored only by a rollback of the whole journal (without --service)")
     ctx = open_aws(aws_settings(common, contents.header.get("region"), dry_run))
-    outcome = run_rollback(ctx, contents, wait_timeout, poll_interval, concurrency, force_unlock)
+    outcome = run_rollback(ctx, contents, wait_timeout, poll_interval, concurrency, force_unlock, suffix, ignore_journal_target)
     click.echo(render_rollback(outcome, common.fmt))
     log.info("API calls: %s", ctx.recorder.summary())
     return EXIT_PARTIAL if outcome.failed or outcome.failed_files else EXIT_OK
@@ -636,14 +684,8 @@ def load_network(path: str, aws_traffic_gb: float) -> NetworkState:
     return tg.network_state(tg.read_json_file(path), path, aws_traffic_gb)
 
 
-def _stop_on_sigterm(signum: int, _frame: object) -> None:
-    """SIGTERM (ECS stopping a scheduled task, a CI cancel) unwinds like Ctrl-C, so the cluster
-    lock is released and the journal closed instead of the lock being held until --force-unlock."""
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 def main() -> None:
-    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    STOP.install()  # SIGTERM and SIGINT stop the run cleanly (see ecs_optimizer.stop)
     cli()
 
 

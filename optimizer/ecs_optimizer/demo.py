@@ -326,7 +326,10 @@ def run_demo(
     )
     console.detail(f"report: {paths['html']} (open in a browser; no network needed)")
     console.detail(f"pull-request comment: {paths['markdown']}")
-    console.detail(f"journal: {journal} (undo with `ecs-optimizer rollback --journal {journal}`)")
+    console.detail(
+        f"journal: {journal} (it names the emulator's endpoint, now stopped: a `rollback` of it "
+        "against real AWS is refused)"
+    )
     console.detail(f"finished in {console.elapsed():.0f}s")
     return paths
 

@@ -2,10 +2,11 @@
 
 Per service: new task-definition revision -> update the service (count, capacity-provider
 strategy) -> wait for a completed deployment (bounded) -> autoscaling min/max -> ECR
-lifecycle policy -> alarm thresholds. Every write is journalled as soon as AWS accepted it
-and before the next write starts. When any step of a service fails, that service's journalled
-changes are restored (the same code as ``rollback``), it is reported ``rolled_back`` and the
-other services carry on; the run then exits 4.
+lifecycle policy -> alarm thresholds. Every write is journalled write-ahead: its intent is
+on disk before the call and its outcome after (see :mod:`journal`). When any step of a service
+fails, or a signal stops the run, that service's writes (including one whose response never
+came) are restored with the same code as ``rollback``, it is reported ``rolled_back`` and the
+other services carry on (or, when stopping, are not started); a failure exits 4.
 
 What to change comes from :func:`sizing.plan_service`; this module adds only what the live
 resources allow (a cluster without FARGATE_SPOT, containers that would not fit the smaller
@@ -14,7 +15,9 @@ task, an ECR policy of a shape the optimizer does not own, a missing scalable ta
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +30,9 @@ from .journal import Change, Journal
 from .lock import ClusterLock
 from .metrics import fetch_usage
 from .model import SPOT, ServiceState
+from .progress import Progress
 from .restore import restore_changes
+from .stop import STOP_RESTORE_SECONDS, StopRequest
 from .sizing import Decision, SizingOptions, Usage, alarm_threshold, plan_service
 from .targets import Targets
 
@@ -177,7 +182,7 @@ def _alarm_thresholds(live: LiveService, before: ServiceState, after: ServiceSta
         if alarm.get("Threshold") is None:
             continue  # anomaly-detection alarms have a band, not a threshold
         old = float(alarm["Threshold"])
-        new = alarm_threshold(kind, old, before, after)
+        new = alarm_threshold(kind, old, before, after, live.autoscaling_targets.get(kind))
         if not res.same_number(old, new):
             changed[kind] = new
     return changed
@@ -221,6 +226,8 @@ def plan_one(live: LiveService, inventory: Inventory, tier: str, opts: RunOption
 class FleetPlan:
     plans: Dict[str, ServicePlan]
     usage: Dict[str, Optional[Usage]]
+    #: The AWS account the cluster is in (from its ARN), recorded in the journal.
+    account: Optional[str] = None
 
     def ordered(self) -> List[ServicePlan]:
         return [self.plans[name] for name in sorted(self.plans)]
@@ -240,18 +247,18 @@ def plan_fleet(
     earlier plan of the same run is reused rather than fetched again."""
     inventory = read_inventory(ctx, targets, opts.concurrency)
     if usage is None:
-        usage = {}
-        if opts.policy != "fixed":
-            names = {name: t.service_name for name, t in targets.services.items()}
-            current = {name: live.state() for name, live in inventory.services.items()}
-            usage = fetch_usage(ctx, targets.cluster_name, names, current, opts.sizing.lookback_days)
+        # fixed reads the history too: it never cuts below what the history shows
+        names = {name: t.service_name for name, t in targets.services.items()}
+        current = {name: live.state() for name, live in inventory.services.items()}
+        usage = fetch_usage(ctx, targets.cluster_name, names, current, opts.sizing.lookback_days)
     plans = {
         name: plan_one(live, inventory, targets.tier, opts, usage.get(name))
         for name, live in inventory.services.items()
     }
     if opts.allow_arm64:
         _plan_arm64(ctx, plans)
-    return FleetPlan(plans, usage)
+    cluster_arn = str(inventory.cluster.get("clusterArn") or "")
+    return FleetPlan(plans, usage, cluster_arn.split(":")[4] if cluster_arn.count(":") >= 5 else None)
 
 
 def _plan_arm64(ctx: AwsContext, plans: Dict[str, ServicePlan]) -> None:
@@ -279,39 +286,61 @@ class DeploymentFailed(Exception):
     """The service's deployment failed or did not complete within --wait-timeout."""
 
 
-class ServiceRun:
-    """Applies one service's plan, journalling each write; restores the service on failure."""
+class Stopped(Exception):
+    """A signal asked the run to stop: the service in flight is put back."""
 
-    def __init__(self, ctx: AwsContext, journal: Journal, plan: ServicePlan, cluster: str, opts: RunOptions) -> None:
+
+class ServiceRun:
+    """Applies one service's plan write-ahead (intent journalled, call, outcome journalled);
+    restores the service on failure or when a signal stops the run."""
+
+    def __init__(self, ctx: AwsContext, journal: Journal, plan: ServicePlan, cluster: str, opts: RunOptions,
+                 run_id: str = "", stop: Optional[StopRequest] = None, progress: Optional[Progress] = None) -> None:
         self.ctx = ctx
         self.journal = journal
         self.plan = plan
         self.cluster = cluster
         self.opts = opts
+        self.run_id = run_id
+        self.stop = stop or StopRequest()
+        self.progress = progress or Progress()
         self.written: List[Change] = []
 
-    def record(self, resource: str, fields: Dict[str, tuple], target: Dict[str, Any]) -> None:
-        """Journal a write AWS has accepted. The change is remembered first, so that even
-        when the journal itself fails the service is restored by the failure path."""
-        first = not self.written
+    def write(self, operation: str, resource: str, fields: Dict[str, tuple], target: Dict[str, Any],
+              call: Callable[[], Any], after_of: Optional[Callable[[Any], Dict[str, Any]]] = None) -> Any:
+        """Journal the intent, make the call, journal its outcome. The changes are remembered
+        before the call, so the failure path restores a write whose response never came."""
         changes = [Change(self.plan.name, resource, name, b, a, target) for name, (b, a) in fields.items()]
         self.written.extend(changes)
-        if first:
-            self.journal.snapshot(self.plan.before)
-        for change in changes:
-            self.journal.change(change)
+        self.journal.snapshot(self.plan.before)
+        result = self.journal.guarded(operation, changes, call, after_of)
+        if after_of is not None:
+            confirmed = after_of(result)
+            self.written = [
+                dataclasses.replace(c, after=confirmed[c.field]) if c in changes and c.field in confirmed else c
+                for c in self.written
+            ]
+        return result
+
+    def _check_stop(self) -> None:
+        if self.stop.requested:
+            raise Stopped("stopped by a signal")
 
     def run(self) -> ServiceResult:
         plan = self.plan
+        if self.stop.requested:
+            return ServiceResult(plan.name, "skipped", plan.changes(), "not started: the run was stopped by a signal",
+                                 plan.before, plan.before)
         try:
-            self._task_and_service()
-            self._scalable_target()
-            self._lifecycle_policy()
-            self._alarms()
+            for step in (self._task_and_service, self._scalable_target, self._lifecycle_policy, self._alarms):
+                self._check_stop()
+                step()
         except Exception as exc:  # noqa: BLE001 - any failure must leave this service as it was
             log.error("%s: %s", plan.name, exc)
             log.debug("%s: failure detail", plan.name, exc_info=True)
             return self._roll_back(str(exc) or type(exc).__name__)
+        finally:
+            self.progress.done(plan.name)
         log.info("%s: applied %d changes", plan.name, len(plan.changes()))
         return ServiceResult(
             plan.name, "applied", plan.changes(), plan.reason, plan.before, plan.after, dict(plan.alarm_thresholds), plan.baseline_size
@@ -320,26 +349,51 @@ class ServiceRun:
     def _service_target(self) -> Dict[str, Any]:
         return {"cluster": self.cluster, "serviceName": self.plan.live.target.service_name}
 
+    def _revision(self) -> str:
+        """The revision with the planned size: one an optimizer run already registered with
+        exactly this content (an interrupted run, a retried call) is reused, else a new one
+        is registered. Duplicates this run registered (a lost response retried by the SDK)
+        are retired, so no revision the journal does not show stays ACTIVE."""
+        plan, live = self.plan, self.plan.live
+        target = {**self._service_target(), "family": live.task_definition["family"], "runId": self.run_id}
+        sizes = {"cpu": (plan.before.cpu, plan.after.cpu), "memory": (plan.before.memory, plan.after.memory)}
+        wanted = {**live.task_definition, "cpu": str(plan.after.cpu), "memory": str(plan.after.memory)}
+        if plan.after.architecture != plan.before.architecture:
+            sizes["cpuArchitecture"] = (plan.before.architecture, plan.after.architecture)
+            platform = live.task_definition.get("runtimePlatform") or {}
+            wanted["runtimePlatform"] = {
+                **platform,
+                "cpuArchitecture": plan.after.architecture,
+                "operatingSystemFamily": platform.get("operatingSystemFamily") or "LINUX",
+            }
+        existing = res.optimizer_revisions(self.ctx, live.task_definition_arn)
+        reusable = next((r for r in existing if res.same_content(r.task_definition, wanted)), None)
+        if reusable is not None:
+            log.info("%s: reusing %s, registered by an earlier optimizer run", plan.name, reusable.arn)
+            changes = [Change(plan.name, "taskDefinition", "revision", live.task_definition_arn, reusable.arn, target)]
+            changes += [Change(plan.name, "taskDefinition", k, b, a, target) for k, (b, a) in sizes.items()]
+            self.written.extend(changes)
+            self.journal.snapshot(plan.before)
+            for change in changes:
+                self.journal.change(change)
+            return reusable.arn
+        arn = self.write(
+            "RegisterTaskDefinition", "taskDefinition", {"revision": (live.task_definition_arn, None), **sizes}, target,
+            lambda: res.register_revision(self.ctx, live.task_definition, live.task_definition_tags,
+                                          plan.after.cpu, plan.after.memory, self.run_id,
+                                          plan.after.architecture),
+            after_of=lambda registered: {"revision": registered},
+        )
+        for extra in res.optimizer_revisions(self.ctx, live.task_definition_arn):
+            if extra.run_id == self.run_id and extra.arn != arn:
+                self.write("DeregisterTaskDefinition", "taskDefinition", {"retired": (extra.arn, "INACTIVE")}, target,
+                           lambda a=extra.arn: res.deregister(self.ctx, a))
+                log.info("%s: retired duplicate revision %s", plan.name, extra.arn)
+        return arn
+
     def _task_and_service(self) -> None:
         plan, live = self.plan, self.plan.live
-        task_definition = live.task_definition_arn
-        if plan.size_changes():
-            task_definition = res.register_revision(
-                self.ctx, live.task_definition, live.task_definition_tags, plan.after.cpu, plan.after.memory,
-                plan.after.architecture,
-            )
-            recorded = {
-                "revision": (live.task_definition_arn, task_definition),
-                "cpu": (plan.before.cpu, plan.after.cpu),
-                "memory": (plan.before.memory, plan.after.memory),
-            }
-            if plan.after.architecture != plan.before.architecture:
-                recorded["cpuArchitecture"] = (plan.before.architecture, plan.after.architecture)
-            self.record(
-                "taskDefinition",
-                recorded,
-                {**self._service_target(), "family": live.task_definition["family"]},
-            )
+        task_definition = self._revision() if plan.size_changes() else live.task_definition_arn
         fields: Dict[str, tuple] = {}
         if task_definition != live.task_definition_arn:
             fields["taskDefinition"] = (live.task_definition_arn, task_definition)
@@ -349,7 +403,8 @@ class ServiceRun:
             fields["capacityProviderStrategy"] = (live.strategy_items, plan.strategy_items())
         if not fields:
             return
-        res.update_service(
+        self._check_stop()
+        self.write("UpdateService", "service", fields, self._service_target(), lambda: res.update_service(
             self.ctx,
             self.cluster,
             live.target.service_name,
@@ -357,11 +412,11 @@ class ServiceRun:
             desired_count=fields.get("desiredCount", (None, None))[1],
             strategy=plan.strategy_items(),
             change_strategy="capacityProviderStrategy" in fields,
-        )
-        self.record("service", fields, self._service_target())
+        ))
         rollout = res.wait_for_deployment(
             self.ctx, self.cluster, live.target.service_name, task_definition,
             self.opts.wait_timeout, self.opts.poll_interval,
+            stop=lambda: self.stop.requested, progress=self.progress.reporter(plan.name),
         )
         if not rollout.ok:
             raise DeploymentFailed(f"deployment failed: {rollout.reason}")
@@ -372,12 +427,13 @@ class ServiceRun:
         if (b.min_capacity, b.max_capacity) == (a.min_capacity, a.max_capacity):
             return
         resource_id = self.plan.live.target.scalable_target_resource_id
-        res.set_scalable_target(self.ctx, resource_id, a.min_capacity, a.max_capacity)
         fields = {"minCapacity": (b.min_capacity, a.min_capacity), "maxCapacity": (b.max_capacity, a.max_capacity)}
-        self.record(
+        self.write(
+            "RegisterScalableTarget",
             "scalableTarget",
             {k: v for k, v in fields.items() if v[0] != v[1]},
             {"resourceId": resource_id, "serviceNamespace": res.ECS_NAMESPACE, "scalableDimension": res.SCALABLE_DIMENSION},
+            lambda: res.set_scalable_target(self.ctx, resource_id, a.min_capacity, a.max_capacity),
         )
 
     def _lifecycle_policy(self) -> None:
@@ -387,26 +443,29 @@ class ServiceRun:
         repository = self.plan.live.target.repository_name
         old_text = self.plan.live.lifecycle_policy
         new_text = res.with_keep_count(old_text, a.ecr_keep_images)
-        res.write_lifecycle_policy(self.ctx, repository, new_text)
-        self.record(
+        self.write(
+            "PutLifecyclePolicy",
             "ecrLifecyclePolicy",
             {"keepImages": (b.ecr_keep_images, a.ecr_keep_images), "lifecyclePolicyText": (old_text, new_text)},
             {"repositoryName": repository},
+            lambda: res.write_lifecycle_policy(self.ctx, repository, new_text),
         )
 
     def _alarms(self) -> None:
         for kind, threshold in self.plan.alarm_thresholds.items():
+            self._check_stop()
             alarm = self.plan.live.alarms[kind]
-            res.set_alarm_threshold(self.ctx, alarm, threshold)
             name = alarm["AlarmName"]
             # The kind tells a journal reader (export-config --journal) which config key it is.
-            self.record(f"alarm:{name}", {"threshold": (alarm["Threshold"], threshold)}, {"alarmName": name, "kind": kind})
+            self.write("PutMetricAlarm", f"alarm:{name}", {"threshold": (alarm["Threshold"], threshold)},
+                       {"alarmName": name, "kind": kind},
+                       lambda a=alarm, t=threshold: res.set_alarm_threshold(self.ctx, a, t))
 
     def _roll_back(self, failure: str) -> ServiceResult:
         plan = self.plan
-        outcomes = restore_changes(
-            self.ctx, self.written, self.opts.wait_timeout, self.opts.poll_interval, record=self.journal.change
-        )
+        # Stopping: the restore must end well inside the 30 s a stopping ECS task is given.
+        wait = min(self.opts.wait_timeout, STOP_RESTORE_SECONDS) if self.stop.requested else self.opts.wait_timeout
+        outcomes = restore_changes(self.ctx, self.written, wait, self.opts.poll_interval, journal=self.journal)
         errors = [o.error for o in outcomes if o.error]
         notes = "".join(f"; {n}" for o in outcomes for n in o.notes)
         if errors:
@@ -431,6 +490,8 @@ class OptimizeOutcome:
     policy: str
     journal: Optional[Path]
     results: List[ServiceResult]
+    #: Why the cluster lock could not be released after the run, if it could not.
+    lock_error: Optional[str] = None
 
     @property
     def failed(self) -> List[ServiceResult]:
@@ -449,42 +510,72 @@ def optimize(
     journal_path: Path,
     force_unlock: bool = False,
     after_apply: Optional[AfterApply] = None,
+    stop: Optional[StopRequest] = None,
+    progress: Optional[Progress] = None,
 ) -> OptimizeOutcome:
     """Plan every service and, unless dry-run, apply the plans under the cluster lock.
 
     A run with nothing to change takes no lock and writes no journal, so re-running on an
     optimized environment makes no mutating call at all. A run with changes plans again
     after taking the lock, so it never applies a plan made while another run was working.
+    A stop request (a signal) before the lock is taken ends the run with nothing changed.
+    An error releasing the lock after the run does not lose the report: it is returned in
+    ``lock_error``.
     """
+    stop = stop or StopRequest()
     fleet = plan_fleet(ctx, targets, opts)
-    if ctx.dry_run or not fleet.anything_to_do:
+    if ctx.dry_run or not fleet.anything_to_do or stop.requested:
+        if force_unlock and not ctx.dry_run:
+            ClusterLock(ctx, targets.cluster_name).force_unlock()  # asked for, even with nothing to do
         results = [_unapplied(p, dry_run=ctx.dry_run) for p in fleet.ordered()]
         return OptimizeOutcome(targets.cluster_name, ctx.dry_run, opts.policy, None, results)
-    with ClusterLock(ctx, targets.cluster_name) as lock:
-        lock.acquire(force=force_unlock)
+    run_id = uuid.uuid4().hex[:16]
+    lock = ClusterLock(ctx, targets.cluster_name, run_id=run_id)
+    lock.acquire(force=force_unlock)
+    journal: Optional[Journal] = None
+    try:
         fleet = plan_fleet(ctx, targets, opts, fleet.usage)
         header = {
+            "runId": run_id,
             "cluster": targets.cluster_name,
+            "account": fleet.account,
             "region": ctx.region,
+            "endpointUrl": ctx.settings.endpoint_url,
             "policy": opts.policy,
             "source": targets.source,
             "tier": targets.tier,
             "environmentSuffix": targets.environment_suffix,
         }
         journal = Journal(journal_path, header)
-        try:
-            results = _apply_all(ctx, journal, fleet.ordered(), targets.cluster_name, opts)
-            if after_apply is not None:
-                after_apply(journal, results)
-        finally:
+        results = _apply_all(ctx, journal, fleet.ordered(), targets.cluster_name, opts, run_id, stop, progress or Progress())
+        if after_apply is not None:
+            after_apply(journal, results)
+    finally:
+        if journal is not None:
             journal.close()
-    return OptimizeOutcome(targets.cluster_name, False, opts.policy, journal.path, results)
+        lock_error = _release(lock)
+    return OptimizeOutcome(targets.cluster_name, False, opts.policy, journal.path, results, lock_error)
 
 
-def _apply_all(ctx: AwsContext, journal: Journal, plans: List[ServicePlan], cluster: str, opts: RunOptions) -> List[ServiceResult]:
+def _release(lock: ClusterLock) -> Optional[str]:
+    try:
+        lock.release()
+    except Exception as exc:  # noqa: BLE001 - the run is over; its report must still be printed
+        message = f"releasing the lock {lock.name} failed: {exc}; remove it with --force-unlock once no run is active"
+        log.error("%s", message)
+        return message
+    return None
+
+
+def _apply_all(ctx: AwsContext, journal: Journal, plans: List[ServicePlan], cluster: str, opts: RunOptions,
+               run_id: str, stop: StopRequest, progress: Progress) -> List[ServiceResult]:
+    """Apply every planned service on the worker pool. Every worker is waited for, also when a
+    signal arrives, so the lock is never released while one still writes."""
     todo = [p for p in plans if p.status == "planned"]
     log.info("applying %d of %d services (concurrency %d)", len(todo), len(plans), opts.concurrency)
-    with ThreadPoolExecutor(max_workers=max(1, opts.concurrency)) as pool:
-        futures = {p.name: pool.submit(ServiceRun(ctx, journal, p, cluster, opts).run) for p in todo}
+    with progress, ThreadPoolExecutor(max_workers=max(1, opts.concurrency)) as pool:
+        futures = {
+            p.name: pool.submit(ServiceRun(ctx, journal, p, cluster, opts, run_id, stop, progress).run) for p in todo
+        }
         applied = {name: f.result() for name, f in futures.items()}
     return [applied.get(p.name) or _unapplied(p, dry_run=False) for p in plans]

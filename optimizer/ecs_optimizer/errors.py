@@ -1,4 +1,4 @@
-"""Errors that map to the CLI's documented exit codes (README, "Exit codes"; docs/architecture.md)."""
+"""Errors that map to the CLI's documented exit codes (listed in the README)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ EXIT_BAD_INPUT = 2
 EXIT_NOT_FOUND = 3
 EXIT_PARTIAL = 4
 EXIT_LOCKED = 5
+#: A signal stopped the run: services in flight were finished or put back, the report printed.
+EXIT_INTERRUPTED = 6
 
 
 class OptimizerError(Exception):

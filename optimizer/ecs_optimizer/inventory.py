@@ -36,6 +36,8 @@ class LiveService:
     lifecycle_policy: Optional[str] = None
     image_bytes: Tuple[int, ...] = ()
     alarms: Dict[str, dict] = field(default_factory=dict)  # kind -> DescribeAlarms entry
+    #: Alarm kind (cpuHigh, memoryHigh) -> the target-tracking value autoscaling holds that metric at.
+    autoscaling_targets: Dict[str, float] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -123,9 +125,11 @@ def read_inventory(ctx: AwsContext, targets: Targets, concurrency: int) -> Inven
         ctx, [t.scalable_target_resource_id for t in targets.services.values()]
     )
     alarms = res.describe_alarms(ctx, [a.name for t in targets.services.values() for a in t.alarms])
+    tracking = res.target_tracking_values(ctx)
     missing: List[str] = []
     for live in services.values():
         live.scalable_target = scalable.get(live.target.scalable_target_resource_id)
+        live.autoscaling_targets = tracking.get(live.target.scalable_target_resource_id, {})
         live.alarms = {a.kind: alarms[a.name] for a in live.target.alarms if a.name in alarms}
         missing += [f"{live.name}: {part}" for part in _missing_parts(live)]
     if missing:

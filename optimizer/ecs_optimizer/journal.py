@@ -1,13 +1,22 @@
-"""The write-ahead record of a run: one JSON line per changed field, fsynced as it happens.
+"""The write-ahead record of a run: JSON lines, each fsynced before the next step starts.
 
 Line kinds:
 
-* ``run``: the first line; cluster, region, policy, tool version.
+* ``run``: the first line; run id, cluster, region, account, endpoint, policy, tool version.
 * ``snapshot``: a service's full cost-relevant state before its first change, so ``savings
   --journal`` can price a finished run without asking AWS what it looked like before.
-* ``change``: one field of one resource: UTC time, service, resource, field, before, after and
+* ``intent``: written and made durable *before* a mutating AWS call: the call's operation and
+  id, and the fields it changes, each with service, resource, field, before, after and
   ``target`` (the identifiers a restore needs: cluster and service name, task-definition
   family, scalable-target resource id, repository name, alarm name).
+* ``outcome``: written after the call: ``applied`` (with values only AWS knew, such as the
+  ARN of a registered revision) or ``failed``.
+* ``change``: one field already applied (a stack file the write-back edited).
+
+An intent with no outcome (the process was killed, or the response was lost) means "maybe
+applied": ``rollback`` reads the live value and restores it when it differs, and a failed
+call is treated the same way, since a lost response retried by the SDK may have been
+applied before it failed. Pricing and the config export count only applied changes.
 
 Restoring (``rollback``, and the engine's own per-service rollback) uses, for every field,
 the *earliest* ``before`` in the journal and restores resources in the reverse order of their
@@ -24,19 +33,27 @@ import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, IO, List, Optional, Tuple
+from typing import Any, Callable, Dict, IO, List, Optional, Tuple, TypeVar
 
 from . import __version__
 from .errors import BadInput
 from .model import CapacityStrategy, ServiceState
 
-KINDS = ("run", "snapshot", "change")
+T = TypeVar("T")
+
+KINDS = ("run", "snapshot", "intent", "outcome", "change")
 #: A Pulumi stack file edited by ``--write-config`` (see :mod:`writeback`): not an AWS resource,
 #: restored by ``rollback`` before the AWS resources, as it was written after them.
 CONFIG_FILE = "configFile"
 RESOURCES = ("taskDefinition", "service", "scalableTarget", "ecrLifecyclePolicy", CONFIG_FILE)
 ALARM_PREFIX = "alarm:"
 _CHANGE_KEYS = ("time", "service", "resource", "field", "before", "after", "target")
+
+
+def _change_record(change: Change) -> Dict[str, Any]:
+    record = {k: getattr(change, k) for k in _CHANGE_KEYS}
+    record["time"] = iso(utc_now())
+    return record
 
 
 def utc_now() -> dt.datetime:
@@ -81,6 +98,8 @@ class Change:
     after: Any
     target: Dict[str, Any]
     time: str = ""
+    #: False while the write is only intended (no outcome yet, or the call failed).
+    confirmed: bool = True
 
     @property
     def group(self) -> Tuple[str, str, str]:
@@ -92,11 +111,19 @@ class Journal:
     """Appends lines; each is flushed and fsynced before :meth:`change` returns, so it is on disk
     before the caller starts the next mutation. Thread-safe."""
 
-    def __init__(self, path: Path, header: Dict[str, Any]) -> None:
+    def __init__(self, path: Path, header: Optional[Dict[str, Any]]) -> None:
+        """A new journal at ``path`` starting with ``header``; with ``header=None`` append to
+        the existing journal at ``path`` (``rollback`` records its restoring writes there)."""
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._snapshotted: set = set()
+        self._ops = 0
+        if header is None:
+            # op ids stay unique: every earlier intent took a line
+            self._ops = len(self.path.read_text(encoding="utf-8").splitlines())
+            self._file = open(self.path, "a", encoding="utf-8")
+            return
         try:
             # never append to another run's journal: its rollback would undo both runs
             self._file: IO[str] = open(self.path, "x", encoding="utf-8")
@@ -119,9 +146,37 @@ class Journal:
         self._write({"kind": "snapshot", "time": iso(utc_now()), "service": state.service, "state": state_to_dict(state)})
 
     def change(self, change: Change) -> None:
-        record = dataclasses.asdict(change)
-        record["time"] = iso(utc_now())
-        self._write({"kind": "change", **record})
+        """An already applied change (no AWS call to guard)."""
+        self._write({"kind": "change", **_change_record(change)})
+
+    def intent(self, operation: str, changes: List[Change]) -> int:
+        """Record a write before it is sent; returns the id its :meth:`outcome` names."""
+        with self._lock:
+            self._ops += 1
+            op = self._ops
+        self._write({"kind": "intent", "op": op, "operation": operation, "time": iso(utc_now()),
+                     "changes": [_change_record(c) for c in changes]})
+        return op
+
+    def outcome(self, op: int, applied: bool, after: Optional[Dict[str, Any]] = None, error: str = "") -> None:
+        record: Dict[str, Any] = {"kind": "outcome", "op": op, "time": iso(utc_now()), "result": "applied" if applied else "failed"}
+        if after:
+            record["after"] = after
+        if error:
+            record["error"] = error
+        self._write(record)
+
+    def guarded(self, operation: str, changes: List[Change], call: Callable[[], T],
+                after_of: Optional[Callable[[T], Dict[str, Any]]] = None) -> T:
+        """Intent, then ``call``, then its outcome: the write-ahead protocol in one place."""
+        op = self.intent(operation, changes)
+        try:
+            result = call()
+        except BaseException as exc:
+            self.outcome(op, False, error=f"{type(exc).__name__}: {exc}"[:500])
+            raise
+        self.outcome(op, True, after_of(result) if after_of else None)
+        return result
 
     def close(self) -> None:
         with self._lock:
@@ -134,12 +189,23 @@ class JournalContents:
     path: str
     header: Dict[str, Any]
     snapshots: Dict[str, ServiceState] = field(default_factory=dict)
-    changes: List[Change] = field(default_factory=list)
+    #: Every write the run made or may have made (intents without an applied outcome
+    #: included), in journal order: what ``rollback`` restores.
+    restorable: List[Change] = field(default_factory=list)
+
+    @property
+    def changes(self) -> List[Change]:
+        """The writes AWS confirmed: what pricing and the config export count."""
+        return [c for c in self.restorable if c.confirmed]
+
+    @property
+    def unconfirmed(self) -> List[Change]:
+        return [c for c in self.restorable if not c.confirmed]
 
     def for_services(self, names: List[str]) -> "JournalContents":
         if not names:
             return self
-        unknown = sorted(set(names) - set(self.snapshots) - {c.service for c in self.changes})
+        unknown = sorted(set(names) - set(self.snapshots) - {c.service for c in self.restorable})
         if unknown:
             raise BadInput(f"{self.path}: --service {', '.join(unknown)} does not appear in the journal")
         keep = set(names)
@@ -147,7 +213,7 @@ class JournalContents:
             self.path,
             self.header,
             {k: v for k, v in self.snapshots.items() if k in keep},
-            [c for c in self.changes if c.service in keep],
+            [c for c in self.restorable if c.service in keep],
         )
 
 
@@ -155,49 +221,165 @@ def _valid_resource(resource: Any) -> bool:
     return isinstance(resource, str) and (resource in RESOURCES or (resource.startswith(ALARM_PREFIX) and len(resource) > len(ALARM_PREFIX)))
 
 
-def _parse_line(path: str, lineno: int, text: str, contents: Optional[JournalContents]) -> JournalContents:
-    where = f"{path}:{lineno}"
-    try:
-        record = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise BadInput(f"{where}: not valid JSON: {exc.msg}") from exc
-    kind = record.get("kind") if isinstance(record, dict) else None
-    if kind not in KINDS:
-        raise BadInput(f"{where}: expected an object with kind one of {', '.join(KINDS)}")
-    if contents is None:
-        if kind != "run" or not isinstance(record.get("cluster"), str):
-            raise BadInput(f"{where}: the first line must be the run header naming the cluster")
-        return JournalContents(path, record)
-    if kind == "snapshot":
-        try:
-            contents.snapshots[record["service"]] = state_from_dict(record["state"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise BadInput(f"{where}: malformed snapshot ({exc})") from exc
-    elif kind == "change":
-        missing = [k for k in _CHANGE_KEYS if k not in record]
-        if missing:
-            raise BadInput(f"{where}: change is missing {', '.join(missing)}")
-        if not _valid_resource(record["resource"]) or not isinstance(record["target"], dict):
-            raise BadInput(f"{where}: unknown resource {json.dumps(record['resource'])}")
-        contents.changes.append(Change(**{k: record[k] for k in _CHANGE_KEYS}))
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_strategy(value: Any) -> bool:
+    return value is None or (
+        isinstance(value, list)
+        and all(isinstance(i, dict) and isinstance(i.get("capacityProvider"), str) for i in value)
+    )
+
+
+#: (resource, field) -> (what the value must be, check). ``None`` is allowed where the
+#: resource may not have had the value (no lifecycle policy, a revision not yet registered).
+_FIELD_TYPES: Dict[Tuple[str, str], Tuple[str, Callable[[Any], bool]]] = {
+    ("taskDefinition", "revision"): ("a task-definition ARN", lambda v: v is None or isinstance(v, str)),
+    ("taskDefinition", "retired"): ("a task-definition ARN", lambda v: isinstance(v, str) and bool(v)),
+    ("taskDefinition", "cpu"): ("an integer", _is_int),
+    ("taskDefinition", "memory"): ("an integer", _is_int),
+    ("service", "taskDefinition"): ("a task-definition ARN", lambda v: isinstance(v, str) and bool(v)),
+    ("service", "desiredCount"): ("an integer", _is_int),
+    ("service", "capacityProviderStrategy"): ("a capacity-provider strategy list or null", _is_strategy),
+    ("scalableTarget", "minCapacity"): ("an integer", _is_int),
+    ("scalableTarget", "maxCapacity"): ("an integer", _is_int),
+    ("ecrLifecyclePolicy", "keepImages"): ("an integer or null", lambda v: v is None or _is_int(v)),
+    ("ecrLifecyclePolicy", "lifecyclePolicyText"): ("a policy text or null", lambda v: v is None or isinstance(v, str)),
+}
+_ALARM_FIELD = ("a number", lambda v: isinstance(v, (int, float)) and not isinstance(v, bool))
+
+#: resource -> the target keys a restore needs.
+_TARGET_KEYS: Dict[str, Tuple[str, ...]] = {
+    "taskDefinition": ("cluster", "serviceName", "family"),
+    "service": ("cluster", "serviceName"),
+    "scalableTarget": ("resourceId",),
+    "ecrLifecyclePolicy": ("repositoryName",),
+    ALARM_PREFIX: ("alarmName",),
+}
+
+
+def _check_change(where: str, record: Dict[str, Any]) -> None:
+    """Every value a restore would write has the type AWS takes: checked for the whole journal
+    before ``rollback`` writes anything."""
+    resource, name, target = record["resource"], record["field"], record["target"]
+    if not isinstance(name, str):
+        raise BadInput(f"{where}: field must be a string")
+    key = ALARM_PREFIX if resource.startswith(ALARM_PREFIX) else resource
+    missing = [k for k in _TARGET_KEYS.get(key, ()) if not isinstance(target.get(k), str) or not target.get(k)]
+    if missing:
+        raise BadInput(f"{where}: {resource} target is missing {', '.join(missing)}")
+    if key == ALARM_PREFIX:
+        expected = _ALARM_FIELD if name == "threshold" else None
     else:
-        raise BadInput(f"{where}: a second run header")
-    return contents
+        expected = _FIELD_TYPES.get((resource, name))
+    if expected is None:
+        if resource == CONFIG_FILE:
+            return  # checked by the write-back when it restores the file
+        raise BadInput(f"{where}: unknown field {resource}.{name}")
+    what, ok = expected
+    for side in ("before", "after"):
+        value = record[side]
+        if resource == "taskDefinition" and name == "revision" and side == "before" and value is None:
+            raise BadInput(f"{where}: {resource}.{name} before must be {what}")
+        if not ok(value):
+            raise BadInput(f"{where}: {resource}.{name} {side} must be {what}, not {json.dumps(value)[:60]}")
+
+
+def _parse_change(where: str, record: Any, confirmed: bool) -> Change:
+    if not isinstance(record, dict):
+        raise BadInput(f"{where}: a change must be an object")
+    missing = [k for k in _CHANGE_KEYS if k not in record]
+    if missing:
+        raise BadInput(f"{where}: change is missing {', '.join(missing)}")
+    if not _valid_resource(record["resource"]) or not isinstance(record["target"], dict):
+        raise BadInput(f"{where}: unknown resource {json.dumps(record['resource'])}")
+    if not isinstance(record["service"], str):
+        raise BadInput(f"{where}: service must be a string")
+    _check_change(where, record)
+    return Change(**{k: record[k] for k in _CHANGE_KEYS}, confirmed=confirmed)
+
+
+@dataclass
+class _Parser:
+    path: str
+    contents: Optional[JournalContents] = None
+    #: op id -> (index of its first change in ``restorable``, number of changes)
+    intents: Dict[int, Tuple[int, int]] = field(default_factory=dict)
+
+    def line(self, lineno: int, text: str) -> None:
+        where = f"{self.path}:{lineno}"
+        try:
+            record = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise BadInput(f"{where}: not valid JSON: {exc.msg}") from exc
+        except RecursionError as exc:
+            raise BadInput(f"{where}: JSON nested too deeply") from exc
+        kind = record.get("kind") if isinstance(record, dict) else None
+        if kind not in KINDS:
+            raise BadInput(f"{where}: expected an object with kind one of {', '.join(KINDS)}")
+        if self.contents is None:
+            if kind != "run" or not isinstance(record.get("cluster"), str):
+                raise BadInput(f"{where}: the first line must be the run header naming the cluster")
+            for key in ("region", "endpointUrl", "account", "runId", "environmentSuffix"):
+                if record.get(key) is not None and not isinstance(record[key], str):
+                    raise BadInput(f"{where}: header {key} must be a string")
+            self.contents = JournalContents(self.path, record)
+            return
+        contents = self.contents
+        if kind == "snapshot":
+            try:
+                contents.snapshots[record["service"]] = state_from_dict(record["state"])
+            except (KeyError, TypeError, ValueError) as exc:
+                raise BadInput(f"{where}: malformed snapshot ({exc})") from exc
+        elif kind == "change":
+            contents.restorable.append(_parse_change(where, record, confirmed=True))
+        elif kind == "intent":
+            op, changes = record.get("op"), record.get("changes")
+            if not _is_int(op) or op in self.intents or not isinstance(changes, list) or not changes:
+                raise BadInput(f"{where}: an intent needs a new integer op and a list of changes")
+            self.intents[op] = (len(contents.restorable), len(changes))
+            contents.restorable.extend(_parse_change(where, c, confirmed=False) for c in changes)
+        elif kind == "outcome":
+            self._outcome(where, record)
+        else:
+            raise BadInput(f"{where}: a second run header")
+
+    def _outcome(self, where: str, record: Dict[str, Any]) -> None:
+        assert self.contents is not None
+        op = record.get("op")
+        if op not in self.intents or record.get("result") not in ("applied", "failed"):
+            raise BadInput(f"{where}: an outcome must name an earlier intent's op and be applied or failed")
+        if record["result"] == "failed":
+            return  # stays unconfirmed: maybe applied before it failed
+        after = record.get("after") or {}
+        if not isinstance(after, dict):
+            raise BadInput(f"{where}: outcome after must be an object")
+        first, count = self.intents[op]
+        items = self.contents.restorable
+        for i in range(first, first + count):
+            change = items[i]
+            value = after.get(change.field, change.after)
+            checked = {**dataclasses.asdict(change), "after": value}
+            _check_change(where, checked)
+            items[i] = dataclasses.replace(change, after=value, confirmed=True)
 
 
 def read_journal(path: str) -> JournalContents:
-    """Parse and validate a journal; any malformed line is bad input naming file and line."""
+    """Parse and validate the whole journal; any malformed line is bad input naming file and line."""
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
     except OSError as exc:
         raise BadInput(f"{path}: cannot read journal: {exc.strerror or exc}") from exc
-    contents: Optional[JournalContents] = None
+    except UnicodeDecodeError as exc:
+        raise BadInput(f"{path}: not UTF-8 text (byte {exc.start})") from exc
+    parser = _Parser(path)
     for lineno, text in enumerate(lines, start=1):
         if text.strip():
-            contents = _parse_line(path, lineno, text, contents)
-    if contents is None:
+            parser.line(lineno, text)
+    if parser.contents is None:
         raise BadInput(f"{path}: empty journal")
-    return contents
+    return parser.contents
 
 
 @dataclass(frozen=True)

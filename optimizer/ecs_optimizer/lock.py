@@ -3,6 +3,11 @@
 ``PutParameter`` with ``Overwrite=False`` is atomic in SSM, so two runs racing for the lock
 cannot both win, and the parameter is visible to every runner (CI, a scheduled task, a
 laptop) without extra infrastructure. Standard parameters are free.
+
+Taking the lock is idempotent for its holder: the value names the run (a random run id), so
+when a ``PutParameter`` was applied but its response lost and the SDK's retry is refused
+with ``ParameterAlreadyExists``, the run reads the parameter, finds its own value and holds
+the lock. Releasing it tolerates a retried ``DeleteParameter`` finding it already gone.
 """
 
 from __future__ import annotations
@@ -51,6 +56,8 @@ class ClusterLock:
     ctx: AwsContext
     cluster: str
     value: Optional[str] = None
+    #: Identifies this run's lock value (see the module docstring).
+    run_id: str = ""
 
     @property
     def name(self) -> str:
@@ -60,7 +67,9 @@ class ClusterLock:
         """Take the lock, or raise :class:`LockHeld` naming the owner and time."""
         if force:
             self.force_unlock()
-        value = json.dumps({**owner_identity(), "time": iso(utc_now()), "cluster": self.cluster}, sort_keys=True)
+        value = json.dumps(
+            {**owner_identity(), "time": iso(utc_now()), "cluster": self.cluster, "run": self.run_id}, sort_keys=True
+        )
         try:
             self.ctx.ssm.put_parameter(
                 Name=self.name,
@@ -73,6 +82,10 @@ class ClusterLock:
             if error_code(exc) != "ParameterAlreadyExists":
                 raise
             holder = self._current()
+            if holder == value:
+                self.value = value
+                log.info("lock %s acquired (a retried request found it already ours)", self.name)
+                return
             raise LockHeld(
                 f"cluster {self.cluster} is locked by another optimizer run "
                 f"({describe_owner(holder) if holder else 'owner unknown'}); parameter {self.name}; "
@@ -95,7 +108,11 @@ class ClusterLock:
             return
         try:
             if self._current() == self.value:
-                self.ctx.ssm.delete_parameter(Name=self.name)
+                try:
+                    self.ctx.ssm.delete_parameter(Name=self.name)
+                except ClientError as exc:
+                    if error_code(exc) != "ParameterNotFound":  # a retried delete of our own lock
+                        raise
                 log.info("lock %s released", self.name)
             else:
                 log.warning("lock %s is no longer ours; left in place", self.name)

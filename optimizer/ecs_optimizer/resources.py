@@ -12,7 +12,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from botocore.exceptions import ClientError
 
@@ -39,21 +39,78 @@ def describe_task_definition(ctx: AwsContext, arn: str) -> Tuple[dict, List[dict
     return resp["taskDefinition"], resp.get("tags", [])
 
 
+#: Tag on every revision the optimizer registers: the id of the run that registered it, so a
+#: revision whose RegisterTaskDefinition response never arrived (a kill, a lost response the
+#: SDK retried) is still found and retired.
+RUN_TAG = "ecs-optimizer:run"
+
+
 def register_revision(
-    ctx: AwsContext, task_def: dict, tags: List[dict], cpu: int, memory: int, architecture: Optional[str] = None
+    ctx: AwsContext,
+    task_def: dict,
+    tags: List[dict],
+    cpu: int,
+    memory: int,
+    run_id: str,
+    architecture: Optional[str] = None,
 ) -> str:
     """Register a new revision of ``task_def``'s family with only cpu and memory (and, when
-    given, ``runtimePlatform.cpuArchitecture``) changed."""
+    given, ``runtimePlatform.cpuArchitecture``) changed, and the run tag set."""
     params = input_fields(ctx.ecs.raw, "RegisterTaskDefinition", task_def)
     params.update(cpu=str(cpu), memory=str(memory))
     if architecture is not None:
         platform = dict(params.get("runtimePlatform") or {})
         if (platform.get("cpuArchitecture") or "X86_64") != architecture:
-            params["runtimePlatform"] = {**platform, "cpuArchitecture": architecture,
-                                         "operatingSystemFamily": platform.get("operatingSystemFamily") or "LINUX"}
-    if tags:
-        params["tags"] = tags
+            params["runtimePlatform"] = {
+                **platform,
+                "cpuArchitecture": architecture,
+                "operatingSystemFamily": platform.get("operatingSystemFamily") or "LINUX",
+            }
+    params["tags"] = [t for t in tags if t.get("key") != RUN_TAG] + [{"key": RUN_TAG, "value": run_id}]
     return ctx.ecs.register_task_definition(**params)["taskDefinition"]["taskDefinitionArn"]
+
+
+def revision_number(arn: str) -> int:
+    return int(arn.rsplit(":", 1)[1])
+
+
+def _tag(tags: List[dict], key: str) -> Optional[str]:
+    return next((t.get("value") for t in tags if t.get("key") == key), None)
+
+
+@dataclass(frozen=True)
+class RunRevision:
+    arn: str
+    run_id: str
+    task_definition: dict
+
+
+def optimizer_revisions(ctx: AwsContext, after_arn: str) -> List[RunRevision]:
+    """ACTIVE revisions of ``after_arn``'s family numbered after it that an optimizer run
+    registered. Found by describing ``family:N+1``, ``N+2``... up to the first number that
+    does not exist (revision numbers are consecutive; only DescribeTaskDefinition is needed)."""
+    family, number = after_arn.rsplit("/", 1)[1].rsplit(":", 1)[0], revision_number(after_arn)
+    found: List[RunRevision] = []
+    while True:
+        number += 1
+        try:
+            task_def, tags = describe_task_definition(ctx, f"{family}:{number}")
+        except ClientError as exc:
+            if error_code(exc) in ("ClientException", "ResourceNotFoundException", "InvalidParameterException"):
+                return found
+            raise
+        run_id = _tag(tags, RUN_TAG)
+        if run_id and task_def.get("status") == "ACTIVE":
+            found.append(RunRevision(task_def["taskDefinitionArn"], run_id, task_def))
+
+
+#: What makes two revisions interchangeable for the optimizer: everything it copies.
+_REVISION_CONTENT = ("cpu", "memory", "containerDefinitions", "runtimePlatform", "networkMode",
+                     "requiresCompatibilities", "taskRoleArn", "executionRoleArn", "volumes")
+
+
+def same_content(a: dict, b: dict) -> bool:
+    return all(a.get(k) == b.get(k) for k in _REVISION_CONTENT)
 
 
 def containers_fit(task_def: dict, cpu: int, memory: int) -> Optional[str]:
@@ -87,7 +144,12 @@ def is_active(ctx: AwsContext, arn: str) -> bool:
 
 
 def deregister(ctx: AwsContext, arn: str) -> None:
-    ctx.ecs.deregister_task_definition(taskDefinition=arn)
+    """Deregister; a retried call finding the revision already INACTIVE is success."""
+    try:
+        ctx.ecs.deregister_task_definition(taskDefinition=arn)
+    except ClientError as exc:
+        if error_code(exc) != "ClientException" or is_active(ctx, arn):
+            raise
 
 
 # ----------------------------------------------------------------------------- services
@@ -167,6 +229,15 @@ def rollout_status(service: dict, task_definition: str) -> Optional[Rollout]:
     return None
 
 
+def deployment_state(service: dict, task_definition: str) -> str:
+    """A short description of the deployment of ``task_definition`` for progress lines."""
+    for d in service.get("deployments", []):
+        if d.get("taskDefinition") == task_definition:
+            return (f"{d.get('status', '?')} {d.get('rolloutState') or 'IN_PROGRESS'}, "
+                    f"{d.get('runningCount', 0)}/{d.get('desiredCount', 0)} running")
+    return "waiting for the deployment to start"
+
+
 def wait_for_deployment(
     ctx: AwsContext,
     cluster: str,
@@ -174,13 +245,21 @@ def wait_for_deployment(
     task_definition: str,
     timeout: float,
     poll: float,
+    stop: Optional[Callable[[], bool]] = None,
+    progress: Optional[Callable[[str], None]] = None,
 ) -> Rollout:
-    """Poll DescribeServices until the deployment completes, fails, or ``timeout`` passes."""
+    """Poll DescribeServices until the deployment completes, fails, ``timeout`` passes or
+    ``stop`` says the run is stopping; ``progress`` hears the deployment state each poll."""
     deadline = time.monotonic() + timeout
     while True:
-        status = rollout_status(describe_service(ctx, cluster, service_name), task_definition)
+        service = describe_service(ctx, cluster, service_name)
+        status = rollout_status(service, task_definition)
+        if progress is not None:
+            progress(status.reason if status is not None else deployment_state(service, task_definition))
         if status is not None:
             return status
+        if stop is not None and stop():
+            return Rollout(False, "stopped by a signal while deploying")
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             return Rollout(False, f"deployment did not complete within {timeout:g}s")
@@ -217,6 +296,32 @@ def set_scalable_target(ctx: AwsContext, resource_id: str, min_capacity: int, ma
         MinCapacity=min_capacity,
         MaxCapacity=max_capacity,
     )
+
+
+#: Predefined target-tracking metrics -> the alarm kind watching the same metric.
+TRACKED_METRIC_KINDS = {
+    "ECSServiceAverageCPUUtilization": "cpuHigh",
+    "ECSServiceAverageMemoryUtilization": "memoryHigh",
+}
+
+
+def target_tracking_values(ctx: AwsContext) -> Dict[str, Dict[str, float]]:
+    """Scalable-target resource id -> {alarm kind: target value} of every ECS target-tracking
+    policy on a predefined CPU or memory metric (one paginated call for the whole account)."""
+    found: Dict[str, Dict[str, float]] = {}
+    for policy in paginate(
+        ctx.autoscaling.describe_scaling_policies,
+        "ScalingPolicies",
+        token_in="NextToken",
+        token_out="NextToken",
+        ServiceNamespace=ECS_NAMESPACE,
+    ):
+        config = policy.get("TargetTrackingScalingPolicyConfiguration") or {}
+        metric = (config.get("PredefinedMetricSpecification") or {}).get("PredefinedMetricType")
+        kind = TRACKED_METRIC_KINDS.get(metric or "")
+        if kind and config.get("TargetValue") is not None and policy.get("ScalableDimension") == SCALABLE_DIMENSION:
+            found.setdefault(policy["ResourceId"], {})[kind] = float(config["TargetValue"])
+    return found
 
 
 # ----------------------------------------------------------------------------- ECR

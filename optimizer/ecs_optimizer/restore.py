@@ -2,9 +2,12 @@
 per-service rollback after a failed deployment share this code.
 
 Each step compares the live value with the value to restore and only writes what differs,
-so restoring twice changes nothing the second time. Revisions the run registered are
-deregistered once the service no longer runs them (task definitions cannot be changed back,
-only retired). Stack files the run's ``--write-config`` edited are put back too (see
+so restoring twice changes nothing the second time, and a write the journal holds only as
+an intent (maybe applied) is restored exactly when it was applied. Revisions the run
+registered are deregistered once the service no longer runs them (task definitions cannot be
+changed back, only retired): the ones the journal names and every ACTIVE one carrying the
+run's tag, which covers a registration whose response never arrived. Every restoring write
+is journalled write-ahead like the run's own writes. Stack files the run's ``--write-config`` edited are put back too (see
 :func:`writeback.restore_files`), before the AWS resources, as they were written after them.
 """
 
@@ -12,19 +15,20 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
+from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from . import resources as res
 from .aws import AwsContext
-from .journal import ALARM_PREFIX, CONFIG_FILE, Change, JournalContents, RestoreStep, restore_plan
+from .errors import BadInput, TargetsNotFound
+from .journal import ALARM_PREFIX, CONFIG_FILE, Change, Journal, JournalContents, RestoreStep, restore_plan
 from .lock import ClusterLock
 from .writeback import FileRestore, restore_files
 
 log = logging.getLogger(__name__)
-
-Recorder = Callable[[Change], None]
 
 
 @dataclass
@@ -42,13 +46,14 @@ class RestoreFailed(Exception):
 
 @dataclass
 class Restorer:
-    """Applies restore steps. ``record`` journals each restoring write (the engine passes its
-    journal so that a later ``rollback`` of the same journal sees the whole history)."""
+    """Applies restore steps. ``journal`` records each restoring write, intent first (the
+    engine passes the run's journal, ``rollback`` appends to the one it restores, so a later
+    ``rollback`` of the same journal sees the whole history)."""
 
     ctx: AwsContext
     wait_timeout: float
     poll_interval: float
-    record: Optional[Recorder] = None
+    journal: Optional[Journal] = None
     #: Work out and report what would be restored, writing nothing.
     dry_run: bool = False
 
@@ -77,20 +82,22 @@ class Restorer:
             "ecrLifecyclePolicy": self._lifecycle_policy,
         }[resource]
 
-    def _write(self, step: RestoreStep, fields: Dict[str, Any], current: Dict[str, Any], write: Callable[[], None]) -> List[Change]:
-        """Run ``write`` (unless dry-run), then log and journal each restored field."""
+    def _write(self, step: RestoreStep, operation: str, fields: Dict[str, Any], current: Dict[str, Any],
+               write: Callable[[], Any]) -> List[Change]:
+        """Run ``write`` (unless dry-run), journalled write-ahead, and log each restored field."""
         changes = [
             Change(step.service, step.resource, name, current[name], value, step.target)
             for name, value in fields.items()
         ]
         if self.dry_run:
             return changes
-        write()
+        if self.journal is not None:
+            self.journal.guarded(operation, changes, write)
+        else:
+            write()
         for change in changes:
             log.info("%s: %s.%s %s -> %s (restored)", change.service, change.resource, change.field,
                      _short(change.before), _short(change.after))
-            if self.record:
-                self.record(change)
         return changes
 
     def _service(self, step: RestoreStep, notes: Optional[List[str]] = None) -> List[Change]:
@@ -117,7 +124,7 @@ class Restorer:
         differ = {k: v for k, v in wanted.items() if k in current and current[k] != v}
         if not differ:
             return []
-        changes = self._write(step, differ, current, lambda: res.update_service(
+        changes = self._write(step, "UpdateService", differ, current, lambda: res.update_service(
             self.ctx,
             cluster,
             name,
@@ -135,23 +142,29 @@ class Restorer:
         return changes
 
     def _task_definition(self, step: RestoreStep) -> List[Change]:
-        """Retire the revisions the run registered. Not journalled: a revision cannot be
-        brought back, and the service entry already records which one the service ran."""
+        """Retire the revisions the run registered: those the journal names and every ACTIVE
+        one tagged with the run's id (one whose registration response was lost)."""
         if "revision" not in step.before:
             return []
         if self.dry_run:
             in_use = step.before["revision"]  # what the service step will have restored
         else:
             in_use = res.describe_service(self.ctx, step.target["cluster"], step.target["serviceName"]).get("taskDefinition")
+        named = [c.after for c in step.changes if c.field == "revision" and c.after]
+        run_id = step.target.get("runId")
+        tagged = [r.arn for r in res.optimizer_revisions(self.ctx, step.before["revision"]) if run_id and r.run_id == run_id]
         retired = []
-        for change in step.changes:
-            arn = change.after
-            if change.field != "revision" or arn == in_use or not res.is_active(self.ctx, arn):
+        for arn in dict.fromkeys(named + tagged):
+            if arn == in_use or not res.is_active(self.ctx, arn):
                 continue
+            change = Change(step.service, step.resource, "retired", arn, "INACTIVE", step.target)
             if not self.dry_run:
-                res.deregister(self.ctx, arn)
+                if self.journal is not None:
+                    self.journal.guarded("DeregisterTaskDefinition", [change], lambda a=arn: res.deregister(self.ctx, a))
+                else:
+                    res.deregister(self.ctx, arn)
                 log.info("%s: deregistered %s", step.service, arn)
-            retired.append(Change(step.service, step.resource, "revision", arn, "deregistered", step.target))
+            retired.append(change)
         return retired
 
     def _scalable_target(self, step: RestoreStep) -> List[Change]:
@@ -164,7 +177,7 @@ class Restorer:
         if wanted == current:
             return []
         differ = {k: v for k, v in wanted.items() if current[k] != v}
-        return self._write(step, differ, current, lambda: res.set_scalable_target(
+        return self._write(step, "RegisterScalableTarget", differ, current, lambda: res.set_scalable_target(
             self.ctx, resource_id, wanted["minCapacity"], wanted["maxCapacity"]))
 
     def _lifecycle_policy(self, step: RestoreStep) -> List[Change]:
@@ -177,7 +190,9 @@ class Restorer:
             return []
         current = {"lifecyclePolicyText": current_text, "keepImages": res.keep_count(current_text)[0]}
         wanted = {"keepImages": res.keep_count(wanted_text)[0], "lifecyclePolicyText": wanted_text}
-        return self._write(step, wanted, current, lambda: res.write_lifecycle_policy(self.ctx, repository, wanted_text))
+        operation = "DeleteLifecyclePolicy" if wanted_text is None else "PutLifecyclePolicy"
+        return self._write(step, operation, wanted, current,
+                           lambda: res.write_lifecycle_policy(self.ctx, repository, wanted_text))
 
     def _alarm(self, step: RestoreStep) -> List[Change]:
         name = step.target["alarmName"]
@@ -187,7 +202,7 @@ class Restorer:
         wanted = step.before.get("threshold")
         if wanted is None or res.same_number(alarm.get("Threshold"), wanted):
             return []
-        return self._write(step, {"threshold": float(wanted)}, {"threshold": alarm.get("Threshold")},
+        return self._write(step, "PutMetricAlarm", {"threshold": float(wanted)}, {"threshold": alarm.get("Threshold")},
                            lambda: res.set_alarm_threshold(self.ctx, alarm, float(wanted)))
 
 
@@ -211,7 +226,7 @@ def restore_changes(
     wait_timeout: float,
     poll_interval: float,
     concurrency: int = 1,
-    record: Optional[Recorder] = None,
+    journal: Optional[Journal] = None,
     dry_run: bool = False,
 ) -> List[RestoreOutcome]:
     """Restore every resource ``changes`` touched; services in parallel, each in reverse order."""
@@ -219,7 +234,7 @@ def restore_changes(
     per_service: Dict[str, List[RestoreStep]] = {}
     for step in steps:
         per_service.setdefault(step.service, []).append(step)
-    restorer = Restorer(ctx, wait_timeout, poll_interval, record, dry_run)
+    restorer = Restorer(ctx, wait_timeout, poll_interval, journal, dry_run)
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
         results = list(pool.map(restorer.restore, per_service.values()))
     return [outcome for outcomes in results for outcome in outcomes]
@@ -291,6 +306,50 @@ def _summarise(services: List[str], outcomes: List[RestoreOutcome], done_status:
     return lines
 
 
+@dataclass(frozen=True)
+class Place:
+    """Where a rollback would write: compared with where the journal's run wrote."""
+
+    cluster: str
+    region: Optional[str]
+    account: Optional[str]
+    endpoint_url: Optional[str]
+    environment_suffix: Optional[str] = None
+
+
+def check_place(contents: JournalContents, here: Place) -> None:
+    """Refuse (bad input) a journal written against another cluster, account, region,
+    endpoint or environment than the one this rollback would write to."""
+    header = contents.header
+    pairs = [
+        ("cluster", header.get("cluster"), here.cluster),
+        ("region", header.get("region"), here.region),
+        ("account", header.get("account"), here.account),
+        ("endpoint", header.get("endpointUrl"), here.endpoint_url),
+    ]
+    if here.environment_suffix is not None:
+        pairs.append(("environment", header.get("environmentSuffix"), here.environment_suffix))
+    for what, journal_value, here_value in pairs:
+        if what in ("account", "region") and journal_value is None:
+            continue  # journals of older versions do not record them
+        if (journal_value or None) != (here_value or None):
+            raise BadInput(
+                f"{contents.path}: the journal's {what} is {journal_value or 'none (real AWS)' if what == 'endpoint' else journal_value}, "
+                f"this rollback would write to {here_value or ('real AWS' if what == 'endpoint' else 'none')}; "
+                "nothing restored (pass --ignore-journal-target if that is really meant)"
+            )
+
+
+def cluster_place(ctx: AwsContext, cluster: str) -> Tuple[bool, Optional[str]]:
+    """(whether ``cluster`` exists and is ACTIVE here, its account)."""
+    found = ctx.ecs.describe_clusters(clusters=[cluster]).get("clusters", [])
+    active = [c for c in found if c.get("status") == "ACTIVE"]
+    if not active:
+        return False, None
+    arn = str(active[0].get("clusterArn") or "")
+    return True, arn.split(":")[4] if arn.count(":") >= 5 else None
+
+
 def rollback(
     ctx: AwsContext,
     contents: JournalContents,
@@ -298,19 +357,33 @@ def rollback(
     poll_interval: float,
     concurrency: int,
     force_unlock: bool = False,
+    environment_suffix: Optional[str] = None,
+    ignore_target: bool = False,
 ) -> RollbackOutcome:
-    """Restore the journal's before values. A first, read-only pass finds what differs; when
-    nothing does (a second rollback) no lock is taken and nothing is written."""
+    """Restore the journal's before values. The whole journal was validated when it was read;
+    then the cluster must exist here and the place must be the journal's (else nothing is
+    written). A first, read-only pass finds what differs; when nothing does (a second
+    rollback) no lock is taken and nothing is written. Restoring writes are appended to the
+    journal, intent first."""
     cluster = contents.header["cluster"]
-    aws_changes = [c for c in contents.changes if c.resource != CONFIG_FILE]
+    exists, account = cluster_place(ctx, cluster)
+    if not exists:
+        raise TargetsNotFound(f"cluster {cluster} (from {contents.path}) not found in {ctx.region}; nothing restored")
+    if not ignore_target:
+        check_place(contents, Place(cluster, ctx.region, account, ctx.settings.endpoint_url, environment_suffix))
+    aws_changes = [c for c in contents.restorable if c.resource != CONFIG_FILE]
     services = sorted({c.service for c in aws_changes})
     preview = restore_changes(ctx, aws_changes, wait_timeout, poll_interval, concurrency, dry_run=True)
     files = restore_files(contents.changes, dry_run=True)
     pending = any(o.changes or o.error for o in preview) or any(f.status == "planned" for f in files)
     if ctx.dry_run or not pending:
         return RollbackOutcome(cluster, contents.path, ctx.dry_run, _summarise(services, preview, "planned"), files)
-    with ClusterLock(ctx, cluster) as lock:
+    with ClusterLock(ctx, cluster, run_id=uuid.uuid4().hex[:16]) as lock:
         lock.acquire(force=force_unlock)
         files = restore_files(contents.changes)
-        outcomes = restore_changes(ctx, aws_changes, wait_timeout, poll_interval, concurrency)
+        journal = Journal(Path(contents.path), None)
+        try:
+            outcomes = restore_changes(ctx, aws_changes, wait_timeout, poll_interval, concurrency, journal)
+        finally:
+            journal.close()
     return RollbackOutcome(cluster, contents.path, False, _summarise(services, outcomes, STATUS_RESTORED), files)

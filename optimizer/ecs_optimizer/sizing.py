@@ -41,7 +41,7 @@ service larger than the tier's optimized size halves it again, down to :data:`FI
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import List, Optional, Sequence, Tuple
@@ -65,6 +65,12 @@ FIXED_MIN_CAPACITY = 1
 #: Alarm thresholds recomputed for a new task size stay inside this band (percent): below 50
 #: an alarm would fire on ordinary load, above 95 it would fire too late to act on.
 ALARM_THRESHOLD_BAND = (50.0, 95.0)
+
+#: Percentage points a cpu-high / memory-high alarm sits above the service's autoscaling
+#: target-tracking value for the same metric. Autoscaling holds the metric at its target, so an
+#: alarm at or below it would fire whenever the service is simply busy; 10 points above, it
+#: fires when autoscaling can no longer hold the target (at its maximum, or scaling too slowly).
+ALARM_TARGET_MARGIN = 10.0
 
 #: Sizing compares pairs by us-east-1 list price. Regional prices differ by a factor that is
 #: nearly the same for vCPU and memory, so the cheapest covering pair is the same everywhere.
@@ -393,6 +399,11 @@ def plan_service(
             notes.append(f"fixed because {_history_text(usage, opts, current)}")
             if usage is not None and desired > 0:
                 desired, size = _raise_to_cover(current, usage, desired, size, opts, notes)
+        elif usage is not None and desired > 0:
+            # A blind cut never goes below what the history shows: the peak memory and the
+            # busiest hour's CPU, without headroom (fixed is the policy that adds none).
+            desired, size = _raise_to_cover(current, usage, desired, size, replace(opts, headroom=0.0), notes,
+                                            "the observed peak")
 
     after = current.with_changes(
         cpu=size[0],
@@ -506,6 +517,7 @@ def _raise_to_cover(
     size: Size,
     opts: SizingOptions,
     notes: List[str],
+    evidence: str = "the partial history",
 ) -> Tuple[int, Size]:
     """``fixed``'s (desired, size), raised until it carries what the short history shows.
 
@@ -520,12 +532,13 @@ def _raise_to_cover(
     cover = _cheapest_cover(current, usage, [desired, current.desired_count], opts.headroom)
     if cover is None or cover.hourly > current_hourly:
         notes.append(
-            f"the partial history shows the fixed cut to {desired} x {_fmt_size(size)} is too "
-            "small; count and size left as they are until there is enough history"
+            f"{evidence} shows the fixed cut to {desired} x {_fmt_size(size)} is too "
+            "small; count and size left as they are"
+            + (" until there is enough history" if evidence == "the partial history" else "")
         )
         return current.desired_count, current_size
     notes.append(
-        f"raised from {desired} x {_fmt_size(size)} to {cover.count} x {_fmt_size(cover.size)}: "
+        f"raised from {desired} x {_fmt_size(size)} to {cover.count} x {_fmt_size(cover.size)} to cover {evidence}: "
         + _need_text(usage, cover, opts.headroom)
     )
     return cover.count, cover.size
@@ -558,38 +571,49 @@ def _describe_changes(before: ServiceState, after: ServiceState) -> List[str]:
 
 
 def alarm_threshold(
-    kind: str, old_threshold: float, before: ServiceState, after: ServiceState
+    kind: str,
+    old_threshold: float,
+    before: ServiceState,
+    after: ServiceState,
+    autoscaling_target: Optional[float] = None,
 ) -> float:
     """The threshold an alarm of ``kind`` needs once ``before`` has become ``after``.
 
-    ``cpuHigh`` / ``memoryHigh`` are percentages of the task reservation. A smaller task
-    reaches a given absolute load at a higher percentage, so an alarm left at the old
-    percentage would fire only when the small task has far less spare capacity left than
-    the old one had: it must fire earlier. The new threshold keeps the same absolute spare
-    capacity: ``100 - (100 - old) x old_size / new_size`` (80% of 512 units -> 60% of 256),
+    ``cpuHigh`` / ``memoryHigh`` are percentages of the task reservation. When the service
+    has a target-tracking policy on the same metric (``autoscaling_target``, percent), the
+    alarm is set to that target plus :data:`ALARM_TARGET_MARGIN`, whatever the task size:
+    autoscaling keeps the metric near its target, so only a load it cannot absorb crosses the
+    alarm. The value depends on nothing the run changes, so a re-run after an interrupted run
+    sets exactly what an uninterrupted one does.
+
+    Without such a policy, a smaller task reaches a given absolute load at a higher
+    percentage, so the alarm keeps the same absolute spare capacity:
+    ``100 - (100 - old) x old_size / new_size`` (80% of 512 units -> 60% of 256). Both are
     clamped to :data:`ALARM_THRESHOLD_BAND` and rounded to 0.1.
 
-    ``runningTasksLow`` watches for the service falling below its floor, so it follows the
-    new autoscaling minimum. ``unhealthyHosts`` and ``http5xx`` count hosts and responses,
-    which a task size does not change. Whatever did not change keeps its threshold exactly,
-    so a re-run rewrites nothing.
+    ``runningTasksLow`` watches for the service falling below its floor, so it is the
+    autoscaling minimum the run leaves (also when an interrupted run already set that
+    minimum). ``unhealthyHosts`` and ``http5xx`` count hosts and responses, which a task size
+    does not change. Whatever did not change keeps its threshold exactly, so a re-run
+    rewrites nothing.
     """
     if kind not in ALARM_KINDS:
         raise ValueError(f"alarm kind {kind!r} is not one of: {', '.join(ALARM_KINDS)}")
     if kind == "runningTasksLow":
-        if before.min_capacity == after.min_capacity:
-            return old_threshold
         return float(after.min_capacity)
     if kind in ("unhealthyHosts", "http5xx"):
         return old_threshold
-    old_size, new_size = (
-        (before.cpu, after.cpu) if kind == "cpuHigh" else (before.memory, after.memory)
-    )
-    if old_size == new_size:
-        return old_threshold
-    # Decimal so that a threshold like 80.95 rounds up as written, not down as its float does.
-    hundred = Decimal(100)
-    spare_kept = hundred - (hundred - Decimal(str(old_threshold))) * old_size / new_size
     low, high = (Decimal(str(bound)) for bound in ALARM_THRESHOLD_BAND)
-    clamped = min(high, max(low, spare_kept))
+    if autoscaling_target is not None:
+        wanted = Decimal(str(autoscaling_target)) + Decimal(str(ALARM_TARGET_MARGIN))
+    else:
+        old_size, new_size = (
+            (before.cpu, after.cpu) if kind == "cpuHigh" else (before.memory, after.memory)
+        )
+        if old_size == new_size:
+            return old_threshold
+        # Decimal so that a threshold like 80.95 rounds up as written, not down as its float does.
+        hundred = Decimal(100)
+        wanted = hundred - (hundred - Decimal(str(old_threshold))) * old_size / new_size
+    clamped = min(high, max(low, wanted))
     return float(clamped.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))

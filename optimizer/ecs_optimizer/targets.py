@@ -149,6 +149,8 @@ def read_json_file(path: str) -> Any:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise BadInput(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise BadInput(f"{path}: not UTF-8 text (byte {exc.start})") from exc
     return parse_json(text, path)
 
 
@@ -157,6 +159,8 @@ def parse_json(text: str, where: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise BadInput(f"{where}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
+    except RecursionError as exc:
+        raise BadInput(f"{where}: JSON nested too deeply") from exc
 
 
 def key_path(where: str, key: str) -> str:
@@ -360,7 +364,8 @@ def discover(ctx: AwsContext, suffix: str, tier_option: Optional[str]) -> Target
         services[name] = ServiceTarget(
             name=name,
             service_name=service_name,
-            critical=(tag_value(svc.get("tags", []), "Critical") or "false").lower() == "true",
+            # No Critical tag: treated as critical (kept on-demand); only "false" opts out.
+            critical=(tag_value(svc.get("tags", []), "Critical") or "true").lower() != "false",
             scalable_target_resource_id=f"service/{cluster_name}/{service_name}",
             repository_name=f"{name}{tail}",
             alarms=pattern_alarms(name, suffix),

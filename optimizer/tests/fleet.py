@@ -21,6 +21,11 @@ ACCOUNT = "123456789012"
 REGION = "us-east-1"
 SNS_TOPIC = f"arn:aws:sns:{REGION}:{ACCOUNT}:alerts-{SUFFIX}"
 IMAGE_COUNT = 12
+#: The compute layer's target-tracking policies: metric -> (predefined metric, target percent).
+AUTOSCALING_TARGETS = {
+    "cpu": ("ECSServiceAverageCPUUtilization", 70.0),
+    "memory": ("ECSServiceAverageMemoryUtilization", 75.0),
+}
 MIB = 1024 * 1024
 
 
@@ -137,7 +142,7 @@ def alarm_specs(name: str, spec: Spec) -> List[Dict[str, Any]]:
              ComparisonOperator="GreaterThanThreshold", TreatMissingData="notBreaching"),
         dict(common, AlarmName=f"memory-high-{name}-{SUFFIX}", AlarmDescription=f"{name}: memory above threshold",
              Namespace="AWS/ECS", MetricName="MemoryUtilization", Statistic="Maximum", Dimensions=dims,
-             Period=300, EvaluationPeriods=3, DatapointsToAlarm=3, Threshold=85.0, Unit="Percent",
+             Period=300, EvaluationPeriods=3, DatapointsToAlarm=3, Threshold=80.0, Unit="Percent",
              ComparisonOperator="GreaterThanThreshold", TreatMissingData="missing"),
         dict(common, AlarmName=f"running-tasks-low-{name}-{SUFFIX}", AlarmDescription=f"{name}: fewer tasks than the floor",
              Namespace="ECS/ContainerInsights", MetricName="RunningTaskCount", Statistic="Minimum", Dimensions=dims,
@@ -235,14 +240,15 @@ def seed_fleet(client: Callable[[str], Any], history_days: int = 14) -> Dict[str
         resource_id = f"service/{CLUSTER}/{family}"
         aas.register_scalable_target(ServiceNamespace="ecs", ResourceId=resource_id,
                                      ScalableDimension="ecs:service:DesiredCount", MinCapacity=2, MaxCapacity=6)
-        aas.put_scaling_policy(
-            PolicyName=f"cpu-target-{name}-{SUFFIX}", ServiceNamespace="ecs", ResourceId=resource_id,
-            ScalableDimension="ecs:service:DesiredCount", PolicyType="TargetTrackingScaling",
-            TargetTrackingScalingPolicyConfiguration={
-                "TargetValue": 70.0,
-                "PredefinedMetricSpecification": {"PredefinedMetricType": "ECSServiceAverageCPUUtilization"},
-            },
-        )
+        for metric, (predefined, target) in AUTOSCALING_TARGETS.items():
+            aas.put_scaling_policy(
+                PolicyName=f"{metric}-target-{name}-{SUFFIX}", ServiceNamespace="ecs", ResourceId=resource_id,
+                ScalableDimension="ecs:service:DesiredCount", PolicyType="TargetTrackingScaling",
+                TargetTrackingScalingPolicyConfiguration={
+                    "TargetValue": target,
+                    "PredefinedMetricSpecification": {"PredefinedMetricType": predefined},
+                },
+            )
         ecr.create_repository(repositoryName=family)
         for i, size in enumerate(image_sizes(name)):
             ecr.put_image(repositoryName=family, imageManifest=_manifest(name, i, size), imageTag=f"v{i}")

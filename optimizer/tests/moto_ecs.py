@@ -14,10 +14,15 @@ Run as a script to serve moto on 127.0.0.1 with the patch: ``python moto_ecs.py 
 
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
+import subprocess
 import sys
+import tempfile
+import time
 import uuid
-from typing import Any, Dict
+from typing import Any, Dict, Iterator, Optional
 
 FAIL_ENV = "MOTO_FAIL_DEPLOYMENTS"
 
@@ -91,6 +96,39 @@ def serve(port: int) -> None:
     server.start()
     print(f"moto listening on 127.0.0.1:{port}", flush=True)
     threading.Event().wait()
+
+
+@contextlib.contextmanager
+def running_server(env: Optional[Dict[str, str]] = None) -> Iterator[str]:
+    """This module served as a subprocess on a free 127.0.0.1 port; yields its URL."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**(env or os.environ), "PYTHONUNBUFFERED": "1"}
+    # The server logs every request: into a file, since a pipe nobody reads fills up and
+    # blocks the server mid-request.
+    log = tempfile.TemporaryFile(mode="w+")
+    proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), str(port)], env=env,
+                            stdout=log, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    log.seek(0)
+                    raise RuntimeError(f"moto server did not start: {log.read()[-2000:]}")
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
 
 
 if __name__ == "__main__":

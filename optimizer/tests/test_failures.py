@@ -231,3 +231,38 @@ def test_unexpected_errors_exit_1_in_one_line(outputs_file, run_cli, monkeypatch
     assert "Traceback" not in result.stderr
     result = run_cli("optimize", "--outputs", outputs_file, "--dry-run", "-v")
     assert "Traceback" in result.stderr
+
+
+def test_a_lock_release_error_still_prints_the_report(outputs_file, run_cli, client, monkeypatch):
+    from ecs_optimizer import lock as lock_mod
+
+    def broken_release(self):
+        raise ClientError({"Error": {"Code": "InternalError", "Message": "SSM is down"}}, "DeleteParameter")
+
+    monkeypatch.setattr(lock_mod.ClusterLock, "release", broken_release)
+    result = run_cli("optimize", "--outputs", outputs_file, *FIXED, *FAST, "--format", "json")
+    assert result.exit_code == 1, result.stderr
+    data = json.loads(result.stdout)  # the report of what was applied
+    assert {s["status"] for s in data["services"]} == {"applied"}
+    assert "releasing the lock /ecs-optimizer/lock/ecs-cluster-dev failed" in result.stderr
+    assert "--force-unlock" in result.stderr
+
+
+def test_discovery_treats_an_untagged_service_as_critical(outputs, run_cli, client, monkeypatch):
+    ecs = client("ecs")
+    arn = ecs.describe_services(cluster=fleet.CLUSTER, services=["processing-service-dev"])["services"][0]["serviceArn"]
+    ecs.untag_resource(resourceArn=arn, tagKeys=["Critical"])
+    monkeypatch.setenv("ENVIRONMENT_SUFFIX", fleet.SUFFIX)
+    result = run_cli("optimize", "--policy", "fixed", "--dry-run", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    services = {s["service"]: s for s in json.loads(result.stdout)["services"]}
+    fields = {c["field"] for c in services["processing-service"]["changes"]}
+    assert "capacityProviderStrategy" not in fields  # kept on-demand
+    assert "cpu" in fields  # still rightsized
+
+
+def test_progress_lines_name_the_deploying_service(outputs_file, run_cli):
+    result = run_cli("optimize", "--outputs", outputs_file, "--service", "frontend", *FIXED, *FAST)
+    assert result.exit_code == 0, result.stderr
+    line = next(x for x in result.stderr.splitlines() if "deploying frontend:" in x)
+    assert "deployment completed" in line and "elapsed" in line

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import fleet
+from ecs_optimizer import sizing
 from helpers import FAST, mutating
 from ecs_optimizer.report_schema import savings_errors
 
@@ -90,13 +91,15 @@ def test_real_run_is_read_back_from_aws(outputs_file, run_cli, client, tmp_path)
         assert policy == expected  # only the count changed
         alarms = {a["AlarmName"]: a for a in cw.describe_alarms()["MetricAlarms"]}
         assert alarms[f"running-tasks-low-{name}-dev"]["Threshold"] == 1.0
-        assert alarms[f"cpu-high-{name}-dev"]["Threshold"] < 80.0  # smaller tasks alarm earlier
-        assert alarms[f"memory-high-{name}-dev"]["Threshold"] < 85.0
+        # above the autoscaling targets by the margin, so a service held at its target is quiet
+        for prefix, metric in (("cpu-high", "cpu"), ("memory-high", "memory")):
+            target = fleet.AUTOSCALING_TARGETS[metric][1]
+            assert alarms[f"{prefix}-{name}-dev"]["Threshold"] == target + sizing.ALARM_TARGET_MARGIN
     assert alarms["http-5xx-frontend-dev"]["Threshold"] == 10.0
     assert alarms["unhealthy-hosts-frontend-dev"]["Threshold"] == 0.0
     # the scaling policy registered on the target is still there
     policies = aas.describe_scaling_policies(ServiceNamespace="ecs")["ScalingPolicies"]
-    assert {p["PolicyName"] for p in policies} == {f"cpu-target-{n}-dev" for n in fleet.SERVICES}
+    assert {p["PolicyName"] for p in policies} == {f"{m}-target-{n}-dev" for n in fleet.SERVICES for m in fleet.AUTOSCALING_TARGETS}
     # the lock is released
     assert fleet.read_state(client)["locks"] == []
 
@@ -106,7 +109,10 @@ def test_new_revision_copies_every_other_field(outputs_file, run_cli, client):
     old = ecs.describe_task_definition(taskDefinition="api-gateway-dev:1", include=["TAGS"])
     assert run_cli("optimize", "--outputs", outputs_file, *FIXED, *FAST).exit_code == 0
     new = ecs.describe_task_definition(taskDefinition="api-gateway-dev:2", include=["TAGS"])
-    assert new["tags"] == old["tags"] and new["tags"]
+    # every tag is copied; the run's id is added, so a revision whose response was lost is found
+    run_tag = [t for t in new["tags"] if t["key"] == "ecs-optimizer:run"]
+    assert len(run_tag) == 1 and run_tag[0]["value"]
+    assert [t for t in new["tags"] if t["key"] != "ecs-optimizer:run"] == old["tags"] and old["tags"]
     differing = {k for k in set(old["taskDefinition"]) | set(new["taskDefinition"])
                  if old["taskDefinition"].get(k) != new["taskDefinition"].get(k)}
     assert differing == {"cpu", "memory", "revision", "taskDefinitionArn"}
@@ -129,7 +135,9 @@ def test_alarms_keep_every_field_but_the_threshold(outputs_file, run_cli, client
         assert {k: v for k, v in new.items() if k not in volatile} == {k: v for k, v in old.items() if k not in volatile}, name
         assert cw.list_tags_for_resource(ResourceARN=new["AlarmArn"])["Tags"] == tags_before[name]
         changed += new["Threshold"] != old["Threshold"]
-    assert changed == 9  # cpu, memory, running-tasks-low for each service; ALB alarms untouched
+    # memory-high (80 -> memory target + margin) and running-tasks-low of each service; cpu-high
+    # already sits at its target + margin; ALB alarms untouched
+    assert changed == 6
 
 
 def test_second_run_is_a_no_op(outputs_file, history, run_cli, contexts, client):
@@ -190,25 +198,30 @@ def test_fixed_does_not_ratchet_after_write_back_and_pulumi_up(outputs, outputs_
     assert any(c["field"] == "cpu" and c["after"] == 512 for c in processing["changes"])
 
 
-def test_journal_records_every_change_before_the_next(outputs_file, run_cli, tmp_path):
+def test_journal_records_every_write_ahead_of_the_call(outputs_file, run_cli, tmp_path):
     journal = tmp_path / "j.jsonl"
     result = run_cli("optimize", "--outputs", outputs_file, "--service", "processing-service", *FIXED, *FAST,
                      "--journal", str(journal), "--format", "json")
     assert result.exit_code == 0, result.stderr
     lines = [json.loads(line) for line in journal.read_text().splitlines()]
-    assert lines[0]["kind"] == "run" and lines[0]["cluster"] == fleet.CLUSTER
+    header = lines[0]
+    assert header["kind"] == "run" and header["cluster"] == fleet.CLUSTER
+    assert header["account"] == fleet.ACCOUNT and header["region"] == fleet.REGION and header["runId"]
     assert lines[1]["kind"] == "snapshot" and lines[1]["service"] == "processing-service"
-    changes = [line for line in lines if line["kind"] == "change"]
-    order = []
-    for c in changes:
-        assert c["time"].endswith("Z") and c["service"] == "processing-service"
-        if c["resource"] not in order:
-            order.append(c["resource"])
-    assert order[:4] == ["taskDefinition", "service", "scalableTarget", "ecrLifecyclePolicy"]
-    assert all(r.startswith("alarm:") for r in order[4:]) and len(order) == 7
+    # every intent is followed by its outcome before the next intent: one call at a time
+    ops = [line for line in lines if line["kind"] in ("intent", "outcome")]
+    assert [o["kind"] for o in ops] == ["intent", "outcome"] * (len(ops) // 2)
+    assert all(i["op"] == o["op"] and o["result"] == "applied" for i, o in zip(ops[::2], ops[1::2]))
+    operations = [i["operation"] for i in ops[::2]]
+    assert operations[:4] == ["RegisterTaskDefinition", "UpdateService", "RegisterScalableTarget", "PutLifecyclePolicy"]
+    assert set(operations[4:]) == {"PutMetricAlarm"} and len(operations) == 6  # memory-high, running-tasks-low
+    changes = [c for i in ops[::2] for c in i["changes"]]
+    assert all(c["time"].endswith("Z") and c["service"] == "processing-service" for c in changes)
     fields = {(c["resource"], c["field"]): (c["before"], c["after"]) for c in changes}
     assert fields[("service", "desiredCount")] == (3, 2)
-    assert fields[("taskDefinition", "revision")][1].endswith("processing-service-dev:2")
+    # the new revision's ARN is known only once AWS answered: the outcome carries it
+    assert fields[("taskDefinition", "revision")][1] is None
+    assert ops[1]["after"]["revision"].endswith("processing-service-dev:2")
     assert fields[("service", "capacityProviderStrategy")][0] is None
     # only the one service was touched
     data = json.loads(result.stdout)

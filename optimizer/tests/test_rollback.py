@@ -81,7 +81,7 @@ def test_rollback_dry_run_lists_without_changing(outputs_file, run_cli, client, 
     assert mutating(contexts) == {}
     assert fleet.read_state(client) == state
     assert "service.desiredCount" in result.stdout and "2 -> 3" in result.stdout
-    assert "taskDefinition.revision" in result.stdout
+    assert "taskDefinition.retired" in result.stdout
 
 
 def test_rollback_of_one_service_leaves_the_others(outputs_file, run_cli, client, tmp_path):

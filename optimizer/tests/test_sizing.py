@@ -1,5 +1,8 @@
 """Sizing policies, Spot weights, retention and alarm thresholds. Expected values are worked by hand."""
 
+import math
+from typing import List
+
 import pytest
 
 from ecs_optimizer import sizing
@@ -446,8 +449,59 @@ def test_alarm_thresholds_that_do_not_depend_on_size():
 
 def test_unchanged_size_keeps_the_threshold_exactly():
     state = svc(512, 1024)
-    for kind, old in [("cpuHigh", 97.0), ("memoryHigh", 42.0), ("runningTasksLow", 3.0)]:
+    for kind, old in [("cpuHigh", 97.0), ("memoryHigh", 42.0), ("runningTasksLow", 2.0)]:
         assert alarm_threshold(kind, old, state, state) == old
+
+
+def test_running_tasks_low_follows_the_minimum_even_when_it_was_already_set():
+    # an interrupted run set min 1 but not the alarm: the re-run still moves the alarm
+    halved = svc(256, 512, min_capacity=1)
+    assert alarm_threshold("runningTasksLow", 2.0, halved, halved) == 1.0
+
+
+def test_thresholds_sit_a_margin_above_the_autoscaling_target_whatever_the_size():
+    before, after = svc(1024, 2048), svc(512, 1024)
+    for target in (50.0, 70.0, 75.0):
+        want = target + sizing.ALARM_TARGET_MARGIN
+        assert alarm_threshold("cpuHigh", 80.0, before, after, target) == want
+        assert alarm_threshold("memoryHigh", 80.0, after, after, target) == want  # a re-run: same value
+    assert alarm_threshold("cpuHigh", 80.0, before, after, 90.0) == sizing.ALARM_THRESHOLD_BAND[1]
+
+
+def _held_at_target_trace(target: float, hours: int, swing: float) -> List[float]:
+    """Hourly utilization of a service autoscaling holds at ``target``: it oscillates around
+    the target by up to ``swing`` points (scale-out lag, then scale-in)."""
+    return [target + swing * math.sin(2 * math.pi * h / 24) for h in range(hours)]
+
+
+def _hours_firing(threshold: float, trace: List[float]) -> int:
+    return sum(1 for value in trace if value > threshold)
+
+
+def test_replayed_load_held_at_the_target_never_fires_the_new_alarms():
+    """Two weeks of hourly load held at the autoscaling targets (CPU 70, memory 75): the
+    retuned alarms never fire; the old size-only rule's thresholds fire most of the time."""
+    before, after = svc(1024, 2048), svc(512, 1024)
+    for kind, target in (("cpuHigh", 70.0), ("memoryHigh", 75.0)):
+        trace = _held_at_target_trace(target, 14 * 24, swing=sizing.ALARM_TARGET_MARGIN * 0.8)
+        new = alarm_threshold(kind, 80.0, before, after, target)
+        assert _hours_firing(new, trace) == 0, kind
+        size_only = alarm_threshold(kind, 80.0, before, after)  # no target known: 80 -> 60
+        assert _hours_firing(size_only, trace) == len(trace), kind
+
+
+def test_fixed_never_cuts_below_the_observed_peak_when_history_exists():
+    current = svc(2048, 4096, desired=3, min_capacity=2)
+    # peak memory 1,497 MiB per task at 3 tasks: 36.5% of 4096; busiest hour 40% CPU
+    usage = sizing.Usage(cpu_p95_pct=20.0, mem_peak_pct=36.5, datapoints=336, days_covered=14.0, cpu_peak_pct=40.0)
+    decision = sizing.plan_service(current, "dev", "fixed", usage, SizingOptions())
+    cpu_need, mem_need = sizing.per_task_need(current, usage, decision.after.desired_count, 0.0)
+    assert decision.after.memory >= mem_need and decision.after.cpu >= cpu_need
+    assert decision.after.memory > 1024  # the blind halving would have been 1024 MiB
+    assert "the observed peak" in decision.reason
+    # without history fixed halves as before
+    blind = sizing.plan_service(current, "dev", "fixed", None, SizingOptions())
+    assert (blind.after.cpu, blind.after.memory) == (1024, 2048)
 
 
 def test_unknown_alarm_kind_is_rejected():

@@ -81,7 +81,7 @@ def test_observability_outputs_name_the_alarms(outputs_file, tmp_path, run_cli, 
                      "--policy", "fixed", "--format", "json")
     assert result.exit_code == 0, result.stderr
     alarms = {c["resource"] for s in json.loads(result.stdout)["services"] for c in s["changes"] if c["resource"].startswith("alarm:")}
-    assert "alarm:cpu-high-frontend-dev" in alarms
+    assert "alarm:memory-high-frontend-dev" in alarms
     # an alarm the observability outputs promise must exist
     obs["alarms"]["frontend"]["cpuHigh"]["name"] = "cpu-high-frontend-renamed"
     result = run_cli("optimize", "--outputs", outputs_file, "--observability-outputs",

@@ -193,7 +193,7 @@ def test_journal_lines_are_on_disk_when_change_returns(tmp_path):
     journal = Journal(path, {"cluster": "c", "region": "r"})
     state = ServiceState("a", 512, 1024, 3, 2, 6, critical=False, strategy=CapacityStrategy(), ecr_keep_images=10, ecr_image_bytes=(3, 2, 1))
     journal.snapshot(state)
-    journal.change(Change("a", "taskDefinition", "cpu", 512, 256, {"family": "a"}))
+    journal.change(Change("a", "taskDefinition", "cpu", 512, 256, {"cluster": "c", "serviceName": "a", "family": "a"}))
     assert len(path.read_text().splitlines()) == 3  # read through another handle, before close
     journal.change(Change("a", "service", "capacityProviderStrategy", None,
                           [{"capacityProvider": "FARGATE", "base": 1, "weight": 3},
@@ -234,32 +234,87 @@ def test_default_journal_paths_never_collide(aws_env):
         Journal(first, {"cluster": "c"})
 
 
-def test_sigterm_unwinds_like_ctrl_c_with_a_one_line_error(tmp_path):
-    """A SIGTERM'd run exits 1 with one line (no traceback), having unwound its context managers."""
-    import signal
+def _cli_with_command(tmp_path, body_lines):
+    """A CLI process with one extra command whose body is ``body_lines`` (run under the CLI's
+    own error handling and signal handlers); stdout and stderr are pipes."""
     import subprocess
     import sys
-    import time
 
-    script = tmp_path / "slow.py"
+    script = tmp_path / "command.py"
+    body = "".join(f"        {line}\n" for line in body_lines)
     script.write_text(
         "import sys, time\n"
         "from ecs_optimizer import cli\n"
-        "@cli.cli.command('sleep')\n"
-        "def _sleep():\n"
+        "from ecs_optimizer.stop import STOP\n"
+        "@cli.cli.command('work')\n"
+        "def _work():\n"
         "    def body():\n"
-        "        try:\n"
-        "            print('ready', flush=True); time.sleep(30); return 0\n"
-        "        finally:\n"
-        "            print('unwound', flush=True)\n"
+        f"{body}"
         "    cli.run_guarded(body, 0)\n"
-        "sys.argv = ['ecs-optimizer', 'sleep']\n"
+        "sys.argv = ['ecs-optimizer', 'work']\n"
         "cli.main()\n"
     )
-    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_signals_ask_the_run_to_stop_and_a_second_one_changes_nothing(tmp_path):
+    """SIGTERM sets the stop request (the body ends itself); a second signal (SIGINT) is only
+    logged, so nothing unwinds while work is in flight."""
+    import signal
+
+    proc = _cli_with_command(tmp_path, [
+        "STOP.graceful = True",
+        "print('ready', flush=True)",
+        "while not STOP.requested: time.sleep(0.01)",
+        "print('stopping', flush=True)",
+        "time.sleep(0.5)  # still working when the second signal comes",
+        "print('finished', STOP.signals, flush=True)",
+        "return 6",
+    ])
     assert proc.stdout.readline().strip() == "ready"
     proc.send_signal(signal.SIGTERM)
+    assert proc.stdout.readline().strip() == "stopping"
+    proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=20)
-    assert proc.returncode == 1
-    assert "unwound" in out
-    assert "interrupted" in err and "Traceback" not in err
+    assert proc.returncode == 6
+    assert out.strip() == "finished 2"
+    assert "SIGTERM: stopping" in err and "SIGINT: already stopping" in err and "Traceback" not in err
+
+
+def test_progress_plain_lines_on_change_of_state_and_a_live_table_on_a_terminal(caplog):
+    import io
+    import logging
+
+    from rich.console import Console
+
+    from ecs_optimizer.progress import Progress
+
+    plain = Progress(enabled=True, live=False)
+    with caplog.at_level(logging.INFO, logger="ecs_optimizer.progress"), plain:
+        report = plain.reporter("api")
+        report("PRIMARY IN_PROGRESS, 0/2 running")
+        report("PRIMARY IN_PROGRESS, 0/2 running")  # unchanged within 30 s: no second line
+        report("deployment completed")
+        plain.done("api")
+    lines = [r.getMessage() for r in caplog.records if r.name == "ecs_optimizer.progress"]
+    assert len(lines) == 2 and lines[0].startswith("deploying api: PRIMARY IN_PROGRESS") and "1 deploying" in lines[0]
+    # a terminal gets a live table naming each deploying service and its state
+    live = Progress(enabled=True, live=True)
+    live.update("worker", "PRIMARY IN_PROGRESS, 1/3 running")
+    out = io.StringIO()
+    Console(file=out, width=100).print(live._table())
+    assert "worker" in out.getvalue() and "1/3 running" in out.getvalue()
+    with live:
+        live.done("worker")
+    assert "worker" not in live._rows
+
+
+def test_a_signal_interrupts_a_read_only_command_at_once(tmp_path):
+    import signal
+
+    proc = _cli_with_command(tmp_path, ["print('ready', flush=True); time.sleep(30); return 0"])
+    assert proc.stdout.readline().strip() == "ready"
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=10)
+    assert proc.returncode == 6
+    assert "interrupted by a signal" in err and "Traceback" not in err
