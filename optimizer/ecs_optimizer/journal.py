@@ -239,6 +239,7 @@ _FIELD_TYPES: Dict[Tuple[str, str], Tuple[str, Callable[[Any], bool]]] = {
     ("taskDefinition", "retired"): ("a task-definition ARN", lambda v: isinstance(v, str) and bool(v)),
     ("taskDefinition", "cpu"): ("an integer", _is_int),
     ("taskDefinition", "memory"): ("an integer", _is_int),
+    ("taskDefinition", "cpuArchitecture"): ("X86_64 or ARM64", lambda v: v in ("X86_64", "ARM64")),
     ("service", "taskDefinition"): ("a task-definition ARN", lambda v: isinstance(v, str) and bool(v)),
     ("service", "desiredCount"): ("an integer", _is_int),
     ("service", "capacityProviderStrategy"): ("a capacity-provider strategy list or null", _is_strategy),
