@@ -60,12 +60,16 @@ describe("the README's pulumi up loop on the real engine", function () {
   const configJson = async (layer: string, stack: string) =>
     JSON.parse(ws.check(await ws.pulumiIn(layer, ["config", "--json", "--stack", stack]), `pulumi config (${layer})`).stdout);
 
-  it("updates the contracts with the README's command, which finds nothing to change in a released tree", async () => {
-    const contracts = LAYERS.map((l) => path.join(ws.repo, "stacks", l, "contract.json"));
-    const before = contracts.map((f) => fs.readFileSync(f, "utf8"));
+  it("regenerates contracts and workflows with the README's commands, which find nothing to change in a released tree", async () => {
+    const generated = [
+      ...LAYERS.map((l) => path.join(ws.repo, "stacks", l, "contract.json")),
+      ...fs.readdirSync(path.join(ws.repo, ".github", "workflows")).map((f) => path.join(ws.repo, ".github", "workflows", f)),
+    ];
+    const before = generated.map((f) => fs.readFileSync(f, "utf8"));
     await readme("updateContracts", {});
+    await readme("regenerateWorkflows", {});
     assert.deepEqual(
-      contracts.map((f) => fs.readFileSync(f, "utf8")),
+      generated.map((f) => fs.readFileSync(f, "utf8")),
       before,
     );
   });

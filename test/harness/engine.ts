@@ -44,6 +44,7 @@ export interface RunResult {
 
 /** Files (and the node_modules link) a copy of the repository needs for the layers and the optimizer. */
 const WORKSPACE_ENTRIES = [
+  ".github",
   "stacks",
   "scripts",
   "test",

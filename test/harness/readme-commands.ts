@@ -22,6 +22,7 @@ export const README_COMMANDS = {
   exportState: "pulumi stack export --file compute-prod.json --stack prod --cwd stacks/compute",
   importState: "pulumi stack import --file compute-prod.json --stack prod --cwd stacks/compute",
   updateContracts: "npm run contracts -- update",
+  regenerateWorkflows: "npm run workflows",
 } as const;
 
 export type ReadmeCommand = keyof typeof README_COMMANDS;
