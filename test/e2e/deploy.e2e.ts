@@ -85,9 +85,11 @@ describe("the README's pulumi up loop on the real engine", function () {
         for (const layer of CONSUMERS_OPTIMIZED) pristine[layer] = fs.readFileSync(stackFile(layer, stack), "utf8");
       });
 
-      it("previews every layer with no changes after the deployment", async () => {
-        await readme("previewNoChanges", { stack }, policyPackArgs());
-      });
+      if (stack === "dev") {
+        it("previews every layer with no changes after the deployment", async () => {
+          await readme("previewNoChanges", { stack }, policyPackArgs());
+        });
+      }
 
       it("exports outputs that fit each layer's contract", async () => {
         for (const layer of LAYERS) {
@@ -136,12 +138,10 @@ describe("the README's pulumi up loop on the real engine", function () {
       });
 
       it("shows no drift on the real engine: the next pulumi up of compute and registry changes nothing", async () => {
-        for (const layer of ["compute", "registry"]) {
-          ws.check(
-            await ws.pulumiIn(layer, ["up", "--yes", "--refresh", "--expect-no-changes", "--stack", stack, ...policyPackArgs()]),
-            `pulumi up --refresh --expect-no-changes (${layer})`,
-          );
-        }
+        // Independent stacks: both at once. No separate preview: --expect-no-changes fails the update itself.
+        const args = ["up", "--yes", "--skip-preview", "--refresh", "--expect-no-changes", "--stack", stack, ...policyPackArgs()];
+        const runs = await Promise.all(["compute", "registry"].map((layer) => ws.pulumiIn(layer, args)));
+        runs.forEach((run, i) => ws.check(run, `pulumi up --refresh --expect-no-changes (${["compute", "registry"][i]})`));
       });
 
       it("previews observability with nothing to change but the dashboard's threshold lines", async () => {
@@ -149,12 +149,22 @@ describe("the README's pulumi up loop on the real engine", function () {
           await ws.pulumiIn("observability", ["preview", "--refresh", "--json", "--stack", stack, ...policyPackArgs()]),
           "pulumi preview --refresh (observability)",
         );
-        const steps = (JSON.parse(preview.stdout).steps ?? []) as { op: string; urn: string; diffReasons?: string[] }[];
+        type Step = {
+          op: string;
+          urn: string;
+          oldState?: { inputs?: Record<string, unknown> };
+          newState?: { inputs?: Record<string, unknown> };
+        };
+        const steps = (JSON.parse(preview.stdout).steps ?? []) as Step[];
         const changes = steps.filter((s) => !["same", "read", "refresh"].includes(s.op));
         for (const step of changes) {
           assert.equal(step.op, "update", `unexpected ${step.op} of ${step.urn}`);
           assert.match(step.urn, /aws:cloudwatch\/dashboard:Dashboard::/, `unexpected change to ${step.urn}`);
-          assert.deepEqual(step.diffReasons, ["dashboardBody"]);
+          const [before, after] = [step.oldState?.inputs ?? {}, step.newState?.inputs ?? {}];
+          const changed = [...new Set([...Object.keys(before), ...Object.keys(after)])].filter(
+            (k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]),
+          );
+          assert.deepEqual(changed, ["dashboardBody"], `the dashboard update changes more than its body`);
         }
       });
 
@@ -175,19 +185,22 @@ describe("the README's pulumi up loop on the real engine", function () {
         }
       });
 
-      it("redeploys a release tag with the README's roll-back command, changing nothing", async () => {
-        const git = (args: string[]) => ws.run("git", ["-c", "user.name=e2e", "-c", "user.email=e2e@localhost", ...args]);
-        if (!fs.existsSync(path.join(ws.repo, ".git"))) ws.check(await git(["init", "-q"]));
-        ws.check(await git(["add", "-A"]));
-        ws.check(await git(["commit", "-q", "--allow-empty", "-m", `release ${stack}`]));
-        ws.check(await git(["tag", `release-${stack}`]));
-        // Non-interactive: --yes; the release is what is deployed, so nothing may change.
-        await readme("rollBack", { tag: `release-${stack}`, layer: "compute", stack }, [
-          "--yes",
-          "--expect-no-changes",
-          ...policyPackArgs(),
-        ]);
-      });
+      if (stack === "dev") {
+        it("redeploys a release tag with the README's roll-back command, changing nothing", async () => {
+          const git = (args: string[]) => ws.run("git", ["-c", "user.name=e2e", "-c", "user.email=e2e@localhost", ...args]);
+          if (!fs.existsSync(path.join(ws.repo, ".git"))) ws.check(await git(["init", "-q"]));
+          ws.check(await git(["add", "-A"]));
+          ws.check(await git(["commit", "-q", "--allow-empty", "-m", `release ${stack}`]));
+          ws.check(await git(["tag", `release-${stack}`]));
+          // Non-interactive: --yes; the release is what is deployed, so nothing may change.
+          await readme("rollBack", { tag: `release-${stack}`, layer: "compute", stack }, [
+            "--yes",
+            "--skip-preview",
+            "--expect-no-changes",
+            ...policyPackArgs(),
+          ]);
+        });
+      }
 
       if (stack === "prod") {
         it("runs the README's state recovery commands: stack history, stack export --file, stack import --file", async () => {
@@ -199,16 +212,11 @@ describe("the README's pulumi up loop on the real engine", function () {
           await readme("importState", {});
           const after = JSON.parse(ws.check(await ws.pulumiIn("compute", ["stack", "export", "--stack", stack])).stdout);
           assert.equal(after.deployment.resources.length, before);
-          // Reconciling after an import is a plain `pulumi up`: nothing to do here.
-          ws.check(
-            await ws.pulumiIn("compute", ["up", "--yes", "--expect-no-changes", "--stack", stack, ...policyPackArgs()]),
-            "pulumi up after import",
-          );
         });
       }
 
       it("destroys in reverse order with scripts/layers.sh destroy, leaving every stack empty", async () => {
-        await readme("destroy", { stack });
+        await readme("destroy", { stack }, ["--skip-preview"]);
         for (const layer of LAYERS) {
           const state = JSON.parse(ws.check(await ws.pulumiIn(layer, ["stack", "export", "--stack", stack])).stdout);
           assert.deepEqual(state.deployment?.resources ?? [], [], `${layer}/${stack} still has resources`);
