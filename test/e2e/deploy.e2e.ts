@@ -207,7 +207,8 @@ describe("the README's pulumi up loop on the real engine", function () {
           const history = await readme("history", {});
           assert.match(history.stdout, /update/i);
           await readme("exportState", {});
-          const backup = path.join(ws.repo, "compute-prod.json");
+          // --cwd applies to --file too: the backup lands in stacks/compute.
+          const backup = path.join(ws.repo, "stacks", "compute", "compute-prod.json");
           const before = JSON.parse(fs.readFileSync(backup, "utf8")).deployment.resources.length;
           await readme("importState", {});
           const after = JSON.parse(ws.check(await ws.pulumiIn("compute", ["stack", "export", "--stack", stack])).stdout);
