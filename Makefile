@@ -9,11 +9,14 @@ NPM_STAMP := node_modules/.install-stamp
 PY_STAMP := $(VENV)/.install-stamp
 ACTIONLINT := build/bin/actionlint
 ACTIONLINT_VERSION := v1.7.7
+# The real Pulumi CLI: $(PULUMI), else `pulumi` on PATH (.ci/run puts the offline build there).
+PULUMI_CLI := $(or $(PULUMI),$(shell command -v pulumi 2>/dev/null))
 
 .PHONY: help deps test typecheck lint lint-workflows mocha pytest e2e plan demo bench snapshots clean
 
 help:
-	@echo "make demo       install, print the offline plan of every layer, run the optimizer against a local AWS emulator"
+	@echo "make demo       install, print the offline plan of every layer, run the optimizer against a local AWS emulator,"
+	@echo "                then (with a pulumi CLI) deploy with the real engine, optimize, and show no drift"
 	@echo "make test       install, then type check, lint, mocha specs, pytest and the real-engine run (make e2e)"
 	@echo "make e2e        the README's pulumi up loop, the optimizer and the no-drift check on the real Pulumi engine"
 	@echo "make plan       offline plan of every layer (build/plan/*.json)"
@@ -53,9 +56,6 @@ mocha: $(NPM_STAMP)
 pytest: $(PY_STAMP)
 	$(VENV)/bin/pytest optimizer/tests -q -p no:cacheprovider
 
-# The real Pulumi CLI: $(PULUMI), else `pulumi` on PATH (.ci/run puts the offline build there).
-PULUMI_CLI := $(or $(PULUMI),$(shell command -v pulumi 2>/dev/null))
-
 e2e: deps
 ifeq ($(PULUMI_CLI),)
 	@if [ "$$CI" = "true" ]; then echo "make e2e: no pulumi CLI on PATH and PULUMI is unset; CI must run the real engine (.ci/run puts one on PATH)" >&2; exit 1; fi
@@ -72,6 +72,11 @@ plan: $(NPM_STAMP)
 
 demo: deps plan
 	$(VENV_PY) -m ecs_optimizer.demo
+ifeq ($(PULUMI_CLI),)
+	@echo "make demo: real-engine part skipped, no pulumi CLI found: install one or run make demo PULUMI=/path/to/pulumi"
+else
+	PULUMI=$(PULUMI_CLI) npx ts-node --transpile-only scripts/engine-demo.ts
+endif
 
 bench: deps plan
 	$(VENV_PY) bench/run.py

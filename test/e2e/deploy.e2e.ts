@@ -22,12 +22,10 @@ import * as assert from "node:assert/strict";
 import * as fs from "fs";
 import * as path from "path";
 import { validateValue, readContract } from "../harness/contracts";
-import { findPulumi, policyPackArgs, Workspace } from "../harness/engine";
+import { findPulumi, noDriftUpArgs, optimizeArgs, OPTIMIZED_LAYERS, policyPackArgs, Workspace } from "../harness/engine";
 import { REPO_ROOT } from "../harness/index";
 import { fill, README_COMMANDS, ReadmeCommand } from "../harness/readme-commands";
 import { LAYERS } from "../../stacks/shared/tags";
-
-const CONSUMERS_OPTIMIZED = ["compute", "registry", "observability"] as const;
 
 /** The example environments: stack name -> optimize options. */
 const ENVIRONMENTS: Record<string, string[]> = {
@@ -82,7 +80,7 @@ describe("the README's pulumi up loop on the real engine", function () {
       it("deploys every layer with scripts/layers.sh up, as the README shows", async () => {
         // The preview before each update would only repeat the program run: skipped to save time.
         await readme("deploy", { stack }, ["--skip-preview", ...policyPackArgs()]);
-        for (const layer of CONSUMERS_OPTIMIZED) pristine[layer] = fs.readFileSync(stackFile(layer, stack), "utf8");
+        for (const layer of OPTIMIZED_LAYERS) pristine[layer] = fs.readFileSync(stackFile(layer, stack), "utf8");
       });
 
       if (stack === "dev") {
@@ -108,39 +106,20 @@ describe("the README's pulumi up loop on the real engine", function () {
         fs.writeFileSync(obsFile, obs.stdout);
         journal = path.join(ws.root, `journal-${stack}.jsonl`);
         const result = ws.check(
-          await ws.run("ecs-optimizer", [
-            "optimize",
-            "--policy",
-            "fixed",
-            ...optimizeOptions,
-            "--poll-interval",
-            "0.2",
-            "--wait-timeout",
-            "120",
-            "--journal",
-            journal,
-            ...CONSUMERS_OPTIMIZED.flatMap((l) => ["--write-config", path.join("stacks", l, `Pulumi.${stack}.yaml`)]),
-            "--format",
-            "json",
-            "--stack",
-            stack,
-            "--observability-outputs",
-            obsFile,
-          ]),
+          await ws.run("ecs-optimizer", [...optimizeArgs(stack, journal, obsFile, optimizeOptions), "--format", "json"]),
           "ecs-optimizer optimize",
         );
         const report = JSON.parse(result.stdout);
         assert.ok(JSON.stringify(report).length > 2);
         // Each optimized layer's file gained keys, and the run changed the fleet.
-        for (const layer of CONSUMERS_OPTIMIZED) {
+        for (const layer of OPTIMIZED_LAYERS) {
           assert.notEqual(fs.readFileSync(stackFile(layer, stack), "utf8"), pristine[layer], `${layer}: --write-config wrote nothing`);
         }
       });
 
       it("shows no drift on the real engine: the next pulumi up of compute and registry changes nothing", async () => {
         // Independent stacks: both at once. No separate preview: --expect-no-changes fails the update itself.
-        const args = ["up", "--yes", "--skip-preview", "--refresh", "--expect-no-changes", "--stack", stack, ...policyPackArgs()];
-        const runs = await Promise.all(["compute", "registry"].map((layer) => ws.pulumiIn(layer, args)));
+        const runs = await Promise.all(["compute", "registry"].map((layer) => ws.pulumiIn(layer, noDriftUpArgs(stack))));
         runs.forEach((run, i) => ws.check(run, `pulumi up --refresh --expect-no-changes (${["compute", "registry"][i]})`));
       });
 
@@ -170,14 +149,14 @@ describe("the README's pulumi up loop on the real engine", function () {
 
       it("export-config's pulumi config set commands, run with the real CLI, give what --write-config wrote", async () => {
         const written: Record<string, unknown> = {};
-        for (const layer of CONSUMERS_OPTIMIZED) written[layer] = await configJson(layer, stack);
+        for (const layer of OPTIMIZED_LAYERS) written[layer] = await configJson(layer, stack);
         const commands = ws.check(await ws.run("ecs-optimizer", ["export-config", "--journal", journal]), "export-config").stdout;
         assert.match(commands, /^pulumi config set --path /m);
-        const writtenFiles = CONSUMERS_OPTIMIZED.map((l) => [l, fs.readFileSync(stackFile(l, stack), "utf8")] as const);
+        const writtenFiles = OPTIMIZED_LAYERS.map((l) => [l, fs.readFileSync(stackFile(l, stack), "utf8")] as const);
         try {
-          for (const layer of CONSUMERS_OPTIMIZED) fs.writeFileSync(stackFile(layer, stack), pristine[layer]);
+          for (const layer of OPTIMIZED_LAYERS) fs.writeFileSync(stackFile(layer, stack), pristine[layer]);
           ws.check(await ws.run("bash", ["-euo", "pipefail", "-c", commands]), "export-config commands");
-          for (const layer of CONSUMERS_OPTIMIZED) {
+          for (const layer of OPTIMIZED_LAYERS) {
             assert.deepEqual(await configJson(layer, stack), written[layer], `${layer}: export-config and --write-config disagree`);
           }
         } finally {

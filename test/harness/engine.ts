@@ -26,6 +26,38 @@ export function policyPackArgs(): string[] {
   return POLICY_PACKS.flatMap((p) => ["--policy-pack", p]);
 }
 
+/** The layers whose stack files `ecs-optimizer optimize --write-config` writes. */
+export const OPTIMIZED_LAYERS = ["compute", "registry", "observability"] as const;
+
+/**
+ * `ecs-optimizer optimize` on a deployed stack (compute outputs read with --stack), fixed policy,
+ * writing the applied values back to the three layers' stack files.
+ */
+export function optimizeArgs(stack: string, journal: string, observabilityOutputs: string, extra: string[] = []): string[] {
+  return [
+    "optimize",
+    "--policy",
+    "fixed",
+    ...extra,
+    "--poll-interval",
+    "0.2",
+    "--wait-timeout",
+    "120",
+    "--journal",
+    journal,
+    ...OPTIMIZED_LAYERS.flatMap((l) => ["--write-config", path.join("stacks", l, `Pulumi.${stack}.yaml`)]),
+    "--stack",
+    stack,
+    "--observability-outputs",
+    observabilityOutputs,
+  ];
+}
+
+/** The no-drift proof: the next update, after a refresh, must change nothing (no separate preview). */
+export function noDriftUpArgs(stack: string): string[] {
+  return ["up", "--yes", "--skip-preview", "--refresh", "--expect-no-changes", "--stack", stack, ...policyPackArgs()];
+}
+
 /** The `pulumi` executable: $PULUMI, else the first on PATH; undefined when there is none. */
 export function findPulumi(env: NodeJS.ProcessEnv = process.env): string | undefined {
   if (env.PULUMI) return fs.existsSync(env.PULUMI) ? path.resolve(env.PULUMI) : undefined;
