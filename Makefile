@@ -9,12 +9,16 @@ NPM_STAMP := node_modules/.install-stamp
 PY_STAMP := $(VENV)/.install-stamp
 ACTIONLINT := build/bin/actionlint
 ACTIONLINT_VERSION := v1.7.7
+# The real Pulumi CLI: $(PULUMI), else `pulumi` on PATH (.ci/run puts the offline build there).
+PULUMI_CLI := $(or $(PULUMI),$(shell command -v pulumi 2>/dev/null))
 
-.PHONY: help deps test typecheck lint lint-workflows mocha pytest plan demo bench snapshots clean
+.PHONY: help deps test typecheck lint lint-workflows mocha pytest e2e plan demo bench snapshots clean
 
 help:
-	@echo "make demo       install, print the offline plan of every layer, run the optimizer against a local AWS emulator"
-	@echo "make test       install, then type check, lint, mocha specs and pytest"
+	@echo "make demo       install, print the offline plan of every layer, run the optimizer against a local AWS emulator,"
+	@echo "                then (with a pulumi CLI) deploy with the real engine, optimize, and show no drift"
+	@echo "make test       install, then type check, lint, mocha specs, pytest and the real-engine run (make e2e)"
+	@echo "make e2e        the README's pulumi up loop, the optimizer and the no-drift check on the real Pulumi engine"
 	@echo "make plan       offline plan of every layer (build/plan/*.json)"
 	@echo "make bench      cost and scale benchmarks (writes bench/RESULTS.md)"
 	@echo "make snapshots  accept the current offline plans as the reviewed snapshots"
@@ -52,7 +56,15 @@ mocha: $(NPM_STAMP)
 pytest: $(PY_STAMP)
 	$(VENV)/bin/pytest optimizer/tests -q -p no:cacheprovider
 
-test: deps typecheck lint lint-workflows mocha pytest
+e2e: deps
+ifeq ($(PULUMI_CLI),)
+	@if [ "$$CI" = "true" ]; then echo "make e2e: no pulumi CLI on PATH and PULUMI is unset; CI must run the real engine (.ci/run puts one on PATH)" >&2; exit 1; fi
+	@echo "make e2e: skipped, no pulumi CLI found: install one (https://www.pulumi.com/docs/iac/download-install/) or run make test PULUMI=/path/to/pulumi"
+else
+	PULUMI=$(PULUMI_CLI) npx mocha --no-config -r ts-node/register/transpile-only --timeout 1200000 test/e2e/deploy.e2e.ts
+endif
+
+test: deps typecheck lint lint-workflows mocha pytest e2e
 	@echo "make test: all checks passed"
 
 plan: $(NPM_STAMP)
@@ -60,6 +72,11 @@ plan: $(NPM_STAMP)
 
 demo: deps plan
 	$(VENV_PY) -m ecs_optimizer.demo
+ifeq ($(PULUMI_CLI),)
+	@echo "make demo: real-engine part skipped, no pulumi CLI found: install one or run make demo PULUMI=/path/to/pulumi"
+else
+	PULUMI=$(PULUMI_CLI) npx ts-node --transpile-only scripts/engine-demo.ts
+endif
 
 bench: deps plan
 	$(VENV_PY) bench/run.py

@@ -155,6 +155,17 @@ describe("shared library", () => {
       assert.equal(custom.exports.vpcId, "vpc-2");
     });
 
+    it("defaults to the same-named stack in this stack's organization (Pulumi Cloud's, or `organization`)", async () => {
+      const run = await runLayer("compute", {
+        stack: "dev",
+        organization: "acme",
+        upstream: [upstream({ contractVersion: CONTRACT_VERSIONS.network, vpcId: "vpc-3", natGatewayCount: 1 }, "acme/network/dev")],
+        program: consumer,
+      });
+      assert.deepEqual(run.stackReferences, ["acme/network/dev"]);
+      assert.equal(run.exports.vpcId, "vpc-3");
+    });
+
     it("fails naming the stack and the missing key", () =>
       assert.rejects(
         read(upstream({ contractVersion: CONTRACT_VERSIONS.network, natGatewayCount: 1 })),
@@ -168,7 +179,14 @@ describe("shared library", () => {
           `stack organization/network/dev \\(network layer\\) exports contractVersion ${CONTRACT_VERSIONS.network + 1}; this layer reads version ${CONTRACT_VERSIONS.network}`,
         ),
       );
-      await assert.rejects(read(upstream({ vpcId: "vpc-1", natGatewayCount: 1 })), /exports contractVersion undefined/);
+      await assert.rejects(read(upstream({ vpcId: "vpc-1", natGatewayCount: 1 })), /exports no contractVersion/);
+    });
+
+    it("names an undeployed upstream and says to deploy it first", async () => {
+      await assert.rejects(
+        read(upstream({})),
+        /stack organization\/network\/dev \(network layer\) exports no contractVersion, so it was never deployed or was destroyed: deploy stacks\/network first/,
+      );
     });
 
     it("value() reads plain values and fails the same way", async () => {

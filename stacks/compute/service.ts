@@ -274,6 +274,10 @@ export function deployService(scope: Scope, args: ServiceArgs): DeployedService 
       executionRoleArn: executionRole.arn,
       taskRoleArn: taskRole.arn,
       volumes: writable.map((path) => ({ name: volumeName(path) })),
+      // A refresh reads the family's latest ACTIVE revision, not the one in state: after
+      // `ecs-optimizer optimize --write-config` registered a resized revision, the stack sees it
+      // and the written-back config previews with no changes.
+      trackLatest: true,
       containerDefinitions: pulumi
         .all([
           logGroup.name,

@@ -38,7 +38,9 @@ export function lifecyclePolicy(keepImages: number): LifecyclePolicy {
       },
       {
         rulePriority: 2,
-        description: `Keep the newest ${keepImages} images`,
+        // No count in the text: ecs-optimizer changes countNumber only, and a description that
+        // repeated it would go stale in AWS and show as drift on the next preview.
+        description: "Keep the newest images (how many: countNumber)",
         selection: { tagStatus: "any", countType: "imageCountMoreThan", countNumber: keepImages },
         action: { type: "expire" },
       },

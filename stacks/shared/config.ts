@@ -119,9 +119,13 @@ export class LayerConfig {
     }
   }
 
-  /** The stack name a `<layer>Stack` key points at, e.g. `acme/network/dev`. */
+  /**
+   * The stack name a `<layer>Stack` key points at, e.g. `acme/network/dev`. Defaults to the
+   * same-named stack of `defaultProject` in this stack's organization: `organization` on a file
+   * or S3 backend, the user's or team's organization on Pulumi Cloud.
+   */
   stackReference(name: string, defaultProject: string): string {
-    const v = this.string(name, `organization/${defaultProject}/${pulumi.getStack()}`);
+    const v = this.string(name, `${pulumi.getOrganization()}/${defaultProject}/${pulumi.getStack()}`);
     if (!/^[^/\s]+\/[^/\s]+\/[^/\s]+$/.test(v)) {
       throw new ConfigError(this.key(name), v, "expected <org>/<project>/<stack>");
     }

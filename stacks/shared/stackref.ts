@@ -47,8 +47,16 @@ export class LayerReference<T extends object> {
 
   private checkVersion(version: unknown): void {
     const expected = CONTRACT_VERSIONS[this.layer];
+    if (version === undefined) {
+      // A stack that exists but exports no contract version was never deployed, or was destroyed.
+      // RunError: the engine prints the message once per read, without a stack trace.
+      throw new pulumi.RunError(
+        `stack ${this.stackName} (${this.layer} layer) exports no contractVersion, so it was never deployed or was destroyed: ` +
+          `deploy stacks/${this.layer} first (pulumi up in that stack)`,
+      );
+    }
     if (version !== expected) {
-      throw new Error(
+      throw new pulumi.RunError(
         `stack ${this.stackName} (${this.layer} layer) exports contractVersion ${JSON.stringify(version)}; ` +
           `this layer reads version ${expected}: deploy matching versions of both layers`,
       );
@@ -56,6 +64,6 @@ export class LayerReference<T extends object> {
   }
 
   private missing(key: string): Error {
-    return new Error(`stack ${this.stackName} (${this.layer} layer) does not export '${key}'`);
+    return new pulumi.RunError(`stack ${this.stackName} (${this.layer} layer) does not export '${key}'`);
   }
 }

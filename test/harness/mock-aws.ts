@@ -135,7 +135,10 @@ export function mockResourceState(type: string, name: string, inputs: Inputs): {
         ? `${ID_PREFIX[type]}${shortHash(`${type}/${name}`, 17)}`
         : `${name}-id`;
   const computed = COMPUTED[type]?.(name, inputs, id) ?? {};
-  const generic: Inputs = type.startsWith("aws:") && !("arn" in computed) ? { arn: arn(type.split(":")[1].split("/")[0], `${name}`) } : {};
+  // A generic ARN only where neither the table nor the inputs give one: TopicPolicy and
+  // EventTarget take an `arn` input (the topic's, the target's) that must survive as given.
+  const hasArn = "arn" in computed || inputs.arn !== undefined;
+  const generic: Inputs = type.startsWith("aws:") && !hasArn ? { arn: arn(type.split(":")[1].split("/")[0], `${name}`) } : {};
   return { id, state: { ...inputs, ...generic, ...computed, id } };
 }
 
@@ -158,4 +161,9 @@ export function mockInvoke(token: string, inputs: Inputs): Inputs {
     default:
       throw new Error(`unmocked invoke ${token}: add it to test/harness/mock-aws.ts only if the layer really needs it`);
   }
+}
+
+/** The attributes the table computes for a type (never inputs): what a diff must not treat as removed inputs. */
+export function mockComputedKeys(type: string): string[] {
+  return Object.keys(mockResourceState(type, "probe", {}).state).filter((k) => k !== "id");
 }

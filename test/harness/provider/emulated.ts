@@ -1,0 +1,383 @@
+/**
+ * The resource types the stand-in AWS provider keeps in the local AWS emulator (moto server),
+ * through the AWS SDK: the ones `ecs-optimizer` reads and changes. Creating them there lets the
+ * optimizer find what `pulumi up` deployed; reading them back on `pulumi refresh` lets the
+ * engine see what the optimizer changed, which is what the no-drift preview needs.
+ *
+ * Each type maps the Pulumi inputs it needs to the AWS request, and on read overlays the live
+ * values of the fields the optimizer tunes onto the state (see docs/real-engine-tests.md for
+ * what is and is not read back).
+ */
+import {
+  ApplicationAutoScalingClient,
+  DeregisterScalableTargetCommand,
+  DescribeScalableTargetsCommand,
+  RegisterScalableTargetCommand,
+} from "@aws-sdk/client-application-auto-scaling";
+import { CloudWatchClient, DeleteAlarmsCommand, DescribeAlarmsCommand, PutMetricAlarmCommand } from "@aws-sdk/client-cloudwatch";
+import {
+  CreateRepositoryCommand,
+  DeleteLifecyclePolicyCommand,
+  DeleteRepositoryCommand,
+  ECRClient,
+  GetLifecyclePolicyCommand,
+  PutLifecyclePolicyCommand,
+} from "@aws-sdk/client-ecr";
+import {
+  CreateClusterCommand,
+  CreateServiceCommand,
+  DeleteClusterCommand,
+  DeleteServiceCommand,
+  DeregisterTaskDefinitionCommand,
+  DescribeServicesCommand,
+  DescribeTaskDefinitionCommand,
+  ECSClient,
+  PutClusterCapacityProvidersCommand,
+  RegisterTaskDefinitionCommand,
+  UpdateServiceCommand,
+} from "@aws-sdk/client-ecs";
+
+type Props = Record<string, any>;
+
+/** The environment variable that names the emulator's URL (`http://127.0.0.1:<port>`). */
+export const EMULATOR_ENDPOINT_VARIABLE = "STANDIN_AWS_ENDPOINT";
+
+export interface Clients {
+  ecs: ECSClient;
+  ecr: ECRClient;
+  autoscaling: ApplicationAutoScalingClient;
+  cloudwatch: CloudWatchClient;
+}
+
+export function emulatorClients(region: string, endpoint = process.env[EMULATOR_ENDPOINT_VARIABLE]): Clients {
+  if (!endpoint) {
+    throw new Error(
+      `the stand-in AWS provider keeps ECS, ECR, autoscaling and alarms in the local emulator: set ${EMULATOR_ENDPOINT_VARIABLE}`,
+    );
+  }
+  // The emulator accepts any credentials; these never reach AWS.
+  const common = { region, endpoint, credentials: { accessKeyId: "testing", secretAccessKey: "testing" } };
+  return {
+    ecs: new ECSClient(common),
+    ecr: new ECRClient(common),
+    autoscaling: new ApplicationAutoScalingClient(common),
+    cloudwatch: new CloudWatchClient(common),
+  };
+}
+
+/** What the stand-in does with one emulated type. `read` returns the state with live fields overlaid, or undefined when gone. */
+export interface EmulatedType {
+  create(c: Clients, inputs: Props, state: Props): Promise<Props>;
+  read(c: Clients, state: Props): Promise<Props | undefined>;
+  update(c: Clients, olds: Props, news: Props, state: Props): Promise<Props>;
+  delete(c: Clients, state: Props): Promise<void>;
+}
+
+/** Tags as ECS takes them (`key`/`value`). */
+const tagList = (tags: Record<string, string> | undefined) => Object.entries(tags ?? {}).map(([key, value]) => ({ key, value }));
+/** Tags as ECR takes them (`Key`/`Value`). */
+const TagList = (tags: Record<string, string> | undefined) => Object.entries(tags ?? {}).map(([Key, Value]) => ({ Key, Value }));
+
+const capacityStrategy = (items: Props[] | undefined) =>
+  (items ?? []).map((i) => ({ capacityProvider: i.capacityProvider, weight: i.weight ?? 0, base: i.base ?? 0 }));
+
+function notFound(e: unknown): boolean {
+  const name = (e as { name?: string }).name ?? "";
+  return /NotFound|ClientException|ResourceNotFound/.test(name);
+}
+
+const cluster: EmulatedType = {
+  async create(c, i, state) {
+    await c.ecs.send(new CreateClusterCommand({ clusterName: i.name, settings: i.settings, tags: tagList(i.tags) }));
+    return state;
+  },
+  async read(_c, state) {
+    return state;
+  },
+  async update(_c, _o, _n, state) {
+    return state;
+  },
+  async delete(c, state) {
+    await c.ecs.send(new DeleteClusterCommand({ cluster: state.name }));
+  },
+};
+
+const capacityProviders: EmulatedType = {
+  async create(c, i, state) {
+    await c.ecs.send(
+      new PutClusterCapacityProvidersCommand({
+        cluster: i.clusterName,
+        capacityProviders: i.capacityProviders,
+        defaultCapacityProviderStrategy: capacityStrategy(i.defaultCapacityProviderStrategies),
+      }),
+    );
+    return state;
+  },
+  async read(_c, state) {
+    return state;
+  },
+  async update(c, _o, n, state) {
+    return capacityProviders.create(c, n, state);
+  },
+  async delete() {
+    // Deleting the association is part of deleting the cluster in the emulator.
+  },
+};
+
+function taskDefinitionRequest(i: Props) {
+  return {
+    family: i.family,
+    cpu: i.cpu,
+    memory: i.memory,
+    networkMode: i.networkMode,
+    requiresCompatibilities: i.requiresCompatibilities,
+    runtimePlatform: i.runtimePlatform,
+    executionRoleArn: i.executionRoleArn,
+    taskRoleArn: i.taskRoleArn,
+    volumes: (i.volumes ?? []).map((v: Props) => ({ name: v.name })),
+    containerDefinitions: JSON.parse(i.containerDefinitions),
+    tags: tagList(i.tags),
+  };
+}
+
+const taskDefinition: EmulatedType = {
+  async create(c, i, state) {
+    const out = await c.ecs.send(new RegisterTaskDefinitionCommand(taskDefinitionRequest(i)));
+    const td = out.taskDefinition!;
+    return { ...state, arn: td.taskDefinitionArn, revision: td.revision };
+  },
+  // trackLatest (the real provider's documented behaviour): the family's latest ACTIVE revision.
+  async read(c, state) {
+    const which = state.trackLatest ? state.family : state.arn;
+    try {
+      const td = (await c.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: which }))).taskDefinition!;
+      if (td.status !== "ACTIVE") return undefined;
+      return { ...state, arn: td.taskDefinitionArn, revision: td.revision, cpu: td.cpu, memory: td.memory };
+    } catch (e) {
+      if (notFound(e)) return undefined;
+      throw e;
+    }
+  },
+  // Every input but tags forces a new revision (see the diff's REPLACE_ON_CHANGE), so an update
+  // only ever changes how the resource is tracked.
+  async update(_c, _o, _n, state) {
+    return state;
+  },
+  async delete(c, state) {
+    await c.ecs.send(new DeregisterTaskDefinitionCommand({ taskDefinition: state.arn }));
+  },
+};
+
+function serviceStrategy(i: Props) {
+  return i.capacityProviderStrategies?.length ? capacityStrategy(i.capacityProviderStrategies) : undefined;
+}
+
+const service: EmulatedType = {
+  async create(c, i, state) {
+    // No networkConfiguration: the emulator checks subnets against its own EC2, which holds no
+    // VPC (the network layer lives in the state only), and the optimizer never reads it.
+    await c.ecs.send(
+      new CreateServiceCommand({
+        serviceName: i.name,
+        cluster: i.cluster,
+        taskDefinition: i.taskDefinition,
+        desiredCount: i.desiredCount,
+        capacityProviderStrategy: serviceStrategy(i),
+        launchType: i.launchType,
+        loadBalancers: (i.loadBalancers ?? []).map((lb: Props) => ({
+          targetGroupArn: lb.targetGroupArn,
+          containerName: lb.containerName,
+          containerPort: lb.containerPort,
+        })),
+        deploymentController: i.deploymentController,
+        propagateTags: i.propagateTags,
+        tags: tagList(i.tags),
+      }),
+    );
+    return state;
+  },
+  async read(c, state) {
+    const out = await c.ecs.send(new DescribeServicesCommand({ cluster: state.cluster, services: [state.name] }));
+    const live = out.services?.find((s) => s.status !== "INACTIVE");
+    if (!live) return undefined;
+    const strategies = (live.capacityProviderStrategy ?? []).map((s) => ({
+      capacityProvider: s.capacityProvider,
+      weight: s.weight ?? 0,
+      base: s.base ?? 0,
+    }));
+    return {
+      ...state,
+      taskDefinition: live.taskDefinition,
+      desiredCount: live.desiredCount,
+      capacityProviderStrategies: strategies.length ? strategies : state.capacityProviderStrategies,
+    };
+  },
+  async update(c, _o, n, state) {
+    await c.ecs.send(
+      new UpdateServiceCommand({
+        cluster: n.cluster,
+        service: n.name,
+        taskDefinition: n.taskDefinition,
+        desiredCount: n.desiredCount,
+        capacityProviderStrategy: serviceStrategy(n),
+      }),
+    );
+    return state;
+  },
+  async delete(c, state) {
+    await c.ecs.send(new DeleteServiceCommand({ cluster: state.cluster, service: state.name, force: true }));
+  },
+};
+
+const repository: EmulatedType = {
+  async create(c, i, state) {
+    const out = await c.ecr.send(
+      new CreateRepositoryCommand({
+        repositoryName: i.name,
+        imageTagMutability: i.imageTagMutability,
+        imageScanningConfiguration: i.imageScanningConfiguration,
+        tags: TagList(i.tags),
+      }),
+    );
+    const repo = out.repository!;
+    return { ...state, arn: repo.repositoryArn, repositoryUrl: repo.repositoryUri, registryId: repo.registryId };
+  },
+  async read(_c, state) {
+    return state;
+  },
+  async update(_c, _o, _n, state) {
+    return state;
+  },
+  async delete(c, state) {
+    await c.ecr.send(new DeleteRepositoryCommand({ repositoryName: state.name, force: true }));
+  },
+};
+
+const lifecyclePolicy: EmulatedType = {
+  async create(c, i, state) {
+    await c.ecr.send(new PutLifecyclePolicyCommand({ repositoryName: i.repository, lifecyclePolicyText: i.policy }));
+    return state;
+  },
+  async read(c, state) {
+    try {
+      const out = await c.ecr.send(new GetLifecyclePolicyCommand({ repositoryName: state.repository }));
+      return { ...state, policy: out.lifecyclePolicyText };
+    } catch (e) {
+      if (notFound(e)) return undefined;
+      throw e;
+    }
+  },
+  async update(c, _o, n, state) {
+    return lifecyclePolicy.create(c, n, state);
+  },
+  async delete(c, state) {
+    try {
+      await c.ecr.send(new DeleteLifecyclePolicyCommand({ repositoryName: state.repository }));
+    } catch (e) {
+      if (!notFound(e)) throw e;
+    }
+  },
+};
+
+function scalableTargetRequest(i: Props) {
+  return {
+    ServiceNamespace: i.serviceNamespace,
+    ScalableDimension: i.scalableDimension,
+    ResourceId: i.resourceId,
+    MinCapacity: i.minCapacity,
+    MaxCapacity: i.maxCapacity,
+  };
+}
+
+const scalableTarget: EmulatedType = {
+  async create(c, i, state) {
+    await c.autoscaling.send(new RegisterScalableTargetCommand(scalableTargetRequest(i)));
+    return state;
+  },
+  async read(c, state) {
+    const out = await c.autoscaling.send(
+      new DescribeScalableTargetsCommand({ ServiceNamespace: state.serviceNamespace, ResourceIds: [state.resourceId] }),
+    );
+    const live = out.ScalableTargets?.find((t) => t.ScalableDimension === state.scalableDimension);
+    if (!live) return undefined;
+    return { ...state, minCapacity: live.MinCapacity, maxCapacity: live.MaxCapacity };
+  },
+  async update(c, _o, n, state) {
+    return scalableTarget.create(c, n, state);
+  },
+  async delete(c, state) {
+    await c.autoscaling.send(
+      new DeregisterScalableTargetCommand({
+        ServiceNamespace: state.serviceNamespace,
+        ScalableDimension: state.scalableDimension,
+        ResourceId: state.resourceId,
+      }),
+    );
+  },
+};
+
+const dimensionList = (dims: Record<string, string> | undefined) => Object.entries(dims ?? {}).map(([Name, Value]) => ({ Name, Value }));
+
+function alarmRequest(i: Props) {
+  return {
+    AlarmName: i.name,
+    AlarmDescription: i.alarmDescription,
+    Namespace: i.namespace,
+    MetricName: i.metricName,
+    Dimensions: i.metricName ? dimensionList(i.dimensions) : undefined,
+    Statistic: i.statistic,
+    Period: i.period,
+    Metrics: i.metricQueries?.map((q: Props) => ({
+      Id: q.id,
+      Expression: q.expression,
+      Label: q.label,
+      ReturnData: q.returnData,
+      MetricStat: q.metric
+        ? {
+            Metric: { Namespace: q.metric.namespace, MetricName: q.metric.metricName, Dimensions: dimensionList(q.metric.dimensions) },
+            Period: q.metric.period,
+            Stat: q.metric.stat,
+            Unit: q.metric.unit,
+          }
+        : undefined,
+    })),
+    EvaluationPeriods: i.evaluationPeriods,
+    DatapointsToAlarm: i.datapointsToAlarm,
+    ComparisonOperator: i.comparisonOperator,
+    Threshold: i.threshold,
+    TreatMissingData: i.treatMissingData,
+    AlarmActions: i.alarmActions,
+    OKActions: i.okActions,
+  };
+}
+
+const alarm: EmulatedType = {
+  async create(c, i, state) {
+    await c.cloudwatch.send(new PutMetricAlarmCommand(alarmRequest(i)));
+    return state;
+  },
+  async read(c, state) {
+    const out = await c.cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: [state.name] }));
+    const live = out.MetricAlarms?.[0];
+    if (!live) return undefined;
+    return { ...state, threshold: live.Threshold };
+  },
+  async update(c, _o, n, state) {
+    return alarm.create(c, n, state);
+  },
+  async delete(c, state) {
+    await c.cloudwatch.send(new DeleteAlarmsCommand({ AlarmNames: [state.name] }));
+  },
+};
+
+/** Resource type token -> how the stand-in keeps it in the emulator. */
+export const EMULATED: Record<string, EmulatedType> = {
+  "aws:ecs/cluster:Cluster": cluster,
+  "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders": capacityProviders,
+  "aws:ecs/taskDefinition:TaskDefinition": taskDefinition,
+  "aws:ecs/service:Service": service,
+  "aws:ecr/repository:Repository": repository,
+  "aws:ecr/lifecyclePolicy:LifecyclePolicy": lifecyclePolicy,
+  "aws:appautoscaling/target:Target": scalableTarget,
+  "aws:cloudwatch/metricAlarm:MetricAlarm": alarm,
+};
