@@ -316,9 +316,12 @@ describe("observability layer", () => {
           assert.equal(w.properties.metrics.length, 1);
           assert.equal(w.properties.region, MOCK_REGION);
         }
-        const cpu = row[0].properties.annotations.horizontal[0];
-        assert.deepEqual(cpu, { label: `cpu-high-${svc}-${SUFFIX}`, value: exported.alarms[svc].cpuHigh.threshold });
-        assert.equal(row[2].properties.annotations.horizontal[0].value, s.minCapacity);
+        // Alarm annotations name the alarms by ARN, so CloudWatch draws each threshold as it is
+        // now: no threshold is written into the body, where a retuned alarm would leave it stale.
+        assert.match(row[0].properties.annotations.alarms[0], new RegExp(`:alarm:cpu-high-${svc}-${SUFFIX}$`));
+        assert.match(row[1].properties.annotations.alarms[0], new RegExp(`:alarm:memory-high-${svc}-${SUFFIX}$`));
+        assert.match(row[2].properties.annotations.alarms[0], new RegExp(`:alarm:running-tasks-low-${svc}-${SUFFIX}$`));
+        assert.ok(!JSON.stringify(row).includes("horizontal"), "no threshold value is copied into the dashboard");
       }
     });
 
@@ -603,7 +606,7 @@ describe("observability layer", () => {
             [{ expression: "SUM([m1, m2])", label: "All target groups", id: "e1" }],
           ]);
           assert.equal(graph.properties.stat, "Sum");
-          if (threshold) assert.deepEqual(graph.properties.annotations.horizontal, [{ label: threshold.name, value: threshold.threshold }]);
+          if (threshold) assert.match(graph.properties.annotations.alarms[0], new RegExp(`:alarm:${threshold.name}$`));
         }
       }
     });

@@ -10,6 +10,9 @@ import { ServiceThresholds } from "./settings";
 
 export type AlarmKind = keyof ServiceAlarms;
 
+/** The ARNs of one service's alarms, by kind: what the dashboard's alarm annotations name. */
+export type ServiceAlarmArns = Partial<Record<AlarmKind, pulumi.Input<string>>>;
+
 type Comparison = "GreaterThanThreshold" | "GreaterThanOrEqualToThreshold" | "LessThanThreshold";
 
 /**
@@ -193,20 +196,22 @@ export interface ServiceAlarmArgs {
   topicArn: pulumi.Input<string>;
 }
 
-/** The alarms of one service, in its own scope (tagged Service=<name>), and their contract entry. */
-export function serviceAlarms(scope: Scope, args: ServiceAlarmArgs): ServiceAlarms {
+/** The alarms of one service, in its own scope (tagged Service=<name>): their contract entry, and
+ * their ARNs for the dashboard's alarm annotations. */
+export function serviceAlarms(scope: Scope, args: ServiceAlarmArgs): { refs: ServiceAlarms; arns: ServiceAlarmArns } {
   const { service, contract, metrics, thresholds } = args;
+  const arns: ServiceAlarmArns = {};
   const make = (kind: AlarmKind, metric: Signal, threshold: number): AlarmRef => {
     const policy = SERVICE_ALARM_POLICIES[kind];
     const name = scope.names.of(policy.prefix, service);
-    metricAlarm(scope, `${service}-${policy.prefix}`, {
+    arns[kind] = metricAlarm(scope, `${service}-${policy.prefix}`, {
       name,
       metric,
       policy,
       subject: contract.serviceName,
       threshold,
       topicArn: args.topicArn,
-    });
+    }).arn;
     return { name, threshold };
   };
   const alarms: ServiceAlarms = {
@@ -217,5 +222,5 @@ export function serviceAlarms(scope: Scope, args: ServiceAlarmArgs): ServiceAlar
   };
   if (metrics.unhealthyHosts) alarms.unhealthyHosts = make("unhealthyHosts", metrics.unhealthyHosts, 0);
   if (metrics.http5xx) alarms.http5xx = make("http5xx", metrics.http5xx, thresholds.http5xx);
-  return alarms;
+  return { refs: alarms, arns };
 }

@@ -1,18 +1,18 @@
 /**
  * A small typed builder for CloudWatch dashboard bodies, and the platform dashboard: a header and
- * a row of graphs per service. Graphs are drawn from the same MetricRefs the alarms use, with the
- * alarm thresholds as horizontal lines, so what pages someone is what the dashboard shows.
+ * a row of graphs per service. Graphs are drawn from the same MetricRefs the alarms use, with each
+ * graph's alarm as an alarm annotation, so what pages someone is what the dashboard shows.
+ *
+ * The annotation names the alarm by ARN; CloudWatch draws the alarm's threshold as it is now. A
+ * threshold written into the body would be a second copy, which goes stale (and shows as drift on
+ * the next `pulumi up --refresh`) as soon as `ecs-optimizer` retunes the alarm.
  */
-import { ServiceAlarms } from "../shared";
+import * as pulumi from "@pulumi/pulumi";
+import type { ServiceAlarmArns } from "./alarms";
 import { combinedExpression, MetricRef, ServiceMetrics, Signal, signalMetrics, Statistic } from "./metrics";
 
 /** The dashboard grid is 24 columns wide. */
 export const GRID_WIDTH = 24;
-
-export interface Annotation {
-  label: string;
-  value: number;
-}
 
 export interface GraphSpec {
   title: string;
@@ -21,8 +21,8 @@ export interface GraphSpec {
   stat: Statistic;
   /** Seconds per point. Defaults to 60. */
   period?: number;
-  /** Lines drawn across the graph, e.g. an alarm threshold. */
-  thresholds?: Annotation[];
+  /** The alarm on this graph's metric: CloudWatch draws its current threshold across the graph. */
+  alarmArn?: pulumi.Input<string>;
   /** Fixed left-axis range, e.g. 0..100 for a percentage. */
   yAxis?: { min?: number; max?: number };
 }
@@ -82,7 +82,8 @@ export type Widget =
         stat: Statistic;
         period: number;
         metrics: Array<MetricArray | [ExpressionLine]>;
-        annotations?: { horizontal: Annotation[] };
+        /** A metric widget takes at most one alarm annotation. */
+        annotations?: { alarms: [pulumi.Input<string>] };
         yAxis?: { left: { min?: number; max?: number } };
       };
     });
@@ -123,7 +124,7 @@ export class DashboardBuilder {
           stat: g.stat,
           period: g.period ?? 60,
           metrics: graphMetrics(g.metric, g.stat),
-          ...(g.thresholds?.length ? { annotations: { horizontal: g.thresholds } } : {}),
+          ...(g.alarmArn !== undefined ? { annotations: { alarms: [g.alarmArn] } } : {}),
           ...(g.yAxis ? { yAxis: { left: g.yAxis } } : {}),
         },
       });
@@ -137,31 +138,24 @@ export class DashboardBuilder {
     return { widgets: this.widgets };
   }
 
-  /** The `dashboardBody` string CloudWatch expects. */
-  body(): string {
-    return JSON.stringify(this.toJSON());
+  /** The `dashboardBody` string CloudWatch expects, once the alarm ARNs are known. */
+  body(): pulumi.Output<string> {
+    return pulumi.jsonStringify(this.toJSON());
   }
 }
 
 const PERCENT_AXIS = { min: 0, max: 100 };
 
 /** A service's row: CPU, memory and running tasks; requests and 5xx for public services. */
-export function serviceGraphs(metrics: ServiceMetrics, alarms: ServiceAlarms): GraphSpec[] {
-  const line = (ref: { name: string; threshold: number }): Annotation[] => [{ label: ref.name, value: ref.threshold }];
+export function serviceGraphs(metrics: ServiceMetrics, alarms: ServiceAlarmArns): GraphSpec[] {
   const graphs: GraphSpec[] = [
-    { title: "CPU utilization (%)", metric: metrics.cpu, stat: "Average", thresholds: line(alarms.cpuHigh), yAxis: PERCENT_AXIS },
-    { title: "Memory utilization (%)", metric: metrics.memory, stat: "Average", thresholds: line(alarms.memoryHigh), yAxis: PERCENT_AXIS },
-    { title: "Running tasks", metric: metrics.runningTasks, stat: "Average", thresholds: line(alarms.runningTasksLow), yAxis: { min: 0 } },
+    { title: "CPU utilization (%)", metric: metrics.cpu, stat: "Average", alarmArn: alarms.cpuHigh, yAxis: PERCENT_AXIS },
+    { title: "Memory utilization (%)", metric: metrics.memory, stat: "Average", alarmArn: alarms.memoryHigh, yAxis: PERCENT_AXIS },
+    { title: "Running tasks", metric: metrics.runningTasks, stat: "Average", alarmArn: alarms.runningTasksLow, yAxis: { min: 0 } },
   ];
   if (metrics.requests) graphs.push({ title: "Requests / min", metric: metrics.requests, stat: "Sum", yAxis: { min: 0 } });
   if (metrics.http5xx) {
-    graphs.push({
-      title: "Target 5xx / min",
-      metric: metrics.http5xx,
-      stat: "Sum",
-      thresholds: alarms.http5xx ? line(alarms.http5xx) : [],
-      yAxis: { min: 0 },
-    });
+    graphs.push({ title: "Target 5xx / min", metric: metrics.http5xx, stat: "Sum", alarmArn: alarms.http5xx, yAxis: { min: 0 } });
   }
   return graphs;
 }

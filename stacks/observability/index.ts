@@ -101,7 +101,7 @@ async function watchServices(): Promise<{
           metric: wafMetric("BlockedRequests", webAclName, region),
           stat: "Sum",
           period: 300,
-          thresholds: [{ label: "waf-blocked alarm", value: settings.wafBlockedThreshold }],
+          alarmArn: wafAlarm.arn,
           yAxis: { min: 0 },
         },
         {
@@ -118,16 +118,17 @@ async function watchServices(): Promise<{
   const alarms: Record<string, ServiceAlarms> = {};
   for (const [service, contract] of Object.entries(services)) {
     const metrics = serviceMetrics(clusterName, albArnSuffix, contract);
-    alarms[service] = serviceAlarms(scope.forService(service), {
+    const { refs, arns } = serviceAlarms(scope.forService(service), {
       service,
       contract,
       metrics,
       thresholds: thresholds[service],
       topicArn: alerts.topic.arn,
     });
+    alarms[service] = refs;
     const kind = contract.targetGroupArnSuffix === null ? "internal" : "public";
     board.header(`### ${contract.serviceName} (${kind}, ${contract.critical ? "critical, on-demand" : "Spot-eligible"})`);
-    board.row(serviceGraphs(metrics, alarms[service]));
+    board.row(serviceGraphs(metrics, arns));
   }
   const dashboard = new aws.cloudwatch.Dashboard(
     "dashboard",
