@@ -74,7 +74,7 @@ class Fleet:
 def nat_traffic_gb(network: Mapping[str, Any], prices: PriceTable) -> float:
     """GB a month of traffic the fleet's NAT gateways process, implied by its stated NAT bill.
 
-    A fleet's source may state what its NAT gateways cost (seed 002: $500 a month); beyond the
+    A fleet's source may state what its NAT gateways cost (the twelve-service fleet's: $500 a month); beyond the
     gateways' hourly charge, that bill is per-GB data processing at list price. As in that
     source, the traffic is taken to be AWS-bound, which VPC endpoints carry instead.
     """
