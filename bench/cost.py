@@ -192,10 +192,14 @@ def alarm_hours(
 
 def new_alarm_hours(fleet: Fleet, before: ServiceState, after: ServiceState, trace: Trace) -> int:
     """Hours in which cpu-high or memory-high fires after the plan (at the thresholds the
-    optimizer retunes the fleet's thresholds to) but did not fire before it."""
+    optimizer retunes the fleet's thresholds to) but did not fire before it.
+
+    The optimizer reads each service's target-tracking goals from Application Auto Scaling and
+    sets cpu-high and memory-high a margin above them; the fleet file's ``autoscaling`` goals
+    are what it would read, and the replay scales the tasks to those same goals."""
     retuned = (
-        sizing.alarm_threshold("cpuHigh", fleet.alarms[0], before, after),
-        sizing.alarm_threshold("memoryHigh", fleet.alarms[1], before, after),
+        sizing.alarm_threshold("cpuHigh", fleet.alarms[0], before, after, autoscaling_target=fleet.autoscaling[0]),
+        sizing.alarm_threshold("memoryHigh", fleet.alarms[1], before, after, autoscaling_target=fleet.autoscaling[1]),
     )
     was = alarm_hours(before, trace, before, fleet.alarms, fleet.autoscaling)
     now = alarm_hours(after, trace, before, retuned, fleet.autoscaling)
