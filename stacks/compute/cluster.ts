@@ -15,7 +15,7 @@ export interface Cluster {
 }
 
 export function cluster(scope: Scope, vpcId: pulumi.Input<string>): Cluster {
-  const name = scope.names.of("ecs-cluster");
+  const name = scope.names.cluster();
   const cluster = new aws.ecs.Cluster(
     "cluster",
     {
