@@ -35,7 +35,8 @@ async function main(mode: string): Promise<number> {
     reads: consumerReads(layerSourceFiles()),
     exports: Object.fromEntries(plans.map((p) => [p.layer, p.outputs])),
   });
-  if (committedFacts() !== renderFacts(facts)) result.errors.push(`${path.relative(process.cwd(), FACTS_FILE)} is out of date; run npm run contracts -- update`);
+  if (committedFacts() !== renderFacts(facts))
+    result.errors.push(`${path.relative(process.cwd(), FACTS_FILE)} is out of date; run npm run contracts -- update`);
   const blocking = result.errors.filter((e) => mode === "check" || !/out of date|no committed contract/.test(e));
   for (const e of blocking) console.error(`contract: ${e}`);
   if (mode === "update" && blocking.length === 0) {

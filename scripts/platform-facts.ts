@@ -92,7 +92,9 @@ export function platformFacts(schemas: Record<LayerName, Schema>): Record<string
       cluster: names.cluster(),
       service: names.service("{service}"),
       logGroup: names.logGroup("{service}"),
-      serviceAlarms: Object.fromEntries(Object.entries(SERVICE_ALARM_PREFIXES).map(([kind, prefix]) => [kind, names.of(prefix, "{service}")])),
+      serviceAlarms: Object.fromEntries(
+        Object.entries(SERVICE_ALARM_PREFIXES).map(([kind, prefix]) => [kind, names.of(prefix, "{service}")]),
+      ),
     },
     lockParameter: lockParameterName("{cluster}"),
     capacityProviders: { onDemand: ON_DEMAND, spot: SPOT },
@@ -122,7 +124,9 @@ export function platformFacts(schemas: Record<LayerName, Schema>): Record<string
 function withKeepCount(policy: ReturnType<typeof lifecyclePolicy>, count: number | null): unknown {
   const keep = keepRuleIdentity();
   return {
-    rules: policy.rules.map((r) => (r.rulePriority === keep.rulePriority ? { ...r, selection: { ...r.selection, countNumber: count } } : r)),
+    rules: policy.rules.map((r) =>
+      r.rulePriority === keep.rulePriority ? { ...r, selection: { ...r.selection, countNumber: count } } : r,
+    ),
   };
 }
 

@@ -9,11 +9,10 @@ import {
   DEFAULT_IMAGE,
   DEFAULT_SERVICE_NAMES,
   forTier,
-  listenerRulePriorities,
   loadCatalog,
-  pathPatterns,
   ServiceCatalog,
 } from "../stacks/shared/catalog";
+import { listenerRulePriorities, pathPatterns } from "../stacks/compute/rule-order";
 import { ConfigError } from "../stacks/shared/errors";
 
 /** The ConfigError a catalog raises, so a test can assert its message. */
