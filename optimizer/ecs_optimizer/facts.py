@@ -1,0 +1,139 @@
+"""The platform's facts, as the stacks state them: read from ``platform_facts.json``.
+
+The stacks own these facts (contract schemas, resource naming, alarm names, the run lock, tiers,
+the Spot share range and weight rule, VPC endpoint sets, the ECR lifecycle policy). The file is
+generated from the stacks' code by ``npm run contracts -- update``, shipped as package data, and
+checked for staleness by the TypeScript specs, so the optimizer never retypes a fact by hand.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+FACTS_FILE = "platform_facts.json"
+
+#: JSON Schema type -> the Python type a value must have. Every number the contracts carry is a
+#: count, a size or a version, so a number must be a whole one.
+_PYTHON_TYPES: Mapping[str, type] = {"string": str, "number": int, "boolean": bool, "object": dict, "array": list}
+
+
+@lru_cache(maxsize=1)
+def load() -> Dict[str, Any]:
+    """The whole facts document (read once)."""
+    return json.loads(resources.files(__package__).joinpath(FACTS_FILE).read_text(encoding="utf-8"))
+
+
+def tiers() -> Tuple[str, ...]:
+    return tuple(load()["tiers"])
+
+
+def contract_version(layer: str) -> int:
+    return int(load()["contracts"][layer]["contractVersion"])
+
+
+def contract_schema(layer: str) -> Dict[str, Any]:
+    """The layer's stack outputs as a JSON Schema (draft 2020-12)."""
+    return copy.deepcopy(load()["contracts"][layer]["schema"])
+
+
+def _at(schema: Dict[str, Any], path: Tuple[str, ...]) -> Dict[str, Any]:
+    """The object schema at ``path``: a key name descends into a property, ``*`` into a map's values."""
+    for part in path:
+        schema = schema["additionalProperties"] if part == "*" else schema["properties"][part]
+    return schema
+
+
+def _python_type(schema: Dict[str, Any]) -> Tuple[Optional[type], bool]:
+    """(the type a value must have, whether null is allowed); None: any value."""
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        named = [k for k in kind if k != "null"]
+        return (_PYTHON_TYPES[named[0]] if named else None), "null" in kind
+    if kind is None:
+        branches = [b for b in schema.get("anyOf", []) if b.get("type") != "null"]
+        nullable = len(branches) != len(schema.get("anyOf", []))
+        return (_python_type(branches[0])[0] if branches else None), nullable
+    return _PYTHON_TYPES[kind], False
+
+
+def contract_keys(layer: str, *path: str) -> Tuple[Dict[str, type], Dict[str, type]]:
+    """(required keys, optional keys) with their Python types, of the object at ``path`` of the
+    layer's contract. A key that may be null counts as optional; an untyped key is left out."""
+    schema = _at(load()["contracts"][layer]["schema"], path)
+    required: Dict[str, type] = {}
+    optional: Dict[str, type] = {}
+    for key, prop in schema["properties"].items():
+        kind, nullable = _python_type(prop)
+        if kind is None:
+            continue
+        target = required if key in schema.get("required", []) and not nullable else optional
+        target[key] = kind
+    return required, optional
+
+
+def required_alarm_kinds() -> Tuple[str, ...]:
+    """The alarm kinds every service has (the rest exist only for some services)."""
+    return tuple(_at(load()["contracts"]["observability"]["schema"], ("alarms", "*"))["required"])
+
+
+def cluster_name(suffix: str) -> str:
+    return load()["naming"]["cluster"].format(suffix=suffix)
+
+
+def service_alarm_patterns() -> Dict[str, str]:
+    """Alarm kind -> its name pattern, ``cpu-high-{service}-{suffix}``."""
+    return dict(load()["naming"]["serviceAlarms"])
+
+
+def lock_parameter(cluster: str) -> str:
+    """The SSM parameter that holds a cluster's run lock (the compute layer grants exactly it)."""
+    return load()["lockParameter"].format(cluster=cluster)
+
+
+def capacity_providers() -> Tuple[str, str]:
+    """(on-demand, Spot) capacity provider names."""
+    providers = load()["capacityProviders"]
+    return providers["onDemand"], providers["spot"]
+
+
+def spot_share_range() -> Tuple[float, float]:
+    share = load()["spot"]["shareRange"]
+    return float(share["min"]), float(share["max"])
+
+
+def spot_max_weight_total() -> int:
+    return int(load()["spot"]["maxWeightTotal"])
+
+
+def spot_weight_cases() -> List[Dict[str, Any]]:
+    """The worked examples of the Spot weight rule, shared with the compute layer's specs."""
+    return copy.deepcopy(load()["spot"]["weightCases"])
+
+
+def interface_endpoint_defaults() -> Tuple[str, ...]:
+    """The interface endpoints the network layer deploys by default (what tasks need without NAT)."""
+    return tuple(load()["endpoints"]["interfaceDefaults"])
+
+
+def gateway_endpoint_services() -> frozenset:
+    """Services reached through (free) gateway endpoints rather than interface endpoints."""
+    return frozenset(load()["endpoints"]["gatewayServices"])
+
+
+def lifecycle_keep_rule() -> Dict[str, Any]:
+    """What identifies the lifecycle policy's keep-last rule: its tagStatus and countType."""
+    return dict(load()["ecrLifecycle"]["keepRule"])
+
+
+def lifecycle_policy(keep: int) -> Dict[str, Any]:
+    """The lifecycle policy the registry layer creates, keeping the last ``keep`` images."""
+    policy = copy.deepcopy(load()["ecrLifecycle"]["policy"])
+    priority = lifecycle_keep_rule()["rulePriority"]
+    for rule in policy["rules"]:
+        if rule["rulePriority"] == priority:
+            rule["selection"]["countNumber"] = keep
+    return policy
