@@ -12,9 +12,9 @@ import { loadOptimizerActions, OPTIMIZER_ACTION_SCOPES, optimizerPolicy, Optimiz
 import { ACTIONS_REQUIRING_STAR_RESOURCE, PolicyDocument, PolicyStatement } from "../stacks/shared/iam";
 import { DEFAULT_SERVICE_NAMES } from "../stacks/shared/catalog";
 import { ComputeContract } from "../stacks/shared/contracts";
-import { byName, LayerRun, ofType, RecordedResource, REPO_ROOT, runChain, runLayer } from "./harness";
-import { schemasFromSource, validateValue } from "./harness/contracts";
-import { MOCK_ACCOUNT, mockResourceState, PROD_NETWORK_CONFIG } from "./harness/mock-aws";
+import { byName, LayerRun, ofType, RecordedResource, REPO_ROOT, runChain, runLayer } from "../scripts/plan/mock-engine";
+import { schemasFromSource, validateValue } from "../scripts/contracts/check";
+import { MOCK_ACCOUNT, mockResourceState, PROD_NETWORK_CONFIG } from "../scripts/plan/mock-aws";
 import { formatViolations, policyViolations } from "./harness/policy";
 
 const T = {

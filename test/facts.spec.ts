@@ -6,8 +6,8 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import { SPOT_WEIGHT_CASES, spotWeights } from "../stacks/compute/capacity";
-import { committedFacts, FACTS_FILE, platformFacts, renderFacts, toJsonSchema } from "../scripts/platform-facts";
-import { schemasFromSource } from "./harness/contracts";
+import { committedFacts, FACTS_FILE, platformFacts, renderFacts, toJsonSchema } from "../scripts/contracts/platform-facts";
+import { schemasFromSource } from "../scripts/contracts/check";
 
 describe("platform facts", () => {
   it("the committed facts file is what the code says (else: npm run contracts -- update)", () => {

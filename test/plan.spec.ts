@@ -8,10 +8,10 @@
 import * as assert from "node:assert/strict";
 import * as fs from "fs";
 import * as path from "path";
-import { REPO_ROOT } from "./harness";
-import { PROD_NETWORK_CONFIG } from "./harness/mock-aws";
-import { LayerPlan, planLayers, renderPlan, SECRET_MASK, toPlan } from "./harness/plan";
-import { runChain } from "./harness";
+import { REPO_ROOT } from "../scripts/plan/mock-engine";
+import { PROD_NETWORK_CONFIG } from "../scripts/plan/mock-aws";
+import { LayerPlan, planLayers, renderPlan, SECRET_MASK, toPlan } from "../scripts/plan/planner";
+import { runChain } from "../scripts/plan/mock-engine";
 
 const SNAPSHOT_DIR = path.join(REPO_ROOT, "test", "__snapshots__");
 const UPDATE = process.env.UPDATE_SNAPSHOTS === "1";

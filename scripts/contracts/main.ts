@@ -1,24 +1,16 @@
 /**
- * `npm run contracts -- check|update`: the layer contract check (see test/harness/contracts.ts)
- * and the platform facts file (see scripts/platform-facts.ts).
+ * `npm run contracts -- check|update`: the layer contract check (see check.ts)
+ * and the platform facts file (see platform-facts.ts).
  * `check` prints every breaking or unreleased change, and a stale facts file, and exits 1;
  * `update` rewrites the committed stacks/<layer>/contract.json files and
  * optimizer/ecs_optimizer/platform_facts.json after a reviewed change (it refuses breaking changes
  * that lack a contractVersion bump).
  */
 import * as path from "path";
-import { CONTRACT_VERSIONS } from "../stacks/shared/contracts";
-import { LAYERS, LayerName } from "../stacks/shared/tags";
-import {
-  checkContracts,
-  consumerReads,
-  ContractFile,
-  layerSourceFiles,
-  readContract,
-  schemasFromSource,
-  writeContracts,
-} from "../test/harness/contracts";
-import { planLayers } from "../test/harness/plan";
+import { CONTRACT_VERSIONS } from "../../stacks/shared/contracts";
+import { LAYERS, LayerName } from "../../stacks/shared/tags";
+import { checkContracts, consumerReads, ContractFile, layerSourceFiles, readContract, schemasFromSource, writeContracts } from "./check";
+import { planLayers } from "../plan/planner";
 import { committedFacts, FACTS_FILE, platformFacts, renderFacts, writeFacts } from "./platform-facts";
 
 async function main(mode: string): Promise<number> {

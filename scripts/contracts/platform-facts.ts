@@ -18,16 +18,16 @@ import {
   SERVICE_ALARM_PREFIXES,
   SETTINGS_ENDPOINT,
   TIERS,
-} from "../stacks/shared";
-import { LAYERS, LayerName } from "../stacks/shared/tags";
-import { MAX_WEIGHT_TOTAL, ON_DEMAND, SPOT, SPOT_SHARE_RANGE, SPOT_WEIGHT_CASES } from "../stacks/compute/capacity";
-import { lockParameterName } from "../stacks/compute/optimizer-policy";
-import { GATEWAY_ENDPOINT_SERVICES, INTERFACE_ENDPOINT_SERVICES } from "../stacks/network/endpoints";
-import { DEFAULT_GATEWAY_ENDPOINTS, DEFAULT_INTERFACE_ENDPOINTS } from "../stacks/network/settings";
-import { lifecyclePolicy, UNTAGGED_EXPIRY_DAYS } from "../stacks/registry/lifecycle";
-import { Schema } from "../test/harness/contracts";
+} from "../../stacks/shared";
+import { LAYERS, LayerName } from "../../stacks/shared/tags";
+import { MAX_WEIGHT_TOTAL, ON_DEMAND, SPOT, SPOT_SHARE_RANGE, SPOT_WEIGHT_CASES } from "../../stacks/compute/capacity";
+import { lockParameterName } from "../../stacks/compute/optimizer-policy";
+import { GATEWAY_ENDPOINT_SERVICES, INTERFACE_ENDPOINT_SERVICES } from "../../stacks/network/endpoints";
+import { DEFAULT_GATEWAY_ENDPOINTS, DEFAULT_INTERFACE_ENDPOINTS } from "../../stacks/network/settings";
+import { lifecyclePolicy, UNTAGGED_EXPIRY_DAYS } from "../../stacks/registry/lifecycle";
+import { Schema } from "./check";
 
-const REPO_ROOT = path.resolve(__dirname, "..");
+const REPO_ROOT = path.resolve(__dirname, "..", "..");
 
 export const FACTS_FILE = path.join(REPO_ROOT, "optimizer", "ecs_optimizer", "platform_facts.json");
 

@@ -11,7 +11,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as ts from "typescript";
 import { LAYERS, LayerName } from "../../stacks/shared/tags";
-import { REPO_ROOT } from "./index";
+import { REPO_ROOT } from "../plan/mock-engine";
 
 export type Schema =
   | { type: "string" | "number" | "boolean" | "unknown"; nullable?: boolean; optional?: boolean }
