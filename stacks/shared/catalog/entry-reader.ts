@@ -58,6 +58,11 @@ export class EntryReader {
     return v;
   }
 
+  /** A string matching `pattern`, or null (the field's way of saying "none"). */
+  stringOrNull(path: Path, v: unknown, pattern: RegExp, allowed: string): string | null {
+    return v === null ? null : this.string(path, v, pattern, allowed);
+  }
+
   object(path: Path, v: unknown): Record<string, unknown> {
     if (typeof v !== "object" || v === null || Array.isArray(v)) this.fail(path, v, "expected a map");
     return v as Record<string, unknown>;

@@ -151,9 +151,8 @@ function readEntry(r: EntryReader, entry: Record<string, unknown>, def: Omit<Ser
   if (has("healthCheckPath")) {
     s.healthCheckPath = r.string(["healthCheckPath"], entry.healthCheckPath, /^\/\S{0,1023}$/, "expected a path starting with /");
   }
-  if (entry.path === null) s.path = null;
-  else if (has("path")) {
-    s.path = r.string(
+  if (has("path")) {
+    s.path = r.stringOrNull(
       ["path"],
       entry.path,
       PATH_PATTERN,
@@ -163,9 +162,8 @@ function readEntry(r: EntryReader, entry: Record<string, unknown>, def: Omit<Ser
   if (has("critical")) s.critical = r.bool(["critical"], entry.critical);
   if (has("image"))
     s.image = r.string(["image"], entry.image, /^\S{1,255}$/, "expected an image reference such as public.ecr.aws/nginx/nginx:stable");
-  if (entry.imageTag === null) s.imageTag = null;
-  else if (has("imageTag"))
-    s.imageTag = r.string(["imageTag"], entry.imageTag, IMAGE_TAG, "expected an image tag (letters, digits, _ . -; up to 128)");
+  if (has("imageTag"))
+    s.imageTag = r.stringOrNull(["imageTag"], entry.imageTag, IMAGE_TAG, "expected an image tag (letters, digits, _ . -; up to 128)");
   if (has("sizes")) s.sizes = readTierSizes(r, "sizes", entry.sizes, def.sizes);
   if (has("desiredCount")) s.desiredCount = r.perTierInt("desiredCount", entry.desiredCount, def.desiredCount, 0, 1000);
   if (has("minCapacity")) s.minCapacity = r.perTierInt("minCapacity", entry.minCapacity, def.minCapacity, 0, 1000);
@@ -180,9 +178,8 @@ function readEntry(r: EntryReader, entry: Record<string, unknown>, def: Omit<Ser
     );
   }
   if (has("existingSecrets")) s.existingSecrets = readExistingSecrets(r, entry.existingSecrets);
-  if (entry.rotationLambdaArn === null) s.rotationLambdaArn = null;
-  else if (has("rotationLambdaArn")) {
-    s.rotationLambdaArn = r.string(
+  if (has("rotationLambdaArn")) {
+    s.rotationLambdaArn = r.stringOrNull(
       ["rotationLambdaArn"],
       entry.rotationLambdaArn,
       LAMBDA_ARN,
