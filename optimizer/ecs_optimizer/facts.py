@@ -80,6 +80,12 @@ def required_alarm_kinds() -> Tuple[str, ...]:
     return tuple(_at(load()["contracts"]["observability"]["schema"], ("alarms", "*"))["required"])
 
 
+def fargate_sizes() -> Dict[int, List[int]]:
+    """Fargate CPU units -> the memory sizes (MiB) valid with them, ascending, smallest CPU first."""
+    table = load()["fargateSizes"]
+    return {int(cpu): list(table[cpu]) for cpu in sorted(table, key=int)}
+
+
 def cluster_name(suffix: str) -> str:
     return load()["naming"]["cluster"].format(suffix=suffix)
 
