@@ -12,7 +12,7 @@ import copy
 import json
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Tuple
 
 FACTS_FILE = "platform_facts.json"
 
@@ -24,11 +24,22 @@ _PYTHON_TYPES: Mapping[str, type] = {"string": str, "number": int, "boolean": bo
 @lru_cache(maxsize=1)
 def load() -> Dict[str, Any]:
     """The whole facts document (read once)."""
-    return json.loads(resources.files(__package__).joinpath(FACTS_FILE).read_text(encoding="utf-8"))
+    document: Dict[str, Any] = json.loads(resources.files(__package__).joinpath(FACTS_FILE).read_text(encoding="utf-8"))
+    return document
 
 
 def tiers() -> Tuple[str, ...]:
     return tuple(load()["tiers"])
+
+
+def default_tier() -> str:
+    """The tier of a stack that does not set one."""
+    return str(load()["defaultTier"])
+
+
+def cluster_tier_tag() -> str:
+    """The cluster tag that carries the stack's tier."""
+    return str(load()["naming"]["clusterTierTag"])
 
 
 def contract_version(layer: str) -> int:
@@ -37,7 +48,8 @@ def contract_version(layer: str) -> int:
 
 def contract_schema(layer: str) -> Dict[str, Any]:
     """The layer's stack outputs as a JSON Schema (draft 2020-12)."""
-    return copy.deepcopy(load()["contracts"][layer]["schema"])
+    schema: Dict[str, Any] = copy.deepcopy(load()["contracts"][layer]["schema"])
+    return schema
 
 
 def _at(schema: Dict[str, Any], path: Tuple[str, ...]) -> Dict[str, Any]:
@@ -87,7 +99,7 @@ def fargate_sizes() -> Dict[int, List[int]]:
 
 
 def cluster_name(suffix: str) -> str:
-    return load()["naming"]["cluster"].format(suffix=suffix)
+    return str(load()["naming"]["cluster"]).format(suffix=suffix)
 
 
 def service_alarm_patterns() -> Dict[str, str]:
@@ -97,7 +109,7 @@ def service_alarm_patterns() -> Dict[str, str]:
 
 def lock_parameter(cluster: str) -> str:
     """The SSM parameter that holds a cluster's run lock (the compute layer grants exactly it)."""
-    return load()["lockParameter"].format(cluster=cluster)
+    return str(load()["lockParameter"]).format(cluster=cluster)
 
 
 def capacity_providers() -> Tuple[str, str]:
@@ -117,7 +129,8 @@ def spot_max_weight_total() -> int:
 
 def spot_weight_cases() -> List[Dict[str, Any]]:
     """The worked examples of the Spot weight rule, shared with the compute layer's specs."""
-    return copy.deepcopy(load()["spot"]["weightCases"])
+    cases: List[Dict[str, Any]] = copy.deepcopy(load()["spot"]["weightCases"])
+    return cases
 
 
 def interface_endpoint_defaults() -> Tuple[str, ...]:
@@ -125,7 +138,7 @@ def interface_endpoint_defaults() -> Tuple[str, ...]:
     return tuple(load()["endpoints"]["interfaceDefaults"])
 
 
-def gateway_endpoint_services() -> frozenset:
+def gateway_endpoint_services() -> FrozenSet[str]:
     """Services reached through (free) gateway endpoints rather than interface endpoints."""
     return frozenset(load()["endpoints"]["gatewayServices"])
 
@@ -137,7 +150,7 @@ def lifecycle_keep_rule() -> Dict[str, Any]:
 
 def lifecycle_policy(keep: int) -> Dict[str, Any]:
     """The lifecycle policy the registry layer creates, keeping the last ``keep`` images."""
-    policy = copy.deepcopy(load()["ecrLifecycle"]["policy"])
+    policy: Dict[str, Any] = copy.deepcopy(load()["ecrLifecycle"]["policy"])
     priority = lifecycle_keep_rule()["rulePriority"]
     for rule in policy["rules"]:
         if rule["rulePriority"] == priority:

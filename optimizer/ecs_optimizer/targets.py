@@ -329,9 +329,10 @@ def discover(ctx: AwsContext, suffix: str, tier_option: Optional[str]) -> Target
         raise BadInput("no targets: pass --outputs FILE or --stack NAME, or set ENVIRONMENT_SUFFIX")
     cluster_name = facts.cluster_name(suffix)
     cluster = describe_cluster(ctx, cluster_name)
-    tier = tag_value(cluster.get("tags", []), "Tier") or tier_option or "dev"
+    tag = facts.cluster_tier_tag()
+    tier = tag_value(cluster.get("tags", []), tag) or tier_option or facts.default_tier()
     if tier not in TIERS:
-        raise BadInput(f"cluster {cluster_name} tag Tier={tier} is not one of {', '.join(TIERS)}")
+        raise BadInput(f"cluster {cluster_name} tag {tag}={tier} is not one of {', '.join(TIERS)}")
     arns = list(paginate(ctx.ecs.list_services, "serviceArns", cluster=cluster_name))
     tail = f"-{suffix}"
     names = sorted(a.rsplit("/", 1)[-1] for a in arns if a.endswith(tail))

@@ -115,3 +115,11 @@ def test_tiers_and_spot_range_reach_the_cli() -> None:
     assert (spot.type.min, spot.type.max) == facts.spot_share_range()
     assert spot.default == facts.spot_share_range()[0]
     assert tuple(tier.type.choices) == facts.tiers()
+
+
+def test_the_cluster_carries_its_tier_under_the_tag_discovery_reads() -> None:
+    compute = plan("compute")
+    cluster = next(r for r in compute["resources"] if r["type"] == "aws:ecs/cluster:Cluster")
+    assert cluster["inputs"]["name"] == facts.cluster_name(compute["outputs"]["environmentSuffix"])
+    assert cluster["inputs"]["tags"][facts.cluster_tier_tag()] == compute["outputs"]["tier"]
+    assert facts.default_tier() in facts.tiers()

@@ -14,6 +14,9 @@ export interface Cluster {
   namespace: aws.servicediscovery.PrivateDnsNamespace;
 }
 
+/** The cluster tag that carries the tier: the optimizer reads the sizing profile from it when it discovers a fleet by name. */
+export const CLUSTER_TIER_TAG = "Tier";
+
 export function cluster(scope: Scope, vpcId: pulumi.Input<string>): Cluster {
   const name = scope.names.cluster();
   const cluster = new aws.ecs.Cluster(
@@ -21,8 +24,7 @@ export function cluster(scope: Scope, vpcId: pulumi.Input<string>): Cluster {
     {
       name,
       settings: [{ name: "containerInsights", value: "enabled" }],
-      // The optimizer discovers the sizing profile from this tag when it runs without outputs.
-      tags: { Tier: scope.settings.tier },
+      tags: { [CLUSTER_TIER_TAG]: scope.settings.tier },
     },
     scope.opts(),
   );
