@@ -52,7 +52,7 @@ export interface ExistingSecret {
 
 export interface ServiceSpec {
   name: string;
-  /** Container (and target group) port. Defaults to 80, the port of the default nginx image. */
+  /** Container (and target group) port, 1-65535. Defaults to 80, the port of the default nginx image. */
   port: number;
   /** Path the load balancer and the container health check request. Defaults to `/`. */
   healthCheckPath: string;
@@ -67,7 +67,12 @@ export interface ServiceSpec {
   image: string;
   /** When set, the service runs `<its ECR repository>:<imageTag>` instead of `image`. */
   imageTag: string | null;
+  /** Task size per tier (`sizes.{dev,prod}.{cpu,memory}`), a valid Fargate pair; see BASE_SERVICE and DEFAULT_CATALOG. */
   sizes: PerTier<TaskSize>;
+  /**
+   * Task counts, each a number for every tier or a `{dev, prod}` map, 0-1000 (max 1-1000), with
+   * min <= desired <= max. Defaults: desired 3, min 2, max {dev: 6, prod: 10}.
+   */
   desiredCount: PerTier<number>;
   minCapacity: PerTier<number>;
   maxCapacity: PerTier<number>;
@@ -83,8 +88,9 @@ export interface ServiceSpec {
   existingSecrets: Record<string, ExistingSecret>;
   /** A rotation function the user owns; when set, every generated secret rotates with it. */
   rotationLambdaArn: string | null;
-  /** Days between rotations (with `rotationLambdaArn`). Defaults to 30. */
+  /** Days between rotations (with `rotationLambdaArn`), 1-1000. Defaults to 30. */
   rotationDays: number;
+  /** Extra task-role statements: no wildcard actions, resources named (see TaskRoleStatement). */
   taskRolePolicies: TaskRoleStatement[];
   /** Services that may call this one (the load balancer reaches public services regardless). */
   allowedFrom: string[];
@@ -92,8 +98,9 @@ export interface ServiceSpec {
   readonlyRootFilesystem: boolean;
   /** Scratch directories mounted from task storage when the root filesystem is read-only. */
   writablePaths: string[];
-  /** Defaults to X86_64. */
+  /** X86_64 or ARM64. Defaults to X86_64. */
   architecture: Architecture;
+  /** Load-balancer and container health check thresholds (see HealthCheckSettings). */
   healthCheck: HealthCheckSettings;
   /** Per-service override of the layer's `blueGreen` default; null follows the layer. */
   blueGreen: boolean | null;
