@@ -16,9 +16,8 @@ from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Tuple
 
 FACTS_FILE = "platform_facts.json"
 
-#: JSON Schema type -> the Python type a value must have. Every number the contracts carry is a
-#: count, a size or a version, so a number must be a whole one.
-_PYTHON_TYPES: Mapping[str, type] = {"string": str, "number": int, "boolean": bool, "object": dict, "array": list}
+#: JSON Schema type -> the Python type a value must have ("number" is chosen per call).
+_PYTHON_TYPES: Mapping[str, type] = {"string": str, "boolean": bool, "object": dict, "array": list}
 
 
 @lru_cache(maxsize=1)
@@ -59,27 +58,30 @@ def _at(schema: Dict[str, Any], path: Tuple[str, ...]) -> Dict[str, Any]:
     return schema
 
 
-def _python_type(schema: Dict[str, Any]) -> Tuple[Optional[type], bool]:
+def _python_type(schema: Dict[str, Any], number: type) -> Tuple[Optional[type], bool]:
     """(the type a value must have, whether null is allowed); None: any value."""
+    types = {**_PYTHON_TYPES, "number": number}
     kind = schema.get("type")
     if isinstance(kind, list):
         named = [k for k in kind if k != "null"]
-        return (_PYTHON_TYPES[named[0]] if named else None), "null" in kind
+        return (types[named[0]] if named else None), "null" in kind
     if kind is None:
         branches = [b for b in schema.get("anyOf", []) if b.get("type") != "null"]
         nullable = len(branches) != len(schema.get("anyOf", []))
-        return (_python_type(branches[0])[0] if branches else None), nullable
-    return _PYTHON_TYPES[kind], False
+        return (_python_type(branches[0], number)[0] if branches else None), nullable
+    return types[kind], False
 
 
-def contract_keys(layer: str, *path: str) -> Tuple[Dict[str, type], Dict[str, type]]:
+def contract_keys(layer: str, *path: str, number: type = int) -> Tuple[Dict[str, type], Dict[str, type]]:
     """(required keys, optional keys) with their Python types, of the object at ``path`` of the
-    layer's contract. A key that may be null counts as optional; an untyped key is left out."""
+    layer's contract. A key that may be null counts as optional; an untyped key is left out.
+    ``number``: the type a contract number must have (int where every number is a count, a size
+    or a version, as in the compute contract)."""
     schema = _at(load()["contracts"][layer]["schema"], path)
     required: Dict[str, type] = {}
     optional: Dict[str, type] = {}
     for key, prop in schema["properties"].items():
-        kind, nullable = _python_type(prop)
+        kind, nullable = _python_type(prop, number)
         if kind is None:
             continue
         target = required if key in schema.get("required", []) and not nullable else optional

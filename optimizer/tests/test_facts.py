@@ -123,3 +123,8 @@ def test_the_cluster_carries_its_tier_under_the_tag_discovery_reads() -> None:
     assert cluster["inputs"]["name"] == facts.cluster_name(compute["outputs"]["environmentSuffix"])
     assert cluster["inputs"]["tags"][facts.cluster_tier_tag()] == compute["outputs"]["tier"]
     assert facts.default_tier() in facts.tiers()
+
+
+def test_a_contract_number_may_be_read_as_a_float() -> None:
+    required, _ = facts.contract_keys("observability", "alarms", "*", "cpuHigh", number=float)
+    assert required == {"name": str, "threshold": float}
