@@ -7,7 +7,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import { SPOT_WEIGHT_CASES, spotWeights } from "../stacks/compute/capacity";
 import { committedFacts, FACTS_FILE, platformFacts, renderFacts, toJsonSchema } from "../scripts/contracts/platform-facts";
-import { schemasFromSource } from "../scripts/contracts/check";
+import { configKeys, schemasFromSource } from "../scripts/contracts/check";
 
 describe("platform facts", () => {
   it("the committed facts file is what the code says (else: npm run contracts -- update)", () => {
@@ -50,6 +50,14 @@ describe("platform facts", () => {
       },
       required: ["a", "c", "d", "e"],
     });
+  });
+
+  it("lists the config keys each layer reads, also from calls that span lines", () => {
+    const keys = configKeys();
+    assert.ok(keys.compute.includes("compute:spotShare"));
+    assert.ok(keys.network.includes("network:interfaceEndpoints"));
+    assert.ok(keys.registry.includes("registry:tier"), "the platform keys every layer reads");
+    assert.ok(!keys.registry.includes("registry:spotShare"), "a layer lists only its own keys");
   });
 
   it("names follow the naming functions and the lock is the optimizer policy's parameter", () => {

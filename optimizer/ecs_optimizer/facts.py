@@ -41,6 +41,14 @@ def cluster_tier_tag() -> str:
     return str(load()["naming"]["clusterTierTag"])
 
 
+def config_key(layer: str, name: str) -> str:
+    """``layer:name``, a config key the layer's program reads; a name it does not read is an error."""
+    key = f"{layer}:{name}"
+    if key not in load()["configKeys"].get(layer, []):
+        raise KeyError(f"{key} is not a config key the {layer} layer reads")
+    return key
+
+
 def contract_version(layer: str) -> int:
     return int(load()["contracts"][layer]["contractVersion"])
 

@@ -230,7 +230,7 @@ def migration_plan(
         add(
             STEP_ENDPOINTS,
             f"add interface endpoints {', '.join(missing)} (pulumi up on the network layer)",
-            "network:interfaceEndpoints",
+            facts.config_key("network", "interfaceEndpoints"),
             sorted(endpoints),
             wanted,
             "the network stack's vpcEndpoints output lists every one of them",
@@ -251,7 +251,7 @@ def migration_plan(
         add(
             STEP_NAT,
             f"switch natStrategy from {today} to {strategy} (pulumi up on the network layer)",
-            "network:natStrategy",
+            facts.config_key("network", "natStrategy"),
             today,
             strategy,
             f"the network stack's natGatewayCount output is {nat_after}; tasks still reach "

@@ -128,3 +128,9 @@ def test_the_cluster_carries_its_tier_under_the_tag_discovery_reads() -> None:
 def test_a_contract_number_may_be_read_as_a_float() -> None:
     required, _ = facts.contract_keys("observability", "alarms", "*", "cpuHigh", number=float)
     assert required == {"name": str, "threshold": float}
+
+
+def test_config_keys_are_the_ones_the_stacks_read() -> None:
+    assert facts.config_key("compute", "spotShare") == "compute:spotShare"
+    with pytest.raises(KeyError, match="compute:spotSahre is not a config key the compute layer reads"):
+        facts.config_key("compute", "spotSahre")
