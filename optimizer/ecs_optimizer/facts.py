@@ -1,6 +1,6 @@
 """The platform's facts, as the stacks state them: read from ``platform_facts.json``.
 
-The stacks own these facts (contract schemas, resource naming, alarm names, the run lock, tiers,
+The stacks own these facts (contract schemas, config keys, resource naming, alarm names, the run lock, tiers, Fargate sizes,
 the Spot share range and weight rule, VPC endpoint sets, the ECR lifecycle policy). The file is
 generated from the stacks' code by ``npm run contracts -- update``, shipped as package data, and
 checked for staleness by the TypeScript specs, so the optimizer never retypes a fact by hand.
