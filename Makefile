@@ -81,8 +81,9 @@ endif
 bench: deps plan
 	$(VENV_PY) bench/run.py
 
+# The plan snapshots are the only copy: the optimizer's tests and the benchmark read them in place.
 snapshots: $(NPM_STAMP)
-	UPDATE_SNAPSHOTS=1 npx mocha test/plan.spec.ts
+	UPDATE_SNAPSHOTS=1 npx mocha --no-config -r ts-node/register/transpile-only --timeout 300000 test/plan.spec.ts
 
 clean:
 	rm -rf build node_modules $(VENV) .ecs-optimizer

@@ -56,11 +56,11 @@ Progress = Callable[[str], None]
 
 
 def template_plan(root: Path) -> Path:
-    """``build/plan`` when the plan has been run, else the committed plan fixture."""
+    """``build/plan`` when the plan has been run, else the reviewed dev plan snapshot."""
     built = root / "build" / "plan"
     if (built / "compute.json").is_file():
         return built
-    return root / "optimizer" / "tests" / "fixtures" / "plan"
+    return root / "test" / "__snapshots__" / "dev"
 
 
 def cli_command() -> List[str]:

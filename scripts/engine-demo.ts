@@ -9,7 +9,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { findPulumi, noDriftUpArgs, optimizeArgs, RunResult, Workspace } from "../test/harness/engine";
-import { REPO_ROOT } from "../test/harness/index";
+import { REPO_ROOT } from "./plan/mock-engine";
 import { fill, README_COMMANDS } from "../test/harness/readme-commands";
 
 const STACK = "dev";

@@ -3,18 +3,21 @@
  * No Pulumi program runs here; the compute spec checks what the layer builds from a catalog.
  */
 import * as assert from "node:assert/strict";
+import * as fs from "fs";
+import * as path from "path";
 import {
   BASE_SERVICE,
   calleesOf,
   DEFAULT_IMAGE,
   DEFAULT_SERVICE_NAMES,
   forTier,
-  listenerRulePriorities,
   loadCatalog,
-  pathPatterns,
+  SERVICE_FIELDS,
   ServiceCatalog,
 } from "../stacks/shared/catalog";
+import { listenerRulePriorities, pathPatterns } from "../stacks/compute/rule-order";
 import { ConfigError } from "../stacks/shared/errors";
+import { REPO_ROOT } from "../scripts/plan/mock-engine";
 
 /** The ConfigError a catalog raises, so a test can assert its message. */
 function errorOf(raw: unknown): ConfigError {
@@ -290,5 +293,14 @@ describe("service catalog", () => {
       assert.deepEqual(a, b);
       assert.equal(new Set(Object.values(a)).size, Object.keys(a).length);
     });
+  });
+});
+
+describe("catalog documentation", () => {
+  it("the README names every field a catalog entry may set", () => {
+    const readme = fs.readFileSync(path.join(REPO_ROOT, "README.md"), "utf8");
+    const paragraph = readme.slice(readme.indexOf("The fields are "), readme.indexOf("A bad entry fails"));
+    assert.ok(paragraph.length > 0, "the README has no field list");
+    for (const field of SERVICE_FIELDS) assert.ok(paragraph.includes(`\`${field}`), `README does not list ${field}`);
   });
 });

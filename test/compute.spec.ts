@@ -7,14 +7,14 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
-import { capacityProviderStrategy, spotWeights } from "../stacks/compute/capacity";
+import { capacityProviderStrategy } from "../stacks/compute/capacity";
 import { loadOptimizerActions, OPTIMIZER_ACTION_SCOPES, optimizerPolicy, OptimizerTargets } from "../stacks/compute/optimizer-policy";
 import { ACTIONS_REQUIRING_STAR_RESOURCE, PolicyDocument, PolicyStatement } from "../stacks/shared/iam";
 import { DEFAULT_SERVICE_NAMES } from "../stacks/shared/catalog";
 import { ComputeContract } from "../stacks/shared/contracts";
-import { byName, LayerRun, ofType, RecordedResource, REPO_ROOT, runChain, runLayer } from "./harness";
-import { schemasFromSource, validateValue } from "./harness/contracts";
-import { MOCK_ACCOUNT, mockResourceState, PROD_NETWORK_CONFIG } from "./harness/mock-aws";
+import { byName, LayerRun, ofType, RecordedResource, REPO_ROOT, runChain, runLayer } from "../scripts/plan/mock-engine";
+import { schemasFromSource, validateValue } from "../scripts/contracts/check";
+import { MOCK_ACCOUNT, mockResourceState, PROD_NETWORK_CONFIG } from "../scripts/plan/mock-aws";
 import { formatViolations, policyViolations } from "./harness/policy";
 
 const T = {
@@ -474,14 +474,6 @@ describe("compute layer", () => {
   });
 
   describe("Spot shares per criticality", () => {
-    it("expresses shares as the smallest integer weights at or above the share", () => {
-      assert.deepEqual(spotWeights(0.7), { onDemand: 3, spot: 7 });
-      assert.deepEqual(spotWeights(0.75), { onDemand: 1, spot: 3 });
-      assert.deepEqual(spotWeights(1), { onDemand: 0, spot: 1 });
-      const odd = spotWeights(0.7333);
-      assert.ok(odd.spot / (odd.spot + odd.onDemand) >= 0.7333);
-    });
-
     it("keeps critical services on FARGATE only", () => {
       for (const svc of ["frontend", "api-gateway"]) {
         assert.deepEqual(byName(dev.compute, T.service, `${svc}-service`).inputs.capacityProviderStrategies, [

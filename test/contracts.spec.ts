@@ -14,8 +14,8 @@ import {
   readContract,
   schemasFromSource,
   validateValue,
-} from "./harness/contracts";
-import { planLayers } from "./harness/plan";
+} from "../scripts/contracts/check";
+import { planLayers } from "../scripts/plan/planner";
 
 function committedContracts(): Partial<Record<LayerName, ContractFile>> {
   return Object.fromEntries(LAYERS.map((l) => [l, readContract(l)]));

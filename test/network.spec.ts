@@ -9,8 +9,8 @@ import { waiverTag } from "../stacks/shared/waivers";
 import { CONTRACT_VERSIONS, NetworkContract } from "../stacks/shared/contracts";
 import { PolicyDocument, TrustPolicyDocument } from "../stacks/shared/iam";
 import { REQUIRED_TAGS } from "../stacks/shared/tags";
-import { byName, LayerRun, ofType, RecordedResource, runChain, runLayer } from "./harness";
-import { MOCK_ACCOUNT, MOCK_CERTIFICATE_ARN, mockResourceState } from "./harness/mock-aws";
+import { byName, LayerRun, ofType, RecordedResource, runChain, runLayer } from "../scripts/plan/mock-engine";
+import { MOCK_ACCOUNT, MOCK_CERTIFICATE_ARN, mockResourceState } from "../scripts/plan/mock-aws";
 import { formatViolations, policyViolations, ruleViolations } from "./harness/policy";
 
 const T = {

@@ -6,8 +6,8 @@
 import * as assert from "node:assert/strict";
 import { combinedExpression, serviceMetrics } from "../stacks/observability/metrics";
 import { ComputeContract, ComputeServiceContract, NetworkContract, ObservabilityContract, ServiceAlarms } from "../stacks/shared";
-import { byName, LayerRun, ofType, RecordedResource, runChain, runLayer } from "./harness";
-import { MOCK_ACCOUNT, MOCK_REGION, mockResourceState, PROD_NETWORK_CONFIG } from "./harness/mock-aws";
+import { byName, LayerRun, ofType, RecordedResource, runChain, runLayer } from "../scripts/plan/mock-engine";
+import { MOCK_ACCOUNT, MOCK_REGION, mockResourceState, PROD_NETWORK_CONFIG } from "../scripts/plan/mock-aws";
 import { formatViolations, policyViolations } from "./harness/policy";
 
 const SUFFIX = "dev";

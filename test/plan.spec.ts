@@ -1,15 +1,17 @@
 /**
  * Golden plans: each layer's offline plan (every resource with its inputs, and the outputs) for
- * each tier is committed under test/__snapshots__. A change to what a layer deploys fails here
- * with a readable diff; accept it with `make snapshots` and review the JSON diff in the PR.
+ * each tier is committed as test/__snapshots__/<tier>/<layer>.json. A change to what a layer
+ * deploys fails here with a readable diff; accept it with `make snapshots` and review the JSON
+ * diff in the PR. The dev snapshots are also the optimizer's test fleet and the benchmark's
+ * fallback plan (the one copy: nothing else holds a plan).
  */
 import * as assert from "node:assert/strict";
 import * as fs from "fs";
 import * as path from "path";
-import { REPO_ROOT } from "./harness";
-import { PROD_NETWORK_CONFIG } from "./harness/mock-aws";
-import { LayerPlan, planLayers, renderPlan, SECRET_MASK, toPlan } from "./harness/plan";
-import { runChain } from "./harness";
+import { REPO_ROOT } from "../scripts/plan/mock-engine";
+import { PROD_NETWORK_CONFIG } from "../scripts/plan/mock-aws";
+import { LayerPlan, planLayers, renderPlan, SECRET_MASK, toPlan } from "../scripts/plan/planner";
+import { runChain } from "../scripts/plan/mock-engine";
 
 const SNAPSHOT_DIR = path.join(REPO_ROOT, "test", "__snapshots__");
 const UPDATE = process.env.UPDATE_SNAPSHOTS === "1";
@@ -29,12 +31,12 @@ for (const tier of ["dev", "prod"] as const) {
 
     it("matches the reviewed snapshot of each layer", () => {
       for (const plan of plans) {
-        const file = path.join(SNAPSHOT_DIR, `${plan.layer}.${tier}.json`);
+        const file = path.join(SNAPSHOT_DIR, tier, `${plan.layer}.json`);
         const actual = JSON.parse(JSON.stringify(plan));
         if (UPDATE || !fs.existsSync(file)) {
           if (!UPDATE && process.env.CI)
             assert.fail(`missing snapshot ${path.relative(REPO_ROOT, file)}: run make snapshots and commit it`);
-          fs.mkdirSync(SNAPSHOT_DIR, { recursive: true });
+          fs.mkdirSync(path.dirname(file), { recursive: true });
           fs.writeFileSync(file, JSON.stringify(actual, null, 2) + "\n");
           continue;
         }

@@ -9,7 +9,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { REPO_ROOT } from "./harness";
+import { REPO_ROOT } from "../scripts/plan/mock-engine";
 
 const PROGRAM = path.join(REPO_ROOT, "test", "policy-smoke");
 const PACK = path.join(REPO_ROOT, "policy");

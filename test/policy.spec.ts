@@ -6,8 +6,8 @@
 import * as assert from "node:assert/strict";
 import { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { platformPolicies } from "../policy/pack";
-import { runChain } from "./harness";
-import { PROD_NETWORK_CONFIG } from "./harness/mock-aws";
+import { runChain } from "../scripts/plan/mock-engine";
+import { PROD_NETWORK_CONFIG } from "../scripts/plan/mock-aws";
 import { formatViolations, policyViolations } from "./harness/policy";
 import { DISABLED_CHECKS, evaluate, PlanResource, PLATFORM_RULES, ruleNamed, StackView, TYPES, waiverTag } from "../policy/rules";
 

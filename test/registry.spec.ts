@@ -2,7 +2,7 @@ import * as assert from "node:assert/strict";
 import { LifecyclePolicy } from "../stacks/registry/lifecycle";
 import { DEFAULT_SERVICE_NAMES } from "../stacks/shared/catalog";
 import { REQUIRED_TAGS } from "../stacks/shared/tags";
-import { byName, LayerRun, ofType, runLayer } from "./harness";
+import { byName, LayerRun, ofType, runLayer } from "../scripts/plan/mock-engine";
 import { formatViolations, policyViolations } from "./harness/policy";
 
 const REPO = "aws:ecr/repository:Repository";

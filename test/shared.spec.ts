@@ -4,8 +4,8 @@ import { CONTRACT_VERSIONS, NetworkContract } from "../stacks/shared/contracts";
 import { FARGATE_CPUS, FARGATE_SIZES, fargateSizeError, isValidFargateSize, validMemories } from "../stacks/shared/fargate";
 import { Names, resourceName } from "../stacks/shared/naming";
 import { LayerReference } from "../stacks/shared/stackref";
-import { LayerRun, RecordedResource, runLayer } from "./harness";
-import { mockResourceState } from "./harness/mock-aws";
+import { LayerRun, RecordedResource, runLayer } from "../scripts/plan/mock-engine";
+import { mockResourceState } from "../scripts/plan/mock-aws";
 import {
   checkDestroyable,
   checkIam,

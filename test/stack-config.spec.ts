@@ -7,7 +7,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { readStackConfigFile } from "./harness/plan";
+import { readStackConfigFile } from "../scripts/plan/planner";
 
 describe("stack config files for the offline plan", () => {
   let dir = "";

@@ -3,7 +3,7 @@
  * (the parts that need no engine; test/e2e runs the provider on the real one).
  */
 import * as assert from "node:assert/strict";
-import { mockComputedKeys, mockResourceState } from "./harness/mock-aws";
+import { mockComputedKeys, mockResourceState } from "../scripts/plan/mock-aws";
 import { changedKeys, matches, parseUrn, replacementKeys, reveal } from "./harness/provider/provider";
 
 const TASK = "aws:ecs/taskDefinition:TaskDefinition";

@@ -4,7 +4,7 @@
  */
 import * as assert from "node:assert/strict";
 import * as path from "path";
-import { consumerReads, layerSourceFiles } from "./harness/contracts";
+import { consumerReads, layerSourceFiles } from "../scripts/contracts/check";
 import { LAYERS, LayerName } from "../stacks/shared/tags";
 import { CHECK_ONLY_PATHS, dependents, LAYER_GRAPH, renderWorkflows, staleWorkflows, upstream } from "../scripts/workflows";
 

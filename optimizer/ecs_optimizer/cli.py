@@ -31,7 +31,7 @@ from botocore.exceptions import (
     ProfileNotFound,
 )
 
-from . import __version__, org, targets as tg
+from . import __version__, facts, org, targets as tg
 from .aws import AwsContext, AwsSettings, Backoff, error_code, make_session, open_context
 from .engine import RunOptions, ServiceResult, optimize as run_optimize, plan_fleet
 from .errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, EXIT_UNEXPECTED, BadInput, OptimizerError
@@ -183,7 +183,7 @@ COMMON_OPTIONS = [
     click.option("--stack", metavar="NAME", help="Read the compute stack's outputs by running `pulumi stack output --json --stack NAME` in stacks/compute."),
     click.option("--observability-outputs", metavar="FILE", help="Observability stack outputs naming each service's alarms; without it alarms are found by name (cpu-high-{service}-{suffix}, ...)."),
     click.option("--service", multiple=True, metavar="NAME", help="Limit the run to this service (catalog name, e.g. frontend). Repeatable."),
-    click.option("--tier", type=click.Choice(["dev", "prod"]), help="Tier for discovery when the cluster has no Tier tag (default dev). Outputs files carry their own tier."),
+    click.option("--tier", type=click.Choice(list(facts.tiers())), help="Tier for discovery when the cluster has no Tier tag (default dev). Outputs files carry their own tier."),
     click.option("--region", metavar="REGION", help="AWS region (default: the outputs' region, then AWS_REGION / the profile's region)."),
     click.option("--profile", metavar="NAME", help="AWS profile from the shared config/credentials files."),
     click.option("--endpoint-url", envvar="AWS_ENDPOINT_URL", metavar="URL", callback=check_endpoint_url, help="Send every AWS call to this endpoint (an emulator such as moto). Also AWS_ENDPOINT_URL."),
@@ -200,8 +200,8 @@ _COMMON_KEYS = [
 PLANNING_OPTIONS = [
     click.option("--policy", type=click.Choice(list(POLICIES)), default="auto", show_default=True,
                  help="fixed: halve task sizes, desired 3->2, min 2->1. metrics: cheapest Fargate size covering p95 CPU and peak memory with headroom. auto: metrics where there is enough history, else fixed, never below observed need."),
-    click.option("--spot-share", type=click.FloatRange(0.7, 1.0), default=0.7, show_default=True,
-                 help="Share of a non-critical service's tasks beyond its one on-demand base task that run on FARGATE_SPOT (at least 0.7). Critical services stay on-demand."),
+    click.option("--spot-share", type=click.FloatRange(*facts.spot_share_range()), default=facts.spot_share_range()[0], show_default=True,
+                 help=f"Share of a non-critical service's tasks beyond its one on-demand base task that run on FARGATE_SPOT (at least {facts.spot_share_range()[0]:g}). Critical services stay on-demand."),
     click.option("--keep-images", type=click.IntRange(min=1), default=5, show_default=True,
                  help="ECR lifecycle policy: keep the last N images (the count is the only part of an existing policy changed)."),
     click.option("--lookback-days", type=click.IntRange(1, 455), default=14, show_default=True,

@@ -1,28 +1,18 @@
-"""Valid Fargate task sizes (Linux), the one Python copy of the table.
+"""Valid Fargate task sizes (Linux) and the checks on them.
 
-Source: docs/pricing.md ("Valid Fargate task sizes"). The TypeScript copy lives
-in stacks/shared/fargate.ts; both are tested against the same list.
+The table (docs/pricing.md, "Valid Fargate task sizes") is the stacks' own
+(stacks/shared/fargate.ts), read from the platform facts; both languages' tests hold it
+against the documented list.
 """
 
 from __future__ import annotations
 
 from typing import Dict, List, Tuple
 
-
-def _steps(start: int, stop: int, step: int) -> List[int]:
-    return list(range(start, stop + 1, step))
-
+from . import facts
 
 #: CPU units -> valid memory sizes in MiB, ascending.
-FARGATE_SIZES: Dict[int, List[int]] = {
-    256: [512, 1024, 2048],
-    512: _steps(1024, 4096, 1024),
-    1024: _steps(2048, 8192, 1024),
-    2048: _steps(4096, 16384, 1024),
-    4096: _steps(8192, 30720, 1024),
-    8192: _steps(16384, 61440, 4096),
-    16384: _steps(32768, 122880, 8192),
-}
+FARGATE_SIZES: Dict[int, List[int]] = facts.fargate_sizes()
 
 
 def valid_memories(cpu: int) -> List[int]:

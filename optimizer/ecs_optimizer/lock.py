@@ -22,17 +22,15 @@ from typing import Any, Dict, Optional
 
 from botocore.exceptions import ClientError
 
+from . import facts
 from .aws import AwsContext, error_code
 from .errors import LockHeld
 from .journal import iso, utc_now
 
 log = logging.getLogger(__name__)
 
-LOCK_PREFIX = "/ecs-optimizer/lock/"
-
-
 def lock_name(cluster: str) -> str:
-    return f"{LOCK_PREFIX}{cluster}"
+    return facts.lock_parameter(cluster)
 
 
 def owner_identity() -> Dict[str, Any]:

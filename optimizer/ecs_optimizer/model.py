@@ -6,8 +6,9 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import List, Optional, Tuple
 
-ON_DEMAND = "FARGATE"
-SPOT = "FARGATE_SPOT"
+from . import facts
+
+ON_DEMAND, SPOT = facts.capacity_providers()
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
+from . import facts
 from .aws import AwsContext, paginate
 from .errors import BadInput
 from .metrics import PERIOD_SECONDS, window
@@ -47,7 +48,7 @@ NAT_PROCESSED_METRICS = ("BytesInFromSource", "BytesInFromDestination")
 
 #: Interface endpoints the fleet needs so image pulls, logs, secrets and parameters stop
 #: flowing through NAT (S3, for image layers, is a free gateway endpoint).
-REQUIRED_INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "logs", "secretsmanager", "ssm")
+REQUIRED_INTERFACE_ENDPOINTS = facts.interface_endpoint_defaults()
 
 _BYTES_PER_GB = 1024**3
 
@@ -229,7 +230,7 @@ def migration_plan(
         add(
             STEP_ENDPOINTS,
             f"add interface endpoints {', '.join(missing)} (pulumi up on the network layer)",
-            "network:interfaceEndpoints",
+            facts.config_key("network", "interfaceEndpoints"),
             sorted(endpoints),
             wanted,
             "the network stack's vpcEndpoints output lists every one of them",
@@ -250,7 +251,7 @@ def migration_plan(
         add(
             STEP_NAT,
             f"switch natStrategy from {today} to {strategy} (pulumi up on the network layer)",
-            "network:natStrategy",
+            facts.config_key("network", "natStrategy"),
             today,
             strategy,
             f"the network stack's natGatewayCount output is {nat_after}; tasks still reach "

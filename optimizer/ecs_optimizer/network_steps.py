@@ -27,6 +27,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
+from . import facts
 from .aws import AwsContext
 from .errors import BadInput
 from .journal import Journal, default_path
@@ -43,7 +44,7 @@ VERIFIED_ENDPOINTS = {
     "secretsmanager": "secret reads",
 }
 #: The network layer's config keys a step writes.
-STEP_KEYS = {STEP_ENDPOINTS: "network:interfaceEndpoints", STEP_NAT: "network:natStrategy"}
+STEP_KEYS = {STEP_ENDPOINTS: facts.config_key("network", "interfaceEndpoints"), STEP_NAT: facts.config_key("network", "natStrategy")}
 
 
 @dataclass(frozen=True)

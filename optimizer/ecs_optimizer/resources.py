@@ -16,13 +16,13 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from botocore.exceptions import ClientError
 
+from . import facts
 from .aws import AwsContext, chunks, error_code, paginate
 
 log = logging.getLogger(__name__)
 
 ECS_NAMESPACE = "ecs"
 SCALABLE_DIMENSION = "ecs:service:DesiredCount"
-UNTAGGED_EXPIRY_DAYS = 1
 
 
 def input_fields(client: Any, operation: str, described: Dict[str, Any]) -> Dict[str, Any]:
@@ -349,8 +349,10 @@ def write_lifecycle_policy(ctx: AwsContext, repository: str, text: Optional[str]
 
 
 def _keep_rule(rule: dict) -> bool:
+    """Whether ``rule`` is a keep-last rule: the registry layer's, identified as the facts state it."""
     selection = rule.get("selection", {})
-    return selection.get("tagStatus") == "any" and selection.get("countType") == "imageCountMoreThan"
+    identity = facts.lifecycle_keep_rule()
+    return selection.get("tagStatus") == identity["tagStatus"] and selection.get("countType") == identity["countType"]
 
 
 def keep_count(text: Optional[str]) -> Tuple[Optional[int], bool]:
@@ -373,30 +375,9 @@ def keep_count(text: Optional[str]) -> Tuple[Optional[int], bool]:
 
 
 def with_keep_count(text: Optional[str], keep: int) -> str:
-    """The policy with its keep-last count set to ``keep``; a new two-rule policy if none."""
+    """The policy with its keep-last count set to ``keep``; the registry layer's policy if none."""
     if text is None:
-        policy = {
-            "rules": [
-                {
-                    "rulePriority": 1,
-                    "description": f"Expire untagged images after {UNTAGGED_EXPIRY_DAYS} day",
-                    "selection": {
-                        "tagStatus": "untagged",
-                        "countType": "sinceImagePushed",
-                        "countUnit": "days",
-                        "countNumber": UNTAGGED_EXPIRY_DAYS,
-                    },
-                    "action": {"type": "expire"},
-                },
-                {
-                    "rulePriority": 2,
-                    "description": f"Keep the last {keep} images",
-                    "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": keep},
-                    "action": {"type": "expire"},
-                },
-            ]
-        }
-        return json.dumps(policy, sort_keys=True)
+        return json.dumps(facts.lifecycle_policy(keep), sort_keys=True)
     policy = json.loads(text)
     for rule in policy.get("rules", []):
         if _keep_rule(rule):

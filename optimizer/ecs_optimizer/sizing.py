@@ -46,13 +46,14 @@ from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import List, Optional, Sequence, Tuple
 
+from . import facts
 from .fargate import FARGATE_SIZES, all_pairs, check_size, valid_memories
 from .model import CapacityStrategy, ServiceState
 from .pricing import PRICE_TABLES, PriceTable, fargate_task_hourly
 
 POLICIES = ("fixed", "metrics", "auto")
-TIERS = ("dev", "prod")
-ALARM_KINDS = ("cpuHigh", "memoryHigh", "runningTasksLow", "unhealthyHosts", "http5xx")
+TIERS = facts.tiers()
+ALARM_KINDS = tuple(facts.service_alarm_patterns())
 
 #: The smallest (cpu, memory) the blind ``fixed`` policy cuts a tier to: the documented
 #: optimized sizes. Production is not cut below 0.5 vCPU / 1 GB without evidence; ``metrics``
@@ -148,11 +149,11 @@ def rescale_usage(usage: Usage, before: ServiceState, after: ServiceState) -> Us
 @dataclass(frozen=True)
 class SizingOptions:
     """Tunables of the policies. Defaults: 20% headroom, 7 days of history required of a
-    14-day lookback, 70% Spot, keep 5 images."""
+    14-day lookback, the platform's least Spot share (70%), keep 5 images."""
 
     headroom: float = 0.20
     min_history_days: float = 7.0
-    spot_share: float = 0.70
+    spot_share: float = facts.spot_share_range()[0]
     keep_images: int = 5
     lookback_days: int = 14
 
@@ -301,17 +302,30 @@ def scaled_out(reference: ServiceState, current: ServiceState) -> bool:
 # --------------------------------------------------------------------------- spot
 
 
-def spot_weights(share: Fraction) -> Tuple[int, int]:
-    """(on-demand, spot) weights: the share rounded UP to a whole percent, as a reduced fraction.
+#: Two shares closer than this are the same share (float noise in a config value).
+SHARE_TOLERANCE = Fraction(1, 10**9)
 
-    Rounding up keeps the share at or above what was asked (0.7 -> 3:7, 0.8 -> 1:4,
-    2/3 -> 33:67, 1 -> 0:1).
+
+def spot_weights(share: Fraction) -> Tuple[int, int]:
+    """(on-demand, spot) weights for a Spot share, the compute layer's rule:
+
+    1. the smallest total up to the platform's weight limit that states the share exactly
+       (0.7 -> 3:7, 0.875 -> 1:7, 1 -> 0:1);
+    2. otherwise the share rounded UP to a whole percent, in lowest terms (0.705 -> 29:71), so
+       the Spot fraction never falls below the share asked for.
+
+    The worked examples (``facts.spot_weight_cases()``) are one table both languages test.
     """
-    percent = math.ceil(share * 100)
-    if not 0 <= percent <= 100:
+    if not 0 <= share <= 1:
         raise ValueError(f"spot share must be between 0 and 1, got {float(share)}")
-    divisor = math.gcd(percent, 100) or 1
-    return (100 - percent) // divisor, percent // divisor
+    limit = facts.spot_max_weight_total()
+    for total in range(1, limit + 1):
+        spot = math.floor(share * total + Fraction(1, 2))
+        if abs(Fraction(spot, total) - share) < SHARE_TOLERANCE:
+            return total - spot, spot
+    percent = math.ceil(share * limit - SHARE_TOLERANCE)
+    divisor = math.gcd(percent, limit)
+    return (limit - percent) // divisor, percent // divisor
 
 
 def plan_strategy(current: ServiceState, opts: SizingOptions) -> CapacityStrategy:

@@ -18,57 +18,37 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from botocore.exceptions import ClientError
 
-from . import fargate
+from . import facts, fargate
 from .model import NetworkState
 from .aws import AwsContext, chunks, paginate
 from .errors import BadInput, TargetsNotFound
 
 log = logging.getLogger(__name__)
 
+#: The compute contract versions this optimizer reads (the stacks' current one is in the facts).
 SUPPORTED_CONTRACT_VERSIONS = (1,)
-TIERS = ("dev", "prod")
+TIERS = facts.tiers()
 
 #: Alarm kinds the observability layer creates, with the name pattern it uses.
-ALARM_PATTERNS: Dict[str, str] = {
-    "cpuHigh": "cpu-high-{service}-{suffix}",
-    "memoryHigh": "memory-high-{service}-{suffix}",
-    "runningTasksLow": "running-tasks-low-{service}-{suffix}",
-    "unhealthyHosts": "unhealthy-hosts-{service}-{suffix}",
-    "http5xx": "http-5xx-{service}-{suffix}",
-}
-REQUIRED_ALARM_KINDS = ("cpuHigh", "memoryHigh", "runningTasksLow")
+ALARM_PATTERNS: Dict[str, str] = facts.service_alarm_patterns()
+REQUIRED_ALARM_KINDS = facts.required_alarm_kinds()
 
-_TOP_KEYS = {
-    "contractVersion": int,
-    "environmentSuffix": str,
-    "tier": str,
-    "region": str,
-    "clusterName": str,
-    "clusterArn": str,
-    "services": dict,
-}
-_SERVICE_KEYS = {
-    "serviceName": str,
-    "serviceArn": str,
-    "taskDefinitionFamily": str,
-    "taskDefinitionArn": str,
-    "cpu": int,
-    "memory": int,
-    "desiredCount": int,
-    "minCapacity": int,
-    "maxCapacity": int,
-    "critical": bool,
-    "scalableTargetResourceId": str,
-    "repositoryName": str,
-    "logGroupName": str,
-}
-_OPTIONAL_SERVICE_KEYS = {
-    "targetGroupArnSuffix": str,
-    "alternateTargetGroupArnSuffix": str,
-    # The size before rightsizing (the catalog's rightsizedFrom); older stacks do not export it.
-    "baselineCpu": int,
-    "baselineMemory": int,
-}
+#: Contract keys the optimizer tolerates missing: outputs saved by stacks released before the keys
+#: existed (the optimizer does not read optimizerPolicyArn; a missing baseline means "not rightsized").
+_OLDER_STACK_KEYS = ("optimizerPolicyArn", "baselineCpu", "baselineMemory")
+
+
+def _output_keys(*path: str) -> Tuple[Dict[str, type], Dict[str, type]]:
+    """(required, optional) keys of the compute contract at ``path``, from the platform facts."""
+    required, optional = facts.contract_keys("compute", *path)
+    for key in _OLDER_STACK_KEYS:
+        if key in required:
+            optional[key] = required.pop(key)
+    return required, optional
+
+
+_TOP_KEYS, _OPTIONAL_TOP_KEYS = _output_keys()
+_SERVICE_KEYS, _OPTIONAL_SERVICE_KEYS = _output_keys("services", "*")
 
 
 @dataclass(frozen=True)
@@ -197,7 +177,7 @@ def parse_compute_outputs(data: Any, where: str) -> Targets:
     if "contractVersion" in data and version not in SUPPORTED_CONTRACT_VERSIONS:
         supported = ", ".join(str(v) for v in SUPPORTED_CONTRACT_VERSIONS)
         raise BadInput(f"{where}: contractVersion {json.dumps(version)} is not supported (supported: {supported})")
-    require_keys(data, _TOP_KEYS, where)
+    require_keys(data, _TOP_KEYS, where, _OPTIONAL_TOP_KEYS)
     tier = data["tier"]
     if tier not in TIERS:
         raise BadInput(f"{where}: tier {json.dumps(tier)} is not one of {', '.join(TIERS)}")
@@ -347,11 +327,12 @@ def discover(ctx: AwsContext, suffix: str, tier_option: Optional[str]) -> Target
     """Find the fleet by the naming pattern: cluster ``ecs-cluster-{suffix}``, services ``*-{suffix}``."""
     if not suffix:
         raise BadInput("no targets: pass --outputs FILE or --stack NAME, or set ENVIRONMENT_SUFFIX")
-    cluster_name = f"ecs-cluster-{suffix}"
+    cluster_name = facts.cluster_name(suffix)
     cluster = describe_cluster(ctx, cluster_name)
-    tier = tag_value(cluster.get("tags", []), "Tier") or tier_option or "dev"
+    tag = facts.cluster_tier_tag()
+    tier = tag_value(cluster.get("tags", []), tag) or tier_option or facts.default_tier()
     if tier not in TIERS:
-        raise BadInput(f"cluster {cluster_name} tag Tier={tier} is not one of {', '.join(TIERS)}")
+        raise BadInput(f"cluster {cluster_name} tag {tag}={tier} is not one of {', '.join(TIERS)}")
     arns = list(paginate(ctx.ecs.list_services, "serviceArns", cluster=cluster_name))
     tail = f"-{suffix}"
     names = sorted(a.rsplit("/", 1)[-1] for a in arns if a.endswith(tail))
@@ -393,7 +374,7 @@ def is_not_found(exc: ClientError) -> bool:
 
 
 #: Endpoint services AWS offers as (free) gateway endpoints; the rest are interface endpoints.
-GATEWAY_ENDPOINT_SERVICES = frozenset({"s3", "dynamodb"})
+GATEWAY_ENDPOINT_SERVICES = facts.gateway_endpoint_services()
 
 
 def network_state(data: Any, where: str, aws_traffic_gb_month: float = 0.0) -> NetworkState:

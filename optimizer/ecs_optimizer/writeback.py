@@ -51,6 +51,7 @@ from ruamel.yaml.error import CommentMark, YAMLError
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScalarString
 from ruamel.yaml.tokens import CommentToken
 
+from . import facts
 from .errors import BadInput
 from .journal import ALARM_PREFIX, CONFIG_FILE, Change, JournalContents, realised_states, restore_plan
 from .model import ServiceState
@@ -64,10 +65,10 @@ WRITABLE_LAYERS = ("registry", "compute", "observability")
 #: migration step at a time, by ``savings --migration-step`` (see :mod:`network_steps`).
 KNOWN_LAYERS = ("network",) + WRITABLE_LAYERS
 
-SERVICES_KEY = "compute:services"
-SPOT_SHARE_KEY = "compute:spotShare"
-KEEP_IMAGES_KEY = "registry:keepImages"
-THRESHOLDS_KEY = "observability:thresholds"
+SERVICES_KEY = facts.config_key("compute", "services")
+SPOT_SHARE_KEY = facts.config_key("compute", "spotShare")
+KEEP_IMAGES_KEY = facts.config_key("registry", "keepImages")
+THRESHOLDS_KEY = facts.config_key("observability", "thresholds")
 
 #: The compute layer's accepted Spot share range (stacks/compute/settings.ts).
 SPOT_SHARE_RANGE = (Fraction(7, 10), Fraction(1))
@@ -610,7 +611,7 @@ def check_against_targets(files: Mapping[str, StackFile], tier: str, environment
                 f"--write-config {stack_file.path}: {layer}:environmentSuffix is {suffix}, but the run targets {environment_suffix}"
             )
         if layer == "compute":
-            file_tier = str(config.get("compute:tier", "dev"))
+            file_tier = str(config.get(facts.config_key("compute", "tier"), facts.default_tier()))
             if file_tier != tier:
                 where = f"--write-config {stack_file.path}"
                 raise BadInput(f"{where}: compute:tier is {file_tier}, but the run targets tier {tier}")

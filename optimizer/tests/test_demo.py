@@ -13,7 +13,9 @@ import pytest
 from ecs_optimizer import demo
 from ecs_optimizer.savings_render import COMMENT_MARKER
 
-PLAN = Path(__file__).resolve().parent / "fixtures" / "plan"
+from plan_snapshots import PLAN_DIR
+
+PLAN = PLAN_DIR
 
 
 def row(service: str = "api", **changes: Any) -> Dict[str, Any]:

@@ -1,6 +1,6 @@
 """The local emulator: the process, the fidelity fixes, and seeding from a real offline plan.
 
-``fixtures/plan`` is the output of ``npm run plan -- all`` (see fixtures/README.md), so the
+The plan is the stacks' reviewed dev plan (``plan_snapshots.PLAN_DIR``), so the
 checks below compare what the emulator holds after seeding with what the stacks declare.
 One emulator serves the module; the tests only read what the module fixture seeded, except
 the fidelity tests, which work on their own cluster and repository.
@@ -37,7 +37,9 @@ from ecs_optimizer.fleet import (
 from ecs_optimizer.metrics import fetch_series
 from ecs_optimizer.synthetic import TraceSpec, generate_trace, history_start, repository_images
 
-PLAN = Path(__file__).resolve().parent / "fixtures" / "plan"
+from plan_snapshots import PLAN_DIR
+
+PLAN = PLAN_DIR
 SEED = 7
 
 

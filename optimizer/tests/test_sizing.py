@@ -226,11 +226,11 @@ def test_a_higher_current_spot_share_is_kept():
     assert strategy == CapacityStrategy(base=1, on_demand_weight=1, spot_weight=9)
 
 
-def test_a_current_share_of_two_thirds_rounds_up_not_down():
+def test_a_current_share_of_two_thirds_is_kept_exactly_not_lowered():
     current = CapacityStrategy(base=1, on_demand_weight=1, spot_weight=2)
     strategy = plan_service(svc(strategy=current), "dev", "fixed", None,
                             SizingOptions(spot_share=0.5)).after.strategy
-    assert strategy == CapacityStrategy(base=1, on_demand_weight=33, spot_weight=67)
+    assert strategy == CapacityStrategy(base=1, on_demand_weight=1, spot_weight=2)
     assert strategy.spot_share >= 2 / 3
 
 

@@ -14,15 +14,17 @@ export interface Cluster {
   namespace: aws.servicediscovery.PrivateDnsNamespace;
 }
 
+/** The cluster tag that carries the tier: the optimizer reads the sizing profile from it when it discovers a fleet by name. */
+export const CLUSTER_TIER_TAG = "Tier";
+
 export function cluster(scope: Scope, vpcId: pulumi.Input<string>): Cluster {
-  const name = scope.names.of("ecs-cluster");
+  const name = scope.names.cluster();
   const cluster = new aws.ecs.Cluster(
     "cluster",
     {
       name,
       settings: [{ name: "containerInsights", value: "enabled" }],
-      // The optimizer discovers the sizing profile from this tag when it runs without outputs.
-      tags: { Tier: scope.settings.tier },
+      tags: { [CLUSTER_TIER_TAG]: scope.settings.tier },
     },
     scope.opts(),
   );

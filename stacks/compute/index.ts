@@ -4,12 +4,13 @@
  * Reads the network and registry layers; exports the compute contract the optimizer and the
  * observability layer read.
  *
- *   settings.ts          config keys, defaults and validation (the catalog: stacks/shared/catalog.ts)
+ *   settings.ts          config keys, defaults and validation (the catalog: stacks/shared/catalog/)
  *   cluster.ts           cluster, capacity providers, Cloud Map namespace
  *   kms.ts               the platform key (logs, parameters, secrets)
  *   security.ts          per-service security groups derived from the catalog's allowedFrom
  *   service.ts           one service: logs, configuration, roles, task definition, ECS service
  *   routing.ts           target groups and listener rules of public services
+ *   rule-order.ts        the listener rules' path patterns and priorities, from the catalog
  *   capacity.ts          on-demand / Spot capacity-provider strategies
  *   autoscaling.ts       scalable target and target-tracking policies
  *   iam.ts               policy documents (execution, task, trust, infrastructure role)
@@ -29,7 +30,6 @@ import {
   imageWithoutNat,
   LayerConfig,
   LayerReference,
-  listenerRulePriorities,
   missingEndpoints,
   NetworkContract,
   platformSettings,
@@ -38,6 +38,7 @@ import {
   TierService,
 } from "../shared";
 import { cluster as createCluster } from "./cluster";
+import { listenerRulePriorities } from "./rule-order";
 import { infrastructureRole } from "./iam";
 import { platformKey } from "./kms";
 import { checkOptimizerActions, loadOptimizerActions, optimizerManagedPolicy, OptimizerTargets } from "./optimizer-policy";

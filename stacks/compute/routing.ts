@@ -4,7 +4,8 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { pathPatterns, Scope, TierService } from "../shared";
+import { Scope, TierService } from "../shared";
+import { pathPatterns } from "./rule-order";
 
 export interface RoutingArgs {
   spec: TierService;

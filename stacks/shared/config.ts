@@ -3,6 +3,8 @@ import { ConfigError } from "./errors";
 
 export const TIERS = ["dev", "prod"] as const;
 export type Tier = (typeof TIERS)[number];
+/** The tier of a stack that does not set one. */
+export const DEFAULT_TIER: Tier = "dev";
 
 /** Lowercase letters, digits and hyphens: every AWS name this platform builds accepts them. */
 const SUFFIX_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,14}[a-z0-9])?$/;
@@ -173,7 +175,7 @@ export function platformSettings(cfg: LayerConfig): PlatformSettings {
   const aws = new pulumi.Config("aws");
   return {
     environmentSuffix: environmentSuffix(cfg),
-    tier: cfg.oneOf("tier", TIERS, "dev"),
+    tier: cfg.oneOf("tier", TIERS, DEFAULT_TIER),
     team: cfg.string("team", "platform"),
     costCenter: cfg.string("costCenter", "engineering"),
     region: aws.get("region") ?? process.env.AWS_REGION ?? "us-east-1",

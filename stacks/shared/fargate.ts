@@ -1,7 +1,7 @@
 /**
- * Valid Fargate task sizes (Linux): the one TypeScript copy of the table in
- * docs/pricing.md. The optimizer's Python copy is optimizer/ecs_optimizer/fargate.py;
- * both are tested against the same list.
+ * Valid Fargate task sizes (Linux): the table in docs/pricing.md, written once here. The
+ * optimizer reads it from the platform facts file (docs/platform-facts.md); both languages'
+ * tests hold it against the documented list.
  */
 
 function steps(start: number, stop: number, step: number): number[] {

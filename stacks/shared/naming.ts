@@ -24,6 +24,11 @@ export class Names {
     return resourceName(this.suffix, { type, service, maxLength });
   }
 
+  /** The ECS cluster: `ecs-cluster-dev` (the optimizer discovers a fleet by this name). */
+  cluster(): string {
+    return this.of("ecs-cluster");
+  }
+
   /** A service's own name: `frontend-dev`. */
   service(service: string): string {
     return resourceName(this.suffix, { service });

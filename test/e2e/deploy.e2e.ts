@@ -20,9 +20,9 @@
 import * as assert from "node:assert/strict";
 import * as fs from "fs";
 import * as path from "path";
-import { validateValue, readContract } from "../harness/contracts";
+import { validateValue, readContract } from "../../scripts/contracts/check";
 import { findPulumi, noDriftUpArgs, optimizeArgs, OPTIMIZED_LAYERS, policyPackArgs, Workspace } from "../harness/engine";
-import { REPO_ROOT } from "../harness/index";
+import { REPO_ROOT } from "../../scripts/plan/mock-engine";
 import { fill, README_COMMANDS, ReadmeCommand } from "../harness/readme-commands";
 import { LAYERS } from "../../stacks/shared/tags";
 

@@ -10,8 +10,8 @@ import * as path from "path";
 import * as readline from "readline";
 import { awsPluginVersion, writePluginLauncher } from "./provider/plugin";
 import { EMULATOR_ENDPOINT_VARIABLE } from "./provider/emulated";
-import { MOCK_REGION } from "./mock-aws";
-import { REPO_ROOT } from "./index";
+import { MOCK_REGION } from "../../scripts/plan/mock-aws";
+import { REPO_ROOT } from "../../scripts/plan/mock-engine";
 
 /**
  * CrossGuard policy packs every `pulumi preview` and `pulumi up` of the end-to-end run enforces:

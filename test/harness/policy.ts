@@ -4,8 +4,8 @@
  * engine. Each violation names the resource and the rule, so a failing spec says what to fix.
  */
 import { evaluate, PlanResource, ruleNamed, StackView, Violation } from "../../policy/rules";
-import { LayerRun, RecordedResource } from "./index";
-import { mockResourceState } from "./mock-aws";
+import { LayerRun, RecordedResource } from "../../scripts/plan/mock-engine";
+import { mockResourceState } from "../../scripts/plan/mock-aws";
 
 export { Violation } from "../../policy/rules";
 

@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
 import { LAYERS, LayerName } from "../../stacks/shared/tags";
-import { REPO_ROOT } from "./index";
+import { REPO_ROOT } from "../../scripts/plan/mock-engine";
 import { readmeCommands } from "./readme-commands";
 
 const qualify = (project: string, key: string) => (key.includes(":") ? key : `${project}:${key}`);

@@ -6,7 +6,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { REPO_ROOT } from "./index";
+import { REPO_ROOT } from "../../scripts/plan/mock-engine";
 
 export const README_SECTIONS = ["## Deploying with `pulumi up`", "## Releasing a layer"] as const;
 

@@ -15,7 +15,7 @@
  */
 import { isDeepStrictEqual } from "util";
 import * as provider from "@pulumi/pulumi/provider";
-import { MOCK_REGION, mockComputedKeys, mockInvoke, mockResourceState } from "../mock-aws";
+import { MOCK_REGION, mockComputedKeys, mockInvoke, mockResourceState } from "../../../scripts/plan/mock-aws";
 import { Clients, EMULATED, emulatorClients } from "./emulated";
 
 type Props = Record<string, any>;

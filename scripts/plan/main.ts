@@ -10,9 +10,9 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { LAYERS, LayerName } from "../stacks/shared/tags";
-import { REPO_ROOT } from "../test/harness";
-import { planLayers, readStackConfigFile, renderPlan } from "../test/harness/plan";
+import { LAYERS, LayerName } from "../../stacks/shared/tags";
+import { REPO_ROOT } from "./mock-engine";
+import { planLayers, readStackConfigFile, renderPlan } from "./planner";
 
 interface PlanArgs {
   target: LayerName | "all";

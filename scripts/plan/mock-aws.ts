@@ -159,7 +159,7 @@ export function mockInvoke(token: string, inputs: Inputs): Inputs {
       // Deterministic but never a literal in the program: the plan shows it only as a secret.
       return { randomPassword: shortHash(JSON.stringify(inputs), Number(inputs.passwordLength ?? 32)), id: "random" };
     default:
-      throw new Error(`unmocked invoke ${token}: add it to test/harness/mock-aws.ts only if the layer really needs it`);
+      throw new Error(`unmocked invoke ${token}: add it to scripts/plan/mock-aws.ts only if the layer really needs it`);
   }
 }
 

@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse as parseYaml } from "yaml";
 import { LAYERS, LayerName } from "../../stacks/shared/tags";
-import { LayerRun, REPO_ROOT, runChain } from "./index";
+import { LayerRun, REPO_ROOT, runChain } from "./mock-engine";
 
 /** What a plan prints in place of a secret value, as the Pulumi CLI does. */
 export const SECRET_MASK = "[secret]";

@@ -11,7 +11,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as ts from "typescript";
 import { LAYERS, LayerName } from "../../stacks/shared/tags";
-import { REPO_ROOT } from "./index";
+import { REPO_ROOT } from "../plan/mock-engine";
 
 export type Schema =
   | { type: "string" | "number" | "boolean" | "unknown"; nullable?: boolean; optional?: boolean }
@@ -157,10 +157,20 @@ export interface ConsumerRead {
 }
 
 /** Every `LayerReference<XContract>` read with a literal key in the given files. */
-export function consumerReads(files: string[]): ConsumerRead[] {
+/** A `receiver.method("key", ...)` call whose receiver has a named type, with its program's checker. */
+interface LiteralCall {
+  key: string;
+  receiver: ts.Type;
+  checker: ts.TypeChecker;
+  file: string;
+  line: number;
+}
+
+/** Every `receiver.method("literal", ...)` call in `files` whose receiver's type is named `typeName`. */
+function literalCalls(files: string[], typeName: string): LiteralCall[] {
   const program = loadProgram(files);
   const checker = program.getTypeChecker();
-  const reads: ConsumerRead[] = [];
+  const calls: LiteralCall[] = [];
   for (const file of files) {
     const sf = program.getSourceFile(file);
     if (!sf) continue;
@@ -172,20 +182,40 @@ export function consumerReads(files: string[]): ConsumerRead[] {
         ts.isStringLiteral(node.arguments[0])
       ) {
         const receiver = checker.getTypeAtLocation(node.expression.expression);
-        if (receiver.getSymbol()?.getName() === "LayerReference") {
-          const [arg] = checker.getTypeArguments(receiver as ts.TypeReference);
-          const layer = LAYERS.find((l) => interfaceName(l) === arg?.getSymbol()?.getName());
-          if (layer) {
-            const { line } = sf.getLineAndCharacterOfPosition(node.getStart());
-            reads.push({ file: path.relative(REPO_ROOT, file), line: line + 1, layer, key: node.arguments[0].text });
-          }
+        if (receiver.getSymbol()?.getName() === typeName) {
+          const { line } = sf.getLineAndCharacterOfPosition(node.getStart());
+          calls.push({ key: node.arguments[0].text, receiver, checker, file: path.relative(REPO_ROOT, file), line: line + 1 });
         }
       }
       ts.forEachChild(node, visit);
     };
     visit(sf);
   }
-  return reads;
+  return calls;
+}
+
+export function consumerReads(files: string[]): ConsumerRead[] {
+  return literalCalls(files, "LayerReference").flatMap(({ key, receiver, checker, file, line }) => {
+    const [arg] = checker.getTypeArguments(receiver as ts.TypeReference);
+    const layer = LAYERS.find((l) => interfaceName(l) === arg?.getSymbol()?.getName());
+    return layer ? [{ file, line, layer, key }] : [];
+  });
+}
+
+/**
+ * The config keys each layer's program reads through LayerConfig (`compute:spotShare`), sorted:
+ * the keys in the layer's own files plus the platform keys every layer reads (stacks/shared/config.ts).
+ */
+export function configKeys(): Record<LayerName, string[]> {
+  const shared = path.join(REPO_ROOT, "stacks", "shared", "config.ts");
+  const files = [...layerSourceFiles(), shared];
+  const calls = literalCalls(files, "LayerConfig").filter((c) => !c.key.includes(":"));
+  const out = {} as Record<LayerName, string[]>;
+  for (const layer of LAYERS) {
+    const own = calls.filter((c) => c.file.startsWith(`stacks/${layer}/`) || c.file === path.relative(REPO_ROOT, shared));
+    out[layer] = [...new Set(own.map((c) => `${layer}:${c.key}`))].sort();
+  }
+  return out;
 }
 
 export function readContract(layer: LayerName, dir?: string): ContractFile | undefined {

@@ -1,0 +1,136 @@
+"""The optimizer reads the platform's facts from the generated facts file, and they hold against
+what the stacks actually plan (the reviewed dev plan snapshots)."""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+from typing import Any, Dict
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from ecs_optimizer import facts, lock, resources, sizing, targets
+from ecs_optimizer.errors import BadInput
+from plan_snapshots import PLAN_DIR
+
+LAYERS = ("network", "registry", "compute", "observability")
+
+
+def plan(layer: str) -> Dict[str, Any]:
+    return json.loads((PLAN_DIR / f"{layer}.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("case", facts.spot_weight_cases(), ids=lambda c: str(c["share"]))
+def test_spot_weights_follow_the_shared_table(case: Dict[str, Any]) -> None:
+    expected = (case["onDemand"], case["spot"])
+    assert sizing.spot_weights(Fraction(case["share"])) == expected
+    # The CLI hands the share over as a decimal string's value.
+    assert sizing.spot_weights(Fraction(str(case["share"]))) == expected
+
+
+def test_the_table_holds_the_share_that_once_diverged() -> None:
+    assert {"share": 0.875, "onDemand": 1, "spot": 7} in facts.spot_weight_cases()
+    assert len(facts.spot_weight_cases()) >= 10
+
+
+def test_planned_weights_are_a_fixed_point() -> None:
+    for case in facts.spot_weight_cases():
+        on_demand, spot = case["onDemand"], case["spot"]
+        assert sizing.spot_weights(Fraction(spot, on_demand + spot)) == (on_demand, spot)
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_every_layer_exports_what_its_contract_schema_says(layer: str) -> None:
+    validator = Draft202012Validator(facts.contract_schema(layer))
+    errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(plan(layer)["outputs"])]
+    assert errors == []
+    assert plan(layer)["outputs"]["contractVersion"] == facts.contract_version(layer)
+
+
+def test_a_schema_violation_is_found() -> None:
+    outputs = plan("compute")["outputs"]
+    outputs["services"]["frontend"]["cpu"] = "512"
+    assert not Draft202012Validator(facts.contract_schema("compute")).is_valid(outputs)
+
+
+def test_compute_output_keys_come_from_the_contract() -> None:
+    required, optional = facts.contract_keys("compute", "services", "*")
+    assert required["cpu"] is int and required["critical"] is bool
+    assert "targetGroupArnSuffix" in optional  # nullable in the contract
+    top, _ = facts.contract_keys("compute")
+    assert top["services"] is dict
+    assert targets.SUPPORTED_CONTRACT_VERSIONS[-1] == facts.contract_version("compute")
+
+
+def test_the_planned_compute_outputs_parse_and_a_missing_key_is_named() -> None:
+    outputs = plan("compute")["outputs"]
+    parsed = targets.parse_compute_outputs(outputs, "outputs.json")
+    assert parsed.cluster_name == facts.cluster_name(outputs["environmentSuffix"])
+    del outputs["services"]["frontend"]["repositoryName"]
+    with pytest.raises(BadInput, match=r"services\.frontend: missing key repositoryName"):
+        targets.parse_compute_outputs(outputs, "outputs.json")
+
+
+def test_alarm_names_match_the_observability_plan() -> None:
+    outputs = plan("observability")["outputs"]
+    suffix = outputs["environmentSuffix"]
+    for service, alarms in outputs["alarms"].items():
+        for kind, ref in alarms.items():
+            assert targets.ALARM_PATTERNS[kind].format(service=service, suffix=suffix) == ref["name"]
+        assert set(targets.REQUIRED_ALARM_KINDS) <= set(alarms)
+
+
+def test_the_lock_is_the_parameter_the_compute_layer_grants() -> None:
+    statements = [
+        s
+        for r in plan("compute")["resources"]
+        if r["type"] == "aws:iam/policy:Policy" and "policy" in r["inputs"]
+        for s in json.loads(r["inputs"]["policy"]).get("Statement", [])
+        if s.get("Sid") == "RunLock"
+    ]
+    cluster = plan("compute")["outputs"]["clusterName"]
+    assert statements, "the optimizer policy has no RunLock statement"
+    resources_ = statements[0]["Resource"]
+    granted = resources_ if isinstance(resources_, list) else [resources_]
+    assert any(arn.endswith(f":parameter{lock.lock_name(cluster)}") for arn in granted)
+
+
+def test_a_new_lifecycle_policy_is_the_registry_layers_policy() -> None:
+    policies = [r["inputs"]["policy"] for r in plan("registry")["resources"] if r["type"] == "aws:ecr/lifecyclePolicy:LifecyclePolicy"]
+    assert policies
+    planned = json.loads(policies[0])
+    keep, editable = resources.keep_count(policies[0])
+    assert editable and keep is not None
+    assert json.loads(resources.with_keep_count(None, keep)) == planned
+    assert json.loads(resources.with_keep_count(policies[0], 3))["rules"][1]["selection"]["countNumber"] == 3
+
+
+def test_tiers_and_spot_range_reach_the_cli() -> None:
+    from ecs_optimizer.cli import cli
+
+    optimize = cli.commands["optimize"]
+    spot = next(p for p in optimize.params if p.name == "spot_share")
+    tier = next(p for p in optimize.params if p.name == "tier")
+    assert (spot.type.min, spot.type.max) == facts.spot_share_range()
+    assert spot.default == facts.spot_share_range()[0]
+    assert tuple(tier.type.choices) == facts.tiers()
+
+
+def test_the_cluster_carries_its_tier_under_the_tag_discovery_reads() -> None:
+    compute = plan("compute")
+    cluster = next(r for r in compute["resources"] if r["type"] == "aws:ecs/cluster:Cluster")
+    assert cluster["inputs"]["name"] == facts.cluster_name(compute["outputs"]["environmentSuffix"])
+    assert cluster["inputs"]["tags"][facts.cluster_tier_tag()] == compute["outputs"]["tier"]
+    assert facts.default_tier() in facts.tiers()
+
+
+def test_a_contract_number_may_be_read_as_a_float() -> None:
+    required, _ = facts.contract_keys("observability", "alarms", "*", "cpuHigh", number=float)
+    assert required == {"name": str, "threshold": float}
+
+
+def test_config_keys_are_the_ones_the_stacks_read() -> None:
+    assert facts.config_key("compute", "spotShare") == "compute:spotShare"
+    with pytest.raises(KeyError, match="compute:spotSahre is not a config key the compute layer reads"):
+        facts.config_key("compute", "spotSahre")
