@@ -189,6 +189,24 @@ describe("shared library", () => {
       );
     });
 
+    it("raises one error object for every read of an undeployed upstream, so the engine prints the message once", async () => {
+      // The Pulumi runtime reports each distinct error object once; four reads must reject with one.
+      let reasons: Promise<unknown[]> = Promise.resolve([]);
+      const reads = () => {
+        const network = new LayerReference<NetworkContract>("network", new LayerConfig().stackReference("networkStack", "network"));
+        const outputs = [network.get("vpcId"), network.get("natGatewayCount")] as unknown as { promise(): Promise<unknown> }[];
+        const all = [...outputs.map((o) => o.promise()), network.value("availabilityZones"), network.value("vpcCidr")];
+        reasons = Promise.allSettled(all).then((settled) => settled.map((r) => (r.status === "rejected" ? r.reason : undefined)));
+        return {};
+      };
+      await runLayer("compute", { upstream: [upstream({})], program: reads });
+      const errors = await reasons;
+      assert.equal(errors.length, 4);
+      assert.equal(new Set(errors).size, 1, "every read must reject with the same error object");
+      assert.ok(errors[0] instanceof Error);
+      assert.match(errors[0].message, /deploy stacks\/network first/);
+    });
+
     it("value() reads plain values and fails the same way", async () => {
       const plain = () => {
         const network = new LayerReference<NetworkContract>("network", new LayerConfig().stackReference("networkStack", "network"));

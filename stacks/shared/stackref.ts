@@ -10,6 +10,12 @@ import { LayerName } from "./tags";
  */
 export class LayerReference<T extends object> {
   private readonly ref: pulumi.StackReference;
+  /**
+   * The one error an undeployed or mismatched upstream raises, shared by every read of this
+   * reference. The Pulumi runtime reports an error object once however many reads reject with it,
+   * so a layer that reads ten outputs of an undeployed stack prints one message, not ten.
+   */
+  private versionError?: pulumi.RunError;
 
   constructor(
     readonly layer: LayerName,
@@ -45,22 +51,31 @@ export class LayerReference<T extends object> {
     return details.value as T[K];
   }
 
+  /** Throws the reference's one version error when the upstream is undeployed or speaks another contract version. */
   private checkVersion(version: unknown): void {
+    const problem = this.versionProblem(version);
+    if (problem === undefined) return;
+    // RunError: the engine prints it without a stack trace, and (being one object) only once.
+    this.versionError ??= new pulumi.RunError(problem);
+    throw this.versionError;
+  }
+
+  private versionProblem(version: unknown): string | undefined {
     const expected = CONTRACT_VERSIONS[this.layer];
     if (version === undefined) {
       // A stack that exists but exports no contract version was never deployed, or was destroyed.
-      // RunError: the engine prints the message once per read, without a stack trace.
-      throw new pulumi.RunError(
+      return (
         `stack ${this.stackName} (${this.layer} layer) exports no contractVersion, so it was never deployed or was destroyed: ` +
-          `deploy stacks/${this.layer} first (pulumi up in that stack)`,
+        `deploy stacks/${this.layer} first (pulumi up in that stack)`
       );
     }
     if (version !== expected) {
-      throw new pulumi.RunError(
+      return (
         `stack ${this.stackName} (${this.layer} layer) exports contractVersion ${JSON.stringify(version)}; ` +
-          `this layer reads version ${expected}: deploy matching versions of both layers`,
+        `this layer reads version ${expected}: deploy matching versions of both layers`
       );
     }
+    return undefined;
   }
 
   private missing(key: string): Error {
