@@ -1,9 +1,10 @@
 import * as assert from "node:assert/strict";
+import * as pulumi from "@pulumi/pulumi";
 import { environmentSuffix, LayerConfig } from "../stacks/shared/config";
 import { CONTRACT_VERSIONS, NetworkContract } from "../stacks/shared/contracts";
 import { FARGATE_CPUS, FARGATE_SIZES, fargateSizeError, isValidFargateSize, validMemories } from "../stacks/shared/fargate";
 import { Names, resourceName } from "../stacks/shared/naming";
-import { LayerReference } from "../stacks/shared/stackref";
+import { LayerReference, UpstreamError } from "../stacks/shared/stackref";
 import { LayerRun, RecordedResource, runLayer } from "./harness";
 import { mockResourceState } from "./harness/mock-aws";
 import {
@@ -205,6 +206,14 @@ describe("shared library", () => {
       assert.equal(new Set(errors).size, 1, "every read must reject with the same error object");
       assert.ok(errors[0] instanceof Error);
       assert.match(errors[0].message, /deploy stacks\/network first/);
+    });
+
+    it("keeps the message as written when the runtime prefixes it with the input it rejected", () => {
+      const error = new UpstreamError("deploy stacks/network first");
+      // What the Pulumi runtime does, in place, to an error that rejects a resource input.
+      error.message = `error serializing property "vpcId": ${error.message}`;
+      assert.equal(error.message, "deploy stacks/network first");
+      assert.ok(pulumi.RunError.isInstance(error), "a RunError: printed without a stack trace");
     });
 
     it("value() reads plain values and fails the same way", async () => {

@@ -3,6 +3,19 @@ import { CONTRACT_VERSIONS } from "./contracts";
 import { LayerName } from "./tags";
 
 /**
+ * An error about an upstream stack whose message stays as written. The Pulumi runtime prefixes
+ * `error serializing property "<name>": ` onto the message of an error that rejects a resource
+ * input, in place; one error shared by every read of a stack would otherwise collect one prefix
+ * per input it reached, none of which helps a user whose upstream stack is simply not deployed.
+ */
+export class UpstreamError extends pulumi.RunError {
+  constructor(message: string) {
+    super(message);
+    Object.defineProperty(this, "message", { get: () => message, set: () => undefined, enumerable: false, configurable: false });
+  }
+}
+
+/**
  * A typed, required read of another layer's outputs. Unlike `StackReference.getOutput` (which
  * returns `any` and silently yields undefined), every read checks that the upstream stack exports
  * the key and speaks the contract version this layer was built against, and fails naming the
@@ -56,7 +69,7 @@ export class LayerReference<T extends object> {
     const problem = this.versionProblem(version);
     if (problem === undefined) return;
     // RunError: the engine prints it without a stack trace, and (being one object) only once.
-    this.versionError ??= new pulumi.RunError(problem);
+    this.versionError ??= new UpstreamError(problem);
     throw this.versionError;
   }
 
