@@ -1,9 +1,10 @@
 import * as assert from "node:assert/strict";
+import * as pulumi from "@pulumi/pulumi";
 import { environmentSuffix, LayerConfig } from "../stacks/shared/config";
 import { CONTRACT_VERSIONS, NetworkContract } from "../stacks/shared/contracts";
 import { FARGATE_CPUS, FARGATE_SIZES, fargateSizeError, isValidFargateSize, validMemories } from "../stacks/shared/fargate";
 import { Names, resourceName } from "../stacks/shared/naming";
-import { LayerReference } from "../stacks/shared/stackref";
+import { LayerReference, UpstreamError } from "../stacks/shared/stackref";
 import { LayerRun, RecordedResource, runLayer } from "../scripts/plan/mock-engine";
 import { mockResourceState } from "../scripts/plan/mock-aws";
 import {
@@ -187,6 +188,32 @@ describe("shared library", () => {
         read(upstream({})),
         /stack organization\/network\/dev \(network layer\) exports no contractVersion, so it was never deployed or was destroyed: deploy stacks\/network first/,
       );
+    });
+
+    it("raises one error object for every read of an undeployed upstream, so the engine prints the message once", async () => {
+      // The Pulumi runtime reports each distinct error object once; four reads must reject with one.
+      let reasons: Promise<unknown[]> = Promise.resolve([]);
+      const reads = () => {
+        const network = new LayerReference<NetworkContract>("network", new LayerConfig().stackReference("networkStack", "network"));
+        const outputs = [network.get("vpcId"), network.get("natGatewayCount")] as unknown as { promise(): Promise<unknown> }[];
+        const all = [...outputs.map((o) => o.promise()), network.value("availabilityZones"), network.value("vpcCidr")];
+        reasons = Promise.allSettled(all).then((settled) => settled.map((r) => (r.status === "rejected" ? r.reason : undefined)));
+        return {};
+      };
+      await runLayer("compute", { upstream: [upstream({})], program: reads });
+      const errors = await reasons;
+      assert.equal(errors.length, 4);
+      assert.equal(new Set(errors).size, 1, "every read must reject with the same error object");
+      assert.ok(errors[0] instanceof Error);
+      assert.match(errors[0].message, /deploy stacks\/network first/);
+    });
+
+    it("keeps the message as written when the runtime prefixes it with the input it rejected", () => {
+      const error = new UpstreamError("deploy stacks/network first");
+      // What the Pulumi runtime does, in place, to an error that rejects a resource input.
+      error.message = `error serializing property "vpcId": ${error.message}`;
+      assert.equal(error.message, "deploy stacks/network first");
+      assert.ok(pulumi.RunError.isInstance(error), "a RunError: printed without a stack trace");
     });
 
     it("value() reads plain values and fails the same way", async () => {

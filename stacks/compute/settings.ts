@@ -1,54 +1,188 @@
 /**
- * The compute layer's config, read and checked in one place. Every key is documented in
- * Pulumi.yaml; defaults live here (a default in Pulumi.yaml would be a second copy).
+ * The compute layer's config, read and checked in one place. COMPUTE_KEYS holds each key's one
+ * default (the service catalog's live in the shared catalog), and Pulumi.yaml documents the keys
+ * from it (`npm run config-docs`).
  */
-import { byTier, ConfigError, LayerConfig, loadCatalog, ServiceCatalog, Tier } from "../shared";
+import {
+  BASE_SERVICE,
+  byTier,
+  computed,
+  ConfigError,
+  ConfigKey,
+  DEFAULT_CATALOG,
+  fixed,
+  LayerConfig,
+  loadCatalog,
+  tierDefault,
+  platformKeys,
+  ROTATION_DAYS_RANGE,
+  ServiceCatalog,
+  showValue,
+  stackReferenceKey,
+  Tier,
+} from "../shared";
 import { MIN_SPOT_SHARE } from "./capacity";
 
 /** Retention periods CloudWatch Logs accepts. */
 export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 
+/** A per-tier catalog field's default as the docs show it: one number, or {dev: n, prod: m}. */
+function tierField(values: Readonly<Record<Tier, number>>): string {
+  return values.dev === values.prod ? String(values.dev) : `{dev: ${values.dev}, prod: ${values.prod}}`;
+}
+
+/** The default catalog in a phrase: each service, and where it is reached. */
+function defaultCatalogPhrase(): string {
+  return Object.entries(DEFAULT_CATALOG)
+    .map(([name, entry]) => {
+      const callers = entry.allowedFrom as string[] | undefined;
+      if (entry.path) return `${name} public at \`${String(entry.path)}\``;
+      return `${name} internal${callers?.length ? ` and reachable from ${callers.join(", ")}` : ""}`;
+    })
+    .join(", ");
+}
+
+const B = BASE_SERVICE;
+
+/** The compute layer's config keys, each with its one default (Pulumi.yaml documents them from here). */
+export const COMPUTE_KEYS = {
+  ...platformKeys({ tier: "Selects task sizes and max capacity from the catalog, log retention and the blue/green default." }),
+  networkStack: stackReferenceKey("network", "The network stack this layer reads."),
+  registryStack: stackReferenceKey("registry", "The registry stack this layer reads."),
+  services: {
+    type: "map",
+    description:
+      "The service catalog, service name -> settings, each merged over the defaults. A new name adds a service (the " +
+      "registry stack must export its repository: add it to registry:services); null removes a default service. " +
+      `Fields: port (1-65535, default ${B.port}), healthCheckPath (default ${B.healthCheckPath}), path (ALB path pattern, ` +
+      "or null for internal only; `/` is the catch-all, routed last), critical (true: on-demand only; default " +
+      `${B.critical}), image (default ${B.image}), imageTag (when set, <its ECR repository>:<tag> is run instead), ` +
+      "sizes.{dev,prod}.{cpu,memory} (a valid Fargate pair), desiredCount, minCapacity, maxCapacity (a number or " +
+      `{dev, prod}; defaults ${tierField(B.desiredCount)}, ${tierField(B.minCapacity)}, ${tierField(B.maxCapacity)}), ` +
+      "environment (NAME: value, delivered as SSM parameters), secrets (names, delivered from generated Secrets " +
+      "Manager secrets), existingSecrets (NAME: {secret: <name or ARN>, kmsKeyArn?}: an existing secret referenced " +
+      "instead of generated; the execution role may read exactly it and decrypt with exactly that key), " +
+      "rotationLambdaArn (a rotation function you own; every generated secret of the service rotates with it; default " +
+      `${showValue(B.rotationLambdaArn)}), rotationDays (${ROTATION_DAYS_RANGE.min}-${ROTATION_DAYS_RANGE.max}, default ` +
+      `${B.rotationDays}), taskRolePolicies ([{actions, resources, condition?, sid?}], no wildcard actions), allowedFrom ` +
+      `(services that may call it), readonlyRootFilesystem (default ${B.readonlyRootFilesystem}), writablePaths (scratch ` +
+      `mounts of a read-only container; default ${showValue(B.writablePaths)}), architecture (X86_64 or ARM64; default ` +
+      `${B.architecture}), healthCheck ({intervalSeconds, timeoutSeconds, healthyThreshold, unhealthyThreshold, matcher, ` +
+      "startPeriodSeconds}), blueGreen (true or false overrides the layer's `blueGreen`; null follows it), " +
+      "rightsizedFrom.{dev,prod}.{cpu,memory} (set by ecs-optimizer --write-config; the fixed policy halves from this " +
+      "size, never from an already-halved one; a valid Fargate pair, or null; exported as baselineCpu/baselineMemory). " +
+      "Without NAT (network natStrategy none) the preview fails unless the network has the ssm endpoint (when a " +
+      "service has settings) and secretsmanager (when one has secrets), and every image without imageTag is an ECR " +
+      "Public image, pulled through the registry's cache. The README shows examples.",
+    default: computed(`the default catalog: ${defaultCatalogPhrase()}`),
+  },
+  spotShare: {
+    type: "number",
+    description:
+      "Share of a non-critical service's tasks above its one on-demand base task that run on Fargate Spot, from the " +
+      "platform minimum up; critical services always run on demand.",
+    range: { min: MIN_SPOT_SHARE, max: 1 },
+    default: fixed(MIN_SPOT_SHARE),
+  },
+  blueGreen: {
+    type: "boolean",
+    description:
+      "ECS blue/green deployments (alternate target group, test listener, bake time) for public services; a service's " +
+      "`blueGreen` catalog field overrides it. Rolling with circuit breaker otherwise.",
+    default: tierDefault({ dev: false, prod: true }),
+  },
+  bakeTimeMinutes: {
+    type: "integer",
+    description: "Minutes blue and green run side by side after production traffic shifts.",
+    range: { min: 0, max: 1440 },
+    default: fixed(10),
+  },
+  logRetentionDays: {
+    type: "integer",
+    description: "Retention of the services' log groups (a value CloudWatch Logs accepts).",
+    default: tierDefault({ dev: 7, prod: 30 }),
+  },
+  healthCheckGracePeriodSeconds: {
+    type: "integer",
+    description:
+      "Seconds the ECS scheduler ignores failing load-balancer health checks of a new task (public services; internal " +
+      "ones use the container health check's start period).",
+    range: { min: 0, max: 7200 },
+    default: fixed(300),
+  },
+  cpuTargetPercent: {
+    type: "integer",
+    description: "Target-tracking goal for average service CPU.",
+    range: { min: 10, max: 95 },
+    default: fixed(70),
+  },
+  memoryTargetPercent: {
+    type: "integer",
+    description: "Target-tracking goal for average service memory.",
+    range: { min: 10, max: 95 },
+    default: fixed(75),
+  },
+  scaleInCooldownSeconds: {
+    type: "integer",
+    description: "Seconds between scale-in activities (slow to give capacity back).",
+    range: { min: 0, max: 3600 },
+    default: fixed(300),
+  },
+  scaleOutCooldownSeconds: {
+    type: "integer",
+    description: "Seconds between scale-out activities (quick to add capacity).",
+    range: { min: 0, max: 3600 },
+    default: fixed(60),
+  },
+} as const satisfies Record<string, ConfigKey>;
+
+/** The compute layer's settings after defaults (COMPUTE_KEYS documents each key). */
 export interface ComputeSettings {
   catalog: ServiceCatalog;
-  /** Fraction of a non-critical service's tasks (above its on-demand base) on Fargate Spot. Defaults to 0.7. */
+  /** Fraction of a non-critical service's tasks (above its on-demand base) on Fargate Spot. */
   spotShare: number;
-  /** Blue/green deployments for public services. Defaults to on for prod, off for dev. */
+  /** Blue/green deployments for public services. */
   blueGreen: boolean;
-  /** Minutes blue and green run side by side after traffic shifts. Defaults to 10. */
+  /** Minutes blue and green run side by side after traffic shifts. */
   bakeTimeMinutes: number;
-  /** Defaults to 7 days for dev, 30 for prod. */
+  /** Days the services' log groups keep events. */
   logRetentionDays: number;
-  /** Seconds the scheduler ignores failing load-balancer health checks of a new task. Defaults to 300. */
+  /** Seconds the scheduler ignores failing load-balancer health checks of a new task. */
   healthCheckGracePeriodSeconds: number;
-  /** Autoscaling target for average CPU. Defaults to 70%. */
+  /** Autoscaling target for average CPU. */
   cpuTargetPercent: number;
-  /** Autoscaling target for average memory. Defaults to 75%. */
+  /** Autoscaling target for average memory. */
   memoryTargetPercent: number;
-  /** Seconds between scale-in steps. Defaults to 300 (slow to give capacity back). */
+  /** Seconds between scale-in steps. */
   scaleInCooldownSeconds: number;
-  /** Seconds between scale-out steps. Defaults to 60 (quick to add capacity). */
+  /** Seconds between scale-out steps. */
   scaleOutCooldownSeconds: number;
   networkStack: string;
   registryStack: string;
 }
 
 export function computeSettings(cfg: LayerConfig, tier: Tier): ComputeSettings {
-  const retention = cfg.int("logRetentionDays", byTier(tier, { dev: 7, prod: 30 }), { min: 1, max: 3653 });
+  const K = COMPUTE_KEYS;
+  const retention = cfg.int("logRetentionDays", byTier(tier, K.logRetentionDays.default.perTier), { min: 1, max: 3653 });
   if (!LOG_RETENTION_DAYS.includes(retention)) {
     throw new ConfigError(cfg.key("logRetentionDays"), retention, `CloudWatch Logs accepts ${LOG_RETENTION_DAYS.join(", ")}`);
   }
   return {
     catalog: loadCatalog(cfg.json<unknown>("services"), { key: cfg.key("services") }),
     // At least 70% Spot is the requirement for non-critical services; more is allowed.
-    spotShare: cfg.number("spotShare", MIN_SPOT_SHARE, { min: MIN_SPOT_SHARE, max: 1 }),
-    blueGreen: cfg.bool("blueGreen", tier === "prod"),
-    bakeTimeMinutes: cfg.int("bakeTimeMinutes", 10, { min: 0, max: 1440 }),
+    spotShare: cfg.number("spotShare", K.spotShare.default.value, K.spotShare.range),
+    blueGreen: cfg.bool("blueGreen", byTier(tier, K.blueGreen.default.perTier)),
+    bakeTimeMinutes: cfg.int("bakeTimeMinutes", K.bakeTimeMinutes.default.value, K.bakeTimeMinutes.range),
     logRetentionDays: retention,
-    healthCheckGracePeriodSeconds: cfg.int("healthCheckGracePeriodSeconds", 300, { min: 0, max: 7200 }),
-    cpuTargetPercent: cfg.int("cpuTargetPercent", 70, { min: 10, max: 95 }),
-    memoryTargetPercent: cfg.int("memoryTargetPercent", 75, { min: 10, max: 95 }),
-    scaleInCooldownSeconds: cfg.int("scaleInCooldownSeconds", 300, { min: 0, max: 3600 }),
-    scaleOutCooldownSeconds: cfg.int("scaleOutCooldownSeconds", 60, { min: 0, max: 3600 }),
+    healthCheckGracePeriodSeconds: cfg.int(
+      "healthCheckGracePeriodSeconds",
+      K.healthCheckGracePeriodSeconds.default.value,
+      K.healthCheckGracePeriodSeconds.range,
+    ),
+    cpuTargetPercent: cfg.int("cpuTargetPercent", K.cpuTargetPercent.default.value, K.cpuTargetPercent.range),
+    memoryTargetPercent: cfg.int("memoryTargetPercent", K.memoryTargetPercent.default.value, K.memoryTargetPercent.range),
+    scaleInCooldownSeconds: cfg.int("scaleInCooldownSeconds", K.scaleInCooldownSeconds.default.value, K.scaleInCooldownSeconds.range),
+    scaleOutCooldownSeconds: cfg.int("scaleOutCooldownSeconds", K.scaleOutCooldownSeconds.default.value, K.scaleOutCooldownSeconds.range),
     networkStack: cfg.stackReference("networkStack", "network"),
     registryStack: cfg.stackReference("registryStack", "registry"),
   };

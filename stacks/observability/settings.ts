@@ -2,7 +2,7 @@
  * The observability layer's own config: alert recipients and alarm thresholds. Which services are
  * watched is not configured here; it comes from the compute stack (see index.ts).
  */
-import { ConfigError, LayerConfig, SERVICE_NAME_PATTERN } from "../shared";
+import { computed, ConfigError, ConfigKey, fixed, LayerConfig, platformKeys, SERVICE_NAME_PATTERN, stackReferenceKey } from "../shared";
 
 /** Per-service threshold overrides, keyed as in `thresholds: {svc: {cpuHigh: 90}}`. */
 export interface ThresholdOverrides {
@@ -18,14 +18,14 @@ export interface ThresholdOverrides {
 export type ServiceThresholds = Required<ThresholdOverrides>;
 
 export interface ObservabilitySettings {
-  /** Addresses subscribed to the alert topic. Defaults to none (subscribe a pager by hand). */
+  /** Addresses subscribed to the alert topic (none: subscribe a pager by hand). */
   alertEmails: string[];
   /** Layer-wide defaults; `thresholds` overrides them per service. */
   defaults: ServiceThresholds;
   overrides: Record<string, ThresholdOverrides>;
-  /** Spot interruptions within 5 minutes that raise the Spot alarm. Defaults to 1. */
+  /** Spot interruptions within 5 minutes that raise the Spot alarm. */
   spotInterruptionThreshold: number;
-  /** Requests the WAF blocks within 5 minutes that raise the WAF alarm. Defaults to 100. */
+  /** Requests the WAF blocks within 5 minutes that raise the WAF alarm. */
   wafBlockedThreshold: number;
 }
 
@@ -43,6 +43,69 @@ const OVERRIDE_RANGES: Record<keyof ThresholdOverrides, { min: number; max: numb
   memoryHigh: { ...PERCENT, whole: false },
   http5xx: { ...PER_MINUTE, whole: true },
 };
+
+const SPOT_INTERRUPTIONS = { min: 1, max: 10_000 };
+const WAF_BLOCKED = { min: 1, max: 10_000_000 };
+
+/** The observability layer's config keys, each with its one default (Pulumi.yaml documents them from here). */
+export const OBSERVABILITY_KEYS = {
+  ...platformKeys({ environmentSuffix: "Must equal the compute stack's." }),
+  networkStack: stackReferenceKey("network", "Stack read for albArnSuffix (target-group metric dimensions) and the WAF's web ACL name."),
+  computeStack: stackReferenceKey(
+    "compute",
+    "Stack read for the cluster, its services (names, minCapacity, target groups) and region. Its region must equal " +
+      "aws:region and its environmentSuffix this stack's.",
+  ),
+  alertEmails: {
+    type: "array",
+    description: "Email addresses subscribed to the alert topic `alerts-{suffix}`; each must confirm the subscription by mail.",
+    default: fixed<readonly string[]>([]),
+  },
+  cpuHighThreshold: {
+    type: "integer",
+    description: "Average CPUUtilization percent above which `cpu-high-{service}-{suffix}` fires.",
+    range: PERCENT,
+    default: fixed(80),
+  },
+  memoryHighThreshold: {
+    type: "integer",
+    description: "Average MemoryUtilization percent above which `memory-high-{service}-{suffix}` fires.",
+    range: PERCENT,
+    default: fixed(80),
+  },
+  http5xxThreshold: {
+    type: "integer",
+    description: "Target 5xx responses per minute above which `http-5xx-{service}-{suffix}` fires (public services only).",
+    range: PER_MINUTE,
+    default: fixed(10),
+  },
+  spotInterruptionThreshold: {
+    type: "integer",
+    description:
+      "Fargate Spot task interruptions within 5 minutes at which `spot-interruptions-{suffix}` fires; raise it for large " +
+      "Spot fleets where single interruptions are routine.",
+    range: SPOT_INTERRUPTIONS,
+    default: fixed(1),
+  },
+  wafBlockedThreshold: {
+    type: "integer",
+    description:
+      "Requests the network's WAF blocks within 5 minutes that raise the alarm waf-blocked-{suffix}. Only used when the " +
+      "network stack has a WAF (its wafWebAclName).",
+    range: WAF_BLOCKED,
+    default: fixed(100),
+  },
+  thresholds: {
+    type: "map",
+    description:
+      "Per-service overrides, service -> {cpuHigh, memoryHigh, http5xx}, e.g. `api-gateway: {cpuHigh: 70, memoryHigh: " +
+      `85, http5xx: 25}\`. cpuHigh and memoryHigh are percent, ${PERCENT.min}-${PERCENT.max}, fractions such as 66.7 ` +
+      `allowed; http5xx is 5xx responses per minute, a whole number ${PER_MINUTE.min}-${PER_MINUTE.max}. Each field ` +
+      "defaults to the layer-wide threshold above. A service the compute stack does not run is an error (a typo would " +
+      "otherwise leave the intended service on defaults unnoticed).",
+    default: computed("none (every service uses the layer-wide thresholds)"),
+  },
+} as const satisfies Record<string, ConfigKey>;
 
 /**
  * Practical address check (RFC 5321 lengths, one `@`, a dotted domain, no spaces). SNS confirms
@@ -95,16 +158,21 @@ function parseOverrides(cfg: LayerConfig): Record<string, ThresholdOverrides> {
 }
 
 export function observabilitySettings(cfg: LayerConfig): ObservabilitySettings {
+  const K = OBSERVABILITY_KEYS;
   return {
-    alertEmails: cfg.stringList("alertEmails", [], emailProblem),
+    alertEmails: cfg.stringList("alertEmails", K.alertEmails.default.value, emailProblem),
     defaults: {
-      cpuHigh: cfg.int("cpuHighThreshold", 80, PERCENT),
-      memoryHigh: cfg.int("memoryHighThreshold", 80, PERCENT),
-      http5xx: cfg.int("http5xxThreshold", 10, PER_MINUTE),
+      cpuHigh: cfg.int("cpuHighThreshold", K.cpuHighThreshold.default.value, K.cpuHighThreshold.range),
+      memoryHigh: cfg.int("memoryHighThreshold", K.memoryHighThreshold.default.value, K.memoryHighThreshold.range),
+      http5xx: cfg.int("http5xxThreshold", K.http5xxThreshold.default.value, K.http5xxThreshold.range),
     },
     overrides: parseOverrides(cfg),
-    spotInterruptionThreshold: cfg.int("spotInterruptionThreshold", 1, { min: 1, max: 10_000 }),
-    wafBlockedThreshold: cfg.int("wafBlockedThreshold", 100, { min: 1, max: 10_000_000 }),
+    spotInterruptionThreshold: cfg.int(
+      "spotInterruptionThreshold",
+      K.spotInterruptionThreshold.default.value,
+      K.spotInterruptionThreshold.range,
+    ),
+    wafBlockedThreshold: cfg.int("wafBlockedThreshold", K.wafBlockedThreshold.default.value, K.wafBlockedThreshold.range),
   };
 }
 

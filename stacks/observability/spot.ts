@@ -47,8 +47,8 @@ export interface SpotInterruptionWatchArgs {
   topicArn: pulumi.Input<string>;
   /** Created first, so the first interruption is not refused by SNS. */
   topicPolicy: aws.sns.TopicPolicy;
-  /** Interruptions in 5 minutes that raise the alarm. Defaults to 1. */
-  threshold?: number;
+  /** Interruptions in 5 minutes that raise the alarm (the layer's spotInterruptionThreshold). */
+  threshold: number;
 }
 
 /** The rule alone: the topic policy names its ARN, so it exists before the target. */
@@ -87,7 +87,7 @@ export function spotInterruptionWatch(scope: Scope, args: SpotInterruptionWatchA
     metric: spotInterruptionMetric(args.ruleName),
     policy: SPOT_ALARM_POLICY,
     subject: args.ruleName,
-    threshold: args.threshold ?? 1,
+    threshold: args.threshold,
     topicArn: args.topicArn,
   });
 }

@@ -8,7 +8,6 @@ import * as pulumi from "@pulumi/pulumi";
 import {
   awsAccount,
   CONTRACT_VERSIONS,
-  DEFAULT_SERVICE_NAMES,
   ECR_PUBLIC_REGISTRY,
   Exported,
   LayerConfig,
@@ -17,20 +16,14 @@ import {
   RegistryContract,
   RepositoryContract,
   Scope,
-  SERVICE_NAME_PATTERN,
 } from "../shared";
 import { ecrKeyPolicy } from "./kms";
 import { lifecyclePolicy } from "./lifecycle";
+import { registrySettings } from "./settings";
 
 const cfg = new LayerConfig();
 const settings = platformSettings(cfg);
-const services = cfg.stringList("services", DEFAULT_SERVICE_NAMES, (svc) =>
-  SERVICE_NAME_PATTERN.test(svc)
-    ? undefined
-    : `service name ${JSON.stringify(svc)} must be 2-32 lowercase letters, digits or hyphens, starting with a letter and not ending with a hyphen (${SERVICE_NAME_PATTERN})`,
-);
-const keepImages = cfg.int("keepImages", 10, { min: 1, max: 1000 });
-const ecrPublicCache = cfg.bool("ecrPublicCache", true);
+const { services, keepImages, ecrPublicCache } = registrySettings(cfg);
 
 const scope = Scope.forLayer(settings, "registry");
 const names = scope.names;

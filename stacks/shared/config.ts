@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { computed, ConfigKey, fixed } from "./config-keys";
 import { ConfigError } from "./errors";
 
 export const TIERS = ["dev", "prod"] as const;
@@ -171,13 +172,49 @@ export function environmentSuffix(cfg: LayerConfig): string {
   return value;
 }
 
+/** The keys every layer reads (platformSettings), with their one default each. */
+export const PLATFORM_KEYS = {
+  environmentSuffix: {
+    type: "string",
+    description: "Suffix of every resource name.",
+    default: computed("the ENVIRONMENT_SUFFIX variable, else the stack name"),
+  },
+  tier: { type: "string", description: `Profile: ${TIERS.join(" or ")}.`, default: fixed<Tier>("dev") },
+  team: { type: "string", description: "Team tag on every resource.", default: fixed("platform") },
+  costCenter: { type: "string", description: "CostCenter tag on every resource.", default: fixed("engineering") },
+} as const satisfies Record<string, ConfigKey>;
+
+/**
+ * The platform keys as one layer documents them: `notes` adds a sentence on what a key means
+ * in that layer (what the tier selects, say) to the shared description. Defaults stay shared.
+ */
+export function platformKeys(notes: Partial<Record<keyof typeof PLATFORM_KEYS, string>> = {}): typeof PLATFORM_KEYS {
+  const keys: Record<string, ConfigKey> = {};
+  for (const [name, key] of Object.entries(PLATFORM_KEYS)) {
+    const note = notes[name as keyof typeof PLATFORM_KEYS];
+    keys[name] = note ? { ...key, description: `${key.description} ${note}` } : key;
+  }
+  return keys as typeof PLATFORM_KEYS;
+}
+
+/** A `<layer>Stack` key: which stack of `project` this layer reads (LayerConfig.stackReference). */
+export function stackReferenceKey(project: string, description: string): ConfigKey<string> {
+  return {
+    type: "string",
+    description: `${description} As <org>/${project}/<stack>.`,
+    default: computed(
+      `<this stack's organization>/${project}/<this stack's name> (the organization is \`organization\` on a file or S3 backend)`,
+    ),
+  };
+}
+
 export function platformSettings(cfg: LayerConfig): PlatformSettings {
   const aws = new pulumi.Config("aws");
   return {
     environmentSuffix: environmentSuffix(cfg),
-    tier: cfg.oneOf("tier", TIERS, DEFAULT_TIER),
-    team: cfg.string("team", "platform"),
-    costCenter: cfg.string("costCenter", "engineering"),
+    tier: cfg.oneOf("tier", TIERS, PLATFORM_KEYS.tier.default.value),
+    team: cfg.string("team", PLATFORM_KEYS.team.default.value),
+    costCenter: cfg.string("costCenter", PLATFORM_KEYS.costCenter.default.value),
     region: aws.get("region") ?? process.env.AWS_REGION ?? "us-east-1",
   };
 }

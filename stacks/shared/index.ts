@@ -11,3 +11,4 @@ export * from "./iam";
 export * from "./waivers";
 export * from "./kms";
 export * from "./no-nat";
+export * from "./config-keys";

@@ -3,6 +3,19 @@ import { CONTRACT_VERSIONS } from "./contracts";
 import { LayerName } from "./tags";
 
 /**
+ * An error about an upstream stack whose message stays as written. The Pulumi runtime prefixes
+ * `error serializing property "<name>": ` onto the message of an error that rejects a resource
+ * input, in place; one error shared by every read of a stack would otherwise collect one prefix
+ * per input it reached, none of which helps a user whose upstream stack is simply not deployed.
+ */
+export class UpstreamError extends pulumi.RunError {
+  constructor(message: string) {
+    super(message);
+    Object.defineProperty(this, "message", { get: () => message, set: () => undefined, enumerable: false, configurable: false });
+  }
+}
+
+/**
  * A typed, required read of another layer's outputs. Unlike `StackReference.getOutput` (which
  * returns `any` and silently yields undefined), every read checks that the upstream stack exports
  * the key and speaks the contract version this layer was built against, and fails naming the
@@ -10,6 +23,12 @@ import { LayerName } from "./tags";
  */
 export class LayerReference<T extends object> {
   private readonly ref: pulumi.StackReference;
+  /**
+   * The one error an undeployed or mismatched upstream raises, shared by every read of this
+   * reference. The Pulumi runtime reports an error object once however many reads reject with it,
+   * so a layer that reads ten outputs of an undeployed stack prints one message, not ten.
+   */
+  private versionError?: pulumi.RunError;
 
   constructor(
     readonly layer: LayerName,
@@ -45,22 +64,31 @@ export class LayerReference<T extends object> {
     return details.value as T[K];
   }
 
+  /** Throws the reference's one version error when the upstream is undeployed or speaks another contract version. */
   private checkVersion(version: unknown): void {
+    const problem = this.versionProblem(version);
+    if (problem === undefined) return;
+    // RunError: the engine prints it without a stack trace, and (being one object) only once.
+    this.versionError ??= new UpstreamError(problem);
+    throw this.versionError;
+  }
+
+  private versionProblem(version: unknown): string | undefined {
     const expected = CONTRACT_VERSIONS[this.layer];
     if (version === undefined) {
       // A stack that exists but exports no contract version was never deployed, or was destroyed.
-      // RunError: the engine prints the message once per read, without a stack trace.
-      throw new pulumi.RunError(
+      return (
         `stack ${this.stackName} (${this.layer} layer) exports no contractVersion, so it was never deployed or was destroyed: ` +
-          `deploy stacks/${this.layer} first (pulumi up in that stack)`,
+        `deploy stacks/${this.layer} first (pulumi up in that stack)`
       );
     }
     if (version !== expected) {
-      throw new pulumi.RunError(
+      return (
         `stack ${this.stackName} (${this.layer} layer) exports contractVersion ${JSON.stringify(version)}; ` +
-          `this layer reads version ${expected}: deploy matching versions of both layers`,
+        `this layer reads version ${expected}: deploy matching versions of both layers`
       );
     }
+    return undefined;
   }
 
   private missing(key: string): Error {

@@ -15,7 +15,9 @@
  *    the pristine stack files, read back (`pulumi config --json`) as what --write-config wrote;
  * 6. the README's release commands: redeploying a tag, `stack history`, `stack export --file`,
  *    `stack import --file`, `npm run contracts -- update`, setting a stack reference;
- * 7. `scripts/layers.sh destroy <stack>`: every stack is left empty, and so is the emulator.
+ * 7. `scripts/layers.sh destroy <stack>`: every stack is left empty, and so is the emulator;
+ * 8. (dev) a consumer's preview against the destroyed upstream stacks fails saying once, per
+ *    upstream, to deploy it first.
  */
 import * as assert from "node:assert/strict";
 import * as fs from "fs";
@@ -180,6 +182,20 @@ describe("the README's pulumi up loop on the real engine", function () {
           assert.deepEqual(state.deployment?.resources ?? [], [], `${layer}/${stack} still has resources`);
         }
       });
+
+      if (stack === "dev") {
+        it("says once, in a consumer's preview, to deploy each upstream stack that was destroyed", async () => {
+          const preview = await ws.pulumiIn("compute", ["preview", "--stack", stack, "--non-interactive"]);
+          assert.notEqual(preview.code, 0, "compute previewed against destroyed upstream stacks");
+          // The engine shows an error twice: where it happens, and in the Diagnostics summary.
+          const diagnostics = preview.stdout.slice(preview.stdout.indexOf("Diagnostics:"));
+          for (const upstream of ["network", "registry"]) {
+            const message: string = `stack organization/${upstream}/${stack} (${upstream} layer) exports no contractVersion, so it was never deployed or was destroyed: deploy stacks/${upstream} first`;
+            assert.equal(diagnostics.split(`error: ${message}`).length - 1, 1, `${upstream}:\n${diagnostics}`);
+            assert.equal((preview.stdout + preview.stderr).split(message).length - 1, 2, `${upstream}:\n${preview.stdout}`);
+          }
+        });
+      }
 
       if (stack === "prod") {
         it("sets a stack reference as the README shows for Pulumi Cloud", async () => {
