@@ -30,7 +30,7 @@ $(NPM_STAMP): package.json package-lock.json
 $(PY_STAMP): optimizer/pyproject.toml
 	test -x $(VENV_PY) || $(PYTHON) -m venv $(VENV)
 	$(VENV_PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(VENV_PY) -m pip install --quiet --disable-pip-version-check -e './optimizer[test]'
+	$(VENV_PY) -m pip install --quiet --disable-pip-version-check -e './optimizer[lab,test,dev]'
 	@touch $@
 
 # actionlint is built from source through the Go module proxy (its prebuilt-binary installers
@@ -71,7 +71,7 @@ plan: $(NPM_STAMP)
 	npm run --silent plan -- all
 
 demo: deps plan
-	$(VENV_PY) -m ecs_optimizer.demo
+	$(VENV_PY) -m ecs_optimizer_lab.demo
 ifeq ($(PULUMI_CLI),)
 	@echo "make demo: real-engine part skipped, no pulumi CLI found: install one or run make demo PULUMI=/path/to/pulumi"
 else

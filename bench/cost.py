@@ -40,7 +40,7 @@ from ecs_optimizer import targets as tg
 from ecs_optimizer.model import CapacityStrategy, NetworkState, ServiceState
 from ecs_optimizer.pricing import HOURS_PER_MONTH, PriceTable, table_prices
 from ecs_optimizer.savings import CATEGORIES, compute_savings, network_costs, service_monthly
-from ecs_optimizer.synthetic import TRACE_KINDS, Trace, TraceSpec, generate_trace, repository_images
+from ecs_optimizer_lab.synthetic import TRACE_KINDS, Trace, TraceSpec, generate_trace, repository_images
 
 #: Every trace starts here, so results do not depend on the day the benchmark runs.
 TRACE_START = dt.datetime(2026, 10, 1, tzinfo=dt.timezone.utc)

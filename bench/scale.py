@@ -31,16 +31,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
-from ecs_optimizer.emulator import (
+from ecs_optimizer_lab.emulator import (
     Emulator,
     container_insights_enabled,
     fleet_reservations,
     seed_fleet,
     seed_history,
 )
-from ecs_optimizer.fleet import FleetSpec, fleet_from_plan
+from ecs_optimizer_lab.fleet import FleetSpec, fleet_from_plan
 from ecs_optimizer.metrics import MAX_DATAPOINTS_PER_CALL, MAX_QUERIES_PER_CALL, PERIOD_SECONDS, SPECS
-from ecs_optimizer.synthetic import fleet_traces
+from ecs_optimizer_lab.synthetic import fleet_traces
 
 SIZES = (10, 50, 200)
 LOOKBACK_DAYS = 14

@@ -10,7 +10,7 @@ from typing import Any, Dict
 
 import pytest
 
-from ecs_optimizer import demo
+from ecs_optimizer_lab import demo
 from ecs_optimizer.savings_render import COMMENT_MARKER
 
 PLAN = Path(__file__).resolve().parent / "fixtures" / "plan"

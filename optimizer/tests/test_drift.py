@@ -30,9 +30,9 @@ from typing import Any, Dict, Iterator, List, Mapping, Tuple
 
 import pytest
 
-from ecs_optimizer import emulator as em
+from ecs_optimizer_lab import emulator as em
 from ecs_optimizer import resources as res
-from ecs_optimizer.fleet import T_ALARM, T_LIFECYCLE, T_SERVICE, T_TARGET, T_TASK_DEF
+from ecs_optimizer_lab.fleet import T_ALARM, T_LIFECYCLE, T_SERVICE, T_TARGET, T_TASK_DEF
 
 REPO = Path(__file__).resolve().parents[2]
 STACK_CONFIG = Path(__file__).resolve().parent / "fixtures" / "stack-config"

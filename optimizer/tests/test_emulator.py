@@ -17,9 +17,9 @@ from typing import Any, Dict, Iterator, List
 
 import pytest
 
-from ecs_optimizer import emulator as em
+from ecs_optimizer_lab import emulator as em
 from ecs_optimizer.aws import AwsSettings, open_context
-from ecs_optimizer.fleet import (
+from ecs_optimizer_lab.fleet import (
     T_ALARM,
     T_CAPACITY,
     T_CLUSTER,
@@ -35,7 +35,7 @@ from ecs_optimizer.fleet import (
     load_plan,
 )
 from ecs_optimizer.metrics import fetch_series
-from ecs_optimizer.synthetic import TraceSpec, generate_trace, history_start, repository_images
+from ecs_optimizer_lab.synthetic import TraceSpec, generate_trace, history_start, repository_images
 
 PLAN = Path(__file__).resolve().parent / "fixtures" / "plan"
 SEED = 7

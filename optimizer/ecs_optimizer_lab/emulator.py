@@ -1,20 +1,17 @@
 """A local AWS emulator for the demo, the tests and the benchmarks, and the fleet it runs.
 
-:class:`Emulator` runs :mod:`ecs_optimizer.emulator_server` (moto's server plus the fidelity
+:class:`Emulator` runs :mod:`ecs_optimizer_lab.emulator_server` (moto's server plus the fidelity
 fixes documented there) as a child process on 127.0.0.1 and a free port, waits until it
 answers, and stops it when the ``with`` block ends, however it ends (an exception, Ctrl-C).
 The child also exits on its own when this process dies, since it watches its stdin pipe.
 
 :func:`seed_from_plan` creates in it the fleet the offline plan declares (see
-:mod:`ecs_optimizer.fleet`): cluster and capacity providers, task definitions, services,
+:mod:`ecs_optimizer_lab.fleet`): cluster and capacity providers, task definitions, services,
 ECR repositories with images and lifecycle policies, scalable targets and scaling policies,
 and every metric alarm. :func:`seed_history` writes the CloudWatch utilization the
 optimizer's metrics policy reads. :func:`read_live_state` reads back what the optimizer
 tunes, straight from the emulator's APIs, so a before/after comparison shows what AWS holds
 rather than what the optimizer reported.
-
-Nothing here is used by the optimizer itself; it lives in the package so that the demo
-(``python -m ecs_optimizer.demo``) works wherever the optimizer is installed.
 """
 
 from __future__ import annotations
@@ -38,12 +35,12 @@ from typing import IO, Any, Callable, Dict, Iterator, List, Mapping, Optional, S
 import boto3
 from botocore.config import Config
 
-from . import resources as res
-from .aws import chunks
+from ecs_optimizer import resources as res
+from ecs_optimizer.aws import chunks
 from .fleet import FleetSpec, fleet_from_plan
-from .model import CapacityStrategy
+from ecs_optimizer.model import CapacityStrategy
 from .synthetic import TraceSpec, generate_trace, history_start, repository_images
-from .targets import pattern_alarms
+from ecs_optimizer.targets import pattern_alarms
 
 #: The emulator only ever listens on the loopback interface.
 HOST = "127.0.0.1"
@@ -134,7 +131,7 @@ class Emulator:
         cmd = [
             sys.executable,
             "-m",
-            "ecs_optimizer.emulator_server",
+            "ecs_optimizer_lab.emulator_server",
             "--host",
             HOST,
             "--port",

@@ -1,4 +1,4 @@
-"""``python -m ecs_optimizer.demo``: the optimizer, end to end, on a local AWS emulator.
+"""``python -m ecs_optimizer_lab.demo``: the optimizer, end to end, on a local AWS emulator.
 
 ``make demo`` runs it after ``npm run plan -- all``. It starts the emulator (127.0.0.1, a
 free port), creates in it the fleet the plan declares (read from ``build/plan``, nothing
@@ -39,7 +39,7 @@ from .emulator import (
     seed_history,
     terminate,
 )
-from .html_report import render_savings_html
+from ecs_optimizer.html_report import render_savings_html
 from .synthetic import fleet_traces
 
 #: How long an ECS deployment takes in the emulator: long enough to see the optimizer wait.
@@ -194,7 +194,7 @@ def _num(value: Any) -> str:
 
 def before_after_table(before: Sequence[Mapping[str, Any]], after: Sequence[Mapping[str, Any]]) -> str:
     """One line per service and field, ``*`` where the value changed; both sides are rows
-    of :func:`ecs_optimizer.emulator.read_live_state`."""
+    of :func:`ecs_optimizer_lab.emulator.read_live_state`."""
     after_by = {r["service"]: r for r in after}
     rows: List[List[str]] = []
     for b in before:
@@ -335,7 +335,7 @@ def run_demo(
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ecs_optimizer.demo", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m ecs_optimizer_lab.demo", description=__doc__.split("\n\n")[0])
     parser.add_argument("--plan-dir", type=Path, default=Path("build/plan"), help="offline plan JSON (default build/plan)")
     parser.add_argument("--out-dir", type=Path, default=Path("build/demo"), help="where reports go (default build/demo)")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of the generated images and utilization")

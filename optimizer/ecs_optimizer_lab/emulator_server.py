@@ -1,6 +1,6 @@
 """The local AWS emulator process: moto's server, with the fidelity fixes the optimizer needs.
 
-Run as ``python -m ecs_optimizer.emulator_server --host 127.0.0.1``; :mod:`ecs_optimizer.emulator`
+Run as ``python -m ecs_optimizer_lab.emulator_server --host 127.0.0.1``; :mod:`ecs_optimizer_lab.emulator`
 starts and stops it. It binds the port itself (port 0 picks a free one, so two runs cannot
 race for a port) and prints ``listening on http://HOST:PORT`` as its first line. It exits
 when its standard input closes, so it never outlives the process that started it, even one
