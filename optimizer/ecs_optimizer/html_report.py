@@ -17,6 +17,8 @@ import datetime as dt
 import html
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
+from .render import numeric_columns, usd
+
 #: The savings levers in the order the savings model applies them (and the waterfall shows).
 LEVER_LABELS: Dict[str, str] = {
     "rightsizing": "Rightsizing",
@@ -60,12 +62,6 @@ tr.total td { font-weight: 600; border-top: 2px solid #c9ced6; }
 footer { margin-top: 28px; font-size: 13px; color: #5a6475; }
 code { font-size: 13px; }
 """
-
-
-def usd(value: float) -> str:
-    """``$1,234.56``; negative amounts as ``-$12.00``."""
-    sign = "-" if value < 0 else ""
-    return f"{sign}${abs(value):,.2f}"
 
 
 def _e(value: Any) -> str:
@@ -234,7 +230,7 @@ def _number(value: Any) -> str:
 def _report_sections(savings: Mapping[str, Any]) -> List[str]:
     """Percentages with their bases, the network migration plan, the Savings Plan and the
     cost components, from the same rows the text formats print (so they agree)."""
-    from .savings_render import SECTIONS, numeric_columns, percent_lines
+    from .savings_render import SECTIONS, percent_lines
 
     if "percentages" not in savings:  # an older report without the labelled shares
         return []

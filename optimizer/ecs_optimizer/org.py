@@ -32,7 +32,8 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 import boto3
 
 from .errors import BadInput
-from .savings_render import COMMENT_MARKER, markdown_table, text_table, usd
+from .render import cents, markdown_table, text_table, usd
+from .savings_render import COMMENT_MARKER
 from .targets import read_json_file
 
 log = logging.getLogger(__name__)
@@ -270,12 +271,12 @@ def render_org(doc: dict, fmt: str) -> str:
         writer.writerow(["accountId", "accountName", "region", "status", "before", "after", "monthlySavings", "note"])
         for row, cells in zip(doc["accounts"], rows):
             writer.writerow([row["accountId"], row["accountName"], row["region"], row["status"],
-                             *(f"{row[k]:.2f}" if row[k] is not None else "" for k in ("before", "after", "monthlySavings")), cells[-1]])
-        writer.writerow(["", "total", "", total[2], f"{t['before']:.2f}", f"{t['after']:.2f}", f"{t['monthlySavings']:.2f}", total[-1]])
+                             *(cents(row[k]) if row[k] is not None else "" for k in ("before", "after", "monthlySavings")), cells[-1]])
+        writer.writerow(["", "total", "", total[2], cents(t["before"]), cents(t["after"]), cents(t["monthlySavings"]), total[-1]])
         return out.getvalue().rstrip("\n")
     title = f"Organization-wide monthly savings ({doc['generatedAt']})"
     if fmt == "markdown":
         return "\n".join([COMMENT_MARKER, f"### {title}", "", markdown_table(header, rows + [total])])
     if fmt == "table":
-        return text_table(title, header, rows + [total])
+        return text_table(header, rows + [total], title)
     raise BadInput(f"--format {fmt} is not available for an organization-wide run (table, markdown, json, csv)")

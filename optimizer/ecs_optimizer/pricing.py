@@ -152,10 +152,6 @@ _FARGATE_USAGE_TYPES: Dict[str, str] = {
 }
 
 
-def known_regions() -> Tuple[str, ...]:
-    return tuple(PRICE_TABLES)
-
-
 def table_prices(region: str) -> PriceTable:
     """The embedded prices for ``region``; ValueError naming the region and the known ones."""
     try:

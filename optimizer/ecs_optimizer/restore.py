@@ -26,6 +26,7 @@ from .aws import AwsContext
 from .errors import BadInput, TargetsNotFound
 from .journal import ALARM_PREFIX, CONFIG_FILE, Change, Journal, JournalContents, RestoreStep, restore_plan
 from .lock import ClusterLock
+from .render import truncate
 from .writeback import FileRestore, restore_files
 
 log = logging.getLogger(__name__)
@@ -217,7 +218,7 @@ def _same_json(a: Optional[str], b: Optional[str]) -> bool:
 
 def _short(value: Any) -> str:
     text = value if isinstance(value, str) else json.dumps(value, default=str)
-    return text if len(text) <= 80 else text[:77] + "..."
+    return truncate(text, 80)
 
 
 def restore_changes(

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
-from botocore.exceptions import ClientError
 
 from . import fargate
 from .model import NetworkState
@@ -385,11 +384,6 @@ def verify_in_aws(ctx: AwsContext, targets: Targets) -> Tuple[dict, Dict[str, di
             f"services not found in cluster {targets.cluster_name}: {', '.join(sorted(missing))}"
         )
     return cluster, {by_service_name[name]: svc for name, svc in found.items()}
-
-
-def is_not_found(exc: ClientError) -> bool:
-    code = exc.response.get("Error", {}).get("Code", "")
-    return "NotFound" in code or code in {"ResourceNotFoundException", "ObjectNotFoundException"}
 
 
 #: Endpoint services AWS offers as (free) gateway endpoints; the rest are interface endpoints.

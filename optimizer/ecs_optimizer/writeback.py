@@ -54,6 +54,7 @@ from ruamel.yaml.tokens import CommentToken
 from .errors import BadInput
 from .journal import ALARM_PREFIX, CONFIG_FILE, Change, JournalContents, realised_states, restore_plan
 from .model import ServiceState
+from .render import truncate
 from .targets import ALARM_PATTERNS, TIERS
 
 log = logging.getLogger(__name__)
@@ -441,7 +442,7 @@ class StackDocument:
 
 def _first_line(exc: Exception) -> str:
     text = " ".join(str(exc).split())
-    return text if len(text) <= 200 else text[:197] + "..."
+    return truncate(text, 200)
 
 
 def _layer_of(path: Path, config: Any) -> str:
@@ -535,7 +536,7 @@ def _is_number(value: Any) -> bool:
 
 def _show(value: Any) -> str:
     text = repr(value) if not isinstance(value, dict) else "a map"
-    return text if len(text) <= 60 else text[:57] + "..."
+    return truncate(text, 60)
 
 
 def parse_stack_file(path: Path, text: str) -> Tuple[StackDocument, str]:

@@ -37,13 +37,6 @@ T_LIFECYCLE = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
 T_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 T_PROVIDER = "pulumi:providers:aws"
 
-#: The resource types seeded into the emulator, by the layer that declares them.
-SEEDED_TYPES: Dict[str, Tuple[str, ...]] = {
-    "compute": (T_CLUSTER, T_CAPACITY, T_TASK_DEF, T_SERVICE, T_TARGET, T_POLICY),
-    "registry": (T_REPOSITORY, T_LIFECYCLE),
-    "observability": (T_ALARM,),
-}
-
 #: Inputs that steer the Pulumi provider and have no API field, per resource type.
 PULUMI_ONLY: Dict[str, frozenset] = {
     T_TASK_DEF: frozenset({"skipDestroy", "trackLatest"}),

@@ -14,7 +14,7 @@ import boto3
 from click.testing import CliRunner, Result
 
 import fleet
-import moto_ecs
+from ecs_optimizer_lab.emulator_server import FAIL_DEPLOYMENTS_ENV, apply_fidelity_patches
 from helpers import write_json
 from ecs_optimizer import aws as aws_mod
 from ecs_optimizer import cli as cli_mod
@@ -25,7 +25,7 @@ from ecs_optimizer.report_schema import org_errors, savings_errors, step_errors
 def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """Fake credentials, no real config files, no instance metadata, and a scratch cwd (the
     default journal directory is relative)."""
-    for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "ENVIRONMENT_SUFFIX", moto_ecs.FAIL_ENV, "AWS_REGION"):
+    for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "ENVIRONMENT_SUFFIX", FAIL_DEPLOYMENTS_ENV, "AWS_REGION"):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
@@ -43,7 +43,7 @@ def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
 
 @pytest.fixture
 def aws(aws_env: Path):
-    moto_ecs.install()
+    apply_fidelity_patches()
     with mock_aws():
         yield
 

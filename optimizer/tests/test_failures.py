@@ -10,7 +10,7 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 
 import fleet
-import moto_ecs
+from ecs_optimizer_lab.emulator_server import FAIL_DEPLOYMENTS_ENV
 from ecs_optimizer import cli as cli_mod
 from helpers import FAST, mutating, write_json
 
@@ -72,7 +72,7 @@ def test_throttling_on_the_first_calls_still_succeeds(outputs_file, run_cli, cli
 
 
 def test_failed_deployment_is_rolled_back_and_others_finish(outputs_file, run_cli, client, monkeypatch, tmp_path):
-    monkeypatch.setenv(moto_ecs.FAIL_ENV, "api-gateway-dev")
+    monkeypatch.setenv(FAIL_DEPLOYMENTS_ENV, "api-gateway-dev")
     before = fleet.read_state(client)
     journal = tmp_path / "j.jsonl"
     result = run_cli("optimize", "--outputs", outputs_file, *FIXED, *FAST, "--format", "json", "--journal", str(journal))
@@ -94,7 +94,7 @@ def test_failed_deployment_is_rolled_back_and_others_finish(outputs_file, run_cl
     api = next(s for s in data["savings"]["services"] if s["service"] == "api-gateway")
     assert api["monthlySavings"] == 0
     # a later rollback of the journal restores the rest and leaves api-gateway as it is
-    monkeypatch.delenv(moto_ecs.FAIL_ENV)
+    monkeypatch.delenv(FAIL_DEPLOYMENTS_ENV)
     assert run_cli("rollback", "--journal", str(journal), *FAST).exit_code == 0
     assert fleet.read_state(client) == before
 
@@ -107,7 +107,7 @@ def test_a_failed_restore_counts_no_saving(outputs_file, run_cli, client, monkey
     def broken(self, step, notes=None):
         raise RestoreFailed("injected: the service could not be put back")
 
-    monkeypatch.setenv(moto_ecs.FAIL_ENV, "api-gateway-dev")
+    monkeypatch.setenv(FAIL_DEPLOYMENTS_ENV, "api-gateway-dev")
     monkeypatch.setattr(Restorer, "_service", broken)
     result = run_cli("optimize", "--outputs", outputs_file, *FIXED, *FAST, "--format", "json")
     assert result.exit_code == 4, result.stderr

@@ -30,7 +30,7 @@ import boto3
 import pytest
 
 import fleet
-import moto_ecs
+from ecs_optimizer_lab.emulator import Emulator
 from fault_proxy import FaultProxy
 
 FAST = ["--wait-timeout", "20", "--poll-interval", "0.05"]
@@ -41,8 +41,8 @@ LOCK_OPERATIONS = {"PutParameter", "DeleteParameter"}
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
-    with moto_ecs.running_server() as url:
-        yield url
+    with Emulator(region=fleet.REGION) as emulator:
+        yield emulator.endpoint
 
 
 @pytest.fixture(scope="module")

@@ -14,16 +14,16 @@ import boto3
 import pytest
 
 import fleet
+from ecs_optimizer_lab.emulator import Emulator
 from ecs_optimizer.report_schema import savings_errors
 from test_savings_cli import without_time
-import moto_ecs
 
 
 
 @pytest.fixture
 def moto_server(aws_env, monkeypatch) -> Iterator[str]:
-    with moto_ecs.running_server() as url:
-        yield url
+    with Emulator(region=fleet.REGION) as emulator:
+        yield emulator.endpoint
 
 
 def _cli(args: List[str], cwd: Path, env: Dict[str, str]) -> subprocess.CompletedProcess:

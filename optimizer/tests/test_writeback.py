@@ -12,7 +12,7 @@ from typing import Dict, Optional
 import pytest
 
 import fleet
-import moto_ecs
+from ecs_optimizer_lab.emulator_server import FAIL_DEPLOYMENTS_ENV
 from helpers import FAST, mutating
 from ecs_optimizer.errors import BadInput
 from ecs_optimizer.journal import Change, Journal, read_journal
@@ -486,7 +486,7 @@ def test_dry_run_shows_the_keys_and_writes_nothing(outputs_file, run_cli, tmp_pa
 
 
 def test_rolled_back_services_are_not_written(outputs_file, run_cli, tmp_path, monkeypatch) -> None:
-    monkeypatch.setenv(moto_ecs.FAIL_ENV, "api-gateway-dev")
+    monkeypatch.setenv(FAIL_DEPLOYMENTS_ENV, "api-gateway-dev")
     paths = files(tmp_path)
     result = run_cli("optimize", "--outputs", outputs_file, *FIXED, *FAST, "--format", "json",
                      "--write-config", str(paths["compute"]), "--write-config", str(paths["registry"]))
