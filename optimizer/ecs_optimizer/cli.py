@@ -46,19 +46,10 @@ from .network_lever import STEP_NAMES, measured_network_state
 from .network_steps import render_step, run_step
 from .savings import FORMATS as SAVINGS_FORMATS, ReportContext, SavingsReport, compute_savings, render_savings
 from .sizing import POLICIES, SizingOptions
-from .writeback import (
-    AppliedRun,
-    WriteBackReport,
-    applied_from_journal,
-    applied_from_results,
-    applied_run,
-    check_against_targets,
-    config_file_changes,
-    load_stack_file,
-    load_stack_files,
-    plan_keys,
-    write_back,
-)
+from .writeback.applied import AppliedRun, applied_from_journal, applied_from_results, applied_run
+from .writeback.files import WriteBackReport, config_file_changes, write_back
+from .writeback.plan import plan_keys
+from .writeback.stack_file import check_against_targets, load_stack_file, load_stack_files
 
 log = logging.getLogger("ecs_optimizer")
 

@@ -13,7 +13,9 @@ from .engine import MIGRATION_ORDER, OptimizeOutcome
 from .render import table, truncate
 from .restore import RollbackOutcome
 from .savings import SavingsReport, render_savings
-from .writeback import KeyPlan, WriteBackReport, export_command, export_lines
+from .writeback.export import export_command, export_lines
+from .writeback.files import WriteBackReport
+from .writeback.plan import KeyPlan
 
 FORMATS = ("table", "json", "markdown")
 

@@ -8,7 +8,7 @@ registered are deregistered once the service no longer runs them (task definitio
 changed back, only retired): the ones the journal names and every ACTIVE one carrying the
 run's tag, which covers a registration whose response never arrived. Every restoring write
 is journalled write-ahead like the run's own writes. Stack files the run's ``--write-config`` edited are put back too (see
-:func:`writeback.restore_files`), before the AWS resources, as they were written after them.
+:func:`writeback.files.restore_files`), before the AWS resources, as they were written after them.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from .errors import BadInput, TargetsNotFound
 from .journal import ALARM_PREFIX, CONFIG_FILE, Change, Journal, JournalContents, RestoreStep, restore_plan
 from .lock import ClusterLock
 from .render import truncate
-from .writeback import FileRestore, restore_files
+from .writeback.files import FileRestore, restore_files
 
 log = logging.getLogger(__name__)
 

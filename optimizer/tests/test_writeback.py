@@ -17,21 +17,12 @@ from helpers import FAST, mutating
 from ecs_optimizer.errors import BadInput
 from ecs_optimizer.journal import Change, Journal, read_journal
 from ecs_optimizer.model import CapacityStrategy, ServiceState
-from ecs_optimizer.writeback import (
-    AppliedRun,
-    AppliedService,
-    Setting,
-    applied_from_journal,
-    applied_run,
-    edit_text,
-    export_lines,
-    load_stack_file,
-    load_stack_files,
-    plan_keys,
-    property_path,
-    restore_files,
-    write_back,
-)
+from ecs_optimizer.writeback.applied import AppliedRun, AppliedService, applied_from_journal, applied_run
+from ecs_optimizer.writeback.export import export_lines
+from ecs_optimizer.writeback.files import restore_files, write_back
+from ecs_optimizer.writeback.plan import Setting, plan_keys, property_path
+from ecs_optimizer.writeback.stack_file import load_stack_file, load_stack_files
+from ecs_optimizer.writeback.yaml_edit import edit_text
 
 FIXED = ["--policy", "fixed"]
 
