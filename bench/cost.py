@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ecs_optimizer import fargate, sizing
-from ecs_optimizer import targets as tg
+from ecs_optimizer.network_inputs import network_state
 from ecs_optimizer.model import CapacityStrategy, NetworkState, ServiceState
 from ecs_optimizer.pricing import HOURS_PER_MONTH, PriceTable, table_prices
 from ecs_optimizer.savings import CATEGORIES, compute_savings, network_costs, service_monthly
@@ -89,7 +89,7 @@ def load_fleet(path: Path) -> Fleet:
     data = json.loads(path.read_text(encoding="utf-8"))
     bench = data["bench"]
     net = bench.get("network")
-    network = tg.network_state(net, f"{path}: bench.network", nat_traffic_gb(net, table_prices(data["region"]))) if net else None
+    network = network_state(net, f"{path}: bench.network", nat_traffic_gb(net, table_prices(data["region"]))) if net else None
     return Fleet(
         name=path.stem,
         path=path,

@@ -31,7 +31,7 @@ from botocore.exceptions import (
     ProfileNotFound,
 )
 
-from . import __version__, org, targets as tg
+from . import __version__, discovery, network_inputs, org, targets as tg
 from .aws import AwsContext, AwsSettings, Backoff, error_code, make_session, open_context
 from .engine import RunOptions, ServiceResult, optimize as run_optimize, plan_fleet
 from .errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, EXIT_UNEXPECTED, BadInput, OptimizerError
@@ -289,7 +289,7 @@ def resolve_targets(common: Common, dry_run: bool) -> Tuple[tg.Targets, AwsConte
         targets = targets.only(list(common.service), f"--service (services in {targets.source})")
     ctx = open_aws(aws_settings(common, targets.region if targets else None, dry_run))
     if targets is None:
-        targets = tg.discover(ctx, suffix, common.tier).only(list(common.service))
+        targets = discovery.discover(ctx, suffix, common.tier).only(list(common.service))
     if observability is not None:
         targets = tg.apply_observability_outputs(targets, observability, common.observability_outputs)
     log.info("targets: %s, cluster %s, %d services, tier %s, region %s",
@@ -568,7 +568,7 @@ def run_org(common: Common, accounts_file: str, regions: Optional[str], concurre
     def one(session: Any, account: org.Account, region: str) -> dict:
         settings = AwsSettings(region=region, endpoint_url=common.endpoint_url, dry_run=True, backoff=Backoff())
         ctx = AwsContext(session, settings)
-        targets = tg.discover(ctx, account.environment_suffix, common.tier).only(list(common.service))
+        targets = discovery.discover(ctx, account.environment_suffix, common.tier).only(list(common.service))
         return job(ctx, targets)
 
     results = org.run_organization(accounts, region_list or (base.region_name,), base, one,
@@ -671,8 +671,8 @@ def export_config(common: Common, policy: str, spot_share: float, keep_images: i
 
 
 def load_network(path: str, aws_traffic_gb: float) -> NetworkState:
-    """Network stack outputs -> NetworkState (see targets.network_state)."""
-    return tg.network_state(tg.read_json_file(path), path, aws_traffic_gb)
+    """Network stack outputs -> NetworkState (see network_inputs.network_state)."""
+    return network_inputs.network_state(tg.read_json_file(path), path, aws_traffic_gb)
 
 
 def main() -> None:

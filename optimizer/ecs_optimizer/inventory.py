@@ -18,7 +18,8 @@ from . import resources as res
 from .aws import AwsContext, error_code
 from .errors import TargetsNotFound
 from .model import CapacityStrategy, ServiceState
-from .targets import ServiceTarget, Targets, verify_in_aws
+from .discovery import verify_in_aws
+from .targets import ServiceTarget, Targets
 
 log = logging.getLogger(__name__)
 

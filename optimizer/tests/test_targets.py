@@ -10,6 +10,7 @@ import pytest
 
 import fleet
 from ecs_optimizer import targets as tg
+from ecs_optimizer.discovery import discover
 from ecs_optimizer.aws import AwsSettings, open_context
 from ecs_optimizer.errors import BadInput
 from helpers import write_json
@@ -47,7 +48,7 @@ def test_baseline_outputs_are_optional_typed_and_a_valid_pair():
 def test_discovery_by_suffix_matches_the_outputs(outputs, run_cli, monkeypatch):
     monkeypatch.setenv("ENVIRONMENT_SUFFIX", "dev")
     ctx = open_context(AwsSettings(region=fleet.REGION))
-    found = tg.discover(ctx, "dev", None)
+    found = discover(ctx, "dev", None)
     declared = tg.parse_compute_outputs(outputs, "outputs")
     assert found.tier == "dev"  # from the cluster's Tier tag
     assert set(found.services) == set(declared.services)
