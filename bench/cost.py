@@ -36,8 +36,8 @@ from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ecs_optimizer import fargate, sizing
-from ecs_optimizer.network_inputs import network_state
 from ecs_optimizer.model import CapacityStrategy, NetworkState, ServiceState
+from ecs_optimizer.network_inputs import network_state
 from ecs_optimizer.pricing import HOURS_PER_MONTH, PriceTable, table_prices
 from ecs_optimizer.savings import CATEGORIES, compute_savings, network_costs, service_monthly
 from ecs_optimizer_lab.synthetic import TRACE_KINDS, Trace, TraceSpec, generate_trace, repository_images
@@ -89,7 +89,9 @@ def load_fleet(path: Path) -> Fleet:
     data = json.loads(path.read_text(encoding="utf-8"))
     bench = data["bench"]
     net = bench.get("network")
-    network = network_state(net, f"{path}: bench.network", nat_traffic_gb(net, table_prices(data["region"]))) if net else None
+    network = (
+        network_state(net, f"{path}: bench.network", nat_traffic_gb(net, table_prices(data["region"]))) if net else None
+    )
     return Fleet(
         name=path.stem,
         path=path,
@@ -101,7 +103,10 @@ def load_fleet(path: Path) -> Fleet:
         services=data["services"],
         bench=bench["services"],
         network=network,
-        autoscaling=(float(bench["autoscaling"]["cpuTargetPercent"]), float(bench["autoscaling"]["memoryTargetPercent"])),
+        autoscaling=(
+            float(bench["autoscaling"]["cpuTargetPercent"]),
+            float(bench["autoscaling"]["memoryTargetPercent"]),
+        ),
         alarms=(float(bench["alarms"]["cpuHigh"]), float(bench["alarms"]["memoryHigh"])),
     )
 
@@ -173,7 +178,11 @@ def tasks_in_hour(state: ServiceState, cpu_units: float, memory_mib: float, targ
 
 
 def alarm_hours(
-    state: ServiceState, trace: Trace, reference: ServiceState, thresholds: Tuple[float, float], targets: Tuple[float, float]
+    state: ServiceState,
+    trace: Trace,
+    reference: ServiceState,
+    thresholds: Tuple[float, float],
+    targets: Tuple[float, float],
 ) -> List[bool]:
     """Per trace hour, whether cpu-high (hourly average CPU) or memory-high (hourly maximum
     memory) is above its threshold on ``state``'s tasks; ``reference`` is the state the
@@ -293,8 +302,19 @@ def run_fleet(fleet: Fleet, kind: str, levers: str = LEVER_SETS[0]) -> FleetResu
         cpu_peak, memory_peak = demand.headroom(a)
         before[name], after[name] = b, a
         fits_at_max = demand.fits(a.cpu, a.memory, max(a.max_capacity, a.desired_count))
-        results.append(ServiceResult(name, b, a, limit_state, decision.policy_used, cpu_peak, memory_peak, fits_at_max,
-                                     new_alarm_hours(fleet, b, a, trace)))
+        results.append(
+            ServiceResult(
+                name,
+                b,
+                a,
+                limit_state,
+                decision.policy_used,
+                cpu_peak,
+                memory_peak,
+                fits_at_max,
+                new_alarm_hours(fleet, b, a, trace),
+            )
+        )
     report = compute_savings(before, after, prices, fleet.network, SPOT_DISCOUNT)
     data = report.to_dict()
     if fleet.network is not None:
@@ -352,14 +372,24 @@ def markdown(results: Sequence[FleetResult]) -> str:
     lines.append("| fleet | trace | levers | " + " | ".join(CATEGORIES) + " |")
     lines.append("|---|---|---|" + "---:|" * len(CATEGORIES))
     for r in results:
-        lines.append(f"| {r.fleet.name} | {r.kind} | {r.levers} | " + " | ".join(_usd(r.breakdown[c]) for c in CATEGORIES) + " |")
+        lines.append(
+            f"| {r.fleet.name} | {r.kind} | {r.levers} | " + " | ".join(_usd(r.breakdown[c]) for c in CATEGORIES) + " |"
+        )
     terms = sorted({t for r in results for t in r.savings_plan})
-    lines += ["", "Compute Savings Plan on the on-demand floor left after the plan (reported separately, never applied, "
-              "not in the totals above; monthly saving by term):", ""]
+    lines += [
+        "",
+        "Compute Savings Plan on the on-demand floor left after the plan (reported separately, never applied, "
+        "not in the totals above; monthly saving by term):",
+        "",
+    ]
     lines.append("| fleet | trace | levers | " + " | ".join(terms) + " |")
     lines.append("|---|---|---|" + "---:|" * len(terms))
     for r in results:
-        lines.append(f"| {r.fleet.name} | {r.kind} | {r.levers} | " + " | ".join(_usd(r.savings_plan.get(t, 0.0)) for t in terms) + " |")
+        lines.append(
+            f"| {r.fleet.name} | {r.kind} | {r.levers} | "
+            + " | ".join(_usd(r.savings_plan.get(t, 0.0)) for t in terms)
+            + " |"
+        )
     notes = sorted({n for r in results for n in r.notes})
     if notes:
         lines += [""] + [f"- {n}" for n in notes]
@@ -387,8 +417,15 @@ def fleets_summary(results: Sequence[FleetResult]) -> Mapping[Tuple[str, str], A
     for r in results:
         entry = out.setdefault(
             (r.fleet.name, r.levers),
-            {"minPercent": r.percent, "maxPercent": r.percent, "unsafe": {}, "unsafeAtMax": {}, "ratios": [],
-             "alarmHours": {}, "goalMissed": []},
+            {
+                "minPercent": r.percent,
+                "maxPercent": r.percent,
+                "unsafe": {},
+                "unsafeAtMax": {},
+                "ratios": [],
+                "alarmHours": {},
+                "goalMissed": [],
+            },
         )
         entry["alarmHours"][r.kind] = r.new_alarm_hours
         if r.percent < GOAL_PERCENT:

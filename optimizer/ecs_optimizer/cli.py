@@ -17,9 +17,9 @@ import os
 import sys
 import time
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 from pathlib import Path
 from typing import Any, Callable, List, Optional, Tuple
+from urllib.parse import urlsplit
 
 import click
 from botocore.exceptions import (
@@ -31,21 +31,25 @@ from botocore.exceptions import (
     ProfileNotFound,
 )
 
-from . import __version__, discovery, network_inputs, org, targets as tg
+from . import __version__, discovery, network_inputs, org
+from . import targets as tg
 from .aws import AwsContext, AwsSettings, Backoff, error_code, make_session, open_context
-from .engine import RunOptions, ServiceResult, optimize as run_optimize, plan_fleet
+from .engine import RunOptions, ServiceResult, plan_fleet
+from .engine import optimize as run_optimize
 from .errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, EXIT_UNEXPECTED, BadInput, OptimizerError
 from .journal import Journal, default_path, read_journal, realised_states
 from .model import NetworkState
-from .pricing import load_prices
-from .progress import Progress
-from .stop import STOP
-from .report import FORMATS, render_export, render_optimize, render_rollback
-from .restore import Place, check_place, rollback as run_rollback
 from .network_lever import STEP_NAMES, measured_network_state
 from .network_steps import render_step, run_step
-from .savings import FORMATS as SAVINGS_FORMATS, ReportContext, SavingsReport, compute_savings, render_savings
+from .pricing import load_prices
+from .progress import Progress
+from .report import FORMATS, render_export, render_optimize, render_rollback
+from .restore import Place, check_place
+from .restore import rollback as run_rollback
+from .savings import FORMATS as SAVINGS_FORMATS
+from .savings import ReportContext, SavingsReport, compute_savings, render_savings
 from .sizing import POLICIES, SizingOptions
+from .stop import STOP
 from .writeback.applied import AppliedRun, applied_from_journal, applied_from_results, applied_run
 from .writeback.files import WriteBackReport, config_file_changes, write_back
 from .writeback.plan import plan_keys
@@ -153,7 +157,6 @@ def check_endpoint_url(_ctx: Any, _param: Any, value: Optional[str]) -> Optional
     return value
 
 
-
 @dataclass(frozen=True)
 class Common:
     outputs: Optional[str]
@@ -170,60 +173,168 @@ class Common:
 
 
 COMMON_OPTIONS = [
-    click.option("--outputs", metavar="FILE", help="Compute stack outputs: the JSON of `pulumi stack output --json` (contract version 1)."),
-    click.option("--stack", metavar="NAME", help="Read the compute stack's outputs by running `pulumi stack output --json --stack NAME` in stacks/compute."),
-    click.option("--observability-outputs", metavar="FILE", help="Observability stack outputs naming each service's alarms; without it alarms are found by name (cpu-high-{service}-{suffix}, ...)."),
-    click.option("--service", multiple=True, metavar="NAME", help="Limit the run to this service (catalog name, e.g. frontend). Repeatable."),
-    click.option("--tier", type=click.Choice(["dev", "prod"]), help="Tier for discovery when the cluster has no Tier tag (default dev). Outputs files carry their own tier."),
-    click.option("--region", metavar="REGION", help="AWS region (default: the outputs' region, then AWS_REGION / the profile's region)."),
+    click.option(
+        "--outputs",
+        metavar="FILE",
+        help="Compute stack outputs: the JSON of `pulumi stack output --json` (contract version 1).",
+    ),
+    click.option(
+        "--stack",
+        metavar="NAME",
+        help="Read the compute stack's outputs by running `pulumi stack output --json --stack NAME` in stacks/compute.",
+    ),
+    click.option(
+        "--observability-outputs",
+        metavar="FILE",
+        help="Observability stack outputs naming each service's alarms; without it alarms are found by name (cpu-high-{service}-{suffix}, ...).",
+    ),
+    click.option(
+        "--service",
+        multiple=True,
+        metavar="NAME",
+        help="Limit the run to this service (catalog name, e.g. frontend). Repeatable.",
+    ),
+    click.option(
+        "--tier",
+        type=click.Choice(["dev", "prod"]),
+        help="Tier for discovery when the cluster has no Tier tag (default dev). Outputs files carry their own tier.",
+    ),
+    click.option(
+        "--region",
+        metavar="REGION",
+        help="AWS region (default: the outputs' region, then AWS_REGION / the profile's region).",
+    ),
     click.option("--profile", metavar="NAME", help="AWS profile from the shared config/credentials files."),
-    click.option("--endpoint-url", envvar="AWS_ENDPOINT_URL", metavar="URL", callback=check_endpoint_url, help="Send every AWS call to this endpoint (an emulator such as moto). Also AWS_ENDPOINT_URL."),
-    click.option("--format", "fmt", type=click.Choice(list(FORMATS) + list(SAVINGS_ONLY_FORMATS)), default="table", show_default=True,
-                 help="Report format on stdout. csv and html are for savings only."),
+    click.option(
+        "--endpoint-url",
+        envvar="AWS_ENDPOINT_URL",
+        metavar="URL",
+        callback=check_endpoint_url,
+        help="Send every AWS call to this endpoint (an emulator such as moto). Also AWS_ENDPOINT_URL.",
+    ),
+    click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(list(FORMATS) + list(SAVINGS_ONLY_FORMATS)),
+        default="table",
+        show_default=True,
+        help="Report format on stdout. csv and html are for savings only.",
+    ),
     click.option("--log-file", metavar="FILE", help="Also append the log lines (UTC timestamps) to FILE."),
-    click.option("-v", "--verbose", count=True, help="More log detail and tracebacks on errors; -vv adds botocore's debug log."),
+    click.option(
+        "-v", "--verbose", count=True, help="More log detail and tracebacks on errors; -vv adds botocore's debug log."
+    ),
 ]
 _COMMON_KEYS = [
-    "outputs", "stack", "observability_outputs", "service", "tier", "region",
-    "profile", "endpoint_url", "fmt", "log_file", "verbose",
+    "outputs",
+    "stack",
+    "observability_outputs",
+    "service",
+    "tier",
+    "region",
+    "profile",
+    "endpoint_url",
+    "fmt",
+    "log_file",
+    "verbose",
 ]
 
 PLANNING_OPTIONS = [
-    click.option("--policy", type=click.Choice(list(POLICIES)), default="auto", show_default=True,
-                 help="fixed: halve task sizes, desired 3->2, min 2->1. metrics: cheapest Fargate size covering p95 CPU and peak memory with headroom. auto: metrics where there is enough history, else fixed, never below observed need."),
-    click.option("--spot-share", type=click.FloatRange(0.7, 1.0), default=0.7, show_default=True,
-                 help="Share of a non-critical service's tasks beyond its one on-demand base task that run on FARGATE_SPOT (at least 0.7). Critical services stay on-demand."),
-    click.option("--keep-images", type=click.IntRange(min=1), default=5, show_default=True,
-                 help="ECR lifecycle policy: keep the last N images (the count is the only part of an existing policy changed)."),
-    click.option("--lookback-days", type=click.IntRange(1, 455), default=14, show_default=True,
-                 help="Days of CloudWatch CPU/memory history the metrics policy reads (hourly periods). The policy wants 7 days of it; a shorter window lowers that to the window."),
-    click.option("--headroom", type=click.FloatRange(0.0, 1.0), default=0.2, show_default=True,
-                 help="Spare capacity the metrics policy adds on top of observed need (0.2 = 20%)."),
+    click.option(
+        "--policy",
+        type=click.Choice(list(POLICIES)),
+        default="auto",
+        show_default=True,
+        help="fixed: halve task sizes, desired 3->2, min 2->1. metrics: cheapest Fargate size covering p95 CPU and peak memory with headroom. auto: metrics where there is enough history, else fixed, never below observed need.",
+    ),
+    click.option(
+        "--spot-share",
+        type=click.FloatRange(0.7, 1.0),
+        default=0.7,
+        show_default=True,
+        help="Share of a non-critical service's tasks beyond its one on-demand base task that run on FARGATE_SPOT (at least 0.7). Critical services stay on-demand.",
+    ),
+    click.option(
+        "--keep-images",
+        type=click.IntRange(min=1),
+        default=5,
+        show_default=True,
+        help="ECR lifecycle policy: keep the last N images (the count is the only part of an existing policy changed).",
+    ),
+    click.option(
+        "--lookback-days",
+        type=click.IntRange(1, 455),
+        default=14,
+        show_default=True,
+        help="Days of CloudWatch CPU/memory history the metrics policy reads (hourly periods). The policy wants 7 days of it; a shorter window lowers that to the window.",
+    ),
+    click.option(
+        "--headroom",
+        type=click.FloatRange(0.0, 1.0),
+        default=0.2,
+        show_default=True,
+        help="Spare capacity the metrics policy adds on top of observed need (0.2 = 20%).",
+    ),
 ]
 
 ORG_OPTIONS = [
-    click.option("--accounts", "accounts_file", metavar="FILE",
-                 help="Organization-wide: a JSON file of accounts, each with the role to assume and the environment suffix its fleet is discovered by (docs/savings.md). One aggregated report with a row per account and region; a failing account is reported and the others finish (exit 4)."),
-    click.option("--regions", metavar="LIST", help="With --accounts: comma-separated regions to run in (an account's own regions take precedence). Default: the session's region."),
-    click.option("--org-concurrency", type=click.IntRange(1, 32), default=4, show_default=True,
-                 help="With --accounts: account/region runs at the same time."),
+    click.option(
+        "--accounts",
+        "accounts_file",
+        metavar="FILE",
+        help="Organization-wide: a JSON file of accounts, each with the role to assume and the environment suffix its fleet is discovered by (docs/savings.md). One aggregated report with a row per account and region; a failing account is reported and the others finish (exit 4).",
+    ),
+    click.option(
+        "--regions",
+        metavar="LIST",
+        help="With --accounts: comma-separated regions to run in (an account's own regions take precedence). Default: the session's region.",
+    ),
+    click.option(
+        "--org-concurrency",
+        type=click.IntRange(1, 32),
+        default=4,
+        show_default=True,
+        help="With --accounts: account/region runs at the same time.",
+    ),
 ]
 
 ARM64_OPTION = click.option(
-    "--allow-arm64", is_flag=True,
+    "--allow-arm64",
+    is_flag=True,
     help="Move to Graviton (ARM64, cheaper per vCPU and GB hour) every service whose container images are all "
-         "multi-architecture with linux/arm64, as read from ECR; services with an image that cannot be read stay x86. "
-         "Part of the new task-definition revision, so rollback restores it.")
+    "multi-architecture with linux/arm64, as read from ECR; services with an image that cannot be read stay x86. "
+    "Part of the new task-definition revision, so rollback restores it.",
+)
 
 EXECUTION_OPTIONS = [
-    click.option("--wait-timeout", type=click.FloatRange(min=0), default=900, show_default=True, metavar="SECONDS",
-                 help="Longest wait for a service's deployment to complete before it is rolled back."),
-    click.option("--poll-interval", type=click.FloatRange(min=0, min_open=True), default=15, show_default=True, metavar="SECONDS",
-                 help="Seconds between deployment status checks."),
-    click.option("--concurrency", type=click.IntRange(1, 32), default=4, show_default=True,
-                 help="Services worked on at the same time."),
-    click.option("--force-unlock", is_flag=True,
-                 help="Remove a stale cluster lock (SSM parameter /ecs-optimizer/lock/{cluster}) left by a run that died, then run."),
+    click.option(
+        "--wait-timeout",
+        type=click.FloatRange(min=0),
+        default=900,
+        show_default=True,
+        metavar="SECONDS",
+        help="Longest wait for a service's deployment to complete before it is rolled back.",
+    ),
+    click.option(
+        "--poll-interval",
+        type=click.FloatRange(min=0, min_open=True),
+        default=15,
+        show_default=True,
+        metavar="SECONDS",
+        help="Seconds between deployment status checks.",
+    ),
+    click.option(
+        "--concurrency",
+        type=click.IntRange(1, 32),
+        default=4,
+        show_default=True,
+        help="Services worked on at the same time.",
+    ),
+    click.option(
+        "--force-unlock",
+        is_flag=True,
+        help="Remove a stale cluster lock (SSM parameter /ecs-optimizer/lock/{cluster}) left by a run that died, then run.",
+    ),
 ]
 
 
@@ -232,6 +343,7 @@ def with_options(options: list) -> Callable:
         for option in reversed(options):
             fn = option(fn)
         return fn
+
     return decorate
 
 
@@ -247,7 +359,7 @@ def command_body(fn: Callable[..., int]) -> Callable:
                 raise BadInput(f"--format {common.fmt} is for savings only; {fn.__name__} prints {', '.join(FORMATS)}")
         except BadInput as exc:
             click.echo(f"error: {exc}", err=True)
-            raise click.exceptions.Exit(EXIT_BAD_INPUT)
+            raise click.exceptions.Exit(EXIT_BAD_INPUT) from None
         run_guarded(lambda: fn(common, **kwargs), common.verbose)
 
     return with_options(COMMON_OPTIONS)(wrapper)
@@ -292,25 +404,51 @@ def resolve_targets(common: Common, dry_run: bool) -> Tuple[tg.Targets, AwsConte
         targets = discovery.discover(ctx, suffix, common.tier).only(list(common.service))
     if observability is not None:
         targets = tg.apply_observability_outputs(targets, observability, common.observability_outputs)
-    log.info("targets: %s, cluster %s, %d services, tier %s, region %s",
-             targets.source, targets.cluster_name, len(targets.services), targets.tier, ctx.region)
+    log.info(
+        "targets: %s, cluster %s, %d services, tier %s, region %s",
+        targets.source,
+        targets.cluster_name,
+        len(targets.services),
+        targets.tier,
+        ctx.region,
+    )
     return targets, ctx
 
 
-def run_options(policy: str, spot_share: float, keep_images: int, lookback_days: int, headroom: float,
-                wait_timeout: float = 900, poll_interval: float = 15, concurrency: int = 4,
-                allow_arm64: bool = False) -> RunOptions:
+def run_options(
+    policy: str,
+    spot_share: float,
+    keep_images: int,
+    lookback_days: int,
+    headroom: float,
+    wait_timeout: float = 900,
+    poll_interval: float = 15,
+    concurrency: int = 4,
+    allow_arm64: bool = False,
+) -> RunOptions:
     try:
-        sizing = SizingOptions(headroom=headroom, spot_share=spot_share, keep_images=keep_images,
-                               lookback_days=lookback_days, min_history_days=min(SizingOptions.min_history_days, lookback_days))
+        sizing = SizingOptions(
+            headroom=headroom,
+            spot_share=spot_share,
+            keep_images=keep_images,
+            lookback_days=lookback_days,
+            min_history_days=min(SizingOptions.min_history_days, lookback_days),
+        )
     except ValueError as exc:
         raise BadInput(str(exc)) from exc
     return RunOptions(policy, sizing, wait_timeout, poll_interval, concurrency, allow_arm64)
 
 
-def price(before: dict, after: dict, region: str, source: str, session: Any,
-          network: Optional[NetworkState] = None, spot_discount: float = 0.70,
-          context: Optional[ReportContext] = None) -> SavingsReport:
+def price(
+    before: dict,
+    after: dict,
+    region: str,
+    source: str,
+    session: Any,
+    network: Optional[NetworkState] = None,
+    spot_discount: float = 0.70,
+    context: Optional[ReportContext] = None,
+) -> SavingsReport:
     try:
         prices = load_prices(region, source, session, warn=log.warning)
     except ValueError as exc:
@@ -338,21 +476,48 @@ def cli() -> None:
 
 
 @cli.command()
-@click.option("--dry-run", is_flag=True,
-              help="Print the plan (old -> new per service and field, and the migration order) without changing anything: every mutating AWS call is refused. Takes no lock.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print the plan (old -> new per service and field, and the migration order) without changing anything: every mutating AWS call is refused. Takes no lock.",
+)
 @with_options(PLANNING_OPTIONS)
 @with_options(EXECUTION_OPTIONS)
-@click.option("--journal", "journal_path", metavar="FILE",
-              help="Write the change journal here (default .ecs-optimizer/journal-<UTC time>.jsonl); `rollback --journal FILE` undoes the run.")
-@click.option("--write-config", "write_config", multiple=True, metavar="FILE",
-              help="After the run, record what it applied in this Pulumi stack file (Pulumi.<stack>.yaml of the compute, registry or observability layer), keeping its comments and unrelated keys, so the next `pulumi up` does not undo the run. Repeatable, one file per layer; keys of a layer with no file are listed in the report, not written. Journalled: rollback restores the files.")
+@click.option(
+    "--journal",
+    "journal_path",
+    metavar="FILE",
+    help="Write the change journal here (default .ecs-optimizer/journal-<UTC time>.jsonl); `rollback --journal FILE` undoes the run.",
+)
+@click.option(
+    "--write-config",
+    "write_config",
+    multiple=True,
+    metavar="FILE",
+    help="After the run, record what it applied in this Pulumi stack file (Pulumi.<stack>.yaml of the compute, registry or observability layer), keeping its comments and unrelated keys, so the next `pulumi up` does not undo the run. Repeatable, one file per layer; keys of a layer with no file are listed in the report, not written. Journalled: rollback restores the files.",
+)
 @ARM64_OPTION
 @with_options(ORG_OPTIONS)
 @command_body
-def optimize(common: Common, dry_run: bool, policy: str, spot_share: float, keep_images: int,
-             lookback_days: int, headroom: float, wait_timeout: float, poll_interval: float,
-             concurrency: int, force_unlock: bool, journal_path: Optional[str], write_config: Tuple[str, ...],
-             allow_arm64: bool, accounts_file: Optional[str], regions: Optional[str], org_concurrency: int) -> int:
+def optimize(
+    common: Common,
+    dry_run: bool,
+    policy: str,
+    spot_share: float,
+    keep_images: int,
+    lookback_days: int,
+    headroom: float,
+    wait_timeout: float,
+    poll_interval: float,
+    concurrency: int,
+    force_unlock: bool,
+    journal_path: Optional[str],
+    write_config: Tuple[str, ...],
+    allow_arm64: bool,
+    accounts_file: Optional[str],
+    regions: Optional[str],
+    org_concurrency: int,
+) -> int:
     """Rightsize task definitions, task counts, Spot share, ECR retention and alarms.
 
     Per service, in order: new task-definition revision -> service update -> wait for a
@@ -369,14 +534,25 @@ def optimize(common: Common, dry_run: bool, policy: str, spot_share: float, keep
     file that is not a stack file, or whose compute:tier or <layer>:environmentSuffix is
     not the targets', exits 2 before anything changes.
     """
-    opts = run_options(policy, spot_share, keep_images, lookback_days, headroom, wait_timeout, poll_interval, concurrency, allow_arm64)
+    opts = run_options(
+        policy, spot_share, keep_images, lookback_days, headroom, wait_timeout, poll_interval, concurrency, allow_arm64
+    )
     if accounts_file or regions:
         if not dry_run or not accounts_file:
-            raise BadInput("--accounts and --regions plan across accounts with --dry-run only (optimize changes one environment at a time)")
+            raise BadInput(
+                "--accounts and --regions plan across accounts with --dry-run only (optimize changes one environment at a time)"
+            )
         if common.outputs or common.stack or journal_path or write_config:
-            raise BadInput("--accounts discovers each account's fleet: it does not combine with --outputs, --stack, --journal or --write-config")
-        return run_org(common, accounts_file, regions, org_concurrency,
-                       lambda ctx, targets: price_plan(ctx, targets, opts, "table", 0.70).to_dict())
+            raise BadInput(
+                "--accounts discovers each account's fleet: it does not combine with --outputs, --stack, --journal or --write-config"
+            )
+        return run_org(
+            common,
+            accounts_file,
+            regions,
+            org_concurrency,
+            lambda ctx, targets: price_plan(ctx, targets, opts, "table", 0.70).to_dict(),
+        )
     STOP.graceful = True  # a signal stops the run cleanly (see ecs_optimizer.stop)
     if journal_path and Path(journal_path).exists() and not dry_run:
         raise BadInput(f"--journal {journal_path}: the file exists; pass a new path")
@@ -389,18 +565,32 @@ def optimize(common: Common, dry_run: bool, policy: str, spot_share: float, keep
     def record_config(journal: Journal, results: List[ServiceResult]) -> None:
         written.append(write_back(stack_files, applied_from_results(targets.tier, results), journal.change))
 
-    outcome = run_optimize(ctx, targets, opts, path, force_unlock, after_apply=record_config if stack_files else None,
-                           stop=STOP, progress=Progress.for_stderr())
+    outcome = run_optimize(
+        ctx,
+        targets,
+        opts,
+        path,
+        force_unlock,
+        after_apply=record_config if stack_files else None,
+        stop=STOP,
+        progress=Progress.for_stderr(),
+    )
     writeback: Optional[WriteBackReport] = None
     if stack_files:
         # A dry run previews the keys; a run that changed nothing has nothing to record.
-        preview = applied_from_results(targets.tier, outcome.results, dry_run=True) if outcome.dry_run else AppliedRun(targets.tier, {})
+        preview = (
+            applied_from_results(targets.tier, outcome.results, dry_run=True)
+            if outcome.dry_run
+            else AppliedRun(targets.tier, {})
+        )
         writeback = written[0] if written else write_back(stack_files, preview, dry_run=True)
     before = {r.service: r.before for r in outcome.results}
     after = {r.service: r.after for r in outcome.results}
     try:
         context = ReportContext.now(targets.environment_suffix, targets.cluster_name, ctx.region)
-        savings: Optional[SavingsReport] = compute_savings(before, after, load_prices(ctx.region, "table"), context=context)
+        savings: Optional[SavingsReport] = compute_savings(
+            before, after, load_prices(ctx.region, "table"), context=context
+        )
     except ValueError as exc:
         log.warning("savings not priced: %s", exc)
         savings = None
@@ -422,38 +612,85 @@ def optimize(common: Common, dry_run: bool, policy: str, spot_share: float, keep
 
 @cli.command()
 @with_options(PLANNING_OPTIONS)
-@click.option("--journal", "journal_path", metavar="FILE",
-              help="Price what a finished optimize run realised (before/after from its journal) instead of the live state against the plan.")
-@click.option("--pricing", type=click.Choice(["table", "live"]), default="table", show_default=True,
-              help="Prices from the embedded dated table, or live from the AWS Price List API (falls back to the table with a warning).")
-@click.option("--network-outputs", metavar="FILE",
-              help="Network stack outputs (natGatewayCount, availabilityZones, vpcEndpoints, vpcId) to price NAT gateways "
-                   "against VPC endpoints. The traffic the NAT gateways processed is read from CloudWatch (AWS/NATGateway) "
-                   "over --lookback-days, and the ordered migration plan is printed.")
-@click.option("--aws-traffic-gb", type=click.FloatRange(min=0.0), default=None,
-              help="With --network-outputs: GB a month of AWS-bound traffic (ECR pulls, logs, Secrets Manager, SSM) "
-                   "leaving the private subnets today, e.g. summed from the VPC flow logs. Overrides the estimate "
-                   "made from the NAT metrics; with it no NAT metrics are read.")
-@click.option("--spot-discount", type=click.FloatRange(0.0, 1.0), default=0.7, show_default=True,
-              help="How much cheaper Fargate Spot is than on-demand (0.7 = 70% cheaper).")
-@click.option("--migration-step", type=click.Choice(list(STEP_NAMES)), default=None,
-              help="With --network-outputs: take one step of the network migration plan instead of printing the report. "
-                   "endpoints and natStrategy write their network:* key into the --write-config network stack file "
-                   "(journalled: rollback restores the file); verify checks from AWS/PrivateLinkEndpoints metrics that "
-                   "tasks pull images, write logs and read secrets through the endpoints (exit 4 when not). "
-                   "natStrategy is written only after the endpoints are deployed and verify passes.")
-@click.option("--write-config", "write_config", metavar="FILE",
-              help="With --migration-step endpoints|natStrategy: the network layer's stack file (stacks/network/Pulumi.<stack>.yaml) to write the step's key into.")
-@click.option("--step-journal", metavar="FILE",
-              help="With --migration-step: write the step's journal here (default .ecs-optimizer/journal-<UTC time>.jsonl); `rollback --journal FILE` undoes it.")
+@click.option(
+    "--journal",
+    "journal_path",
+    metavar="FILE",
+    help="Price what a finished optimize run realised (before/after from its journal) instead of the live state against the plan.",
+)
+@click.option(
+    "--pricing",
+    type=click.Choice(["table", "live"]),
+    default="table",
+    show_default=True,
+    help="Prices from the embedded dated table, or live from the AWS Price List API (falls back to the table with a warning).",
+)
+@click.option(
+    "--network-outputs",
+    metavar="FILE",
+    help="Network stack outputs (natGatewayCount, availabilityZones, vpcEndpoints, vpcId) to price NAT gateways "
+    "against VPC endpoints. The traffic the NAT gateways processed is read from CloudWatch (AWS/NATGateway) "
+    "over --lookback-days, and the ordered migration plan is printed.",
+)
+@click.option(
+    "--aws-traffic-gb",
+    type=click.FloatRange(min=0.0),
+    default=None,
+    help="With --network-outputs: GB a month of AWS-bound traffic (ECR pulls, logs, Secrets Manager, SSM) "
+    "leaving the private subnets today, e.g. summed from the VPC flow logs. Overrides the estimate "
+    "made from the NAT metrics; with it no NAT metrics are read.",
+)
+@click.option(
+    "--spot-discount",
+    type=click.FloatRange(0.0, 1.0),
+    default=0.7,
+    show_default=True,
+    help="How much cheaper Fargate Spot is than on-demand (0.7 = 70% cheaper).",
+)
+@click.option(
+    "--migration-step",
+    type=click.Choice(list(STEP_NAMES)),
+    default=None,
+    help="With --network-outputs: take one step of the network migration plan instead of printing the report. "
+    "endpoints and natStrategy write their network:* key into the --write-config network stack file "
+    "(journalled: rollback restores the file); verify checks from AWS/PrivateLinkEndpoints metrics that "
+    "tasks pull images, write logs and read secrets through the endpoints (exit 4 when not). "
+    "natStrategy is written only after the endpoints are deployed and verify passes.",
+)
+@click.option(
+    "--write-config",
+    "write_config",
+    metavar="FILE",
+    help="With --migration-step endpoints|natStrategy: the network layer's stack file (stacks/network/Pulumi.<stack>.yaml) to write the step's key into.",
+)
+@click.option(
+    "--step-journal",
+    metavar="FILE",
+    help="With --migration-step: write the step's journal here (default .ecs-optimizer/journal-<UTC time>.jsonl); `rollback --journal FILE` undoes it.",
+)
 @with_options(ORG_OPTIONS)
 @ARM64_OPTION
 @command_body
-def savings(common: Common, policy: str, spot_share: float, keep_images: int, lookback_days: int,
-            headroom: float, journal_path: Optional[str], pricing: str, network_outputs: Optional[str],
-            aws_traffic_gb: Optional[float], spot_discount: float, migration_step: Optional[str],
-            write_config: Optional[str], step_journal: Optional[str], accounts_file: Optional[str],
-            regions: Optional[str], org_concurrency: int, allow_arm64: bool) -> int:
+def savings(
+    common: Common,
+    policy: str,
+    spot_share: float,
+    keep_images: int,
+    lookback_days: int,
+    headroom: float,
+    journal_path: Optional[str],
+    pricing: str,
+    network_outputs: Optional[str],
+    aws_traffic_gb: Optional[float],
+    spot_discount: float,
+    migration_step: Optional[str],
+    write_config: Optional[str],
+    step_journal: Optional[str],
+    accounts_file: Optional[str],
+    regions: Optional[str],
+    org_concurrency: int,
+    allow_arm64: bool,
+) -> int:
     """Estimate the monthly savings: the live state against what optimize would do.
 
     Prices Fargate vCPU and GB hours (on-demand, Spot, ARM), task counts, ECR storage and,
@@ -468,13 +705,32 @@ def savings(common: Common, policy: str, spot_share: float, keep_images: int, lo
     """
     opts = run_options(policy, spot_share, keep_images, lookback_days, headroom, allow_arm64=allow_arm64)
     if migration_step or write_config or step_journal:
-        return migration_step_command(common, opts, migration_step, write_config, step_journal, network_outputs,
-                                      aws_traffic_gb, journal_path, accounts_file, pricing, spot_discount, lookback_days)
+        return migration_step_command(
+            common,
+            opts,
+            migration_step,
+            write_config,
+            step_journal,
+            network_outputs,
+            aws_traffic_gb,
+            journal_path,
+            accounts_file,
+            pricing,
+            spot_discount,
+            lookback_days,
+        )
     if accounts_file:
         if journal_path or network_outputs or common.outputs or common.stack:
-            raise BadInput("--accounts discovers each account's fleet: it does not combine with --journal, --network-outputs, --outputs or --stack")
-        return run_org(common, accounts_file, regions, org_concurrency,
-                       lambda ctx, targets: price_plan(ctx, targets, opts, pricing, spot_discount).to_dict())
+            raise BadInput(
+                "--accounts discovers each account's fleet: it does not combine with --journal, --network-outputs, --outputs or --stack"
+            )
+        return run_org(
+            common,
+            accounts_file,
+            regions,
+            org_concurrency,
+            lambda ctx, targets: price_plan(ctx, targets, opts, pricing, spot_discount).to_dict(),
+        )
     if regions:
         raise BadInput("--regions needs --accounts (the accounts file)")
     if aws_traffic_gb is not None and not network_outputs:
@@ -505,18 +761,32 @@ def savings(common: Common, policy: str, spot_share: float, keep_images: int, lo
     return EXIT_OK
 
 
-def migration_step_command(common: Common, opts: RunOptions, step: Optional[str], write_config: Optional[str],
-                           step_journal: Optional[str], network_outputs: Optional[str], aws_traffic_gb: Optional[float],
-                           journal_path: Optional[str], accounts_file: Optional[str], pricing: str, spot_discount: float,
-                           lookback_days: int) -> int:
+def migration_step_command(
+    common: Common,
+    opts: RunOptions,
+    step: Optional[str],
+    write_config: Optional[str],
+    step_journal: Optional[str],
+    network_outputs: Optional[str],
+    aws_traffic_gb: Optional[float],
+    journal_path: Optional[str],
+    accounts_file: Optional[str],
+    pricing: str,
+    spot_discount: float,
+    lookback_days: int,
+) -> int:
     """``savings --migration-step``: one network migration step (see network_steps.py). Every
     input is checked before any AWS call; AWS is only read."""
     if not step:
-        raise BadInput("--write-config and --step-journal on savings belong to a network migration step: pass --migration-step")
+        raise BadInput(
+            "--write-config and --step-journal on savings belong to a network migration step: pass --migration-step"
+        )
     if not network_outputs:
         raise BadInput(f"--migration-step {step} needs --network-outputs (the network stack's outputs)")
     if journal_path or accounts_file:
-        raise BadInput("--migration-step takes one environment's live state: it does not combine with --journal or --accounts")
+        raise BadInput(
+            "--migration-step takes one environment's live state: it does not combine with --journal or --accounts"
+        )
     if common.fmt not in ("table", "json"):
         raise BadInput(f"--migration-step prints table or json, not {common.fmt}")
     if step_journal and Path(step_journal).exists():
@@ -531,10 +801,25 @@ def migration_step_command(common: Common, opts: RunOptions, step: Optional[str]
         network = measured_network_state(ctx, network, network_data, network_outputs, lookback_days)
     report = price_plan(ctx, targets, opts, pricing, spot_discount, network)
     costs = report.network
-    header = {"cluster": targets.cluster_name, "region": ctx.region, "environmentSuffix": targets.environment_suffix,
-              "tier": targets.tier, "command": f"savings --migration-step {step}"}
-    result = run_step(ctx, costs.steps if costs else (), step, costs.note if costs else "", network_data,
-                      network_outputs, lookback_days, stack_file, step_journal, header)
+    header = {
+        "cluster": targets.cluster_name,
+        "region": ctx.region,
+        "environmentSuffix": targets.environment_suffix,
+        "tier": targets.tier,
+        "command": f"savings --migration-step {step}",
+    }
+    result = run_step(
+        ctx,
+        costs.steps if costs else (),
+        step,
+        costs.note if costs else "",
+        network_data,
+        network_outputs,
+        lookback_days,
+        stack_file,
+        step_journal,
+        header,
+    )
     click.echo(render_step(result, common.fmt))
     if result.verification is not None and not result.verification.passed:
         log.error("verification failed: %s", result.verification.failures())
@@ -545,8 +830,14 @@ def migration_step_command(common: Common, opts: RunOptions, step: Optional[str]
     return EXIT_OK
 
 
-def price_plan(ctx: AwsContext, targets: tg.Targets, opts: RunOptions, pricing: str, spot_discount: float,
-               network: Optional[NetworkState] = None) -> SavingsReport:
+def price_plan(
+    ctx: AwsContext,
+    targets: tg.Targets,
+    opts: RunOptions,
+    pricing: str,
+    spot_discount: float,
+    network: Optional[NetworkState] = None,
+) -> SavingsReport:
     """The live state of ``targets`` against the plan, priced (read-only)."""
     fleet = plan_fleet(ctx, targets, opts)
     before = {n: p.before for n, p in fleet.plans.items()}
@@ -555,12 +846,19 @@ def price_plan(ctx: AwsContext, targets: tg.Targets, opts: RunOptions, pricing: 
     return price(before, after, ctx.region, pricing, ctx.session, network, spot_discount, context)
 
 
-def run_org(common: Common, accounts_file: str, regions: Optional[str], concurrency: int,
-            job: Callable[[AwsContext, tg.Targets], dict]) -> int:
+def run_org(
+    common: Common,
+    accounts_file: str,
+    regions: Optional[str],
+    concurrency: int,
+    job: Callable[[AwsContext, tg.Targets], dict],
+) -> int:
     """Run ``job`` on the fleet of every account and region of ``accounts_file`` (see org.py),
     print one aggregated report; exit 4 when some accounts failed, 0 when all finished."""
     if common.fmt == "html":
-        raise BadInput("--format html is for one environment; an organization-wide run prints table, markdown, json or csv")
+        raise BadInput(
+            "--format html is for one environment; an organization-wide run prints table, markdown, json or csv"
+        )
     accounts = org.load_accounts(accounts_file)
     region_list = org.parse_regions(regions) if regions else ()
     base = make_session(aws_settings(common, region_list[0] if region_list else None, True))
@@ -571,28 +869,49 @@ def run_org(common: Common, accounts_file: str, regions: Optional[str], concurre
         targets = discovery.discover(ctx, account.environment_suffix, common.tier).only(list(common.service))
         return job(ctx, targets)
 
-    results = org.run_organization(accounts, region_list or (base.region_name,), base, one,
-                                   lambda exc: exit_code_for(exc)[1].splitlines()[0], concurrency, common.endpoint_url)
+    results = org.run_organization(
+        accounts,
+        region_list or (base.region_name,),
+        base,
+        one,
+        lambda exc: exit_code_for(exc)[1].splitlines()[0],
+        concurrency,
+        common.endpoint_url,
+    )
     stamp = ReportContext.now(None, None, None).generated_at or ""
     click.echo(org.render_org(org.aggregate(results, stamp), common.fmt))
     failed = [r for r in results if not r.ok]
     if failed:
-        log.error("%d of %d account/region runs failed: %s", len(failed), len(results),
-                  ", ".join(f"{r.account.name} {r.region}" for r in failed))
+        log.error(
+            "%d of %d account/region runs failed: %s",
+            len(failed),
+            len(results),
+            ", ".join(f"{r.account.name} {r.region}" for r in failed),
+        )
         return EXIT_PARTIAL
     return EXIT_OK
 
 
 @cli.command()
-@click.option("--journal", "journal_path", metavar="FILE", required=True,
-              help="Journal of the optimize run to undo.")
+@click.option("--journal", "journal_path", metavar="FILE", required=True, help="Journal of the optimize run to undo.")
 @click.option("--dry-run", is_flag=True, help="Show what would be restored without changing anything.")
-@click.option("--ignore-journal-target", is_flag=True,
-              help="Restore even though the journal was written against another cluster, account, region, endpoint or environment than this rollback targets.")
+@click.option(
+    "--ignore-journal-target",
+    is_flag=True,
+    help="Restore even though the journal was written against another cluster, account, region, endpoint or environment than this rollback targets.",
+)
 @with_options(EXECUTION_OPTIONS)
 @command_body
-def rollback(common: Common, journal_path: str, dry_run: bool, ignore_journal_target: bool, wait_timeout: float,
-             poll_interval: float, concurrency: int, force_unlock: bool) -> int:
+def rollback(
+    common: Common,
+    journal_path: str,
+    dry_run: bool,
+    ignore_journal_target: bool,
+    wait_timeout: float,
+    poll_interval: float,
+    concurrency: int,
+    force_unlock: bool,
+) -> int:
     """Restore every value an optimize run changed, newest change first.
 
     Uses the earliest recorded before value of each field, deregisters the task-definition
@@ -617,14 +936,25 @@ def rollback(common: Common, journal_path: str, dry_run: bool, ignore_journal_ta
     if common.outputs:
         targets = tg.load_outputs_file(common.outputs)
         if not ignore_journal_target:  # the outputs name the environment to restore: it must be the journal's
-            check_place(contents, Place(targets.cluster_name, targets.region or contents.header.get("region"),
-                                        contents.header.get("account"), contents.header.get("endpointUrl"),
-                                        targets.environment_suffix))
+            check_place(
+                contents,
+                Place(
+                    targets.cluster_name,
+                    targets.region or contents.header.get("region"),
+                    contents.header.get("account"),
+                    contents.header.get("endpointUrl"),
+                    targets.environment_suffix,
+                ),
+            )
         suffix = targets.environment_suffix
     if common.service and config_file_changes(journal.changes):
-        log.warning("the stack files the run edited are restored only by a rollback of the whole journal (without --service)")
+        log.warning(
+            "the stack files the run edited are restored only by a rollback of the whole journal (without --service)"
+        )
     ctx = open_aws(aws_settings(common, contents.header.get("region"), dry_run))
-    outcome = run_rollback(ctx, contents, wait_timeout, poll_interval, concurrency, force_unlock, suffix, ignore_journal_target)
+    outcome = run_rollback(
+        ctx, contents, wait_timeout, poll_interval, concurrency, force_unlock, suffix, ignore_journal_target
+    )
     click.echo(render_rollback(outcome, common.fmt))
     log.info("API calls: %s", ctx.recorder.summary())
     return EXIT_PARTIAL if outcome.failed or outcome.failed_files else EXIT_OK
@@ -632,15 +962,36 @@ def rollback(common: Common, journal_path: str, dry_run: bool, ignore_journal_ta
 
 @cli.command("export-config")
 @with_options(PLANNING_OPTIONS)
-@click.option("--journal", "journal_path", metavar="FILE",
-              help="Export what a finished optimize run applied (read from its journal) instead of what optimize would apply now.")
-@click.option("--config-stack", metavar="NAME",
-              help="Stack the printed commands name with --stack (default: the --stack option, else the environment suffix, which is a stack's name unless its config sets another).")
-@click.option("--stacks-dir", default="stacks", show_default=True, metavar="DIR",
-              help="Directory holding the layers' Pulumi projects: each command runs with --cwd DIR/<layer>. Give an absolute path to run the commands from any directory.")
+@click.option(
+    "--journal",
+    "journal_path",
+    metavar="FILE",
+    help="Export what a finished optimize run applied (read from its journal) instead of what optimize would apply now.",
+)
+@click.option(
+    "--config-stack",
+    metavar="NAME",
+    help="Stack the printed commands name with --stack (default: the --stack option, else the environment suffix, which is a stack's name unless its config sets another).",
+)
+@click.option(
+    "--stacks-dir",
+    default="stacks",
+    show_default=True,
+    metavar="DIR",
+    help="Directory holding the layers' Pulumi projects: each command runs with --cwd DIR/<layer>. Give an absolute path to run the commands from any directory.",
+)
 @command_body
-def export_config(common: Common, policy: str, spot_share: float, keep_images: int, lookback_days: int,
-                  headroom: float, journal_path: Optional[str], config_stack: Optional[str], stacks_dir: str) -> int:
+def export_config(
+    common: Common,
+    policy: str,
+    spot_share: float,
+    keep_images: int,
+    lookback_days: int,
+    headroom: float,
+    journal_path: Optional[str],
+    config_stack: Optional[str],
+    stacks_dir: str,
+) -> int:
     """Print the config keys optimize writes as `pulumi config set --path` commands.
 
     For config kept outside the stack files: the same keys --write-config sets (sizes per
@@ -653,7 +1004,9 @@ def export_config(common: Common, policy: str, spot_share: float, keep_images: i
         contents = read_journal(journal_path).for_services(list(common.service))
         tier = contents.header.get("tier") or common.tier
         if not tier:
-            raise BadInput(f"{journal_path}: the journal does not record the tier (an older version wrote it): pass --tier")
+            raise BadInput(
+                f"{journal_path}: the journal does not record the tier (an older version wrote it): pass --tier"
+            )
         run = applied_from_journal(contents, tier)
         suffix = contents.header.get("environmentSuffix")
     else:

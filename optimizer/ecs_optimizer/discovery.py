@@ -83,7 +83,5 @@ def verify_in_aws(ctx: AwsContext, targets: Targets) -> Tuple[dict, Dict[str, di
     by_service_name = {t.service_name: t.name for t in targets.services.values()}
     found, missing = describe_services(ctx, targets.cluster_name, list(by_service_name))
     if missing:
-        raise TargetsNotFound(
-            f"services not found in cluster {targets.cluster_name}: {', '.join(sorted(missing))}"
-        )
+        raise TargetsNotFound(f"services not found in cluster {targets.cluster_name}: {', '.join(sorted(missing))}")
     return cluster, {by_service_name[name]: svc for name, svc in found.items()}

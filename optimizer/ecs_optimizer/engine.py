@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from . import graviton, resources as res
+from . import graviton
+from . import resources as res
 from .aws import AwsContext
 from .inventory import Inventory, LiveService, read_inventory
 from .journal import Change, Journal
@@ -32,8 +33,8 @@ from .metrics import fetch_usage
 from .model import SPOT, ServiceState
 from .progress import Progress
 from .restore import restore_changes
-from .stop import STOP_RESTORE_SECONDS, StopRequest
 from .sizing import Decision, SizingOptions, Usage, alarm_threshold, plan_service
+from .stop import STOP_RESTORE_SECONDS, StopRequest
 from .targets import Targets
 
 log = logging.getLogger(__name__)
@@ -170,7 +171,10 @@ def _constrain(plan_after: ServiceState, live: LiveService, inventory: Inventory
             after = after.with_changes(ecr_keep_images=before.ecr_keep_images)
             why = "repository not found" if not live.repository_exists else "its lifecycle policy has a custom shape"
             notes.append(f"ECR retention kept: {why}")
-    if live.scalable_target is None and (after.min_capacity, after.max_capacity) != (before.min_capacity, before.max_capacity):
+    if live.scalable_target is None and (after.min_capacity, after.max_capacity) != (
+        before.min_capacity,
+        before.max_capacity,
+    ):
         after = after.with_changes(min_capacity=before.min_capacity, max_capacity=before.max_capacity)
         notes.append("autoscaling kept: no scalable target registered")
     return after
@@ -203,7 +207,9 @@ def _baseline(live: LiveService, before: ServiceState) -> Optional[ServiceState]
     )
 
 
-def plan_one(live: LiveService, inventory: Inventory, tier: str, opts: RunOptions, usage: Optional[Usage]) -> ServicePlan:
+def plan_one(
+    live: LiveService, inventory: Inventory, tier: str, opts: RunOptions, usage: Optional[Usage]
+) -> ServicePlan:
     before = live.state()
     controller = (live.service.get("deploymentController") or {}).get("type", "ECS")
     if controller != "ECS":
@@ -218,7 +224,9 @@ def plan_one(live: LiveService, inventory: Inventory, tier: str, opts: RunOption
     plan.alarm_thresholds = _alarm_thresholds(live, before, after)
     if not plan.changes():
         plan.status = "unchanged"
-        plan.reason = "; ".join(["already optimized" if decision.policy_used != "unchanged" else decision.reason] + notes)
+        plan.reason = "; ".join(
+            ["already optimized" if decision.policy_used != "unchanged" else decision.reason] + notes
+        )
     return plan
 
 
@@ -263,11 +271,17 @@ def plan_fleet(
 
 def _plan_arm64(ctx: AwsContext, plans: Dict[str, ServicePlan]) -> None:
     """Move to ARM64 the planned or unchanged x86 services whose images all run on it."""
-    movable = {n: p for n, p in plans.items() if p.status in ("planned", "unchanged") and p.after.architecture != graviton.ARM64}
+    movable = {
+        n: p
+        for n, p in plans.items()
+        if p.status in ("planned", "unchanged") and p.after.architecture != graviton.ARM64
+    }
     readiness = graviton.readiness_by_service(ctx, {n: p.live.task_definition for n, p in movable.items()})
     for name, ready in readiness.items():
         plan = plans[name]
-        blocked = graviton.spot_blocks_arm64(plan.live.service.get("platformVersion"), plan.after.strategy.spot_weight > 0)
+        blocked = graviton.spot_blocks_arm64(
+            plan.live.service.get("platformVersion"), plan.after.strategy.spot_weight > 0
+        )
         if ready.status != graviton.READY or blocked:
             plan.reason = f"{plan.reason}; ARM64 not applied: {blocked or f'{ready.status}: {ready.detail}'}"
             continue
@@ -294,8 +308,17 @@ class ServiceRun:
     """Applies one service's plan write-ahead (intent journalled, call, outcome journalled);
     restores the service on failure or when a signal stops the run."""
 
-    def __init__(self, ctx: AwsContext, journal: Journal, plan: ServicePlan, cluster: str, opts: RunOptions,
-                 run_id: str = "", stop: Optional[StopRequest] = None, progress: Optional[Progress] = None) -> None:
+    def __init__(
+        self,
+        ctx: AwsContext,
+        journal: Journal,
+        plan: ServicePlan,
+        cluster: str,
+        opts: RunOptions,
+        run_id: str = "",
+        stop: Optional[StopRequest] = None,
+        progress: Optional[Progress] = None,
+    ) -> None:
         self.ctx = ctx
         self.journal = journal
         self.plan = plan
@@ -306,8 +329,15 @@ class ServiceRun:
         self.progress = progress or Progress()
         self.written: List[Change] = []
 
-    def write(self, operation: str, resource: str, fields: Dict[str, tuple], target: Dict[str, Any],
-              call: Callable[[], Any], after_of: Optional[Callable[[Any], Dict[str, Any]]] = None) -> Any:
+    def write(
+        self,
+        operation: str,
+        resource: str,
+        fields: Dict[str, tuple],
+        target: Dict[str, Any],
+        call: Callable[[], Any],
+        after_of: Optional[Callable[[Any], Dict[str, Any]]] = None,
+    ) -> Any:
         """Journal the intent, make the call, journal its outcome. The changes are remembered
         before the call, so the failure path restores a write whose response never came."""
         changes = [Change(self.plan.name, resource, name, b, a, target) for name, (b, a) in fields.items()]
@@ -329,8 +359,14 @@ class ServiceRun:
     def run(self) -> ServiceResult:
         plan = self.plan
         if self.stop.requested:
-            return ServiceResult(plan.name, "skipped", plan.changes(), "not started: the run was stopped by a signal",
-                                 plan.before, plan.before)
+            return ServiceResult(
+                plan.name,
+                "skipped",
+                plan.changes(),
+                "not started: the run was stopped by a signal",
+                plan.before,
+                plan.before,
+            )
         try:
             for step in (self._task_and_service, self._scalable_target, self._lifecycle_policy, self._alarms):
                 self._check_stop()
@@ -343,7 +379,14 @@ class ServiceRun:
             self.progress.done(plan.name)
         log.info("%s: applied %d changes", plan.name, len(plan.changes()))
         return ServiceResult(
-            plan.name, "applied", plan.changes(), plan.reason, plan.before, plan.after, dict(plan.alarm_thresholds), plan.baseline_size
+            plan.name,
+            "applied",
+            plan.changes(),
+            plan.reason,
+            plan.before,
+            plan.after,
+            dict(plan.alarm_thresholds),
+            plan.baseline_size,
         )
 
     def _service_target(self) -> Dict[str, Any]:
@@ -378,16 +421,30 @@ class ServiceRun:
                 self.journal.change(change)
             return reusable.arn
         arn = self.write(
-            "RegisterTaskDefinition", "taskDefinition", {"revision": (live.task_definition_arn, None), **sizes}, target,
-            lambda: res.register_revision(self.ctx, live.task_definition, live.task_definition_tags,
-                                          plan.after.cpu, plan.after.memory, self.run_id,
-                                          plan.after.architecture),
+            "RegisterTaskDefinition",
+            "taskDefinition",
+            {"revision": (live.task_definition_arn, None), **sizes},
+            target,
+            lambda: res.register_revision(
+                self.ctx,
+                live.task_definition,
+                live.task_definition_tags,
+                plan.after.cpu,
+                plan.after.memory,
+                self.run_id,
+                plan.after.architecture,
+            ),
             after_of=lambda registered: {"revision": registered},
         )
         for extra in res.optimizer_revisions(self.ctx, live.task_definition_arn):
             if extra.run_id == self.run_id and extra.arn != arn:
-                self.write("DeregisterTaskDefinition", "taskDefinition", {"retired": (extra.arn, "INACTIVE")}, target,
-                           lambda a=extra.arn: res.deregister(self.ctx, a))
+                self.write(
+                    "DeregisterTaskDefinition",
+                    "taskDefinition",
+                    {"retired": (extra.arn, "INACTIVE")},
+                    target,
+                    lambda a=extra.arn: res.deregister(self.ctx, a),
+                )
                 log.info("%s: retired duplicate revision %s", plan.name, extra.arn)
         return arn
 
@@ -404,19 +461,30 @@ class ServiceRun:
         if not fields:
             return
         self._check_stop()
-        self.write("UpdateService", "service", fields, self._service_target(), lambda: res.update_service(
+        self.write(
+            "UpdateService",
+            "service",
+            fields,
+            self._service_target(),
+            lambda: res.update_service(
+                self.ctx,
+                self.cluster,
+                live.target.service_name,
+                task_definition=fields.get("taskDefinition", (None, None))[1],
+                desired_count=fields.get("desiredCount", (None, None))[1],
+                strategy=plan.strategy_items(),
+                change_strategy="capacityProviderStrategy" in fields,
+            ),
+        )
+        rollout = res.wait_for_deployment(
             self.ctx,
             self.cluster,
             live.target.service_name,
-            task_definition=fields.get("taskDefinition", (None, None))[1],
-            desired_count=fields.get("desiredCount", (None, None))[1],
-            strategy=plan.strategy_items(),
-            change_strategy="capacityProviderStrategy" in fields,
-        ))
-        rollout = res.wait_for_deployment(
-            self.ctx, self.cluster, live.target.service_name, task_definition,
-            self.opts.wait_timeout, self.opts.poll_interval,
-            stop=lambda: self.stop.requested, progress=self.progress.reporter(plan.name),
+            task_definition,
+            self.opts.wait_timeout,
+            self.opts.poll_interval,
+            stop=lambda: self.stop.requested,
+            progress=self.progress.reporter(plan.name),
         )
         if not rollout.ok:
             raise DeploymentFailed(f"deployment failed: {rollout.reason}")
@@ -432,7 +500,11 @@ class ServiceRun:
             "RegisterScalableTarget",
             "scalableTarget",
             {k: v for k, v in fields.items() if v[0] != v[1]},
-            {"resourceId": resource_id, "serviceNamespace": res.ECS_NAMESPACE, "scalableDimension": res.SCALABLE_DIMENSION},
+            {
+                "resourceId": resource_id,
+                "serviceNamespace": res.ECS_NAMESPACE,
+                "scalableDimension": res.SCALABLE_DIMENSION,
+            },
             lambda: res.set_scalable_target(self.ctx, resource_id, a.min_capacity, a.max_capacity),
         )
 
@@ -457,9 +529,13 @@ class ServiceRun:
             alarm = self.plan.live.alarms[kind]
             name = alarm["AlarmName"]
             # The kind tells a journal reader (export-config --journal) which config key it is.
-            self.write("PutMetricAlarm", f"alarm:{name}", {"threshold": (alarm["Threshold"], threshold)},
-                       {"alarmName": name, "kind": kind},
-                       lambda a=alarm, t=threshold: res.set_alarm_threshold(self.ctx, a, t))
+            self.write(
+                "PutMetricAlarm",
+                f"alarm:{name}",
+                {"threshold": (alarm["Threshold"], threshold)},
+                {"alarmName": name, "kind": kind},
+                lambda a=alarm, t=threshold: res.set_alarm_threshold(self.ctx, a, t),
+            )
 
     def _roll_back(self, failure: str) -> ServiceResult:
         plan = self.plan
@@ -480,7 +556,9 @@ def _unapplied(plan: ServicePlan, dry_run: bool) -> ServiceResult:
     """Result of a plan that is not (or not to be) applied."""
     after = plan.after if dry_run else plan.before
     thresholds = dict(plan.alarm_thresholds) if dry_run else {}
-    return ServiceResult(plan.name, plan.status, plan.changes(), plan.reason, plan.before, after, thresholds, plan.baseline_size)
+    return ServiceResult(
+        plan.name, plan.status, plan.changes(), plan.reason, plan.before, after, thresholds, plan.baseline_size
+    )
 
 
 @dataclass
@@ -547,7 +625,9 @@ def optimize(
             "environmentSuffix": targets.environment_suffix,
         }
         journal = Journal(journal_path, header)
-        results = _apply_all(ctx, journal, fleet.ordered(), targets.cluster_name, opts, run_id, stop, progress or Progress())
+        results = _apply_all(
+            ctx, journal, fleet.ordered(), targets.cluster_name, opts, run_id, stop, progress or Progress()
+        )
         if after_apply is not None:
             after_apply(journal, results)
     finally:
@@ -567,8 +647,16 @@ def _release(lock: ClusterLock) -> Optional[str]:
     return None
 
 
-def _apply_all(ctx: AwsContext, journal: Journal, plans: List[ServicePlan], cluster: str, opts: RunOptions,
-               run_id: str, stop: StopRequest, progress: Progress) -> List[ServiceResult]:
+def _apply_all(
+    ctx: AwsContext,
+    journal: Journal,
+    plans: List[ServicePlan],
+    cluster: str,
+    opts: RunOptions,
+    run_id: str,
+    stop: StopRequest,
+    progress: Progress,
+) -> List[ServiceResult]:
     """Apply every planned service on the worker pool. Every worker is waited for, also when a
     signal arrives, so the lock is never released while one still writes."""
     todo = [p for p in plans if p.status == "planned"]

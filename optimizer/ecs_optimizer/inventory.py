@@ -16,9 +16,9 @@ from botocore.exceptions import ClientError
 
 from . import resources as res
 from .aws import AwsContext, error_code
+from .discovery import verify_in_aws
 from .errors import TargetsNotFound
 from .model import CapacityStrategy, ServiceState
-from .discovery import verify_in_aws
 from .targets import ServiceTarget, Targets
 
 log = logging.getLogger(__name__)
@@ -118,13 +118,10 @@ def read_inventory(ctx: AwsContext, targets: Targets, concurrency: int) -> Inven
     cluster, described = verify_in_aws(ctx, targets)
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
         futures = {
-            name: pool.submit(_read_one, ctx, targets.services[name], described[name])
-            for name in targets.services
+            name: pool.submit(_read_one, ctx, targets.services[name], described[name]) for name in targets.services
         }
         services = {name: f.result() for name, f in futures.items()}
-    scalable = res.describe_scalable_targets(
-        ctx, [t.scalable_target_resource_id for t in targets.services.values()]
-    )
+    scalable = res.describe_scalable_targets(ctx, [t.scalable_target_resource_id for t in targets.services.values()])
     alarms = res.describe_alarms(ctx, [a.name for t in targets.services.values() for a in t.alarms])
     tracking = res.target_tracking_values(ctx)
     missing: List[str] = []
@@ -137,6 +134,9 @@ def read_inventory(ctx: AwsContext, targets: Targets, concurrency: int) -> Inven
         raise TargetsNotFound("not found in AWS: " + "; ".join(missing))
     log.info(
         "read %d services of %s (%d scalable targets, %d alarms)",
-        len(services), targets.cluster_name, len(scalable), len(alarms),
+        len(services),
+        targets.cluster_name,
+        len(scalable),
+        len(alarms),
     )
     return Inventory(cluster, services)

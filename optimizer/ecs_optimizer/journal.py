@@ -33,7 +33,7 @@ import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, IO, List, Optional, Tuple, TypeVar
+from typing import IO, Any, Callable, Dict, List, Optional, Tuple, TypeVar
 
 from . import __version__
 from .errors import BadInput
@@ -143,7 +143,9 @@ class Journal:
             if state.service in self._snapshotted:
                 return
             self._snapshotted.add(state.service)
-        self._write({"kind": "snapshot", "time": iso(utc_now()), "service": state.service, "state": state_to_dict(state)})
+        self._write(
+            {"kind": "snapshot", "time": iso(utc_now()), "service": state.service, "state": state_to_dict(state)}
+        )
 
     def change(self, change: Change) -> None:
         """An already applied change (no AWS call to guard)."""
@@ -154,20 +156,37 @@ class Journal:
         with self._lock:
             self._ops += 1
             op = self._ops
-        self._write({"kind": "intent", "op": op, "operation": operation, "time": iso(utc_now()),
-                     "changes": [_change_record(c) for c in changes]})
+        self._write(
+            {
+                "kind": "intent",
+                "op": op,
+                "operation": operation,
+                "time": iso(utc_now()),
+                "changes": [_change_record(c) for c in changes],
+            }
+        )
         return op
 
     def outcome(self, op: int, applied: bool, after: Optional[Dict[str, Any]] = None, error: str = "") -> None:
-        record: Dict[str, Any] = {"kind": "outcome", "op": op, "time": iso(utc_now()), "result": "applied" if applied else "failed"}
+        record: Dict[str, Any] = {
+            "kind": "outcome",
+            "op": op,
+            "time": iso(utc_now()),
+            "result": "applied" if applied else "failed",
+        }
         if after:
             record["after"] = after
         if error:
             record["error"] = error
         self._write(record)
 
-    def guarded(self, operation: str, changes: List[Change], call: Callable[[], T],
-                after_of: Optional[Callable[[T], Dict[str, Any]]] = None) -> T:
+    def guarded(
+        self,
+        operation: str,
+        changes: List[Change],
+        call: Callable[[], T],
+        after_of: Optional[Callable[[T], Dict[str, Any]]] = None,
+    ) -> T:
         """Intent, then ``call``, then its outcome: the write-ahead protocol in one place."""
         op = self.intent(operation, changes)
         try:
@@ -218,7 +237,9 @@ class JournalContents:
 
 
 def _valid_resource(resource: Any) -> bool:
-    return isinstance(resource, str) and (resource in RESOURCES or (resource.startswith(ALARM_PREFIX) and len(resource) > len(ALARM_PREFIX)))
+    return isinstance(resource, str) and (
+        resource in RESOURCES or (resource.startswith(ALARM_PREFIX) and len(resource) > len(ALARM_PREFIX))
+    )
 
 
 def _is_int(value: Any) -> bool:
@@ -429,7 +450,9 @@ def realised_states(contents: JournalContents) -> Tuple[Dict[str, ServiceState],
     back_on_old_revision = {
         s.service
         for s in steps
-        if s.resource == "service" and "taskDefinition" in s.before and s.before["taskDefinition"] == s.after["taskDefinition"]
+        if s.resource == "service"
+        and "taskDefinition" in s.before
+        and s.before["taskDefinition"] == s.after["taskDefinition"]
     }
     for step in reversed(steps):
         if step.resource == "taskDefinition" and step.service in back_on_old_revision:

@@ -156,6 +156,10 @@ def fetch_usage(
         else:
             log.info(
                 "%s: %d hourly datapoints over %.1f days (cpu p95 %.1f%%, memory peak %.1f%% of today's reservation)",
-                name, u.datapoints, u.days_covered, u.cpu_p95_pct, u.mem_peak_pct,
+                name,
+                u.datapoints,
+                u.days_covered,
+                u.cpu_p95_pct,
+                u.mem_peak_pct,
             )
     return usage

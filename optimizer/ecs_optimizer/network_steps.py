@@ -123,7 +123,11 @@ def verify_endpoints(
     queries = [
         {
             "Id": f"e{i}",
-            "MetricStat": {"Metric": endpoint_metric(ctx.region, vpc, s, str(ids[s])), "Period": PERIOD_SECONDS, "Stat": "Sum"},
+            "MetricStat": {
+                "Metric": endpoint_metric(ctx.region, vpc, s, str(ids[s])),
+                "Period": PERIOD_SECONDS,
+                "Stat": "Sum",
+            },
             "ReturnData": True,
         }
         for i, s in enumerate(VERIFIED_ENDPOINTS)
@@ -145,8 +149,13 @@ def verify_endpoints(
         for i, s in enumerate(VERIFIED_ENDPOINTS)
     ]
     for e in evidence:
-        log.info("endpoint %s (%s): %d bytes processed over %d days", e.service, e.endpoint_id or "not deployed",
-                 e.bytes_processed, lookback_days)
+        log.info(
+            "endpoint %s (%s): %d bytes processed over %d days",
+            e.service,
+            e.endpoint_id or "not deployed",
+            e.bytes_processed,
+            lookback_days,
+        )
     return Verification(lookback_days, evidence)
 
 
@@ -178,7 +187,9 @@ def find_step(plan: Sequence[MigrationStep], name: str, network_note: str) -> Mi
     if not plan:
         raise BadInput(f"--migration-step {name}: the network lever recommends no migration ({network_note})")
     if name == STEP_ENDPOINTS:
-        raise BadInput(f"--migration-step {name}: every required endpoint ({', '.join(REQUIRED_INTERFACE_ENDPOINTS)}) is already deployed")
+        raise BadInput(
+            f"--migration-step {name}: every required endpoint ({', '.join(REQUIRED_INTERFACE_ENDPOINTS)}) is already deployed"
+        )
     raise BadInput(f"--migration-step {name}: the NAT gateway count is already the recommended one; nothing to switch")
 
 
@@ -212,17 +223,23 @@ def run_step(
             raise BadInput("--migration-step verify writes nothing: drop --write-config")
         return StepResult(name, verify_endpoints(ctx, outputs, where, lookback_days))
     if stack_file is None:
-        raise BadInput(f"--migration-step {name} writes {STEP_KEYS[name]}: pass --write-config with the network stack file")
+        raise BadInput(
+            f"--migration-step {name} writes {STEP_KEYS[name]}: pass --write-config with the network stack file"
+        )
     step = find_step(plan, name, network_note)
     result = StepResult(name)
     if name == STEP_NAT:
         if any(s.name == STEP_ENDPOINTS for s in plan):
-            raise BadInput(f"--migration-step {name}: the endpoints step is not done yet ({where} does not list "
-                           f"every one of {', '.join(REQUIRED_INTERFACE_ENDPOINTS)}); nothing written")
+            raise BadInput(
+                f"--migration-step {name}: the endpoints step is not done yet ({where} does not list "
+                f"every one of {', '.join(REQUIRED_INTERFACE_ENDPOINTS)}); nothing written"
+            )
         result.verification = verify_endpoints(ctx, outputs, where, lookback_days)
         if not result.verification.passed:
-            raise BadInput(f"--migration-step {name}: the verification has not passed ({result.verification.failures()}); "
-                           "nothing written")
+            raise BadInput(
+                f"--migration-step {name}: the verification has not passed ({result.verification.failures()}); "
+                "nothing written"
+            )
     setting = step_setting(step, stack_file)
     journal: Optional[Journal] = None
 
@@ -242,7 +259,6 @@ def run_step(
     return result
 
 
-
 def render_step(result: StepResult, fmt: str) -> str:
     """The step's report: JSON, or lines for the terminal."""
     if fmt == "json":
@@ -250,12 +266,16 @@ def render_step(result: StepResult, fmt: str) -> str:
     lines = [f"network migration step: {result.step}"]
     if result.verification is not None:
         v = result.verification
-        lines.append(f"verification ({'passed' if v.passed else 'NOT passed'}): AWS/PrivateLinkEndpoints BytesProcessed "
-                     f"over {v.lookback_days} days")
+        lines.append(
+            f"verification ({'passed' if v.passed else 'NOT passed'}): AWS/PrivateLinkEndpoints BytesProcessed "
+            f"over {v.lookback_days} days"
+        )
         for e in v.evidence:
             state = "ok" if e.passed else "FAIL"
-            lines.append(f"  {state:4} {e.service:15} {e.endpoint_id or 'not deployed':24} {e.bytes_processed:>16,} bytes "
-                         f"({VERIFIED_ENDPOINTS[e.service]})")
+            lines.append(
+                f"  {state:4} {e.service:15} {e.endpoint_id or 'not deployed':24} {e.bytes_processed:>16,} bytes "
+                f"({VERIFIED_ENDPOINTS[e.service]})"
+            )
     if result.file is not None:
         f = result.file
         lines.append(f"{f.path}: {f.status}" + (f" ({f.error})" if f.error else ""))

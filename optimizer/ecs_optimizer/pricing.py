@@ -67,8 +67,7 @@ class PriceTable:
         if architecture == "ARM64":
             return self.fargate_vcpu_hour_arm, self.fargate_gb_hour_arm
         raise ValueError(
-            f"architecture {architecture!r} is not a Fargate Linux architecture "
-            f"(allowed: {', '.join(ARCHITECTURES)})"
+            f"architecture {architecture!r} is not a Fargate Linux architecture (allowed: {', '.join(ARCHITECTURES)})"
         )
 
 
@@ -78,12 +77,10 @@ def _d(value: str) -> Decimal:
 
 _USE1_LIST = "AWS public price list for us-east-1 (docs/pricing.md)"
 _SAME_AS_USE1 = (
-    "AWS public price list; Fargate, NAT gateway, VPC endpoint and ECR rates equal "
-    "us-east-1 (docs/pricing.md)"
+    "AWS public price list; Fargate, NAT gateway, VPC endpoint and ECR rates equal us-east-1 (docs/pricing.md)"
 )
 _REGIONAL = (
-    "AWS public price list for {region}; not checked rate by rate (docs/pricing.md), "
-    "confirm with --pricing live"
+    "AWS public price list for {region}; not checked rate by rate (docs/pricing.md), confirm with --pricing live"
 )
 
 
@@ -157,23 +154,17 @@ def table_prices(region: str) -> PriceTable:
     try:
         return PRICE_TABLES[region]
     except KeyError:
-        raise ValueError(
-            f"no embedded prices for region {region!r} (known: {', '.join(PRICE_TABLES)})"
-        ) from None
+        raise ValueError(f"no embedded prices for region {region!r} (known: {', '.join(PRICE_TABLES)})") from None
 
 
-def fargate_task_hourly(
-    cpu_units: int, memory_mib: int, architecture: str, prices: PriceTable
-) -> Decimal:
+def fargate_task_hourly(cpu_units: int, memory_mib: int, architecture: str, prices: PriceTable) -> Decimal:
     """On-demand hourly price of one Fargate task: cpu_units/1024 vCPU plus memory_mib/1024 GB.
 
     The one place a task is priced; sizing compares pairs with it and the savings model
     multiplies it by task-hours.
     """
     vcpu_rate, gb_rate = prices.fargate_rates(architecture)
-    return (Decimal(cpu_units) / _UNITS_PER_VCPU) * vcpu_rate + (
-        Decimal(memory_mib) / _MIB_PER_GIB
-    ) * gb_rate
+    return (Decimal(cpu_units) / _UNITS_PER_VCPU) * vcpu_rate + (Decimal(memory_mib) / _MIB_PER_GIB) * gb_rate
 
 
 def _warn_default(message: str) -> None:
@@ -195,9 +186,7 @@ def load_prices(
     both modes, since the table supplies the items live pricing does not read.
     """
     if source not in PRICING_SOURCES:
-        raise ValueError(
-            f"pricing source {source!r} is not one of: {', '.join(PRICING_SOURCES)}"
-        )
+        raise ValueError(f"pricing source {source!r} is not one of: {', '.join(PRICING_SOURCES)}")
     table = table_prices(region)
     if source == "table":
         return table

@@ -28,7 +28,9 @@ def format_value(value: Any) -> str:
         return str(int(value))
     if isinstance(value, list) and all(isinstance(i, dict) and "capacityProvider" in i for i in value):
         return ", ".join(
-            f"{i['capacityProvider']}" + (f" base {i['base']}" if i.get("base") else "") + f" weight {i.get('weight', 0)}"
+            f"{i['capacityProvider']}"
+            + (f" base {i['base']}" if i.get("base") else "")
+            + f" weight {i.get('weight', 0)}"
             for i in value
         )
     text = value if isinstance(value, str) else json.dumps(value, default=str)
@@ -74,7 +76,10 @@ def writeback_lines(report: WriteBackReport, fmt: str) -> List[str]:
     for f in report.files:
         detail = f": {f.error}" if f.error else f" ({len(f.changes)} keys)" if f.changes else ""
         lines.append(f"{bullet}{f.layer} {f.path}: {f.status}{detail}")
-        lines += [f"{'  ' if fmt == 'markdown' else '    '}{c.key}: {format_value(c.before)} -> {format_value(c.after)}" for c in f.changes]
+        lines += [
+            f"{'  ' if fmt == 'markdown' else '    '}{c.key}: {format_value(c.before)} -> {format_value(c.after)}"
+            for c in f.changes
+        ]
     for layer, keys in report.unwritten.items():
         lines.append(f"{bullet}{layer}: not written, no --write-config file for this layer: {', '.join(keys)}")
     if not report.files and not report.unwritten:
@@ -128,7 +133,9 @@ def render_rollback(outcome: RollbackOutcome, fmt: str) -> str:
     if outcome.files:
         bullet = "- " if fmt == "markdown" else "  "
         lines += ["", "Config files:"]
-        lines += [f"{bullet}{f.layer} {f.path}: {f.status}{f' ({f.reason})' if f.reason else ''}" for f in outcome.files]
+        lines += [
+            f"{bullet}{f.layer} {f.path}: {f.status}{f' ({f.reason})' if f.reason else ''}" for f in outcome.files
+        ]
     return "\n".join(lines)
 
 

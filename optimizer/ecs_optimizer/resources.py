@@ -105,8 +105,17 @@ def optimizer_revisions(ctx: AwsContext, after_arn: str) -> List[RunRevision]:
 
 
 #: What makes two revisions interchangeable for the optimizer: everything it copies.
-_REVISION_CONTENT = ("cpu", "memory", "containerDefinitions", "runtimePlatform", "networkMode",
-                     "requiresCompatibilities", "taskRoleArn", "executionRoleArn", "volumes")
+_REVISION_CONTENT = (
+    "cpu",
+    "memory",
+    "containerDefinitions",
+    "runtimePlatform",
+    "networkMode",
+    "requiresCompatibilities",
+    "taskRoleArn",
+    "executionRoleArn",
+    "volumes",
+)
 
 
 def same_content(a: dict, b: dict) -> bool:
@@ -161,7 +170,11 @@ def normalize_strategy(items: Optional[List[dict]]) -> Optional[List[dict]]:
         return None
     return sorted(
         (
-            {"capacityProvider": i["capacityProvider"], "base": int(i.get("base", 0)), "weight": int(i.get("weight", 0))}
+            {
+                "capacityProvider": i["capacityProvider"],
+                "base": int(i.get("base", 0)),
+                "weight": int(i.get("weight", 0)),
+            }
             for i in items
         ),
         key=lambda i: i["capacityProvider"],
@@ -233,8 +246,10 @@ def deployment_state(service: dict, task_definition: str) -> str:
     """A short description of the deployment of ``task_definition`` for progress lines."""
     for d in service.get("deployments", []):
         if d.get("taskDefinition") == task_definition:
-            return (f"{d.get('status', '?')} {d.get('rolloutState') or 'IN_PROGRESS'}, "
-                    f"{d.get('runningCount', 0)}/{d.get('desiredCount', 0)} running")
+            return (
+                f"{d.get('status', '?')} {d.get('rolloutState') or 'IN_PROGRESS'}, "
+                f"{d.get('runningCount', 0)}/{d.get('desiredCount', 0)} running"
+            )
     return "waiting for the deployment to start"
 
 
@@ -406,9 +421,7 @@ def with_keep_count(text: Optional[str], keep: int) -> str:
 
 def image_sizes(ctx: AwsContext, repository: str) -> Tuple[int, ...]:
     """Image sizes in bytes, newest push first (what "keep the last N" keeps)."""
-    images = list(
-        paginate(ctx.ecr.describe_images, "imageDetails", repositoryName=repository, maxResults=1000)
-    )
+    images = list(paginate(ctx.ecr.describe_images, "imageDetails", repositoryName=repository, maxResults=1000))
     images.sort(key=lambda i: i.get("imagePushedAt") or 0, reverse=True)
     return tuple(int(i.get("imageSizeInBytes") or 0) for i in images)
 

@@ -16,9 +16,9 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from . import resources as res
@@ -83,8 +83,14 @@ class Restorer:
             "ecrLifecyclePolicy": self._lifecycle_policy,
         }[resource]
 
-    def _write(self, step: RestoreStep, operation: str, fields: Dict[str, Any], current: Dict[str, Any],
-               write: Callable[[], Any]) -> List[Change]:
+    def _write(
+        self,
+        step: RestoreStep,
+        operation: str,
+        fields: Dict[str, Any],
+        current: Dict[str, Any],
+        write: Callable[[], Any],
+    ) -> List[Change]:
         """Run ``write`` (unless dry-run), journalled write-ahead, and log each restored field."""
         changes = [
             Change(step.service, step.resource, name, current[name], value, step.target)
@@ -97,8 +103,14 @@ class Restorer:
         else:
             write()
         for change in changes:
-            log.info("%s: %s.%s %s -> %s (restored)", change.service, change.resource, change.field,
-                     _short(change.before), _short(change.after))
+            log.info(
+                "%s: %s.%s %s -> %s (restored)",
+                change.service,
+                change.resource,
+                change.field,
+                _short(change.before),
+                _short(change.after),
+            )
         return changes
 
     def _service(self, step: RestoreStep, notes: Optional[List[str]] = None) -> List[Change]:
@@ -111,7 +123,11 @@ class Restorer:
         }
         wanted = dict(step.before)
         live_count, set_count = current["desiredCount"], step.after.get("desiredCount")
-        if "desiredCount" in wanted and "desiredCount" in step.after and live_count not in (set_count, wanted["desiredCount"]):
+        if (
+            "desiredCount" in wanted
+            and "desiredCount" in step.after
+            and live_count not in (set_count, wanted["desiredCount"])
+        ):
             # Autoscaling changed the count since the run set it: it owns the count now, and
             # putting the old one back would undo a scale-out (or -in) it made for the load.
             del wanted["desiredCount"]
@@ -125,19 +141,27 @@ class Restorer:
         differ = {k: v for k, v in wanted.items() if k in current and current[k] != v}
         if not differ:
             return []
-        changes = self._write(step, "UpdateService", differ, current, lambda: res.update_service(
-            self.ctx,
-            cluster,
-            name,
-            task_definition=differ.get("taskDefinition"),
-            desired_count=differ.get("desiredCount"),
-            strategy=differ.get("capacityProviderStrategy"),
-            change_strategy="capacityProviderStrategy" in differ,
-        ))
+        changes = self._write(
+            step,
+            "UpdateService",
+            differ,
+            current,
+            lambda: res.update_service(
+                self.ctx,
+                cluster,
+                name,
+                task_definition=differ.get("taskDefinition"),
+                desired_count=differ.get("desiredCount"),
+                strategy=differ.get("capacityProviderStrategy"),
+                change_strategy="capacityProviderStrategy" in differ,
+            ),
+        )
         if self.dry_run:
             return changes
         task_definition = differ.get("taskDefinition", current["taskDefinition"])
-        rollout = res.wait_for_deployment(self.ctx, cluster, name, task_definition, self.wait_timeout, self.poll_interval)
+        rollout = res.wait_for_deployment(
+            self.ctx, cluster, name, task_definition, self.wait_timeout, self.poll_interval
+        )
         if not rollout.ok:
             raise RestoreFailed(f"service {name} restored but its deployment did not settle: {rollout.reason}")
         return changes
@@ -150,10 +174,14 @@ class Restorer:
         if self.dry_run:
             in_use = step.before["revision"]  # what the service step will have restored
         else:
-            in_use = res.describe_service(self.ctx, step.target["cluster"], step.target["serviceName"]).get("taskDefinition")
+            in_use = res.describe_service(self.ctx, step.target["cluster"], step.target["serviceName"]).get(
+                "taskDefinition"
+            )
         named = [c.after for c in step.changes if c.field == "revision" and c.after]
         run_id = step.target.get("runId")
-        tagged = [r.arn for r in res.optimizer_revisions(self.ctx, step.before["revision"]) if run_id and r.run_id == run_id]
+        tagged = [
+            r.arn for r in res.optimizer_revisions(self.ctx, step.before["revision"]) if run_id and r.run_id == run_id
+        ]
         retired = []
         for arn in dict.fromkeys(named + tagged):
             if arn == in_use or not res.is_active(self.ctx, arn):
@@ -161,7 +189,9 @@ class Restorer:
             change = Change(step.service, step.resource, "retired", arn, "INACTIVE", step.target)
             if not self.dry_run:
                 if self.journal is not None:
-                    self.journal.guarded("DeregisterTaskDefinition", [change], lambda a=arn: res.deregister(self.ctx, a))
+                    self.journal.guarded(
+                        "DeregisterTaskDefinition", [change], lambda a=arn: res.deregister(self.ctx, a)
+                    )
                 else:
                     res.deregister(self.ctx, arn)
                 log.info("%s: deregistered %s", step.service, arn)
@@ -178,8 +208,13 @@ class Restorer:
         if wanted == current:
             return []
         differ = {k: v for k, v in wanted.items() if current[k] != v}
-        return self._write(step, "RegisterScalableTarget", differ, current, lambda: res.set_scalable_target(
-            self.ctx, resource_id, wanted["minCapacity"], wanted["maxCapacity"]))
+        return self._write(
+            step,
+            "RegisterScalableTarget",
+            differ,
+            current,
+            lambda: res.set_scalable_target(self.ctx, resource_id, wanted["minCapacity"], wanted["maxCapacity"]),
+        )
 
     def _lifecycle_policy(self, step: RestoreStep) -> List[Change]:
         if "lifecyclePolicyText" not in step.before:
@@ -192,8 +227,9 @@ class Restorer:
         current = {"lifecyclePolicyText": current_text, "keepImages": res.keep_count(current_text)[0]}
         wanted = {"keepImages": res.keep_count(wanted_text)[0], "lifecyclePolicyText": wanted_text}
         operation = "DeleteLifecyclePolicy" if wanted_text is None else "PutLifecyclePolicy"
-        return self._write(step, operation, wanted, current,
-                           lambda: res.write_lifecycle_policy(self.ctx, repository, wanted_text))
+        return self._write(
+            step, operation, wanted, current, lambda: res.write_lifecycle_policy(self.ctx, repository, wanted_text)
+        )
 
     def _alarm(self, step: RestoreStep) -> List[Change]:
         name = step.target["alarmName"]
@@ -203,8 +239,13 @@ class Restorer:
         wanted = step.before.get("threshold")
         if wanted is None or res.same_number(alarm.get("Threshold"), wanted):
             return []
-        return self._write(step, "PutMetricAlarm", {"threshold": float(wanted)}, {"threshold": alarm.get("Threshold")},
-                           lambda: res.set_alarm_threshold(self.ctx, alarm, float(wanted)))
+        return self._write(
+            step,
+            "PutMetricAlarm",
+            {"threshold": float(wanted)},
+            {"threshold": alarm.get("Threshold")},
+            lambda: res.set_alarm_threshold(self.ctx, alarm, float(wanted)),
+        )
 
 
 def _same_json(a: Optional[str], b: Optional[str]) -> bool:
@@ -294,7 +335,8 @@ def _summarise(services: List[str], outcomes: List[RestoreOutcome], done_status:
         mine = [o for o in outcomes if o.step.service == name]
         changes = [
             {"resource": c.resource, "field": c.field, "before": c.before, "after": c.after}
-            for o in mine for c in o.changes
+            for o in mine
+            for c in o.changes
         ]
         errors = [o.error for o in mine if o.error]
         notes = [n for o in mine for n in o.notes]
@@ -303,7 +345,9 @@ def _summarise(services: List[str], outcomes: List[RestoreOutcome], done_status:
         elif changes:
             lines.append(ServiceLine(name, done_status, changes, "; ".join(notes)))
         else:
-            lines.append(ServiceLine(name, "unchanged", [], "; ".join(["already at the journal's before values"] + notes)))
+            lines.append(
+                ServiceLine(name, "unchanged", [], "; ".join(["already at the journal's before values"] + notes))
+            )
     return lines
 
 

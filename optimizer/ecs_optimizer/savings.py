@@ -100,9 +100,7 @@ def lever_states(before: ServiceState, after: ServiceState) -> List[ServiceState
     moved = sized.with_changes(architecture=after.architecture)
     counted = moved.with_changes(desired_count=after.desired_count)
     spotted = counted.with_changes(strategy=after.strategy)
-    stored = spotted.with_changes(
-        ecr_keep_images=after.ecr_keep_images, ecr_image_bytes=after.ecr_image_bytes
-    )
+    stored = spotted.with_changes(ecr_keep_images=after.ecr_keep_images, ecr_image_bytes=after.ecr_image_bytes)
     return [before, sized, moved, counted, spotted, stored]
 
 
@@ -161,10 +159,7 @@ def network_costs(network: NetworkState, prices: PriceTable) -> NetworkCosts:
     recommended = network_components(
         nat_after, endpoints_after, network.availability_zones, aws_gb, internet_gb, prices
     )
-    design = (
-        f"{nat_after} NAT gateway and {endpoints_after} interface endpoints in "
-        f"{network.availability_zones} AZs"
-    )
+    design = f"{nat_after} NAT gateway and {endpoints_after} interface endpoints in {network.availability_zones} AZs"
     where = "natStrategy single in stacks/network; a recommendation, not a live change"
     if aws_gb or internet_gb:
         priced = (
@@ -251,9 +246,7 @@ class SavingsReport:
 
     def __post_init__(self) -> None:
         if len(self.levels) != len(CATEGORIES) + 1:
-            raise ValueError(
-                f"levels needs {len(CATEGORIES) + 1} running totals, got {len(self.levels)}"
-            )
+            raise ValueError(f"levels needs {len(CATEGORIES) + 1} running totals, got {len(self.levels)}")
 
     @property
     def before_monthly(self) -> Fraction:
@@ -274,10 +267,7 @@ class SavingsReport:
 
     def breakdown(self) -> Dict[str, Fraction]:
         """Unrounded saving per category; the values sum to :attr:`monthly_savings`."""
-        return {
-            category: self.levels[i] - self.levels[i + 1]
-            for i, category in enumerate(CATEGORIES)
-        }
+        return {category: self.levels[i] - self.levels[i + 1] for i, category in enumerate(CATEGORIES)}
 
     @property
     def percent_base(self) -> str:
@@ -291,14 +281,17 @@ class SavingsReport:
 
     def percentages(self) -> List[dict]:
         """The saving as a share of each base it can be read against, each labelled."""
-        out = [{"base": BASE_COMPUTE, "savings": self.monthly_savings - self._network_saving(),
-                "of": self.compute_before}]
+        out = [
+            {"base": BASE_COMPUTE, "savings": self.monthly_savings - self._network_saving(), "of": self.compute_before}
+        ]
         if self.network is not None:
-            out.append({"base": BASE_COMPUTE_AND_NETWORK, "savings": self.monthly_savings,
-                        "of": self.before_monthly})
+            out.append({"base": BASE_COMPUTE_AND_NETWORK, "savings": self.monthly_savings, "of": self.before_monthly})
         return [
-            {"base": p["base"], "monthlySavings": _out(_money(p["savings"])),
-             "percent": _out(_percent(p["savings"], p["of"]))}
+            {
+                "base": p["base"],
+                "monthlySavings": _out(_money(p["savings"])),
+                "percent": _out(_percent(p["savings"], p["of"])),
+            }
             for p in out
         ]
 
@@ -371,9 +364,7 @@ class SavingsReport:
                 s.before_components if side == "before" else s.after_components for s in self.services
             ]
             if self.network is not None:
-                groups.append(
-                    self.network.before_components if side == "before" else self.network.after_components
-                )
+                groups.append(self.network.before_components if side == "before" else self.network.after_components)
             for group in groups:
                 rows.extend(_component_dict(c, side) for c in group)
         return rows
@@ -404,8 +395,7 @@ def _savings_plan_dict(plan: Optional[SavingsPlanRecommendation]) -> Optional[di
         "onDemandFloorHourly": _out(_round_half_up(plan.floor_hourly, 4)),
         "onDemandFloorMonthly": _out(_money(plan.floor_monthly)),
         "floor": [
-            {"service": name, "tasks": _out(_round_half_up(tasks, 2)),
-             "hourly": _out(_round_half_up(hourly, 4))}
+            {"service": name, "tasks": _out(_round_half_up(tasks, 2)), "hourly": _out(_round_half_up(hourly, 4))}
             for name, tasks, hourly in plan.floor_by_service
         ],
         "terms": [
@@ -468,9 +458,7 @@ def compute_savings(
     net: Optional[NetworkCosts] = None
     if network is not None:
         net = network_costs(network, prices)
-        levels = [level + net.before for level in levels[:-1]] + [
-            levels[-1] + net.after
-        ]
+        levels = [level + net.before for level in levels[:-1]] + [levels[-1] + net.after]
         notes.append(net.note)
     plan = recommend_savings_plan(finals, prices) if finals else None
     return SavingsReport(

@@ -76,9 +76,7 @@ def component_rows(data: Mapping[str, Any], state: str) -> List[List[str]]:
 
 def plan_rows(data: Mapping[str, Any]) -> List[List[str]]:
     net = data.get("network") or {}
-    return [
-        [str(s["order"]), s["action"], s["configKey"] or "-", s["verify"]] for s in net.get("migrationPlan", [])
-    ]
+    return [[str(s["order"]), s["action"], s["configKey"] or "-", s["verify"]] for s in net.get("migrationPlan", [])]
 
 
 def savings_plan_rows(data: Mapping[str, Any]) -> List[List[str]]:
@@ -119,14 +117,26 @@ def source_line(data: Mapping[str, Any]) -> str:
 SECTIONS = (
     ("Estimated monthly savings", ["service", "before", "after", "saving"], service_rows),
     ("By lever", ["lever", "saving"], lambda d: [[b["category"], usd(b["monthly"])] for b in d["breakdown"]]),
-    ("Network migration plan (recommended, applied by the network layer)", ["step", "action", "config key", "verify"], plan_rows),
+    (
+        "Network migration plan (recommended, applied by the network layer)",
+        ["step", "action", "config key", "verify"],
+        plan_rows,
+    ),
     (
         "Compute Savings Plan (reported, never applied)",
         ["term", "discount", "commitment", "saving a month", "break-even use"],
         savings_plan_rows,
     ),
-    ("Cost components before", ["scope", "item", "quantity", "unit", "unit price", "monthly"], lambda d: component_rows(d, "before")),
-    ("Cost components after", ["scope", "item", "quantity", "unit", "unit price", "monthly"], lambda d: component_rows(d, "after")),
+    (
+        "Cost components before",
+        ["scope", "item", "quantity", "unit", "unit price", "monthly"],
+        lambda d: component_rows(d, "before"),
+    ),
+    (
+        "Cost components after",
+        ["scope", "item", "quantity", "unit", "unit price", "monthly"],
+        lambda d: component_rows(d, "after"),
+    ),
 )
 
 
@@ -174,7 +184,19 @@ def render_csv(data: Mapping[str, Any]) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_HEADER)
     for c in data["components"]:
-        writer.writerow(["component", c["state"], c["scope"], c["item"], c["quantity"], c["unit"], c["unitPrice"], cents(c["monthly"]), ""])
+        writer.writerow(
+            [
+                "component",
+                c["state"],
+                c["scope"],
+                c["item"],
+                c["quantity"],
+                c["unit"],
+                c["unitPrice"],
+                cents(c["monthly"]),
+                "",
+            ]
+        )
     rows: List[Dict[str, Any]] = [dict(s, record="service", scope=s["service"]) for s in data["services"]]
     if data.get("network"):
         rows.append(dict(data["network"], record="network", scope="network"))
@@ -193,11 +215,23 @@ def render_csv(data: Mapping[str, Any]) -> str:
         note = f"{data['percent']:.1f}% {data['percentBase']}" if row["record"] == "total" else ""
         writer.writerow([row["record"], "saving", row["scope"], "", "", "", "", cents(row["monthlySavings"]), note])
     for step in (data.get("network") or {}).get("migrationPlan", []):
-        writer.writerow(["migrationStep", step["order"], step["configKey"] or "", step["action"], "", "", "", "", step["verify"]])
+        writer.writerow(
+            ["migrationStep", step["order"], step["configKey"] or "", step["action"], "", "", "", "", step["verify"]]
+        )
     plan = data.get("savingsPlan")
     for term in plan["terms"] if plan else []:
         note = f"discount {term['discountPercent']:.1f}%; break-even use {term['breakEvenUtilizationPercent']:.1f}%; not applied"
         writer.writerow(
-            ["savingsPlan", term["term"], "compute", "hourly commitment", term["hourlyCommitment"], "USD/hour", "", cents(term["monthlySavings"]), note]
+            [
+                "savingsPlan",
+                term["term"],
+                "compute",
+                "hourly commitment",
+                term["hourlyCommitment"],
+                "USD/hour",
+                "",
+                cents(term["monthlySavings"]),
+                note,
+            ]
         )
     return out.getvalue().rstrip("\n")

@@ -95,9 +95,7 @@ class Usage:
     cpu_peak_pct: Optional[float] = None
 
 
-def usage_from_series(
-    cpu_series: Sequence[float], mem_series: Sequence[float], period_seconds: int
-) -> Optional[Usage]:
+def usage_from_series(cpu_series: Sequence[float], mem_series: Sequence[float], period_seconds: int) -> Optional[Usage]:
     """Reduce per-period CloudWatch series to a :class:`Usage`; None when there is no data.
 
     ``cpu_series`` holds the per-period Averages, ``mem_series`` the per-period Maxima.
@@ -162,9 +160,7 @@ class SizingOptions:
         if not 0.0 <= self.spot_share <= 1.0:
             raise ValueError(f"spot_share must be between 0 and 1, got {self.spot_share}")
         if self.min_history_days < 0:
-            raise ValueError(
-                f"min_history_days must not be negative, got {self.min_history_days}"
-            )
+            raise ValueError(f"min_history_days must not be negative, got {self.min_history_days}")
         if self.keep_images < 1:
             raise ValueError(f"keep_images must be at least 1, got {self.keep_images}")
         if self.lookback_days < 1:
@@ -235,9 +231,7 @@ def fixed_size(reference: Size, current: Size, tier: str, architecture: str) -> 
     return target
 
 
-def cheapest_covering(
-    cpu_need: float, memory_need: float, architecture: str
-) -> Optional[Size]:
+def cheapest_covering(cpu_need: float, memory_need: float, architecture: str) -> Optional[Size]:
     """The cheapest valid pair with cpu >= ``cpu_need`` units and memory >= ``memory_need`` MiB.
 
     Ties (equal price) go to the smaller CPU, then the smaller memory. None when even the
@@ -249,9 +243,7 @@ def cheapest_covering(
     return min(covering, key=lambda s: (task_hourly(s, architecture), s[0], s[1]))
 
 
-def per_task_need(
-    current: ServiceState, usage: Usage, new_count: int, headroom: float
-) -> Tuple[float, float]:
+def per_task_need(current: ServiceState, usage: Usage, new_count: int, headroom: float) -> Tuple[float, float]:
     """(cpu units, MiB) each of ``new_count`` tasks must reserve to carry the observed load.
 
     The total need is the observed share times what the current tasks reserve in all
@@ -287,9 +279,7 @@ def fixed_counts(reference: ServiceState, current: ServiceState) -> Tuple[int, i
     new_min = min(reference.min_capacity, current.min_capacity, FIXED_MIN_CAPACITY)
     if scaled_out(reference, current):
         return current.desired_count, new_min
-    new_desired = max(
-        new_min, min(reference.desired_count, current.desired_count, new_min + 1)
-    )
+    new_desired = max(new_min, min(reference.desired_count, current.desired_count, new_min + 1))
     return new_desired, new_min
 
 
@@ -362,11 +352,7 @@ def plan_service(
     reference = baseline or current
     check_size(reference.cpu, reference.memory, where=f"{current.service}: baseline task size")
 
-    enough_history = (
-        usage is not None
-        and usage.days_covered >= opts.min_history_days
-        and current.desired_count > 0
-    )
+    enough_history = usage is not None and usage.days_covered >= opts.min_history_days and current.desired_count > 0
     if policy == "metrics" and not enough_history:
         return Decision(
             after=current,
@@ -402,8 +388,9 @@ def plan_service(
         elif usage is not None and desired > 0:
             # A blind cut never goes below what the history shows: the peak memory and the
             # busiest hour's CPU, without headroom (fixed is the policy that adds none).
-            desired, size = _raise_to_cover(current, usage, desired, size, replace(opts, headroom=0.0), notes,
-                                            "the observed peak")
+            desired, size = _raise_to_cover(
+                current, usage, desired, size, replace(opts, headroom=0.0), notes, "the observed peak"
+            )
 
     after = current.with_changes(
         cpu=size[0],
@@ -431,10 +418,7 @@ def _history_text(usage: Optional[Usage], opts: SizingOptions, current: ServiceS
         return "the service runs no tasks to measure"
     if usage is None:
         return "there is no CloudWatch utilization history"
-    return (
-        f"only {usage.days_covered:.1f} days of utilization history "
-        f"(needs {opts.min_history_days:g})"
-    )
+    return f"only {usage.days_covered:.1f} days of utilization history (needs {opts.min_history_days:g})"
 
 
 @dataclass(frozen=True)
@@ -446,9 +430,7 @@ class _Cover:
     hourly: float  # all tasks
 
 
-def _cheapest_cover(
-    current: ServiceState, usage: Usage, counts: Sequence[int], headroom: float
-) -> Optional[_Cover]:
+def _cheapest_cover(current: ServiceState, usage: Usage, counts: Sequence[int], headroom: float) -> Optional[_Cover]:
     """The cheapest (count, size) among ``counts`` that carries the observed load.
 
     Fargate's price is linear in vCPU and GB, but its sizes are coarse (2 vCPU starts at
@@ -486,9 +468,7 @@ def _metrics_plan(
 ) -> Tuple[int, Size]:
     """(desired, size) under ``metrics``: the cheapest cover at ``fixed``'s count or today's."""
     current_size = (current.cpu, current.memory)
-    cover = _cheapest_cover(
-        current, usage, [target_desired, current.desired_count], opts.headroom
-    )
+    cover = _cheapest_cover(current, usage, [target_desired, current.desired_count], opts.headroom)
     if cover is None:
         cpu_need, mem_need = per_task_need(current, usage, current.desired_count, opts.headroom)
         notes.append(
@@ -499,9 +479,7 @@ def _metrics_plan(
         return current.desired_count, current_size
     notes.append(_need_text(usage, cover, opts.headroom))
     if cover.count != target_desired:
-        notes.append(
-            f"count kept at {cover.count}: fewer tasks would cost more for the same capacity"
-        )
+        notes.append(f"count kept at {cover.count}: fewer tasks would cost more for the same capacity")
     if task_hourly(cover.size, current.architecture) > task_hourly(current_size, current.architecture):
         notes.append(
             f"under-sized: grows from {_fmt_size(current_size)} to {_fmt_size(cover.size)} "
@@ -607,9 +585,7 @@ def alarm_threshold(
     if autoscaling_target is not None:
         wanted = Decimal(str(autoscaling_target)) + Decimal(str(ALARM_TARGET_MARGIN))
     else:
-        old_size, new_size = (
-            (before.cpu, after.cpu) if kind == "cpuHigh" else (before.memory, after.memory)
-        )
+        old_size, new_size = (before.cpu, after.cpu) if kind == "cpuHigh" else (before.memory, after.memory)
         if old_size == new_size:
             return old_threshold
         # Decimal so that a threshold like 80.95 rounds up as written, not down as its float does.

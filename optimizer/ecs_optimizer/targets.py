@@ -201,8 +201,7 @@ def parse_compute_outputs(data: Any, where: str) -> Targets:
         raise BadInput(f"{where}: services is empty")
     suffix = data["environmentSuffix"]
     services = {
-        name: _parse_service(name, spec, f"{where}: services.{name}", suffix)
-        for name, spec in data["services"].items()
+        name: _parse_service(name, spec, f"{where}: services.{name}", suffix) for name, spec in data["services"].items()
     }
     return Targets(
         source=where,
@@ -300,6 +299,8 @@ def load_stack(stack: str, runner: Any = subprocess.run) -> Targets:
     proc = runner(cmd, cwd=str(cwd), capture_output=True, text=True, timeout=120)
     if proc.returncode != 0:
         first = (proc.stderr or proc.stdout or "").strip().splitlines()
-        raise BadInput(f"pulumi stack output --stack {stack} failed: {first[0] if first else 'exit ' + str(proc.returncode)}")
+        raise BadInput(
+            f"pulumi stack output --stack {stack} failed: {first[0] if first else 'exit ' + str(proc.returncode)}"
+        )
     where = f"stack {stack}"
     return parse_compute_outputs(parse_json(proc.stdout, where), where)

@@ -37,10 +37,11 @@ from botocore.config import Config
 
 from ecs_optimizer import resources as res
 from ecs_optimizer.aws import chunks
-from .fleet import FleetSpec, fleet_from_plan
 from ecs_optimizer.model import CapacityStrategy
-from .synthetic import TraceSpec, generate_trace, history_start, repository_images
 from ecs_optimizer.targets import pattern_alarms
+
+from .fleet import FleetSpec, fleet_from_plan
+from .synthetic import TraceSpec, generate_trace, history_start, repository_images
 
 #: The emulator only ever listens on the loopback interface.
 HOST = "127.0.0.1"
@@ -65,7 +66,6 @@ def _quiet(_: str) -> None:
     return None
 
 
-
 def terminate(proc: "subprocess.Popen[Any]", grace: float = 5.0) -> None:
     """Stop a child process: SIGTERM, then SIGKILL if it has not exited within ``grace`` seconds."""
     proc.terminate()
@@ -74,6 +74,7 @@ def terminate(proc: "subprocess.Popen[Any]", grace: float = 5.0) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
 
 class EmulatorError(RuntimeError):
     """The emulator did not start, or stopped answering."""
@@ -139,9 +140,7 @@ class Emulator:
             "--rollout-seconds",
             str(self.rollout_seconds),
         ]
-        self._proc = subprocess.Popen(
-            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log, env=env
-        )
+        self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log, env=env)
         try:
             self.endpoint = self._read_endpoint()
             self._wait_until_answering()
@@ -169,7 +168,9 @@ class Emulator:
                 return
             except Exception as exc:  # noqa: BLE001 - any failure means "not yet"
                 if not self.running or time.monotonic() > deadline:
-                    raise EmulatorError(f"the emulator at {self.endpoint} does not answer ({exc}): {self._log_tail()}") from exc
+                    raise EmulatorError(
+                        f"the emulator at {self.endpoint} does not answer ({exc}): {self._log_tail()}"
+                    ) from exc
                 time.sleep(0.1)
 
     def _log_tail(self, limit: int = 2000) -> str:
@@ -211,7 +212,12 @@ class Emulator:
 
     def env(self) -> Dict[str, str]:
         """Environment for a process (the ``ecs-optimizer`` CLI) that should talk to the emulator."""
-        return {**DUMMY_CREDENTIALS, "AWS_ENDPOINT_URL": self.endpoint, "AWS_DEFAULT_REGION": self.region, "AWS_REGION": self.region}
+        return {
+            **DUMMY_CREDENTIALS,
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_REGION": self.region,
+        }
 
     def calls(self) -> Dict[str, int]:
         """API calls served since the last reset, by ``service:Operation``."""
@@ -291,7 +297,9 @@ def _network_ids(clients: _Clients, fleet: FleetSpec) -> Dict[str, str]:
     network = ipaddress.ip_network(net.vpc_cidr)
     # /24s where the VPC allows, else as many equal blocks as there are subnets.
     needed = max(1, math.ceil(math.log2(max(2, len(net.subnet_ids)))))
-    blocks = network.subnets(new_prefix=max(24, network.prefixlen + needed) if network.prefixlen < 24 else network.prefixlen + needed)
+    blocks = network.subnets(
+        new_prefix=max(24, network.prefixlen + needed) if network.prefixlen < 24 else network.prefixlen + needed
+    )
     mapping: Dict[str, str] = {}
     for i, (plan_id, block) in enumerate(zip(net.subnet_ids, blocks)):
         mapping[plan_id] = clients.ec2.create_subnet(
@@ -348,7 +356,9 @@ def seed_fleet(
     report.task_definitions = dict(_parallel(register, fleet.task_definitions, concurrency))
 
     def create_service(request: Dict[str, Any]) -> str:
-        return clients.ecs.create_service(**_service_request(request, ids, report.task_definitions))["service"]["serviceName"]
+        return clients.ecs.create_service(**_service_request(request, ids, report.task_definitions))["service"][
+            "serviceName"
+        ]
 
     report.services = _parallel(create_service, fleet.services, concurrency)
     progress(f"{len(report.services)} services created; registering scalable targets and scaling policies")
@@ -640,4 +650,3 @@ def read_live_state(
             }
         )
     return rows
-

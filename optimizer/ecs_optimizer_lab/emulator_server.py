@@ -185,9 +185,7 @@ def _patch_ecs(rollout_seconds: float) -> None:
         name = str(props.get("service", "")).split("/")[-1]
         current = self.services.get(f"{cluster.name}:{name}")
         before = (
-            (current.task_definition, list(current.capacity_provider_strategy or []))
-            if current is not None
-            else None
+            (current.task_definition, list(current.capacity_provider_strategy or [])) if current is not None else None
         )
         forced = bool(props.get("force_new_deployment"))
         service = original_update(self, service_properties)
@@ -312,7 +310,11 @@ def _patch_ecr() -> None:
 
     def put_image(self: Any, repository_name: str, *args: Any, **kwargs: Any) -> Any:
         with lock:
-            known = {id(i) for i in self.repositories[repository_name].images} if repository_name in self.repositories else set()
+            known = (
+                {id(i) for i in self.repositories[repository_name].images}
+                if repository_name in self.repositories
+                else set()
+            )
             image = original_put(self, repository_name, *args, **kwargs)
             if id(image) not in known:
                 others = [i.image_pushed_at for i in self.repositories[repository_name].images if i is not image]

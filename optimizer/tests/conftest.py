@@ -10,15 +10,16 @@ from typing import Any, Callable, Dict, List
 import pytest
 from moto import mock_aws  # imported before any boto3 session exists, so moto can hook it
 
+# isort: split
 import boto3
 from click.testing import CliRunner, Result
 
 import fleet
-from ecs_optimizer_lab.emulator_server import FAIL_DEPLOYMENTS_ENV, apply_fidelity_patches
-from helpers import write_json
 from ecs_optimizer import aws as aws_mod
 from ecs_optimizer import cli as cli_mod
 from ecs_optimizer.report_schema import org_errors, savings_errors, step_errors
+from ecs_optimizer_lab.emulator_server import FAIL_DEPLOYMENTS_ENV, apply_fidelity_patches
+from helpers import write_json
 
 
 @pytest.fixture(autouse=True)
@@ -104,8 +105,10 @@ def contexts(monkeypatch: pytest.MonkeyPatch) -> List[aws_mod.AwsContext]:
 
 def _is_savings_json(args: List[str]) -> bool:
     """A savings report in JSON (with ``--migration-step``, a step's report)."""
-    return bool(args) and args[0] == "savings" and any(
-        a == "--format" and i + 1 < len(args) and args[i + 1] == "json" for i, a in enumerate(args)
+    return (
+        bool(args)
+        and args[0] == "savings"
+        and any(a == "--format" and i + 1 < len(args) and args[i + 1] == "json" for i, a in enumerate(args))
     )
 
 
@@ -118,7 +121,9 @@ def run_cli() -> Callable[..., Result]:
     def run(*args: str) -> Result:
         result = CliRunner().invoke(cli_mod.cli, list(args), catch_exceptions=False)
         if _is_savings_json(list(args)) and result.stdout.strip():
-            check = org_errors if "--accounts" in args else step_errors if "--migration-step" in args else savings_errors
+            check = (
+                org_errors if "--accounts" in args else step_errors if "--migration-step" in args else savings_errors
+            )
             errors = check(json.loads(result.stdout))
             assert not errors, "savings JSON breaks the schema:\n" + "\n".join(errors)
         return result

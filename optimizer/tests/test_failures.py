@@ -10,8 +10,8 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 
 import fleet
-from ecs_optimizer_lab.emulator_server import FAIL_DEPLOYMENTS_ENV
 from ecs_optimizer import cli as cli_mod
+from ecs_optimizer_lab.emulator_server import FAIL_DEPLOYMENTS_ENV
 from helpers import FAST, mutating, write_json
 
 FIXED = ["--policy", "fixed"]
@@ -49,7 +49,9 @@ def flaky(monkeypatch):
     def before_call(**_: Any):
         if counts["raised"] < 1:
             counts["raised"] += 1
-            raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "RegisterTaskDefinition")
+            raise ClientError(
+                {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "RegisterTaskDefinition"
+            )
 
     def opened(settings):
         ctx = real(settings)
@@ -75,7 +77,9 @@ def test_failed_deployment_is_rolled_back_and_others_finish(outputs_file, run_cl
     monkeypatch.setenv(FAIL_DEPLOYMENTS_ENV, "api-gateway-dev")
     before = fleet.read_state(client)
     journal = tmp_path / "j.jsonl"
-    result = run_cli("optimize", "--outputs", outputs_file, *FIXED, *FAST, "--format", "json", "--journal", str(journal))
+    result = run_cli(
+        "optimize", "--outputs", outputs_file, *FIXED, *FAST, "--format", "json", "--journal", str(journal)
+    )
     assert result.exit_code == 4, result.stderr
     data = json.loads(result.stdout)
     status = {s["service"]: s for s in data["services"]}
@@ -147,12 +151,18 @@ def _bad_outputs(outputs: Dict[str, Any]) -> Dict[str, Any]:
         return data
 
     return {
-        "missing key": (edit(lambda d: d["services"]["frontend"].pop("scalableTargetResourceId")), "scalableTargetResourceId"),
+        "missing key": (
+            edit(lambda d: d["services"]["frontend"].pop("scalableTargetResourceId")),
+            "scalableTargetResourceId",
+        ),
         "missing top key": (edit(lambda d: d.pop("clusterName")), "clusterName"),
         "bad contract version": (edit(lambda d: d.update(contractVersion=2)), "contractVersion 2 is not supported"),
-        "invalid cpu/memory": (edit(lambda d: d["services"]["frontend"].update(memory=8192)), "memory 8192 MiB is not valid with cpu 512"),
+        "invalid cpu/memory": (
+            edit(lambda d: d["services"]["frontend"].update(memory=8192)),
+            "memory 8192 MiB is not valid with cpu 512",
+        ),
         "wrong type": (edit(lambda d: d["services"]["api-gateway"].update(cpu="1024")), "services.api-gateway.cpu"),
-        "bad tier": (edit(lambda d: d.update(tier="staging")), "tier \"staging\""),
+        "bad tier": (edit(lambda d: d.update(tier="staging")), 'tier "staging"'),
     }
 
 
@@ -172,7 +182,11 @@ def test_every_bad_input_exits_2_with_nothing_changed(outputs, outputs_file, run
         ("outputs and stack", ["--outputs", outputs_file, "--stack", "dev"], "pass one of them"),
         ("unknown format", ["--outputs", outputs_file, "--format", "yaml"], "yaml"),
         ("bad spot share", ["--outputs", outputs_file, "--spot-share", "0.5"], "0.5"),
-        ("bad observability outputs", ["--outputs", outputs_file, "--observability-outputs", str(malformed)], "not valid JSON"),
+        (
+            "bad observability outputs",
+            ["--outputs", outputs_file, "--observability-outputs", str(malformed)],
+            "not valid JSON",
+        ),
         ("no targets at all", [], "ENVIRONMENT_SUFFIX"),
         ("journal exists", ["--outputs", outputs_file, "--journal", str(used_journal)], "the file exists"),
     ]

@@ -14,10 +14,9 @@ import boto3
 import pytest
 
 import fleet
-from ecs_optimizer_lab.emulator import Emulator
 from ecs_optimizer.report_schema import savings_errors
+from ecs_optimizer_lab.emulator import Emulator
 from test_savings_cli import without_time
-
 
 
 @pytest.fixture

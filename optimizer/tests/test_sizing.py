@@ -6,7 +6,6 @@ from typing import List
 import pytest
 
 from ecs_optimizer import sizing
-
 from ecs_optimizer.fargate import all_pairs
 from ecs_optimizer.model import CapacityStrategy, ServiceState
 from ecs_optimizer.sizing import (
@@ -25,12 +24,28 @@ OPTS = SizingOptions()
 ON_DEMAND = CapacityStrategy(base=0, on_demand_weight=1, spot_weight=0)
 
 
-def svc(cpu=512, memory=1024, desired=3, min_capacity=2, max_capacity=6, critical=False,
-        arch="X86_64", strategy=ON_DEMAND, keep=10):
+def svc(
+    cpu=512,
+    memory=1024,
+    desired=3,
+    min_capacity=2,
+    max_capacity=6,
+    critical=False,
+    arch="X86_64",
+    strategy=ON_DEMAND,
+    keep=10,
+):
     return ServiceState(
-        service="worker", cpu=cpu, memory=memory, desired_count=desired,
-        min_capacity=min_capacity, max_capacity=max_capacity, critical=critical,
-        architecture=arch, strategy=strategy, ecr_keep_images=keep,
+        service="worker",
+        cpu=cpu,
+        memory=memory,
+        desired_count=desired,
+        min_capacity=min_capacity,
+        max_capacity=max_capacity,
+        critical=critical,
+        architecture=arch,
+        strategy=strategy,
+        ecr_keep_images=keep,
     )
 
 
@@ -176,13 +191,13 @@ def test_fixed_keeps_arm():
 
 @pytest.mark.parametrize(
     "counts,expected",
-    [((3, 2, 6), (2, 1)), ((1, 1, 2), (1, 1)), ((2, 1, 4), (2, 1)), ((6, 4, 10), (2, 1)),
-     ((0, 0, 2), (0, 0))],
+    [((3, 2, 6), (2, 1)), ((1, 1, 2), (1, 1)), ((2, 1, 4), (2, 1)), ((6, 4, 10), (2, 1)), ((0, 0, 2), (0, 0))],
 )
 def test_fixed_counts_target_min_one_and_one_spare_never_raised(counts, expected):
     desired, min_capacity, max_capacity = counts
-    after = plan_service(svc(desired=desired, min_capacity=min_capacity,
-                             max_capacity=max_capacity), "dev", "fixed", None, OPTS).after
+    after = plan_service(
+        svc(desired=desired, min_capacity=min_capacity, max_capacity=max_capacity), "dev", "fixed", None, OPTS
+    ).after
     assert (after.desired_count, after.min_capacity) == expected
     assert after.max_capacity == max_capacity
 
@@ -228,16 +243,14 @@ def test_a_higher_current_spot_share_is_kept():
 
 def test_a_current_share_of_two_thirds_rounds_up_not_down():
     current = CapacityStrategy(base=1, on_demand_weight=1, spot_weight=2)
-    strategy = plan_service(svc(strategy=current), "dev", "fixed", None,
-                            SizingOptions(spot_share=0.5)).after.strategy
+    strategy = plan_service(svc(strategy=current), "dev", "fixed", None, SizingOptions(spot_share=0.5)).after.strategy
     assert strategy == CapacityStrategy(base=1, on_demand_weight=33, spot_weight=67)
     assert strategy.spot_share >= 2 / 3
 
 
 def test_a_current_share_is_never_rounded_down():
     current = CapacityStrategy(base=1, on_demand_weight=42, spot_weight=83)  # 66.4% Spot
-    strategy = plan_service(svc(strategy=current), "dev", "fixed", None,
-                            SizingOptions(spot_share=0.5)).after.strategy
+    strategy = plan_service(svc(strategy=current), "dev", "fixed", None, SizingOptions(spot_share=0.5)).after.strategy
     assert strategy == CapacityStrategy(base=1, on_demand_weight=33, spot_weight=67)
 
 
@@ -314,8 +327,7 @@ def test_metrics_beyond_the_largest_size_leaves_size_and_count():
 def test_metrics_skips_services_short_of_history(usage):
     state = svc()
     decision = plan_service(state, "dev", "metrics", usage, OPTS)
-    assert decision == Decision(after=state, policy_used="metrics", reason=decision.reason,
-                                skipped=True)
+    assert decision == Decision(after=state, policy_used="metrics", reason=decision.reason, skipped=True)
     assert decision.reason.startswith("skipped:")
     assert ("3.0 days" in decision.reason) if usage else ("no CloudWatch" in decision.reason)
 
@@ -377,8 +389,9 @@ def replan(state, tier, policy, usage, baseline=None):
     return first, second
 
 
-@pytest.mark.parametrize("tier,cpu,memory", [("dev", 512, 1024), ("prod", 1024, 2048),
-                                             ("dev", 256, 512), ("prod", 512, 1024)])
+@pytest.mark.parametrize(
+    "tier,cpu,memory", [("dev", 512, 1024), ("prod", 1024, 2048), ("dev", 256, 512), ("prod", 512, 1024)]
+)
 @pytest.mark.parametrize("critical", [True, False])
 def test_fixed_rerun_of_the_documented_fleet_is_a_no_op(tier, cpu, memory, critical):
     first, second = replan(svc(cpu, memory, critical=critical), tier, "fixed", None)
@@ -396,8 +409,14 @@ def test_fixed_rerun_anchored_on_the_baseline_is_a_no_op_for_every_size(cpu, mem
 
 @pytest.mark.parametrize(
     "cpu,memory,usage",
-    [(512, 1024, (20, 30)), (1024, 2048, (30, 30)), (256, 512, (90, 50)),
-     (4096, 16384, (35, 70)), (1024, 8192, (10, 50)), (2048, 4096, (5, 95))],
+    [
+        (512, 1024, (20, 30)),
+        (1024, 2048, (30, 30)),
+        (256, 512, (90, 50)),
+        (4096, 16384, (35, 70)),
+        (1024, 8192, (10, 50)),
+        (2048, 4096, (5, 95)),
+    ],
 )
 @pytest.mark.parametrize("policy", ["metrics", "auto"])
 def test_metrics_rerun_on_the_same_load_is_a_no_op(cpu, memory, usage, policy):

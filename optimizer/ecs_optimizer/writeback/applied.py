@@ -35,11 +35,21 @@ class AppliedService:
 
     @property
     def empty(self) -> bool:
-        return not any(
-            v is not None
-            for v in (self.size, self.desired_count, self.min_capacity, self.max_capacity, self.spot_share, self.keep_images,
-                      self.architecture)
-        ) and not self.thresholds
+        return (
+            not any(
+                v is not None
+                for v in (
+                    self.size,
+                    self.desired_count,
+                    self.min_capacity,
+                    self.max_capacity,
+                    self.spot_share,
+                    self.keep_images,
+                    self.architecture,
+                )
+            )
+            and not self.thresholds
+        )
 
 
 @dataclass(frozen=True)
@@ -127,7 +137,7 @@ def applied_from_journal(contents: JournalContents, tier: str) -> AppliedRun:
     thresholds: Dict[str, Dict[str, float]] = {}
     for step in restore_plan([c for c in contents.changes if c.resource.startswith(ALARM_PREFIX)]):
         old, new = step.before.get("threshold"), step.after.get("threshold")
-        kind = alarm_kind(step.target, step.resource[len(ALARM_PREFIX):])
+        kind = alarm_kind(step.target, step.resource[len(ALARM_PREFIX) :])
         if kind in THRESHOLD_KINDS and new is not None and (old is None or abs(float(old) - float(new)) > 1e-9):
             thresholds.setdefault(step.service, {})[kind] = float(new)
     rows = [(name, before[name], after[name], thresholds.get(name, {}), True) for name in before]

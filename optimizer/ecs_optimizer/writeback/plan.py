@@ -85,7 +85,9 @@ def _layer_wide(
     distinct = sorted(set(changed.values()))
     if len(distinct) > 1:
         listed = ", ".join(f"{n} {show(v)}" for n, v in sorted(changed.items()))
-        notes.append(f"{key} not written: the services ended at different {what} ({listed}); the key is one value for the layer")
+        notes.append(
+            f"{key} not written: the services ended at different {what} ({listed}); the key is one value for the layer"
+        )
         return None
     value = distinct[0]
     moved = [f"{n} ({show(v)})" for n, v in sorted(others.items()) if v != value]
@@ -111,8 +113,20 @@ def plan_keys(run: AppliedRun) -> KeyPlan:
             ]
             if svc.rightsized_from is not None:
                 compute += [
-                    Setting("compute", entry + ("rightsizedFrom", tier, "cpu"), svc.rightsized_from[0], name, only_if_unset=True),
-                    Setting("compute", entry + ("rightsizedFrom", tier, "memory"), svc.rightsized_from[1], name, only_if_unset=True),
+                    Setting(
+                        "compute",
+                        entry + ("rightsizedFrom", tier, "cpu"),
+                        svc.rightsized_from[0],
+                        name,
+                        only_if_unset=True,
+                    ),
+                    Setting(
+                        "compute",
+                        entry + ("rightsizedFrom", tier, "memory"),
+                        svc.rightsized_from[1],
+                        name,
+                        only_if_unset=True,
+                    ),
                 ]
         if svc.architecture is not None:
             compute.append(Setting("compute", entry + ("architecture",), svc.architecture, name))
@@ -124,7 +138,9 @@ def plan_keys(run: AppliedRun) -> KeyPlan:
 
     share_text = lambda v: f"{float(v):g}"  # noqa: E731
     spot_changed = {n: s.spot_share for n, s in run.services.items() if s.spot_share is not None}
-    spot_others = {n: st.strategy.spot_fraction for n, st in run.final.items() if not st.critical and n not in spot_changed}
+    spot_others = {
+        n: st.strategy.spot_fraction for n, st in run.final.items() if not st.critical and n not in spot_changed
+    }
     share = _layer_wide(SPOT_SHARE_KEY, "Spot shares", spot_changed, spot_others, share_text, notes)
     if share is not None and not SPOT_SHARE_RANGE[0] <= share <= SPOT_SHARE_RANGE[1]:
         notes.append(f"{SPOT_SHARE_KEY} not written: {share_text(share)} is outside the compute layer's range 0.7-1")
@@ -134,6 +150,8 @@ def plan_keys(run: AppliedRun) -> KeyPlan:
 
     keep_changed = {n: s.keep_images for n, s in run.services.items() if s.keep_images is not None}
     keep_others = {n: st.ecr_keep_images for n, st in run.final.items() if n not in keep_changed}
-    keep = _layer_wide(KEEP_IMAGES_KEY, "ECR keep counts", keep_changed, keep_others, lambda v: "none" if v is None else str(v), notes)
+    keep = _layer_wide(
+        KEEP_IMAGES_KEY, "ECR keep counts", keep_changed, keep_others, lambda v: "none" if v is None else str(v), notes
+    )
     registry = [Setting("registry", (KEEP_IMAGES_KEY,), keep)] if keep is not None else []
     return KeyPlan(registry + compute + observability, notes)

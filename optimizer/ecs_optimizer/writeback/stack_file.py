@@ -146,7 +146,9 @@ def _layer_of(path: Path, config: Any) -> str:
                 layers = ", ".join(KNOWN_LAYERS)
                 raise BadInput(f"{path}: its project ({project_file}) is {name!r}, not one of the layers {layers}")
             return str(name)
-    prefixes = sorted({str(k).split(":", 1)[0] for k in (config if isinstance(config, dict) else {})} & set(KNOWN_LAYERS))
+    prefixes = sorted(
+        {str(k).split(":", 1)[0] for k in (config if isinstance(config, dict) else {})} & set(KNOWN_LAYERS)
+    )
     if len(prefixes) != 1:
         found = ", ".join(prefixes) or "none"
         raise BadInput(
@@ -174,7 +176,7 @@ def _validate_shapes(doc: StackDocument, layer: str) -> None:
             fail(SERVICES_KEY, services, why)
         if services not in (MISSING, None) and not is_map(services):
             fail(SERVICES_KEY, services, "a map of service name -> settings")
-        for name, entry in (services.items() if is_map(services) else []):
+        for name, entry in services.items() if is_map(services) else []:
             at = f"{SERVICES_KEY}.{name}"
             if entry is not None and not is_map(entry):
                 fail(at, entry, "a map of settings, or null for a removed service")
@@ -183,13 +185,13 @@ def _validate_shapes(doc: StackDocument, layer: str) -> None:
             sizes = entry.get("sizes", MISSING)
             if sizes is not MISSING and not is_map(sizes):
                 fail(f"{at}.sizes", sizes, "a map of tier -> {cpu, memory}")
-            for tier, size in (sizes.items() if is_map(sizes) else []):
+            for tier, size in sizes.items() if is_map(sizes) else []:
                 if not is_map(size):
                     fail(f"{at}.sizes.{tier}", size, "a map with cpu and memory")
             origin = entry.get("rightsizedFrom", MISSING)
             if origin not in (MISSING, None) and not is_map(origin):
                 fail(f"{at}.rightsizedFrom", origin, "a map of tier -> {cpu, memory} or null")
-            for tier, size in (origin.items() if is_map(origin) else []):
+            for tier, size in origin.items() if is_map(origin) else []:
                 if size is not None and not is_map(size):
                     fail(f"{at}.rightsizedFrom.{tier}", size, "a map with cpu and memory, or null")
             for fieldname in PER_TIER_FIELDS:
@@ -200,7 +202,7 @@ def _validate_shapes(doc: StackDocument, layer: str) -> None:
         thresholds = config.get(THRESHOLDS_KEY, MISSING)
         if thresholds not in (MISSING, None) and not is_map(thresholds):
             fail(THRESHOLDS_KEY, thresholds, "a map of service name -> {cpuHigh, memoryHigh, http5xx}")
-        for name, entry in (thresholds.items() if is_map(thresholds) else []):
+        for name, entry in thresholds.items() if is_map(thresholds) else []:
             if entry is not None and not is_map(entry):
                 fail(f"{THRESHOLDS_KEY}.{name}", entry, "a map with any of cpuHigh, memoryHigh, http5xx")
 
@@ -240,7 +242,7 @@ def parse_stack_file(path: Path, text: str) -> Tuple[StackDocument, str]:
         config = doc.config
         if config is not MISSING and config is not None and not isinstance(config, dict):
             raise BadInput(f"{path}: config: expected a map of layer:key -> value")
-        for key in (config if isinstance(config, dict) else {}):
+        for key in config if isinstance(config, dict) else {}:
             if not isinstance(key, str) or not re.fullmatch(r"[^:\s]+:[^:\s]+", key):
                 raise BadInput(f"{path}: config key {key!r} is not a fully qualified layer:key")
     layer = _layer_of(path, doc.config if doc.config is not MISSING else {})
