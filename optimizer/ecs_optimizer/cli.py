@@ -76,10 +76,8 @@ SAVINGS_ONLY_FORMATS = tuple(f for f in SAVINGS_FORMATS if f not in FORMATS)
 
 
 class UtcFormatter(logging.Formatter):
-    converter = time.gmtime
-
     def formatTime(self, record: logging.LogRecord, datefmt: Optional[str] = None) -> str:  # noqa: N802
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", self.converter(record.created))
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
         return f"{stamp}.{int(record.msecs):03d}Z"
 
 
@@ -402,7 +400,7 @@ def resolve_targets(common: Common, dry_run: bool) -> Tuple[tg.Targets, AwsConte
     ctx = open_aws(aws_settings(common, targets.region if targets else None, dry_run))
     if targets is None:
         targets = discovery.discover(ctx, suffix, common.tier).only(list(common.service))
-    if observability is not None:
+    if observability is not None and common.observability_outputs:
         targets = tg.apply_observability_outputs(targets, observability, common.observability_outputs)
     log.info(
         "targets: %s, cluster %s, %d services, tier %s, region %s",
@@ -735,7 +733,7 @@ def savings(
         raise BadInput("--regions needs --accounts (the accounts file)")
     if aws_traffic_gb is not None and not network_outputs:
         raise BadInput("--aws-traffic-gb needs --network-outputs (the NAT gateways and endpoints it is priced against)")
-    network_data = tg.read_json_file(network_outputs) if network_outputs else None
+    network_data = tg.read_json_file(network_outputs) if network_outputs else {}
     network = load_network(network_outputs, aws_traffic_gb or 0.0) if network_outputs else None
     ctx: Optional[AwsContext] = None
     if journal_path:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import List
+from typing import Iterable, List
 
 from .model import NetworkState, ServiceState
 from .pricing import HOURS_PER_MONTH, PriceTable
@@ -121,5 +121,5 @@ def network_state_components(network: NetworkState, prices: PriceTable) -> List[
     )
 
 
-def total(components: List[Component]) -> Fraction:
+def total(components: Iterable[Component]) -> Fraction:
     return sum((c.monthly for c in components), Fraction(0))

@@ -16,6 +16,7 @@ task, an ECR policy of a shape the optimizer does not own, a missing scalable ta
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -399,7 +400,10 @@ class ServiceRun:
         are retired, so no revision the journal does not show stays ACTIVE."""
         plan, live = self.plan, self.plan.live
         target = {**self._service_target(), "family": live.task_definition["family"], "runId": self.run_id}
-        sizes = {"cpu": (plan.before.cpu, plan.after.cpu), "memory": (plan.before.memory, plan.after.memory)}
+        sizes: Dict[str, Tuple[Any, Any]] = {
+            "cpu": (plan.before.cpu, plan.after.cpu),
+            "memory": (plan.before.memory, plan.after.memory),
+        }
         wanted = {**live.task_definition, "cpu": str(plan.after.cpu), "memory": str(plan.after.memory)}
         if plan.after.architecture != plan.before.architecture:
             sizes["cpuArchitecture"] = (plan.before.architecture, plan.after.architecture)
@@ -443,7 +447,7 @@ class ServiceRun:
                     "taskDefinition",
                     {"retired": (extra.arn, "INACTIVE")},
                     target,
-                    lambda a=extra.arn: res.deregister(self.ctx, a),
+                    functools.partial(res.deregister, self.ctx, extra.arn),
                 )
                 log.info("%s: retired duplicate revision %s", plan.name, extra.arn)
         return arn
@@ -534,7 +538,7 @@ class ServiceRun:
                 f"alarm:{name}",
                 {"threshold": (alarm["Threshold"], threshold)},
                 {"alarmName": name, "kind": kind},
-                lambda a=alarm, t=threshold: res.set_alarm_threshold(self.ctx, a, t),
+                functools.partial(res.set_alarm_threshold, self.ctx, alarm, threshold),
             )
 
     def _roll_back(self, failure: str) -> ServiceResult:

@@ -122,11 +122,11 @@ class Journal:
         if header is None:
             # op ids stay unique: every earlier intent took a line
             self._ops = len(self.path.read_text(encoding="utf-8").splitlines())
-            self._file = open(self.path, "a", encoding="utf-8")
+            self._file: IO[str] = open(self.path, "a", encoding="utf-8")
             return
         try:
             # never append to another run's journal: its rollback would undo both runs
-            self._file: IO[str] = open(self.path, "x", encoding="utf-8")
+            self._file = open(self.path, "x", encoding="utf-8")
         except FileExistsError as exc:
             raise BadInput(f"--journal {self.path}: the file exists; pass a new path") from exc
         self._write({"kind": "run", "time": iso(utc_now()), "version": __version__, **header})
@@ -464,7 +464,7 @@ def realised_states(contents: JournalContents) -> Tuple[Dict[str, ServiceState],
 
 
 #: How journal fields map onto ServiceState, for pricing a journal.
-_STATE_FIELDS = {
+_STATE_FIELDS: Dict[Tuple[str, str], Tuple[str, Callable[[Any], Any]]] = {
     ("taskDefinition", "cpu"): ("cpu", int),
     ("taskDefinition", "memory"): ("memory", int),
     ("taskDefinition", "cpuArchitecture"): ("architecture", str),
@@ -477,7 +477,7 @@ _STATE_FIELDS = {
 
 
 def apply_fields(state: ServiceState, resource: str, values: Dict[str, Any]) -> ServiceState:
-    updates = {}
+    updates: Dict[str, Any] = {}
     for name, value in values.items():
         mapped = _STATE_FIELDS.get((resource, name))
         if mapped:

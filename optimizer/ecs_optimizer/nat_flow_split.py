@@ -65,7 +65,7 @@ DEFAULT_FIELDS = (
 Network = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)
 class NatInterface:
     """A NAT gateway's network interface: its flow-log stream is named by its id."""
 

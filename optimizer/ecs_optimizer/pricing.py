@@ -18,7 +18,7 @@ import json
 import logging
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Any, Callable, Dict, Iterable, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, Optional, Set, Tuple
 
 logger = logging.getLogger(__name__)
 
@@ -198,7 +198,7 @@ def load_prices(
             session = boto3.Session()
         client = session.client("pricing", region_name=PRICE_LIST_ENDPOINT_REGION)
         prefix = PRICE_LIST_PREFIX[region]
-        live = {
+        live: Dict[str, Any] = {
             field: _read_usage_type_price(client, f"{prefix}-{suffix}")
             for field, suffix in _FARGATE_USAGE_TYPES.items()
         }
@@ -233,7 +233,7 @@ def _read_usage_type_price(client: Any, usage_type: str) -> Decimal:
         Filters=[{"Type": "TERM_MATCH", "Field": "usagetype", "Value": usage_type}],
         FormatVersion="aws_v1",
     )
-    prices = set()
+    prices: Set[Decimal] = set()
     for page in pages:
         for item in page.get("PriceList", []):
             product = json.loads(item) if isinstance(item, str) else item

@@ -13,6 +13,7 @@ is journalled write-ahead like the run's own writes. Stack files the run's ``--w
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import uuid
@@ -158,7 +159,7 @@ class Restorer:
         )
         if self.dry_run:
             return changes
-        task_definition = differ.get("taskDefinition", current["taskDefinition"])
+        task_definition = str(differ.get("taskDefinition", current["taskDefinition"]))
         rollout = res.wait_for_deployment(
             self.ctx, cluster, name, task_definition, self.wait_timeout, self.poll_interval
         )
@@ -190,7 +191,7 @@ class Restorer:
             if not self.dry_run:
                 if self.journal is not None:
                     self.journal.guarded(
-                        "DeregisterTaskDefinition", [change], lambda a=arn: res.deregister(self.ctx, a)
+                        "DeregisterTaskDefinition", [change], functools.partial(res.deregister, self.ctx, arn)
                     )
                 else:
                     res.deregister(self.ctx, arn)

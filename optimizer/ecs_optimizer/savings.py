@@ -30,7 +30,7 @@ import datetime as _dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
-from typing import Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from .components import (
     Component,
@@ -281,7 +281,7 @@ class SavingsReport:
 
     def percentages(self) -> List[dict]:
         """The saving as a share of each base it can be read against, each labelled."""
-        out = [
+        out: List[Dict[str, Any]] = [
             {"base": BASE_COMPUTE, "savings": self.monthly_savings - self._network_saving(), "of": self.compute_before}
         ]
         if self.network is not None:

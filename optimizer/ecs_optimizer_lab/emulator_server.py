@@ -315,9 +315,11 @@ def _patch_ecr() -> None:
                 if repository_name in self.repositories
                 else set()
             )
-            image = original_put(self, repository_name, *args, **kwargs)
+            image: Any = original_put(self, repository_name, *args, **kwargs)
             if id(image) not in known:
-                others = [i.image_pushed_at for i in self.repositories[repository_name].images if i is not image]
+                others: List[float] = [
+                    i.image_pushed_at for i in self.repositories[repository_name].images if i is not image
+                ]
                 stamp = time.time()
                 if others and stamp <= max(others):
                     stamp = max(others) + 0.001

@@ -324,7 +324,7 @@ def set_key(mapping: CommentedMap, key: str, value: Any) -> None:
     relative to the rest of the file; an end-of-line comment stays on its line."""
     tail = _tail(mapping)
     mapping[key] = value
-    slot = tail[0].ca.items.get(tail[1]) if tail else None
+    slot: Any = tail[0].ca.items.get(tail[1]) if tail else None
     token = slot[2] if slot and len(slot) > 2 else None
     if token is None:
         return

@@ -89,18 +89,19 @@ class Conflict(Exception):
     """The file holds something at a key's path that the value cannot go into."""
 
 
-def _subtree(path: Sequence[str], value: Number) -> Any:
+def _subtree(path: Sequence[str], value: Any) -> Any:
     """``value`` nested under ``path`` in new block maps (``value`` itself for an empty path)."""
+    tree = value
     for key in reversed(path):
-        value = CommentedMap([(key, value)])
-    return value
+        tree = CommentedMap([(key, tree)])
+    return tree
 
 
 def _apply(config: CommentedMap, setting: Setting) -> Optional[KeyChange]:
     """Set one key in ``config``; None when it already holds the value. Missing maps on the
     way are created whole and attached once, so comments that trail the map they join stay
     below them."""
-    node: CommentedMap = config
+    node: Any = config
     path = setting.path
     for depth, key in enumerate(path[:-1]):
         child = node.get(key, MISSING)
