@@ -15,7 +15,7 @@ The limit is found by exhaustive search: for each service, every valid Fargate s
 (``fargate.all_pairs``) and every task count from 2 (one task may fail or be replaced while
 the other serves) to the service's autoscaling maximum, keeping the optimizer's Spot strategy
 and ECR retention so that only size and count differ, and priced with the same
-``savings.service_monthly``. A configuration is safe when the trace never exceeds it:
+``costs.service_monthly``. A configuration is safe when the trace never exceeds it:
 
 * CPU: no hour's average CPU demand, spread over the tasks, is above a task's CPU;
 * memory: no five-minute memory sample, spread over the tasks, is above a task's memory.
@@ -36,10 +36,11 @@ from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ecs_optimizer import fargate, sizing
+from ecs_optimizer.costs import network_costs, service_monthly
 from ecs_optimizer.model import CapacityStrategy, NetworkState, ServiceState
 from ecs_optimizer.network_inputs import network_state
 from ecs_optimizer.pricing import HOURS_PER_MONTH, PriceTable, table_prices
-from ecs_optimizer.savings import CATEGORIES, compute_savings, network_costs, service_monthly
+from ecs_optimizer.savings import CATEGORIES, compute_savings
 from ecs_optimizer_lab.synthetic import TRACE_KINDS, Trace, TraceSpec, generate_trace, repository_images
 
 #: Every trace starts here, so results do not depend on the day the benchmark runs.

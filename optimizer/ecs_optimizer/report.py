@@ -11,7 +11,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from .engine import MIGRATION_ORDER, OptimizeOutcome
 from .render import table, truncate
-from .restore import RollbackOutcome
+from .rollback import RollbackOutcome
 from .savings import SavingsReport, render_savings
 from .writeback.export import export_command, export_lines
 from .writeback.files import WriteBackReport

@@ -17,6 +17,7 @@ from click.testing import CliRunner, Result
 import fleet
 from ecs_optimizer import aws as aws_mod
 from ecs_optimizer import cli as cli_mod
+from ecs_optimizer import cli_context
 from ecs_optimizer.report_schema import org_errors, savings_errors, step_errors
 from ecs_optimizer_lab.emulator_server import FAIL_DEPLOYMENTS_ENV, apply_fidelity_patches
 from helpers import write_json
@@ -92,14 +93,14 @@ def outputs_file(outputs: Dict[str, Any], tmp_path: Path) -> str:
 def contexts(monkeypatch: pytest.MonkeyPatch) -> List[aws_mod.AwsContext]:
     """Every AwsContext the CLI opens, so tests can read its call recorder."""
     opened: List[aws_mod.AwsContext] = []
-    real = cli_mod.open_aws
+    real = cli_context.open_aws
 
     def spy(settings: aws_mod.AwsSettings) -> aws_mod.AwsContext:
         ctx = real(settings)
         opened.append(ctx)
         return ctx
 
-    monkeypatch.setattr(cli_mod, "open_aws", spy)
+    monkeypatch.setattr(cli_context, "open_aws", spy)
     return opened
 
 

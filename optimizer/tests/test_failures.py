@@ -11,6 +11,7 @@ from botocore.exceptions import ClientError
 
 import fleet
 from ecs_optimizer import cli as cli_mod
+from ecs_optimizer import cli_context
 from ecs_optimizer_lab.emulator_server import FAIL_DEPLOYMENTS_ENV
 from helpers import FAST, mutating, write_json
 
@@ -38,7 +39,7 @@ def flaky(monkeypatch):
     must absorb them) and one RegisterTaskDefinition raised before sending (only the
     optimizer's own backoff can absorb that)."""
     counts: Dict[str, int] = {"sent": 0, "raised": 0}
-    real = cli_mod.open_aws
+    real = cli_context.open_aws
 
     def before_send(request: Any, **_: Any):
         if counts["sent"] < 1:
@@ -59,7 +60,7 @@ def flaky(monkeypatch):
         ctx.ecs.raw.meta.events.register_first("before-call.ecs.RegisterTaskDefinition", before_call)
         return ctx
 
-    monkeypatch.setattr(cli_mod, "open_aws", opened)
+    monkeypatch.setattr(cli_context, "open_aws", opened)
     return counts
 
 

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from ecs_optimizer.costs import network_costs
 from ecs_optimizer.fargate import all_pairs
 from ecs_optimizer.model import CapacityStrategy, NetworkState, ServiceState
 from ecs_optimizer.pricing import PRICE_TABLES, table_prices
@@ -14,7 +15,6 @@ from ecs_optimizer.savings import (
     CATEGORIES,
     SCHEMA_VERSION,
     compute_savings,
-    network_costs,
     render_savings,
 )
 from ecs_optimizer.savings_render import COMMENT_MARKER
@@ -322,7 +322,6 @@ def test_network_lever_prices_aws_bound_traffic_moved_from_nat_to_endpoints():
     after = 1 x 32.85 + 5 endpoints x 3 AZs x 0.01 x 730 + 1000 x 0.01 = 32.85 + 109.50 + 10 = 152.35;
     so at 1,000 GB the recommendation still costs more (no saving), and at 10,000 GB
     before = 98.55 + 450 = 548.55, after = 142.35 + 100 = 242.35: a saving of 306.20."""
-    from ecs_optimizer.savings import network_costs
 
     prices = table_prices("us-east-1")
     small = network_costs(NetworkState(3, 3, 0, 1, aws_traffic_gb_month=1000), prices)

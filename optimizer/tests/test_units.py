@@ -11,7 +11,8 @@ from botocore.exceptions import ClientError
 from ecs_optimizer import metrics
 from ecs_optimizer import resources as res
 from ecs_optimizer.aws import AwsSettings, Backoff, DryRunViolation, is_mutating, open_context
-from ecs_optimizer.journal import Change, Journal, read_journal, realised_states, restore_plan
+from ecs_optimizer.journal import Change, Journal, realised_states, restore_plan
+from ecs_optimizer.journal_reader import read_journal
 from ecs_optimizer.model import CapacityStrategy, ServiceState
 
 
@@ -361,13 +362,13 @@ def _cli_with_command(tmp_path, body_lines):
     body = "".join(f"        {line}\n" for line in body_lines)
     script.write_text(
         "import sys, time\n"
-        "from ecs_optimizer import cli\n"
+        "from ecs_optimizer import cli, cli_options\n"
         "from ecs_optimizer.stop import STOP\n"
         "@cli.cli.command('work')\n"
         "def _work():\n"
         "    def body():\n"
         f"{body}"
-        "    cli.run_guarded(body, 0)\n"
+        "    cli_options.run_guarded(body, 0)\n"
         "sys.argv = ['ecs-optimizer', 'work']\n"
         "cli.main()\n"
     )

@@ -13,7 +13,8 @@ import pytest
 
 import fleet
 from ecs_optimizer.errors import BadInput
-from ecs_optimizer.journal import Change, Journal, read_journal
+from ecs_optimizer.journal import Change, Journal
+from ecs_optimizer.journal_reader import read_journal
 from ecs_optimizer.model import CapacityStrategy, ServiceState
 from ecs_optimizer.writeback.applied import AppliedRun, AppliedService, applied_from_journal, applied_run
 from ecs_optimizer.writeback.export import export_lines

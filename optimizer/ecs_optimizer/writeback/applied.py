@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any, Dict, Iterable, Mapping, Optional, Tuple
+from typing import Any, Dict, Iterable, Mapping, Optional, Tuple
 
 from ..journal import ALARM_PREFIX, JournalContents, realised_states, restore_plan
 from ..model import ServiceState
+from ..planning import ServiceResult, Status
 from ..targets import ALARM_PATTERNS
 from .keys import THRESHOLD_KINDS
-
-if TYPE_CHECKING:  # the engine imports the restorer, which imports this package
-    from ..engine import ServiceResult
 
 
 @dataclass(frozen=True)
@@ -111,8 +109,8 @@ def applied_run(
 def applied_from_results(tier: str, results: Iterable[ServiceResult], dry_run: bool = False) -> AppliedRun:
     """What an optimize run applied (``applied`` services), or for a dry run what it would
     (``planned``). A ``failed`` service (its restore failed) is left out: its state is unknown."""
-    wanted = "planned" if dry_run else "applied"
-    kept = [r for r in results if r.status != "failed"]
+    wanted = Status.PLANNED if dry_run else Status.APPLIED
+    kept = [r for r in results if r.status != Status.FAILED]
     rows = [(r.service, r.before, r.after, r.alarm_thresholds, r.status == wanted) for r in kept]
     baselines = {r.service: b for r in kept if (b := getattr(r, "baseline", None)) is not None}
     return applied_run(tier, rows, baselines)
