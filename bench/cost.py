@@ -6,7 +6,7 @@ memory creeping), every service gets a 14-day trace generated from a fixed seed 
 mean load its fleet file gives. Then, with the optimizer's own modules:
 
 * the service's usage is reduced from the trace exactly as the optimizer reduces CloudWatch
-  history (hourly Average CPU, hourly Maximum memory: ``sizing.usage_from_series``);
+  history (hourly Average CPU, hourly Maximum memory: ``usage.usage_from_series``);
 * ``sizing.plan_service`` (policy ``auto``, default options) plans the new state;
 * ``savings.compute_savings`` prices before and after, lever by lever, from the embedded
   price table (network outputs included where the fleet has them).
@@ -36,11 +36,13 @@ from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ecs_optimizer import fargate, sizing
+from ecs_optimizer.alarm_thresholds import alarm_threshold
 from ecs_optimizer.costs import network_costs, service_monthly
 from ecs_optimizer.model import CapacityStrategy, NetworkState, ServiceState
 from ecs_optimizer.network_inputs import network_state
 from ecs_optimizer.pricing import HOURS_PER_MONTH, PriceTable, table_prices
 from ecs_optimizer.savings import CATEGORIES, compute_savings
+from ecs_optimizer.usage import usage_from_series
 from ecs_optimizer_lab.synthetic import TRACE_KINDS, Trace, TraceSpec, generate_trace, repository_images
 
 #: Every trace starts here, so results do not depend on the day the benchmark runs.
@@ -204,8 +206,8 @@ def new_alarm_hours(fleet: Fleet, before: ServiceState, after: ServiceState, tra
     """Hours in which cpu-high or memory-high fires after the plan (at the thresholds the
     optimizer retunes the fleet's thresholds to) but did not fire before it."""
     retuned = (
-        sizing.alarm_threshold("cpuHigh", fleet.alarms[0], before, after),
-        sizing.alarm_threshold("memoryHigh", fleet.alarms[1], before, after),
+        alarm_threshold("cpuHigh", fleet.alarms[0], before, after),
+        alarm_threshold("memoryHigh", fleet.alarms[1], before, after),
     )
     was = alarm_hours(before, trace, before, fleet.alarms, fleet.autoscaling)
     now = alarm_hours(after, trace, before, retuned, fleet.autoscaling)
@@ -291,7 +293,7 @@ def run_fleet(fleet: Fleet, kind: str, levers: str = LEVER_SETS[0]) -> FleetResu
     for name in sorted(fleet.services):
         b = before_state(fleet, name)
         trace = service_trace(fleet, name, kind)
-        usage = sizing.usage_from_series(trace.hourly_cpu_average(), trace.hourly_memory_maximum(), 3600)
+        usage = usage_from_series(trace.hourly_cpu_average(), trace.hourly_memory_maximum(), 3600)
         decision = sizing.plan_service(b, fleet.tier, "auto", usage, opts, baseline=b)
         a = decision.after
         if levers == "with Graviton" and fleet.bench[name]["ecr"].get("multiArch"):

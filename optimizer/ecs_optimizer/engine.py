@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from . import metric_alarms, scalable_targets
 from . import resources as res
 from .aws import AwsContext
 from .journal import Change, Journal
@@ -254,10 +255,10 @@ class ServiceRun:
             {k: v for k, v in fields.items() if v[0] != v[1]},
             {
                 "resourceId": resource_id,
-                "serviceNamespace": res.ECS_NAMESPACE,
-                "scalableDimension": res.SCALABLE_DIMENSION,
+                "serviceNamespace": scalable_targets.ECS_NAMESPACE,
+                "scalableDimension": scalable_targets.SCALABLE_DIMENSION,
             },
-            lambda: res.set_scalable_target(self.ctx, resource_id, a.min_capacity, a.max_capacity),
+            lambda: scalable_targets.set_scalable_target(self.ctx, resource_id, a.min_capacity, a.max_capacity),
         )
 
     def _lifecycle_policy(self) -> None:
@@ -286,7 +287,7 @@ class ServiceRun:
                 f"alarm:{name}",
                 {"threshold": (alarm["Threshold"], threshold)},
                 {"alarmName": name, "kind": kind},
-                functools.partial(res.set_alarm_threshold, self.ctx, alarm, threshold),
+                functools.partial(metric_alarms.set_alarm_threshold, self.ctx, alarm, threshold),
             )
 
     def _roll_back(self, failure: str) -> ServiceResult:

@@ -14,6 +14,7 @@ from typing import Dict, List, Optional, Tuple
 
 from botocore.exceptions import ClientError
 
+from . import metric_alarms, scalable_targets
 from . import resources as res
 from .aws import AwsContext, error_code
 from .discovery import verify_in_aws
@@ -121,9 +122,11 @@ def read_inventory(ctx: AwsContext, targets: Targets, concurrency: int) -> Inven
             name: pool.submit(_read_one, ctx, targets.services[name], described[name]) for name in targets.services
         }
         services = {name: f.result() for name, f in futures.items()}
-    scalable = res.describe_scalable_targets(ctx, [t.scalable_target_resource_id for t in targets.services.values()])
-    alarms = res.describe_alarms(ctx, [a.name for t in targets.services.values() for a in t.alarms])
-    tracking = res.target_tracking_values(ctx)
+    scalable = scalable_targets.describe_scalable_targets(
+        ctx, [t.scalable_target_resource_id for t in targets.services.values()]
+    )
+    alarms = metric_alarms.describe_alarms(ctx, [a.name for t in targets.services.values() for a in t.alarms])
+    tracking = scalable_targets.target_tracking_values(ctx)
     missing: List[str] = []
     for live in services.values():
         live.scalable_target = scalable.get(live.target.scalable_target_resource_id)

@@ -11,14 +11,16 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Dict, List, Optional, Tuple
 
-from . import graviton
+from . import graviton, metric_alarms
 from . import resources as res
+from .alarm_thresholds import alarm_threshold
 from .aws import AwsContext
 from .inventory import Inventory, LiveService, read_inventory
 from .metrics import fetch_usage
 from .model import SPOT, ServiceState
-from .sizing import Decision, SizingOptions, Usage, alarm_threshold, plan_service
+from .sizing import Decision, SizingOptions, plan_service
 from .targets import Targets
+from .usage import Usage
 
 log = logging.getLogger(__name__)
 
@@ -172,7 +174,7 @@ def _alarm_thresholds(live: LiveService, before: ServiceState, after: ServiceSta
             continue  # anomaly-detection alarms have a band, not a threshold
         old = float(alarm["Threshold"])
         new = alarm_threshold(kind, old, before, after, live.autoscaling_targets.get(kind))
-        if not res.same_number(old, new):
+        if not metric_alarms.same_number(old, new):
             changed[kind] = new
     return changed
 

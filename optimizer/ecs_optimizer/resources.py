@@ -3,7 +3,9 @@
 Each writer changes exactly the field it is asked to and copies everything else from what AWS
 returned, filtered through the operation's own input shape (botocore's service model), so a
 field AWS adds to a task definition or an alarm next year is carried over too instead of being
-silently dropped. Nothing here journals; the engine and the restorer do.
+silently dropped. Nothing here journals; the engine and the restorer do. This module holds
+task definitions, services and ECR lifecycle policies; :mod:`scalable_targets` and
+:mod:`metric_alarms` hold the autoscaling targets and the alarms.
 """
 
 from __future__ import annotations
@@ -16,12 +18,10 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from botocore.exceptions import ClientError
 
-from .aws import AwsContext, chunks, error_code, paginate
+from .aws import AwsContext, error_code, paginate
 
 log = logging.getLogger(__name__)
 
-ECS_NAMESPACE = "ecs"
-SCALABLE_DIMENSION = "ecs:service:DesiredCount"
 UNTAGGED_EXPIRY_DAYS = 1
 
 
@@ -281,64 +281,6 @@ def wait_for_deployment(
         time.sleep(min(poll, remaining))
 
 
-# ----------------------------------------------------------------------------- autoscaling
-
-
-def describe_scalable_targets(ctx: AwsContext, resource_ids: List[str]) -> Dict[str, dict]:
-    """Scalable targets by resource id, 50 ids per call (the API's limit)."""
-    found: Dict[str, dict] = {}
-    for batch in chunks(resource_ids, 50):
-        for target in paginate(
-            ctx.autoscaling.describe_scalable_targets,
-            "ScalableTargets",
-            token_in="NextToken",
-            token_out="NextToken",
-            ServiceNamespace=ECS_NAMESPACE,
-            ResourceIds=batch,
-            ScalableDimension=SCALABLE_DIMENSION,
-        ):
-            found[target["ResourceId"]] = target
-    return found
-
-
-def set_scalable_target(ctx: AwsContext, resource_id: str, min_capacity: int, max_capacity: int) -> None:
-    """RegisterScalableTarget on an existing target updates only min/max (the role, suspended
-    state and policies are kept by AWS when omitted)."""
-    ctx.autoscaling.register_scalable_target(
-        ServiceNamespace=ECS_NAMESPACE,
-        ResourceId=resource_id,
-        ScalableDimension=SCALABLE_DIMENSION,
-        MinCapacity=min_capacity,
-        MaxCapacity=max_capacity,
-    )
-
-
-#: Predefined target-tracking metrics -> the alarm kind watching the same metric.
-TRACKED_METRIC_KINDS = {
-    "ECSServiceAverageCPUUtilization": "cpuHigh",
-    "ECSServiceAverageMemoryUtilization": "memoryHigh",
-}
-
-
-def target_tracking_values(ctx: AwsContext) -> Dict[str, Dict[str, float]]:
-    """Scalable-target resource id -> {alarm kind: target value} of every ECS target-tracking
-    policy on a predefined CPU or memory metric (one paginated call for the whole account)."""
-    found: Dict[str, Dict[str, float]] = {}
-    for policy in paginate(
-        ctx.autoscaling.describe_scaling_policies,
-        "ScalingPolicies",
-        token_in="NextToken",
-        token_out="NextToken",
-        ServiceNamespace=ECS_NAMESPACE,
-    ):
-        config = policy.get("TargetTrackingScalingPolicyConfiguration") or {}
-        metric = (config.get("PredefinedMetricSpecification") or {}).get("PredefinedMetricType")
-        kind = TRACKED_METRIC_KINDS.get(metric or "")
-        if kind and config.get("TargetValue") is not None and policy.get("ScalableDimension") == SCALABLE_DIMENSION:
-            found.setdefault(policy["ResourceId"], {})[kind] = float(config["TargetValue"])
-    return found
-
-
 # ----------------------------------------------------------------------------- ECR
 
 
@@ -424,50 +366,3 @@ def image_sizes(ctx: AwsContext, repository: str) -> Tuple[int, ...]:
     images = list(paginate(ctx.ecr.describe_images, "imageDetails", repositoryName=repository, maxResults=1000))
     images.sort(key=lambda i: i.get("imagePushedAt") or 0, reverse=True)
     return tuple(int(i.get("imageSizeInBytes") or 0) for i in images)
-
-
-# ----------------------------------------------------------------------------- alarms
-
-
-def describe_alarms(ctx: AwsContext, names: List[str]) -> Dict[str, dict]:
-    """Metric alarms by name, 100 names per call (the API's limit)."""
-    found: Dict[str, dict] = {}
-    for batch in chunks(sorted(set(names)), 100):
-        for alarm in paginate(
-            ctx.cloudwatch.describe_alarms,
-            "MetricAlarms",
-            token_in="NextToken",
-            token_out="NextToken",
-            AlarmNames=batch,
-            AlarmTypes=["MetricAlarm"],
-        ):
-            found[alarm["AlarmName"]] = alarm
-    return found
-
-
-#: PutMetricAlarm refuses these beside ``Metrics``, which holds them per query instead.
-#: DescribeAlarms can still return some for a metric-math alarm (an empty ``Dimensions``).
-SINGLE_METRIC_FIELDS = ("Namespace", "MetricName", "Dimensions", "Period", "Unit", "Statistic", "ExtendedStatistic")
-
-
-def set_alarm_threshold(ctx: AwsContext, alarm: dict, threshold: float) -> None:
-    """PutMetricAlarm with every field of ``alarm`` (and its tags) unchanged but the threshold.
-
-    A metric-math alarm (``Metrics``) is sent with its queries and none of the single-metric
-    fields, which the API rejects alongside them.
-    """
-    params = input_fields(ctx.cloudwatch.raw, "PutMetricAlarm", alarm)
-    if params.get("Metrics"):
-        for key in SINGLE_METRIC_FIELDS:
-            params.pop(key, None)
-    tags = ctx.cloudwatch.list_tags_for_resource(ResourceARN=alarm["AlarmArn"]).get("Tags", [])
-    if tags:
-        params["Tags"] = tags
-    params["Threshold"] = float(threshold)
-    ctx.cloudwatch.put_metric_alarm(**params)
-
-
-def same_number(a: Any, b: Any) -> bool:
-    if a is None or b is None:
-        return a is b
-    return abs(float(a) - float(b)) < 1e-9

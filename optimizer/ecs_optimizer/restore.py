@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional
 
+from . import metric_alarms, scalable_targets
 from . import resources as res
 from .aws import AwsContext
 from .journal import ALARM_PREFIX, Change, Journal, RestoreStep, restore_plan
@@ -197,7 +198,7 @@ class Restorer:
 
     def _scalable_target(self, step: RestoreStep) -> List[Change]:
         resource_id = step.target["resourceId"]
-        live = res.describe_scalable_targets(self.ctx, [resource_id]).get(resource_id)
+        live = scalable_targets.describe_scalable_targets(self.ctx, [resource_id]).get(resource_id)
         if live is None:
             raise LookupError(f"scalable target {resource_id} not found")
         current = {"minCapacity": live["MinCapacity"], "maxCapacity": live["MaxCapacity"]}
@@ -210,7 +211,9 @@ class Restorer:
             "RegisterScalableTarget",
             differ,
             current,
-            lambda: res.set_scalable_target(self.ctx, resource_id, wanted["minCapacity"], wanted["maxCapacity"]),
+            lambda: scalable_targets.set_scalable_target(
+                self.ctx, resource_id, wanted["minCapacity"], wanted["maxCapacity"]
+            ),
         )
 
     def _lifecycle_policy(self, step: RestoreStep) -> List[Change]:
@@ -230,18 +233,18 @@ class Restorer:
 
     def _alarm(self, step: RestoreStep) -> List[Change]:
         name = step.target["alarmName"]
-        alarm = res.describe_alarms(self.ctx, [name]).get(name)
+        alarm = metric_alarms.describe_alarms(self.ctx, [name]).get(name)
         if alarm is None:
             raise LookupError(f"alarm {name} not found")
         wanted = step.before.get("threshold")
-        if wanted is None or res.same_number(alarm.get("Threshold"), wanted):
+        if wanted is None or metric_alarms.same_number(alarm.get("Threshold"), wanted):
             return []
         return self._write(
             step,
             "PutMetricAlarm",
             {"threshold": float(wanted)},
             {"threshold": alarm.get("Threshold")},
-            lambda: res.set_alarm_threshold(self.ctx, alarm, float(wanted)),
+            lambda: metric_alarms.set_alarm_threshold(self.ctx, alarm, float(wanted)),
         )
 
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import fleet
-from ecs_optimizer import sizing
+from ecs_optimizer import alarm_thresholds
 from ecs_optimizer.report_schema import savings_errors
 from helpers import FAST, mutating
 
@@ -96,7 +96,7 @@ def test_real_run_is_read_back_from_aws(outputs_file, run_cli, client, tmp_path)
         # above the autoscaling targets by the margin, so a service held at its target is quiet
         for prefix, metric in (("cpu-high", "cpu"), ("memory-high", "memory")):
             target = fleet.AUTOSCALING_TARGETS[metric][1]
-            assert alarms[f"{prefix}-{name}-dev"]["Threshold"] == target + sizing.ALARM_TARGET_MARGIN
+            assert alarms[f"{prefix}-{name}-dev"]["Threshold"] == target + alarm_thresholds.ALARM_TARGET_MARGIN
     assert alarms["http-5xx-frontend-dev"]["Threshold"] == 10.0
     assert alarms["unhealthy-hosts-frontend-dev"]["Threshold"] == 0.0
     # the scaling policy registered on the target is still there

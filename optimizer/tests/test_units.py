@@ -8,7 +8,7 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 
-from ecs_optimizer import metrics
+from ecs_optimizer import metric_alarms, metrics
 from ecs_optimizer import resources as res
 from ecs_optimizer.aws import AwsSettings, Backoff, DryRunViolation, is_mutating, open_context
 from ecs_optimizer.journal import Change, Journal, realised_states, restore_plan
@@ -227,15 +227,15 @@ def test_metric_math_alarm_keeps_its_queries_through_a_threshold_change(aws):
     ctx.cloudwatch.raw.meta.events.register(
         "provide-client-params.cloudwatch.PutMetricAlarm", lambda params, **_: sent.append(dict(params))
     )
-    before = res.describe_alarms(ctx, ["http-5xx-frontend-prod"])["http-5xx-frontend-prod"]
+    before = metric_alarms.describe_alarms(ctx, ["http-5xx-frontend-prod"])["http-5xx-frontend-prod"]
     assert before["Metrics"] == queries
 
-    res.set_alarm_threshold(ctx, before, 25.0)
+    metric_alarms.set_alarm_threshold(ctx, before, 25.0)
 
     assert len(sent) == 1
     assert sent[0]["Metrics"] == queries
-    assert not set(res.SINGLE_METRIC_FIELDS) & set(sent[0]), "PutMetricAlarm refuses these beside Metrics"
-    after = res.describe_alarms(ctx, ["http-5xx-frontend-prod"])["http-5xx-frontend-prod"]
+    assert not set(metric_alarms.SINGLE_METRIC_FIELDS) & set(sent[0]), "PutMetricAlarm refuses these beside Metrics"
+    after = metric_alarms.describe_alarms(ctx, ["http-5xx-frontend-prod"])["http-5xx-frontend-prod"]
     assert after["Threshold"] == 25.0
     assert after["Metrics"] == queries
     volatile = {
