@@ -25,7 +25,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from . import metric_alarms, scalable_targets
 from . import resources as res
 from .aws import AwsContext
-from .journal import Change, Journal
+from .journal import Change, Journal, Resource, alarm_resource
 from .lock import ClusterLock
 from .planning import RunOptions, ServicePlan, ServiceResult, Status, plan_fleet
 from .progress import Progress
@@ -166,8 +166,10 @@ class ServiceRun:
         reusable = next((r for r in existing if res.same_content(r.task_definition, wanted)), None)
         if reusable is not None:
             log.info("%s: reusing %s, registered by an earlier optimizer run", plan.name, reusable.arn)
-            changes = [Change(plan.name, "taskDefinition", "revision", live.task_definition_arn, reusable.arn, target)]
-            changes += [Change(plan.name, "taskDefinition", k, b, a, target) for k, (b, a) in sizes.items()]
+            changes = [
+                Change(plan.name, Resource.TASK_DEFINITION, "revision", live.task_definition_arn, reusable.arn, target)
+            ]
+            changes += [Change(plan.name, Resource.TASK_DEFINITION, k, b, a, target) for k, (b, a) in sizes.items()]
             self.written.extend(changes)
             self.journal.snapshot(plan.before)
             for change in changes:
@@ -175,7 +177,7 @@ class ServiceRun:
             return reusable.arn
         arn = self.write(
             "RegisterTaskDefinition",
-            "taskDefinition",
+            Resource.TASK_DEFINITION,
             {"revision": (live.task_definition_arn, None), **sizes},
             target,
             lambda: res.register_revision(
@@ -193,7 +195,7 @@ class ServiceRun:
             if extra.run_id == self.run_id and extra.arn != arn:
                 self.write(
                     "DeregisterTaskDefinition",
-                    "taskDefinition",
+                    Resource.TASK_DEFINITION,
                     {"retired": (extra.arn, "INACTIVE")},
                     target,
                     functools.partial(res.deregister, self.ctx, extra.arn),
@@ -216,7 +218,7 @@ class ServiceRun:
         self._check_stop()
         self.write(
             "UpdateService",
-            "service",
+            Resource.SERVICE,
             fields,
             self._service_target(),
             lambda: res.update_service(
@@ -251,7 +253,7 @@ class ServiceRun:
         fields = {"minCapacity": (b.min_capacity, a.min_capacity), "maxCapacity": (b.max_capacity, a.max_capacity)}
         self.write(
             "RegisterScalableTarget",
-            "scalableTarget",
+            Resource.SCALABLE_TARGET,
             {k: v for k, v in fields.items() if v[0] != v[1]},
             {
                 "resourceId": resource_id,
@@ -270,7 +272,7 @@ class ServiceRun:
         new_text = res.with_keep_count(old_text, a.ecr_keep_images)
         self.write(
             "PutLifecyclePolicy",
-            "ecrLifecyclePolicy",
+            Resource.ECR_LIFECYCLE_POLICY,
             {"keepImages": (b.ecr_keep_images, a.ecr_keep_images), "lifecyclePolicyText": (old_text, new_text)},
             {"repositoryName": repository},
             lambda: res.write_lifecycle_policy(self.ctx, repository, new_text),
@@ -284,7 +286,7 @@ class ServiceRun:
             # The kind tells a journal reader (export-config --journal) which config key it is.
             self.write(
                 "PutMetricAlarm",
-                f"alarm:{name}",
+                alarm_resource(name),
                 {"threshold": (alarm["Threshold"], threshold)},
                 {"alarmName": name, "kind": kind},
                 functools.partial(metric_alarms.set_alarm_threshold, self.ctx, alarm, threshold),

@@ -32,6 +32,7 @@ import json
 import os
 import threading
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 from typing import IO, Any, Callable, Dict, List, Optional, Tuple, TypeVar
 
@@ -42,11 +43,37 @@ from .model import CapacityStrategy, ServiceState
 T = TypeVar("T")
 
 KINDS = ("run", "snapshot", "intent", "outcome", "change")
-#: A Pulumi stack file edited by ``--write-config`` (see :mod:`writeback`): not an AWS resource,
-#: restored by ``rollback`` before the AWS resources, as it was written after them.
-CONFIG_FILE = "configFile"
-RESOURCES = ("taskDefinition", "service", "scalableTarget", "ecrLifecyclePolicy", CONFIG_FILE)
+
+
+class Resource(str, Enum):
+    """What a journalled change changed (its JSON value is the string shown). An alarm is
+    ``alarm:<name>`` instead (:func:`alarm_resource`), one per alarm."""
+
+    TASK_DEFINITION = "taskDefinition"
+    SERVICE = "service"
+    SCALABLE_TARGET = "scalableTarget"
+    ECR_LIFECYCLE_POLICY = "ecrLifecyclePolicy"
+    #: A Pulumi stack file edited by ``--write-config`` (see :mod:`writeback`): not an AWS
+    #: resource, restored by ``rollback`` before the AWS resources, as it was written after them.
+    CONFIG_FILE = "configFile"
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
+
+
+CONFIG_FILE = Resource.CONFIG_FILE
+RESOURCES = tuple(Resource)
 ALARM_PREFIX = "alarm:"
+
+
+def alarm_resource(alarm_name: str) -> str:
+    """The journal's resource for the alarm named ``alarm_name``."""
+    return f"{ALARM_PREFIX}{alarm_name}"
+
+
 CHANGE_KEYS = ("time", "service", "resource", "field", "before", "after", "target")
 
 
@@ -282,12 +309,12 @@ def realised_states(contents: JournalContents) -> Tuple[Dict[str, ServiceState],
     back_on_old_revision = {
         s.service
         for s in steps
-        if s.resource == "service"
+        if s.resource == Resource.SERVICE
         and "taskDefinition" in s.before
         and s.before["taskDefinition"] == s.after["taskDefinition"]
     }
     for step in reversed(steps):
-        if step.resource == "taskDefinition" and step.service in back_on_old_revision:
+        if step.resource == Resource.TASK_DEFINITION and step.service in back_on_old_revision:
             continue
         state = after.get(step.service)
         if state is not None:
@@ -297,14 +324,14 @@ def realised_states(contents: JournalContents) -> Tuple[Dict[str, ServiceState],
 
 #: How journal fields map onto ServiceState, for pricing a journal.
 _STATE_FIELDS: Dict[Tuple[str, str], Tuple[str, Callable[[Any], Any]]] = {
-    ("taskDefinition", "cpu"): ("cpu", int),
-    ("taskDefinition", "memory"): ("memory", int),
-    ("taskDefinition", "cpuArchitecture"): ("architecture", str),
-    ("service", "desiredCount"): ("desired_count", int),
-    ("service", "capacityProviderStrategy"): ("strategy", CapacityStrategy.from_aws),
-    ("scalableTarget", "minCapacity"): ("min_capacity", int),
-    ("scalableTarget", "maxCapacity"): ("max_capacity", int),
-    ("ecrLifecyclePolicy", "keepImages"): ("ecr_keep_images", lambda v: None if v is None else int(v)),
+    (Resource.TASK_DEFINITION, "cpu"): ("cpu", int),
+    (Resource.TASK_DEFINITION, "memory"): ("memory", int),
+    (Resource.TASK_DEFINITION, "cpuArchitecture"): ("architecture", str),
+    (Resource.SERVICE, "desiredCount"): ("desired_count", int),
+    (Resource.SERVICE, "capacityProviderStrategy"): ("strategy", CapacityStrategy.from_aws),
+    (Resource.SCALABLE_TARGET, "minCapacity"): ("min_capacity", int),
+    (Resource.SCALABLE_TARGET, "maxCapacity"): ("max_capacity", int),
+    (Resource.ECR_LIFECYCLE_POLICY, "keepImages"): ("ecr_keep_images", lambda v: None if v is None else int(v)),
 }
 
 

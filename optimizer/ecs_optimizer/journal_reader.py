@@ -10,7 +10,17 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Optional, Tuple
 
 from .errors import BadInput
-from .journal import ALARM_PREFIX, CHANGE_KEYS, CONFIG_FILE, KINDS, RESOURCES, Change, JournalContents, state_from_dict
+from .journal import (
+    ALARM_PREFIX,
+    CHANGE_KEYS,
+    CONFIG_FILE,
+    KINDS,
+    RESOURCES,
+    Change,
+    JournalContents,
+    Resource,
+    state_from_dict,
+)
 
 
 def _valid_resource(resource: Any) -> bool:
@@ -33,27 +43,30 @@ def _is_strategy(value: Any) -> bool:
 #: (resource, field) -> (what the value must be, check). ``None`` is allowed where the
 #: resource may not have had the value (no lifecycle policy, a revision not yet registered).
 _FIELD_TYPES: Dict[Tuple[str, str], Tuple[str, Callable[[Any], bool]]] = {
-    ("taskDefinition", "revision"): ("a task-definition ARN", lambda v: v is None or isinstance(v, str)),
-    ("taskDefinition", "retired"): ("a task-definition ARN", lambda v: isinstance(v, str) and bool(v)),
-    ("taskDefinition", "cpu"): ("an integer", _is_int),
-    ("taskDefinition", "memory"): ("an integer", _is_int),
-    ("taskDefinition", "cpuArchitecture"): ("X86_64 or ARM64", lambda v: v in ("X86_64", "ARM64")),
-    ("service", "taskDefinition"): ("a task-definition ARN", lambda v: isinstance(v, str) and bool(v)),
-    ("service", "desiredCount"): ("an integer", _is_int),
-    ("service", "capacityProviderStrategy"): ("a capacity-provider strategy list or null", _is_strategy),
-    ("scalableTarget", "minCapacity"): ("an integer", _is_int),
-    ("scalableTarget", "maxCapacity"): ("an integer", _is_int),
-    ("ecrLifecyclePolicy", "keepImages"): ("an integer or null", lambda v: v is None or _is_int(v)),
-    ("ecrLifecyclePolicy", "lifecyclePolicyText"): ("a policy text or null", lambda v: v is None or isinstance(v, str)),
+    (Resource.TASK_DEFINITION, "revision"): ("a task-definition ARN", lambda v: v is None or isinstance(v, str)),
+    (Resource.TASK_DEFINITION, "retired"): ("a task-definition ARN", lambda v: isinstance(v, str) and bool(v)),
+    (Resource.TASK_DEFINITION, "cpu"): ("an integer", _is_int),
+    (Resource.TASK_DEFINITION, "memory"): ("an integer", _is_int),
+    (Resource.TASK_DEFINITION, "cpuArchitecture"): ("X86_64 or ARM64", lambda v: v in ("X86_64", "ARM64")),
+    (Resource.SERVICE, Resource.TASK_DEFINITION): ("a task-definition ARN", lambda v: isinstance(v, str) and bool(v)),
+    (Resource.SERVICE, "desiredCount"): ("an integer", _is_int),
+    (Resource.SERVICE, "capacityProviderStrategy"): ("a capacity-provider strategy list or null", _is_strategy),
+    (Resource.SCALABLE_TARGET, "minCapacity"): ("an integer", _is_int),
+    (Resource.SCALABLE_TARGET, "maxCapacity"): ("an integer", _is_int),
+    (Resource.ECR_LIFECYCLE_POLICY, "keepImages"): ("an integer or null", lambda v: v is None or _is_int(v)),
+    (Resource.ECR_LIFECYCLE_POLICY, "lifecyclePolicyText"): (
+        "a policy text or null",
+        lambda v: v is None or isinstance(v, str),
+    ),
 }
 _ALARM_FIELD = ("a number", lambda v: isinstance(v, (int, float)) and not isinstance(v, bool))
 
 #: resource -> the target keys a restore needs.
 _TARGET_KEYS: Dict[str, Tuple[str, ...]] = {
-    "taskDefinition": ("cluster", "serviceName", "family"),
-    "service": ("cluster", "serviceName"),
-    "scalableTarget": ("resourceId",),
-    "ecrLifecyclePolicy": ("repositoryName",),
+    Resource.TASK_DEFINITION: ("cluster", "serviceName", "family"),
+    Resource.SERVICE: ("cluster", "serviceName"),
+    Resource.SCALABLE_TARGET: ("resourceId",),
+    Resource.ECR_LIFECYCLE_POLICY: ("repositoryName",),
     ALARM_PREFIX: ("alarmName",),
 }
 
@@ -79,7 +92,7 @@ def _check_change(where: str, record: Dict[str, Any]) -> None:
     what, ok = expected
     for side in ("before", "after"):
         value = record[side]
-        if resource == "taskDefinition" and name == "revision" and side == "before" and value is None:
+        if resource == Resource.TASK_DEFINITION and name == "revision" and side == "before" and value is None:
             raise BadInput(f"{where}: {resource}.{name} before must be {what}")
         if not ok(value):
             raise BadInput(f"{where}: {resource}.{name} {side} must be {what}, not {json.dumps(value)[:60]}")

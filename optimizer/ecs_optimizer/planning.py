@@ -16,6 +16,7 @@ from . import resources as res
 from .alarm_thresholds import alarm_threshold
 from .aws import AwsContext
 from .inventory import Inventory, LiveService, read_inventory
+from .journal import Resource, alarm_resource
 from .metrics import fetch_usage
 from .model import SPOT, ServiceState
 from .sizing import Decision, SizingOptions, plan_service
@@ -57,7 +58,7 @@ class RunOptions:
 
 @dataclass(frozen=True)
 class PlannedChange:
-    resource: str
+    resource: str  # a Resource, or alarm_resource(name)
     field: str
     before: Any
     after: Any
@@ -102,19 +103,19 @@ class ServicePlan:
         """Every field that changes, in migration order."""
         b, a = self.before, self.after
         pairs = [
-            ("taskDefinition", "cpu", b.cpu, a.cpu),
-            ("taskDefinition", "memory", b.memory, a.memory),
-            ("taskDefinition", "cpuArchitecture", b.architecture, a.architecture),
-            ("service", "desiredCount", b.desired_count, a.desired_count),
-            ("service", "capacityProviderStrategy", self.live.strategy_items, self.strategy_items()),
-            ("scalableTarget", "minCapacity", b.min_capacity, a.min_capacity),
-            ("scalableTarget", "maxCapacity", b.max_capacity, a.max_capacity),
-            ("ecrLifecyclePolicy", "keepImages", b.ecr_keep_images, a.ecr_keep_images),
+            (Resource.TASK_DEFINITION, "cpu", b.cpu, a.cpu),
+            (Resource.TASK_DEFINITION, "memory", b.memory, a.memory),
+            (Resource.TASK_DEFINITION, "cpuArchitecture", b.architecture, a.architecture),
+            (Resource.SERVICE, "desiredCount", b.desired_count, a.desired_count),
+            (Resource.SERVICE, "capacityProviderStrategy", self.live.strategy_items, self.strategy_items()),
+            (Resource.SCALABLE_TARGET, "minCapacity", b.min_capacity, a.min_capacity),
+            (Resource.SCALABLE_TARGET, "maxCapacity", b.max_capacity, a.max_capacity),
+            (Resource.ECR_LIFECYCLE_POLICY, "keepImages", b.ecr_keep_images, a.ecr_keep_images),
         ]
         changes = [PlannedChange(*p) for p in pairs if p[2] != p[3]]
         for kind, new in self.alarm_thresholds.items():
             alarm = self.live.alarms[kind]
-            changes.append(PlannedChange(f"alarm:{alarm['AlarmName']}", "threshold", alarm["Threshold"], new))
+            changes.append(PlannedChange(alarm_resource(alarm["AlarmName"]), "threshold", alarm["Threshold"], new))
         return changes
 
 

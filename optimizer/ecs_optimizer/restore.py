@@ -24,7 +24,7 @@ from typing import Any, Callable, Dict, List, Optional
 from . import metric_alarms, scalable_targets
 from . import resources as res
 from .aws import AwsContext
-from .journal import ALARM_PREFIX, Change, Journal, RestoreStep, restore_plan
+from .journal import ALARM_PREFIX, Change, Journal, Resource, RestoreStep, restore_plan
 from .render import truncate
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ class Restorer:
         for step in steps:
             outcome = RestoreOutcome(step)
             try:
-                if step.resource == "service":
+                if step.resource == Resource.SERVICE:
                     outcome.changes = self._service(step, outcome.notes)
                 else:
                     outcome.changes = self._handler(step.resource)(step)
@@ -75,11 +75,11 @@ class Restorer:
         if resource.startswith(ALARM_PREFIX):
             return self._alarm
         return {
-            "service": self._service,
-            "taskDefinition": self._task_definition,
-            "scalableTarget": self._scalable_target,
-            "ecrLifecyclePolicy": self._lifecycle_policy,
-        }[resource]
+            Resource.SERVICE: self._service,
+            Resource.TASK_DEFINITION: self._task_definition,
+            Resource.SCALABLE_TARGET: self._scalable_target,
+            Resource.ECR_LIFECYCLE_POLICY: self._lifecycle_policy,
+        }[Resource(resource)]
 
     def _write(
         self,
