@@ -32,20 +32,19 @@ import json
 import os
 import threading
 from dataclasses import dataclass, field
-from enum import Enum
 from pathlib import Path
 from typing import IO, Any, Callable, Dict, List, Optional, Tuple, TypeVar
 
 from . import __version__
 from .errors import BadInput
-from .model import CapacityStrategy, ServiceState
+from .model import CapacityStrategy, ServiceState, TextEnum
 
 T = TypeVar("T")
 
 KINDS = ("run", "snapshot", "intent", "outcome", "change")
 
 
-class Resource(str, Enum):
+class Resource(TextEnum):
     """What a journalled change changed (its JSON value is the string shown). An alarm is
     ``alarm:<name>`` instead (:func:`alarm_resource`), one per alarm."""
 
@@ -56,12 +55,6 @@ class Resource(str, Enum):
     #: A Pulumi stack file edited by ``--write-config`` (see :mod:`writeback`): not an AWS
     #: resource, restored by ``rollback`` before the AWS resources, as it was written after them.
     CONFIG_FILE = "configFile"
-
-    def __str__(self) -> str:
-        return self.value
-
-    def __format__(self, spec: str) -> str:
-        return format(self.value, spec)
 
 
 CONFIG_FILE = Resource.CONFIG_FILE

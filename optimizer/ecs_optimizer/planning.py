@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Any, Dict, List, Optional, Tuple
 
 from . import graviton, metric_alarms
@@ -18,7 +17,7 @@ from .aws import AwsContext
 from .inventory import Inventory, LiveService, read_inventory
 from .journal import Resource, alarm_resource
 from .metrics import fetch_usage
-from .model import SPOT, ServiceState
+from .model import SPOT, ServiceState, TextEnum
 from .sizing import Decision, SizingOptions, plan_service
 from .targets import Targets
 from .usage import Usage
@@ -26,7 +25,7 @@ from .usage import Usage
 log = logging.getLogger(__name__)
 
 
-class Status(str, Enum):
+class Status(TextEnum):
     """A service's status in a run's report (its JSON value is the lower-case name)."""
 
     PLANNED = "planned"
@@ -35,12 +34,6 @@ class Status(str, Enum):
     SKIPPED = "skipped"
     FAILED = "failed"
     ROLLED_BACK = "rolled_back"
-
-    def __str__(self) -> str:
-        return self.value
-
-    def __format__(self, spec: str) -> str:
-        return format(self.value, spec)
 
 
 @dataclass(frozen=True)
