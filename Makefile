@@ -17,7 +17,7 @@ PULUMI_CLI := $(or $(PULUMI),$(shell command -v pulumi 2>/dev/null))
 help:
 	@echo "make demo       install, print the offline plan of every layer, run the optimizer against a local AWS emulator,"
 	@echo "                then (with a pulumi CLI) deploy with the real engine, optimize, and show no drift"
-	@echo "make test       install, then type check, lint, mocha specs, pytest and the real-engine run (make e2e)"
+	@echo "make test       install, then type check, lint (TypeScript and Python), mocha specs, pytest and the real-engine run (make e2e)"
 	@echo "make e2e        the README's pulumi up loop, the optimizer and the no-drift check on the real Pulumi engine"
 	@echo "make plan       offline plan of every layer (build/plan/*.json)"
 	@echo "make bench      cost and scale benchmarks (writes bench/RESULTS.md)"
@@ -30,7 +30,7 @@ $(NPM_STAMP): package.json package-lock.json
 $(PY_STAMP): optimizer/pyproject.toml
 	test -x $(VENV_PY) || $(PYTHON) -m venv $(VENV)
 	$(VENV_PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(VENV_PY) -m pip install --quiet --disable-pip-version-check -e './optimizer[test]'
+	$(VENV_PY) -m pip install --quiet --disable-pip-version-check -e './optimizer[lab,test,dev]'
 	@touch $@
 
 # actionlint is built from source through the Go module proxy (its prebuilt-binary installers
@@ -43,9 +43,12 @@ deps: $(NPM_STAMP) $(PY_STAMP)
 typecheck: $(NPM_STAMP)
 	npx tsc --noEmit -p tsconfig.json
 
-lint: $(NPM_STAMP)
+lint: $(NPM_STAMP) $(PY_STAMP)
 	npx eslint .
 	npx prettier --check .
+	cd optimizer && ../$(VENV)/bin/ruff check --config pyproject.toml . ../bench
+	cd optimizer && ../$(VENV)/bin/ruff format --check --config pyproject.toml . ../bench
+	cd optimizer && ../$(VENV)/bin/mypy
 
 lint-workflows: $(ACTIONLINT)
 	$(ACTIONLINT) -color=false
@@ -71,7 +74,7 @@ plan: $(NPM_STAMP)
 	npm run --silent plan -- all
 
 demo: deps plan
-	$(VENV_PY) -m ecs_optimizer.demo
+	$(VENV_PY) -m ecs_optimizer_lab.demo
 ifeq ($(PULUMI_CLI),)
 	@echo "make demo: real-engine part skipped, no pulumi CLI found: install one or run make demo PULUMI=/path/to/pulumi"
 else

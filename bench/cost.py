@@ -6,7 +6,7 @@ memory creeping), every service gets a 14-day trace generated from a fixed seed 
 mean load its fleet file gives. Then, with the optimizer's own modules:
 
 * the service's usage is reduced from the trace exactly as the optimizer reduces CloudWatch
-  history (hourly Average CPU, hourly Maximum memory: ``sizing.usage_from_series``);
+  history (hourly Average CPU, hourly Maximum memory: ``usage.usage_from_series``);
 * ``sizing.plan_service`` (policy ``auto``, default options) plans the new state;
 * ``savings.compute_savings`` prices before and after, lever by lever, from the embedded
   price table (network outputs included where the fleet has them).
@@ -15,7 +15,7 @@ The limit is found by exhaustive search: for each service, every valid Fargate s
 (``fargate.all_pairs``) and every task count from 2 (one task may fail or be replaced while
 the other serves) to the service's autoscaling maximum, keeping the optimizer's Spot strategy
 and ECR retention so that only size and count differ, and priced with the same
-``savings.service_monthly``. A configuration is safe when the trace never exceeds it:
+``costs.service_monthly``. A configuration is safe when the trace never exceeds it:
 
 * CPU: no hour's average CPU demand, spread over the tasks, is above a task's CPU;
 * memory: no five-minute memory sample, spread over the tasks, is above a task's memory.
@@ -36,11 +36,14 @@ from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ecs_optimizer import fargate, sizing
-from ecs_optimizer import targets as tg
+from ecs_optimizer.alarm_thresholds import alarm_threshold
+from ecs_optimizer.costs import network_costs, service_monthly
 from ecs_optimizer.model import CapacityStrategy, NetworkState, ServiceState
+from ecs_optimizer.network_inputs import network_state
 from ecs_optimizer.pricing import HOURS_PER_MONTH, PriceTable, table_prices
-from ecs_optimizer.savings import CATEGORIES, compute_savings, network_costs, service_monthly
-from ecs_optimizer.synthetic import TRACE_KINDS, Trace, TraceSpec, generate_trace, repository_images
+from ecs_optimizer.savings import CATEGORIES, compute_savings
+from ecs_optimizer.usage import usage_from_series
+from ecs_optimizer_lab.synthetic import TRACE_KINDS, Trace, TraceSpec, generate_trace, repository_images
 
 #: Every trace starts here, so results do not depend on the day the benchmark runs.
 TRACE_START = dt.datetime(2026, 10, 1, tzinfo=dt.timezone.utc)
@@ -89,7 +92,9 @@ def load_fleet(path: Path) -> Fleet:
     data = json.loads(path.read_text(encoding="utf-8"))
     bench = data["bench"]
     net = bench.get("network")
-    network = tg.network_state(net, f"{path}: bench.network", nat_traffic_gb(net, table_prices(data["region"]))) if net else None
+    network = (
+        network_state(net, f"{path}: bench.network", nat_traffic_gb(net, table_prices(data["region"]))) if net else None
+    )
     return Fleet(
         name=path.stem,
         path=path,
@@ -101,7 +106,10 @@ def load_fleet(path: Path) -> Fleet:
         services=data["services"],
         bench=bench["services"],
         network=network,
-        autoscaling=(float(bench["autoscaling"]["cpuTargetPercent"]), float(bench["autoscaling"]["memoryTargetPercent"])),
+        autoscaling=(
+            float(bench["autoscaling"]["cpuTargetPercent"]),
+            float(bench["autoscaling"]["memoryTargetPercent"]),
+        ),
         alarms=(float(bench["alarms"]["cpuHigh"]), float(bench["alarms"]["memoryHigh"])),
     )
 
@@ -173,7 +181,11 @@ def tasks_in_hour(state: ServiceState, cpu_units: float, memory_mib: float, targ
 
 
 def alarm_hours(
-    state: ServiceState, trace: Trace, reference: ServiceState, thresholds: Tuple[float, float], targets: Tuple[float, float]
+    state: ServiceState,
+    trace: Trace,
+    reference: ServiceState,
+    thresholds: Tuple[float, float],
+    targets: Tuple[float, float],
 ) -> List[bool]:
     """Per trace hour, whether cpu-high (hourly average CPU) or memory-high (hourly maximum
     memory) is above its threshold on ``state``'s tasks; ``reference`` is the state the
@@ -198,8 +210,8 @@ def new_alarm_hours(fleet: Fleet, before: ServiceState, after: ServiceState, tra
     sets cpu-high and memory-high a margin above them; the fleet file's ``autoscaling`` goals
     are what it would read, and the replay scales the tasks to those same goals."""
     retuned = (
-        sizing.alarm_threshold("cpuHigh", fleet.alarms[0], before, after, autoscaling_target=fleet.autoscaling[0]),
-        sizing.alarm_threshold("memoryHigh", fleet.alarms[1], before, after, autoscaling_target=fleet.autoscaling[1]),
+        alarm_threshold("cpuHigh", fleet.alarms[0], before, after, autoscaling_target=fleet.autoscaling[0]),
+        alarm_threshold("memoryHigh", fleet.alarms[1], before, after, autoscaling_target=fleet.autoscaling[1]),
     )
     was = alarm_hours(before, trace, before, fleet.alarms, fleet.autoscaling)
     now = alarm_hours(after, trace, before, retuned, fleet.autoscaling)
@@ -285,7 +297,7 @@ def run_fleet(fleet: Fleet, kind: str, levers: str = LEVER_SETS[0]) -> FleetResu
     for name in sorted(fleet.services):
         b = before_state(fleet, name)
         trace = service_trace(fleet, name, kind)
-        usage = sizing.usage_from_series(trace.hourly_cpu_average(), trace.hourly_memory_maximum(), 3600)
+        usage = usage_from_series(trace.hourly_cpu_average(), trace.hourly_memory_maximum(), 3600)
         decision = sizing.plan_service(b, fleet.tier, "auto", usage, opts, baseline=b)
         a = decision.after
         if levers == "with Graviton" and fleet.bench[name]["ecr"].get("multiArch"):
@@ -297,8 +309,19 @@ def run_fleet(fleet: Fleet, kind: str, levers: str = LEVER_SETS[0]) -> FleetResu
         cpu_peak, memory_peak = demand.headroom(a)
         before[name], after[name] = b, a
         fits_at_max = demand.fits(a.cpu, a.memory, max(a.max_capacity, a.desired_count))
-        results.append(ServiceResult(name, b, a, limit_state, decision.policy_used, cpu_peak, memory_peak, fits_at_max,
-                                     new_alarm_hours(fleet, b, a, trace)))
+        results.append(
+            ServiceResult(
+                name,
+                b,
+                a,
+                limit_state,
+                decision.policy_used,
+                cpu_peak,
+                memory_peak,
+                fits_at_max,
+                new_alarm_hours(fleet, b, a, trace),
+            )
+        )
     report = compute_savings(before, after, prices, fleet.network, SPOT_DISCOUNT)
     data = report.to_dict()
     if fleet.network is not None:
@@ -356,14 +379,24 @@ def markdown(results: Sequence[FleetResult]) -> str:
     lines.append("| fleet | trace | levers | " + " | ".join(CATEGORIES) + " |")
     lines.append("|---|---|---|" + "---:|" * len(CATEGORIES))
     for r in results:
-        lines.append(f"| {r.fleet.name} | {r.kind} | {r.levers} | " + " | ".join(_usd(r.breakdown[c]) for c in CATEGORIES) + " |")
+        lines.append(
+            f"| {r.fleet.name} | {r.kind} | {r.levers} | " + " | ".join(_usd(r.breakdown[c]) for c in CATEGORIES) + " |"
+        )
     terms = sorted({t for r in results for t in r.savings_plan})
-    lines += ["", "Compute Savings Plan on the on-demand floor left after the plan (reported separately, never applied, "
-              "not in the totals above; monthly saving by term):", ""]
+    lines += [
+        "",
+        "Compute Savings Plan on the on-demand floor left after the plan (reported separately, never applied, "
+        "not in the totals above; monthly saving by term):",
+        "",
+    ]
     lines.append("| fleet | trace | levers | " + " | ".join(terms) + " |")
     lines.append("|---|---|---|" + "---:|" * len(terms))
     for r in results:
-        lines.append(f"| {r.fleet.name} | {r.kind} | {r.levers} | " + " | ".join(_usd(r.savings_plan.get(t, 0.0)) for t in terms) + " |")
+        lines.append(
+            f"| {r.fleet.name} | {r.kind} | {r.levers} | "
+            + " | ".join(_usd(r.savings_plan.get(t, 0.0)) for t in terms)
+            + " |"
+        )
     notes = sorted({n for r in results for n in r.notes})
     if notes:
         lines += [""] + [f"- {n}" for n in notes]
@@ -391,8 +424,15 @@ def fleets_summary(results: Sequence[FleetResult]) -> Mapping[Tuple[str, str], A
     for r in results:
         entry = out.setdefault(
             (r.fleet.name, r.levers),
-            {"minPercent": r.percent, "maxPercent": r.percent, "unsafe": {}, "unsafeAtMax": {}, "ratios": [],
-             "alarmHours": {}, "goalMissed": []},
+            {
+                "minPercent": r.percent,
+                "maxPercent": r.percent,
+                "unsafe": {},
+                "unsafeAtMax": {},
+                "ratios": [],
+                "alarmHours": {},
+                "goalMissed": [],
+            },
         )
         entry["alarmHours"][r.kind] = r.new_alarm_hours
         if r.percent < GOAL_PERCENT:

@@ -53,8 +53,12 @@ def machine() -> Dict[str, str]:
         except metadata.PackageNotFoundError:
             info[package] = "not installed"
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
         info["commit"] = commit + (" with uncommitted changes" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         info["commit"] = "unknown"
@@ -73,21 +77,26 @@ def closing_note(cost_results: Sequence[cost.FleetResult], scale_results: Sequen
         at_max = ", ".join(f"{k} {v}" for k, v in twelve["unsafeAtMax"].items())
         alarms = ", ".join(f"{k} {v}" for k, v in twelve["alarmHours"].items())
         missed = twelve["goalMissed"]
-        verdict = f"misses the {cost.GOAL_PERCENT:.0f}% goal on {', '.join(missed)}" if missed else f"meets the {cost.GOAL_PERCENT:.0f}% goal on every load shape"
+        verdict = (
+            f"misses the {cost.GOAL_PERCENT:.0f}% goal on {', '.join(missed)}"
+            if missed
+            else f"meets the {cost.GOAL_PERCENT:.0f}% goal on every load shape"
+        )
         lines.append(
             f"- Twelve-service fleet, {levers} levers: monthly cost down {twelve['minPercent']:.1f}% to {twelve['maxPercent']:.1f}% "
             f"depending on the load shape, which {verdict}; after / limit between "
             f"{min(twelve['ratios']):.3f} and {max(twelve['ratios']):.3f}."
         )
         quiet = "met" if not any(twelve["alarmHours"].values()) else "missed"
-        lines.append(f"- Unsafe sizes ({levers}), by trace: {unsafe} (with the autoscaler at its maximum: {at_max}); "
-                     f"hours with a new cpu-high or memory-high alarm, by trace: {alarms} (goal: none in any hour; {quiet}).")
+        lines.append(
+            f"- Unsafe sizes ({levers}), by trace: {unsafe} (with the autoscaler at its maximum: {at_max}); "
+            f"hours with a new cpu-high or memory-high alarm, by trace: {alarms} (goal: none in any hour; {quiet})."
+        )
     total_unsafe = sum(r.unsafe for r in cost_results)
     if cost_results:
         worst = [f"{r.fleet.name}/{r.kind} {r.unsafe}" for r in cost_results if r.unsafe]
         lines.append(
-            f"- Unsafe sizes over all fleets and traces: {total_unsafe}"
-            + (f" ({', '.join(worst)})." if worst else ".")
+            f"- Unsafe sizes over all fleets and traces: {total_unsafe}" + (f" ({', '.join(worst)})." if worst else ".")
         )
     for r in scale_results:
         lines.append(
@@ -141,7 +150,12 @@ def render(
         ]
         for r in cost_results:
             if r.fleet.name == "fleet-12" and r.levers == cost.LEVER_SETS[-1]:
-                out += [f"Twelve-service fleet, {r.kind} load, {r.levers} levers, per service:", "", cost.service_table(r), ""]
+                out += [
+                    f"Twelve-service fleet, {r.kind} load, {r.levers} levers, per service:",
+                    "",
+                    cost.service_table(r),
+                    "",
+                ]
     if scale_results:
         out += [
             "## Scale",

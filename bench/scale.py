@@ -31,16 +31,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
-from ecs_optimizer.emulator import (
+from ecs_optimizer.metrics import MAX_DATAPOINTS_PER_CALL, MAX_QUERIES_PER_CALL, PERIOD_SECONDS, SPECS
+from ecs_optimizer_lab.emulator import (
     Emulator,
     container_insights_enabled,
     fleet_reservations,
     seed_fleet,
     seed_history,
 )
-from ecs_optimizer.fleet import FleetSpec, fleet_from_plan
-from ecs_optimizer.metrics import MAX_DATAPOINTS_PER_CALL, MAX_QUERIES_PER_CALL, PERIOD_SECONDS, SPECS
-from ecs_optimizer.synthetic import fleet_traces
+from ecs_optimizer_lab.fleet import FleetSpec, fleet_from_plan
+from ecs_optimizer_lab.synthetic import fleet_traces
 
 SIZES = (10, 50, 200)
 LOOKBACK_DAYS = 14
@@ -90,7 +90,9 @@ def run_cli(args: Sequence[str], env: Mapping[str, str], emu: Emulator, mode: st
     out_path, err_path = workdir / f"{mode}.stdout", workdir / f"{mode}.stderr"
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         started = time.monotonic()
-        proc = subprocess.Popen(cli_command() + list(args), stdout=out, stderr=err, env={**os.environ, **env}, cwd=workdir)
+        proc = subprocess.Popen(
+            cli_command() + list(args), stdout=out, stderr=err, env={**os.environ, **env}, cwd=workdir
+        )
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.monotonic() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -126,7 +128,9 @@ def _recorder_total(stderr: str) -> Optional[int]:
 def minimum_reads(fleet: FleetSpec) -> Counter:
     """Reads that planning needs: every describe batched to its API's limit."""
     n = len(fleet.compute_outputs["services"])
-    alarm_names = {ref["name"] for kinds in fleet.observability_outputs.get("alarms", {}).values() for ref in kinds.values() if ref}
+    alarm_names = {
+        ref["name"] for kinds in fleet.observability_outputs.get("alarms", {}).values() for ref in kinds.values() if ref
+    }
     queries = n * len(SPECS)
     points = LOOKBACK_DAYS * 86400 // PERIOD_SECONDS
     images = max((r.image_count for r in fleet.repositories), default=0)
@@ -213,16 +217,24 @@ def run_size(count: int, plan_dir: Path, progress: Progress) -> ScaleResult:
             f"{count} services: seeded in {seeded - started:.0f}s, {history.datapoints} datapoints of history in {written - seeded:.0f}s"
         )
         target = [
-            "--outputs", str(work / "outputs" / "compute.json"),
-            "--observability-outputs", str(work / "outputs" / "observability.json"),
-            "--endpoint-url", emu.endpoint,
-            "--format", "json",
+            "--outputs",
+            str(work / "outputs" / "compute.json"),
+            "--observability-outputs",
+            str(work / "outputs" / "observability.json"),
+            "--endpoint-url",
+            emu.endpoint,
+            "--format",
+            "json",
         ]
         env = emu.env()
         dry = run_cli(["optimize", "--dry-run", *target], env, emu, "dry-run", work)
         progress(f"{count} services: dry run {dry.wall:.1f}s, {dry.total} calls")
         real = run_cli(
-            ["optimize", *target, "--journal", str(work / "journal.jsonl"), "--poll-interval", "1"], env, emu, "real", work
+            ["optimize", *target, "--journal", str(work / "journal.jsonl"), "--poll-interval", "1"],
+            env,
+            emu,
+            "real",
+            work,
         )
         progress(f"{count} services: real run {real.wall:.1f}s, {real.total} calls")
     reads = minimum_reads(fleet)

@@ -139,9 +139,7 @@ class DryRunGuard:
 
     def __call__(self, model: Any, **_: Any) -> None:
         if self.enabled and is_mutating(model.name):
-            raise DryRunViolation(
-                f"dry run: refused mutating call {iam_action(model.service_model, model.name)}"
-            )
+            raise DryRunViolation(f"dry run: refused mutating call {iam_action(model.service_model, model.name)}")
 
 
 @dataclass(frozen=True)
@@ -287,9 +285,7 @@ def make_session(settings: AwsSettings) -> boto3.Session:
     except ProfileNotFound as exc:
         raise BadInput(f"AWS profile not found: {settings.profile} ({exc})") from exc
     if not session.region_name:
-        raise BadInput(
-            "no AWS region: pass --region, set AWS_REGION, or use outputs that name a region"
-        )
+        raise BadInput("no AWS region: pass --region, set AWS_REGION, or use outputs that name a region")
     if session.get_credentials() is None:
         raise BadInput(
             "no AWS credentials found: set AWS_PROFILE or --profile, or AWS_ACCESS_KEY_ID and "

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import List
+from typing import Iterable, List
 
 from .model import NetworkState, ServiceState
 from .pricing import HOURS_PER_MONTH, PriceTable
@@ -37,9 +37,7 @@ class Component:
         return self.quantity * self.unit_price
 
 
-def service_components(
-    state: ServiceState, prices: PriceTable, spot_discount: Fraction
-) -> List[Component]:
+def service_components(state: ServiceState, prices: PriceTable, spot_discount: Fraction) -> List[Component]:
     """The Fargate and ECR lines of ``state`` for a month (zero-quantity lines left out)."""
     vcpu_rate, gb_rate = (Fraction(r) for r in prices.fargate_rates(state.architecture))
     spot_tasks = state.strategy.spot_task_fraction(state.desired_count)
@@ -49,16 +47,28 @@ def service_components(
     arch = state.architecture
     spot = 1 - spot_discount
     lines = [
-        Component(state.service, f"Fargate vCPU, on-demand, {arch}", "vCPU-hour", on_demand_tasks * vcpu * _HOURS, vcpu_rate),
-        Component(state.service, f"Fargate memory, on-demand, {arch}", "GB-hour", on_demand_tasks * gb * _HOURS, gb_rate),
-        Component(state.service, f"Fargate vCPU, Spot, {arch}", "vCPU-hour", spot_tasks * vcpu * _HOURS, vcpu_rate * spot),
+        Component(
+            state.service, f"Fargate vCPU, on-demand, {arch}", "vCPU-hour", on_demand_tasks * vcpu * _HOURS, vcpu_rate
+        ),
+        Component(
+            state.service, f"Fargate memory, on-demand, {arch}", "GB-hour", on_demand_tasks * gb * _HOURS, gb_rate
+        ),
+        Component(
+            state.service, f"Fargate vCPU, Spot, {arch}", "vCPU-hour", spot_tasks * vcpu * _HOURS, vcpu_rate * spot
+        ),
         Component(state.service, f"Fargate memory, Spot, {arch}", "GB-hour", spot_tasks * gb * _HOURS, gb_rate * spot),
     ]
     kept = state.ecr_image_bytes
     if state.ecr_keep_images is not None:
         kept = kept[: state.ecr_keep_images]
     lines.append(
-        Component(state.service, "ECR image storage", "GB-month", Fraction(sum(kept), _BYTES_PER_GB), Fraction(prices.ecr_gb_month))
+        Component(
+            state.service,
+            "ECR image storage",
+            "GB-month",
+            Fraction(sum(kept), _BYTES_PER_GB),
+            Fraction(prices.ecr_gb_month),
+        )
     )
     return [line for line in lines if line.quantity]
 
@@ -81,7 +91,9 @@ def network_components(
     via_endpoints = interface_endpoints > 0 or nat_gateways == 0
     lines = [
         Component("network", "NAT gateway", "gateway-hour", nat_gateways * _HOURS, Fraction(prices.nat_gateway_hour)),
-        Component("network", "NAT data processing, internet-bound", "GB", internet_gb if nat_gateways else Fraction(0), nat_gb),
+        Component(
+            "network", "NAT data processing, internet-bound", "GB", internet_gb if nat_gateways else Fraction(0), nat_gb
+        ),
         Component("network", "NAT data processing, AWS-bound", "GB", Fraction(0) if via_endpoints else aws_gb, nat_gb),
         Component(
             "network",
@@ -90,7 +102,9 @@ def network_components(
             interface_endpoints * availability_zones * _HOURS,
             Fraction(prices.interface_endpoint_az_hour),
         ),
-        Component("network", "interface endpoint data processing", "GB", aws_gb if via_endpoints else Fraction(0), endpoint_gb),
+        Component(
+            "network", "interface endpoint data processing", "GB", aws_gb if via_endpoints else Fraction(0), endpoint_gb
+        ),
     ]
     return [line for line in lines if line.quantity]
 
@@ -107,5 +121,5 @@ def network_state_components(network: NetworkState, prices: PriceTable) -> List[
     )
 
 
-def total(components: List[Component]) -> Fraction:
+def total(components: Iterable[Component]) -> Fraction:
     return sum((c.monthly for c in components), Fraction(0))

@@ -28,9 +28,5 @@ class TargetsNotFound(OptimizerError):
     exit_code = EXIT_NOT_FOUND
 
 
-class PartialFailure(OptimizerError):
-    exit_code = EXIT_PARTIAL
-
-
 class LockHeld(OptimizerError):
     exit_code = EXIT_LOCKED

@@ -31,9 +31,7 @@ def check_size(cpu: int, memory: int, where: str = "task size") -> None:
         raise ValueError(f"{where}: cpu {cpu} is not a Fargate CPU size (allowed: {allowed})")
     if memory not in FARGATE_SIZES[cpu]:
         mems = ", ".join(str(m) for m in FARGATE_SIZES[cpu])
-        raise ValueError(
-            f"{where}: memory {memory} MiB is not valid with cpu {cpu} (valid: {mems})"
-        )
+        raise ValueError(f"{where}: memory {memory} MiB is not valid with cpu {cpu} (valid: {mems})")
 
 
 def all_pairs() -> List[Tuple[int, int]]:

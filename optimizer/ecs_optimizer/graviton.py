@@ -162,4 +162,6 @@ def summarize(readiness: Iterable[Tuple[str, Readiness]]) -> str:
     groups: Dict[str, List[str]] = {}
     for name, r in readiness:
         groups.setdefault(r.status, []).append(name)
-    return "; ".join(f"{status}: {', '.join(groups[status])}" for status in (READY, NOT_MULTIARCH, UNKNOWN) if status in groups)
+    return "; ".join(
+        f"{status}: {', '.join(groups[status])}" for status in (READY, NOT_MULTIARCH, UNKNOWN) if status in groups
+    )

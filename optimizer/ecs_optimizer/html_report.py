@@ -3,7 +3,7 @@
 Input is what ``ecs-optimizer savings --format json`` prints (the documented shape:
 ``before``/``after``/``monthlySavings``/``percent``/``breakdown``/``services``/``pricing``)
 and the live state of each service after the run (rows of
-:func:`ecs_optimizer.emulator.read_live_state`, or any rows with the same keys).
+:func:`ecs_optimizer_lab.emulator.read_live_state`, or any rows with the same keys).
 
 The page needs nothing but a browser: CSS is inline, charts are inline SVG drawn here, and
 there are no scripts, fonts, images or links to load, so it can be attached to a ticket or
@@ -16,6 +16,8 @@ from __future__ import annotations
 import datetime as dt
 import html
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+
+from .render import numeric_columns, usd
 
 #: The savings levers in the order the savings model applies them (and the waterfall shows).
 LEVER_LABELS: Dict[str, str] = {
@@ -60,12 +62,6 @@ tr.total td { font-weight: 600; border-top: 2px solid #c9ced6; }
 footer { margin-top: 28px; font-size: 13px; color: #5a6475; }
 code { font-size: 13px; }
 """
-
-
-def usd(value: float) -> str:
-    """``$1,234.56``; negative amounts as ``-$12.00``."""
-    sign = "-" if value < 0 else ""
-    return f"{sign}${abs(value):,.2f}"
 
 
 def _e(value: Any) -> str:
@@ -158,9 +154,7 @@ def lever_chart(before_total: float, breakdown: Sequence[Mapping[str, Any]], aft
             f"<title>{_e(label)}: {_e(text)} a month</title></rect>"
         )
         parts.append(f'<text x="{x + bar_w / 2:.1f}" y="{y - 5:.1f}" text-anchor="middle">{_e(text)}</text>')
-        parts.append(
-            f'<text x="{x + bar_w / 2:.1f}" y="{top + chart_h + 18}" text-anchor="middle">{_e(label)}</text>'
-        )
+        parts.append(f'<text x="{x + bar_w / 2:.1f}" y="{top + chart_h + 18}" text-anchor="middle">{_e(label)}</text>')
         if 0 < i < len(steps) - 1:
             prev_level = steps[i][2]
             px = left + (i - 1) * col_w + (col_w + bar_w) / 2
@@ -182,14 +176,16 @@ def _svg_open(width: int, height: int, label: str) -> str:
 # ----------------------------------------------------------------------------- tables
 
 
-def _table(header: Sequence[str], rows: Iterable[Sequence[str]], numeric: Iterable[int] = (), total_last: bool = False) -> str:
+def _table(
+    header: Sequence[str], rows: Iterable[Sequence[str]], numeric: Iterable[int] = (), total_last: bool = False
+) -> str:
     nums = set(numeric)
-    head = "".join(f'<th{" class=num" if i in nums else ""}>{_e(h)}</th>' for i, h in enumerate(header))
+    head = "".join(f"<th{' class=num' if i in nums else ''}>{_e(h)}</th>" for i, h in enumerate(header))
     body = []
     rows = list(rows)
     for r, row in enumerate(rows):
         cls = ' class="total"' if total_last and r == len(rows) - 1 else ""
-        cells = "".join(f'<td{" class=num" if i in nums else ""}>{c}</td>' for i, c in enumerate(row))
+        cells = "".join(f"<td{' class=num' if i in nums else ''}>{c}</td>" for i, c in enumerate(row))
         body.append(f"<tr{cls}>{cells}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
@@ -203,9 +199,7 @@ def _live_rows(services_live: Sequence[Mapping[str, Any]]) -> List[List[str]]:
     rows = []
     for s in services_live:
         alarms = s.get("alarms") or {}
-        alarm_text = ", ".join(
-            f"{_e(kind)} {_e(_number(v))}" for kind, v in sorted(alarms.items()) if v is not None
-        )
+        alarm_text = ", ".join(f"{_e(kind)} {_e(_number(v))}" for kind, v in sorted(alarms.items()) if v is not None)
         keep = s.get("keepImages")
         rows.append(
             [
@@ -215,7 +209,8 @@ def _live_rows(services_live: Sequence[Mapping[str, Any]]) -> List[List[str]]:
                 _e(f"{s.get('desiredCount')} / {s.get('runningCount')}"),
                 _e(s.get("strategy", "")),
                 _e(f"{s.get('minCapacity')} .. {s.get('maxCapacity')}"),
-                _e(f"keep {keep}" if keep is not None else "no rule") + _e(f" ({s.get('images')} stored)" if s.get("images") is not None else ""),
+                _e(f"keep {keep}" if keep is not None else "no rule")
+                + _e(f" ({s.get('images')} stored)" if s.get("images") is not None else ""),
                 alarm_text,
             ]
         )
@@ -234,7 +229,7 @@ def _number(value: Any) -> str:
 def _report_sections(savings: Mapping[str, Any]) -> List[str]:
     """Percentages with their bases, the network migration plan, the Savings Plan and the
     cost components, from the same rows the text formats print (so they agree)."""
-    from .savings_render import SECTIONS, numeric_columns, percent_lines
+    from .savings_render import SECTIONS, percent_lines
 
     if "percentages" not in savings:  # an older report without the labelled shares
         return []
@@ -245,7 +240,12 @@ def _report_sections(savings: Mapping[str, Any]) -> List[str]:
         rows = rows_of(savings)
         if rows:
             numeric = numeric_columns(rows)
-            out += ["<section>", f"<h2>{_e(title)}</h2>", _table(header, [[_e(c) for c in r] for r in rows], numeric=numeric), "</section>"]
+            out += [
+                "<section>",
+                f"<h2>{_e(title)}</h2>",
+                _table(header, [[_e(c) for c in r] for r in rows], numeric=numeric),
+                "</section>",
+            ]
     notes = savings.get("notes") or []
     if notes:
         out += ["<section>", "<h2>Notes</h2>", "<ul>", *[f"<li>{_e(n)}</li>" for n in notes], "</ul>", "</section>"]
@@ -261,7 +261,16 @@ def _live_section(services_live: Sequence[Mapping[str, Any]]) -> List[str]:
         '<p class="lead">Read back from AWS: task definition in service, CPU units / MiB, desired / running tasks, '
         "capacity providers, autoscaling range, ECR retention and alarm thresholds.</p>",
         _table(
-            ["service", "task definition", "cpu / memory", "desired / running", "capacity providers", "autoscaling", "ECR", "alarm thresholds"],
+            [
+                "service",
+                "task definition",
+                "cpu / memory",
+                "desired / running",
+                "capacity providers",
+                "autoscaling",
+                "ECR",
+                "alarm thresholds",
+            ],
             _live_rows(services_live),
         ),
         "</section>",
@@ -281,7 +290,12 @@ def with_network_row(savings: Mapping[str, Any]) -> List[Dict[str, Any]]:
     saving = next((float(b["monthly"]) for b in savings.get("breakdown") or [] if b["category"] == "network"), 0.0)
     if abs(before) >= 0.01 or abs(saving) >= 0.01:
         services.append(
-            {"service": "network (NAT, endpoints)", "before": before, "after": round(before - saving, 2), "monthlySavings": saving}
+            {
+                "service": "network (NAT, endpoints)",
+                "before": before,
+                "after": round(before - saving, 2),
+                "monthlySavings": saving,
+            }
         )
     return services
 
@@ -318,12 +332,23 @@ def render_savings_html(
         )
     )
     service_rows = [
-        [_e(s["service"]), _money_cell(float(s["before"])), _money_cell(float(s["after"])), _money_cell(float(s["monthlySavings"]))]
+        [
+            _e(s["service"]),
+            _money_cell(float(s["before"])),
+            _money_cell(float(s["after"])),
+            _money_cell(float(s["monthlySavings"])),
+        ]
         for s in services
     ]
-    service_rows.append(["total", _money_cell(before), _money_cell(after), _money_cell(saved) + _e(f" ({percent:.1f}% {base})")])
+    service_rows.append(
+        ["total", _money_cell(before), _money_cell(after), _money_cell(saved) + _e(f" ({percent:.1f}% {base})")]
+    )
     lever_rows = [
-        [_e(LEVER_LABELS.get(str(b["category"]), str(b["category"]))), f"<code>{_e(b['category'])}</code>", _money_cell(float(b["monthly"]))]
+        [
+            _e(LEVER_LABELS.get(str(b["category"]), str(b["category"]))),
+            f"<code>{_e(b['category'])}</code>",
+            _money_cell(float(b["monthly"])),
+        ]
         for b in breakdown
     ]
     legend = (

@@ -14,11 +14,13 @@ from typing import Dict, List, Optional, Tuple
 
 from botocore.exceptions import ClientError
 
+from . import metric_alarms, scalable_targets
 from . import resources as res
 from .aws import AwsContext, error_code
+from .discovery import verify_in_aws
 from .errors import TargetsNotFound
 from .model import CapacityStrategy, ServiceState
-from .targets import ServiceTarget, Targets, verify_in_aws
+from .targets import ServiceTarget, Targets
 
 log = logging.getLogger(__name__)
 
@@ -117,15 +119,14 @@ def read_inventory(ctx: AwsContext, targets: Targets, concurrency: int) -> Inven
     cluster, described = verify_in_aws(ctx, targets)
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
         futures = {
-            name: pool.submit(_read_one, ctx, targets.services[name], described[name])
-            for name in targets.services
+            name: pool.submit(_read_one, ctx, targets.services[name], described[name]) for name in targets.services
         }
         services = {name: f.result() for name, f in futures.items()}
-    scalable = res.describe_scalable_targets(
+    scalable = scalable_targets.describe_scalable_targets(
         ctx, [t.scalable_target_resource_id for t in targets.services.values()]
     )
-    alarms = res.describe_alarms(ctx, [a.name for t in targets.services.values() for a in t.alarms])
-    tracking = res.target_tracking_values(ctx)
+    alarms = metric_alarms.describe_alarms(ctx, [a.name for t in targets.services.values() for a in t.alarms])
+    tracking = scalable_targets.target_tracking_values(ctx)
     missing: List[str] = []
     for live in services.values():
         live.scalable_target = scalable.get(live.target.scalable_target_resource_id)
@@ -136,6 +137,9 @@ def read_inventory(ctx: AwsContext, targets: Targets, concurrency: int) -> Inven
         raise TargetsNotFound("not found in AWS: " + "; ".join(missing))
     log.info(
         "read %d services of %s (%d scalable targets, %d alarms)",
-        len(services), targets.cluster_name, len(scalable), len(alarms),
+        len(services),
+        targets.cluster_name,
+        len(scalable),
+        len(alarms),
     )
     return Inventory(cluster, services)

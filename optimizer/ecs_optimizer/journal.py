@@ -33,25 +33,45 @@ import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, IO, List, Optional, Tuple, TypeVar
+from typing import IO, Any, Callable, Dict, List, Optional, Tuple, TypeVar
 
 from . import __version__
 from .errors import BadInput
-from .model import CapacityStrategy, ServiceState
+from .model import CapacityStrategy, ServiceState, TextEnum
 
 T = TypeVar("T")
 
 KINDS = ("run", "snapshot", "intent", "outcome", "change")
-#: A Pulumi stack file edited by ``--write-config`` (see :mod:`writeback`): not an AWS resource,
-#: restored by ``rollback`` before the AWS resources, as it was written after them.
-CONFIG_FILE = "configFile"
-RESOURCES = ("taskDefinition", "service", "scalableTarget", "ecrLifecyclePolicy", CONFIG_FILE)
+
+
+class Resource(TextEnum):
+    """What a journalled change changed (its JSON value is the string shown). An alarm is
+    ``alarm:<name>`` instead (:func:`alarm_resource`), one per alarm."""
+
+    TASK_DEFINITION = "taskDefinition"
+    SERVICE = "service"
+    SCALABLE_TARGET = "scalableTarget"
+    ECR_LIFECYCLE_POLICY = "ecrLifecyclePolicy"
+    #: A Pulumi stack file edited by ``--write-config`` (see :mod:`writeback`): not an AWS
+    #: resource, restored by ``rollback`` before the AWS resources, as it was written after them.
+    CONFIG_FILE = "configFile"
+
+
+CONFIG_FILE = Resource.CONFIG_FILE
+RESOURCES = tuple(Resource)
 ALARM_PREFIX = "alarm:"
-_CHANGE_KEYS = ("time", "service", "resource", "field", "before", "after", "target")
+
+
+def alarm_resource(alarm_name: str) -> str:
+    """The journal's resource for the alarm named ``alarm_name``."""
+    return f"{ALARM_PREFIX}{alarm_name}"
+
+
+CHANGE_KEYS = ("time", "service", "resource", "field", "before", "after", "target")
 
 
 def _change_record(change: Change) -> Dict[str, Any]:
-    record = {k: getattr(change, k) for k in _CHANGE_KEYS}
+    record = {k: getattr(change, k) for k in CHANGE_KEYS}
     record["time"] = iso(utc_now())
     return record
 
@@ -122,11 +142,11 @@ class Journal:
         if header is None:
             # op ids stay unique: every earlier intent took a line
             self._ops = len(self.path.read_text(encoding="utf-8").splitlines())
-            self._file = open(self.path, "a", encoding="utf-8")
+            self._file: IO[str] = open(self.path, "a", encoding="utf-8")
             return
         try:
             # never append to another run's journal: its rollback would undo both runs
-            self._file: IO[str] = open(self.path, "x", encoding="utf-8")
+            self._file = open(self.path, "x", encoding="utf-8")
         except FileExistsError as exc:
             raise BadInput(f"--journal {self.path}: the file exists; pass a new path") from exc
         self._write({"kind": "run", "time": iso(utc_now()), "version": __version__, **header})
@@ -143,7 +163,9 @@ class Journal:
             if state.service in self._snapshotted:
                 return
             self._snapshotted.add(state.service)
-        self._write({"kind": "snapshot", "time": iso(utc_now()), "service": state.service, "state": state_to_dict(state)})
+        self._write(
+            {"kind": "snapshot", "time": iso(utc_now()), "service": state.service, "state": state_to_dict(state)}
+        )
 
     def change(self, change: Change) -> None:
         """An already applied change (no AWS call to guard)."""
@@ -154,20 +176,37 @@ class Journal:
         with self._lock:
             self._ops += 1
             op = self._ops
-        self._write({"kind": "intent", "op": op, "operation": operation, "time": iso(utc_now()),
-                     "changes": [_change_record(c) for c in changes]})
+        self._write(
+            {
+                "kind": "intent",
+                "op": op,
+                "operation": operation,
+                "time": iso(utc_now()),
+                "changes": [_change_record(c) for c in changes],
+            }
+        )
         return op
 
     def outcome(self, op: int, applied: bool, after: Optional[Dict[str, Any]] = None, error: str = "") -> None:
-        record: Dict[str, Any] = {"kind": "outcome", "op": op, "time": iso(utc_now()), "result": "applied" if applied else "failed"}
+        record: Dict[str, Any] = {
+            "kind": "outcome",
+            "op": op,
+            "time": iso(utc_now()),
+            "result": "applied" if applied else "failed",
+        }
         if after:
             record["after"] = after
         if error:
             record["error"] = error
         self._write(record)
 
-    def guarded(self, operation: str, changes: List[Change], call: Callable[[], T],
-                after_of: Optional[Callable[[T], Dict[str, Any]]] = None) -> T:
+    def guarded(
+        self,
+        operation: str,
+        changes: List[Change],
+        call: Callable[[], T],
+        after_of: Optional[Callable[[T], Dict[str, Any]]] = None,
+    ) -> T:
         """Intent, then ``call``, then its outcome: the write-ahead protocol in one place."""
         op = self.intent(operation, changes)
         try:
@@ -217,172 +256,6 @@ class JournalContents:
         )
 
 
-def _valid_resource(resource: Any) -> bool:
-    return isinstance(resource, str) and (resource in RESOURCES or (resource.startswith(ALARM_PREFIX) and len(resource) > len(ALARM_PREFIX)))
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_strategy(value: Any) -> bool:
-    return value is None or (
-        isinstance(value, list)
-        and all(isinstance(i, dict) and isinstance(i.get("capacityProvider"), str) for i in value)
-    )
-
-
-#: (resource, field) -> (what the value must be, check). ``None`` is allowed where the
-#: resource may not have had the value (no lifecycle policy, a revision not yet registered).
-_FIELD_TYPES: Dict[Tuple[str, str], Tuple[str, Callable[[Any], bool]]] = {
-    ("taskDefinition", "revision"): ("a task-definition ARN", lambda v: v is None or isinstance(v, str)),
-    ("taskDefinition", "retired"): ("a task-definition ARN", lambda v: isinstance(v, str) and bool(v)),
-    ("taskDefinition", "cpu"): ("an integer", _is_int),
-    ("taskDefinition", "memory"): ("an integer", _is_int),
-    ("taskDefinition", "cpuArchitecture"): ("X86_64 or ARM64", lambda v: v in ("X86_64", "ARM64")),
-    ("service", "taskDefinition"): ("a task-definition ARN", lambda v: isinstance(v, str) and bool(v)),
-    ("service", "desiredCount"): ("an integer", _is_int),
-    ("service", "capacityProviderStrategy"): ("a capacity-provider strategy list or null", _is_strategy),
-    ("scalableTarget", "minCapacity"): ("an integer", _is_int),
-    ("scalableTarget", "maxCapacity"): ("an integer", _is_int),
-    ("ecrLifecyclePolicy", "keepImages"): ("an integer or null", lambda v: v is None or _is_int(v)),
-    ("ecrLifecyclePolicy", "lifecyclePolicyText"): ("a policy text or null", lambda v: v is None or isinstance(v, str)),
-}
-_ALARM_FIELD = ("a number", lambda v: isinstance(v, (int, float)) and not isinstance(v, bool))
-
-#: resource -> the target keys a restore needs.
-_TARGET_KEYS: Dict[str, Tuple[str, ...]] = {
-    "taskDefinition": ("cluster", "serviceName", "family"),
-    "service": ("cluster", "serviceName"),
-    "scalableTarget": ("resourceId",),
-    "ecrLifecyclePolicy": ("repositoryName",),
-    ALARM_PREFIX: ("alarmName",),
-}
-
-
-def _check_change(where: str, record: Dict[str, Any]) -> None:
-    """Every value a restore would write has the type AWS takes: checked for the whole journal
-    before ``rollback`` writes anything."""
-    resource, name, target = record["resource"], record["field"], record["target"]
-    if not isinstance(name, str):
-        raise BadInput(f"{where}: field must be a string")
-    key = ALARM_PREFIX if resource.startswith(ALARM_PREFIX) else resource
-    missing = [k for k in _TARGET_KEYS.get(key, ()) if not isinstance(target.get(k), str) or not target.get(k)]
-    if missing:
-        raise BadInput(f"{where}: {resource} target is missing {', '.join(missing)}")
-    if key == ALARM_PREFIX:
-        expected = _ALARM_FIELD if name == "threshold" else None
-    else:
-        expected = _FIELD_TYPES.get((resource, name))
-    if expected is None:
-        if resource == CONFIG_FILE:
-            return  # checked by the write-back when it restores the file
-        raise BadInput(f"{where}: unknown field {resource}.{name}")
-    what, ok = expected
-    for side in ("before", "after"):
-        value = record[side]
-        if resource == "taskDefinition" and name == "revision" and side == "before" and value is None:
-            raise BadInput(f"{where}: {resource}.{name} before must be {what}")
-        if not ok(value):
-            raise BadInput(f"{where}: {resource}.{name} {side} must be {what}, not {json.dumps(value)[:60]}")
-
-
-def _parse_change(where: str, record: Any, confirmed: bool) -> Change:
-    if not isinstance(record, dict):
-        raise BadInput(f"{where}: a change must be an object")
-    missing = [k for k in _CHANGE_KEYS if k not in record]
-    if missing:
-        raise BadInput(f"{where}: change is missing {', '.join(missing)}")
-    if not _valid_resource(record["resource"]) or not isinstance(record["target"], dict):
-        raise BadInput(f"{where}: unknown resource {json.dumps(record['resource'])}")
-    if not isinstance(record["service"], str):
-        raise BadInput(f"{where}: service must be a string")
-    _check_change(where, record)
-    return Change(**{k: record[k] for k in _CHANGE_KEYS}, confirmed=confirmed)
-
-
-@dataclass
-class _Parser:
-    path: str
-    contents: Optional[JournalContents] = None
-    #: op id -> (index of its first change in ``restorable``, number of changes)
-    intents: Dict[int, Tuple[int, int]] = field(default_factory=dict)
-
-    def line(self, lineno: int, text: str) -> None:
-        where = f"{self.path}:{lineno}"
-        try:
-            record = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise BadInput(f"{where}: not valid JSON: {exc.msg}") from exc
-        except RecursionError as exc:
-            raise BadInput(f"{where}: JSON nested too deeply") from exc
-        kind = record.get("kind") if isinstance(record, dict) else None
-        if kind not in KINDS:
-            raise BadInput(f"{where}: expected an object with kind one of {', '.join(KINDS)}")
-        if self.contents is None:
-            if kind != "run" or not isinstance(record.get("cluster"), str):
-                raise BadInput(f"{where}: the first line must be the run header naming the cluster")
-            for key in ("region", "endpointUrl", "account", "runId", "environmentSuffix"):
-                if record.get(key) is not None and not isinstance(record[key], str):
-                    raise BadInput(f"{where}: header {key} must be a string")
-            self.contents = JournalContents(self.path, record)
-            return
-        contents = self.contents
-        if kind == "snapshot":
-            try:
-                contents.snapshots[record["service"]] = state_from_dict(record["state"])
-            except (KeyError, TypeError, ValueError) as exc:
-                raise BadInput(f"{where}: malformed snapshot ({exc})") from exc
-        elif kind == "change":
-            contents.restorable.append(_parse_change(where, record, confirmed=True))
-        elif kind == "intent":
-            op, changes = record.get("op"), record.get("changes")
-            if not _is_int(op) or op in self.intents or not isinstance(changes, list) or not changes:
-                raise BadInput(f"{where}: an intent needs a new integer op and a list of changes")
-            self.intents[op] = (len(contents.restorable), len(changes))
-            contents.restorable.extend(_parse_change(where, c, confirmed=False) for c in changes)
-        elif kind == "outcome":
-            self._outcome(where, record)
-        else:
-            raise BadInput(f"{where}: a second run header")
-
-    def _outcome(self, where: str, record: Dict[str, Any]) -> None:
-        assert self.contents is not None
-        op = record.get("op")
-        if op not in self.intents or record.get("result") not in ("applied", "failed"):
-            raise BadInput(f"{where}: an outcome must name an earlier intent's op and be applied or failed")
-        if record["result"] == "failed":
-            return  # stays unconfirmed: maybe applied before it failed
-        after = record.get("after") or {}
-        if not isinstance(after, dict):
-            raise BadInput(f"{where}: outcome after must be an object")
-        first, count = self.intents[op]
-        items = self.contents.restorable
-        for i in range(first, first + count):
-            change = items[i]
-            value = after.get(change.field, change.after)
-            checked = {**dataclasses.asdict(change), "after": value}
-            _check_change(where, checked)
-            items[i] = dataclasses.replace(change, after=value, confirmed=True)
-
-
-def read_journal(path: str) -> JournalContents:
-    """Parse and validate the whole journal; any malformed line is bad input naming file and line."""
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise BadInput(f"{path}: cannot read journal: {exc.strerror or exc}") from exc
-    except UnicodeDecodeError as exc:
-        raise BadInput(f"{path}: not UTF-8 text (byte {exc.start})") from exc
-    parser = _Parser(path)
-    for lineno, text in enumerate(lines, start=1):
-        if text.strip():
-            parser.line(lineno, text)
-    if parser.contents is None:
-        raise BadInput(f"{path}: empty journal")
-    return parser.contents
-
-
 @dataclass(frozen=True)
 class RestoreStep:
     """One resource to put back: the earliest ``before`` of every field it changed."""
@@ -429,10 +302,12 @@ def realised_states(contents: JournalContents) -> Tuple[Dict[str, ServiceState],
     back_on_old_revision = {
         s.service
         for s in steps
-        if s.resource == "service" and "taskDefinition" in s.before and s.before["taskDefinition"] == s.after["taskDefinition"]
+        if s.resource == Resource.SERVICE
+        and "taskDefinition" in s.before
+        and s.before["taskDefinition"] == s.after["taskDefinition"]
     }
     for step in reversed(steps):
-        if step.resource == "taskDefinition" and step.service in back_on_old_revision:
+        if step.resource == Resource.TASK_DEFINITION and step.service in back_on_old_revision:
             continue
         state = after.get(step.service)
         if state is not None:
@@ -441,20 +316,20 @@ def realised_states(contents: JournalContents) -> Tuple[Dict[str, ServiceState],
 
 
 #: How journal fields map onto ServiceState, for pricing a journal.
-_STATE_FIELDS = {
-    ("taskDefinition", "cpu"): ("cpu", int),
-    ("taskDefinition", "memory"): ("memory", int),
-    ("taskDefinition", "cpuArchitecture"): ("architecture", str),
-    ("service", "desiredCount"): ("desired_count", int),
-    ("service", "capacityProviderStrategy"): ("strategy", CapacityStrategy.from_aws),
-    ("scalableTarget", "minCapacity"): ("min_capacity", int),
-    ("scalableTarget", "maxCapacity"): ("max_capacity", int),
-    ("ecrLifecyclePolicy", "keepImages"): ("ecr_keep_images", lambda v: None if v is None else int(v)),
+_STATE_FIELDS: Dict[Tuple[str, str], Tuple[str, Callable[[Any], Any]]] = {
+    (Resource.TASK_DEFINITION, "cpu"): ("cpu", int),
+    (Resource.TASK_DEFINITION, "memory"): ("memory", int),
+    (Resource.TASK_DEFINITION, "cpuArchitecture"): ("architecture", str),
+    (Resource.SERVICE, "desiredCount"): ("desired_count", int),
+    (Resource.SERVICE, "capacityProviderStrategy"): ("strategy", CapacityStrategy.from_aws),
+    (Resource.SCALABLE_TARGET, "minCapacity"): ("min_capacity", int),
+    (Resource.SCALABLE_TARGET, "maxCapacity"): ("max_capacity", int),
+    (Resource.ECR_LIFECYCLE_POLICY, "keepImages"): ("ecr_keep_images", lambda v: None if v is None else int(v)),
 }
 
 
 def apply_fields(state: ServiceState, resource: str, values: Dict[str, Any]) -> ServiceState:
-    updates = {}
+    updates: Dict[str, Any] = {}
     for name, value in values.items():
         mapped = _STATE_FIELDS.get((resource, name))
         if mapped:

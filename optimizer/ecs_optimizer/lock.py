@@ -29,6 +29,7 @@ from .journal import iso, utc_now
 
 log = logging.getLogger(__name__)
 
+
 def lock_name(cluster: str) -> str:
     return facts.lock_parameter(cluster)
 

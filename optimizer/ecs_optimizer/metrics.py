@@ -1,7 +1,7 @@
-"""Utilization history from CloudWatch, reduced to :class:`sizing.Usage` per service.
+"""Utilization history from CloudWatch, reduced to :class:`usage.Usage` per service.
 
 The optimizer asks CloudWatch only for plain statistics and computes percentiles itself
-from the per-period series (``sizing.usage_from_series``): percentile statistics are not
+from the per-period series (``usage.usage_from_series``): percentile statistics are not
 available everywhere the optimizer runs (emulators), and per-period series let the sizing
 policy judge how much history there is.
 
@@ -23,7 +23,7 @@ from typing import Dict, List, Mapping, Optional, Tuple
 
 from .aws import AwsContext, chunks
 from .model import ServiceState
-from .sizing import Usage, usage_from_series
+from .usage import Usage, usage_from_series
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +156,10 @@ def fetch_usage(
         else:
             log.info(
                 "%s: %d hourly datapoints over %.1f days (cpu p95 %.1f%%, memory peak %.1f%% of today's reservation)",
-                name, u.datapoints, u.days_covered, u.cpu_p95_pct, u.mem_peak_pct,
+                name,
+                u.datapoints,
+                u.days_covered,
+                u.cpu_p95_pct,
+                u.mem_peak_pct,
             )
     return usage

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from enum import Enum
 from fractions import Fraction
 from typing import List, Optional, Tuple
 
 from . import facts
 
 ON_DEMAND, SPOT = facts.capacity_providers()
+
+
+class TextEnum(str, Enum):
+    """An enum whose members read as their values in text, f-strings and JSON."""
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
 
 
 @dataclass(frozen=True)

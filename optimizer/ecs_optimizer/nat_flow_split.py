@@ -46,14 +46,26 @@ AWS_PREFIX_LIST_SERVICES = ("s3", "dynamodb")
 
 #: Fields of a version 2 flow-log record (the default format the network layer uses).
 DEFAULT_FIELDS = (
-    "version", "account-id", "interface-id", "srcaddr", "dstaddr", "srcport", "dstport",
-    "protocol", "packets", "bytes", "start", "end", "action", "log-status",
+    "version",
+    "account-id",
+    "interface-id",
+    "srcaddr",
+    "dstaddr",
+    "srcport",
+    "dstport",
+    "protocol",
+    "packets",
+    "bytes",
+    "start",
+    "end",
+    "action",
+    "log-status",
 )
 
 Network = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)
 class NatInterface:
     """A NAT gateway's network interface: its flow-log stream is named by its id."""
 
@@ -98,7 +110,10 @@ def aws_prefixes(ctx: AwsContext) -> List[Network]:
     """The CIDRs of the region's AWS-managed prefix lists for :data:`AWS_PREFIX_LIST_SERVICES`."""
     names = [f"com.amazonaws.{ctx.region}.{service}" for service in AWS_PREFIX_LIST_SERVICES]
     lists = paginate(
-        ctx.ec2.describe_managed_prefix_lists, "PrefixLists", "NextToken", "NextToken",
+        ctx.ec2.describe_managed_prefix_lists,
+        "PrefixLists",
+        "NextToken",
+        "NextToken",
         Filters=[{"Name": "prefix-list-name", "Values": names}],
     )
     out: List[Network] = []
@@ -106,7 +121,10 @@ def aws_prefixes(ctx: AwsContext) -> List[Network]:
         if prefix_list.get("PrefixListName") not in names:
             continue
         entries = paginate(
-            ctx.ec2.get_managed_prefix_list_entries, "Entries", "NextToken", "NextToken",
+            ctx.ec2.get_managed_prefix_list_entries,
+            "Entries",
+            "NextToken",
+            "NextToken",
             PrefixListId=prefix_list["PrefixListId"],
         )
         out += [ipaddress.ip_network(e["Cidr"], strict=False) for e in entries]
@@ -157,12 +175,15 @@ def classify(
     return FlowSplit(log_group, aws_bytes, internet_bytes, records, skipped)
 
 
-def _messages(ctx: AwsContext, log_group: str, interfaces: Sequence[NatInterface], start: dt.datetime, end: dt.datetime) -> Iterable[str]:
+def _messages(
+    ctx: AwsContext, log_group: str, interfaces: Sequence[NatInterface], start: dt.datetime, end: dt.datetime
+) -> Iterable[str]:
     """Every record of the interfaces' log streams over the window (one FilterLogEvents
     pagination per interface, by its stream-name prefix)."""
     for interface in interfaces:
         events = paginate(
-            ctx.logs.filter_log_events, "events",
+            ctx.logs.filter_log_events,
+            "events",
             logGroupName=log_group,
             logStreamNamePrefix=interface.interface_id,
             startTime=int(start.timestamp() * 1000),
@@ -188,7 +209,9 @@ def measure_split(
         return None, "the NAT gateways have no network interface to read flow logs of"
     start, end = window(lookback_days, now)
     try:
-        split = classify(_messages(ctx, log_group, interfaces, start, end), interfaces, vpc, aws_prefixes(ctx), log_group)
+        split = classify(
+            _messages(ctx, log_group, interfaces, start, end), interfaces, vpc, aws_prefixes(ctx), log_group
+        )
     except ClientError as exc:
         if error_code(exc) != "ResourceNotFoundException":
             raise
@@ -197,6 +220,10 @@ def measure_split(
         return None, f"the flow-log group {log_group} holds no accepted NAT records over the lookback"
     log.info(
         "flow logs %s: %d NAT records, %d bytes AWS-bound, %d internet-bound (%d records skipped)",
-        log_group, split.records, split.aws_bytes, split.internet_bytes, split.skipped,
+        log_group,
+        split.records,
+        split.aws_bytes,
+        split.internet_bytes,
+        split.skipped,
     )
     return split, ""

@@ -129,7 +129,9 @@ def measure_nat_traffic(
     processed = total / _BYTES_PER_GB * HOURS_PER_MONTH / hours if hours else Fraction(0)
     log.info(
         "NAT gateways %s processed %.1f GB a month (%d hours of AWS/NATGateway metrics)",
-        ", ".join(gateway_ids) or "(none)", float(processed), hours,
+        ", ".join(gateway_ids) or "(none)",
+        float(processed),
+        hours,
     )
     share, source = aws_share or (ASSUMED_AWS_SHARE, estimate_source())
     return NatTraffic(
@@ -224,7 +226,11 @@ def migration_plan(
     wanted = sorted(set(endpoints) | set(REQUIRED_INTERFACE_ENDPOINTS))
 
     def add(name: str, action: str, key: Optional[str], before: Any, after: Any, verify: str) -> None:
-        steps.append(MigrationStep(len(steps) + 1, name, f"{action}; savings --migration-step {name}", key, before, after, verify))
+        steps.append(
+            MigrationStep(
+                len(steps) + 1, name, f"{action}; savings --migration-step {name}", key, before, after, verify
+            )
+        )
 
     if missing:
         add(
@@ -275,7 +281,9 @@ def measured_network_state(
     if len(gateways) != network.nat_gateway_count:
         log.warning(
             "%s: natGatewayCount is %d but %d NAT gateways were found; their traffic is what is priced",
-            where, network.nat_gateway_count, len(gateways),
+            where,
+            network.nat_gateway_count,
+            len(gateways),
         )
     share = flow_log_share(ctx, outputs, where, gateways, lookback_days)
     traffic = measure_nat_traffic(ctx, gateways, lookback_days, aws_share=share)

@@ -33,7 +33,10 @@ from .errors import BadInput
 from .journal import Journal, default_path
 from .metrics import PERIOD_SECONDS, window
 from .network_lever import REQUIRED_INTERFACE_ENDPOINTS, STEP_ENDPOINTS, STEP_NAT, STEP_VERIFY, MigrationStep
-from .writeback import FileReport, Setting, StackFile, config_value, write_file
+from .writeback.files import FileReport, write_file
+from .writeback.plan import Setting
+from .writeback.stack_file import StackFile
+from .writeback.yaml_edit import config_value
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +47,10 @@ VERIFIED_ENDPOINTS = {
     "secretsmanager": "secret reads",
 }
 #: The network layer's config keys a step writes.
-STEP_KEYS = {STEP_ENDPOINTS: facts.config_key("network", "interfaceEndpoints"), STEP_NAT: facts.config_key("network", "natStrategy")}
+STEP_KEYS = {
+    STEP_ENDPOINTS: facts.config_key("network", "interfaceEndpoints"),
+    STEP_NAT: facts.config_key("network", "natStrategy"),
+}
 
 
 @dataclass(frozen=True)
@@ -121,7 +127,11 @@ def verify_endpoints(
     queries = [
         {
             "Id": f"e{i}",
-            "MetricStat": {"Metric": endpoint_metric(ctx.region, vpc, s, str(ids[s])), "Period": PERIOD_SECONDS, "Stat": "Sum"},
+            "MetricStat": {
+                "Metric": endpoint_metric(ctx.region, vpc, s, str(ids[s])),
+                "Period": PERIOD_SECONDS,
+                "Stat": "Sum",
+            },
             "ReturnData": True,
         }
         for i, s in enumerate(VERIFIED_ENDPOINTS)
@@ -143,8 +153,13 @@ def verify_endpoints(
         for i, s in enumerate(VERIFIED_ENDPOINTS)
     ]
     for e in evidence:
-        log.info("endpoint %s (%s): %d bytes processed over %d days", e.service, e.endpoint_id or "not deployed",
-                 e.bytes_processed, lookback_days)
+        log.info(
+            "endpoint %s (%s): %d bytes processed over %d days",
+            e.service,
+            e.endpoint_id or "not deployed",
+            e.bytes_processed,
+            lookback_days,
+        )
     return Verification(lookback_days, evidence)
 
 
@@ -176,7 +191,9 @@ def find_step(plan: Sequence[MigrationStep], name: str, network_note: str) -> Mi
     if not plan:
         raise BadInput(f"--migration-step {name}: the network lever recommends no migration ({network_note})")
     if name == STEP_ENDPOINTS:
-        raise BadInput(f"--migration-step {name}: every required endpoint ({', '.join(REQUIRED_INTERFACE_ENDPOINTS)}) is already deployed")
+        raise BadInput(
+            f"--migration-step {name}: every required endpoint ({', '.join(REQUIRED_INTERFACE_ENDPOINTS)}) is already deployed"
+        )
     raise BadInput(f"--migration-step {name}: the NAT gateway count is already the recommended one; nothing to switch")
 
 
@@ -210,17 +227,23 @@ def run_step(
             raise BadInput("--migration-step verify writes nothing: drop --write-config")
         return StepResult(name, verify_endpoints(ctx, outputs, where, lookback_days))
     if stack_file is None:
-        raise BadInput(f"--migration-step {name} writes {STEP_KEYS[name]}: pass --write-config with the network stack file")
+        raise BadInput(
+            f"--migration-step {name} writes {STEP_KEYS[name]}: pass --write-config with the network stack file"
+        )
     step = find_step(plan, name, network_note)
     result = StepResult(name)
     if name == STEP_NAT:
         if any(s.name == STEP_ENDPOINTS for s in plan):
-            raise BadInput(f"--migration-step {name}: the endpoints step is not done yet ({where} does not list "
-                           f"every one of {', '.join(REQUIRED_INTERFACE_ENDPOINTS)}); nothing written")
+            raise BadInput(
+                f"--migration-step {name}: the endpoints step is not done yet ({where} does not list "
+                f"every one of {', '.join(REQUIRED_INTERFACE_ENDPOINTS)}); nothing written"
+            )
         result.verification = verify_endpoints(ctx, outputs, where, lookback_days)
         if not result.verification.passed:
-            raise BadInput(f"--migration-step {name}: the verification has not passed ({result.verification.failures()}); "
-                           "nothing written")
+            raise BadInput(
+                f"--migration-step {name}: the verification has not passed ({result.verification.failures()}); "
+                "nothing written"
+            )
     setting = step_setting(step, stack_file)
     journal: Optional[Journal] = None
 
@@ -240,7 +263,6 @@ def run_step(
     return result
 
 
-
 def render_step(result: StepResult, fmt: str) -> str:
     """The step's report: JSON, or lines for the terminal."""
     if fmt == "json":
@@ -248,12 +270,16 @@ def render_step(result: StepResult, fmt: str) -> str:
     lines = [f"network migration step: {result.step}"]
     if result.verification is not None:
         v = result.verification
-        lines.append(f"verification ({'passed' if v.passed else 'NOT passed'}): AWS/PrivateLinkEndpoints BytesProcessed "
-                     f"over {v.lookback_days} days")
+        lines.append(
+            f"verification ({'passed' if v.passed else 'NOT passed'}): AWS/PrivateLinkEndpoints BytesProcessed "
+            f"over {v.lookback_days} days"
+        )
         for e in v.evidence:
             state = "ok" if e.passed else "FAIL"
-            lines.append(f"  {state:4} {e.service:15} {e.endpoint_id or 'not deployed':24} {e.bytes_processed:>16,} bytes "
-                         f"({VERIFIED_ENDPOINTS[e.service]})")
+            lines.append(
+                f"  {state:4} {e.service:15} {e.endpoint_id or 'not deployed':24} {e.bytes_processed:>16,} bytes "
+                f"({VERIFIED_ENDPOINTS[e.service]})"
+            )
     if result.file is not None:
         f = result.file
         lines.append(f"{f.path}: {f.status}" + (f" ({f.error})" if f.error else ""))

@@ -32,7 +32,8 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 import boto3
 
 from .errors import BadInput
-from .savings_render import COMMENT_MARKER, markdown_table, text_table, usd
+from .render import cents, markdown_table, text_table, usd
+from .savings_render import COMMENT_MARKER
 from .targets import read_json_file
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,7 @@ def parse_regions(text: str) -> Tuple[str, ...]:
 def parse_accounts(data: Any, where: str) -> List[Account]:
     """The accounts file's contents, every field checked; errors name the file and entry."""
     if not isinstance(data, dict) or not isinstance(data.get("accounts"), list) or not data["accounts"]:
-        raise BadInput(f"{where}: expected {{\"accounts\": [...]}} with at least one account")
+        raise BadInput(f'{where}: expected {{"accounts": [...]}} with at least one account')
     accounts: List[Account] = []
     seen = set()
     for i, entry in enumerate(data["accounts"]):
@@ -115,7 +116,9 @@ def load_accounts(path: str) -> List[Account]:
     return parse_accounts(read_json_file(path), path)
 
 
-def assume_role_session(base: boto3.Session, account: Account, region: str, endpoint_url: Optional[str]) -> boto3.Session:
+def assume_role_session(
+    base: boto3.Session, account: Account, region: str, endpoint_url: Optional[str]
+) -> boto3.Session:
     """A session with the credentials of ``account``'s role, in ``region``."""
     sts = base.client("sts", region_name=region, endpoint_url=endpoint_url)
     kwargs: Dict[str, Any] = {"RoleArn": account.role_arn, "RoleSessionName": "ecs-optimizer-org"}
@@ -262,20 +265,37 @@ def render_org(doc: dict, fmt: str) -> str:
             ]
         )
     t = doc["totals"]
-    total = ["total", "", f"{t['succeeded']}/{t['jobs']} ok", usd(t["before"]), usd(t["after"]), usd(t["monthlySavings"]),
-             f"{t['percent']:.1f}% {t['percentBase']}"]
+    total = [
+        "total",
+        "",
+        f"{t['succeeded']}/{t['jobs']} ok",
+        usd(t["before"]),
+        usd(t["after"]),
+        usd(t["monthlySavings"]),
+        f"{t['percent']:.1f}% {t['percentBase']}",
+    ]
     if fmt == "csv":
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(["accountId", "accountName", "region", "status", "before", "after", "monthlySavings", "note"])
         for row, cells in zip(doc["accounts"], rows):
-            writer.writerow([row["accountId"], row["accountName"], row["region"], row["status"],
-                             *(f"{row[k]:.2f}" if row[k] is not None else "" for k in ("before", "after", "monthlySavings")), cells[-1]])
-        writer.writerow(["", "total", "", total[2], f"{t['before']:.2f}", f"{t['after']:.2f}", f"{t['monthlySavings']:.2f}", total[-1]])
+            writer.writerow(
+                [
+                    row["accountId"],
+                    row["accountName"],
+                    row["region"],
+                    row["status"],
+                    *(cents(row[k]) if row[k] is not None else "" for k in ("before", "after", "monthlySavings")),
+                    cells[-1],
+                ]
+            )
+        writer.writerow(
+            ["", "total", "", total[2], cents(t["before"]), cents(t["after"]), cents(t["monthlySavings"]), total[-1]]
+        )
         return out.getvalue().rstrip("\n")
     title = f"Organization-wide monthly savings ({doc['generatedAt']})"
     if fmt == "markdown":
         return "\n".join([COMMENT_MARKER, f"### {title}", "", markdown_table(header, rows + [total])])
     if fmt == "table":
-        return text_table(title, header, rows + [total])
+        return text_table(header, rows + [total], title)
     raise BadInput(f"--format {fmt} is not available for an organization-wide run (table, markdown, json, csv)")

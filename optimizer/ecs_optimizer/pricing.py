@@ -18,7 +18,7 @@ import json
 import logging
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Any, Callable, Dict, Iterable, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, Optional, Set, Tuple
 
 logger = logging.getLogger(__name__)
 
@@ -67,8 +67,7 @@ class PriceTable:
         if architecture == "ARM64":
             return self.fargate_vcpu_hour_arm, self.fargate_gb_hour_arm
         raise ValueError(
-            f"architecture {architecture!r} is not a Fargate Linux architecture "
-            f"(allowed: {', '.join(ARCHITECTURES)})"
+            f"architecture {architecture!r} is not a Fargate Linux architecture (allowed: {', '.join(ARCHITECTURES)})"
         )
 
 
@@ -78,12 +77,10 @@ def _d(value: str) -> Decimal:
 
 _USE1_LIST = "AWS public price list for us-east-1 (docs/pricing.md)"
 _SAME_AS_USE1 = (
-    "AWS public price list; Fargate, NAT gateway, VPC endpoint and ECR rates equal "
-    "us-east-1 (docs/pricing.md)"
+    "AWS public price list; Fargate, NAT gateway, VPC endpoint and ECR rates equal us-east-1 (docs/pricing.md)"
 )
 _REGIONAL = (
-    "AWS public price list for {region}; not checked rate by rate (docs/pricing.md), "
-    "confirm with --pricing live"
+    "AWS public price list for {region}; not checked rate by rate (docs/pricing.md), confirm with --pricing live"
 )
 
 
@@ -152,32 +149,22 @@ _FARGATE_USAGE_TYPES: Dict[str, str] = {
 }
 
 
-def known_regions() -> Tuple[str, ...]:
-    return tuple(PRICE_TABLES)
-
-
 def table_prices(region: str) -> PriceTable:
     """The embedded prices for ``region``; ValueError naming the region and the known ones."""
     try:
         return PRICE_TABLES[region]
     except KeyError:
-        raise ValueError(
-            f"no embedded prices for region {region!r} (known: {', '.join(PRICE_TABLES)})"
-        ) from None
+        raise ValueError(f"no embedded prices for region {region!r} (known: {', '.join(PRICE_TABLES)})") from None
 
 
-def fargate_task_hourly(
-    cpu_units: int, memory_mib: int, architecture: str, prices: PriceTable
-) -> Decimal:
+def fargate_task_hourly(cpu_units: int, memory_mib: int, architecture: str, prices: PriceTable) -> Decimal:
     """On-demand hourly price of one Fargate task: cpu_units/1024 vCPU plus memory_mib/1024 GB.
 
     The one place a task is priced; sizing compares pairs with it and the savings model
     multiplies it by task-hours.
     """
     vcpu_rate, gb_rate = prices.fargate_rates(architecture)
-    return (Decimal(cpu_units) / _UNITS_PER_VCPU) * vcpu_rate + (
-        Decimal(memory_mib) / _MIB_PER_GIB
-    ) * gb_rate
+    return (Decimal(cpu_units) / _UNITS_PER_VCPU) * vcpu_rate + (Decimal(memory_mib) / _MIB_PER_GIB) * gb_rate
 
 
 def _warn_default(message: str) -> None:
@@ -199,9 +186,7 @@ def load_prices(
     both modes, since the table supplies the items live pricing does not read.
     """
     if source not in PRICING_SOURCES:
-        raise ValueError(
-            f"pricing source {source!r} is not one of: {', '.join(PRICING_SOURCES)}"
-        )
+        raise ValueError(f"pricing source {source!r} is not one of: {', '.join(PRICING_SOURCES)}")
     table = table_prices(region)
     if source == "table":
         return table
@@ -213,7 +198,7 @@ def load_prices(
             session = boto3.Session()
         client = session.client("pricing", region_name=PRICE_LIST_ENDPOINT_REGION)
         prefix = PRICE_LIST_PREFIX[region]
-        live = {
+        live: Dict[str, Any] = {
             field: _read_usage_type_price(client, f"{prefix}-{suffix}")
             for field, suffix in _FARGATE_USAGE_TYPES.items()
         }
@@ -248,7 +233,7 @@ def _read_usage_type_price(client: Any, usage_type: str) -> Decimal:
         Filters=[{"Type": "TERM_MATCH", "Field": "usagetype", "Value": usage_type}],
         FormatVersion="aws_v1",
     )
-    prices = set()
+    prices: Set[Decimal] = set()
     for page in pages:
         for item in page.get("PriceList", []):
             product = json.loads(item) if isinstance(item, str) else item

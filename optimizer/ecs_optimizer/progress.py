@@ -58,10 +58,9 @@ class Progress:
         now = time.monotonic()
         with self._lock:
             old = self._rows.get(service)
-            started = old[1] if old else now
-            changed = old is None or old[0] != state
-            due = changed or now - old[2] >= PLAIN_EVERY
-            self._rows[service] = (state, started, now if due else old[2])
+            started, last = (old[1], old[2]) if old else (now, now)
+            due = old is None or old[0] != state or now - last >= PLAIN_EVERY
+            self._rows[service] = (state, started, now if due else last)
             deploying = len(self._rows)
         if self._live is not None:
             self._live.update(self._table())

@@ -10,9 +10,12 @@ import json
 from typing import Any, Dict, List, Optional, Sequence
 
 from .engine import MIGRATION_ORDER, OptimizeOutcome
-from .restore import RollbackOutcome
+from .render import table, truncate
+from .rollback import RollbackOutcome
 from .savings import SavingsReport, render_savings
-from .writeback import KeyPlan, WriteBackReport, export_command, export_lines
+from .writeback.export import export_command, export_lines
+from .writeback.files import WriteBackReport
+from .writeback.plan import KeyPlan
 
 FORMATS = ("table", "json", "markdown")
 
@@ -25,11 +28,13 @@ def format_value(value: Any) -> str:
         return str(int(value))
     if isinstance(value, list) and all(isinstance(i, dict) and "capacityProvider" in i for i in value):
         return ", ".join(
-            f"{i['capacityProvider']}" + (f" base {i['base']}" if i.get("base") else "") + f" weight {i.get('weight', 0)}"
+            f"{i['capacityProvider']}"
+            + (f" base {i['base']}" if i.get("base") else "")
+            + f" weight {i.get('weight', 0)}"
             for i in value
         )
     text = value if isinstance(value, str) else json.dumps(value, default=str)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return truncate(text, 60)
 
 
 def _change_rows(services: Sequence[Dict[str, Any]]) -> List[List[str]]:
@@ -41,22 +46,6 @@ def _change_rows(services: Sequence[Dict[str, Any]]) -> List[List[str]]:
             arrow = "" if what == "-" else f"{format_value(c['before'])} -> {format_value(c['after'])}"
             rows.append([svc["service"] if i == 0 else "", svc["status"] if i == 0 else "", what, arrow])
     return rows
-
-
-def text_table(header: List[str], rows: List[List[str]]) -> str:
-    widths = [max(len(r[i]) for r in [header] + rows) for i in range(len(header))]
-    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
-    return "\n".join([line(header), "  ".join("-" * w for w in widths)] + [line(r) for r in rows])
-
-
-def markdown_table(header: List[str], rows: List[List[str]]) -> str:
-    esc = lambda c: c.replace("|", "\\|")  # noqa: E731
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    return "\n".join(lines + ["| " + " | ".join(esc(c) for c in r) + " |" for r in rows])
-
-
-def _table(fmt: str, header: List[str], rows: List[List[str]]) -> str:
-    return markdown_table(header, rows) if fmt == "markdown" else text_table(header, rows)
 
 
 def _reasons(services: Sequence[Dict[str, Any]], fmt: str) -> List[str]:
@@ -87,7 +76,10 @@ def writeback_lines(report: WriteBackReport, fmt: str) -> List[str]:
     for f in report.files:
         detail = f": {f.error}" if f.error else f" ({len(f.changes)} keys)" if f.changes else ""
         lines.append(f"{bullet}{f.layer} {f.path}: {f.status}{detail}")
-        lines += [f"{'  ' if fmt == 'markdown' else '    '}{c.key}: {format_value(c.before)} -> {format_value(c.after)}" for c in f.changes]
+        lines += [
+            f"{'  ' if fmt == 'markdown' else '    '}{c.key}: {format_value(c.before)} -> {format_value(c.after)}"
+            for c in f.changes
+        ]
     for layer, keys in report.unwritten.items():
         lines.append(f"{bullet}{layer}: not written, no --write-config file for this layer: {', '.join(keys)}")
     if not report.files and not report.unwritten:
@@ -112,7 +104,7 @@ def render_optimize(
         "Migration order, per service:",
         *[f"{'' if fmt == 'markdown' else '  '}{i}. {step}" for i, step in enumerate(MIGRATION_ORDER, 1)],
         "",
-        _table(fmt, ["service", "status", "change", "old -> new"], _change_rows(data["services"])),
+        table(fmt, ["service", "status", "change", "old -> new"], _change_rows(data["services"])),
     ]
     reasons = _reasons(data["services"], fmt)
     if reasons:
@@ -133,7 +125,7 @@ def render_rollback(outcome: RollbackOutcome, fmt: str) -> str:
     lines = [
         f"{head}ecs-optimizer rollback: cluster {outcome.cluster}, journal {outcome.journal}, {mode}",
         "",
-        _table(fmt, ["service", "status", "change", "now -> restored"], _change_rows(data["services"])),
+        table(fmt, ["service", "status", "change", "now -> restored"], _change_rows(data["services"])),
     ]
     reasons = _reasons(data["services"], fmt)
     if reasons:
@@ -141,7 +133,9 @@ def render_rollback(outcome: RollbackOutcome, fmt: str) -> str:
     if outcome.files:
         bullet = "- " if fmt == "markdown" else "  "
         lines += ["", "Config files:"]
-        lines += [f"{bullet}{f.layer} {f.path}: {f.status}{f' ({f.reason})' if f.reason else ''}" for f in outcome.files]
+        lines += [
+            f"{bullet}{f.layer} {f.path}: {f.status}{f' ({f.reason})' if f.reason else ''}" for f in outcome.files
+        ]
     return "\n".join(lines)
 
 

@@ -13,7 +13,7 @@ STEP_SCHEMA_FILE = "migration-step.schema.json"
 
 def load_schema(name: str) -> dict:
     """A committed schema from ``ecs_optimizer/schemas/``."""
-    return json.loads(resources.files("ecs_optimizer").joinpath("schemas", name).read_text("utf-8"))
+    return json.loads(resources.files("ecs_optimizer").joinpath("schemas").joinpath(name).read_text("utf-8"))
 
 
 def _errors(schema_file: str, document: Any, prefix: str = "") -> List[str]:

@@ -3,7 +3,9 @@
 Each writer changes exactly the field it is asked to and copies everything else from what AWS
 returned, filtered through the operation's own input shape (botocore's service model), so a
 field AWS adds to a task definition or an alarm next year is carried over too instead of being
-silently dropped. Nothing here journals; the engine and the restorer do.
+silently dropped. Nothing here journals; the engine and the restorer do. This module holds
+task definitions, services and ECR lifecycle policies; :mod:`scalable_targets` and
+:mod:`metric_alarms` hold the autoscaling targets and the alarms.
 """
 
 from __future__ import annotations
@@ -17,12 +19,9 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from botocore.exceptions import ClientError
 
 from . import facts
-from .aws import AwsContext, chunks, error_code, paginate
+from .aws import AwsContext, error_code, paginate
 
 log = logging.getLogger(__name__)
-
-ECS_NAMESPACE = "ecs"
-SCALABLE_DIMENSION = "ecs:service:DesiredCount"
 
 
 def input_fields(client: Any, operation: str, described: Dict[str, Any]) -> Dict[str, Any]:
@@ -105,8 +104,17 @@ def optimizer_revisions(ctx: AwsContext, after_arn: str) -> List[RunRevision]:
 
 
 #: What makes two revisions interchangeable for the optimizer: everything it copies.
-_REVISION_CONTENT = ("cpu", "memory", "containerDefinitions", "runtimePlatform", "networkMode",
-                     "requiresCompatibilities", "taskRoleArn", "executionRoleArn", "volumes")
+_REVISION_CONTENT = (
+    "cpu",
+    "memory",
+    "containerDefinitions",
+    "runtimePlatform",
+    "networkMode",
+    "requiresCompatibilities",
+    "taskRoleArn",
+    "executionRoleArn",
+    "volumes",
+)
 
 
 def same_content(a: dict, b: dict) -> bool:
@@ -161,7 +169,11 @@ def normalize_strategy(items: Optional[List[dict]]) -> Optional[List[dict]]:
         return None
     return sorted(
         (
-            {"capacityProvider": i["capacityProvider"], "base": int(i.get("base", 0)), "weight": int(i.get("weight", 0))}
+            {
+                "capacityProvider": i["capacityProvider"],
+                "base": int(i.get("base", 0)),
+                "weight": int(i.get("weight", 0)),
+            }
             for i in items
         ),
         key=lambda i: i["capacityProvider"],
@@ -233,8 +245,10 @@ def deployment_state(service: dict, task_definition: str) -> str:
     """A short description of the deployment of ``task_definition`` for progress lines."""
     for d in service.get("deployments", []):
         if d.get("taskDefinition") == task_definition:
-            return (f"{d.get('status', '?')} {d.get('rolloutState') or 'IN_PROGRESS'}, "
-                    f"{d.get('runningCount', 0)}/{d.get('desiredCount', 0)} running")
+            return (
+                f"{d.get('status', '?')} {d.get('rolloutState') or 'IN_PROGRESS'}, "
+                f"{d.get('runningCount', 0)}/{d.get('desiredCount', 0)} running"
+            )
     return "waiting for the deployment to start"
 
 
@@ -264,64 +278,6 @@ def wait_for_deployment(
         if remaining <= 0:
             return Rollout(False, f"deployment did not complete within {timeout:g}s")
         time.sleep(min(poll, remaining))
-
-
-# ----------------------------------------------------------------------------- autoscaling
-
-
-def describe_scalable_targets(ctx: AwsContext, resource_ids: List[str]) -> Dict[str, dict]:
-    """Scalable targets by resource id, 50 ids per call (the API's limit)."""
-    found: Dict[str, dict] = {}
-    for batch in chunks(resource_ids, 50):
-        for target in paginate(
-            ctx.autoscaling.describe_scalable_targets,
-            "ScalableTargets",
-            token_in="NextToken",
-            token_out="NextToken",
-            ServiceNamespace=ECS_NAMESPACE,
-            ResourceIds=batch,
-            ScalableDimension=SCALABLE_DIMENSION,
-        ):
-            found[target["ResourceId"]] = target
-    return found
-
-
-def set_scalable_target(ctx: AwsContext, resource_id: str, min_capacity: int, max_capacity: int) -> None:
-    """RegisterScalableTarget on an existing target updates only min/max (the role, suspended
-    state and policies are kept by AWS when omitted)."""
-    ctx.autoscaling.register_scalable_target(
-        ServiceNamespace=ECS_NAMESPACE,
-        ResourceId=resource_id,
-        ScalableDimension=SCALABLE_DIMENSION,
-        MinCapacity=min_capacity,
-        MaxCapacity=max_capacity,
-    )
-
-
-#: Predefined target-tracking metrics -> the alarm kind watching the same metric.
-TRACKED_METRIC_KINDS = {
-    "ECSServiceAverageCPUUtilization": "cpuHigh",
-    "ECSServiceAverageMemoryUtilization": "memoryHigh",
-}
-
-
-def target_tracking_values(ctx: AwsContext) -> Dict[str, Dict[str, float]]:
-    """Scalable-target resource id -> {alarm kind: target value} of every ECS target-tracking
-    policy on a predefined CPU or memory metric (one paginated call for the whole account)."""
-    found: Dict[str, Dict[str, float]] = {}
-    for policy in paginate(
-        ctx.autoscaling.describe_scaling_policies,
-        "ScalingPolicies",
-        token_in="NextToken",
-        token_out="NextToken",
-        ServiceNamespace=ECS_NAMESPACE,
-    ):
-        config = policy.get("TargetTrackingScalingPolicyConfiguration") or {}
-        metric = (config.get("PredefinedMetricSpecification") or {}).get("PredefinedMetricType")
-        kind = TRACKED_METRIC_KINDS.get(metric or "")
-        if kind and config.get("TargetValue") is not None and policy.get("ScalableDimension") == SCALABLE_DIMENSION:
-            found.setdefault(policy["ResourceId"], {})[kind] = float(config["TargetValue"])
-    return found
 
 
 # ----------------------------------------------------------------------------- ECR
@@ -387,55 +343,6 @@ def with_keep_count(text: Optional[str], keep: int) -> str:
 
 def image_sizes(ctx: AwsContext, repository: str) -> Tuple[int, ...]:
     """Image sizes in bytes, newest push first (what "keep the last N" keeps)."""
-    images = list(
-        paginate(ctx.ecr.describe_images, "imageDetails", repositoryName=repository, maxResults=1000)
-    )
+    images = list(paginate(ctx.ecr.describe_images, "imageDetails", repositoryName=repository, maxResults=1000))
     images.sort(key=lambda i: i.get("imagePushedAt") or 0, reverse=True)
     return tuple(int(i.get("imageSizeInBytes") or 0) for i in images)
-
-
-# ----------------------------------------------------------------------------- alarms
-
-
-def describe_alarms(ctx: AwsContext, names: List[str]) -> Dict[str, dict]:
-    """Metric alarms by name, 100 names per call (the API's limit)."""
-    found: Dict[str, dict] = {}
-    for batch in chunks(sorted(set(names)), 100):
-        for alarm in paginate(
-            ctx.cloudwatch.describe_alarms,
-            "MetricAlarms",
-            token_in="NextToken",
-            token_out="NextToken",
-            AlarmNames=batch,
-            AlarmTypes=["MetricAlarm"],
-        ):
-            found[alarm["AlarmName"]] = alarm
-    return found
-
-
-#: PutMetricAlarm refuses these beside ``Metrics``, which holds them per query instead.
-#: DescribeAlarms can still return some for a metric-math alarm (an empty ``Dimensions``).
-SINGLE_METRIC_FIELDS = ("Namespace", "MetricName", "Dimensions", "Period", "Unit", "Statistic", "ExtendedStatistic")
-
-
-def set_alarm_threshold(ctx: AwsContext, alarm: dict, threshold: float) -> None:
-    """PutMetricAlarm with every field of ``alarm`` (and its tags) unchanged but the threshold.
-
-    A metric-math alarm (``Metrics``) is sent with its queries and none of the single-metric
-    fields, which the API rejects alongside them.
-    """
-    params = input_fields(ctx.cloudwatch.raw, "PutMetricAlarm", alarm)
-    if params.get("Metrics"):
-        for key in SINGLE_METRIC_FIELDS:
-            params.pop(key, None)
-    tags = ctx.cloudwatch.list_tags_for_resource(ResourceARN=alarm["AlarmArn"]).get("Tags", [])
-    if tags:
-        params["Tags"] = tags
-    params["Threshold"] = float(threshold)
-    ctx.cloudwatch.put_metric_alarm(**params)
-
-
-def same_number(a: Any, b: Any) -> bool:
-    if a is None or b is None:
-        return a is b
-    return abs(float(a) - float(b)) < 1e-9

@@ -7,26 +7,25 @@ an intent (maybe applied) is restored exactly when it was applied. Revisions the
 registered are deregistered once the service no longer runs them (task definitions cannot be
 changed back, only retired): the ones the journal names and every ACTIVE one carrying the
 run's tag, which covers a registration whose response never arrived. Every restoring write
-is journalled write-ahead like the run's own writes. Stack files the run's ``--write-config`` edited are put back too (see
-:func:`writeback.restore_files`), before the AWS resources, as they were written after them.
+is journalled write-ahead like the run's own writes. The ``rollback`` command
+(:mod:`rollback`) also puts back the stack files the run's ``--write-config`` edited (see
+:func:`writeback.files.restore_files`), before the AWS resources, as they were written after them.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
-import uuid
-from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional
 
+from . import metric_alarms, scalable_targets
 from . import resources as res
 from .aws import AwsContext
-from .errors import BadInput, TargetsNotFound
-from .journal import ALARM_PREFIX, CONFIG_FILE, Change, Journal, JournalContents, RestoreStep, restore_plan
-from .lock import ClusterLock
-from .writeback import FileRestore, restore_files
+from .journal import ALARM_PREFIX, Change, Journal, Resource, RestoreStep, restore_plan
+from .render import truncate
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +61,7 @@ class Restorer:
         for step in steps:
             outcome = RestoreOutcome(step)
             try:
-                if step.resource == "service":
+                if step.resource == Resource.SERVICE:
                     outcome.changes = self._service(step, outcome.notes)
                 else:
                     outcome.changes = self._handler(step.resource)(step)
@@ -76,14 +75,20 @@ class Restorer:
         if resource.startswith(ALARM_PREFIX):
             return self._alarm
         return {
-            "service": self._service,
-            "taskDefinition": self._task_definition,
-            "scalableTarget": self._scalable_target,
-            "ecrLifecyclePolicy": self._lifecycle_policy,
-        }[resource]
+            Resource.SERVICE: self._service,
+            Resource.TASK_DEFINITION: self._task_definition,
+            Resource.SCALABLE_TARGET: self._scalable_target,
+            Resource.ECR_LIFECYCLE_POLICY: self._lifecycle_policy,
+        }[Resource(resource)]
 
-    def _write(self, step: RestoreStep, operation: str, fields: Dict[str, Any], current: Dict[str, Any],
-               write: Callable[[], Any]) -> List[Change]:
+    def _write(
+        self,
+        step: RestoreStep,
+        operation: str,
+        fields: Dict[str, Any],
+        current: Dict[str, Any],
+        write: Callable[[], Any],
+    ) -> List[Change]:
         """Run ``write`` (unless dry-run), journalled write-ahead, and log each restored field."""
         changes = [
             Change(step.service, step.resource, name, current[name], value, step.target)
@@ -96,8 +101,14 @@ class Restorer:
         else:
             write()
         for change in changes:
-            log.info("%s: %s.%s %s -> %s (restored)", change.service, change.resource, change.field,
-                     _short(change.before), _short(change.after))
+            log.info(
+                "%s: %s.%s %s -> %s (restored)",
+                change.service,
+                change.resource,
+                change.field,
+                _short(change.before),
+                _short(change.after),
+            )
         return changes
 
     def _service(self, step: RestoreStep, notes: Optional[List[str]] = None) -> List[Change]:
@@ -110,7 +121,11 @@ class Restorer:
         }
         wanted = dict(step.before)
         live_count, set_count = current["desiredCount"], step.after.get("desiredCount")
-        if "desiredCount" in wanted and "desiredCount" in step.after and live_count not in (set_count, wanted["desiredCount"]):
+        if (
+            "desiredCount" in wanted
+            and "desiredCount" in step.after
+            and live_count not in (set_count, wanted["desiredCount"])
+        ):
             # Autoscaling changed the count since the run set it: it owns the count now, and
             # putting the old one back would undo a scale-out (or -in) it made for the load.
             del wanted["desiredCount"]
@@ -124,19 +139,27 @@ class Restorer:
         differ = {k: v for k, v in wanted.items() if k in current and current[k] != v}
         if not differ:
             return []
-        changes = self._write(step, "UpdateService", differ, current, lambda: res.update_service(
-            self.ctx,
-            cluster,
-            name,
-            task_definition=differ.get("taskDefinition"),
-            desired_count=differ.get("desiredCount"),
-            strategy=differ.get("capacityProviderStrategy"),
-            change_strategy="capacityProviderStrategy" in differ,
-        ))
+        changes = self._write(
+            step,
+            "UpdateService",
+            differ,
+            current,
+            lambda: res.update_service(
+                self.ctx,
+                cluster,
+                name,
+                task_definition=differ.get("taskDefinition"),
+                desired_count=differ.get("desiredCount"),
+                strategy=differ.get("capacityProviderStrategy"),
+                change_strategy="capacityProviderStrategy" in differ,
+            ),
+        )
         if self.dry_run:
             return changes
-        task_definition = differ.get("taskDefinition", current["taskDefinition"])
-        rollout = res.wait_for_deployment(self.ctx, cluster, name, task_definition, self.wait_timeout, self.poll_interval)
+        task_definition = str(differ.get("taskDefinition", current["taskDefinition"]))
+        rollout = res.wait_for_deployment(
+            self.ctx, cluster, name, task_definition, self.wait_timeout, self.poll_interval
+        )
         if not rollout.ok:
             raise RestoreFailed(f"service {name} restored but its deployment did not settle: {rollout.reason}")
         return changes
@@ -149,10 +172,14 @@ class Restorer:
         if self.dry_run:
             in_use = step.before["revision"]  # what the service step will have restored
         else:
-            in_use = res.describe_service(self.ctx, step.target["cluster"], step.target["serviceName"]).get("taskDefinition")
+            in_use = res.describe_service(self.ctx, step.target["cluster"], step.target["serviceName"]).get(
+                "taskDefinition"
+            )
         named = [c.after for c in step.changes if c.field == "revision" and c.after]
         run_id = step.target.get("runId")
-        tagged = [r.arn for r in res.optimizer_revisions(self.ctx, step.before["revision"]) if run_id and r.run_id == run_id]
+        tagged = [
+            r.arn for r in res.optimizer_revisions(self.ctx, step.before["revision"]) if run_id and r.run_id == run_id
+        ]
         retired = []
         for arn in dict.fromkeys(named + tagged):
             if arn == in_use or not res.is_active(self.ctx, arn):
@@ -160,7 +187,9 @@ class Restorer:
             change = Change(step.service, step.resource, "retired", arn, "INACTIVE", step.target)
             if not self.dry_run:
                 if self.journal is not None:
-                    self.journal.guarded("DeregisterTaskDefinition", [change], lambda a=arn: res.deregister(self.ctx, a))
+                    self.journal.guarded(
+                        "DeregisterTaskDefinition", [change], functools.partial(res.deregister, self.ctx, arn)
+                    )
                 else:
                     res.deregister(self.ctx, arn)
                 log.info("%s: deregistered %s", step.service, arn)
@@ -169,7 +198,7 @@ class Restorer:
 
     def _scalable_target(self, step: RestoreStep) -> List[Change]:
         resource_id = step.target["resourceId"]
-        live = res.describe_scalable_targets(self.ctx, [resource_id]).get(resource_id)
+        live = scalable_targets.describe_scalable_targets(self.ctx, [resource_id]).get(resource_id)
         if live is None:
             raise LookupError(f"scalable target {resource_id} not found")
         current = {"minCapacity": live["MinCapacity"], "maxCapacity": live["MaxCapacity"]}
@@ -177,8 +206,15 @@ class Restorer:
         if wanted == current:
             return []
         differ = {k: v for k, v in wanted.items() if current[k] != v}
-        return self._write(step, "RegisterScalableTarget", differ, current, lambda: res.set_scalable_target(
-            self.ctx, resource_id, wanted["minCapacity"], wanted["maxCapacity"]))
+        return self._write(
+            step,
+            "RegisterScalableTarget",
+            differ,
+            current,
+            lambda: scalable_targets.set_scalable_target(
+                self.ctx, resource_id, wanted["minCapacity"], wanted["maxCapacity"]
+            ),
+        )
 
     def _lifecycle_policy(self, step: RestoreStep) -> List[Change]:
         if "lifecyclePolicyText" not in step.before:
@@ -191,19 +227,25 @@ class Restorer:
         current = {"lifecyclePolicyText": current_text, "keepImages": res.keep_count(current_text)[0]}
         wanted = {"keepImages": res.keep_count(wanted_text)[0], "lifecyclePolicyText": wanted_text}
         operation = "DeleteLifecyclePolicy" if wanted_text is None else "PutLifecyclePolicy"
-        return self._write(step, operation, wanted, current,
-                           lambda: res.write_lifecycle_policy(self.ctx, repository, wanted_text))
+        return self._write(
+            step, operation, wanted, current, lambda: res.write_lifecycle_policy(self.ctx, repository, wanted_text)
+        )
 
     def _alarm(self, step: RestoreStep) -> List[Change]:
         name = step.target["alarmName"]
-        alarm = res.describe_alarms(self.ctx, [name]).get(name)
+        alarm = metric_alarms.describe_alarms(self.ctx, [name]).get(name)
         if alarm is None:
             raise LookupError(f"alarm {name} not found")
         wanted = step.before.get("threshold")
-        if wanted is None or res.same_number(alarm.get("Threshold"), wanted):
+        if wanted is None or metric_alarms.same_number(alarm.get("Threshold"), wanted):
             return []
-        return self._write(step, "PutMetricAlarm", {"threshold": float(wanted)}, {"threshold": alarm.get("Threshold")},
-                           lambda: res.set_alarm_threshold(self.ctx, alarm, float(wanted)))
+        return self._write(
+            step,
+            "PutMetricAlarm",
+            {"threshold": float(wanted)},
+            {"threshold": alarm.get("Threshold")},
+            lambda: metric_alarms.set_alarm_threshold(self.ctx, alarm, float(wanted)),
+        )
 
 
 def _same_json(a: Optional[str], b: Optional[str]) -> bool:
@@ -217,7 +259,7 @@ def _same_json(a: Optional[str], b: Optional[str]) -> bool:
 
 def _short(value: Any) -> str:
     text = value if isinstance(value, str) else json.dumps(value, default=str)
-    return text if len(text) <= 80 else text[:77] + "..."
+    return truncate(text, 80)
 
 
 def restore_changes(
@@ -238,152 +280,3 @@ def restore_changes(
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
         results = list(pool.map(restorer.restore, per_service.values()))
     return [outcome for outcomes in results for outcome in outcomes]
-
-
-# ----------------------------------------------------------------------------- rollback command
-
-STATUS_RESTORED = "restored"
-
-
-@dataclass
-class ServiceLine:
-    """One service in a rollback report."""
-
-    service: str
-    status: str  # restored | planned (dry run) | unchanged | failed
-    changes: List[Dict[str, Any]]
-    reason: str
-
-    def to_dict(self) -> Dict[str, Any]:
-        return {"service": self.service, "status": self.status, "changes": self.changes, "reason": self.reason}
-
-
-@dataclass
-class RollbackOutcome:
-    cluster: str
-    journal: str
-    dry_run: bool
-    services: List[ServiceLine] = field(default_factory=list)
-    #: Stack files the run's write-back edited (none when it wrote none).
-    files: List[FileRestore] = field(default_factory=list)
-
-    @property
-    def failed(self) -> List[ServiceLine]:
-        return [s for s in self.services if s.status == "failed"]
-
-    @property
-    def failed_files(self) -> List[FileRestore]:
-        return [f for f in self.files if f.status == "failed"]
-
-    def to_dict(self) -> Dict[str, Any]:
-        out: Dict[str, Any] = {
-            "cluster": self.cluster,
-            "journal": self.journal,
-            "dryRun": self.dry_run,
-            "services": [s.to_dict() for s in self.services],
-        }
-        if self.files:
-            out["configFiles"] = [f.to_dict() for f in self.files]
-        return out
-
-
-def _summarise(services: List[str], outcomes: List[RestoreOutcome], done_status: str) -> List[ServiceLine]:
-    lines = []
-    for name in services:
-        mine = [o for o in outcomes if o.step.service == name]
-        changes = [
-            {"resource": c.resource, "field": c.field, "before": c.before, "after": c.after}
-            for o in mine for c in o.changes
-        ]
-        errors = [o.error for o in mine if o.error]
-        notes = [n for o in mine for n in o.notes]
-        if errors:
-            lines.append(ServiceLine(name, "failed", changes, "; ".join(errors + notes)))
-        elif changes:
-            lines.append(ServiceLine(name, done_status, changes, "; ".join(notes)))
-        else:
-            lines.append(ServiceLine(name, "unchanged", [], "; ".join(["already at the journal's before values"] + notes)))
-    return lines
-
-
-@dataclass(frozen=True)
-class Place:
-    """Where a rollback would write: compared with where the journal's run wrote."""
-
-    cluster: str
-    region: Optional[str]
-    account: Optional[str]
-    endpoint_url: Optional[str]
-    environment_suffix: Optional[str] = None
-
-
-def check_place(contents: JournalContents, here: Place) -> None:
-    """Refuse (bad input) a journal written against another cluster, account, region,
-    endpoint or environment than the one this rollback would write to."""
-    header = contents.header
-    pairs = [
-        ("cluster", header.get("cluster"), here.cluster),
-        ("region", header.get("region"), here.region),
-        ("account", header.get("account"), here.account),
-        ("endpoint", header.get("endpointUrl"), here.endpoint_url),
-    ]
-    if here.environment_suffix is not None:
-        pairs.append(("environment", header.get("environmentSuffix"), here.environment_suffix))
-    for what, journal_value, here_value in pairs:
-        if what in ("account", "region") and journal_value is None:
-            continue  # journals of older versions do not record them
-        if (journal_value or None) != (here_value or None):
-            raise BadInput(
-                f"{contents.path}: the journal's {what} is {journal_value or 'none (real AWS)' if what == 'endpoint' else journal_value}, "
-                f"this rollback would write to {here_value or ('real AWS' if what == 'endpoint' else 'none')}; "
-                "nothing restored (pass --ignore-journal-target if that is really meant)"
-            )
-
-
-def cluster_place(ctx: AwsContext, cluster: str) -> Tuple[bool, Optional[str]]:
-    """(whether ``cluster`` exists and is ACTIVE here, its account)."""
-    found = ctx.ecs.describe_clusters(clusters=[cluster]).get("clusters", [])
-    active = [c for c in found if c.get("status") == "ACTIVE"]
-    if not active:
-        return False, None
-    arn = str(active[0].get("clusterArn") or "")
-    return True, arn.split(":")[4] if arn.count(":") >= 5 else None
-
-
-def rollback(
-    ctx: AwsContext,
-    contents: JournalContents,
-    wait_timeout: float,
-    poll_interval: float,
-    concurrency: int,
-    force_unlock: bool = False,
-    environment_suffix: Optional[str] = None,
-    ignore_target: bool = False,
-) -> RollbackOutcome:
-    """Restore the journal's before values. The whole journal was validated when it was read;
-    then the cluster must exist here and the place must be the journal's (else nothing is
-    written). A first, read-only pass finds what differs; when nothing does (a second
-    rollback) no lock is taken and nothing is written. Restoring writes are appended to the
-    journal, intent first."""
-    cluster = contents.header["cluster"]
-    exists, account = cluster_place(ctx, cluster)
-    if not exists:
-        raise TargetsNotFound(f"cluster {cluster} (from {contents.path}) not found in {ctx.region}; nothing restored")
-    if not ignore_target:
-        check_place(contents, Place(cluster, ctx.region, account, ctx.settings.endpoint_url, environment_suffix))
-    aws_changes = [c for c in contents.restorable if c.resource != CONFIG_FILE]
-    services = sorted({c.service for c in aws_changes})
-    preview = restore_changes(ctx, aws_changes, wait_timeout, poll_interval, concurrency, dry_run=True)
-    files = restore_files(contents.changes, dry_run=True)
-    pending = any(o.changes or o.error for o in preview) or any(f.status == "planned" for f in files)
-    if ctx.dry_run or not pending:
-        return RollbackOutcome(cluster, contents.path, ctx.dry_run, _summarise(services, preview, "planned"), files)
-    with ClusterLock(ctx, cluster, run_id=uuid.uuid4().hex[:16]) as lock:
-        lock.acquire(force=force_unlock)
-        files = restore_files(contents.changes)
-        journal = Journal(Path(contents.path), None)
-        try:
-            outcomes = restore_changes(ctx, aws_changes, wait_timeout, poll_interval, concurrency, journal)
-        finally:
-            journal.close()
-    return RollbackOutcome(cluster, contents.path, False, _summarise(services, outcomes, STATUS_RESTORED), files)

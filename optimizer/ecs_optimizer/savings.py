@@ -21,7 +21,7 @@ categories still add up to the rounded total.
 
 A lever can be negative (an under-sized service grows): it is reported as a cost, not hidden.
 The network lever is the exception, because it is a recommendation rather than a change the
-optimizer makes; see :func:`network_costs`.
+optimizer makes; see :func:`costs.network_costs`.
 """
 
 from __future__ import annotations
@@ -30,163 +30,24 @@ import datetime as _dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
-from typing import Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from .components import (
     Component,
-    network_components,
-    network_state_components,
     service_components,
-    total,
 )
+from .costs import NetworkCosts, lever_states, money, network_costs, round_half_up, service_monthly
 from .model import NetworkState, ServiceState
-from .network_lever import REQUIRED_INTERFACE_ENDPOINTS, MigrationStep, migration_plan
 from .pricing import HOURS_PER_MONTH, PriceTable
 from .savings_plan import SavingsPlanRecommendation, recommend_savings_plan
 from .savings_render import FORMATS, render  # noqa: F401 - FORMATS: the formats render_savings takes
 
 CATEGORIES = ("rightsizing", "graviton", "taskCount", "spot", "ecrStorage", "network")
 
-#: Interface endpoints the recommended network design adds so that image pulls, logs,
-#: secrets and parameters stop flowing through NAT (S3, for image layers, is a free gateway
-#: endpoint and costs nothing either way).
-RECOMMENDED_INTERFACE_ENDPOINTS = REQUIRED_INTERFACE_ENDPOINTS
-
-
-def _round_half_up(value: Fraction, places: int) -> Decimal:
-    """``value`` rounded half away from zero to ``places`` decimals, exactly."""
-    scale = 10**places
-    magnitude = (abs(value) * scale + Fraction(1, 2)).__floor__()
-    sign = -1 if value < 0 else 1
-    return Decimal(sign * magnitude).scaleb(-places)
-
-
-def _money(value: Fraction) -> Decimal:
-    return _round_half_up(value, 2)
-
 
 def _out(value: Decimal) -> float:
     """A rounded amount as a JSON number, without a negative zero."""
     return float(value) if value != 0 else 0.0
-
-
-# --------------------------------------------------------------------------- costs
-
-
-def fargate_monthly(state: ServiceState, prices: PriceTable, spot_discount: Fraction) -> Fraction:
-    """Monthly Fargate cost of ``state``'s desired tasks, Spot tasks at the discounted rate."""
-    return total(c for c in service_components(state, prices, spot_discount) if c.unit != "GB-month")
-
-
-def ecr_monthly(state: ServiceState, prices: PriceTable) -> Fraction:
-    """Monthly ECR storage of the images the lifecycle rule keeps (all of them without a rule).
-
-    ``ecr_image_bytes`` is newest first, the order "keep last N" keeps them in.
-    """
-    return total(c for c in service_components(state, prices, Fraction(0)) if c.unit == "GB-month")
-
-
-def service_monthly(state: ServiceState, prices: PriceTable, spot_discount: Fraction) -> Fraction:
-    """The exact sum of ``state``'s billed components (:mod:`components`)."""
-    return total(service_components(state, prices, spot_discount))
-
-
-def lever_states(before: ServiceState, after: ServiceState) -> List[ServiceState]:
-    """``before``, then ``before`` with each lever of ``after`` applied in turn (ECR last).
-
-    The last state prices exactly like ``after``.
-    """
-    sized = before.with_changes(cpu=after.cpu, memory=after.memory)
-    moved = sized.with_changes(architecture=after.architecture)
-    counted = moved.with_changes(desired_count=after.desired_count)
-    spotted = counted.with_changes(strategy=after.strategy)
-    stored = spotted.with_changes(
-        ecr_keep_images=after.ecr_keep_images, ecr_image_bytes=after.ecr_image_bytes
-    )
-    return [before, sized, moved, counted, spotted, stored]
-
-
-@dataclass(frozen=True)
-class NetworkCosts:
-    before_components: Tuple[Component, ...]
-    recommended_components: Tuple[Component, ...]
-    note: str
-    steps: Tuple[MigrationStep, ...] = ()
-
-    @property
-    def before(self) -> Fraction:
-        return total(self.before_components)
-
-    @property
-    def recommended(self) -> Fraction:
-        return total(self.recommended_components)
-
-    @property
-    def adopted(self) -> bool:
-        """Whether the recommendation is counted (it is unless it costs more than today)."""
-        return self.recommended <= self.before
-
-    @property
-    def saving(self) -> Fraction:
-        """What adopting the recommendation saves; zero (never negative) if it costs more."""
-        return max(Fraction(0), self.before - self.recommended)
-
-    @property
-    def after(self) -> Fraction:
-        """Counted after-cost: the recommended design's, or today's when that is cheaper."""
-        return self.before - self.saving
-
-    @property
-    def after_components(self) -> Tuple[Component, ...]:
-        return self.recommended_components if self.adopted else self.before_components
-
-
-def network_costs(network: NetworkState, prices: PriceTable) -> NetworkCosts:
-    """Monthly egress charges of the current design against the recommended one.
-
-    Recommended: one NAT gateway instead of one per AZ, and interface endpoints for
-    :data:`RECOMMENDED_INTERFACE_ENDPOINTS` in every AZ so AWS-bound traffic skips NAT. It
-    is applied by the network layer (``natStrategy`` and ``interfaceEndpoints``), not by the
-    optimizer: the saving shows what that change is worth, and :attr:`NetworkCosts.steps`
-    the order to make it in. Existing endpoints are assumed to be among the recommended
-    ones. AWS-bound traffic is priced at the NAT gateway's per-GB processing charge while
-    there are no interface endpoints and at the endpoints' per-GB charge after; internet-bound
-    traffic stays on NAT. Without traffic figures the result is a floor.
-    """
-    aws_gb = Fraction(str(network.aws_traffic_gb_month))
-    internet_gb = Fraction(str(network.internet_traffic_gb_month))
-    before = network_state_components(network, prices)
-    endpoints_after = max(network.interface_endpoint_count, len(RECOMMENDED_INTERFACE_ENDPOINTS))
-    nat_after = min(network.nat_gateway_count, 1)
-    recommended = network_components(
-        nat_after, endpoints_after, network.availability_zones, aws_gb, internet_gb, prices
-    )
-    design = (
-        f"{nat_after} NAT gateway and {endpoints_after} interface endpoints in "
-        f"{network.availability_zones} AZs"
-    )
-    where = "natStrategy single in stacks/network; a recommendation, not a live change"
-    if aws_gb or internet_gb:
-        priced = (
-            f"{float(aws_gb):,.1f} GB a month of AWS-bound and {float(internet_gb):,.1f} GB of "
-            "internet-bound traffic included"
-        )
-        if network.traffic_source:
-            priced += f" ({network.traffic_source})"
-    else:
-        priced = "hourly charges only: pass the AWS-bound traffic to price NAT data processing"
-    if total(recommended) > total(before):
-        note = (
-            f"network: the recommended design ({design}; {where}) costs "
-            f"${_money(total(recommended) - total(before))} a month more than today's "
-            f"{network.nat_gateway_count} NAT gateways and {network.interface_endpoint_count} "
-            f"interface endpoints, so no network saving is counted; {priced}"
-        )
-        steps: Tuple[MigrationStep, ...] = ()
-    else:
-        note = f"network: {design} ({where}); {priced}"
-        steps = tuple(migration_plan(network.nat_gateway_count, network.interface_endpoints, nat_after))
-    return NetworkCosts(tuple(before), tuple(recommended), note, steps)
 
 
 # --------------------------------------------------------------------------- report
@@ -251,9 +112,7 @@ class SavingsReport:
 
     def __post_init__(self) -> None:
         if len(self.levels) != len(CATEGORIES) + 1:
-            raise ValueError(
-                f"levels needs {len(CATEGORIES) + 1} running totals, got {len(self.levels)}"
-            )
+            raise ValueError(f"levels needs {len(CATEGORIES) + 1} running totals, got {len(self.levels)}")
 
     @property
     def before_monthly(self) -> Fraction:
@@ -274,10 +133,7 @@ class SavingsReport:
 
     def breakdown(self) -> Dict[str, Fraction]:
         """Unrounded saving per category; the values sum to :attr:`monthly_savings`."""
-        return {
-            category: self.levels[i] - self.levels[i + 1]
-            for i, category in enumerate(CATEGORIES)
-        }
+        return {category: self.levels[i] - self.levels[i + 1] for i, category in enumerate(CATEGORIES)}
 
     @property
     def percent_base(self) -> str:
@@ -291,14 +147,17 @@ class SavingsReport:
 
     def percentages(self) -> List[dict]:
         """The saving as a share of each base it can be read against, each labelled."""
-        out = [{"base": BASE_COMPUTE, "savings": self.monthly_savings - self._network_saving(),
-                "of": self.compute_before}]
+        out: List[Dict[str, Any]] = [
+            {"base": BASE_COMPUTE, "savings": self.monthly_savings - self._network_saving(), "of": self.compute_before}
+        ]
         if self.network is not None:
-            out.append({"base": BASE_COMPUTE_AND_NETWORK, "savings": self.monthly_savings,
-                        "of": self.before_monthly})
+            out.append({"base": BASE_COMPUTE_AND_NETWORK, "savings": self.monthly_savings, "of": self.before_monthly})
         return [
-            {"base": p["base"], "monthlySavings": _out(_money(p["savings"])),
-             "percent": _out(_percent(p["savings"], p["of"]))}
+            {
+                "base": p["base"],
+                "monthlySavings": _out(money(p["savings"])),
+                "percent": _out(_percent(p["savings"], p["of"])),
+            }
             for p in out
         ]
 
@@ -312,13 +171,13 @@ class SavingsReport:
         The ``services`` rows plus the ``network`` row add up to the totals exactly: the
         network row is what the rounded totals hold beyond the rounded service rows.
         """
-        rounded = [_money(level) for level in self.levels]
+        rounded = [money(level) for level in self.levels]
         services = [
             {
                 "service": s.service,
-                "before": _out(_money(s.before)),
-                "after": _out(_money(s.after)),
-                "monthlySavings": _out(_money(s.before) - _money(s.after)),
+                "before": _out(money(s.before)),
+                "after": _out(money(s.after)),
+                "monthlySavings": _out(money(s.before) - money(s.after)),
             }
             for s in self.services
         ]
@@ -352,14 +211,14 @@ class SavingsReport:
             "notes": list(self.notes),
         }
         if self.network is not None:
-            net_before = rounded[0] - sum(_money(s.before) for s in self.services)
-            net_after = rounded[-1] - sum(_money(s.after) for s in self.services)
+            net_before = rounded[0] - sum(money(s.before) for s in self.services)
+            net_after = rounded[-1] - sum(money(s.after) for s in self.services)
             data["network"] = {
                 "before": _out(net_before),
                 "after": _out(net_after),
                 "monthlySavings": _out(net_before - net_after),
                 "adopted": self.network.adopted,
-                "recommendedMonthly": _out(_money(self.network.recommended)),
+                "recommendedMonthly": _out(money(self.network.recommended)),
                 "migrationPlan": [step.to_dict() for step in self.network.steps],
             }
         return data
@@ -371,16 +230,14 @@ class SavingsReport:
                 s.before_components if side == "before" else s.after_components for s in self.services
             ]
             if self.network is not None:
-                groups.append(
-                    self.network.before_components if side == "before" else self.network.after_components
-                )
+                groups.append(self.network.before_components if side == "before" else self.network.after_components)
             for group in groups:
                 rows.extend(_component_dict(c, side) for c in group)
         return rows
 
 
 def _percent(part: Fraction, whole: Fraction) -> Decimal:
-    return _round_half_up(part / whole * 100, 1) if whole else Decimal(0)
+    return round_half_up(part / whole * 100, 1) if whole else Decimal(0)
 
 
 def _component_dict(c: Component, side: str) -> dict:
@@ -388,10 +245,10 @@ def _component_dict(c: Component, side: str) -> dict:
         "state": side,
         "scope": c.scope,
         "item": c.item,
-        "quantity": _out(_round_half_up(c.quantity, 4)),
+        "quantity": _out(round_half_up(c.quantity, 4)),
         "unit": c.unit,
-        "unitPrice": _out(_round_half_up(c.unit_price, 6)),
-        "monthly": _out(_money(c.monthly)),
+        "unitPrice": _out(round_half_up(c.unit_price, 6)),
+        "monthly": _out(money(c.monthly)),
     }
 
 
@@ -401,20 +258,19 @@ def _savings_plan_dict(plan: Optional[SavingsPlanRecommendation]) -> Optional[di
     return {
         "applied": False,
         "ratesAsOf": plan.rates_as_of,
-        "onDemandFloorHourly": _out(_round_half_up(plan.floor_hourly, 4)),
-        "onDemandFloorMonthly": _out(_money(plan.floor_monthly)),
+        "onDemandFloorHourly": _out(round_half_up(plan.floor_hourly, 4)),
+        "onDemandFloorMonthly": _out(money(plan.floor_monthly)),
         "floor": [
-            {"service": name, "tasks": _out(_round_half_up(tasks, 2)),
-             "hourly": _out(_round_half_up(hourly, 4))}
+            {"service": name, "tasks": _out(round_half_up(tasks, 2)), "hourly": _out(round_half_up(hourly, 4))}
             for name, tasks, hourly in plan.floor_by_service
         ],
         "terms": [
             {
                 "term": t.term,
-                "discountPercent": _out(_round_half_up(t.discount * 100, 1)),
-                "hourlyCommitment": _out(_round_half_up(t.hourly_commitment, 4)),
-                "monthlySavings": _out(_money(t.monthly_savings)),
-                "breakEvenUtilizationPercent": _out(_round_half_up(t.break_even_utilization * 100, 1)),
+                "discountPercent": _out(round_half_up(t.discount * 100, 1)),
+                "hourlyCommitment": _out(round_half_up(t.hourly_commitment, 4)),
+                "monthlySavings": _out(money(t.monthly_savings)),
+                "breakEvenUtilizationPercent": _out(round_half_up(t.break_even_utilization * 100, 1)),
             }
             for t in plan.terms
         ],
@@ -468,9 +324,7 @@ def compute_savings(
     net: Optional[NetworkCosts] = None
     if network is not None:
         net = network_costs(network, prices)
-        levels = [level + net.before for level in levels[:-1]] + [
-            levels[-1] + net.after
-        ]
+        levels = [level + net.before for level in levels[:-1]] + [levels[-1] + net.after]
         notes.append(net.note)
     plan = recommend_savings_plan(finals, prices) if finals else None
     return SavingsReport(

@@ -87,9 +87,7 @@ class SavingsPlanRecommendation:
         )
 
 
-def recommend_savings_plan(
-    after: Mapping[str, ServiceState], prices: PriceTable
-) -> SavingsPlanRecommendation:
+def recommend_savings_plan(after: Mapping[str, ServiceState], prices: PriceTable) -> SavingsPlanRecommendation:
     """The Compute Savings Plan that covers the on-demand floor of ``after`` (keyed by service)."""
     by_service: List[Tuple[str, Fraction, Fraction]] = []
     for name in sorted(after):
@@ -107,6 +105,4 @@ def recommend_savings_plan(
         )
         for term, discount in COMPUTE_SAVINGS_PLAN_DISCOUNTS.items()
     )
-    return SavingsPlanRecommendation(
-        floor_hourly=floor, floor_by_service=tuple(by_service), terms=terms
-    )
+    return SavingsPlanRecommendation(floor_hourly=floor, floor_by_service=tuple(by_service), terms=terms)

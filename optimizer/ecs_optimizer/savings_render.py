@@ -17,22 +17,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-import shutil
-from typing import Any, Dict, List, Mapping, Sequence
+from typing import Any, Dict, List, Mapping
 
-from rich import box
-from rich.console import Console
-from rich.table import Table
+from .render import cents, markdown_table, quantity, text_table, usd
 
 #: Hidden first line of the markdown report; CI finds its earlier comment by it.
 COMMENT_MARKER = "<!-- ecs-optimizer:savings -->"
 
 FORMATS = ("table", "markdown", "json", "csv", "html")
-
-
-def usd(value: float) -> str:
-    sign = "-" if value < 0 else ""
-    return f"{sign}${abs(value):,.2f}"
 
 
 def render(data: Mapping[str, Any], fmt: str) -> str:
@@ -70,11 +62,6 @@ def service_rows(data: Mapping[str, Any]) -> List[List[str]]:
     return rows
 
 
-def quantity(value: float) -> str:
-    """``1,095`` or ``237.25``: thousands separated, at most two decimals."""
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
-
-
 def percent_lines(data: Mapping[str, Any]) -> List[str]:
     return [f"{usd(p['monthlySavings'])} a month, {p['percent']:.1f}% {p['base']}" for p in data["percentages"]]
 
@@ -89,9 +76,7 @@ def component_rows(data: Mapping[str, Any], state: str) -> List[List[str]]:
 
 def plan_rows(data: Mapping[str, Any]) -> List[List[str]]:
     net = data.get("network") or {}
-    return [
-        [str(s["order"]), s["action"], s["configKey"] or "-", s["verify"]] for s in net.get("migrationPlan", [])
-    ]
+    return [[str(s["order"]), s["action"], s["configKey"] or "-", s["verify"]] for s in net.get("migrationPlan", [])]
 
 
 def savings_plan_rows(data: Mapping[str, Any]) -> List[List[str]]:
@@ -132,14 +117,26 @@ def source_line(data: Mapping[str, Any]) -> str:
 SECTIONS = (
     ("Estimated monthly savings", ["service", "before", "after", "saving"], service_rows),
     ("By lever", ["lever", "saving"], lambda d: [[b["category"], usd(b["monthly"])] for b in d["breakdown"]]),
-    ("Network migration plan (recommended, applied by the network layer)", ["step", "action", "config key", "verify"], plan_rows),
+    (
+        "Network migration plan (recommended, applied by the network layer)",
+        ["step", "action", "config key", "verify"],
+        plan_rows,
+    ),
     (
         "Compute Savings Plan (reported, never applied)",
         ["term", "discount", "commitment", "saving a month", "break-even use"],
         savings_plan_rows,
     ),
-    ("Cost components before", ["scope", "item", "quantity", "unit", "unit price", "monthly"], lambda d: component_rows(d, "before")),
-    ("Cost components after", ["scope", "item", "quantity", "unit", "unit price", "monthly"], lambda d: component_rows(d, "after")),
+    (
+        "Cost components before",
+        ["scope", "item", "quantity", "unit", "unit price", "monthly"],
+        lambda d: component_rows(d, "before"),
+    ),
+    (
+        "Cost components after",
+        ["scope", "item", "quantity", "unit", "unit price", "monthly"],
+        lambda d: component_rows(d, "after"),
+    ),
 )
 
 
@@ -155,7 +152,7 @@ def render_text(data: Mapping[str, Any], markdown: bool) -> str:
         if markdown:
             lines += [f"{'###' if i == 0 else '####'} {title}", "", markdown_table(header, rows), ""]
         else:
-            lines += [text_table(title, header, rows), ""]
+            lines += [text_table(header, rows, title), ""]
     plan = data.get("savingsPlan")
     risk = [f"savings plan (reported, never applied; rates as of {plan['ratesAsOf']}): {plan['risk']}"] if plan else []
     facts = [context_line(data), *percent_lines(data), source_line(data), *data["notes"], *risk]
@@ -164,40 +161,6 @@ def render_text(data: Mapping[str, Any], markdown: bool) -> str:
     else:
         lines += facts
     return "\n".join(lines).rstrip("\n")
-
-
-def text_table(title: str, header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """A titled table that wraps its cells to the terminal width (``COLUMNS``, else 100)."""
-    width = shutil.get_terminal_size((100, 24)).columns
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-    for i, name in enumerate(header):
-        table.add_column(name, justify="left" if i == 0 or not _numeric(rows, i) else "right", overflow="fold")
-    for row in rows:
-        table.add_row(*row)
-    out = io.StringIO()
-    Console(file=out, width=width, color_system=None, highlight=False, emoji=False).print(table)
-    return "\n".join(line.rstrip() for line in out.getvalue().splitlines())
-
-
-def _numeric(rows: Sequence[Sequence[str]], column: int) -> bool:
-    return all(row[column][:1] in "$-0123456789" for row in rows)
-
-
-def numeric_columns(rows: Sequence[Sequence[str]]) -> List[int]:
-    """Columns after the first whose every cell is a number or an amount (right-aligned)."""
-    return [i for i in range(1, len(rows[0])) if _numeric(rows, i)] if rows else []
-
-
-def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    def escape(cell: str) -> str:
-        return cell.replace("|", "\\|")
-
-    lines = [
-        "| " + " | ".join(header) + " |",
-        "|" + "|".join(":---" if i == 0 or not _numeric(rows, i) else "---:" for i in range(len(header))) + "|",
-    ]
-    lines += ["| " + " | ".join(escape(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 # ----------------------------------------------------------------------------- csv
@@ -221,7 +184,19 @@ def render_csv(data: Mapping[str, Any]) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_HEADER)
     for c in data["components"]:
-        writer.writerow(["component", c["state"], c["scope"], c["item"], c["quantity"], c["unit"], c["unitPrice"], _cents(c["monthly"]), ""])
+        writer.writerow(
+            [
+                "component",
+                c["state"],
+                c["scope"],
+                c["item"],
+                c["quantity"],
+                c["unit"],
+                c["unitPrice"],
+                cents(c["monthly"]),
+                "",
+            ]
+        )
     rows: List[Dict[str, Any]] = [dict(s, record="service", scope=s["service"]) for s in data["services"]]
     if data.get("network"):
         rows.append(dict(data["network"], record="network", scope="network"))
@@ -236,19 +211,27 @@ def render_csv(data: Mapping[str, Any]) -> str:
     )
     for row in rows:
         for state in ("before", "after"):
-            writer.writerow([row["record"], state, row["scope"], "", "", "", "", _cents(row[state]), ""])
+            writer.writerow([row["record"], state, row["scope"], "", "", "", "", cents(row[state]), ""])
         note = f"{data['percent']:.1f}% {data['percentBase']}" if row["record"] == "total" else ""
-        writer.writerow([row["record"], "saving", row["scope"], "", "", "", "", _cents(row["monthlySavings"]), note])
+        writer.writerow([row["record"], "saving", row["scope"], "", "", "", "", cents(row["monthlySavings"]), note])
     for step in (data.get("network") or {}).get("migrationPlan", []):
-        writer.writerow(["migrationStep", step["order"], step["configKey"] or "", step["action"], "", "", "", "", step["verify"]])
+        writer.writerow(
+            ["migrationStep", step["order"], step["configKey"] or "", step["action"], "", "", "", "", step["verify"]]
+        )
     plan = data.get("savingsPlan")
     for term in plan["terms"] if plan else []:
         note = f"discount {term['discountPercent']:.1f}%; break-even use {term['breakEvenUtilizationPercent']:.1f}%; not applied"
         writer.writerow(
-            ["savingsPlan", term["term"], "compute", "hourly commitment", term["hourlyCommitment"], "USD/hour", "", _cents(term["monthlySavings"]), note]
+            [
+                "savingsPlan",
+                term["term"],
+                "compute",
+                "hourly commitment",
+                term["hourlyCommitment"],
+                "USD/hour",
+                "",
+                cents(term["monthlySavings"]),
+                note,
+            ]
         )
     return out.getvalue().rstrip("\n")
-
-
-def _cents(value: float) -> str:
-    return f"{value:.2f}"

@@ -9,7 +9,7 @@ Policies (docs/architecture.md, "The optimizer"):
     The documented baseline cut, applied without looking at utilization. Size: halve to the
     next smaller Fargate CPU and the valid memory nearest half the memory (dev 512/1024 ->
     256/512, prod 1024/2048 -> 512/1024), never below the tier's optimized size
-    (:data:`FIXED_FLOOR`). Counts: the autoscaling minimum goes to 1 and the desired count to
+    (:data:`task_sizes.FIXED_FLOOR`). Counts: the autoscaling minimum goes to 1 and the desired count to
     one task above it (3 -> 2, min 2 -> 1), never raising either; the maximum is kept so the
     autoscaler can still absorb a burst. These are targets rather than "minus one" steps so
     that a second run finds the service at its target and changes nothing.
@@ -35,115 +35,28 @@ retention are targets; metrics sizing depends only on the total need, which does
 when the same need is re-expressed against the new size (:func:`rescale_usage`). The one
 step that is relative by nature, ``fixed``'s halving, is anchored with ``baseline`` (the
 declared, pre-optimization state) when the caller has it; without it a second run on a
-service larger than the tier's optimized size halves it again, down to :data:`FIXED_FLOOR`.
+service larger than the tier's optimized size halves it again, down to :data:`task_sizes.FIXED_FLOOR`.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import List, Optional, Sequence, Tuple
 
 from . import facts
-from .fargate import FARGATE_SIZES, all_pairs, check_size, valid_memories
+from .fargate import check_size
 from .model import CapacityStrategy, ServiceState
-from .pricing import PRICE_TABLES, PriceTable, fargate_task_hourly
+from .task_sizes import Size, cheapest_covering, fixed_size, fmt_size, per_task_need, task_hourly
+from .usage import Usage
 
 POLICIES = ("fixed", "metrics", "auto")
 TIERS = facts.tiers()
-ALARM_KINDS = tuple(facts.service_alarm_patterns())
 
-#: The smallest (cpu, memory) the blind ``fixed`` policy cuts a tier to: the documented
-#: optimized sizes. Production is not cut below 0.5 vCPU / 1 GB without evidence; ``metrics``
-#: may go lower when the utilization shows it is safe.
-FIXED_FLOOR = {"dev": (256, 512), "prod": (512, 1024)}
 
 #: The autoscaling minimum ``fixed`` targets; the desired count targets one more.
 FIXED_MIN_CAPACITY = 1
-
-#: Alarm thresholds recomputed for a new task size stay inside this band (percent): below 50
-#: an alarm would fire on ordinary load, above 95 it would fire too late to act on.
-ALARM_THRESHOLD_BAND = (50.0, 95.0)
-
-#: Percentage points a cpu-high / memory-high alarm sits above the service's autoscaling
-#: target-tracking value for the same metric. Autoscaling holds the metric at its target, so an
-#: alarm at or below it would fire whenever the service is simply busy; 10 points above, it
-#: fires when autoscaling can no longer hold the target (at its maximum, or scaling too slowly).
-ALARM_TARGET_MARGIN = 10.0
-
-#: Sizing compares pairs by us-east-1 list price. Regional prices differ by a factor that is
-#: nearly the same for vCPU and memory, so the cheapest covering pair is the same everywhere.
-_SIZING_PRICES: PriceTable = PRICE_TABLES["us-east-1"]
-
-Size = Tuple[int, int]
-
-
-@dataclass(frozen=True)
-class Usage:
-    """Observed utilization, in percent of the CURRENT task reservation.
-
-    ``AWS/ECS`` ``CPUUtilization`` and ``MemoryUtilization`` are service-wide averages across
-    the running tasks, as a percentage of what each task reserves.
-    """
-
-    cpu_p95_pct: float
-    mem_peak_pct: float
-    datapoints: int
-    days_covered: float
-    #: The busiest period's average CPU; None when unknown (then the p95 stands in for it).
-    cpu_peak_pct: Optional[float] = None
-
-
-def usage_from_series(
-    cpu_series: Sequence[float], mem_series: Sequence[float], period_seconds: int
-) -> Optional[Usage]:
-    """Reduce per-period CloudWatch series to a :class:`Usage`; None when there is no data.
-
-    ``cpu_series`` holds the per-period Averages, ``mem_series`` the per-period Maxima.
-    CPU uses the 95th percentile by the nearest-rank method (the smallest observed value
-    with at least 95% of the periods at or below it): it is always a value that actually
-    occurred, never an interpolation, and is the same whichever order the periods come in.
-    Memory uses the peak, because running out of memory kills a task while running out of
-    CPU only slows it. Percentiles are computed here rather than asked of CloudWatch so that
-    the result does not depend on extended-statistics support.
-
-    ``days_covered`` counts the periods that have both metrics, so gaps in the data shorten
-    the history rather than being bridged.
-    """
-    if period_seconds <= 0:
-        raise ValueError(f"period_seconds must be positive, got {period_seconds}")
-    cpu = sorted(float(v) for v in cpu_series if math.isfinite(v))
-    mem = [float(v) for v in mem_series if math.isfinite(v)]
-    if not cpu or not mem:
-        return None
-    rank = math.ceil(0.95 * len(cpu))  # 1-based nearest rank
-    datapoints = min(len(cpu), len(mem))
-    return Usage(
-        cpu_p95_pct=cpu[rank - 1],
-        mem_peak_pct=max(mem),
-        datapoints=datapoints,
-        days_covered=datapoints * period_seconds / 86400.0,
-        cpu_peak_pct=cpu[-1],
-    )
-
-
-def rescale_usage(usage: Usage, before: ServiceState, after: ServiceState) -> Usage:
-    """The same absolute need, as a percentage of ``after``'s total reservation.
-
-    What a fresh reading would show once ``after`` is running the same load; used to check
-    that a plan is a fixed point, and by callers that hold readings taken before a change.
-    """
-    cpu_ratio = (before.cpu * before.desired_count) / (after.cpu * after.desired_count)
-    mem_ratio = (before.memory * before.desired_count) / (after.memory * after.desired_count)
-    return Usage(
-        cpu_p95_pct=usage.cpu_p95_pct * cpu_ratio,
-        mem_peak_pct=usage.mem_peak_pct * mem_ratio,
-        datapoints=usage.datapoints,
-        days_covered=usage.days_covered,
-        cpu_peak_pct=None if usage.cpu_peak_pct is None else usage.cpu_peak_pct * cpu_ratio,
-    )
 
 
 @dataclass(frozen=True)
@@ -163,9 +76,7 @@ class SizingOptions:
         if not 0.0 <= self.spot_share <= 1.0:
             raise ValueError(f"spot_share must be between 0 and 1, got {self.spot_share}")
         if self.min_history_days < 0:
-            raise ValueError(
-                f"min_history_days must not be negative, got {self.min_history_days}"
-            )
+            raise ValueError(f"min_history_days must not be negative, got {self.min_history_days}")
         if self.keep_images < 1:
             raise ValueError(f"keep_images must be at least 1, got {self.keep_images}")
         if self.lookback_days < 1:
@@ -191,88 +102,6 @@ class Decision:
     skipped: bool = False
 
 
-# --------------------------------------------------------------------------- sizes
-
-
-def _cpus() -> List[int]:
-    return sorted(FARGATE_SIZES)
-
-
-def nearest_memory(cpu: int, memory: float) -> int:
-    """The memory valid with ``cpu`` nearest ``memory``; a tie goes to the larger one."""
-    return min(valid_memories(cpu), key=lambda m: (abs(m - memory), -m))
-
-
-def halve_size(cpu: int, memory: int) -> Size:
-    """The next smaller Fargate CPU and the valid memory nearest half the memory.
-
-    The smallest CPU stays; the result is never below the smallest Fargate size (256/512).
-    """
-    check_size(cpu, memory, where="current task size")
-    cpus = _cpus()
-    new_cpu = cpus[max(0, cpus.index(cpu) - 1)]
-    return new_cpu, nearest_memory(new_cpu, memory / 2)
-
-
-def task_hourly(size: Size, architecture: str) -> float:
-    """Hourly list price of one task of ``size`` (the price that orders sizes)."""
-    return float(fargate_task_hourly(size[0], size[1], architecture, _SIZING_PRICES))
-
-
-def fixed_size(reference: Size, current: Size, tier: str, architecture: str) -> Size:
-    """``fixed``'s size: half of ``reference``, not below the tier floor nor above ``current``."""
-    half_cpu, half_mem = halve_size(*reference)
-    floor_cpu, floor_mem = FIXED_FLOOR[tier]
-    cpu = max(half_cpu, floor_cpu)
-    memory = nearest_memory(cpu, max(half_mem, floor_mem))
-    target = (cpu, memory)
-    # Anything the halving or the floor would make larger than what runs now stays as it is:
-    # the blind policy only ever cuts.
-    if target[0] > current[0] or target[1] > current[1]:
-        if task_hourly(target, architecture) >= task_hourly(current, architecture):
-            return current
-        cpu = min(target[0], current[0])
-        target = (cpu, nearest_memory(cpu, min(target[1], current[1])))
-    return target
-
-
-def cheapest_covering(
-    cpu_need: float, memory_need: float, architecture: str
-) -> Optional[Size]:
-    """The cheapest valid pair with cpu >= ``cpu_need`` units and memory >= ``memory_need`` MiB.
-
-    Ties (equal price) go to the smaller CPU, then the smaller memory. None when even the
-    largest Fargate size is too small.
-    """
-    covering = [(c, m) for c, m in all_pairs() if c >= cpu_need and m >= memory_need]
-    if not covering:
-        return None
-    return min(covering, key=lambda s: (task_hourly(s, architecture), s[0], s[1]))
-
-
-def per_task_need(
-    current: ServiceState, usage: Usage, new_count: int, headroom: float
-) -> Tuple[float, float]:
-    """(cpu units, MiB) each of ``new_count`` tasks must reserve to carry the observed load.
-
-    The total need is the observed share times what the current tasks reserve in all
-    (current size x current desired count, the count the percentages were averaged over);
-    spread over the new count and padded by the headroom. The busiest period must also fit,
-    unpadded: p95 plus headroom sizes the usual load, but a bursty service's peak hour can sit
-    far above it, and a task that cannot carry its peak before the autoscaler reacts throttles.
-    """
-    spread = current.desired_count / new_count
-    factor = spread * (1.0 + headroom)
-    peak = usage.cpu_peak_pct if usage.cpu_peak_pct is not None else usage.cpu_p95_pct
-    cpu = max(usage.cpu_p95_pct * factor, peak * spread) / 100.0 * current.cpu
-    memory = usage.mem_peak_pct / 100.0 * current.memory * factor
-    return cpu, memory
-
-
-def _fmt_size(size: Size) -> str:
-    return f"{size[0]}/{size[1]}"
-
-
 # --------------------------------------------------------------------------- counts
 
 
@@ -288,9 +117,7 @@ def fixed_counts(reference: ServiceState, current: ServiceState) -> Tuple[int, i
     new_min = min(reference.min_capacity, current.min_capacity, FIXED_MIN_CAPACITY)
     if scaled_out(reference, current):
         return current.desired_count, new_min
-    new_desired = max(
-        new_min, min(reference.desired_count, current.desired_count, new_min + 1)
-    )
+    new_desired = max(new_min, min(reference.desired_count, current.desired_count, new_min + 1))
     return new_desired, new_min
 
 
@@ -376,11 +203,7 @@ def plan_service(
     reference = baseline or current
     check_size(reference.cpu, reference.memory, where=f"{current.service}: baseline task size")
 
-    enough_history = (
-        usage is not None
-        and usage.days_covered >= opts.min_history_days
-        and current.desired_count > 0
-    )
+    enough_history = usage is not None and usage.days_covered >= opts.min_history_days and current.desired_count > 0
     if policy == "metrics" and not enough_history:
         return Decision(
             after=current,
@@ -416,8 +239,9 @@ def plan_service(
         elif usage is not None and desired > 0:
             # A blind cut never goes below what the history shows: the peak memory and the
             # busiest hour's CPU, without headroom (fixed is the policy that adds none).
-            desired, size = _raise_to_cover(current, usage, desired, size, replace(opts, headroom=0.0), notes,
-                                            "the observed peak")
+            desired, size = _raise_to_cover(
+                current, usage, desired, size, replace(opts, headroom=0.0), notes, "the observed peak"
+            )
 
     after = current.with_changes(
         cpu=size[0],
@@ -445,10 +269,7 @@ def _history_text(usage: Optional[Usage], opts: SizingOptions, current: ServiceS
         return "the service runs no tasks to measure"
     if usage is None:
         return "there is no CloudWatch utilization history"
-    return (
-        f"only {usage.days_covered:.1f} days of utilization history "
-        f"(needs {opts.min_history_days:g})"
-    )
+    return f"only {usage.days_covered:.1f} days of utilization history (needs {opts.min_history_days:g})"
 
 
 @dataclass(frozen=True)
@@ -460,9 +281,7 @@ class _Cover:
     hourly: float  # all tasks
 
 
-def _cheapest_cover(
-    current: ServiceState, usage: Usage, counts: Sequence[int], headroom: float
-) -> Optional[_Cover]:
+def _cheapest_cover(current: ServiceState, usage: Usage, counts: Sequence[int], headroom: float) -> Optional[_Cover]:
     """The cheapest (count, size) among ``counts`` that carries the observed load.
 
     Fargate's price is linear in vCPU and GB, but its sizes are coarse (2 vCPU starts at
@@ -500,9 +319,7 @@ def _metrics_plan(
 ) -> Tuple[int, Size]:
     """(desired, size) under ``metrics``: the cheapest cover at ``fixed``'s count or today's."""
     current_size = (current.cpu, current.memory)
-    cover = _cheapest_cover(
-        current, usage, [target_desired, current.desired_count], opts.headroom
-    )
+    cover = _cheapest_cover(current, usage, [target_desired, current.desired_count], opts.headroom)
     if cover is None:
         cpu_need, mem_need = per_task_need(current, usage, current.desired_count, opts.headroom)
         notes.append(
@@ -513,12 +330,10 @@ def _metrics_plan(
         return current.desired_count, current_size
     notes.append(_need_text(usage, cover, opts.headroom))
     if cover.count != target_desired:
-        notes.append(
-            f"count kept at {cover.count}: fewer tasks would cost more for the same capacity"
-        )
+        notes.append(f"count kept at {cover.count}: fewer tasks would cost more for the same capacity")
     if task_hourly(cover.size, current.architecture) > task_hourly(current_size, current.architecture):
         notes.append(
-            f"under-sized: grows from {_fmt_size(current_size)} to {_fmt_size(cover.size)} "
+            f"under-sized: grows from {fmt_size(current_size)} to {fmt_size(cover.size)} "
             "because the observed use needs it"
         )
     return cover.count, cover.size
@@ -546,13 +361,13 @@ def _raise_to_cover(
     cover = _cheapest_cover(current, usage, [desired, current.desired_count], opts.headroom)
     if cover is None or cover.hourly > current_hourly:
         notes.append(
-            f"{evidence} shows the fixed cut to {desired} x {_fmt_size(size)} is too "
+            f"{evidence} shows the fixed cut to {desired} x {fmt_size(size)} is too "
             "small; count and size left as they are"
             + (" until there is enough history" if evidence == "the partial history" else "")
         )
         return current.desired_count, current_size
     notes.append(
-        f"raised from {desired} x {_fmt_size(size)} to {cover.count} x {_fmt_size(cover.size)} to cover {evidence}: "
+        f"raised from {desired} x {fmt_size(size)} to {cover.count} x {fmt_size(cover.size)} to cover {evidence}: "
         + _need_text(usage, cover, opts.headroom)
     )
     return cover.count, cover.size
@@ -562,8 +377,8 @@ def _describe_changes(before: ServiceState, after: ServiceState) -> List[str]:
     parts: List[str] = []
     if (before.cpu, before.memory) != (after.cpu, after.memory):
         parts.append(
-            f"task size {_fmt_size((before.cpu, before.memory))} -> "
-            f"{_fmt_size((after.cpu, after.memory))} ({after.architecture})"
+            f"task size {fmt_size((before.cpu, before.memory))} -> "
+            f"{fmt_size((after.cpu, after.memory))} ({after.architecture})"
         )
     if before.desired_count != after.desired_count:
         parts.append(f"desired {before.desired_count} -> {after.desired_count}")
@@ -579,55 +394,3 @@ def _describe_changes(before: ServiceState, after: ServiceState) -> List[str]:
         was = "all" if before.ecr_keep_images is None else before.ecr_keep_images
         parts.append(f"ECR keep {was} -> {after.ecr_keep_images} images")
     return parts
-
-
-# --------------------------------------------------------------------------- alarms
-
-
-def alarm_threshold(
-    kind: str,
-    old_threshold: float,
-    before: ServiceState,
-    after: ServiceState,
-    autoscaling_target: Optional[float] = None,
-) -> float:
-    """The threshold an alarm of ``kind`` needs once ``before`` has become ``after``.
-
-    ``cpuHigh`` / ``memoryHigh`` are percentages of the task reservation. When the service
-    has a target-tracking policy on the same metric (``autoscaling_target``, percent), the
-    alarm is set to that target plus :data:`ALARM_TARGET_MARGIN`, whatever the task size:
-    autoscaling keeps the metric near its target, so only a load it cannot absorb crosses the
-    alarm. The value depends on nothing the run changes, so a re-run after an interrupted run
-    sets exactly what an uninterrupted one does.
-
-    Without such a policy, a smaller task reaches a given absolute load at a higher
-    percentage, so the alarm keeps the same absolute spare capacity:
-    ``100 - (100 - old) x old_size / new_size`` (80% of 512 units -> 60% of 256). Both are
-    clamped to :data:`ALARM_THRESHOLD_BAND` and rounded to 0.1.
-
-    ``runningTasksLow`` watches for the service falling below its floor, so it is the
-    autoscaling minimum the run leaves (also when an interrupted run already set that
-    minimum). ``unhealthyHosts`` and ``http5xx`` count hosts and responses, which a task size
-    does not change. Whatever did not change keeps its threshold exactly, so a re-run
-    rewrites nothing.
-    """
-    if kind not in ALARM_KINDS:
-        raise ValueError(f"alarm kind {kind!r} is not one of: {', '.join(ALARM_KINDS)}")
-    if kind == "runningTasksLow":
-        return float(after.min_capacity)
-    if kind in ("unhealthyHosts", "http5xx"):
-        return old_threshold
-    low, high = (Decimal(str(bound)) for bound in ALARM_THRESHOLD_BAND)
-    if autoscaling_target is not None:
-        wanted = Decimal(str(autoscaling_target)) + Decimal(str(ALARM_TARGET_MARGIN))
-    else:
-        old_size, new_size = (
-            (before.cpu, after.cpu) if kind == "cpuHigh" else (before.memory, after.memory)
-        )
-        if old_size == new_size:
-            return old_threshold
-        # Decimal so that a threshold like 80.95 rounds up as written, not down as its float does.
-        hundred = Decimal(100)
-        wanted = hundred - (hundred - Decimal(str(old_threshold))) * old_size / new_size
-    clamped = min(high, max(low, wanted))
-    return float(clamped.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))

@@ -2,7 +2,7 @@
 
 Inputs are validated strictly before any AWS call that changes anything, and every complaint
 names the file, the key and the value, so a bad input exits 2 with nothing changed. Whether
-the named resources exist is checked against AWS separately (:func:`verify_in_aws`), which
+the named resources exist is checked against AWS separately (:func:`discovery.verify_in_aws`), which
 exits 3 when they do not.
 """
 
@@ -14,14 +14,10 @@ import shutil
 import subprocess
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
-
-from botocore.exceptions import ClientError
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
 from . import facts, fargate
-from .model import NetworkState
-from .aws import AwsContext, chunks, paginate
-from .errors import BadInput, TargetsNotFound
+from .errors import BadInput
 
 log = logging.getLogger(__name__)
 
@@ -185,8 +181,7 @@ def parse_compute_outputs(data: Any, where: str) -> Targets:
         raise BadInput(f"{where}: services is empty")
     suffix = data["environmentSuffix"]
     services = {
-        name: _parse_service(name, spec, f"{where}: services.{name}", suffix)
-        for name, spec in data["services"].items()
+        name: _parse_service(name, spec, f"{where}: services.{name}", suffix) for name, spec in data["services"].items()
     }
     return Targets(
         source=where,
@@ -284,118 +279,8 @@ def load_stack(stack: str, runner: Any = subprocess.run) -> Targets:
     proc = runner(cmd, cwd=str(cwd), capture_output=True, text=True, timeout=120)
     if proc.returncode != 0:
         first = (proc.stderr or proc.stdout or "").strip().splitlines()
-        raise BadInput(f"pulumi stack output --stack {stack} failed: {first[0] if first else 'exit ' + str(proc.returncode)}")
+        raise BadInput(
+            f"pulumi stack output --stack {stack} failed: {first[0] if first else 'exit ' + str(proc.returncode)}"
+        )
     where = f"stack {stack}"
     return parse_compute_outputs(parse_json(proc.stdout, where), where)
-
-
-# ----------------------------------------------------------------------------- discovery
-
-
-def describe_services(ctx: AwsContext, cluster: str, names: List[str]) -> Tuple[Dict[str, dict], List[str]]:
-    """DescribeServices ten at a time (its limit), with tags; returns (found by name, missing)."""
-    found: Dict[str, dict] = {}
-    missing: List[str] = []
-    for batch in chunks(names, 10):
-        resp = ctx.ecs.describe_services(cluster=cluster, services=batch, include=["TAGS"])
-        for svc in resp.get("services", []):
-            if svc.get("status") == "INACTIVE":
-                missing.append(svc["serviceName"])
-            else:
-                found[svc["serviceName"]] = svc
-        missing.extend(f["arn"].rsplit("/", 1)[-1] for f in resp.get("failures", []))
-    return found, missing
-
-
-def describe_cluster(ctx: AwsContext, cluster: str) -> dict:
-    """The cluster with tags; a missing or inactive cluster means the targets are not there."""
-    resp = ctx.ecs.describe_clusters(clusters=[cluster], include=["TAGS"])
-    clusters = [c for c in resp.get("clusters", []) if c.get("status") != "INACTIVE"]
-    if not clusters:
-        raise TargetsNotFound(f"ECS cluster {cluster} not found in {ctx.region}")
-    return clusters[0]
-
-
-def tag_value(tags: Iterable[dict], key: str) -> Optional[str]:
-    for tag in tags or []:
-        if tag.get("key", tag.get("Key")) == key:
-            return tag.get("value", tag.get("Value"))
-    return None
-
-
-def discover(ctx: AwsContext, suffix: str, tier_option: Optional[str]) -> Targets:
-    """Find the fleet by the naming pattern: cluster ``ecs-cluster-{suffix}``, services ``*-{suffix}``."""
-    if not suffix:
-        raise BadInput("no targets: pass --outputs FILE or --stack NAME, or set ENVIRONMENT_SUFFIX")
-    cluster_name = facts.cluster_name(suffix)
-    cluster = describe_cluster(ctx, cluster_name)
-    tag = facts.cluster_tier_tag()
-    tier = tag_value(cluster.get("tags", []), tag) or tier_option or facts.default_tier()
-    if tier not in TIERS:
-        raise BadInput(f"cluster {cluster_name} tag {tag}={tier} is not one of {', '.join(TIERS)}")
-    arns = list(paginate(ctx.ecs.list_services, "serviceArns", cluster=cluster_name))
-    tail = f"-{suffix}"
-    names = sorted(a.rsplit("/", 1)[-1] for a in arns if a.endswith(tail))
-    if not names:
-        raise TargetsNotFound(f"no services named *{tail} in cluster {cluster_name}")
-    found, _ = describe_services(ctx, cluster_name, names)
-    services = {}
-    for service_name, svc in sorted(found.items()):
-        name = service_name[: -len(tail)]
-        services[name] = ServiceTarget(
-            name=name,
-            service_name=service_name,
-            # No Critical tag: treated as critical (kept on-demand); only "false" opts out.
-            critical=(tag_value(svc.get("tags", []), "Critical") or "true").lower() != "false",
-            scalable_target_resource_id=f"service/{cluster_name}/{service_name}",
-            repository_name=f"{name}{tail}",
-            alarms=pattern_alarms(name, suffix),
-        )
-    log.info("discovered %d services in %s (tier %s)", len(services), cluster_name, tier)
-    return Targets(f"discovery ENVIRONMENT_SUFFIX={suffix}", suffix, tier, ctx.region, cluster_name, services)
-
-
-def verify_in_aws(ctx: AwsContext, targets: Targets) -> Tuple[dict, Dict[str, dict]]:
-    """Check the cluster and every service exist; returns the cluster and the described
-    services by catalog name."""
-    cluster = describe_cluster(ctx, targets.cluster_name)
-    by_service_name = {t.service_name: t.name for t in targets.services.values()}
-    found, missing = describe_services(ctx, targets.cluster_name, list(by_service_name))
-    if missing:
-        raise TargetsNotFound(
-            f"services not found in cluster {targets.cluster_name}: {', '.join(sorted(missing))}"
-        )
-    return cluster, {by_service_name[name]: svc for name, svc in found.items()}
-
-
-def is_not_found(exc: ClientError) -> bool:
-    code = exc.response.get("Error", {}).get("Code", "")
-    return "NotFound" in code or code in {"ResourceNotFoundException", "ObjectNotFoundException"}
-
-
-#: Endpoint services AWS offers as (free) gateway endpoints; the rest are interface endpoints.
-GATEWAY_ENDPOINT_SERVICES = facts.gateway_endpoint_services()
-
-
-def network_state(data: Any, where: str, aws_traffic_gb_month: float = 0.0) -> NetworkState:
-    """The network layer's outputs (natGatewayCount, availabilityZones, vpcEndpoints) as a
-    NetworkState; ``where`` names the source in errors."""
-    require_keys(data, {"natGatewayCount": int}, where)
-    azs = data.get("availabilityZones")
-    endpoints = data.get("vpcEndpoints") or {}
-    if not isinstance(azs, list) or not azs:
-        raise BadInput(f"{where}: availabilityZones: expected a non-empty list")
-    if not isinstance(endpoints, dict):
-        raise BadInput(f"{where}: vpcEndpoints: expected an object of service -> endpoint id")
-    if aws_traffic_gb_month < 0:
-        raise BadInput(f"{where}: AWS-bound traffic must not be negative, got {aws_traffic_gb_month}")
-    gateway = sum(1 for name in endpoints if name in GATEWAY_ENDPOINT_SERVICES)
-    return NetworkState(
-        nat_gateway_count=data["natGatewayCount"],
-        availability_zones=len(azs),
-        interface_endpoint_count=len(endpoints) - gateway,
-        gateway_endpoint_count=gateway,
-        aws_traffic_gb_month=aws_traffic_gb_month,
-        interface_endpoints=tuple(sorted(n for n in endpoints if n not in GATEWAY_ENDPOINT_SERVICES)),
-        traffic_source="given: --aws-traffic-gb" if aws_traffic_gb_month else "",
-    )

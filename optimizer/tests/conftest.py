@@ -10,22 +10,24 @@ from typing import Any, Callable, Dict, List
 import pytest
 from moto import mock_aws  # imported before any boto3 session exists, so moto can hook it
 
+# isort: split
 import boto3
 from click.testing import CliRunner, Result
 
 import fleet
-import moto_ecs
-from helpers import write_json
 from ecs_optimizer import aws as aws_mod
 from ecs_optimizer import cli as cli_mod
+from ecs_optimizer import cli_context
 from ecs_optimizer.report_schema import org_errors, savings_errors, step_errors
+from ecs_optimizer_lab.emulator_server import FAIL_DEPLOYMENTS_ENV, apply_fidelity_patches
+from helpers import write_json
 
 
 @pytest.fixture(autouse=True)
 def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """Fake credentials, no real config files, no instance metadata, and a scratch cwd (the
     default journal directory is relative)."""
-    for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "ENVIRONMENT_SUFFIX", moto_ecs.FAIL_ENV, "AWS_REGION"):
+    for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "ENVIRONMENT_SUFFIX", FAIL_DEPLOYMENTS_ENV, "AWS_REGION"):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
@@ -43,7 +45,7 @@ def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
 
 @pytest.fixture
 def aws(aws_env: Path):
-    moto_ecs.install()
+    apply_fidelity_patches()
     with mock_aws():
         yield
 
@@ -91,21 +93,23 @@ def outputs_file(outputs: Dict[str, Any], tmp_path: Path) -> str:
 def contexts(monkeypatch: pytest.MonkeyPatch) -> List[aws_mod.AwsContext]:
     """Every AwsContext the CLI opens, so tests can read its call recorder."""
     opened: List[aws_mod.AwsContext] = []
-    real = cli_mod.open_aws
+    real = cli_context.open_aws
 
     def spy(settings: aws_mod.AwsSettings) -> aws_mod.AwsContext:
         ctx = real(settings)
         opened.append(ctx)
         return ctx
 
-    monkeypatch.setattr(cli_mod, "open_aws", spy)
+    monkeypatch.setattr(cli_context, "open_aws", spy)
     return opened
 
 
 def _is_savings_json(args: List[str]) -> bool:
     """A savings report in JSON (with ``--migration-step``, a step's report)."""
-    return bool(args) and args[0] == "savings" and any(
-        a == "--format" and i + 1 < len(args) and args[i + 1] == "json" for i, a in enumerate(args)
+    return (
+        bool(args)
+        and args[0] == "savings"
+        and any(a == "--format" and i + 1 < len(args) and args[i + 1] == "json" for i, a in enumerate(args))
     )
 
 
@@ -118,7 +122,9 @@ def run_cli() -> Callable[..., Result]:
     def run(*args: str) -> Result:
         result = CliRunner().invoke(cli_mod.cli, list(args), catch_exceptions=False)
         if _is_savings_json(list(args)) and result.stdout.strip():
-            check = org_errors if "--accounts" in args else step_errors if "--migration-step" in args else savings_errors
+            check = (
+                org_errors if "--accounts" in args else step_errors if "--migration-step" in args else savings_errors
+            )
             errors = check(json.loads(result.stdout))
             assert not errors, "savings JSON breaks the schema:\n" + "\n".join(errors)
         return result

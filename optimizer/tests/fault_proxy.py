@@ -138,8 +138,12 @@ class FaultProxy:
                         lose = True
         if throttled:
             payload = json.dumps({"__type": "ThrottlingException", "message": "Rate exceeded"}).encode()
-            self._answer(h, 400, [("Content-Type", "application/x-amz-json-1.1"),
-                                  ("x-amzn-ErrorType", "ThrottlingException")], payload)
+            self._answer(
+                h,
+                400,
+                [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-ErrorType", "ThrottlingException")],
+                payload,
+            )
             return
         status, headers, payload = self._forward(h, body)
         if kill:

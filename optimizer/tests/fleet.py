@@ -59,7 +59,12 @@ def keep_policy(keep: int) -> str:
                 {
                     "rulePriority": 1,
                     "description": "Expire untagged images after 1 day",
-                    "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days", "countNumber": 1},
+                    "selection": {
+                        "tagStatus": "untagged",
+                        "countType": "sinceImagePushed",
+                        "countUnit": "days",
+                        "countNumber": 1,
+                    },
                     "action": {"type": "expire"},
                 },
                 {
@@ -79,8 +84,18 @@ def _manifest(service: str, i: int, size: int) -> str:
         {
             "schemaVersion": 2,
             "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-            "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": size, "digest": digest(f"{service}-cfg-{i}")},
-            "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": size, "digest": digest(f"{service}-layer-{i}")}],
+            "config": {
+                "mediaType": "application/vnd.docker.container.image.v1+json",
+                "size": size,
+                "digest": digest(f"{service}-cfg-{i}"),
+            },
+            "layers": [
+                {
+                    "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                    "size": size,
+                    "digest": digest(f"{service}-layer-{i}"),
+                }
+            ],
         }
     )
 
@@ -106,14 +121,25 @@ def _task_definition(name: str, spec: Spec) -> Dict[str, Any]:
                 "essential": True,
                 "portMappings": [{"containerPort": 80, "protocol": "tcp"}],
                 "environment": [{"name": "SERVICE", "value": name}],
-                "secrets": [{"name": "DB_PASSWORD", "valueFrom": f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/{family}/db"}],
+                "secrets": [
+                    {"name": "DB_PASSWORD", "valueFrom": f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/{family}/db"}
+                ],
                 "mountPoints": [{"sourceVolume": "scratch", "containerPath": "/scratch"}],
                 "readonlyRootFilesystem": True,
                 "logConfiguration": {
                     "logDriver": "awslogs",
-                    "options": {"awslogs-group": f"/ecs/{family}", "awslogs-region": REGION, "awslogs-stream-prefix": name},
+                    "options": {
+                        "awslogs-group": f"/ecs/{family}",
+                        "awslogs-region": REGION,
+                        "awslogs-stream-prefix": name,
+                    },
                 },
-                "healthCheck": {"command": ["CMD-SHELL", "curl -f http://localhost/ || exit 1"], "interval": 30, "timeout": 5, "retries": 3},
+                "healthCheck": {
+                    "command": ["CMD-SHELL", "curl -f http://localhost/ || exit 1"],
+                    "interval": 30,
+                    "timeout": 5,
+                    "retries": 3,
+                },
             }
         ],
         "tags": [
@@ -136,37 +162,93 @@ def alarm_specs(name: str, spec: Spec) -> List[Dict[str, Any]]:
         "Tags": [{"Key": "Environment", "Value": SUFFIX}, {"Key": "Service", "Value": name}],
     }
     alarms = [
-        dict(common, AlarmName=f"cpu-high-{name}-{SUFFIX}", AlarmDescription=f"{name}: CPU above threshold",
-             Namespace="AWS/ECS", MetricName="CPUUtilization", Statistic="Average", Dimensions=dims,
-             Period=300, EvaluationPeriods=3, DatapointsToAlarm=2, Threshold=80.0, Unit="Percent",
-             ComparisonOperator="GreaterThanThreshold", TreatMissingData="notBreaching"),
-        dict(common, AlarmName=f"memory-high-{name}-{SUFFIX}", AlarmDescription=f"{name}: memory above threshold",
-             Namespace="AWS/ECS", MetricName="MemoryUtilization", Statistic="Maximum", Dimensions=dims,
-             Period=300, EvaluationPeriods=3, DatapointsToAlarm=3, Threshold=80.0, Unit="Percent",
-             ComparisonOperator="GreaterThanThreshold", TreatMissingData="missing"),
-        dict(common, AlarmName=f"running-tasks-low-{name}-{SUFFIX}", AlarmDescription=f"{name}: fewer tasks than the floor",
-             Namespace="ECS/ContainerInsights", MetricName="RunningTaskCount", Statistic="Minimum", Dimensions=dims,
-             Period=60, EvaluationPeriods=2, DatapointsToAlarm=2, Threshold=2.0,
-             ComparisonOperator="LessThanThreshold", TreatMissingData="breaching"),
+        dict(
+            common,
+            AlarmName=f"cpu-high-{name}-{SUFFIX}",
+            AlarmDescription=f"{name}: CPU above threshold",
+            Namespace="AWS/ECS",
+            MetricName="CPUUtilization",
+            Statistic="Average",
+            Dimensions=dims,
+            Period=300,
+            EvaluationPeriods=3,
+            DatapointsToAlarm=2,
+            Threshold=80.0,
+            Unit="Percent",
+            ComparisonOperator="GreaterThanThreshold",
+            TreatMissingData="notBreaching",
+        ),
+        dict(
+            common,
+            AlarmName=f"memory-high-{name}-{SUFFIX}",
+            AlarmDescription=f"{name}: memory above threshold",
+            Namespace="AWS/ECS",
+            MetricName="MemoryUtilization",
+            Statistic="Maximum",
+            Dimensions=dims,
+            Period=300,
+            EvaluationPeriods=3,
+            DatapointsToAlarm=3,
+            Threshold=80.0,
+            Unit="Percent",
+            ComparisonOperator="GreaterThanThreshold",
+            TreatMissingData="missing",
+        ),
+        dict(
+            common,
+            AlarmName=f"running-tasks-low-{name}-{SUFFIX}",
+            AlarmDescription=f"{name}: fewer tasks than the floor",
+            Namespace="ECS/ContainerInsights",
+            MetricName="RunningTaskCount",
+            Statistic="Minimum",
+            Dimensions=dims,
+            Period=60,
+            EvaluationPeriods=2,
+            DatapointsToAlarm=2,
+            Threshold=2.0,
+            ComparisonOperator="LessThanThreshold",
+            TreatMissingData="breaching",
+        ),
     ]
     if spec.public:
-        tg_dims = [{"Name": "TargetGroup", "Value": f"targetgroup/{name}-{SUFFIX}/0123456789abcdef"},
-                   {"Name": "LoadBalancer", "Value": f"app/alb-{SUFFIX}/fedcba9876543210"}]
+        tg_dims = [
+            {"Name": "TargetGroup", "Value": f"targetgroup/{name}-{SUFFIX}/0123456789abcdef"},
+            {"Name": "LoadBalancer", "Value": f"app/alb-{SUFFIX}/fedcba9876543210"},
+        ]
         alarms += [
-            dict(common, AlarmName=f"unhealthy-hosts-{name}-{SUFFIX}", Namespace="AWS/ApplicationELB",
-                 MetricName="UnHealthyHostCount", Statistic="Maximum", Dimensions=tg_dims, Period=60,
-                 EvaluationPeriods=2, Threshold=0.0, ComparisonOperator="GreaterThanThreshold",
-                 TreatMissingData="notBreaching"),
-            dict(common, AlarmName=f"http-5xx-{name}-{SUFFIX}", Namespace="AWS/ApplicationELB",
-                 MetricName="HTTPCode_Target_5XX_Count", Statistic="Sum", Dimensions=tg_dims, Period=300,
-                 EvaluationPeriods=1, Threshold=10.0, ComparisonOperator="GreaterThanThreshold",
-                 TreatMissingData="notBreaching"),
+            dict(
+                common,
+                AlarmName=f"unhealthy-hosts-{name}-{SUFFIX}",
+                Namespace="AWS/ApplicationELB",
+                MetricName="UnHealthyHostCount",
+                Statistic="Maximum",
+                Dimensions=tg_dims,
+                Period=60,
+                EvaluationPeriods=2,
+                Threshold=0.0,
+                ComparisonOperator="GreaterThanThreshold",
+                TreatMissingData="notBreaching",
+            ),
+            dict(
+                common,
+                AlarmName=f"http-5xx-{name}-{SUFFIX}",
+                Namespace="AWS/ApplicationELB",
+                MetricName="HTTPCode_Target_5XX_Count",
+                Statistic="Sum",
+                Dimensions=tg_dims,
+                Period=300,
+                EvaluationPeriods=1,
+                Threshold=10.0,
+                ComparisonOperator="GreaterThanThreshold",
+                TreatMissingData="notBreaching",
+            ),
         ]
     return alarms
 
 
-def seed_history(cloudwatch: Any, days: int, now: Optional[dt.datetime] = None,
-                 services: Optional[Dict[str, Spec]] = None) -> None:
+def seed_history(
+    cloudwatch: Any, days: int, now: Optional[dt.datetime] = None, services: Optional[Dict[str, Spec]] = None
+) -> None:
     """Hourly CPU (Average) and memory (Maximum) datapoints for ``days`` days, ending an hour ago."""
     end = (now or dt.datetime.now(dt.timezone.utc)).replace(minute=0, second=0, microsecond=0)
     for name, spec in (services or SERVICES).items():
@@ -175,11 +257,43 @@ def seed_history(cloudwatch: Any, days: int, now: Optional[dt.datetime] = None,
         for hour in range(1, days * 24 + 1):
             ts = end - dt.timedelta(hours=hour) + dt.timedelta(minutes=30)
             wobble = (hour % 5) - 2  # a little variation so p95 differs from the mean
-            data.append({"MetricName": "CPUUtilization", "Dimensions": dims, "Timestamp": ts, "Value": spec.cpu_pct + wobble, "Unit": "Percent"})
-            data.append({"MetricName": "MemoryUtilization", "Dimensions": dims, "Timestamp": ts, "Value": spec.mem_pct + wobble, "Unit": "Percent"})
+            data.append(
+                {
+                    "MetricName": "CPUUtilization",
+                    "Dimensions": dims,
+                    "Timestamp": ts,
+                    "Value": spec.cpu_pct + wobble,
+                    "Unit": "Percent",
+                }
+            )
+            data.append(
+                {
+                    "MetricName": "MemoryUtilization",
+                    "Dimensions": dims,
+                    "Timestamp": ts,
+                    "Value": spec.mem_pct + wobble,
+                    "Unit": "Percent",
+                }
+            )
             # Container Insights: what the service reserved that hour (3 baseline tasks)
-            insights.append({"MetricName": "CpuReserved", "Dimensions": dims, "Timestamp": ts, "Value": float(spec.cpu * 3), "Unit": "None"})
-            insights.append({"MetricName": "MemoryReserved", "Dimensions": dims, "Timestamp": ts, "Value": float(spec.memory * 3), "Unit": "Megabytes"})
+            insights.append(
+                {
+                    "MetricName": "CpuReserved",
+                    "Dimensions": dims,
+                    "Timestamp": ts,
+                    "Value": float(spec.cpu * 3),
+                    "Unit": "None",
+                }
+            )
+            insights.append(
+                {
+                    "MetricName": "MemoryReserved",
+                    "Dimensions": dims,
+                    "Timestamp": ts,
+                    "Value": float(spec.memory * 3),
+                    "Unit": "Megabytes",
+                }
+            )
         for namespace, points in (("AWS/ECS", data), ("ECS/ContainerInsights", insights)):
             for start in range(0, len(points), 500):
                 cloudwatch.put_metric_data(Namespace=namespace, MetricData=points[start : start + 500])
@@ -233,17 +347,29 @@ def seed_fleet(client: Callable[[str], Any], history_days: int = 14) -> Dict[str
         family = f"{name}-{SUFFIX}"
         td = ecs.register_task_definition(**_task_definition(name, spec))["taskDefinition"]
         svc = ecs.create_service(
-            cluster=CLUSTER, serviceName=family, taskDefinition=td["taskDefinitionArn"], desiredCount=3,
-            launchType="FARGATE", deploymentController={"type": "ECS"},
+            cluster=CLUSTER,
+            serviceName=family,
+            taskDefinition=td["taskDefinitionArn"],
+            desiredCount=3,
+            launchType="FARGATE",
+            deploymentController={"type": "ECS"},
             tags=[{"key": "Critical", "value": str(spec.critical).lower()}, {"key": "Service", "value": name}],
         )["service"]
         resource_id = f"service/{CLUSTER}/{family}"
-        aas.register_scalable_target(ServiceNamespace="ecs", ResourceId=resource_id,
-                                     ScalableDimension="ecs:service:DesiredCount", MinCapacity=2, MaxCapacity=6)
+        aas.register_scalable_target(
+            ServiceNamespace="ecs",
+            ResourceId=resource_id,
+            ScalableDimension="ecs:service:DesiredCount",
+            MinCapacity=2,
+            MaxCapacity=6,
+        )
         for metric, (predefined, target) in AUTOSCALING_TARGETS.items():
             aas.put_scaling_policy(
-                PolicyName=f"{metric}-target-{name}-{SUFFIX}", ServiceNamespace="ecs", ResourceId=resource_id,
-                ScalableDimension="ecs:service:DesiredCount", PolicyType="TargetTrackingScaling",
+                PolicyName=f"{metric}-target-{name}-{SUFFIX}",
+                ServiceNamespace="ecs",
+                ResourceId=resource_id,
+                ScalableDimension="ecs:service:DesiredCount",
+                PolicyType="TargetTrackingScaling",
                 TargetTrackingScalingPolicyConfiguration={
                     "TargetValue": target,
                     "PredefinedMetricSpecification": {"PredefinedMetricType": predefined},
@@ -315,5 +441,7 @@ def read_state(client: Callable[[str], Any]) -> Dict[str, Any]:
         }
     for alarm in cw.describe_alarms()["MetricAlarms"]:
         state["alarms"][alarm["AlarmName"]] = alarm["Threshold"]
-    state["locks"] = [p["Name"] for p in ssm.describe_parameters()["Parameters"] if p["Name"].startswith("/ecs-optimizer/")]
+    state["locks"] = [
+        p["Name"] for p in ssm.describe_parameters()["Parameters"] if p["Name"].startswith("/ecs-optimizer/")
+    ]
     return state

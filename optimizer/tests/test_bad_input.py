@@ -22,8 +22,11 @@ def applied(outputs_file: str, run_cli: Callable, client: Callable, tmp_path: Pa
     journal = tmp_path / "run.jsonl"
     result = run_cli("optimize", "--outputs", outputs_file, *FIXED, *FAST, "--journal", str(journal))
     assert result.exit_code == 0, result.stderr
-    return {"journal": journal, "lines": [json.loads(x) for x in journal.read_text().splitlines()],
-            "state": fleet.read_state(client)}
+    return {
+        "journal": journal,
+        "lines": [json.loads(x) for x in journal.read_text().splitlines()],
+        "state": fleet.read_state(client),
+    }
 
 
 def _one_line_error(stderr: str) -> str:
@@ -140,8 +143,9 @@ def test_a_journal_of_another_place_is_refused(applied, run_cli, client, tmp_pat
 def test_rollback_refuses_outputs_of_another_environment(applied, run_cli, client, tmp_path):
     other = fleet.compute_outputs()
     other.update(environmentSuffix="qa", clusterName="ecs-cluster-qa")
-    result = run_cli("rollback", "--journal", str(applied["journal"]), "--outputs",
-                     write_json(tmp_path / "qa.json", other), *FAST)
+    result = run_cli(
+        "rollback", "--journal", str(applied["journal"]), "--outputs", write_json(tmp_path / "qa.json", other), *FAST
+    )
     assert result.exit_code == 2, result.stderr
     assert "journal's cluster is ecs-cluster-dev" in _one_line_error(result.stderr)
     assert fleet.read_state(client) == applied["state"]
@@ -154,7 +158,9 @@ def test_a_journal_whose_cluster_is_not_here_touches_nothing(applied, run_cli, c
         for change in line.get("changes", []):
             if "cluster" in change["target"]:
                 change["target"]["cluster"] = "ecs-cluster-elsewhere"
-    result = run_cli("rollback", "--journal", _write_lines(tmp_path / "gone.jsonl", lines), *FAST, "--ignore-journal-target")
+    result = run_cli(
+        "rollback", "--journal", _write_lines(tmp_path / "gone.jsonl", lines), *FAST, "--ignore-journal-target"
+    )
     assert result.exit_code == 3, result.stderr
     assert "ecs-cluster-elsewhere" in _one_line_error(result.stderr)
     # the same-named alarms and ECR policies were not rewritten either

@@ -10,9 +10,8 @@ from typing import Any, Dict
 
 import pytest
 
-from ecs_optimizer import demo
 from ecs_optimizer.savings_render import COMMENT_MARKER
-
+from ecs_optimizer_lab import demo
 from plan_snapshots import PLAN_DIR
 
 PLAN = PLAN_DIR
@@ -39,7 +38,15 @@ def row(service: str = "api", **changes: Any) -> Dict[str, Any]:
 
 def test_before_after_table_marks_exactly_the_changed_fields() -> None:
     before = [row()]
-    after = [row(taskDefinition="api-dev:2", cpu=256, memory=512, minCapacity=1, alarms={"cpuHigh": 60.0, "runningTasksLow": 2.0})]
+    after = [
+        row(
+            taskDefinition="api-dev:2",
+            cpu=256,
+            memory=512,
+            minCapacity=1,
+            alarms={"cpuHigh": 60.0, "runningTasksLow": 2.0},
+        )
+    ]
     lines = demo.before_after_table(before, after).splitlines()
     marked = [line for line in lines if line.rstrip().endswith("*")]
     assert len(marked) == 4, marked
@@ -64,7 +71,10 @@ def test_write_reports_writes_html_markdown_and_json(tmp_path: Path) -> None:
         "after": {"monthly": 60.0},
         "monthlySavings": 40.0,
         "percent": 40.0,
-        "breakdown": [{"category": c, "monthly": 20.0 if c in ("rightsizing", "spot") else 0.0} for c in ("rightsizing", "taskCount", "spot", "ecrStorage", "network")],
+        "breakdown": [
+            {"category": c, "monthly": 20.0 if c in ("rightsizing", "spot") else 0.0}
+            for c in ("rightsizing", "taskCount", "spot", "ecrStorage", "network")
+        ],
         "services": [{"service": "api", "before": 100.0, "after": 60.0, "monthlySavings": 40.0}],
     }
     paths = demo.write_reports(tmp_path / "out", savings, "### Estimated monthly savings\n", [row()])

@@ -30,9 +30,9 @@ from typing import Any, Dict, Iterator, List, Mapping, Tuple
 
 import pytest
 
-from ecs_optimizer import emulator as em
 from ecs_optimizer import resources as res
-from ecs_optimizer.fleet import T_ALARM, T_LIFECYCLE, T_SERVICE, T_TARGET, T_TASK_DEF
+from ecs_optimizer_lab import emulator as em
+from ecs_optimizer_lab.fleet import T_ALARM, T_LIFECYCLE, T_SERVICE, T_TARGET, T_TASK_DEF
 
 REPO = Path(__file__).resolve().parents[2]
 STACK_CONFIG = Path(__file__).resolve().parent / "fixtures" / "stack-config"
@@ -68,7 +68,9 @@ def cli(args: List[str], emu: em.Emulator, codes: Tuple[int, ...] = (0,)) -> sub
     """The real ``ecs-optimizer`` command against the emulator."""
     env = {**os.environ, **emu.env()}
     env.pop("ENVIRONMENT_SUFFIX", None)
-    done = subprocess.run([sys.executable, "-m", "ecs_optimizer.cli", *args], env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "ecs_optimizer.cli", *args], env=env, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode in codes, f"ecs-optimizer {' '.join(args)} exited {done.returncode}:\n{done.stderr[-3000:]}"
     return done
 
@@ -120,9 +122,24 @@ def scenario(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     with em.Emulator(region=REGION) as emu:
         seeded = em.seed_from_plan(work / "plan-before", emu.endpoint, outputs_dir=work / "outputs")
         journal = work / "journal.jsonl"
-        args = ["optimize", "--outputs", str(seeded.outputs["compute"]), "--observability-outputs", str(seeded.outputs["observability"]),
-                "--policy", "fixed", *options, "--wait-timeout", "30", "--poll-interval", "0.05", "--journal", str(journal),
-                "--format", "json"]
+        args = [
+            "optimize",
+            "--outputs",
+            str(seeded.outputs["compute"]),
+            "--observability-outputs",
+            str(seeded.outputs["observability"]),
+            "--policy",
+            "fixed",
+            *options,
+            "--wait-timeout",
+            "30",
+            "--poll-interval",
+            "0.05",
+            "--journal",
+            str(journal),
+            "--format",
+            "json",
+        ]
         for path in files.values():
             args += ["--write-config", str(path)]
         report = json.loads(cli(args, emu).stdout)
@@ -130,7 +147,9 @@ def scenario(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
         compute_outputs = json.loads(seeded.outputs["compute"].read_text())
         observability_outputs = json.loads(seeded.outputs["observability"].read_text())
         rows = em.read_live_state(emu.endpoint, REGION, compute_outputs, observability_outputs)
-        yield Scenario(name, emu, files, pristine, seeded.outputs, journal, report, before, after, {r["service"]: r for r in rows})
+        yield Scenario(
+            name, emu, files, pristine, seeded.outputs, journal, report, before, after, {r["service"]: r for r in rows}
+        )
 
 
 # ----------------------------------------------------------------------------- the plan's values
@@ -140,9 +159,15 @@ def planned(plan: Mapping[str, Dict[str, Any]], service: str) -> Dict[str, Any]:
     """One service's tuned fields as the offline plan declares them, in read_live_state's terms."""
     compute, registry, observability = plan["compute"], plan["registry"], plan["observability"]
     contract = compute["outputs"]["services"][service]
-    task = next(r["inputs"] for r in resources(compute, T_TASK_DEF) if r["inputs"]["family"] == contract["taskDefinitionFamily"])
+    task = next(
+        r["inputs"] for r in resources(compute, T_TASK_DEF) if r["inputs"]["family"] == contract["taskDefinitionFamily"]
+    )
     svc = next(r["inputs"] for r in resources(compute, T_SERVICE) if r["inputs"]["name"] == contract["serviceName"])
-    target = next(r["inputs"] for r in resources(compute, T_TARGET) if r["inputs"]["resourceId"] == contract["scalableTargetResourceId"])
+    target = next(
+        r["inputs"]
+        for r in resources(compute, T_TARGET)
+        if r["inputs"]["resourceId"] == contract["scalableTargetResourceId"]
+    )
     lifecycle = next(r["inputs"] for r in resources(registry, T_LIFECYCLE) if r["name"] == f"{service}-lifecycle")
     alarm_names = {kind: ref["name"] for kind, ref in observability["outputs"]["alarms"][service].items()}
     thresholds = {r["inputs"]["name"]: float(r["inputs"]["threshold"]) for r in resources(observability, T_ALARM)}
@@ -188,8 +213,18 @@ FIELD_OF = {
 
 def test_the_run_changed_every_kind_of_field(scenario: Scenario) -> None:
     changed = {FIELD_OF.get((r, f), "alarms" if r.startswith("alarm:") else f) for _, r, f in scenario.changes()}
-    assert {"cpu", "memory", "desiredCount", "capacityProviderStrategy", "minCapacity", "keepImages", "alarms"} <= changed
-    assert all(f["status"] == "written" for f in scenario.report["configWriteBack"]["files"]), scenario.report["configWriteBack"]
+    assert {
+        "cpu",
+        "memory",
+        "desiredCount",
+        "capacityProviderStrategy",
+        "minCapacity",
+        "keepImages",
+        "alarms",
+    } <= changed
+    assert all(f["status"] == "written" for f in scenario.report["configWriteBack"]["files"]), scenario.report[
+        "configWriteBack"
+    ]
     assert scenario.report["configWriteBack"]["notWritten"] == []
 
 
@@ -200,7 +235,11 @@ def test_every_changed_field_is_what_the_plan_now_declares(scenario: Scenario) -
         plan = planned(scenario.after, service)
         state = live(scenario.live[service])
         if resource.startswith("alarm:"):
-            kinds = [k for k, ref in scenario.after["observability"]["outputs"]["alarms"][service].items() if ref["name"] == resource[6:]]
+            kinds = [
+                k
+                for k, ref in scenario.after["observability"]["outputs"]["alarms"][service].items()
+                if ref["name"] == resource[6:]
+            ]
             assert len(kinds) == 1, resource
             assert plan["alarms"][kinds[0]] == pytest.approx(state["alarms"][kinds[0]]), (service, resource)
         elif (resource, field_name) in FIELD_OF:
@@ -220,8 +259,11 @@ def test_plan_equals_live_for_every_service_and_tuned_field(scenario: Scenario) 
     expected = 3 if scenario.name == "default" else 12
     assert len(services) == expected
     mismatches = {
-        s: {k: (planned(scenario.after, s)[k], live(scenario.live[s])[k]) for k in live(scenario.live[s])
-            if planned(scenario.after, s)[k] != live(scenario.live[s])[k]}
+        s: {
+            k: (planned(scenario.after, s)[k], live(scenario.live[s])[k])
+            for k in live(scenario.live[s])
+            if planned(scenario.after, s)[k] != live(scenario.live[s])[k]
+        }
         for s in services
     }
     assert {s: m for s, m in mismatches.items() if m} == {}
@@ -250,8 +292,20 @@ def test_the_files_keep_their_comments_and_unrelated_keys(scenario: Scenario) ->
 
 def test_optimizing_again_changes_nothing_and_writes_nothing(scenario: Scenario, tmp_path: Path) -> None:
     texts = {layer: path.read_bytes() for layer, path in scenario.files.items()}
-    args = ["optimize", "--outputs", str(scenario.outputs["compute"]), "--observability-outputs", str(scenario.outputs["observability"]),
-            "--policy", "fixed", *SCENARIOS[scenario.name][1], "--journal", str(tmp_path / "again.jsonl"), "--format", "json"]
+    args = [
+        "optimize",
+        "--outputs",
+        str(scenario.outputs["compute"]),
+        "--observability-outputs",
+        str(scenario.outputs["observability"]),
+        "--policy",
+        "fixed",
+        *SCENARIOS[scenario.name][1],
+        "--journal",
+        str(tmp_path / "again.jsonl"),
+        "--format",
+        "json",
+    ]
     for path in scenario.files.values():
         args += ["--write-config", str(path)]
     report = json.loads(cli(args, scenario.emu).stdout)
@@ -262,8 +316,22 @@ def test_optimizing_again_changes_nothing_and_writes_nothing(scenario: Scenario,
 def test_rollback_restores_the_files_byte_for_byte(scenario: Scenario) -> None:
     """Last in the module: it undoes the scenario's run."""
     assert any(path.read_bytes() != scenario.pristine[layer] for layer, path in scenario.files.items())
-    first = json.loads(cli(["rollback", "--journal", str(scenario.journal), "--wait-timeout", "30", "--poll-interval", "0.05",
-                            "--format", "json"], scenario.emu).stdout)
+    first = json.loads(
+        cli(
+            [
+                "rollback",
+                "--journal",
+                str(scenario.journal),
+                "--wait-timeout",
+                "30",
+                "--poll-interval",
+                "0.05",
+                "--format",
+                "json",
+            ],
+            scenario.emu,
+        ).stdout
+    )
     assert {f["status"] for f in first["configFiles"]} == {"restored"}
     assert {layer: path.read_bytes() for layer, path in scenario.files.items()} == scenario.pristine
     second = json.loads(cli(["rollback", "--journal", str(scenario.journal), "--format", "json"], scenario.emu).stdout)

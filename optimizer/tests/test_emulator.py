@@ -17,9 +17,10 @@ from typing import Any, Dict, Iterator, List
 
 import pytest
 
-from ecs_optimizer import emulator as em
 from ecs_optimizer.aws import AwsSettings, open_context
-from ecs_optimizer.fleet import (
+from ecs_optimizer.metrics import fetch_series
+from ecs_optimizer_lab import emulator as em
+from ecs_optimizer_lab.fleet import (
     T_ALARM,
     T_CAPACITY,
     T_CLUSTER,
@@ -34,9 +35,7 @@ from ecs_optimizer.fleet import (
     fleet_from_plan,
     load_plan,
 )
-from ecs_optimizer.metrics import fetch_series
-from ecs_optimizer.synthetic import TraceSpec, generate_trace, history_start, repository_images
-
+from ecs_optimizer_lab.synthetic import TraceSpec, generate_trace, history_start, repository_images
 from plan_snapshots import PLAN_DIR
 
 PLAN = PLAN_DIR
@@ -123,7 +122,9 @@ def test_missing_plan_is_explained(tmp_path: Path) -> None:
 # ----------------------------------------------------------------------------- seeding = the plan
 
 
-def test_seeding_creates_exactly_the_cluster_the_plan_declares(plan: Any, emu: em.Emulator, seeded: em.SeedReport) -> None:
+def test_seeding_creates_exactly_the_cluster_the_plan_declares(
+    plan: Any, emu: em.Emulator, seeded: em.SeedReport
+) -> None:
     declared = plan.of_type(T_CLUSTER)[0]
     ecs = emu.client("ecs")
     assert ecs.list_clusters()["clusterArns"][-1].endswith(f"/{declared.inputs['name']}")
@@ -144,7 +145,15 @@ def test_seeding_registers_each_task_definition_of_the_plan(plan: Any, emu: em.E
         got = ecs.describe_task_definition(taskDefinition=r.inputs["family"], include=["TAGS"])
         td = got["taskDefinition"]
         assert td["revision"] == 1
-        for key in ("cpu", "memory", "executionRoleArn", "taskRoleArn", "networkMode", "requiresCompatibilities", "runtimePlatform"):
+        for key in (
+            "cpu",
+            "memory",
+            "executionRoleArn",
+            "taskRoleArn",
+            "networkMode",
+            "requiresCompatibilities",
+            "runtimePlatform",
+        ):
             assert td[key] == r.inputs[key], key
         assert [v["name"] for v in td["volumes"]] == [v["name"] for v in r.inputs["volumes"]]
         containers = json.loads(r.inputs["containerDefinitions"])
@@ -155,7 +164,9 @@ def test_seeding_registers_each_task_definition_of_the_plan(plan: Any, emu: em.E
         assert _tags(got["tags"]) == _expected_tags(plan, r)
 
 
-def test_seeding_creates_each_service_with_its_count_and_strategy(plan: Any, emu: em.Emulator, seeded: em.SeedReport) -> None:
+def test_seeding_creates_each_service_with_its_count_and_strategy(
+    plan: Any, emu: em.Emulator, seeded: em.SeedReport
+) -> None:
     ecs = emu.client("ecs")
     cluster = plan.of_type(T_CLUSTER)[0].inputs["name"]
     declared = {r.inputs["name"]: r for r in plan.of_type(T_SERVICE)}
@@ -201,7 +212,9 @@ def test_seeding_creates_each_repository_with_images_and_its_lifecycle_policy(
         assert _tags(tags, "Key", "Value") == _expected_tags(plan, r)
 
 
-def test_seeding_registers_scalable_targets_and_scaling_policies(plan: Any, emu: em.Emulator, seeded: em.SeedReport) -> None:
+def test_seeding_registers_scalable_targets_and_scaling_policies(
+    plan: Any, emu: em.Emulator, seeded: em.SeedReport
+) -> None:
     aas = emu.client("application-autoscaling")
     targets = {t["ResourceId"]: t for t in aas.describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"]}
     declared = {r.inputs["resourceId"]: r.inputs for r in plan.of_type(T_TARGET)}
@@ -274,7 +287,9 @@ def test_live_state_reads_back_the_seeded_fleet(plan: Any, emu: em.Emulator, see
         assert (row["cpu"], row["memory"], row["desiredCount"]) == (spec["cpu"], spec["memory"], spec["desiredCount"])
         assert (row["minCapacity"], row["maxCapacity"]) == (spec["minCapacity"], spec["maxCapacity"])
         assert row["revision"] == 1
-        assert row["keepImages"] == row["images"] == plan.outputs["registry"]["repositories"][row["service"]]["keepImages"]
+        assert (
+            row["keepImages"] == row["images"] == plan.outputs["registry"]["repositories"][row["service"]]["keepImages"]
+        )
         declared = plan.outputs["observability"]["alarms"][row["service"]]
         assert row["alarms"] == {kind: float(ref["threshold"]) for kind, ref in sorted(declared.items())}
 
@@ -286,20 +301,33 @@ def test_scaled_fleet_clones_every_service_resource(emu: em.Emulator) -> None:
     assert {s["serviceName"] for s in fleet.services} == set(fleet.service_names.values())
     per_service_alarms = sum(len(kinds) for kinds in fleet.observability_outputs["alarms"].values())
     assert len(fleet.alarms) == per_service_alarms + 1  # plus the cluster's Spot interruption alarm
-    assert [s["critical"] for _, s in sorted(fleet.compute_outputs["services"].items())] == [True, False, True, False, True]
+    assert [s["critical"] for _, s in sorted(fleet.compute_outputs["services"].items())] == [
+        True,
+        False,
+        True,
+        False,
+        True,
+    ]
 
 
 # ----------------------------------------------------------------------------- history
 
 
-def test_history_is_what_the_optimizer_reads(emu: em.Emulator, seeded: em.SeedReport, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_history_is_what_the_optimizer_reads(
+    emu: em.Emulator, seeded: em.SeedReport, monkeypatch: pytest.MonkeyPatch
+) -> None:
     now = dt.datetime.now(dt.timezone.utc)
     fleet = seeded.fleet
     assert fleet is not None and em.container_insights_enabled(fleet)
     names = fleet.service_names
-    traces = {names[n]: TraceSpec(kind, 20.0, 40.0, i) for i, (n, kind) in enumerate(zip(sorted(names), ("daily", "bursty", "memoryCreep")))}
+    traces = {
+        names[n]: TraceSpec(kind, 20.0, 40.0, i)
+        for i, (n, kind) in enumerate(zip(sorted(names), ("daily", "bursty", "memoryCreep")))
+    }
     reservations = em.fleet_reservations(fleet)
-    report = em.seed_history(emu.endpoint, emu.region, seeded.cluster, traces, days=14, seed=SEED, now=now, reservations=reservations)
+    report = em.seed_history(
+        emu.endpoint, emu.region, seeded.cluster, traces, days=14, seed=SEED, now=now, reservations=reservations
+    )
     assert (report.hours, report.datapoints) == (336, 336 * 5 * len(traces))
     for key, value in emu.env().items():
         monkeypatch.setenv(key, value)
@@ -322,11 +350,18 @@ def test_history_is_what_the_optimizer_reads(emu: em.Emulator, seeded: em.SeedRe
 def test_update_service_starts_a_deployment_that_completes(emu: em.Emulator) -> None:
     ecs = emu.client("ecs")
     ecs.create_cluster(clusterName="fidelity")
-    first = ecs.register_task_definition(family="fid", cpu="512", memory="1024", containerDefinitions=[{"name": "a", "image": "nginx"}])
-    second = ecs.register_task_definition(family="fid", cpu="256", memory="512", containerDefinitions=[{"name": "a", "image": "nginx"}])
+    first = ecs.register_task_definition(
+        family="fid", cpu="512", memory="1024", containerDefinitions=[{"name": "a", "image": "nginx"}]
+    )
+    second = ecs.register_task_definition(
+        family="fid", cpu="256", memory="512", containerDefinitions=[{"name": "a", "image": "nginx"}]
+    )
     strategy = [{"capacityProvider": "FARGATE", "base": 1, "weight": 1}]
     created = ecs.create_service(
-        cluster="fidelity", serviceName="fid", taskDefinition=first["taskDefinition"]["taskDefinitionArn"], desiredCount=3,
+        cluster="fidelity",
+        serviceName="fid",
+        taskDefinition=first["taskDefinition"]["taskDefinitionArn"],
+        desiredCount=3,
         capacityProviderStrategy=strategy,
     )["service"]
     assert created["runningCount"] == 3 and created["capacityProviderStrategy"] == strategy
@@ -338,7 +373,9 @@ def test_update_service_starts_a_deployment_that_completes(emu: em.Emulator) -> 
     assert [d["status"] for d in svc["deployments"]] == ["PRIMARY", "ACTIVE"]
     time.sleep(emu.rollout_seconds + 0.1)
     svc = ecs.describe_services(cluster="fidelity", services=["fid"])["services"][0]
-    assert [(d["status"], d["rolloutState"], d["taskDefinition"]) for d in svc["deployments"]] == [("PRIMARY", "COMPLETED", new_td)]
+    assert [(d["status"], d["rolloutState"], d["taskDefinition"]) for d in svc["deployments"]] == [
+        ("PRIMARY", "COMPLETED", new_td)
+    ]
     assert svc["runningCount"] == svc["desiredCount"] == 2
     assert svc["capacityProviderStrategy"] == strategy
 

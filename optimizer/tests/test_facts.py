@@ -97,7 +97,11 @@ def test_the_lock_is_the_parameter_the_compute_layer_grants() -> None:
 
 
 def test_a_new_lifecycle_policy_is_the_registry_layers_policy() -> None:
-    policies = [r["inputs"]["policy"] for r in plan("registry")["resources"] if r["type"] == "aws:ecr/lifecyclePolicy:LifecyclePolicy"]
+    policies = [
+        r["inputs"]["policy"]
+        for r in plan("registry")["resources"]
+        if r["type"] == "aws:ecr/lifecyclePolicy:LifecyclePolicy"
+    ]
     assert policies
     planned = json.loads(policies[0])
     keep, editable = resources.keep_count(policies[0])

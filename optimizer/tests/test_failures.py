@@ -10,8 +10,9 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 
 import fleet
-import moto_ecs
 from ecs_optimizer import cli as cli_mod
+from ecs_optimizer import cli_context
+from ecs_optimizer_lab.emulator_server import FAIL_DEPLOYMENTS_ENV
 from helpers import FAST, mutating, write_json
 
 FIXED = ["--policy", "fixed"]
@@ -38,7 +39,7 @@ def flaky(monkeypatch):
     must absorb them) and one RegisterTaskDefinition raised before sending (only the
     optimizer's own backoff can absorb that)."""
     counts: Dict[str, int] = {"sent": 0, "raised": 0}
-    real = cli_mod.open_aws
+    real = cli_context.open_aws
 
     def before_send(request: Any, **_: Any):
         if counts["sent"] < 1:
@@ -49,7 +50,9 @@ def flaky(monkeypatch):
     def before_call(**_: Any):
         if counts["raised"] < 1:
             counts["raised"] += 1
-            raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "RegisterTaskDefinition")
+            raise ClientError(
+                {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "RegisterTaskDefinition"
+            )
 
     def opened(settings):
         ctx = real(settings)
@@ -57,7 +60,7 @@ def flaky(monkeypatch):
         ctx.ecs.raw.meta.events.register_first("before-call.ecs.RegisterTaskDefinition", before_call)
         return ctx
 
-    monkeypatch.setattr(cli_mod, "open_aws", opened)
+    monkeypatch.setattr(cli_context, "open_aws", opened)
     return counts
 
 
@@ -72,10 +75,12 @@ def test_throttling_on_the_first_calls_still_succeeds(outputs_file, run_cli, cli
 
 
 def test_failed_deployment_is_rolled_back_and_others_finish(outputs_file, run_cli, client, monkeypatch, tmp_path):
-    monkeypatch.setenv(moto_ecs.FAIL_ENV, "api-gateway-dev")
+    monkeypatch.setenv(FAIL_DEPLOYMENTS_ENV, "api-gateway-dev")
     before = fleet.read_state(client)
     journal = tmp_path / "j.jsonl"
-    result = run_cli("optimize", "--outputs", outputs_file, *FIXED, *FAST, "--format", "json", "--journal", str(journal))
+    result = run_cli(
+        "optimize", "--outputs", outputs_file, *FIXED, *FAST, "--format", "json", "--journal", str(journal)
+    )
     assert result.exit_code == 4, result.stderr
     data = json.loads(result.stdout)
     status = {s["service"]: s for s in data["services"]}
@@ -94,7 +99,7 @@ def test_failed_deployment_is_rolled_back_and_others_finish(outputs_file, run_cl
     api = next(s for s in data["savings"]["services"] if s["service"] == "api-gateway")
     assert api["monthlySavings"] == 0
     # a later rollback of the journal restores the rest and leaves api-gateway as it is
-    monkeypatch.delenv(moto_ecs.FAIL_ENV)
+    monkeypatch.delenv(FAIL_DEPLOYMENTS_ENV)
     assert run_cli("rollback", "--journal", str(journal), *FAST).exit_code == 0
     assert fleet.read_state(client) == before
 
@@ -107,7 +112,7 @@ def test_a_failed_restore_counts_no_saving(outputs_file, run_cli, client, monkey
     def broken(self, step, notes=None):
         raise RestoreFailed("injected: the service could not be put back")
 
-    monkeypatch.setenv(moto_ecs.FAIL_ENV, "api-gateway-dev")
+    monkeypatch.setenv(FAIL_DEPLOYMENTS_ENV, "api-gateway-dev")
     monkeypatch.setattr(Restorer, "_service", broken)
     result = run_cli("optimize", "--outputs", outputs_file, *FIXED, *FAST, "--format", "json")
     assert result.exit_code == 4, result.stderr
@@ -147,12 +152,18 @@ def _bad_outputs(outputs: Dict[str, Any]) -> Dict[str, Any]:
         return data
 
     return {
-        "missing key": (edit(lambda d: d["services"]["frontend"].pop("scalableTargetResourceId")), "scalableTargetResourceId"),
+        "missing key": (
+            edit(lambda d: d["services"]["frontend"].pop("scalableTargetResourceId")),
+            "scalableTargetResourceId",
+        ),
         "missing top key": (edit(lambda d: d.pop("clusterName")), "clusterName"),
         "bad contract version": (edit(lambda d: d.update(contractVersion=2)), "contractVersion 2 is not supported"),
-        "invalid cpu/memory": (edit(lambda d: d["services"]["frontend"].update(memory=8192)), "memory 8192 MiB is not valid with cpu 512"),
+        "invalid cpu/memory": (
+            edit(lambda d: d["services"]["frontend"].update(memory=8192)),
+            "memory 8192 MiB is not valid with cpu 512",
+        ),
         "wrong type": (edit(lambda d: d["services"]["api-gateway"].update(cpu="1024")), "services.api-gateway.cpu"),
-        "bad tier": (edit(lambda d: d.update(tier="staging")), "tier \"staging\""),
+        "bad tier": (edit(lambda d: d.update(tier="staging")), 'tier "staging"'),
     }
 
 
@@ -172,7 +183,11 @@ def test_every_bad_input_exits_2_with_nothing_changed(outputs, outputs_file, run
         ("outputs and stack", ["--outputs", outputs_file, "--stack", "dev"], "pass one of them"),
         ("unknown format", ["--outputs", outputs_file, "--format", "yaml"], "yaml"),
         ("bad spot share", ["--outputs", outputs_file, "--spot-share", "0.5"], "0.5"),
-        ("bad observability outputs", ["--outputs", outputs_file, "--observability-outputs", str(malformed)], "not valid JSON"),
+        (
+            "bad observability outputs",
+            ["--outputs", outputs_file, "--observability-outputs", str(malformed)],
+            "not valid JSON",
+        ),
         ("no targets at all", [], "ENVIRONMENT_SUFFIX"),
         ("journal exists", ["--outputs", outputs_file, "--journal", str(used_journal)], "the file exists"),
     ]

@@ -30,7 +30,7 @@ import boto3
 import pytest
 
 import fleet
-import moto_ecs
+from ecs_optimizer_lab.emulator import Emulator
 from fault_proxy import FaultProxy
 
 FAST = ["--wait-timeout", "20", "--poll-interval", "0.05"]
@@ -41,8 +41,8 @@ LOCK_OPERATIONS = {"PutParameter", "DeleteParameter"}
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
-    with moto_ecs.running_server() as url:
-        yield url
+    with Emulator(region=fleet.REGION) as emulator:
+        yield emulator.endpoint
 
 
 @pytest.fixture(scope="module")
@@ -58,14 +58,21 @@ class Env:
     def __init__(self, server: str, proxy: FaultProxy, work: Path) -> None:
         self.server, self.proxy, self.work = server, proxy, work
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        self.env.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=fleet.REGION,
-                        AWS_DISABLE_REQUEST_COMPRESSION="true", AWS_EC2_METADATA_DISABLED="true",
-                        AWS_CONFIG_FILE=str(work / "none"), AWS_SHARED_CREDENTIALS_FILE=str(work / "none"),
-                        PYTHONUNBUFFERED="1")
+        self.env.update(
+            AWS_ACCESS_KEY_ID="testing",
+            AWS_SECRET_ACCESS_KEY="testing",
+            AWS_DEFAULT_REGION=fleet.REGION,
+            AWS_DISABLE_REQUEST_COMPRESSION="true",
+            AWS_EC2_METADATA_DISABLED="true",
+            AWS_CONFIG_FILE=str(work / "none"),
+            AWS_SHARED_CREDENTIALS_FILE=str(work / "none"),
+            PYTHONUNBUFFERED="1",
+        )
         session = boto3.Session(region_name=fleet.REGION, aws_access_key_id="testing", aws_secret_access_key="testing")
         self._clients: Dict[str, Any] = {}
         self.client: Callable[[str], Any] = lambda name: self._clients.setdefault(
-            name, session.client(name, endpoint_url=server))
+            name, session.client(name, endpoint_url=server)
+        )
         self.journals: List[Path] = []
 
     def seed(self) -> None:
@@ -85,9 +92,22 @@ class Env:
         return [sys.executable, "-m", "ecs_optimizer.cli", command, "--endpoint-url", self.proxy.url, *extra]
 
     def start_optimize(self, *extra: str) -> subprocess.Popen:
-        cmd = self.args("optimize", "--outputs", str(self.outputs), "--policy", "fixed", *FAST,
-                        "--journal", str(self.journal()), "--format", "json", *extra)
-        return subprocess.Popen(cmd, cwd=self.work, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        cmd = self.args(
+            "optimize",
+            "--outputs",
+            str(self.outputs),
+            "--policy",
+            "fixed",
+            *FAST,
+            "--journal",
+            str(self.journal()),
+            "--format",
+            "json",
+            *extra,
+        )
+        return subprocess.Popen(
+            cmd, cwd=self.work, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
 
     def run(self, cmd: List[str]) -> subprocess.CompletedProcess:
         return subprocess.run(cmd, cwd=self.work, env=self.env, capture_output=True, text=True, timeout=180)
@@ -111,7 +131,9 @@ class Env:
         """Every field the optimizer may write, for an exact before/after comparison. Only
         ACTIVE revisions count (a retired one stays describable as INACTIVE)."""
         state = fleet.read_state(self.client)
-        state["revisions"] = {f: sorted(a for a, s in revs.items() if s == "ACTIVE") for f, revs in state["revisions"].items()}
+        state["revisions"] = {
+            f: sorted(a for a, s in revs.items() if s == "ACTIVE") for f, revs in state["revisions"].items()
+        }
         volatile = ("Timestamp", "StateValue", "StateReason", "StateReasonData")
         state["alarms"] = {
             a["AlarmName"]: {k: v for k, v in a.items() if not k.endswith(volatile)}
@@ -151,9 +173,7 @@ class Env:
         for operation, body in self.proxy.writes:
             if operation in LOCK_OPERATIONS:
                 continue
-            named = any(
-                i["operation"] == operation and _identifier(i["changes"][0]).encode() in body for i in intents
-            )
+            named = any(i["operation"] == operation and _identifier(i["changes"][0]).encode() in body for i in intents)
             if not named:
                 missing.append(f"{operation} {body[:120]!r}")
         return missing
@@ -197,7 +217,9 @@ def differences(a: Any, b: Any, path: str = "") -> List[str]:
         out: List[str] = []
         for key in sorted(set(a) | set(b), key=str):
             if key not in a or key not in b:
-                out.append(f"{path}/{key}: {'missing' if key not in a else a[key]!r} != {'missing' if key not in b else b[key]!r}")
+                out.append(
+                    f"{path}/{key}: {'missing' if key not in a else a[key]!r} != {'missing' if key not in b else b[key]!r}"
+                )
             else:
                 out += differences(a[key], b[key], f"{path}/{key}")
         return out
@@ -250,8 +272,15 @@ def test_kill_mid_run_with_concurrent_services(env, reference):
 
 def test_lost_responses_on_every_mutating_operation(env, reference):
     before = env.state()
-    operations = {"PutParameter", "RegisterTaskDefinition", "UpdateService", "RegisterScalableTarget",
-                  "PutLifecyclePolicy", "PutMetricAlarm", "DeleteParameter"}
+    operations = {
+        "PutParameter",
+        "RegisterTaskDefinition",
+        "UpdateService",
+        "RegisterScalableTarget",
+        "PutLifecyclePolicy",
+        "PutMetricAlarm",
+        "DeleteParameter",
+    }
     env.proxy.lose(operations)
     done = env.optimize()
     assert done.returncode == 0, done.stderr

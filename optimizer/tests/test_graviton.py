@@ -12,8 +12,8 @@ from typing import Any, Callable, Dict
 import pytest
 
 import fleet
-from helpers import FAST
 from ecs_optimizer.graviton import NOT_MULTIARCH, READY, UNKNOWN, parse_ecr_image, spot_blocks_arm64
+from helpers import FAST
 
 LIST_TYPE = "application/vnd.docker.distribution.manifest.list.v2+json"
 SINGLE_TYPE = "application/vnd.docker.distribution.manifest.v2+json"
@@ -29,8 +29,12 @@ def manifest_list(*platforms: str) -> str:
             "schemaVersion": 2,
             "mediaType": LIST_TYPE,
             "manifests": [
-                {"mediaType": SINGLE_TYPE, "size": 1000, "digest": _digest(p),
-                 "platform": {"os": p.split("/")[0], "architecture": p.split("/")[1]}}
+                {
+                    "mediaType": SINGLE_TYPE,
+                    "size": 1000,
+                    "digest": _digest(p),
+                    "platform": {"os": p.split("/")[0], "architecture": p.split("/")[1]},
+                }
                 for p in platforms
             ],
         }
@@ -42,8 +46,14 @@ def single_manifest() -> str:
         {
             "schemaVersion": 2,
             "mediaType": SINGLE_TYPE,
-            "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 10, "digest": _digest("cfg")},
-            "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 10, "digest": _digest("l")}],
+            "config": {
+                "mediaType": "application/vnd.docker.container.image.v1+json",
+                "size": 10,
+                "digest": _digest("cfg"),
+            },
+            "layers": [
+                {"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 10, "digest": _digest("l")}
+            ],
         }
     )
 
@@ -54,10 +64,18 @@ def images(outputs: Dict[str, Any], client: Callable[[str], Any]) -> None:
     api-gateway's a single-architecture image; processing-service has no ``latest`` at all
     (its readiness cannot be read, so it is unknown and must stay x86)."""
     ecr = client("ecr")
-    ecr.put_image(repositoryName=f"frontend-{fleet.SUFFIX}", imageManifest=manifest_list("linux/amd64", "linux/arm64"),
-                  imageManifestMediaType=LIST_TYPE, imageTag="latest")
-    ecr.put_image(repositoryName=f"api-gateway-{fleet.SUFFIX}", imageManifest=single_manifest(),
-                  imageManifestMediaType=SINGLE_TYPE, imageTag="latest")
+    ecr.put_image(
+        repositoryName=f"frontend-{fleet.SUFFIX}",
+        imageManifest=manifest_list("linux/amd64", "linux/arm64"),
+        imageManifestMediaType=LIST_TYPE,
+        imageTag="latest",
+    )
+    ecr.put_image(
+        repositoryName=f"api-gateway-{fleet.SUFFIX}",
+        imageManifest=single_manifest(),
+        imageManifestMediaType=SINGLE_TYPE,
+        imageTag="latest",
+    )
 
 
 def architectures(client: Callable[[str], Any]) -> Dict[str, str]:
@@ -73,8 +91,19 @@ def architectures(client: Callable[[str], Any]) -> Dict[str, str]:
 def test_only_multi_arch_services_move_and_rollback_restores_them(images, outputs_file, run_cli, client, tmp_path):
     assert set(architectures(client).values()) == {"X86_64"}
     journal = tmp_path / "j.jsonl"
-    result = run_cli("optimize", "--outputs", outputs_file, "--policy", "fixed", "--allow-arm64", *FAST,
-                     "--journal", str(journal), "--format", "json")
+    result = run_cli(
+        "optimize",
+        "--outputs",
+        outputs_file,
+        "--policy",
+        "fixed",
+        "--allow-arm64",
+        *FAST,
+        "--journal",
+        str(journal),
+        "--format",
+        "json",
+    )
     assert result.exit_code == 0, result.stderr
     assert architectures(client) == {"frontend": "ARM64", "api-gateway": "X86_64", "processing-service": "X86_64"}
     services = {s["service"]: s for s in json.loads(result.stdout)["services"]}
@@ -93,10 +122,14 @@ def test_only_multi_arch_services_move_and_rollback_restores_them(images, output
     graviton = {b["category"]: b["monthly"] for b in realised["breakdown"]}["graviton"]
     # levers apply in order: after rightsizing (0.25 vCPU / 0.5 GB) and before the count
     # change (3 -> 2), so the graviton lever is 3 tasks moved from the x86 to the ARM rates
-    per_task = (Decimal("0.25") * (Decimal("0.04048") - Decimal("0.03238"))
-                + Decimal("0.5") * (Decimal("0.004445") - Decimal("0.00356"))) * 730
+    per_task = (
+        Decimal("0.25") * (Decimal("0.04048") - Decimal("0.03238"))
+        + Decimal("0.5") * (Decimal("0.004445") - Decimal("0.00356"))
+    ) * 730
     assert graviton == float((3 * per_task).quantize(Decimal("0.01"))) == 5.40
-    assert any(c["item"] == "Fargate vCPU, on-demand, ARM64" for c in realised["components"] if c["scope"] == "frontend")
+    assert any(
+        c["item"] == "Fargate vCPU, on-demand, ARM64" for c in realised["components"] if c["scope"] == "frontend"
+    )
     # rollback: every service back on x86
     back = run_cli("rollback", "--journal", str(journal), *FAST)
     assert back.exit_code == 0, back.stderr
@@ -116,8 +149,19 @@ def test_write_back_records_the_catalog_architecture(images, outputs_file, run_c
     compute.parent.mkdir()
     (compute.parent / "Pulumi.yaml").write_text("name: compute\nruntime: nodejs\n")
     compute.write_text("config:\n  compute:tier: dev\n  compute:environmentSuffix: dev\n")
-    result = run_cli("optimize", "--outputs", outputs_file, "--policy", "fixed", "--allow-arm64", *FAST,
-                     "--journal", str(tmp_path / "j.jsonl"), "--write-config", str(compute))
+    result = run_cli(
+        "optimize",
+        "--outputs",
+        outputs_file,
+        "--policy",
+        "fixed",
+        "--allow-arm64",
+        *FAST,
+        "--journal",
+        str(tmp_path / "j.jsonl"),
+        "--write-config",
+        str(compute),
+    )
     assert result.exit_code == 0, result.stderr
     text = compute.read_text()
     assert "architecture: ARM64" in text
@@ -128,7 +172,10 @@ def test_write_back_records_the_catalog_architecture(images, outputs_file, run_c
     "image, parsed",
     [
         ("123456789012.dkr.ecr.us-east-1.amazonaws.com/frontend-dev:1.4.2", ("frontend-dev", "1.4.2", None)),
-        ("123456789012.dkr.ecr.us-east-1.amazonaws.com/team/api@sha256:" + "a" * 64, ("team/api", None, "sha256:" + "a" * 64)),
+        (
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/team/api@sha256:" + "a" * 64,
+            ("team/api", None, "sha256:" + "a" * 64),
+        ),
         ("public.ecr.aws/nginx/nginx:1.27", None),
         ("nginx:latest", None),
     ],

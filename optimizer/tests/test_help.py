@@ -16,8 +16,18 @@ def test_every_option_has_help(command, run_cli):
             assert param.help and len(param.help) > 15, f"{command} {param.opts}"
     result = run_cli(command, "--help")
     assert result.exit_code == 0
-    for opt in ("--outputs", "--stack", "--observability-outputs", "--service", "--region", "--profile",
-                "--endpoint-url", "--format", "--log-file", "--verbose"):
+    for opt in (
+        "--outputs",
+        "--stack",
+        "--observability-outputs",
+        "--service",
+        "--region",
+        "--profile",
+        "--endpoint-url",
+        "--format",
+        "--log-file",
+        "--verbose",
+    ):
         assert opt in result.stdout, (command, opt)
 
 

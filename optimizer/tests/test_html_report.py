@@ -18,7 +18,11 @@ def savings(**overrides: Any) -> Dict[str, Any]:
     data = {
         "currency": "USD",
         "hoursPerMonth": 730,
-        "pricing": {"source": "AWS public price list for us-east-1 (docs/pricing.md)", "region": "us-east-1", "asOf": "2026-11-01"},
+        "pricing": {
+            "source": "AWS public price list for us-east-1 (docs/pricing.md)",
+            "region": "us-east-1",
+            "asOf": "2026-11-01",
+        },
         "before": {"monthly": 324.02},
         "after": {"monthly": 248.75},
         "monthlySavings": 75.27,
@@ -123,7 +127,19 @@ def test_the_page_is_a_well_formed_html_document() -> None:
 def test_the_page_loads_nothing_from_anywhere() -> None:
     page = render_savings_html(savings(), LIVE)
     lowered = page.lower()
-    for forbidden in ("<script", "<link", "<img", "<iframe", "@import", "url(", "src=", "href=", "http:", "https:", "//fonts"):
+    for forbidden in (
+        "<script",
+        "<link",
+        "<img",
+        "<iframe",
+        "@import",
+        "url(",
+        "src=",
+        "href=",
+        "http:",
+        "https:",
+        "//fonts",
+    ):
         assert forbidden not in lowered, forbidden
 
 
@@ -157,7 +173,9 @@ def test_charts_scale_bars_to_the_figures() -> None:
     service_svg = re.search(r"<svg.*?</svg>", page, re.S).group(0)  # type: ignore[union-attr]
     widths = {
         title: float(width)
-        for width, title in re.findall(r'<rect x="[\d.]+" y="[\d.]+" width="([\d.]+)"[^>]*><title>([^<]+)</title>', service_svg)
+        for width, title in re.findall(
+            r'<rect x="[\d.]+" y="[\d.]+" width="([\d.]+)"[^>]*><title>([^<]+)</title>', service_svg
+        )
     }
     before = widths["api-gateway before: $54.50 a month"]
     after = widths["api-gateway after: $27.25 a month"]
@@ -178,7 +196,8 @@ def test_a_service_that_grows_is_shown_as_a_cost_and_names_are_escaped() -> None
         after={"monthly": 14.0},
         monthlySavings=-4.0,
         percent=-40.0,
-        breakdown=[{"category": "rightsizing", "monthly": -4.0}] + [{"category": c, "monthly": 0.0} for c in ("taskCount", "spot", "ecrStorage", "network")],
+        breakdown=[{"category": "rightsizing", "monthly": -4.0}]
+        + [{"category": c, "monthly": 0.0} for c in ("taskCount", "spot", "ecrStorage", "network")],
     )
     page = render_savings_html(data, [])
     assert "<b>grows</b>" not in page and "&lt;b&gt;grows&lt;/b&gt;" in page

@@ -14,9 +14,9 @@ from typing import Any, Callable, Dict
 import pytest
 
 import fleet
-from helpers import write_json
 from ecs_optimizer.network_lever import ASSUMED_AWS_SHARE, migration_plan
 from ecs_optimizer.savings_render import COMMENT_MARKER, usd
+from helpers import write_json
 
 GIB = 1024**3
 HOURS = Decimal(730)
@@ -37,7 +37,9 @@ def seed_network(client: Callable[[str], Any], nat_count: int, days: int) -> Dic
     zones = [f"{fleet.REGION}{z}" for z in "abc"]
     gateways = []
     for i in range(nat_count):
-        subnet = ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=zones[i])["Subnet"]["SubnetId"]
+        subnet = ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=zones[i])["Subnet"][
+            "SubnetId"
+        ]
         eip = ec2.allocate_address(Domain="vpc")["AllocationId"]
         gateways.append(ec2.create_nat_gateway(SubnetId=subnet, AllocationId=eip)["NatGateway"]["NatGatewayId"])
     end = dt.datetime.now(dt.timezone.utc).replace(minute=0, second=0, microsecond=0)
@@ -46,8 +48,24 @@ def seed_network(client: Callable[[str], Any], nat_count: int, days: int) -> Dic
         dims = [{"Name": "NatGatewayId", "Value": gateway}]
         for hour in range(1, days * 24 + 1):
             ts = end - dt.timedelta(hours=hour) + dt.timedelta(minutes=30)
-            points.append({"MetricName": "BytesInFromSource", "Dimensions": dims, "Timestamp": ts, "Value": float(FROM_SOURCE_GIB * GIB), "Unit": "Bytes"})
-            points.append({"MetricName": "BytesInFromDestination", "Dimensions": dims, "Timestamp": ts, "Value": float(FROM_DESTINATION_GIB * GIB), "Unit": "Bytes"})
+            points.append(
+                {
+                    "MetricName": "BytesInFromSource",
+                    "Dimensions": dims,
+                    "Timestamp": ts,
+                    "Value": float(FROM_SOURCE_GIB * GIB),
+                    "Unit": "Bytes",
+                }
+            )
+            points.append(
+                {
+                    "MetricName": "BytesInFromDestination",
+                    "Dimensions": dims,
+                    "Timestamp": ts,
+                    "Value": float(FROM_DESTINATION_GIB * GIB),
+                    "Unit": "Bytes",
+                }
+            )
     cloudwatch = client("cloudwatch")
     for start in range(0, len(points), 500):
         cloudwatch.put_metric_data(Namespace="AWS/NATGateway", MetricData=points[start : start + 500])
@@ -72,8 +90,20 @@ def network_file(outputs: Dict[str, Any], client: Callable[[str], Any], tmp_path
 
 
 def run_savings(run_cli, outputs_file: str, network_file: str, fmt: str, *extra: str):
-    result = run_cli("savings", "--outputs", outputs_file, "--policy", "fixed", "--lookback-days", str(LOOKBACK_DAYS),
-                     "--network-outputs", network_file, "--format", fmt, *extra)
+    result = run_cli(
+        "savings",
+        "--outputs",
+        outputs_file,
+        "--policy",
+        "fixed",
+        "--lookback-days",
+        str(LOOKBACK_DAYS),
+        "--network-outputs",
+        network_file,
+        "--format",
+        fmt,
+        *extra,
+    )
     assert result.exit_code == 0, result.stderr
     return result
 
@@ -105,7 +135,9 @@ def test_nat_metrics_price_the_network_lever_with_no_traffic_flag(outputs_file, 
     assert [p["base"] for p in data["percentages"]] == ["of compute", "of compute and network"]
 
 
-def test_the_traffic_flag_overrides_the_estimate_and_reads_no_nat_metrics(outputs_file, network_file, run_cli, contexts):
+def test_the_traffic_flag_overrides_the_estimate_and_reads_no_nat_metrics(
+    outputs_file, network_file, run_cli, contexts
+):
     data = json.loads(run_savings(run_cli, outputs_file, network_file, "json", "--aws-traffic-gb", "10000").stdout)
     assert "given: --aws-traffic-gb" in " ".join(data["notes"])
     calls = {op for ctx in contexts for op in ctx.recorder.counts}
@@ -114,7 +146,10 @@ def test_the_traffic_flag_overrides_the_estimate_and_reads_no_nat_metrics(output
 
 def test_every_format_agrees_with_the_json_to_the_cent(outputs_file, network_file, run_cli):
     data = json.loads(run_savings(run_cli, outputs_file, network_file, "json").stdout)
-    out = {fmt: run_savings(run_cli, outputs_file, network_file, fmt).stdout for fmt in ("table", "markdown", "html", "csv")}
+    out = {
+        fmt: run_savings(run_cli, outputs_file, network_file, fmt).stdout
+        for fmt in ("table", "markdown", "html", "csv")
+    }
     amounts = [data["before"]["monthly"], data["after"]["monthly"], data["monthlySavings"]]
     for row in data["services"] + [data["network"]]:
         amounts += [row["before"], row["after"], row["monthlySavings"]]
@@ -139,7 +174,11 @@ def test_every_format_agrees_with_the_json_to_the_cent(outputs_file, network_fil
         side_sum = sum(Decimal(r["monthly"]) for r in components if r["state"] == side)
         # each line is rounded on its own, so the sum may be a few cents off the total
         assert abs(side_sum - Decimal(str(data[side]["monthly"]))) <= Decimal("0.01") * len(components)
-    assert [r["scope"] for r in rows if r["record"] == "migrationStep"] == ["network:interfaceEndpoints", "", "network:natStrategy"]
+    assert [r["scope"] for r in rows if r["record"] == "migrationStep"] == [
+        "network:interfaceEndpoints",
+        "",
+        "network:natStrategy",
+    ]
 
 
 def test_csv_and_html_are_for_savings_only(outputs_file, run_cli):

@@ -15,10 +15,10 @@ from typing import Any, Callable, Dict, List
 import pytest
 
 import fleet
-from helpers import FAST, write_json
 from ecs_optimizer.nat_flow_split import NatInterface, classify
 from ecs_optimizer.network_lever import ASSUMED_AWS_SHARE
 from ecs_optimizer.network_steps import endpoint_metric
+from helpers import FAST, write_json
 from test_network_lever import FROM_DESTINATION_GIB, FROM_SOURCE_GIB, LOOKBACK_DAYS, seed_network
 
 HOURS = Decimal(730)
@@ -29,7 +29,7 @@ NETWORK_STACK = (
     "config:\n"
     "  network:tier: dev\n"
     "  network:interfaceEndpoints: [ecr.api, sts]  # sts for the app\n"
-    "  network:azCount: \"3\"\n"
+    '  network:azCount: "3"\n'
     "# end of file\n"
 )
 
@@ -74,15 +74,28 @@ def flow_network(outputs, client, tmp_path) -> Dict[str, Any]:
     logs.create_log_group(logGroupName=data["flowLogGroupName"])
     logs.create_log_stream(logGroupName=data["flowLogGroupName"], logStreamName=f"{nat['eni']}-all")
     logs.put_log_events(
-        logGroupName=data["flowLogGroupName"], logStreamName=f"{nat['eni']}-all",
+        logGroupName=data["flowLogGroupName"],
+        logStreamName=f"{nat['eni']}-all",
         logEvents=[{"timestamp": hour_ago(2), "message": m} for m in records],
     )
     return data
 
 
 def savings_json(run_cli, outputs_file: str, network: str, *extra: str) -> Dict[str, Any]:
-    result = run_cli("savings", "--outputs", outputs_file, "--policy", "fixed", "--lookback-days", str(LOOKBACK_DAYS),
-                     "--network-outputs", network, "--format", "json", *extra)
+    result = run_cli(
+        "savings",
+        "--outputs",
+        outputs_file,
+        "--policy",
+        "fixed",
+        "--lookback-days",
+        str(LOOKBACK_DAYS),
+        "--network-outputs",
+        network,
+        "--format",
+        "json",
+        *extra,
+    )
     assert result.exit_code == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -132,9 +145,17 @@ def test_classify_counts_only_outside_legs_of_nat_interfaces():
     vpc = ipaddress.ip_network("10.0.0.0/16")
     aws = [ipaddress.ip_network("52.216.0.0/15")]
     split = classify(
-        [flow("eni-n", "10.0.0.9", "52.217.1.1", 5), flow("eni-n", "10.0.0.9", "8.8.8.8", 7),
-         flow("eni-n", "10.0.1.4", "10.0.0.9", 100), "garbage", flow("eni-x", "10.0.0.9", "8.8.8.8", 1000)],
-        [NatInterface("nat-1", "eni-n", "10.0.0.9")], vpc, aws, "g",
+        [
+            flow("eni-n", "10.0.0.9", "52.217.1.1", 5),
+            flow("eni-n", "10.0.0.9", "8.8.8.8", 7),
+            flow("eni-n", "10.0.1.4", "10.0.0.9", 100),
+            "garbage",
+            flow("eni-x", "10.0.0.9", "8.8.8.8", 1000),
+        ],
+        [NatInterface("nat-1", "eni-n", "10.0.0.9")],
+        vpc,
+        aws,
+        "g",
     )
     assert (split.aws_bytes, split.internet_bytes, split.records, split.skipped) == (5, 7, 2, 1)
 
@@ -153,8 +174,20 @@ def network_stack(tmp_path: Path) -> Path:
 
 
 def step(run_cli, outputs_file: str, network: str, name: str, *extra: str):
-    return run_cli("savings", "--outputs", outputs_file, "--policy", "fixed", "--lookback-days", str(LOOKBACK_DAYS),
-                   "--network-outputs", network, "--migration-step", name, *extra)
+    return run_cli(
+        "savings",
+        "--outputs",
+        outputs_file,
+        "--policy",
+        "fixed",
+        "--lookback-days",
+        str(LOOKBACK_DAYS),
+        "--network-outputs",
+        network,
+        "--migration-step",
+        name,
+        *extra,
+    )
 
 
 def put_endpoint_bytes(client: Callable[[str], Any], vpc: str, endpoints: Dict[str, str], services: List[str]) -> None:
@@ -163,8 +196,15 @@ def put_endpoint_bytes(client: Callable[[str], Any], vpc: str, endpoints: Dict[s
         metric = endpoint_metric(fleet.REGION, vpc, service, endpoints[service])
         client("cloudwatch").put_metric_data(
             Namespace=metric["Namespace"],
-            MetricData=[{"MetricName": metric["MetricName"], "Dimensions": metric["Dimensions"], "Timestamp": now,
-                         "Value": 4096.0, "Unit": "Bytes"}],
+            MetricData=[
+                {
+                    "MetricName": metric["MetricName"],
+                    "Dimensions": metric["Dimensions"],
+                    "Timestamp": now,
+                    "Value": 4096.0,
+                    "Unit": "Bytes",
+                }
+            ],
         )
 
 
@@ -174,16 +214,30 @@ def test_the_endpoints_step_writes_the_network_file_and_rollback_restores_it(
     network = write_json(tmp_path / "network.json", seed_network(client, 3, LOOKBACK_DAYS))
     journal = tmp_path / "step.jsonl"
     pristine = network_stack.read_bytes()
-    result = step(run_cli, outputs_file, network, "endpoints", "--write-config", str(network_stack),
-                  "--step-journal", str(journal), "--format", "json")
+    result = step(
+        run_cli,
+        outputs_file,
+        network,
+        "endpoints",
+        "--write-config",
+        str(network_stack),
+        "--step-journal",
+        str(journal),
+        "--format",
+        "json",
+    )
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["file"]["status"] == "written" and report["journal"] == str(journal)
     # the file's own list (with sts) keeps its order and style; the missing required ones are added
     wanted = ["ecr.api", "sts", "ecr.dkr", "logs", "secretsmanager", "ssm"]
-    assert report["file"]["changes"] == [{"key": "network:interfaceEndpoints", "before": ["ecr.api", "sts"], "after": wanted}]
+    assert report["file"]["changes"] == [
+        {"key": "network:interfaceEndpoints", "before": ["ecr.api", "sts"], "after": wanted}
+    ]
     text = network_stack.read_text()
-    assert "  network:interfaceEndpoints: [ecr.api, sts, ecr.dkr, logs, secretsmanager, ssm] # sts for the app\n" in text
+    assert (
+        "  network:interfaceEndpoints: [ecr.api, sts, ecr.dkr, logs, secretsmanager, ssm] # sts for the app\n" in text
+    )
     assert text.startswith("# Network layer, dev stack.\n") and text.endswith("# end of file\n")
     assert '  network:azCount: "3"\n' in text
     # nothing in AWS changed: savings only reads
@@ -214,8 +268,14 @@ def test_the_nat_step_waits_for_endpoints_and_verification_then_writes_and_rolls
     outputs, client, outputs_file, run_cli, tmp_path, network_stack
 ):
     data = seed_network(client, 3, LOOKBACK_DAYS)
-    early = step(run_cli, outputs_file, write_json(tmp_path / "early.json", data), "natStrategy",
-                 "--write-config", str(network_stack))
+    early = step(
+        run_cli,
+        outputs_file,
+        write_json(tmp_path / "early.json", data),
+        "natStrategy",
+        "--write-config",
+        str(network_stack),
+    )
     assert early.exit_code == 2
     assert "the endpoints step is not done yet" in early.stderr and "nothing written" in early.stderr
     data["vpcEndpoints"] = {name: f"vpce-{name.replace('.', '')}" for name in REQUIRED} | {"s3": "vpce-s3"}
@@ -226,10 +286,18 @@ def test_the_nat_step_waits_for_endpoints_and_verification_then_writes_and_rolls
     assert network_stack.read_text() == NETWORK_STACK
     put_endpoint_bytes(client, data["vpcId"], data["vpcEndpoints"], list(("ecr.dkr", "logs", "secretsmanager")))
     journal = tmp_path / "nat.jsonl"
-    done = step(run_cli, outputs_file, network, "natStrategy", "--write-config", str(network_stack),
-                "--step-journal", str(journal))
+    done = step(
+        run_cli,
+        outputs_file,
+        network,
+        "natStrategy",
+        "--write-config",
+        str(network_stack),
+        "--step-journal",
+        str(journal),
+    )
     assert done.exit_code == 0, done.stderr
-    assert "network:natStrategy: (absent) -> \"single\"" in done.stdout
+    assert 'network:natStrategy: (absent) -> "single"' in done.stdout
     assert "network:natStrategy: single\n" in network_stack.read_text()
     assert run_cli("rollback", "--journal", str(journal), *FAST).exit_code == 0
     assert network_stack.read_text() == NETWORK_STACK
@@ -239,8 +307,14 @@ def test_the_nat_step_waits_for_endpoints_and_verification_then_writes_and_rolls
     "args, message",
     [
         (["--write-config", "X"], "belong to a network migration step: pass --migration-step"),
-        (["--migration-step", "endpoints"], "--migration-step endpoints writes network:interfaceEndpoints: pass --write-config"),
-        (["--migration-step", "verify", "--write-config", "NET"], "--migration-step verify writes nothing: drop --write-config"),
+        (
+            ["--migration-step", "endpoints"],
+            "--migration-step endpoints writes network:interfaceEndpoints: pass --write-config",
+        ),
+        (
+            ["--migration-step", "verify", "--write-config", "NET"],
+            "--migration-step verify writes nothing: drop --write-config",
+        ),
         (["--migration-step", "endpoints", "--write-config", "COMPUTE"], "expected a stack file of the network layer"),
         (["--migration-step", "endpoints", "--format", "csv"], "--migration-step prints table or json, not csv"),
     ],
@@ -254,7 +328,9 @@ def test_bad_step_input_is_one_line_and_changes_nothing(
     (compute / "Pulumi.dev.yaml").write_text("config:\n  compute:tier: dev\n")
     network = write_json(tmp_path / "network.json", seed_network(client, 3, LOOKBACK_DAYS))
     paths = {"NET": str(network_stack), "COMPUTE": str(compute / "Pulumi.dev.yaml"), "X": str(network_stack)}
-    result = run_cli("savings", "--outputs", outputs_file, "--network-outputs", network, *[paths.get(a, a) for a in args])
+    result = run_cli(
+        "savings", "--outputs", outputs_file, "--network-outputs", network, *[paths.get(a, a) for a in args]
+    )
     assert result.exit_code == 2, result.stderr
     assert message in result.stderr.strip().splitlines()[-1]
     assert network_stack.read_text() == NETWORK_STACK

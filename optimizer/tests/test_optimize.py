@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import fleet
-from ecs_optimizer import sizing
-from helpers import FAST, mutating
+from ecs_optimizer import alarm_thresholds
 from ecs_optimizer.report_schema import savings_errors
+from helpers import FAST, mutating
 
 FIXED = ["--policy", "fixed"]
 #: The documented baseline cut for a dev fleet (docs/architecture.md, policy fixed).
@@ -70,8 +70,10 @@ def test_real_run_is_read_back_from_aws(outputs_file, run_cli, client, tmp_path)
     assert result.exit_code == 0, result.stderr
     assert f"Journal: {journal}" in result.stdout
     ecs, aas, ecr, cw = (client(s) for s in ("ecs", "application-autoscaling", "ecr", "cloudwatch"))
-    services = {s["serviceName"]: s for s in ecs.describe_services(
-        cluster=fleet.CLUSTER, services=[f"{n}-dev" for n in fleet.SERVICES])["services"]}
+    services = {
+        s["serviceName"]: s
+        for s in ecs.describe_services(cluster=fleet.CLUSTER, services=[f"{n}-dev" for n in fleet.SERVICES])["services"]
+    }
     targets = {t["ResourceId"]: t for t in aas.describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"]}
     for name, spec in fleet.SERVICES.items():
         svc = services[f"{name}-dev"]
@@ -94,12 +96,14 @@ def test_real_run_is_read_back_from_aws(outputs_file, run_cli, client, tmp_path)
         # above the autoscaling targets by the margin, so a service held at its target is quiet
         for prefix, metric in (("cpu-high", "cpu"), ("memory-high", "memory")):
             target = fleet.AUTOSCALING_TARGETS[metric][1]
-            assert alarms[f"{prefix}-{name}-dev"]["Threshold"] == target + sizing.ALARM_TARGET_MARGIN
+            assert alarms[f"{prefix}-{name}-dev"]["Threshold"] == target + alarm_thresholds.ALARM_TARGET_MARGIN
     assert alarms["http-5xx-frontend-dev"]["Threshold"] == 10.0
     assert alarms["unhealthy-hosts-frontend-dev"]["Threshold"] == 0.0
     # the scaling policy registered on the target is still there
     policies = aas.describe_scaling_policies(ServiceNamespace="ecs")["ScalingPolicies"]
-    assert {p["PolicyName"] for p in policies} == {f"{m}-target-{n}-dev" for n in fleet.SERVICES for m in fleet.AUTOSCALING_TARGETS}
+    assert {p["PolicyName"] for p in policies} == {
+        f"{m}-target-{n}-dev" for n in fleet.SERVICES for m in fleet.AUTOSCALING_TARGETS
+    }
     # the lock is released
     assert fleet.read_state(client)["locks"] == []
 
@@ -113,11 +117,23 @@ def test_new_revision_copies_every_other_field(outputs_file, run_cli, client):
     run_tag = [t for t in new["tags"] if t["key"] == "ecs-optimizer:run"]
     assert len(run_tag) == 1 and run_tag[0]["value"]
     assert [t for t in new["tags"] if t["key"] != "ecs-optimizer:run"] == old["tags"] and old["tags"]
-    differing = {k for k in set(old["taskDefinition"]) | set(new["taskDefinition"])
-                 if old["taskDefinition"].get(k) != new["taskDefinition"].get(k)}
+    differing = {
+        k
+        for k in set(old["taskDefinition"]) | set(new["taskDefinition"])
+        if old["taskDefinition"].get(k) != new["taskDefinition"].get(k)
+    }
     assert differing == {"cpu", "memory", "revision", "taskDefinitionArn"}
-    for key in ("containerDefinitions", "executionRoleArn", "taskRoleArn", "volumes", "runtimePlatform",
-                "ephemeralStorage", "pidMode", "networkMode", "requiresCompatibilities"):
+    for key in (
+        "containerDefinitions",
+        "executionRoleArn",
+        "taskRoleArn",
+        "volumes",
+        "runtimePlatform",
+        "ephemeralStorage",
+        "pidMode",
+        "networkMode",
+        "requiresCompatibilities",
+    ):
         assert new["taskDefinition"][key] == old["taskDefinition"][key]
 
 
@@ -127,12 +143,21 @@ def test_alarms_keep_every_field_but_the_threshold(outputs_file, run_cli, client
     tags_before = {n: cw.list_tags_for_resource(ResourceARN=a["AlarmArn"])["Tags"] for n, a in before.items()}
     assert run_cli("optimize", "--outputs", outputs_file, *FIXED, *FAST).exit_code == 0
     after = {a["AlarmName"]: a for a in cw.describe_alarms()["MetricAlarms"]}
-    volatile = {"Threshold", "AlarmConfigurationUpdatedTimestamp", "StateUpdatedTimestamp", "StateValue",
-                "StateReason", "StateReasonData", "StateTransitionedTimestamp"}
+    volatile = {
+        "Threshold",
+        "AlarmConfigurationUpdatedTimestamp",
+        "StateUpdatedTimestamp",
+        "StateValue",
+        "StateReason",
+        "StateReasonData",
+        "StateTransitionedTimestamp",
+    }
     changed = 0
     for name, old in before.items():
         new = after[name]
-        assert {k: v for k, v in new.items() if k not in volatile} == {k: v for k, v in old.items() if k not in volatile}, name
+        assert {k: v for k, v in new.items() if k not in volatile} == {
+            k: v for k, v in old.items() if k not in volatile
+        }, name
         assert cw.list_tags_for_resource(ResourceARN=new["AlarmArn"])["Tags"] == tags_before[name]
         changed += new["Threshold"] != old["Threshold"]
     # memory-high (80 -> memory target + margin) and running-tasks-low of each service; cpu-high
@@ -157,7 +182,9 @@ def test_second_run_is_a_no_op(outputs_file, history, run_cli, contexts, client)
     assert fleet.read_state(client) == state
 
 
-def test_fixed_does_not_ratchet_after_write_back_and_pulumi_up(outputs, outputs_file, run_cli, contexts, client, tmp_path):
+def test_fixed_does_not_ratchet_after_write_back_and_pulumi_up(
+    outputs, outputs_file, run_cli, contexts, client, tmp_path
+):
     """Run 1 halves; after --write-config and `pulumi up` the outputs declare the halved size
     and export the original as baselineCpu/baselineMemory: run 2 halves that, i.e. nothing."""
     first = run_cli("optimize", "--outputs", outputs_file, *FIXED, *FAST, "--format", "json")
@@ -167,7 +194,9 @@ def test_fixed_does_not_ratchet_after_write_back_and_pulumi_up(outputs, outputs_
     applied = {}
     for name in fleet.SERVICES:
         family = f"{name}-{fleet.SUFFIX}"
-        live = client("ecs").describe_task_definition(taskDefinition=state["services"][family]["taskDefinition"])["taskDefinition"]
+        live = client("ecs").describe_task_definition(taskDefinition=state["services"][family]["taskDefinition"])[
+            "taskDefinition"
+        ]
         applied[name] = (int(live["cpu"]), int(live["memory"]))
     assert applied == FIXED_SIZES
     # what the compute stack outputs after the write-back and `pulumi up`
@@ -175,8 +204,12 @@ def test_fixed_does_not_ratchet_after_write_back_and_pulumi_up(outputs, outputs_
     for name, spec in redeployed["services"].items():
         family = spec["serviceName"]
         spec.update(
-            baselineCpu=spec["cpu"], baselineMemory=spec["memory"], cpu=applied[name][0], memory=applied[name][1],
-            taskDefinitionArn=state["services"][family]["taskDefinition"], desiredCount=state["services"][family]["desiredCount"],
+            baselineCpu=spec["cpu"],
+            baselineMemory=spec["memory"],
+            cpu=applied[name][0],
+            memory=applied[name][1],
+            taskDefinitionArn=state["services"][family]["taskDefinition"],
+            desiredCount=state["services"][family]["desiredCount"],
             minCapacity=state["scalable"][spec["scalableTargetResourceId"]][0],
         )
     after_up = tmp_path / "outputs-after-up.json"
@@ -200,8 +233,19 @@ def test_fixed_does_not_ratchet_after_write_back_and_pulumi_up(outputs, outputs_
 
 def test_journal_records_every_write_ahead_of_the_call(outputs_file, run_cli, tmp_path):
     journal = tmp_path / "j.jsonl"
-    result = run_cli("optimize", "--outputs", outputs_file, "--service", "processing-service", *FIXED, *FAST,
-                     "--journal", str(journal), "--format", "json")
+    result = run_cli(
+        "optimize",
+        "--outputs",
+        outputs_file,
+        "--service",
+        "processing-service",
+        *FIXED,
+        *FAST,
+        "--journal",
+        str(journal),
+        "--format",
+        "json",
+    )
     assert result.exit_code == 0, result.stderr
     lines = [json.loads(line) for line in journal.read_text().splitlines()]
     header = lines[0]

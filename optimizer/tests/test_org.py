@@ -14,9 +14,9 @@ import boto3
 import pytest
 
 import fleet
-from helpers import write_json
 from ecs_optimizer.errors import BadInput
 from ecs_optimizer.org import parse_accounts
+from helpers import write_json
 
 ACCOUNTS = {"111111111111": "payments", "222222222222": "search", "333333333333": "empty"}
 ROLE = "ecs-optimizer"
@@ -26,7 +26,9 @@ def role_session(account: str) -> boto3.Session:
     creds = boto3.client("sts", region_name=fleet.REGION).assume_role(
         RoleArn=f"arn:aws:iam::{account}:role/{ROLE}", RoleSessionName="seed"
     )["Credentials"]
-    return boto3.Session(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"], region_name=fleet.REGION)
+    return boto3.Session(
+        creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"], region_name=fleet.REGION
+    )
 
 
 @pytest.fixture
@@ -64,7 +66,10 @@ def test_org_run_aggregates_accounts_and_isolates_the_failing_one(org_file, run_
     alone = json.loads(single.stdout)
     for r in ok:
         assert (r["before"], r["after"], r["monthlySavings"]) == (
-            alone["before"]["monthly"], alone["after"]["monthly"], alone["monthlySavings"])
+            alone["before"]["monthly"],
+            alone["after"]["monthly"],
+            alone["monthlySavings"],
+        )
     totals = doc["totals"]
     assert (totals["jobs"], totals["succeeded"], totals["failed"]) == (3, 2, 1)
     assert totals["before"] == float(sum(Decimal(str(r["before"])) for r in ok))
@@ -96,7 +101,10 @@ def test_a_bad_accounts_file_is_one_line_and_exit_2(aws, run_cli, tmp_path):
 @pytest.mark.parametrize(
     "entry, message",
     [
-        ({"id": "111111111111", "role": "arn:aws:iam::222222222222:role/x", "environmentSuffix": "dev"}, "is in account 222222222222"),
+        (
+            {"id": "111111111111", "role": "arn:aws:iam::222222222222:role/x", "environmentSuffix": "dev"},
+            "is in account 222222222222",
+        ),
         ({"id": "111111111111", "role": ROLE}, "environmentSuffix"),
         ({"id": "111111111111", "role": ROLE, "environmentSuffix": "dev", "regions": ["mars-1"]}, "region names"),
         ({"id": "111111111111", "role": ROLE, "environmentSuffix": "dev", "team": "x"}, "unknown key team"),
@@ -108,7 +116,18 @@ def test_accounts_file_errors_name_the_entry_and_field(entry: Dict[str, Any], me
 
 
 def test_optimize_dry_run_plans_across_accounts_and_changes_nothing(org_file, run_cli):
-    result = run_cli("optimize", "--dry-run", "--accounts", org_file, "--regions", fleet.REGION, "--policy", "fixed", "--format", "json")
+    result = run_cli(
+        "optimize",
+        "--dry-run",
+        "--accounts",
+        org_file,
+        "--regions",
+        fleet.REGION,
+        "--policy",
+        "fixed",
+        "--format",
+        "json",
+    )
     assert result.exit_code == 4, result.stderr
     doc = json.loads(result.stdout)
     assert [r["status"] for r in doc["accounts"]] == ["ok", "ok", "failed"]

@@ -27,9 +27,19 @@ def test_declared_actions_are_exactly_the_ones_used(outputs, history, run_cli, c
     data = dict(seed_network(client, 1, history), vpcCidr="10.0.0.0/16")
     client("logs").create_log_group(logGroupName=data["flowLogGroupName"])
     network = write_json(tmp_path / "network.json", data)
-    assert run_cli("savings", "--journal", str(journal), "--network-outputs", network, "--lookback-days", str(history)).exit_code == 0
+    assert (
+        run_cli(
+            "savings", "--journal", str(journal), "--network-outputs", network, "--lookback-days", str(history)
+        ).exit_code
+        == 0
+    )
     # the verify step of the network migration reads the endpoints' metrics (none deployed here: exit 4)
-    assert run_cli("savings", "--network-outputs", network, "--migration-step", "verify", "--lookback-days", str(history)).exit_code == 4
+    assert (
+        run_cli(
+            "savings", "--network-outputs", network, "--migration-step", "verify", "--lookback-days", str(history)
+        ).exit_code
+        == 4
+    )
     assert run_cli("rollback", "--journal", str(journal), *FAST).exit_code == 0
     used: Set[str] = set()
     for ctx in contexts:

@@ -89,8 +89,13 @@ def test_ohio_and_oregon_match_virginia_for_fargate_and_nat():
 
 def test_every_region_is_dated_and_sourced_and_arm_is_cheaper():
     assert set(PRICE_TABLES) >= {
-        "us-east-1", "us-east-2", "us-west-2", "eu-west-1", "eu-central-1",
-        "ap-southeast-1", "ap-northeast-1",
+        "us-east-1",
+        "us-east-2",
+        "us-west-2",
+        "eu-west-1",
+        "eu-central-1",
+        "ap-southeast-1",
+        "ap-northeast-1",
     }
     for region, table in PRICE_TABLES.items():
         assert table.region == region
@@ -236,12 +241,12 @@ def test_live_prices_replace_the_fargate_rates_and_match_usage_types_exactly():
 def test_live_pricing_falls_back_to_the_table_on_an_api_error():
     client = pricing_client()
     stub = Stubber(client)
-    stub.add_client_error("get_products", service_error_code="AccessDeniedException",
-                          service_message="not allowed", http_status_code=400)
+    stub.add_client_error(
+        "get_products", service_error_code="AccessDeniedException", service_message="not allowed", http_status_code=400
+    )
     warnings = []
     with stub:
-        prices = load_prices("us-east-1", source="live", session=FakeSession(client),
-                             warn=warnings.append)
+        prices = load_prices("us-east-1", source="live", session=FakeSession(client), warn=warnings.append)
     assert prices == USE1
     assert len(warnings) == 1
     assert "AccessDeniedException" in warnings[0] and "2026-11-01" in warnings[0]
@@ -258,8 +263,7 @@ def test_live_pricing_falls_back_when_the_answer_is_ambiguous():
     )
     warnings = []
     with stub:
-        prices = load_prices("us-east-1", source="live", session=FakeSession(client),
-                             warn=warnings.append)
+        prices = load_prices("us-east-1", source="live", session=FakeSession(client), warn=warnings.append)
     assert prices == USE1
     assert "several prices" in warnings[0]
 
@@ -275,7 +279,6 @@ def test_live_pricing_falls_back_when_only_near_misses_come_back():
     )
     warnings = []
     with stub:
-        prices = load_prices("us-east-1", source="live", session=FakeSession(client),
-                             warn=warnings.append)
+        prices = load_prices("us-east-1", source="live", session=FakeSession(client), warn=warnings.append)
     assert prices == USE1
     assert usage_type in warnings[0]

@@ -100,10 +100,25 @@ def test_malformed_journal_exits_2(aws, run_cli, tmp_path, contexts):
     cases = {
         "not json": "{this is not json\n",
         "no header": json.dumps({"kind": "change"}) + "\n",
-        "unknown resource": json.dumps({"kind": "run", "cluster": "c"}) + "\n" + json.dumps(
-            {"kind": "change", "time": "t", "service": "s", "resource": "bucket", "field": "f",
-             "before": 1, "after": 2, "target": {}}) + "\n",
-        "missing keys": json.dumps({"kind": "run", "cluster": "c"}) + "\n" + json.dumps({"kind": "change", "service": "s"}) + "\n",
+        "unknown resource": json.dumps({"kind": "run", "cluster": "c"})
+        + "\n"
+        + json.dumps(
+            {
+                "kind": "change",
+                "time": "t",
+                "service": "s",
+                "resource": "bucket",
+                "field": "f",
+                "before": 1,
+                "after": 2,
+                "target": {},
+            }
+        )
+        + "\n",
+        "missing keys": json.dumps({"kind": "run", "cluster": "c"})
+        + "\n"
+        + json.dumps({"kind": "change", "service": "s"})
+        + "\n",
         "empty": "",
     }
     for label, text in cases.items():

@@ -6,18 +6,18 @@ from decimal import Decimal
 
 import pytest
 
+from ecs_optimizer.costs import network_costs
 from ecs_optimizer.fargate import all_pairs
 from ecs_optimizer.model import CapacityStrategy, NetworkState, ServiceState
 from ecs_optimizer.pricing import PRICE_TABLES, table_prices
 from ecs_optimizer.report_schema import savings_errors
-from ecs_optimizer.savings_render import COMMENT_MARKER
 from ecs_optimizer.savings import (
     CATEGORIES,
     SCHEMA_VERSION,
     compute_savings,
-    network_costs,
     render_savings,
 )
+from ecs_optimizer.savings_render import COMMENT_MARKER
 from ecs_optimizer.sizing import SizingOptions, plan_service
 
 USE1 = PRICE_TABLES["us-east-1"]
@@ -25,12 +25,30 @@ GIB = 1024**3
 ON_DEMAND = CapacityStrategy(base=0, on_demand_weight=1, spot_weight=0)
 
 
-def svc(name, cpu=512, memory=1024, desired=3, min_capacity=2, critical=False, keep=10,
-        images=(), strategy=ON_DEMAND, arch="X86_64"):
+def svc(
+    name,
+    cpu=512,
+    memory=1024,
+    desired=3,
+    min_capacity=2,
+    critical=False,
+    keep=10,
+    images=(),
+    strategy=ON_DEMAND,
+    arch="X86_64",
+):
     return ServiceState(
-        service=name, cpu=cpu, memory=memory, desired_count=desired, min_capacity=min_capacity,
-        max_capacity=6, critical=critical, architecture=arch, strategy=strategy,
-        ecr_keep_images=keep, ecr_image_bytes=tuple(images),
+        service=name,
+        cpu=cpu,
+        memory=memory,
+        desired_count=desired,
+        min_capacity=min_capacity,
+        max_capacity=6,
+        critical=critical,
+        architecture=arch,
+        strategy=strategy,
+        ecr_keep_images=keep,
+        ecr_image_bytes=tuple(images),
     )
 
 
@@ -58,8 +76,7 @@ def test_six_tasks_from_the_reference_notes():
 
 
 def test_one_idle_nat_gateway_is_32_85():
-    costs = network_costs(NetworkState(nat_gateway_count=1, availability_zones=1,
-                                       interface_endpoint_count=0), USE1)
+    costs = network_costs(NetworkState(nat_gateway_count=1, availability_zones=1, interface_endpoint_count=0), USE1)
     assert costs.before == Decimal("32.85")
 
 
@@ -77,8 +94,7 @@ def dev_fleet():
 
 def test_dev_baseline_to_fixed_by_hand():
     before = dev_fleet()
-    after = {name: plan_service(s, "dev", "fixed", None, SizingOptions()).after
-             for name, s in before.items()}
+    after = {name: plan_service(s, "dev", "fixed", None, SizingOptions()).after for name, s in before.items()}
     report = compute_savings(before, after, USE1)
 
     # before: 3 x (0.5 x 0.04048 + 1 x 0.004445) x 730 = 54.06015, + 10 GiB x 0.10 = 55.06015
@@ -89,9 +105,9 @@ def test_dev_baseline_to_fixed_by_hand():
     assert report.after_monthly == Decimal("46.7303255")
     breakdown = report.breakdown()
     assert breakdown["rightsizing"] == Decimal("81.090225")  # 3 services x 3 x 9.010025
-    assert breakdown["taskCount"] == Decimal("27.030075")    # 3 services x 1 x 9.010025
-    assert breakdown["spot"] == Decimal("8.8298245")         # 2 x (18.02005 - 13.60513775)
-    assert breakdown["ecrStorage"] == Decimal("1.5")         # 3 x 5 GiB x 0.10
+    assert breakdown["taskCount"] == Decimal("27.030075")  # 3 services x 1 x 9.010025
+    assert breakdown["spot"] == Decimal("8.8298245")  # 2 x (18.02005 - 13.60513775)
+    assert breakdown["ecrStorage"] == Decimal("1.5")  # 3 x 5 GiB x 0.10
     assert breakdown["network"] == 0
 
     data = report.to_dict()
@@ -114,14 +130,12 @@ def test_to_dict_has_exactly_the_documented_shape():
     assert list(data)[:3] == ["schemaVersion", "environment", "cluster"]
     assert data["schemaVersion"] == SCHEMA_VERSION
     assert data["currency"] == "USD" and data["hoursPerMonth"] == 730
-    assert data["pricing"] == {"source": USE1.source, "region": "us-east-1",
-                               "asOf": "2026-11-01"}
+    assert data["pricing"] == {"source": USE1.source, "region": "us-east-1", "asOf": "2026-11-01"}
     assert list(data["before"]) == ["monthly"] and list(data["after"]) == ["monthly"]
     assert [b["category"] for b in data["breakdown"]] == list(CATEGORIES)
     assert list(CATEGORIES) == ["rightsizing", "graviton", "taskCount", "spot", "ecrStorage", "network"]
     assert all(list(b) == ["category", "monthly"] for b in data["breakdown"])
-    assert all(list(s) == ["service", "before", "after", "monthlySavings"]
-               for s in data["services"])
+    assert all(list(s) == ["service", "before", "after", "monthlySavings"] for s in data["services"])
 
 
 # ----------------------------------------------------------------- lever sequence
@@ -157,7 +171,7 @@ def test_ecr_prices_only_the_images_the_rule_keeps():
     after = {"s": before["s"].with_changes(ecr_keep_images=2)}
     report = compute_savings(before, after, USE1)
     assert report.before_monthly == Decimal("0.8")  # 8 GiB x 0.10
-    assert report.after_monthly == Decimal("0.5")   # the 2 newest: 5 GiB
+    assert report.after_monthly == Decimal("0.5")  # the 2 newest: 5 GiB
     assert report.breakdown()["ecrStorage"] == Decimal("0.3")
 
 
@@ -183,12 +197,18 @@ def test_random_fleets_break_down_exactly_at_every_rounding():
         for i in range(rng.randint(1, 8)):
             cpu, memory = rng.choice(pairs)
             images = [rng.randint(1, 5 * GIB) for _ in range(rng.randint(0, 15))]
-            before[f"s{i}"] = svc(f"s{i}", cpu=cpu, memory=memory, desired=rng.randint(1, 9),
-                                  min_capacity=rng.randint(1, 3), critical=rng.random() < 0.3,
-                                  keep=rng.choice([None, 3, 10]), images=images)
+            before[f"s{i}"] = svc(
+                f"s{i}",
+                cpu=cpu,
+                memory=memory,
+                desired=rng.randint(1, 9),
+                min_capacity=rng.randint(1, 3),
+                critical=rng.random() < 0.3,
+                keep=rng.choice([None, 3, 10]),
+                images=images,
+            )
         opts = SizingOptions(spot_share=rng.choice([0.7, 0.8, 1.0]))
-        after = {n: plan_service(s, rng.choice(["dev", "prod"]), "fixed", None, opts).after
-                 for n, s in before.items()}
+        after = {n: plan_service(s, rng.choice(["dev", "prod"]), "fixed", None, opts).after for n, s in before.items()}
         network = NetworkState(rng.randint(0, 3), 3, rng.randint(0, 6))
         report = compute_savings(before, after, USE1, network=network)
         assert sum(report.breakdown().values()) == report.monthly_savings
@@ -248,8 +268,7 @@ def test_without_network_outputs_the_network_lever_is_zero_and_unpriced():
 
 def fixed_report(network=None):
     before = dev_fleet()
-    after = {n: plan_service(s, "dev", "fixed", None, SizingOptions()).after
-             for n, s in before.items()}
+    after = {n: plan_service(s, "dev", "fixed", None, SizingOptions()).after for n, s in before.items()}
     return compute_savings(before, after, USE1, network=network)
 
 
@@ -263,13 +282,22 @@ def test_json_rendering_is_to_dict():
 def test_table_rendering_is_aligned_and_complete():
     text = render_savings(fixed_report(NetworkState(3, 3, 5)), "table")
     lines = text.splitlines()
-    service_table = lines[1: lines.index("")]  # header, rule, rows
+    service_table = lines[1 : lines.index("")]  # header, rule, rows
     assert service_table[2].startswith("api ")
     assert len({len(line) for line in service_table}) == 1  # right-aligned money columns
     assert "49.3% of compute and network" in text and "71.7% of compute" in text
     # with the network: 165.18045 + 208.05 before, 46.7303255 + 142.35 after
-    for expected in ("$373.23", "$189.08", "$184.15", "rightsizing", "$81.09",
-                     "network (NAT, endpoints)", "$65.70", "2026-11-01", "730 hours"):
+    for expected in (
+        "$373.23",
+        "$189.08",
+        "$184.15",
+        "rightsizing",
+        "$81.09",
+        "network (NAT, endpoints)",
+        "$65.70",
+        "2026-11-01",
+        "730 hours",
+    ):
         assert expected in text
 
 
@@ -294,7 +322,6 @@ def test_network_lever_prices_aws_bound_traffic_moved_from_nat_to_endpoints():
     after = 1 x 32.85 + 5 endpoints x 3 AZs x 0.01 x 730 + 1000 x 0.01 = 32.85 + 109.50 + 10 = 152.35;
     so at 1,000 GB the recommendation still costs more (no saving), and at 10,000 GB
     before = 98.55 + 450 = 548.55, after = 142.35 + 100 = 242.35: a saving of 306.20."""
-    from ecs_optimizer.savings import network_costs
 
     prices = table_prices("us-east-1")
     small = network_costs(NetworkState(3, 3, 0, 1, aws_traffic_gb_month=1000), prices)
@@ -324,7 +351,12 @@ def test_savings_plan_covers_the_on_demand_floor_at_the_dated_discounts():
     assert [tasks for _, tasks, _ in plan.floor_by_service] == [1, 1, 1]
     assert float(plan.floor_hourly) == pytest.approx(0.0370275)
     one, three = plan.terms
-    assert (one.term, float(one.discount), three.term, float(three.discount)) == ("1yr-no-upfront", 0.2, "3yr-no-upfront", 0.45)
+    assert (one.term, float(one.discount), three.term, float(three.discount)) == (
+        "1yr-no-upfront",
+        0.2,
+        "3yr-no-upfront",
+        0.45,
+    )
     assert float(one.hourly_commitment) == pytest.approx(0.0370275 * 0.8)
     assert float(three.monthly_savings) == pytest.approx(0.0370275 * 0.45 * 730)
     data = fixed_report().to_dict()["savingsPlan"]

@@ -37,8 +37,18 @@ def without_time(report: dict) -> dict:
 
 def test_journal_savings_equal_a_hand_computation(outputs_file, run_cli, tmp_path):
     journal = tmp_path / "j.jsonl"
-    result = run_cli("optimize", "--outputs", outputs_file, "--service", "frontend", "--policy", "fixed",
-                     *FAST, "--journal", str(journal))
+    result = run_cli(
+        "optimize",
+        "--outputs",
+        outputs_file,
+        "--service",
+        "frontend",
+        "--policy",
+        "fixed",
+        *FAST,
+        "--journal",
+        str(journal),
+    )
     assert result.exit_code == 0, result.stderr
     result = run_cli("savings", "--journal", str(journal), "--format", "json")
     assert result.exit_code == 0, result.stderr
@@ -49,8 +59,14 @@ def test_journal_savings_equal_a_hand_computation(outputs_file, run_cli, tmp_pat
     before = 3 * task_month(512, 1024) + ecr_month(sizes[-10:])
     after = 2 * task_month(256, 512) + ecr_month(sizes[-5:])
     assert cents(task_month(512, 1024)) == 18.02  # the first worked check of docs/pricing.md
-    assert data["services"] == [{"service": "frontend", "before": cents(before), "after": cents(after),
-                                 "monthlySavings": round(cents(before) - cents(after), 2)}]
+    assert data["services"] == [
+        {
+            "service": "frontend",
+            "before": cents(before),
+            "after": cents(after),
+            "monthlySavings": round(cents(before) - cents(after), 2),
+        }
+    ]
     assert data["before"]["monthly"] == cents(before) and data["after"]["monthly"] == cents(after)
     breakdown = {b["category"]: b["monthly"] for b in data["breakdown"]}
     assert breakdown["spot"] == 0 and breakdown["network"] == 0
@@ -65,7 +81,9 @@ def test_default_savings_match_the_optimize_plan_and_the_realised_run(outputs_fi
     assert plan.exit_code == 0, plan.stderr
     assert all(not ctx.recorder.mutating() for ctx in contexts)
     journal = tmp_path / "j.jsonl"
-    run = run_cli("optimize", "--outputs", outputs_file, "--policy", "fixed", *FAST, "--journal", str(journal), "--format", "json")
+    run = run_cli(
+        "optimize", "--outputs", outputs_file, "--policy", "fixed", *FAST, "--journal", str(journal), "--format", "json"
+    )
     assert run.exit_code == 0, run.stderr
     realised = run_cli("savings", "--journal", str(journal), "--format", "json")
     planned = without_time(json.loads(plan.stdout))
@@ -84,13 +102,30 @@ def test_network_outputs_price_nat_against_endpoints(outputs_file, run_cli, tmp_
     network = {
         "natGatewayCount": 3,
         "availabilityZones": ["us-east-1a", "us-east-1b", "us-east-1c"],
-        "vpcEndpoints": {"s3": "vpce-1", "ecr.api": "vpce-2", "ecr.dkr": "vpce-3", "logs": "vpce-4",
-                         "secretsmanager": "vpce-5", "ssm": "vpce-6"},
+        "vpcEndpoints": {
+            "s3": "vpce-1",
+            "ecr.api": "vpce-2",
+            "ecr.dkr": "vpce-3",
+            "logs": "vpce-4",
+            "secretsmanager": "vpce-5",
+            "ssm": "vpce-6",
+        },
     }
     path = write_json(tmp_path / "network.json", network)
     # --aws-traffic-gb 0: hourly charges only, no NAT metrics read
-    result = run_cli("savings", "--outputs", outputs_file, "--policy", "fixed", "--network-outputs", path,
-                     "--aws-traffic-gb", "0", "--format", "json")
+    result = run_cli(
+        "savings",
+        "--outputs",
+        outputs_file,
+        "--policy",
+        "fixed",
+        "--network-outputs",
+        path,
+        "--aws-traffic-gb",
+        "0",
+        "--format",
+        "json",
+    )
     assert result.exit_code == 0, result.stderr
     breakdown = {b["category"]: b["monthly"] for b in json.loads(result.stdout)["breakdown"]}
     # two of three NAT gateways go; the five interface endpoints stay (s3 is a free gateway endpoint)
@@ -103,10 +138,25 @@ def test_network_outputs_price_nat_against_endpoints(outputs_file, run_cli, tmp_
 
 
 def test_aws_bound_traffic_moves_from_nat_to_endpoints(outputs_file, run_cli, tmp_path):
-    network = {"natGatewayCount": 3, "availabilityZones": ["us-east-1a", "us-east-1b", "us-east-1c"], "vpcEndpoints": {"s3": "vpce-1"}}
+    network = {
+        "natGatewayCount": 3,
+        "availabilityZones": ["us-east-1a", "us-east-1b", "us-east-1c"],
+        "vpcEndpoints": {"s3": "vpce-1"},
+    }
     path = write_json(tmp_path / "network.json", network)
-    result = run_cli("savings", "--outputs", outputs_file, "--policy", "fixed", "--network-outputs", path,
-                     "--aws-traffic-gb", "10000", "--format", "json")
+    result = run_cli(
+        "savings",
+        "--outputs",
+        outputs_file,
+        "--policy",
+        "fixed",
+        "--network-outputs",
+        path,
+        "--aws-traffic-gb",
+        "10000",
+        "--format",
+        "json",
+    )
     assert result.exit_code == 0, result.stderr
     breakdown = {b["category"]: b["monthly"] for b in json.loads(result.stdout)["breakdown"]}
     # before: 3 NATs + 10,000 GB at the NAT's $0.045; after: 1 NAT, 5 endpoints in 3 AZs, 10,000 GB at $0.01

@@ -15,15 +15,14 @@ import pytest
 
 import fleet
 from ecs_optimizer.report_schema import savings_errors
+from ecs_optimizer_lab.emulator import Emulator
 from test_savings_cli import without_time
-import moto_ecs
-
 
 
 @pytest.fixture
 def moto_server(aws_env, monkeypatch) -> Iterator[str]:
-    with moto_ecs.running_server() as url:
-        yield url
+    with Emulator(region=fleet.REGION) as emulator:
+        yield emulator.endpoint
 
 
 def _cli(args: List[str], cwd: Path, env: Dict[str, str]) -> subprocess.CompletedProcess:

@@ -5,32 +5,41 @@ from typing import List
 
 import pytest
 
-from ecs_optimizer import sizing
-
+from ecs_optimizer import alarm_thresholds, sizing, task_sizes
+from ecs_optimizer import usage as usage_mod
+from ecs_optimizer.alarm_thresholds import alarm_threshold
 from ecs_optimizer.fargate import all_pairs
 from ecs_optimizer.model import CapacityStrategy, ServiceState
-from ecs_optimizer.sizing import (
-    Decision,
-    SizingOptions,
-    Usage,
-    alarm_threshold,
-    cheapest_covering,
-    halve_size,
-    plan_service,
-    rescale_usage,
-    usage_from_series,
-)
+from ecs_optimizer.sizing import Decision, SizingOptions, plan_service
+from ecs_optimizer.task_sizes import cheapest_covering, halve_size
+from ecs_optimizer.usage import Usage, rescale_usage, usage_from_series
 
 OPTS = SizingOptions()
 ON_DEMAND = CapacityStrategy(base=0, on_demand_weight=1, spot_weight=0)
 
 
-def svc(cpu=512, memory=1024, desired=3, min_capacity=2, max_capacity=6, critical=False,
-        arch="X86_64", strategy=ON_DEMAND, keep=10):
+def svc(
+    cpu=512,
+    memory=1024,
+    desired=3,
+    min_capacity=2,
+    max_capacity=6,
+    critical=False,
+    arch="X86_64",
+    strategy=ON_DEMAND,
+    keep=10,
+):
     return ServiceState(
-        service="worker", cpu=cpu, memory=memory, desired_count=desired,
-        min_capacity=min_capacity, max_capacity=max_capacity, critical=critical,
-        architecture=arch, strategy=strategy, ecr_keep_images=keep,
+        service="worker",
+        cpu=cpu,
+        memory=memory,
+        desired_count=desired,
+        min_capacity=min_capacity,
+        max_capacity=max_capacity,
+        critical=critical,
+        architecture=arch,
+        strategy=strategy,
+        ecr_keep_images=keep,
     )
 
 
@@ -176,13 +185,13 @@ def test_fixed_keeps_arm():
 
 @pytest.mark.parametrize(
     "counts,expected",
-    [((3, 2, 6), (2, 1)), ((1, 1, 2), (1, 1)), ((2, 1, 4), (2, 1)), ((6, 4, 10), (2, 1)),
-     ((0, 0, 2), (0, 0))],
+    [((3, 2, 6), (2, 1)), ((1, 1, 2), (1, 1)), ((2, 1, 4), (2, 1)), ((6, 4, 10), (2, 1)), ((0, 0, 2), (0, 0))],
 )
 def test_fixed_counts_target_min_one_and_one_spare_never_raised(counts, expected):
     desired, min_capacity, max_capacity = counts
-    after = plan_service(svc(desired=desired, min_capacity=min_capacity,
-                             max_capacity=max_capacity), "dev", "fixed", None, OPTS).after
+    after = plan_service(
+        svc(desired=desired, min_capacity=min_capacity, max_capacity=max_capacity), "dev", "fixed", None, OPTS
+    ).after
     assert (after.desired_count, after.min_capacity) == expected
     assert after.max_capacity == max_capacity
 
@@ -228,16 +237,14 @@ def test_a_higher_current_spot_share_is_kept():
 
 def test_a_current_share_of_two_thirds_is_kept_exactly_not_lowered():
     current = CapacityStrategy(base=1, on_demand_weight=1, spot_weight=2)
-    strategy = plan_service(svc(strategy=current), "dev", "fixed", None,
-                            SizingOptions(spot_share=0.5)).after.strategy
+    strategy = plan_service(svc(strategy=current), "dev", "fixed", None, SizingOptions(spot_share=0.5)).after.strategy
     assert strategy == CapacityStrategy(base=1, on_demand_weight=1, spot_weight=2)
     assert strategy.spot_share >= 2 / 3
 
 
 def test_a_current_share_is_never_rounded_down():
     current = CapacityStrategy(base=1, on_demand_weight=42, spot_weight=83)  # 66.4% Spot
-    strategy = plan_service(svc(strategy=current), "dev", "fixed", None,
-                            SizingOptions(spot_share=0.5)).after.strategy
+    strategy = plan_service(svc(strategy=current), "dev", "fixed", None, SizingOptions(spot_share=0.5)).after.strategy
     assert strategy == CapacityStrategy(base=1, on_demand_weight=33, spot_weight=67)
 
 
@@ -314,8 +321,7 @@ def test_metrics_beyond_the_largest_size_leaves_size_and_count():
 def test_metrics_skips_services_short_of_history(usage):
     state = svc()
     decision = plan_service(state, "dev", "metrics", usage, OPTS)
-    assert decision == Decision(after=state, policy_used="metrics", reason=decision.reason,
-                                skipped=True)
+    assert decision == Decision(after=state, policy_used="metrics", reason=decision.reason, skipped=True)
     assert decision.reason.startswith("skipped:")
     assert ("3.0 days" in decision.reason) if usage else ("no CloudWatch" in decision.reason)
 
@@ -377,8 +383,9 @@ def replan(state, tier, policy, usage, baseline=None):
     return first, second
 
 
-@pytest.mark.parametrize("tier,cpu,memory", [("dev", 512, 1024), ("prod", 1024, 2048),
-                                             ("dev", 256, 512), ("prod", 512, 1024)])
+@pytest.mark.parametrize(
+    "tier,cpu,memory", [("dev", 512, 1024), ("prod", 1024, 2048), ("dev", 256, 512), ("prod", 512, 1024)]
+)
 @pytest.mark.parametrize("critical", [True, False])
 def test_fixed_rerun_of_the_documented_fleet_is_a_no_op(tier, cpu, memory, critical):
     first, second = replan(svc(cpu, memory, critical=critical), tier, "fixed", None)
@@ -396,8 +403,14 @@ def test_fixed_rerun_anchored_on_the_baseline_is_a_no_op_for_every_size(cpu, mem
 
 @pytest.mark.parametrize(
     "cpu,memory,usage",
-    [(512, 1024, (20, 30)), (1024, 2048, (30, 30)), (256, 512, (90, 50)),
-     (4096, 16384, (35, 70)), (1024, 8192, (10, 50)), (2048, 4096, (5, 95))],
+    [
+        (512, 1024, (20, 30)),
+        (1024, 2048, (30, 30)),
+        (256, 512, (90, 50)),
+        (4096, 16384, (35, 70)),
+        (1024, 8192, (10, 50)),
+        (2048, 4096, (5, 95)),
+    ],
 )
 @pytest.mark.parametrize("policy", ["metrics", "auto"])
 def test_metrics_rerun_on_the_same_load_is_a_no_op(cpu, memory, usage, policy):
@@ -462,10 +475,10 @@ def test_running_tasks_low_follows_the_minimum_even_when_it_was_already_set():
 def test_thresholds_sit_a_margin_above_the_autoscaling_target_whatever_the_size():
     before, after = svc(1024, 2048), svc(512, 1024)
     for target in (50.0, 70.0, 75.0):
-        want = target + sizing.ALARM_TARGET_MARGIN
+        want = target + alarm_thresholds.ALARM_TARGET_MARGIN
         assert alarm_threshold("cpuHigh", 80.0, before, after, target) == want
         assert alarm_threshold("memoryHigh", 80.0, after, after, target) == want  # a re-run: same value
-    assert alarm_threshold("cpuHigh", 80.0, before, after, 90.0) == sizing.ALARM_THRESHOLD_BAND[1]
+    assert alarm_threshold("cpuHigh", 80.0, before, after, 90.0) == alarm_thresholds.ALARM_THRESHOLD_BAND[1]
 
 
 def _held_at_target_trace(target: float, hours: int, swing: float) -> List[float]:
@@ -483,7 +496,7 @@ def test_replayed_load_held_at_the_target_never_fires_the_new_alarms():
     retuned alarms never fire; the old size-only rule's thresholds fire most of the time."""
     before, after = svc(1024, 2048), svc(512, 1024)
     for kind, target in (("cpuHigh", 70.0), ("memoryHigh", 75.0)):
-        trace = _held_at_target_trace(target, 14 * 24, swing=sizing.ALARM_TARGET_MARGIN * 0.8)
+        trace = _held_at_target_trace(target, 14 * 24, swing=alarm_thresholds.ALARM_TARGET_MARGIN * 0.8)
         new = alarm_threshold(kind, 80.0, before, after, target)
         assert _hours_firing(new, trace) == 0, kind
         size_only = alarm_threshold(kind, 80.0, before, after)  # no target known: 80 -> 60
@@ -493,9 +506,9 @@ def test_replayed_load_held_at_the_target_never_fires_the_new_alarms():
 def test_fixed_never_cuts_below_the_observed_peak_when_history_exists():
     current = svc(2048, 4096, desired=3, min_capacity=2)
     # peak memory 1,497 MiB per task at 3 tasks: 36.5% of 4096; busiest hour 40% CPU
-    usage = sizing.Usage(cpu_p95_pct=20.0, mem_peak_pct=36.5, datapoints=336, days_covered=14.0, cpu_peak_pct=40.0)
+    usage = Usage(cpu_p95_pct=20.0, mem_peak_pct=36.5, datapoints=336, days_covered=14.0, cpu_peak_pct=40.0)
     decision = sizing.plan_service(current, "dev", "fixed", usage, SizingOptions())
-    cpu_need, mem_need = sizing.per_task_need(current, usage, decision.after.desired_count, 0.0)
+    cpu_need, mem_need = task_sizes.per_task_need(current, usage, decision.after.desired_count, 0.0)
     assert decision.after.memory >= mem_need and decision.after.cpu >= cpu_need
     assert decision.after.memory > 1024  # the blind halving would have been 1024 MiB
     assert "the observed peak" in decision.reason
@@ -512,17 +525,17 @@ def test_unknown_alarm_kind_is_rejected():
 def test_per_task_need_covers_the_busiest_hour_unpadded():
     """A bursty service: p95 with headroom is below its peak hour, so the peak decides."""
     current = ServiceState(service="bursty", cpu=1024, memory=2048, desired_count=2, min_capacity=1, max_capacity=6)
-    steady = sizing.Usage(cpu_p95_pct=20.0, mem_peak_pct=30.0, datapoints=336, days_covered=14.0)
-    bursty = sizing.Usage(cpu_p95_pct=20.0, mem_peak_pct=30.0, datapoints=336, days_covered=14.0, cpu_peak_pct=60.0)
-    cpu_steady, _ = sizing.per_task_need(current, steady, 2, 0.2)
-    cpu_bursty, _ = sizing.per_task_need(current, bursty, 2, 0.2)
+    steady = Usage(cpu_p95_pct=20.0, mem_peak_pct=30.0, datapoints=336, days_covered=14.0)
+    bursty = Usage(cpu_p95_pct=20.0, mem_peak_pct=30.0, datapoints=336, days_covered=14.0, cpu_peak_pct=60.0)
+    cpu_steady, _ = task_sizes.per_task_need(current, steady, 2, 0.2)
+    cpu_bursty, _ = task_sizes.per_task_need(current, bursty, 2, 0.2)
     assert cpu_steady == pytest.approx(0.20 * 1.2 * 1024)
     assert cpu_bursty == pytest.approx(0.60 * 1024)
 
 
 def test_usage_from_series_reports_the_peak_and_rescale_keeps_it():
-    usage = sizing.usage_from_series([10.0] * 95 + [90.0] * 5, [40.0] * 100, 3600)
+    usage = usage_mod.usage_from_series([10.0] * 95 + [90.0] * 5, [40.0] * 100, 3600)
     assert usage.cpu_p95_pct == 10.0 and usage.cpu_peak_pct == 90.0
     before = ServiceState(service="s", cpu=1024, memory=2048, desired_count=2, min_capacity=1, max_capacity=4)
     after = before.with_changes(cpu=512, memory=1024)
-    assert sizing.rescale_usage(usage, before, after).cpu_peak_pct == pytest.approx(180.0)
+    assert usage_mod.rescale_usage(usage, before, after).cpu_peak_pct == pytest.approx(180.0)

@@ -11,6 +11,7 @@ import pytest
 import fleet
 from ecs_optimizer import targets as tg
 from ecs_optimizer.aws import AwsSettings, open_context
+from ecs_optimizer.discovery import discover
 from ecs_optimizer.errors import BadInput
 from helpers import write_json
 
@@ -34,7 +35,10 @@ def test_baseline_outputs_are_optional_typed_and_a_valid_pair():
     assert (declared.cpu, declared.memory, declared.baseline) == (512, 1024, (1024, 2048))
     bad = [
         ({"baselineCpu": "1024"}, r"services\.api-gateway\.baselineCpu: expected an integer"),
-        ({"baselineMemory": 512}, r"services\.api-gateway.*baselineCpu/baselineMemory: memory 512 MiB is not valid with cpu 1024"),
+        (
+            {"baselineMemory": 512},
+            r"services\.api-gateway.*baselineCpu/baselineMemory: memory 512 MiB is not valid with cpu 1024",
+        ),
         ({"baselineMemory": None}, r"baselineCpu and baselineMemory come together; baselineMemory is missing"),
     ]
     for change, message in bad:
@@ -47,14 +51,25 @@ def test_baseline_outputs_are_optional_typed_and_a_valid_pair():
 def test_discovery_by_suffix_matches_the_outputs(outputs, run_cli, monkeypatch):
     monkeypatch.setenv("ENVIRONMENT_SUFFIX", "dev")
     ctx = open_context(AwsSettings(region=fleet.REGION))
-    found = tg.discover(ctx, "dev", None)
+    found = discover(ctx, "dev", None)
     declared = tg.parse_compute_outputs(outputs, "outputs")
     assert found.tier == "dev"  # from the cluster's Tier tag
     assert set(found.services) == set(declared.services)
     for name, target in found.services.items():
         other = declared.services[name]
-        assert (target.service_name, target.critical, target.scalable_target_resource_id, target.repository_name, target.alarms) == (
-            other.service_name, other.critical, other.scalable_target_resource_id, other.repository_name, other.alarms)
+        assert (
+            target.service_name,
+            target.critical,
+            target.scalable_target_resource_id,
+            target.repository_name,
+            target.alarms,
+        ) == (
+            other.service_name,
+            other.critical,
+            other.scalable_target_resource_id,
+            other.repository_name,
+            other.alarms,
+        )
     # and the CLI plans the same fleet without any outputs file
     result = run_cli("optimize", "--dry-run", "--policy", "fixed", "--format", "json")
     assert result.exit_code == 0, result.stderr
@@ -77,19 +92,46 @@ def test_discovery_unknown_service_exits_2(outputs, run_cli, monkeypatch):
 def test_observability_outputs_name_the_alarms(outputs_file, tmp_path, run_cli, client):
     obs = fleet.observability_outputs()
     path = write_json(tmp_path / "obs.json", obs)
-    result = run_cli("optimize", "--outputs", outputs_file, "--observability-outputs", path, "--dry-run",
-                     "--policy", "fixed", "--format", "json")
+    result = run_cli(
+        "optimize",
+        "--outputs",
+        outputs_file,
+        "--observability-outputs",
+        path,
+        "--dry-run",
+        "--policy",
+        "fixed",
+        "--format",
+        "json",
+    )
     assert result.exit_code == 0, result.stderr
-    alarms = {c["resource"] for s in json.loads(result.stdout)["services"] for c in s["changes"] if c["resource"].startswith("alarm:")}
+    alarms = {
+        c["resource"]
+        for s in json.loads(result.stdout)["services"]
+        for c in s["changes"]
+        if c["resource"].startswith("alarm:")
+    }
     assert "alarm:memory-high-frontend-dev" in alarms
     # an alarm the observability outputs promise must exist
     obs["alarms"]["frontend"]["cpuHigh"]["name"] = "cpu-high-frontend-renamed"
-    result = run_cli("optimize", "--outputs", outputs_file, "--observability-outputs",
-                     write_json(tmp_path / "obs2.json", obs), "--dry-run")
+    result = run_cli(
+        "optimize",
+        "--outputs",
+        outputs_file,
+        "--observability-outputs",
+        write_json(tmp_path / "obs2.json", obs),
+        "--dry-run",
+    )
     assert result.exit_code == 3 and "cpu-high-frontend-renamed" in result.stderr
     del obs["alarms"]["frontend"]["cpuHigh"]
-    result = run_cli("optimize", "--outputs", outputs_file, "--observability-outputs",
-                     write_json(tmp_path / "obs3.json", obs), "--dry-run")
+    result = run_cli(
+        "optimize",
+        "--outputs",
+        outputs_file,
+        "--observability-outputs",
+        write_json(tmp_path / "obs3.json", obs),
+        "--dry-run",
+    )
     assert result.exit_code == 2 and "alarms.frontend: missing key cpuHigh" in result.stderr
 
 
@@ -110,14 +152,15 @@ def test_stack_runs_pulumi_in_stacks_compute(outputs, tmp_path, monkeypatch, run
     record = tmp_path / "call.txt"
     write_json(tmp_path / "out.json", outputs)
     script = bin_dir / "pulumi"
-    script.write_text(f"#!/bin/sh\necho \"$PWD $@\" > {record}\ncat {tmp_path / 'out.json'}\n")
+    script.write_text(f'#!/bin/sh\necho "$PWD $@" > {record}\ncat {tmp_path / "out.json"}\n')
     script.chmod(script.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.chdir(tmp_path / "repo")
     result = run_cli("optimize", "--stack", "org/compute/dev", "--dry-run", "--policy", "fixed", "--format", "json")
     assert result.exit_code == 0, result.stderr
     assert record.read_text().strip() == (
-        f"{tmp_path / 'repo' / 'stacks' / 'compute'} stack output --json --show-secrets=false --stack org/compute/dev")
+        f"{tmp_path / 'repo' / 'stacks' / 'compute'} stack output --json --show-secrets=false --stack org/compute/dev"
+    )
     assert json.loads(result.stdout)["cluster"] == fleet.CLUSTER
     script.write_text("#!/bin/sh\necho 'error: no stack named dev found' >&2\nexit 255\n")
     result = run_cli("optimize", "--stack", "dev", "--dry-run")

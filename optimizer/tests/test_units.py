@@ -8,18 +8,33 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 
-from ecs_optimizer import metrics, resources as res
+from ecs_optimizer import metric_alarms, metrics
+from ecs_optimizer import resources as res
 from ecs_optimizer.aws import AwsSettings, Backoff, DryRunViolation, is_mutating, open_context
-from ecs_optimizer.journal import Change, Journal, read_journal, realised_states, restore_plan
+from ecs_optimizer.journal import Change, Journal, realised_states, restore_plan
+from ecs_optimizer.journal_reader import read_journal
 from ecs_optimizer.model import CapacityStrategy, ServiceState
 
 
-@pytest.mark.parametrize("op, mutating", [
-    ("DescribeServices", False), ("ListServices", False), ("GetMetricData", False), ("BatchGetImage", False),
-    ("RegisterTaskDefinition", True), ("UpdateService", True), ("PutMetricAlarm", True), ("DeleteParameter", True),
-    ("TagResource", True), ("StartTask", True), ("StopTask", True), ("DeregisterTaskDefinition", True),
-    ("SetAlarmState", True), ("PassRole", True),
-])
+@pytest.mark.parametrize(
+    "op, mutating",
+    [
+        ("DescribeServices", False),
+        ("ListServices", False),
+        ("GetMetricData", False),
+        ("BatchGetImage", False),
+        ("RegisterTaskDefinition", True),
+        ("UpdateService", True),
+        ("PutMetricAlarm", True),
+        ("DeleteParameter", True),
+        ("TagResource", True),
+        ("StartTask", True),
+        ("StopTask", True),
+        ("DeregisterTaskDefinition", True),
+        ("SetAlarmState", True),
+        ("PassRole", True),
+    ],
+)
 def test_mutating_operations_are_everything_but_reads(op, mutating):
     assert is_mutating(op) is mutating
 
@@ -48,6 +63,7 @@ def test_backoff_retries_transient_errors_then_gives_up():
             if len(calls) <= fail_times:
                 raise _throttle(code)
             return "ok"
+
         return fn
 
     fast = Backoff(attempts=3, base=0.0001, cap=0.001)
@@ -61,7 +77,10 @@ def test_backoff_retries_transient_errors_then_gives_up():
         fast.call(flaky(1, "ValidationException"))  # not transient: no retry
     assert len(calls) == 1
     calls.clear()
-    concurrent = ClientError({"Error": {"Code": "ClientException", "Message": "Too many concurrent attempts to create a new revision"}}, "RegisterTaskDefinition")
+    concurrent = ClientError(
+        {"Error": {"Code": "ClientException", "Message": "Too many concurrent attempts to create a new revision"}},
+        "RegisterTaskDefinition",
+    )
     outcomes = iter([concurrent])
 
     def register():
@@ -84,13 +103,17 @@ def test_rollout_status_follows_the_primary_deployment():
     assert res.rollout_status(_service([primary]), new).ok
     assert res.rollout_status(_service([dict(primary, rolloutState="IN_PROGRESS")]), new) is None
     assert res.rollout_status(_service([primary], running=1), new) is None  # not steady yet
-    failed = res.rollout_status(_service([dict(primary, rolloutState="FAILED", rolloutStateReason="circuit breaker")]), new)
+    failed = res.rollout_status(
+        _service([dict(primary, rolloutState="FAILED", rolloutStateReason="circuit breaker")]), new
+    )
     assert failed is not None and not failed.ok and failed.reason == "circuit breaker"
     # ECS has not switched to our deployment yet
     assert res.rollout_status(_service([dict(primary, taskDefinition=old)]), new) is None
     # the circuit breaker rolled back: old revision PRIMARY again, ours FAILED
-    rolled = [dict(primary, taskDefinition=old, rolloutState="IN_PROGRESS"),
-              {"status": "ACTIVE", "taskDefinition": new, "rolloutState": "FAILED"}]
+    rolled = [
+        dict(primary, taskDefinition=old, rolloutState="IN_PROGRESS"),
+        {"status": "ACTIVE", "taskDefinition": new, "rolloutState": "FAILED"},
+    ]
     assert res.rollout_status(_service(rolled), new).ok is False
     # no rolloutState reported: one deployment and a steady count means done
     bare = {"status": "PRIMARY", "taskDefinition": new}
@@ -99,10 +122,28 @@ def test_rollout_status_follows_the_primary_deployment():
 
 
 def test_keep_count_only_edits_the_standard_shape():
-    standard = json.dumps({"rules": [
-        {"rulePriority": 1, "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days", "countNumber": 1}, "action": {"type": "expire"}},
-        {"rulePriority": 2, "description": "keep", "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 10}, "action": {"type": "expire"}},
-    ]})
+    standard = json.dumps(
+        {
+            "rules": [
+                {
+                    "rulePriority": 1,
+                    "selection": {
+                        "tagStatus": "untagged",
+                        "countType": "sinceImagePushed",
+                        "countUnit": "days",
+                        "countNumber": 1,
+                    },
+                    "action": {"type": "expire"},
+                },
+                {
+                    "rulePriority": 2,
+                    "description": "keep",
+                    "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 10},
+                    "action": {"type": "expire"},
+                },
+            ]
+        }
+    )
     assert res.keep_count(standard) == (10, True)
     edited = json.loads(res.with_keep_count(standard, 5))
     original = json.loads(standard)
@@ -113,16 +154,45 @@ def test_keep_count_only_edits_the_standard_shape():
     assert [r["rulePriority"] for r in created["rules"]] == [1, 2]
     assert created["rules"][0]["selection"]["tagStatus"] == "untagged"
     assert created["rules"][1]["selection"]["countNumber"] == 5
-    custom = json.dumps({"rules": [{"rulePriority": 1, "selection": {"tagStatus": "tagged", "tagPrefixList": ["v"], "countType": "imageCountMoreThan", "countNumber": 3}, "action": {"type": "expire"}}]})
+    custom = json.dumps(
+        {
+            "rules": [
+                {
+                    "rulePriority": 1,
+                    "selection": {
+                        "tagStatus": "tagged",
+                        "tagPrefixList": ["v"],
+                        "countType": "imageCountMoreThan",
+                        "countNumber": 3,
+                    },
+                    "action": {"type": "expire"},
+                }
+            ]
+        }
+    )
     assert res.keep_count(custom) == (None, False)
     assert res.keep_count("not json") == (None, False)
 
 
 def _alb_query(query_id: str, target_group: str) -> dict:
-    dims = [{"Name": "TargetGroup", "Value": target_group}, {"Name": "LoadBalancer", "Value": "app/alb-prod/fedcba9876543210"}]
-    return {"Id": query_id, "ReturnData": False, "Label": target_group.split("/")[1],
-            "MetricStat": {"Metric": {"Namespace": "AWS/ApplicationELB", "MetricName": "HTTPCode_Target_5XX_Count",
-                                      "Dimensions": dims}, "Period": 60, "Stat": "Sum"}}
+    dims = [
+        {"Name": "TargetGroup", "Value": target_group},
+        {"Name": "LoadBalancer", "Value": "app/alb-prod/fedcba9876543210"},
+    ]
+    return {
+        "Id": query_id,
+        "ReturnData": False,
+        "Label": target_group.split("/")[1],
+        "MetricStat": {
+            "Metric": {
+                "Namespace": "AWS/ApplicationELB",
+                "MetricName": "HTTPCode_Target_5XX_Count",
+                "Dimensions": dims,
+            },
+            "Period": 60,
+            "Stat": "Sum",
+        },
+    }
 
 
 def test_metric_math_alarm_keeps_its_queries_through_a_threshold_change(aws):
@@ -133,42 +203,69 @@ def test_metric_math_alarm_keeps_its_queries_through_a_threshold_change(aws):
     queries = [
         _alb_query("m1", "targetgroup/tg-frontend-prod/0123456789abcdef"),
         _alb_query("m2", "targetgroup/tg-alt-frontend-prod/fedcba9876543210"),
-        {"Id": "e1", "Expression": "SUM([m1, m2])", "Label": "HTTPCode_Target_5XX_Count (Sum, 2 target groups)",
-         "ReturnData": True},
+        {
+            "Id": "e1",
+            "Expression": "SUM([m1, m2])",
+            "Label": "HTTPCode_Target_5XX_Count (Sum, 2 target groups)",
+            "ReturnData": True,
+        },
     ]
     ctx.cloudwatch.put_metric_alarm(
-        AlarmName="http-5xx-frontend-prod", AlarmDescription="frontend-prod: 5xx above threshold", Metrics=queries,
-        EvaluationPeriods=5, DatapointsToAlarm=3, Threshold=10.0, ComparisonOperator="GreaterThanThreshold",
-        TreatMissingData="notBreaching", AlarmActions=[topic], OKActions=[topic],
+        AlarmName="http-5xx-frontend-prod",
+        AlarmDescription="frontend-prod: 5xx above threshold",
+        Metrics=queries,
+        EvaluationPeriods=5,
+        DatapointsToAlarm=3,
+        Threshold=10.0,
+        ComparisonOperator="GreaterThanThreshold",
+        TreatMissingData="notBreaching",
+        AlarmActions=[topic],
+        OKActions=[topic],
         Tags=[{"Key": "Service", "Value": "frontend"}],
     )
     sent = []
     ctx.cloudwatch.raw.meta.events.register(
         "provide-client-params.cloudwatch.PutMetricAlarm", lambda params, **_: sent.append(dict(params))
     )
-    before = res.describe_alarms(ctx, ["http-5xx-frontend-prod"])["http-5xx-frontend-prod"]
+    before = metric_alarms.describe_alarms(ctx, ["http-5xx-frontend-prod"])["http-5xx-frontend-prod"]
     assert before["Metrics"] == queries
 
-    res.set_alarm_threshold(ctx, before, 25.0)
+    metric_alarms.set_alarm_threshold(ctx, before, 25.0)
 
     assert len(sent) == 1
     assert sent[0]["Metrics"] == queries
-    assert not set(res.SINGLE_METRIC_FIELDS) & set(sent[0]), "PutMetricAlarm refuses these beside Metrics"
-    after = res.describe_alarms(ctx, ["http-5xx-frontend-prod"])["http-5xx-frontend-prod"]
+    assert not set(metric_alarms.SINGLE_METRIC_FIELDS) & set(sent[0]), "PutMetricAlarm refuses these beside Metrics"
+    after = metric_alarms.describe_alarms(ctx, ["http-5xx-frontend-prod"])["http-5xx-frontend-prod"]
     assert after["Threshold"] == 25.0
     assert after["Metrics"] == queries
-    volatile = {"Threshold", "AlarmConfigurationUpdatedTimestamp", "StateUpdatedTimestamp", "StateValue", "StateReason",
-                "StateReasonData", "StateTransitionedTimestamp"}
-    assert {k: v for k, v in after.items() if k not in volatile} == {k: v for k, v in before.items() if k not in volatile}
+    volatile = {
+        "Threshold",
+        "AlarmConfigurationUpdatedTimestamp",
+        "StateUpdatedTimestamp",
+        "StateValue",
+        "StateReason",
+        "StateReasonData",
+        "StateTransitionedTimestamp",
+    }
+    assert {k: v for k, v in after.items() if k not in volatile} == {
+        k: v for k, v in before.items() if k not in volatile
+    }
     assert ctx.cloudwatch.list_tags_for_resource(ResourceARN=after["AlarmArn"])["Tags"] == [
         {"Key": "Service", "Value": "frontend"}
     ]
 
 
 def test_containers_must_fit_the_new_size():
-    td = {"containerDefinitions": [{"name": "app", "cpu": 256, "memory": 1024}, {"name": "sidecar", "cpu": 0, "memoryReservation": 128}]}
+    td = {
+        "containerDefinitions": [
+            {"name": "app", "cpu": 256, "memory": 1024},
+            {"name": "sidecar", "cpu": 0, "memoryReservation": 128},
+        ]
+    }
     assert res.containers_fit(td, 512, 2048) is None
-    assert "hard memory limit of 1024" in res.containers_fit(td, 512, 1024) or "reserve" in res.containers_fit(td, 512, 1024)
+    assert "hard memory limit of 1024" in res.containers_fit(td, 512, 1024) or "reserve" in res.containers_fit(
+        td, 512, 1024
+    )
     assert "CPU units" in res.containers_fit(td, 128, 4096)
 
 
@@ -191,13 +288,34 @@ def test_restore_plan_uses_the_earliest_before_in_reverse_order():
 def test_journal_lines_are_on_disk_when_change_returns(tmp_path):
     path = tmp_path / "j.jsonl"
     journal = Journal(path, {"cluster": "c", "region": "r"})
-    state = ServiceState("a", 512, 1024, 3, 2, 6, critical=False, strategy=CapacityStrategy(), ecr_keep_images=10, ecr_image_bytes=(3, 2, 1))
+    state = ServiceState(
+        "a",
+        512,
+        1024,
+        3,
+        2,
+        6,
+        critical=False,
+        strategy=CapacityStrategy(),
+        ecr_keep_images=10,
+        ecr_image_bytes=(3, 2, 1),
+    )
     journal.snapshot(state)
     journal.change(Change("a", "taskDefinition", "cpu", 512, 256, {"cluster": "c", "serviceName": "a", "family": "a"}))
     assert len(path.read_text().splitlines()) == 3  # read through another handle, before close
-    journal.change(Change("a", "service", "capacityProviderStrategy", None,
-                          [{"capacityProvider": "FARGATE", "base": 1, "weight": 3},
-                           {"capacityProvider": "FARGATE_SPOT", "base": 0, "weight": 7}], {"cluster": "c", "serviceName": "a"}))
+    journal.change(
+        Change(
+            "a",
+            "service",
+            "capacityProviderStrategy",
+            None,
+            [
+                {"capacityProvider": "FARGATE", "base": 1, "weight": 3},
+                {"capacityProvider": "FARGATE_SPOT", "base": 0, "weight": 7},
+            ],
+            {"cluster": "c", "serviceName": "a"},
+        )
+    )
     journal.close()
     contents = read_journal(str(path))
     before, after = realised_states(contents)
@@ -244,13 +362,13 @@ def _cli_with_command(tmp_path, body_lines):
     body = "".join(f"        {line}\n" for line in body_lines)
     script.write_text(
         "import sys, time\n"
-        "from ecs_optimizer import cli\n"
+        "from ecs_optimizer import cli, cli_options\n"
         "from ecs_optimizer.stop import STOP\n"
         "@cli.cli.command('work')\n"
         "def _work():\n"
         "    def body():\n"
         f"{body}"
-        "    cli.run_guarded(body, 0)\n"
+        "    cli_options.run_guarded(body, 0)\n"
         "sys.argv = ['ecs-optimizer', 'work']\n"
         "cli.main()\n"
     )
@@ -262,15 +380,18 @@ def test_signals_ask_the_run_to_stop_and_a_second_one_changes_nothing(tmp_path):
     logged, so nothing unwinds while work is in flight."""
     import signal
 
-    proc = _cli_with_command(tmp_path, [
-        "STOP.graceful = True",
-        "print('ready', flush=True)",
-        "while not STOP.requested: time.sleep(0.01)",
-        "print('stopping', flush=True)",
-        "time.sleep(0.5)  # still working when the second signal comes",
-        "print('finished', STOP.signals, flush=True)",
-        "return 6",
-    ])
+    proc = _cli_with_command(
+        tmp_path,
+        [
+            "STOP.graceful = True",
+            "print('ready', flush=True)",
+            "while not STOP.requested: time.sleep(0.01)",
+            "print('stopping', flush=True)",
+            "time.sleep(0.5)  # still working when the second signal comes",
+            "print('finished', STOP.signals, flush=True)",
+            "return 6",
+        ],
+    )
     assert proc.stdout.readline().strip() == "ready"
     proc.send_signal(signal.SIGTERM)
     assert proc.stdout.readline().strip() == "stopping"

@@ -12,26 +12,18 @@ from typing import Dict, Optional
 import pytest
 
 import fleet
-import moto_ecs
-from helpers import FAST, mutating
 from ecs_optimizer.errors import BadInput
-from ecs_optimizer.journal import Change, Journal, read_journal
+from ecs_optimizer.journal import Change, Journal
+from ecs_optimizer.journal_reader import read_journal
 from ecs_optimizer.model import CapacityStrategy, ServiceState
-from ecs_optimizer.writeback import (
-    AppliedRun,
-    AppliedService,
-    Setting,
-    applied_from_journal,
-    applied_run,
-    edit_text,
-    export_lines,
-    load_stack_file,
-    load_stack_files,
-    plan_keys,
-    property_path,
-    restore_files,
-    write_back,
-)
+from ecs_optimizer.writeback.applied import AppliedRun, AppliedService, applied_from_journal, applied_run
+from ecs_optimizer.writeback.export import export_lines
+from ecs_optimizer.writeback.files import restore_files, write_back
+from ecs_optimizer.writeback.plan import Setting, plan_keys, property_path
+from ecs_optimizer.writeback.stack_file import load_stack_file, load_stack_files
+from ecs_optimizer.writeback.yaml_edit import edit_text
+from ecs_optimizer_lab.emulator_server import FAIL_DEPLOYMENTS_ENV
+from helpers import FAST, mutating
 
 FIXED = ["--policy", "fixed"]
 
@@ -57,9 +49,31 @@ config:
 """
 
 
-def svc(name: str, cpu: int = 512, memory: int = 1024, desired: int = 3, min_capacity: int = 2, max_capacity: int = 6,
-        critical: bool = True, strategy: CapacityStrategy = CapacityStrategy(), keep: Optional[int] = 10) -> ServiceState:
-    return ServiceState(name, cpu, memory, desired, min_capacity, max_capacity, critical=critical, strategy=strategy, ecr_keep_images=keep)
+ON_DEMAND = CapacityStrategy()
+
+
+def svc(
+    name: str,
+    cpu: int = 512,
+    memory: int = 1024,
+    desired: int = 3,
+    min_capacity: int = 2,
+    max_capacity: int = 6,
+    critical: bool = True,
+    strategy: CapacityStrategy = ON_DEMAND,
+    keep: Optional[int] = 10,
+) -> ServiceState:
+    return ServiceState(
+        name,
+        cpu,
+        memory,
+        desired,
+        min_capacity,
+        max_capacity,
+        critical=critical,
+        strategy=strategy,
+        ecr_keep_images=keep,
+    )
 
 
 def run_of(tier: str = "dev", **services: AppliedService) -> AppliedRun:
@@ -98,7 +112,9 @@ def test_only_the_written_values_change_and_everything_else_stays(tmp_path: Path
         count("api-gateway", "minCapacity", "dev", 1),
         Setting("compute", ("compute:spotShare",), 0.8),
     )
-    assert text == """\
+    assert (
+        text
+        == """\
 # Compute layer, dev stack.
 config:
   aws:region: us-east-1   # where everything runs
@@ -120,6 +136,7 @@ config:
   compute:zone: a
 # end of file
 """
+    )
 
 
 def test_new_keys_go_last_and_trailing_comments_stay_below_them(tmp_path: Path) -> None:
@@ -139,7 +156,9 @@ def test_new_keys_go_last_and_trailing_comments_stay_below_them(tmp_path: Path) 
 
 
 def test_a_new_top_level_key_goes_before_the_closing_comment(tmp_path: Path) -> None:
-    path = stack_file(tmp_path, "config:\n  observability:tier: dev  # the profile\n# closing note\n", layer_dir="observability")
+    path = stack_file(
+        tmp_path, "config:\n  observability:tier: dev  # the profile\n# closing note\n", layer_dir="observability"
+    )
     text = edited(path, Setting("observability", ("observability:thresholds", "frontend", "cpuHigh"), 66.7, "frontend"))
     assert text == (
         "config:\n  observability:tier: dev  # the profile\n  observability:thresholds:\n"
@@ -158,7 +177,10 @@ def test_a_new_top_level_key_goes_before_the_closing_comment(tmp_path: Path) -> 
 )
 def test_per_tier_counts_change_only_the_runs_tier(tmp_path: Path, before: str, after: str) -> None:
     path = stack_file(tmp_path, f"config:\n  compute:services:\n    orders:\n      {before}\n")
-    assert edited(path, count("orders", "desiredCount", "prod", 2)) == f"config:\n  compute:services:\n    orders:\n      {after}\n"
+    assert (
+        edited(path, count("orders", "desiredCount", "prod", 2))
+        == f"config:\n  compute:services:\n    orders:\n      {after}\n"
+    )
 
 
 def test_writing_twice_changes_nothing_the_second_time(tmp_path: Path) -> None:
@@ -195,7 +217,9 @@ def test_crlf_files_are_edited_and_restored_byte_for_byte(tmp_path: Path) -> Non
     original = b"# keep\r\nconfig:\r\n  registry:keepImages: 10\r\n"
     path.write_bytes(original)
     journal: list = []
-    report = write_back({"registry": load_stack_file(path)}, run_of(a=AppliedService("a", True, keep_images=5)), record=journal.append)
+    report = write_back(
+        {"registry": load_stack_file(path)}, run_of(a=AppliedService("a", True, keep_images=5)), record=journal.append
+    )
     assert report.files[0].status == "written" and b"registry:keepImages: 5\r\n" in path.read_bytes()
     assert [r.status for r in restore_files(journal)] == ["restored"]
     assert path.read_bytes() == original
@@ -222,19 +246,30 @@ def test_rightsized_from_is_written_once_and_keeps_the_original_size(tmp_path: P
     assert entry["rightsizedFrom"] == {"prod": {"cpu": 1024, "memory": 2048}}
     after_first = path.read_text()
     # run 2 (say a metrics run) from the already-reduced size: sizes move, rightsizedFrom stays
-    second = plan_keys(run_of("prod", frontend=AppliedService("frontend", True, size=(256, 512), rightsized_from=(512, 1024))))
+    second = plan_keys(
+        run_of("prod", frontend=AppliedService("frontend", True, size=(256, 512), rightsized_from=(512, 1024)))
+    )
     edit = edit_text(path, after_first, second.settings)
-    assert {c.key for c in edit.changes} == {"compute:services.frontend.sizes.prod.cpu", "compute:services.frontend.sizes.prod.memory"}
+    assert {c.key for c in edit.changes} == {
+        "compute:services.frontend.sizes.prod.cpu",
+        "compute:services.frontend.sizes.prod.memory",
+    }
     assert YAML(typ="safe").load(edit.after)["config"]["compute:services"]["frontend"]["rightsizedFrom"] == {
         "prod": {"cpu": 1024, "memory": 2048}
     }
     # an explicit null (never rightsized) is filled in; another tier's entry is left alone
     nulled = after_first.replace("rightsizedFrom:\n        prod:", "rightsizedFrom:\n        dev: null\n        prod:")
     assert nulled != after_first
-    edit = edit_text(path, nulled, plan_keys(run_of("dev", frontend=AppliedService("frontend", True, size=(256, 512),
-                                                                                   rightsized_from=(512, 1024)))).settings)
+    edit = edit_text(
+        path,
+        nulled,
+        plan_keys(
+            run_of("dev", frontend=AppliedService("frontend", True, size=(256, 512), rightsized_from=(512, 1024)))
+        ).settings,
+    )
     assert YAML(typ="safe").load(edit.after)["config"]["compute:services"]["frontend"]["rightsizedFrom"] == {
-        "dev": {"cpu": 512, "memory": 1024}, "prod": {"cpu": 1024, "memory": 2048}
+        "dev": {"cpu": 512, "memory": 1024},
+        "prod": {"cpu": 1024, "memory": 2048},
     }
     # journalled like the other keys: rollback puts the file back byte for byte
     assert [r.status for r in restore_files(journal)] == ["restored"]
@@ -251,7 +286,10 @@ def test_a_bad_rightsized_from_shape_is_refused(tmp_path: Path) -> None:
 
 
 def test_property_paths_quote_what_a_dotted_path_cannot_carry() -> None:
-    assert property_path(("compute:services", "api-gateway", "sizes", "dev", "cpu")) == "compute:services.api-gateway.sizes.dev.cpu"
+    assert (
+        property_path(("compute:services", "api-gateway", "sizes", "dev", "cpu"))
+        == "compute:services.api-gateway.sizes.dev.cpu"
+    )
     assert property_path(("observability:thresholds", "a.b", "cpuHigh")) == 'observability:thresholds["a.b"].cpuHigh'
 
 
@@ -260,9 +298,12 @@ def test_property_paths_quote_what_a_dotted_path_cannot_carry() -> None:
 
 def test_keys_for_a_run() -> None:
     before = svc("orders", 2048, 5120, critical=False, strategy=CapacityStrategy(1, 3, 7))
-    after = before.with_changes(cpu=1024, memory=3072, desired_count=2, min_capacity=1,
-                                strategy=CapacityStrategy(1, 3, 22), ecr_keep_images=5)
-    run = applied_run("prod", [("orders", before, after, {"cpuHigh": 60.0, "memoryHigh": 66.7, "runningTasksLow": 1.0}, True)])
+    after = before.with_changes(
+        cpu=1024, memory=3072, desired_count=2, min_capacity=1, strategy=CapacityStrategy(1, 3, 22), ecr_keep_images=5
+    )
+    run = applied_run(
+        "prod", [("orders", before, after, {"cpuHigh": 60.0, "memoryHigh": 66.7, "runningTasksLow": 1.0}, True)]
+    )
     plan = plan_keys(run)
     assert {s.key: s.value for s in plan.settings} == {
         "registry:keepImages": 5,
@@ -333,10 +374,16 @@ def test_a_journal_yields_what_the_run_left_applied(tmp_path: Path) -> None:
 
 
 def test_export_lines_name_the_stack_and_project_directory() -> None:
-    plan = plan_keys(run_of(
-        "prod",
-        **{"api-gateway": AppliedService("api-gateway", True, size=(512, 1024), desired_count=2, thresholds={"memoryHigh": 66.7})},
-    ))
+    plan = plan_keys(
+        run_of(
+            "prod",
+            **{
+                "api-gateway": AppliedService(
+                    "api-gateway", True, size=(512, 1024), desired_count=2, thresholds={"memoryHigh": 66.7}
+                )
+            },
+        )
+    )
     assert export_lines(plan, "prod") == [
         "# counts are set for one tier (<field>.<tier>); where a count holds one number for both tiers, "
         "replace it with a {dev, prod} map first",
@@ -366,10 +413,13 @@ def test_the_spot_share_is_the_exact_applied_fraction() -> None:
         ("config:\n  tier: dev\n", "not a fully qualified layer:key"),
         ("config:\n  aws:region: us-east-1\n", "cannot tell which layer"),
         ("config:\n  compute:tier: dev\n  registry:keepImages: 3\n", "cannot tell which layer"),
-        ("config:\n  network:tier: dev\n", "network layer.s keys are written one migration step at a time: savings --migration-step"),
+        (
+            "config:\n  network:tier: dev\n",
+            "network layer.s keys are written one migration step at a time: savings --migration-step",
+        ),
         ("config:\n  compute:services: [a, b]\n", "expected a map of service name"),
         ("config:\n  observability:thresholds:\n    a: 80\n", "expected a map with any of cpuHigh"),
-        ('config:\n  compute:services: \'{"a": {}}\'\n', "a JSON string cannot be edited in place"),
+        ("config:\n  compute:services: '{\"a\": {}}'\n", "a JSON string cannot be edited in place"),
         ("config:\n  compute:services:\n    a:\n      desiredCount: many\n", "expected a number or a map"),
     ],
 )
@@ -400,7 +450,9 @@ def test_the_layer_comes_from_the_project_file_beside_the_stack_file(tmp_path: P
 def files(tmp_path: Path) -> Dict[str, Path]:
     return {
         "compute": stack_file(tmp_path, COMPUTE.replace("frontend", "processing-service"), layer_dir="compute"),
-        "registry": stack_file(tmp_path, "# registry\nconfig:\n  registry:keepImages: \"10\"  # quoted\n", layer_dir="registry"),
+        "registry": stack_file(
+            tmp_path, '# registry\nconfig:\n  registry:keepImages: "10"  # quoted\n', layer_dir="registry"
+        ),
         "observability": stack_file(tmp_path, "config:\n  observability:tier: dev\n# end\n", layer_dir="observability"),
     }
 
@@ -413,10 +465,12 @@ def test_optimize_writes_journals_and_rollback_restores(outputs_file, run_cli, c
     result = run_cli(*args, *[a for p in paths.values() for a in ("--write-config", str(p))])
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)["configWriteBack"]
-    assert {f["layer"]: f["status"] for f in report["files"]} == dict.fromkeys(("registry", "compute", "observability"), "written")
+    assert {f["layer"]: f["status"] for f in report["files"]} == dict.fromkeys(
+        ("registry", "compute", "observability"), "written"
+    )
     compute = paths["compute"].read_text()
     assert "# Compute layer, dev stack." in compute and "compute:zone: a" in compute and "LOG_LEVEL: debug" in compute
-    assert "registry:keepImages: \"5\"   # quoted" in paths["registry"].read_text()  # the comment keeps its column
+    assert 'registry:keepImages: "5"   # quoted' in paths["registry"].read_text()  # the comment keeps its column
     # what the run applied, exported from its journal, is exactly what was written
     written = {c["key"]: c["after"] for f in report["files"] for c in f["changes"]}
     exported = run_cli("export-config", "--journal", str(journal), "--format", "json")
@@ -445,7 +499,9 @@ def test_a_bad_file_exits_2_with_nothing_changed(outputs_file, run_cli, client, 
     bad.write_text("config: [not, a, map\n")
     before = fleet.read_state(client)
     text = good.read_bytes()
-    result = run_cli("optimize", "--outputs", outputs_file, *FIXED, *FAST, "--write-config", str(good), "--write-config", str(bad))
+    result = run_cli(
+        "optimize", "--outputs", outputs_file, *FIXED, *FAST, "--write-config", str(good), "--write-config", str(bad)
+    )
     assert result.exit_code == 2
     assert "not valid YAML" in result.stderr
     assert mutating(contexts) == {} and fleet.read_state(client) == before and good.read_bytes() == text
@@ -459,7 +515,9 @@ def test_a_bad_file_exits_2_with_nothing_changed(outputs_file, run_cli, client, 
         ("config:\n  compute:environmentSuffix: qa\n", "compute:environmentSuffix is qa, but the run targets dev"),
     ],
 )
-def test_a_file_of_another_environment_exits_2(outputs_file, run_cli, client, tmp_path, contexts, text, message) -> None:
+def test_a_file_of_another_environment_exits_2(
+    outputs_file, run_cli, client, tmp_path, contexts, text, message
+) -> None:
     path = stack_file(tmp_path, text)
     result = run_cli("optimize", "--outputs", outputs_file, *FIXED, *FAST, "--write-config", str(path))
     assert result.exit_code == 2 and message in result.stderr
@@ -471,13 +529,17 @@ def test_layers_without_a_file_are_reported_not_written(outputs_file, run_cli, t
     result = run_cli("optimize", "--outputs", outputs_file, *FIXED, *FAST, "--write-config", str(path))
     assert result.exit_code == 0, result.stderr
     assert "registry: not written, no --write-config file for this layer: registry:keepImages" in result.stdout
-    assert "observability: not written, no --write-config file for this layer: observability:thresholds." in result.stdout
+    assert (
+        "observability: not written, no --write-config file for this layer: observability:thresholds." in result.stdout
+    )
 
 
 def test_dry_run_shows_the_keys_and_writes_nothing(outputs_file, run_cli, tmp_path) -> None:
     path = files(tmp_path)["compute"]
     text = path.read_bytes()
-    result = run_cli("optimize", "--outputs", outputs_file, *FIXED, "--dry-run", "--write-config", str(path), "--format", "json")
+    result = run_cli(
+        "optimize", "--outputs", outputs_file, *FIXED, "--dry-run", "--write-config", str(path), "--format", "json"
+    )
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)["configWriteBack"]
     assert report["files"][0]["status"] == "planned"
@@ -486,10 +548,21 @@ def test_dry_run_shows_the_keys_and_writes_nothing(outputs_file, run_cli, tmp_pa
 
 
 def test_rolled_back_services_are_not_written(outputs_file, run_cli, tmp_path, monkeypatch) -> None:
-    monkeypatch.setenv(moto_ecs.FAIL_ENV, "api-gateway-dev")
+    monkeypatch.setenv(FAIL_DEPLOYMENTS_ENV, "api-gateway-dev")
     paths = files(tmp_path)
-    result = run_cli("optimize", "--outputs", outputs_file, *FIXED, *FAST, "--format", "json",
-                     "--write-config", str(paths["compute"]), "--write-config", str(paths["registry"]))
+    result = run_cli(
+        "optimize",
+        "--outputs",
+        outputs_file,
+        *FIXED,
+        *FAST,
+        "--format",
+        "json",
+        "--write-config",
+        str(paths["compute"]),
+        "--write-config",
+        str(paths["registry"]),
+    )
     assert result.exit_code == 4
     keys = {c["key"] for f in json.loads(result.stdout)["configWriteBack"]["files"] for c in f["changes"]}
     assert "compute:services.frontend.sizes.dev.cpu" in keys
@@ -500,8 +573,12 @@ def test_rolled_back_services_are_not_written(outputs_file, run_cli, tmp_path, m
 def test_rollback_leaves_a_file_edited_since_the_run(outputs_file, run_cli, tmp_path) -> None:
     path = files(tmp_path)["registry"]
     journal = tmp_path / "j.jsonl"
-    assert run_cli("optimize", "--outputs", outputs_file, *FIXED, *FAST, "--journal", str(journal),
-                   "--write-config", str(path)).exit_code == 0
+    assert (
+        run_cli(
+            "optimize", "--outputs", outputs_file, *FIXED, *FAST, "--journal", str(journal), "--write-config", str(path)
+        ).exit_code
+        == 0
+    )
     path.write_text(path.read_text() + "  registry:team: storage\n")
     edited_text = path.read_bytes()
     result = run_cli("rollback", "--journal", str(journal), *FAST)
@@ -514,7 +591,10 @@ def test_export_config_prints_what_optimize_would_write(outputs_file, run_cli, c
     result = run_cli("export-config", "--outputs", outputs_file, *FIXED, "--config-stack", "org/dev")
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert "pulumi config set --path 'compute:services.frontend.sizes.dev.cpu' 256 --stack org/dev --cwd stacks/compute" in lines
+    assert (
+        "pulumi config set --path 'compute:services.frontend.sizes.dev.cpu' 256 --stack org/dev --cwd stacks/compute"
+        in lines
+    )
     assert "pulumi config set --path 'registry:keepImages' 5 --stack org/dev --cwd stacks/registry" in lines
     assert "pulumi config set --path 'compute:spotShare' 0.7 --stack org/dev --cwd stacks/compute" in lines
     assert mutating(contexts) == {}

@@ -139,7 +139,7 @@ export class Workspace {
     const python = path.join(REPO_ROOT, ".venv", "bin", "python");
     const log = fs.openSync(path.join(this.root, "emulator.log"), "a");
     // The server exits when its stdin closes, so it cannot outlive this process.
-    const proc = spawn(python, ["-m", "ecs_optimizer.emulator_server", "--host", "127.0.0.1", "--port", "0"], {
+    const proc = spawn(python, ["-m", "ecs_optimizer_lab.emulator_server", "--host", "127.0.0.1", "--port", "0"], {
       stdio: ["pipe", "pipe", log],
       env: this.env,
     });

@@ -17,10 +17,11 @@ the AWS provider does when it deploys.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 import botocore.session
 
@@ -36,13 +37,6 @@ T_REPOSITORY = "aws:ecr/repository:Repository"
 T_LIFECYCLE = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
 T_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 T_PROVIDER = "pulumi:providers:aws"
-
-#: The resource types seeded into the emulator, by the layer that declares them.
-SEEDED_TYPES: Dict[str, Tuple[str, ...]] = {
-    "compute": (T_CLUSTER, T_CAPACITY, T_TASK_DEF, T_SERVICE, T_TARGET, T_POLICY),
-    "registry": (T_REPOSITORY, T_LIFECYCLE),
-    "observability": (T_ALARM,),
-}
 
 #: Inputs that steer the Pulumi provider and have no API field, per resource type.
 PULUMI_ONLY: Dict[str, frozenset] = {
@@ -98,9 +92,7 @@ def _convert(shape: Any, value: Any, where: str, renames: Mapping[str, str]) -> 
                 continue
             target = renames.get(key) or members.get(key.lower())
             if target is None:
-                raise PlanError(
-                    f"{where}: input {key!r} has no API field (fields: {', '.join(shape.members)})"
-                )
+                raise PlanError(f"{where}: input {key!r} has no API field (fields: {', '.join(shape.members)})")
             out[target] = _convert(shape.members[target], item, f"{where}.{key}", {})
         return out
     if kind == "list":
@@ -167,7 +159,11 @@ class Plan:
         if not resource.provider:
             return {}
         for candidate in self.resources:
-            if candidate.type == T_PROVIDER and candidate.name == resource.provider and candidate.layer == resource.layer:
+            if (
+                candidate.type == T_PROVIDER
+                and candidate.name == resource.provider
+                and candidate.layer == resource.layer
+            ):
                 raw = candidate.inputs.get("defaultTags")
                 if isinstance(raw, str):
                     raw = json.loads(raw)
@@ -271,17 +267,17 @@ class FleetSpec:
             template = templates[k % len(templates)]
             new = f"svc-{k:04d}"
             old_token, new_token = f"{template}-{suffix}", f"{new}-{suffix}"
-            rename: Callable[[Any], Any] = lambda v, o=old_token, n=new_token: _rename(v, o, n)
+            rename = functools.partial(_rename, old=old_token, new=new_token)
             spec = self.compute_outputs["services"][template]
             task_defs += [rename(t) for t in self.task_definitions if t["family"] == spec["taskDefinitionFamily"]]
             services += [rename(s) for s in self.services if s["serviceName"] == spec["serviceName"]]
             repos += [
-                replace(r, create=rename(r.create))
-                for r in self.repositories
-                if r.name == spec["repositoryName"]
+                replace(r, create=rename(r.create)) for r in self.repositories if r.name == spec["repositoryName"]
             ]
             targets += [rename(t) for t in self.scalable_targets if t["ResourceId"] == spec["scalableTargetResourceId"]]
-            policies += [rename(p) for p in self.scaling_policies if p["ResourceId"] == spec["scalableTargetResourceId"]]
+            policies += [
+                rename(p) for p in self.scaling_policies if p["ResourceId"] == spec["scalableTargetResourceId"]
+            ]
             names = {ref["name"] for ref in alarm_outputs.get(template, {}).values() if ref}
             alarms += [rename(a) for a in self.alarms if a["AlarmName"] in names]
             entry = rename(spec)
@@ -305,7 +301,8 @@ class FleetSpec:
             repositories=tuple(repos),
             scalable_targets=tuple(targets),
             scaling_policies=tuple(policies),
-            alarms=tuple(a for a in self.alarms if a["AlarmName"] not in _service_alarm_names(alarm_outputs)) + tuple(alarms),
+            alarms=tuple(a for a in self.alarms if a["AlarmName"] not in _service_alarm_names(alarm_outputs))
+            + tuple(alarms),
             compute_outputs={**self.compute_outputs, "services": out_services},
             observability_outputs={**self.observability_outputs, "alarms": out_alarms},
             registry_outputs={**self.registry_outputs, "repositories": out_repos},
@@ -386,7 +383,9 @@ def _service(plan: Plan, r: PlannedResource) -> Dict[str, Any]:
     if network:
         awsvpc = {k: v for k, v in network.items() if k != "assignPublicIp"}
         if "assignPublicIp" in network:
-            awsvpc["assignPublicIp"] = "ENABLED" if network["assignPublicIp"] in (True, "true", "ENABLED") else "DISABLED"
+            awsvpc["assignPublicIp"] = (
+                "ENABLED" if network["assignPublicIp"] in (True, "true", "ENABLED") else "DISABLED"
+            )
         x["networkConfiguration"] = {"awsvpcConfiguration": awsvpc}
     return api_params("ecs", "CreateService", x, f"{r.layer}:{r.name}", ignore=PULUMI_ONLY[T_SERVICE])
 
@@ -435,14 +434,22 @@ def _repositories(plan: Plan, image_count: Optional[int]) -> Tuple[RepositorySpe
         if encryption:
             x["encryptionConfiguration"] = encryption[0]
         create = api_params(
-            "ecr", "CreateRepository", x, f"{r.layer}:{r.name}", renames={"name": "repositoryName"}, ignore=PULUMI_ONLY[T_REPOSITORY]
+            "ecr",
+            "CreateRepository",
+            x,
+            f"{r.layer}:{r.name}",
+            renames={"name": "repositoryName"},
+            ignore=PULUMI_ONLY[T_REPOSITORY],
         )
         name = create["repositoryName"]
         policy = policies.pop(name, None)
         text = None
         if policy is not None:
             text = api_params(
-                "ecr", "PutLifecyclePolicy", policy.inputs, f"{policy.layer}:{policy.name}",
+                "ecr",
+                "PutLifecyclePolicy",
+                policy.inputs,
+                f"{policy.layer}:{policy.name}",
                 renames={"repository": "repositoryName", "policy": "lifecyclePolicyText"},
             )["lifecyclePolicyText"]
         # A repository at its lifecycle policy's steady state holds as many images as it keeps.
@@ -487,11 +494,23 @@ def fleet_from_plan(plan_dir: Path | str, image_count: Optional[int] = None) -> 
     services = tuple(_service(plan, r) for r in plan.of_type(T_SERVICE))
     return FleetSpec(
         region=_region(plan),
-        cluster=api_params("ecs", "CreateCluster", _with_tags(plan, cluster), f"compute:{cluster.name}", renames={"name": "clusterName"}),
+        cluster=api_params(
+            "ecs",
+            "CreateCluster",
+            _with_tags(plan, cluster),
+            f"compute:{cluster.name}",
+            renames={"name": "clusterName"},
+        ),
         capacity_providers=(
             api_params(
-                "ecs", "PutClusterCapacityProviders", capacity[0].inputs, f"compute:{capacity[0].name}",
-                renames={"clusterName": "cluster", "defaultCapacityProviderStrategies": "defaultCapacityProviderStrategy"},
+                "ecs",
+                "PutClusterCapacityProviders",
+                capacity[0].inputs,
+                f"compute:{capacity[0].name}",
+                renames={
+                    "clusterName": "cluster",
+                    "defaultCapacityProviderStrategies": "defaultCapacityProviderStrategy",
+                },
             )
             if capacity
             else None
@@ -505,7 +524,13 @@ def fleet_from_plan(plan_dir: Path | str, image_count: Optional[int] = None) -> 
             for r in plan.of_type(T_TARGET)
         ),
         scaling_policies=tuple(
-            api_params("application-autoscaling", "PutScalingPolicy", r.inputs, f"compute:{r.name}", renames={"name": "PolicyName"})
+            api_params(
+                "application-autoscaling",
+                "PutScalingPolicy",
+                r.inputs,
+                f"compute:{r.name}",
+                renames={"name": "PolicyName"},
+            )
             for r in plan.of_type(T_POLICY)
         ),
         alarms=tuple(_alarm(plan, r) for r in plan.of_type(T_ALARM)),

@@ -1,4 +1,4 @@
-"""``python -m ecs_optimizer.demo``: the optimizer, end to end, on a local AWS emulator.
+"""``python -m ecs_optimizer_lab.demo``: the optimizer, end to end, on a local AWS emulator.
 
 ``make demo`` runs it after ``npm run plan -- all``. It starts the emulator (127.0.0.1, a
 free port), creates in it the fleet the plan declares (read from ``build/plan``, nothing
@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, TextIO
 
+from ecs_optimizer.html_report import render_savings_html
+
 from .emulator import (
     DEFAULT_SEED,
     Emulator,
@@ -39,7 +41,6 @@ from .emulator import (
     seed_history,
     terminate,
 )
-from .html_report import render_savings_html
 from .synthetic import fleet_traces
 
 #: How long an ECS deployment takes in the emulator: long enough to see the optimizer wait.
@@ -178,10 +179,7 @@ FIELDS: List[tuple] = [
 
 def _alarm_fields(rows: Sequence[Mapping[str, Any]]) -> List[tuple]:
     kinds = sorted({kind for r in rows for kind in (r.get("alarms") or {})})
-    return [
-        (f"alarm {kind}", lambda r, k=kind: _num((r.get("alarms") or {}).get(k)))
-        for kind in kinds
-    ]
+    return [(f"alarm {kind}", lambda r, k=kind: _num((r.get("alarms") or {}).get(k))) for kind in kinds]
 
 
 def _num(value: Any) -> str:
@@ -194,7 +192,7 @@ def _num(value: Any) -> str:
 
 def before_after_table(before: Sequence[Mapping[str, Any]], after: Sequence[Mapping[str, Any]]) -> str:
     """One line per service and field, ``*`` where the value changed; both sides are rows
-    of :func:`ecs_optimizer.emulator.read_live_state`."""
+    of :func:`ecs_optimizer_lab.emulator.read_live_state`."""
     after_by = {r["service"]: r for r in after}
     rows: List[List[str]] = []
     for b in before:
@@ -283,15 +281,22 @@ def run_demo(
             progress=console.detail,
         )
         for name, trace in traces.items():
-            console.detail(f"{name}: {trace.kind} load, mean CPU {trace.cpu:g}%, mean memory {trace.memory:g}% of today's reservation")
-        console.detail(f"{history.datapoints} datapoints from {history.start:%Y-%m-%d %H:%M} to {history.end:%Y-%m-%d %H:%M} UTC")
+            console.detail(
+                f"{name}: {trace.kind} load, mean CPU {trace.cpu:g}%, mean memory {trace.memory:g}% of today's reservation"
+            )
+        console.detail(
+            f"{history.datapoints} datapoints from {history.start:%Y-%m-%d %H:%M} to {history.end:%Y-%m-%d %H:%M} UTC"
+        )
 
         before = read_live_state(emu.endpoint, region, seeded.fleet.compute_outputs, seeded.fleet.observability_outputs)
         env = emu.env()
         target = [
-            "--outputs", str(outputs_dir / "compute.json"),
-            "--observability-outputs", str(outputs_dir / "observability.json"),
-            "--endpoint-url", emu.endpoint,
+            "--outputs",
+            str(outputs_dir / "compute.json"),
+            "--observability-outputs",
+            str(outputs_dir / "observability.json"),
+            "--endpoint-url",
+            emu.endpoint,
         ]
 
         console.step("ecs-optimizer optimize --dry-run")
@@ -305,8 +310,17 @@ def run_demo(
         console.detail(real.stdout.rstrip())
 
         console.step("ecs-optimizer savings --journal (what the run realised)")
-        pricing = ["--journal", str(journal), "--network-outputs", str(outputs_dir / "network.json"), "--region", region]
-        savings_json = json.loads(run_cli(["savings", *pricing, "--format", "json"], env, console, echo_log=False).stdout)
+        pricing = [
+            "--journal",
+            str(journal),
+            "--network-outputs",
+            str(outputs_dir / "network.json"),
+            "--region",
+            region,
+        ]
+        savings_json = json.loads(
+            run_cli(["savings", *pricing, "--format", "json"], env, console, echo_log=False).stdout
+        )
         markdown = run_cli(["savings", *pricing, "--format", "markdown"], env, console, echo_log=False).stdout
         console.detail(markdown.rstrip())
 
@@ -335,9 +349,13 @@ def run_demo(
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ecs_optimizer.demo", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--plan-dir", type=Path, default=Path("build/plan"), help="offline plan JSON (default build/plan)")
-    parser.add_argument("--out-dir", type=Path, default=Path("build/demo"), help="where reports go (default build/demo)")
+    parser = argparse.ArgumentParser(prog="python -m ecs_optimizer_lab.demo", description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--plan-dir", type=Path, default=Path("build/plan"), help="offline plan JSON (default build/plan)"
+    )
+    parser.add_argument(
+        "--out-dir", type=Path, default=Path("build/demo"), help="where reports go (default build/demo)"
+    )
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of the generated images and utilization")
     parser.add_argument(
         "--rollout-seconds", type=float, default=ROLLOUT_SECONDS, help="how long an emulated ECS deployment takes"

@@ -1,20 +1,17 @@
 """A local AWS emulator for the demo, the tests and the benchmarks, and the fleet it runs.
 
-:class:`Emulator` runs :mod:`ecs_optimizer.emulator_server` (moto's server plus the fidelity
+:class:`Emulator` runs :mod:`ecs_optimizer_lab.emulator_server` (moto's server plus the fidelity
 fixes documented there) as a child process on 127.0.0.1 and a free port, waits until it
 answers, and stops it when the ``with`` block ends, however it ends (an exception, Ctrl-C).
 The child also exits on its own when this process dies, since it watches its stdin pipe.
 
 :func:`seed_from_plan` creates in it the fleet the offline plan declares (see
-:mod:`ecs_optimizer.fleet`): cluster and capacity providers, task definitions, services,
+:mod:`ecs_optimizer_lab.fleet`): cluster and capacity providers, task definitions, services,
 ECR repositories with images and lifecycle policies, scalable targets and scaling policies,
 and every metric alarm. :func:`seed_history` writes the CloudWatch utilization the
 optimizer's metrics policy reads. :func:`read_live_state` reads back what the optimizer
 tunes, straight from the emulator's APIs, so a before/after comparison shows what AWS holds
 rather than what the optimizer reported.
-
-Nothing here is used by the optimizer itself; it lives in the package so that the demo
-(``python -m ecs_optimizer.demo``) works wherever the optimizer is installed.
 """
 
 from __future__ import annotations
@@ -38,12 +35,13 @@ from typing import IO, Any, Callable, Dict, Iterator, List, Mapping, Optional, S
 import boto3
 from botocore.config import Config
 
-from . import resources as res
-from .aws import chunks
+from ecs_optimizer import resources as res
+from ecs_optimizer.aws import chunks
+from ecs_optimizer.model import CapacityStrategy
+from ecs_optimizer.targets import pattern_alarms
+
 from .fleet import FleetSpec, fleet_from_plan
-from .model import CapacityStrategy
 from .synthetic import TraceSpec, generate_trace, history_start, repository_images
-from .targets import pattern_alarms
 
 #: The emulator only ever listens on the loopback interface.
 HOST = "127.0.0.1"
@@ -68,7 +66,6 @@ def _quiet(_: str) -> None:
     return None
 
 
-
 def terminate(proc: "subprocess.Popen[Any]", grace: float = 5.0) -> None:
     """Stop a child process: SIGTERM, then SIGKILL if it has not exited within ``grace`` seconds."""
     proc.terminate()
@@ -77,6 +74,7 @@ def terminate(proc: "subprocess.Popen[Any]", grace: float = 5.0) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
 
 class EmulatorError(RuntimeError):
     """The emulator did not start, or stopped answering."""
@@ -134,7 +132,7 @@ class Emulator:
         cmd = [
             sys.executable,
             "-m",
-            "ecs_optimizer.emulator_server",
+            "ecs_optimizer_lab.emulator_server",
             "--host",
             HOST,
             "--port",
@@ -142,9 +140,7 @@ class Emulator:
             "--rollout-seconds",
             str(self.rollout_seconds),
         ]
-        self._proc = subprocess.Popen(
-            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log, env=env
-        )
+        self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log, env=env)
         try:
             self.endpoint = self._read_endpoint()
             self._wait_until_answering()
@@ -172,7 +168,9 @@ class Emulator:
                 return
             except Exception as exc:  # noqa: BLE001 - any failure means "not yet"
                 if not self.running or time.monotonic() > deadline:
-                    raise EmulatorError(f"the emulator at {self.endpoint} does not answer ({exc}): {self._log_tail()}") from exc
+                    raise EmulatorError(
+                        f"the emulator at {self.endpoint} does not answer ({exc}): {self._log_tail()}"
+                    ) from exc
                 time.sleep(0.1)
 
     def _log_tail(self, limit: int = 2000) -> str:
@@ -214,7 +212,12 @@ class Emulator:
 
     def env(self) -> Dict[str, str]:
         """Environment for a process (the ``ecs-optimizer`` CLI) that should talk to the emulator."""
-        return {**DUMMY_CREDENTIALS, "AWS_ENDPOINT_URL": self.endpoint, "AWS_DEFAULT_REGION": self.region, "AWS_REGION": self.region}
+        return {
+            **DUMMY_CREDENTIALS,
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_REGION": self.region,
+        }
 
     def calls(self) -> Dict[str, int]:
         """API calls served since the last reset, by ``service:Operation``."""
@@ -294,7 +297,9 @@ def _network_ids(clients: _Clients, fleet: FleetSpec) -> Dict[str, str]:
     network = ipaddress.ip_network(net.vpc_cidr)
     # /24s where the VPC allows, else as many equal blocks as there are subnets.
     needed = max(1, math.ceil(math.log2(max(2, len(net.subnet_ids)))))
-    blocks = network.subnets(new_prefix=max(24, network.prefixlen + needed) if network.prefixlen < 24 else network.prefixlen + needed)
+    blocks = network.subnets(
+        new_prefix=max(24, network.prefixlen + needed) if network.prefixlen < 24 else network.prefixlen + needed
+    )
     mapping: Dict[str, str] = {}
     for i, (plan_id, block) in enumerate(zip(net.subnet_ids, blocks)):
         mapping[plan_id] = clients.ec2.create_subnet(
@@ -351,7 +356,9 @@ def seed_fleet(
     report.task_definitions = dict(_parallel(register, fleet.task_definitions, concurrency))
 
     def create_service(request: Dict[str, Any]) -> str:
-        return clients.ecs.create_service(**_service_request(request, ids, report.task_definitions))["service"]["serviceName"]
+        return clients.ecs.create_service(**_service_request(request, ids, report.task_definitions))["service"][
+            "serviceName"
+        ]
 
     report.services = _parallel(create_service, fleet.services, concurrency)
     progress(f"{len(report.services)} services created; registering scalable targets and scaling policies")
@@ -643,4 +650,3 @@ def read_live_state(
             }
         )
     return rows
-

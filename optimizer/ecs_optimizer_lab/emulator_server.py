@@ -1,6 +1,7 @@
 """The local AWS emulator process: moto's server, with the fidelity fixes the optimizer needs.
 
-Run as ``python -m ecs_optimizer.emulator_server --host 127.0.0.1``; :mod:`ecs_optimizer.emulator`
+In-process (under moto's ``mock_aws``), :func:`apply_fidelity_patches` applies the same fixes.
+Run as ``python -m ecs_optimizer_lab.emulator_server --host 127.0.0.1``; :mod:`ecs_optimizer_lab.emulator`
 starts and stops it. It binds the port itself (port 0 picks a free one, so two runs cannot
 race for a port) and prints ``listening on http://HOST:PORT`` as its first line. It exits
 when its standard input closes, so it never outlives the process that started it, even one
@@ -18,6 +19,11 @@ ECS services
     an update that changes the task definition or the strategy (or forces a deployment)
     starts a PRIMARY deployment that completes after ``--rollout-seconds`` (the old one stays
     ACTIVE until then), as ECS does for a healthy rollout.
+
+    Fault injection: ``MOTO_FAIL_DEPLOYMENTS=svc-a,svc-b`` makes a deployment of those
+    services FAILED at once, with no task running, whenever it runs a task definition other
+    than the one the service was created with: what a deployment circuit breaker reports for
+    a bad revision. The variable is read at each deployment, so a test can set it mid-run.
 ECR images
     moto stamps pushes with whole seconds, so images pushed in one second tie and "the newest
     N" is undefined; and it reports the manifest's config blob size as the image size. Here
@@ -48,6 +54,9 @@ from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 from urllib.parse import parse_qs
+
+#: Services (comma-separated names) whose deployments of a new revision fail.
+FAIL_DEPLOYMENTS_ENV = "MOTO_FAIL_DEPLOYMENTS"
 
 CALLS_PATH = "/_emulator/calls"
 RESET_PATH = "/_emulator/calls/reset"
@@ -146,6 +155,7 @@ def _patch_ecs(rollout_seconds: float) -> None:
         self.pending_count = 0
         self.capacity_provider_strategy = []
         self._rollout_done_at = None
+        self._created_with = self.task_definition
         for deployment in self.deployments:
             deployment.update(
                 runningCount=self.desired_count,
@@ -175,9 +185,7 @@ def _patch_ecs(rollout_seconds: float) -> None:
         name = str(props.get("service", "")).split("/")[-1]
         current = self.services.get(f"{cluster.name}:{name}")
         before = (
-            (current.task_definition, list(current.capacity_provider_strategy or []))
-            if current is not None
-            else None
+            (current.task_definition, list(current.capacity_provider_strategy or [])) if current is not None else None
         )
         forced = bool(props.get("force_new_deployment"))
         service = original_update(self, service_properties)
@@ -185,7 +193,7 @@ def _patch_ecs(rollout_seconds: float) -> None:
             service.launch_type = None
         elif service.launch_type is None:
             service.launch_type = "FARGATE"
-        service.running_count = service.desired_count
+        service.running_count = 0 if _fails(service) else service.desired_count
         service.pending_count = 0
         after = (service.task_definition, list(service.capacity_provider_strategy or []))
         if forced or before != after:
@@ -208,11 +216,21 @@ def _patch_ecs(rollout_seconds: float) -> None:
     backend_cls.describe_services = describe_services
 
 
+def _fails(service: Any) -> bool:
+    """A deployment of this service fails: named in ``MOTO_FAIL_DEPLOYMENTS`` and running a
+    revision other than the one it was created with."""
+    names = {n.strip() for n in os.environ.get(FAIL_DEPLOYMENTS_ENV, "").split(",") if n.strip()}
+    return service.name in names and service.task_definition != getattr(service, "_created_with", None)
+
+
 def _start_deployment(service: Any, rollout_seconds: float) -> None:
     from moto.core.utils import utcnow
     from moto.moto_api._internal import mock_random
 
     now = utcnow()
+    if _fails(service):
+        _fail_deployment(service, now, f"ecs-svc/{mock_random.randint(0, 32**12)}")
+        return
     done = rollout_seconds <= 0
     deployment_id = f"ecs-svc/{mock_random.randint(0, 32**12)}"
     previous = [dict(d, status="ACTIVE") for d in service.deployments if d.get("status") == "PRIMARY"]
@@ -234,6 +252,29 @@ def _start_deployment(service: Any, rollout_seconds: float) -> None:
     }
     service.deployments = [primary] if done else [primary] + previous
     service._rollout_done_at = None if done else time.monotonic() + rollout_seconds
+
+
+def _fail_deployment(service: Any, now: Any, deployment_id: str) -> None:
+    service.deployments = [
+        {
+            "id": deployment_id,
+            "status": "PRIMARY",
+            "taskDefinition": service.task_definition,
+            "desiredCount": service.desired_count,
+            "pendingCount": 0,
+            "runningCount": 0,
+            "failedTasks": 1,
+            "createdAt": now,
+            "updatedAt": now,
+            "launchType": service.launch_type,
+            "capacityProviderStrategy": list(service.capacity_provider_strategy or []) or None,
+            "platformFamily": "FARGATE",
+            "rolloutState": "FAILED",
+            "rolloutStateReason": "ECS deployment circuit breaker: tasks failed to start.",
+        }
+    ]
+    service.running_count = 0
+    service._rollout_done_at = None
 
 
 def _settle_deployment(service: Any) -> None:
@@ -269,10 +310,16 @@ def _patch_ecr() -> None:
 
     def put_image(self: Any, repository_name: str, *args: Any, **kwargs: Any) -> Any:
         with lock:
-            known = {id(i) for i in self.repositories[repository_name].images} if repository_name in self.repositories else set()
-            image = original_put(self, repository_name, *args, **kwargs)
+            known = (
+                {id(i) for i in self.repositories[repository_name].images}
+                if repository_name in self.repositories
+                else set()
+            )
+            image: Any = original_put(self, repository_name, *args, **kwargs)
             if id(image) not in known:
-                others = [i.image_pushed_at for i in self.repositories[repository_name].images if i is not image]
+                others: List[float] = [
+                    i.image_pushed_at for i in self.repositories[repository_name].images if i is not image
+                ]
                 stamp = time.time()
                 if others and stamp <= max(others):
                     stamp = max(others) + 0.001
@@ -364,8 +411,15 @@ def _patch_cloudwatch() -> None:
     backend_cls.get_metric_data = get_metric_data
 
 
-def apply_fidelity_patches(rollout_seconds: float) -> None:
-    """Apply every fix described in the module docstring to this process's moto."""
+_PATCHED: List[float] = []
+
+
+def apply_fidelity_patches(rollout_seconds: float = 0.0) -> None:
+    """Apply every fix described in the module docstring to this process's moto, once (a
+    second call, with any ``rollout_seconds``, changes nothing)."""
+    if _PATCHED:
+        return
+    _PATCHED.append(rollout_seconds)
     _patch_ecs(rollout_seconds)
     _patch_ecr()
     _patch_cloudwatch()

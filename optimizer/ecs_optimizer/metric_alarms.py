@@ -1,0 +1,53 @@
+"""Reads and writes of the services' CloudWatch metric alarms: every field but the threshold
+copied through PutMetricAlarm's own input shape (see :mod:`resources`)."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List
+
+from .aws import AwsContext, chunks, paginate
+from .resources import input_fields
+
+
+def describe_alarms(ctx: AwsContext, names: List[str]) -> Dict[str, dict]:
+    """Metric alarms by name, 100 names per call (the API's limit)."""
+    found: Dict[str, dict] = {}
+    for batch in chunks(sorted(set(names)), 100):
+        for alarm in paginate(
+            ctx.cloudwatch.describe_alarms,
+            "MetricAlarms",
+            token_in="NextToken",
+            token_out="NextToken",
+            AlarmNames=batch,
+            AlarmTypes=["MetricAlarm"],
+        ):
+            found[alarm["AlarmName"]] = alarm
+    return found
+
+
+#: PutMetricAlarm refuses these beside ``Metrics``, which holds them per query instead.
+#: DescribeAlarms can still return some for a metric-math alarm (an empty ``Dimensions``).
+SINGLE_METRIC_FIELDS = ("Namespace", "MetricName", "Dimensions", "Period", "Unit", "Statistic", "ExtendedStatistic")
+
+
+def set_alarm_threshold(ctx: AwsContext, alarm: dict, threshold: float) -> None:
+    """PutMetricAlarm with every field of ``alarm`` (and its tags) unchanged but the threshold.
+
+    A metric-math alarm (``Metrics``) is sent with its queries and none of the single-metric
+    fields, which the API rejects alongside them.
+    """
+    params = input_fields(ctx.cloudwatch.raw, "PutMetricAlarm", alarm)
+    if params.get("Metrics"):
+        for key in SINGLE_METRIC_FIELDS:
+            params.pop(key, None)
+    tags = ctx.cloudwatch.list_tags_for_resource(ResourceARN=alarm["AlarmArn"]).get("Tags", [])
+    if tags:
+        params["Tags"] = tags
+    params["Threshold"] = float(threshold)
+    ctx.cloudwatch.put_metric_alarm(**params)
+
+
+def same_number(a: Any, b: Any) -> bool:
+    if a is None or b is None:
+        return a is b
+    return abs(float(a) - float(b)) < 1e-9

@@ -1,0 +1,274 @@
+"""Plan the optimization: read the live fleet and its utilization, decide each service's new
+state (:func:`sizing.plan_service`), and hold back what the live resources cannot take (a
+cluster without FARGATE_SPOT, containers that would not fit the smaller task, an ECR policy
+of a shape the optimizer does not own, a missing scalable target, images that are not
+multi-arch). Read-only: :mod:`engine` applies the plan."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Tuple
+
+from . import graviton, metric_alarms
+from . import resources as res
+from .alarm_thresholds import alarm_threshold
+from .aws import AwsContext
+from .inventory import Inventory, LiveService, read_inventory
+from .journal import Resource, alarm_resource
+from .metrics import fetch_usage
+from .model import SPOT, ServiceState, TextEnum
+from .sizing import Decision, SizingOptions, plan_service
+from .targets import Targets
+from .usage import Usage
+
+log = logging.getLogger(__name__)
+
+
+class Status(TextEnum):
+    """A service's status in a run's report (its JSON value is the lower-case name)."""
+
+    PLANNED = "planned"
+    APPLIED = "applied"
+    UNCHANGED = "unchanged"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+    ROLLED_BACK = "rolled_back"
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How a run plans and applies; built from the CLI options."""
+
+    policy: str = "auto"
+    sizing: SizingOptions = field(default_factory=SizingOptions)
+    wait_timeout: float = 900.0
+    poll_interval: float = 15.0
+    concurrency: int = 4
+    #: --allow-arm64: move services whose every image is multi-arch with linux/arm64 to Graviton.
+    allow_arm64: bool = False
+
+
+@dataclass(frozen=True)
+class PlannedChange:
+    resource: str  # a Resource, or alarm_resource(name)
+    field: str
+    before: Any
+    after: Any
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {"resource": self.resource, "field": self.field, "before": self.before, "after": self.after}
+
+
+@dataclass
+class ServicePlan:
+    """One service's planned state, with the live resources it will be applied to."""
+
+    live: LiveService
+    before: ServiceState
+    after: ServiceState
+    status: Status  # PLANNED | UNCHANGED | SKIPPED
+    reason: str
+    alarm_thresholds: Dict[str, float] = field(default_factory=dict)  # kind -> new threshold
+
+    @property
+    def name(self) -> str:
+        return self.live.name
+
+    def size_changes(self) -> bool:
+        """Whether the task definition needs a new revision (size or CPU architecture)."""
+        b, a = self.before, self.after
+        return (b.cpu, b.memory, b.architecture) != (a.cpu, a.memory, a.architecture)
+
+    @property
+    def baseline_size(self) -> Tuple[int, int]:
+        """The size before any rightsizing: the stack's baseline, else the live size. The
+        config write-back records it once as ``rightsizedFrom``."""
+        declared = self.live.target.declared
+        return declared.baseline if declared is not None else (self.before.cpu, self.before.memory)
+
+    def strategy_items(self) -> Optional[List[dict]]:
+        if self.after.strategy == self.before.strategy:
+            return self.live.strategy_items
+        return res.normalize_strategy(self.after.strategy.to_aws())
+
+    def changes(self) -> List[PlannedChange]:
+        """Every field that changes, in migration order."""
+        b, a = self.before, self.after
+        pairs = [
+            (Resource.TASK_DEFINITION, "cpu", b.cpu, a.cpu),
+            (Resource.TASK_DEFINITION, "memory", b.memory, a.memory),
+            (Resource.TASK_DEFINITION, "cpuArchitecture", b.architecture, a.architecture),
+            (Resource.SERVICE, "desiredCount", b.desired_count, a.desired_count),
+            (Resource.SERVICE, "capacityProviderStrategy", self.live.strategy_items, self.strategy_items()),
+            (Resource.SCALABLE_TARGET, "minCapacity", b.min_capacity, a.min_capacity),
+            (Resource.SCALABLE_TARGET, "maxCapacity", b.max_capacity, a.max_capacity),
+            (Resource.ECR_LIFECYCLE_POLICY, "keepImages", b.ecr_keep_images, a.ecr_keep_images),
+        ]
+        changes = [PlannedChange(*p) for p in pairs if p[2] != p[3]]
+        for kind, new in self.alarm_thresholds.items():
+            alarm = self.live.alarms[kind]
+            changes.append(PlannedChange(alarm_resource(alarm["AlarmName"]), "threshold", alarm["Threshold"], new))
+        return changes
+
+
+@dataclass
+class ServiceResult:
+    service: str
+    status: Status
+    changes: List[PlannedChange]
+    reason: str
+    before: ServiceState
+    after: ServiceState  # the state the service is in after this run
+    #: Alarm kind -> threshold the run set (or plans to set); for the config write-back.
+    alarm_thresholds: Dict[str, float] = field(default_factory=dict)
+    #: (cpu, memory) before any rightsizing (ServicePlan.baseline_size); for the config write-back.
+    baseline: Optional[Tuple[int, int]] = None
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {
+            "service": self.service,
+            "status": self.status,
+            "changes": [c.to_dict() for c in self.changes],
+            "reason": self.reason,
+        }
+
+
+def _constrain(plan_after: ServiceState, live: LiveService, inventory: Inventory, notes: List[str]) -> ServiceState:
+    """Undo the parts of a plan the live resources cannot take, saying why."""
+    before = live.state()
+    after = plan_after
+    if after.strategy != before.strategy and after.strategy.spot_weight and SPOT not in inventory.capacity_providers:
+        after = after.with_changes(strategy=before.strategy)
+        notes.append(f"capacity strategy kept: cluster has no {SPOT} capacity provider")
+    if (after.cpu, after.memory) != (before.cpu, before.memory):
+        misfit = res.containers_fit(live.task_definition, after.cpu, after.memory)
+        if misfit:
+            after = after.with_changes(cpu=before.cpu, memory=before.memory)
+            notes.append(f"task size kept: {misfit}")
+    if after.ecr_keep_images != before.ecr_keep_images:
+        _, editable = res.keep_count(live.lifecycle_policy)
+        if not live.repository_exists or not editable:
+            after = after.with_changes(ecr_keep_images=before.ecr_keep_images)
+            why = "repository not found" if not live.repository_exists else "its lifecycle policy has a custom shape"
+            notes.append(f"ECR retention kept: {why}")
+    if live.scalable_target is None and (after.min_capacity, after.max_capacity) != (
+        before.min_capacity,
+        before.max_capacity,
+    ):
+        after = after.with_changes(min_capacity=before.min_capacity, max_capacity=before.max_capacity)
+        notes.append("autoscaling kept: no scalable target registered")
+    return after
+
+
+def _alarm_thresholds(live: LiveService, before: ServiceState, after: ServiceState) -> Dict[str, float]:
+    changed = {}
+    for kind, alarm in sorted(live.alarms.items()):
+        if alarm.get("Threshold") is None:
+            continue  # anomaly-detection alarms have a band, not a threshold
+        old = float(alarm["Threshold"])
+        new = alarm_threshold(kind, old, before, after, live.autoscaling_targets.get(kind))
+        if not metric_alarms.same_number(old, new):
+            changed[kind] = new
+    return changed
+
+
+def _baseline(live: LiveService, before: ServiceState) -> Optional[ServiceState]:
+    declared = live.target.declared
+    if declared is None:
+        return None
+    # The size before any write-back, not the deployed one: after --write-config and
+    # `pulumi up` the stack deploys the halved size, and halving that again would ratchet.
+    return before.with_changes(
+        cpu=declared.baseline[0],
+        memory=declared.baseline[1],
+        desired_count=declared.desired_count,
+        min_capacity=declared.min_capacity,
+        max_capacity=declared.max_capacity,
+    )
+
+
+def plan_one(
+    live: LiveService, inventory: Inventory, tier: str, opts: RunOptions, usage: Optional[Usage]
+) -> ServicePlan:
+    before = live.state()
+    controller = (live.service.get("deploymentController") or {}).get("type", "ECS")
+    if controller != "ECS":
+        reason = f"deployment controller {controller}: task definition changes go through that controller"
+        return ServicePlan(live, before, before, Status.SKIPPED, reason)
+    decision: Decision = plan_service(before, tier, opts.policy, usage, opts.sizing, _baseline(live, before))
+    if decision.skipped:
+        return ServicePlan(live, before, before, Status.SKIPPED, decision.reason)
+    notes: List[str] = []
+    after = _constrain(decision.after, live, inventory, notes)
+    plan = ServicePlan(live, before, after, Status.PLANNED, "; ".join([decision.reason] + notes))
+    plan.alarm_thresholds = _alarm_thresholds(live, before, after)
+    if not plan.changes():
+        plan.status = Status.UNCHANGED
+        plan.reason = "; ".join(
+            ["already optimized" if decision.policy_used != "unchanged" else decision.reason] + notes
+        )
+    return plan
+
+
+@dataclass
+class FleetPlan:
+    plans: Dict[str, ServicePlan]
+    usage: Dict[str, Optional[Usage]]
+    #: The AWS account the cluster is in (from its ARN), recorded in the journal.
+    account: Optional[str] = None
+
+    def ordered(self) -> List[ServicePlan]:
+        return [self.plans[name] for name in sorted(self.plans)]
+
+    @property
+    def anything_to_do(self) -> bool:
+        return any(p.status == Status.PLANNED for p in self.plans.values())
+
+
+def plan_fleet(
+    ctx: AwsContext,
+    targets: Targets,
+    opts: RunOptions,
+    usage: Optional[Dict[str, Optional[Usage]]] = None,
+) -> FleetPlan:
+    """Read the live state and plan every target service (no writes). ``usage`` from an
+    earlier plan of the same run is reused rather than fetched again."""
+    inventory = read_inventory(ctx, targets, opts.concurrency)
+    if usage is None:
+        # fixed reads the history too: it never cuts below what the history shows
+        names = {name: t.service_name for name, t in targets.services.items()}
+        current = {name: live.state() for name, live in inventory.services.items()}
+        usage = fetch_usage(ctx, targets.cluster_name, names, current, opts.sizing.lookback_days)
+    plans = {
+        name: plan_one(live, inventory, targets.tier, opts, usage.get(name))
+        for name, live in inventory.services.items()
+    }
+    if opts.allow_arm64:
+        _plan_arm64(ctx, plans)
+    cluster_arn = str(inventory.cluster.get("clusterArn") or "")
+    return FleetPlan(plans, usage, cluster_arn.split(":")[4] if cluster_arn.count(":") >= 5 else None)
+
+
+def _plan_arm64(ctx: AwsContext, plans: Dict[str, ServicePlan]) -> None:
+    """Move to ARM64 the planned or unchanged x86 services whose images all run on it."""
+    movable = {
+        n: p
+        for n, p in plans.items()
+        if p.status in (Status.PLANNED, Status.UNCHANGED) and p.after.architecture != graviton.ARM64
+    }
+    readiness = graviton.readiness_by_service(ctx, {n: p.live.task_definition for n, p in movable.items()})
+    for name, ready in readiness.items():
+        plan = plans[name]
+        blocked = graviton.spot_blocks_arm64(
+            plan.live.service.get("platformVersion"), plan.after.strategy.spot_weight > 0
+        )
+        if ready.status != graviton.READY or blocked:
+            plan.reason = f"{plan.reason}; ARM64 not applied: {blocked or f'{ready.status}: {ready.detail}'}"
+            continue
+        if plan.status == Status.UNCHANGED:
+            plan.status, plan.reason = Status.PLANNED, "ARM64 only"
+        plan.after = plan.after.with_changes(architecture=graviton.ARM64)
+        plan.reason = f"{plan.reason}; ARM64: {ready.detail}"
+    if readiness:
+        log.info("ARM64 readiness: %s", graviton.summarize(readiness.items()))
