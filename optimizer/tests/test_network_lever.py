@@ -9,7 +9,7 @@ import datetime as dt
 import io
 import json
 from decimal import Decimal
-from typing import Any, Callable, Dict
+from typing import Any, Callable, Dict, List
 
 import pytest
 
@@ -89,8 +89,9 @@ def network_file(outputs: Dict[str, Any], client: Callable[[str], Any], tmp_path
     return write_json(tmp_path / "network.json", seed_network(client, 3, LOOKBACK_DAYS))
 
 
-def run_savings(run_cli, outputs_file: str, network_file: str, fmt: str, *extra: str):
-    result = run_cli(
+def savings_args(outputs_file: str, network_file: str, *extra: str) -> List[str]:
+    """`savings` on the seeded fleet and network, fixed policy, over the seeded lookback."""
+    return [
         "savings",
         "--outputs",
         outputs_file,
@@ -100,10 +101,12 @@ def run_savings(run_cli, outputs_file: str, network_file: str, fmt: str, *extra:
         str(LOOKBACK_DAYS),
         "--network-outputs",
         network_file,
-        "--format",
-        fmt,
         *extra,
-    )
+    ]
+
+
+def run_savings(run_cli, outputs_file: str, network_file: str, fmt: str, *extra: str):
+    result = run_cli(*savings_args(outputs_file, network_file, "--format", fmt, *extra))
     assert result.exit_code == 0, result.stderr
     return result
 

@@ -19,7 +19,14 @@ from ecs_optimizer.nat_flow_split import NatInterface, classify
 from ecs_optimizer.network_lever import ASSUMED_AWS_SHARE
 from ecs_optimizer.network_steps import endpoint_metric
 from helpers import FAST, write_json
-from test_network_lever import FROM_DESTINATION_GIB, FROM_SOURCE_GIB, LOOKBACK_DAYS, seed_network
+from test_network_lever import (
+    FROM_DESTINATION_GIB,
+    FROM_SOURCE_GIB,
+    LOOKBACK_DAYS,
+    run_savings,
+    savings_args,
+    seed_network,
+)
 
 HOURS = Decimal(730)
 REQUIRED = ["ecr.api", "ecr.dkr", "logs", "secretsmanager", "ssm"]
@@ -82,22 +89,7 @@ def flow_network(outputs, client, tmp_path) -> Dict[str, Any]:
 
 
 def savings_json(run_cli, outputs_file: str, network: str, *extra: str) -> Dict[str, Any]:
-    result = run_cli(
-        "savings",
-        "--outputs",
-        outputs_file,
-        "--policy",
-        "fixed",
-        "--lookback-days",
-        str(LOOKBACK_DAYS),
-        "--network-outputs",
-        network,
-        "--format",
-        "json",
-        *extra,
-    )
-    assert result.exit_code == 0, result.stderr
-    return json.loads(result.stdout)
+    return json.loads(run_savings(run_cli, outputs_file, network, "json", *extra).stdout)
 
 
 def network_lines(data: Dict[str, Any]) -> Dict[str, float]:
@@ -174,20 +166,7 @@ def network_stack(tmp_path: Path) -> Path:
 
 
 def step(run_cli, outputs_file: str, network: str, name: str, *extra: str):
-    return run_cli(
-        "savings",
-        "--outputs",
-        outputs_file,
-        "--policy",
-        "fixed",
-        "--lookback-days",
-        str(LOOKBACK_DAYS),
-        "--network-outputs",
-        network,
-        "--migration-step",
-        name,
-        *extra,
-    )
+    return run_cli(*savings_args(outputs_file, network, "--migration-step", name, *extra))
 
 
 def put_endpoint_bytes(client: Callable[[str], Any], vpc: str, endpoints: Dict[str, str], services: List[str]) -> None:
