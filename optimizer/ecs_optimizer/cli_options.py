@@ -147,7 +147,8 @@ COMMON_OPTIONS = [
     click.option(
         "--observability-outputs",
         metavar="FILE",
-        help="Observability stack outputs naming each service's alarms; without it alarms are found by name (cpu-high-{service}-{suffix}, ...).",
+        help="Observability stack outputs naming each service's alarms; without it alarms are found by name "
+        f"({next(iter(facts.service_alarm_patterns().values()))}, ...).",
     ),
     click.option(
         "--service",

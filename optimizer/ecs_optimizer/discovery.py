@@ -57,21 +57,21 @@ def discover(ctx: AwsContext, suffix: str, tier_option: Optional[str]) -> Target
     if tier not in TIERS:
         raise BadInput(f"cluster {cluster_name} tag {tag}={tier} is not one of {', '.join(TIERS)}")
     arns = list(paginate(ctx.ecs.list_services, "serviceArns", cluster=cluster_name))
-    tail = f"-{suffix}"
-    names = sorted(a.rsplit("/", 1)[-1] for a in arns if a.endswith(tail))
+    names = sorted(n for n in (a.rsplit("/", 1)[-1] for a in arns) if facts.catalog_name(n, suffix))
     if not names:
-        raise TargetsNotFound(f"no services named *{tail} in cluster {cluster_name}")
+        pattern = facts.service_name("*", suffix)
+        raise TargetsNotFound(f"no services named {pattern} in cluster {cluster_name}")
     found, _ = describe_services(ctx, cluster_name, names)
     services = {}
     for service_name, svc in sorted(found.items()):
-        name = service_name[: -len(tail)]
+        name = facts.catalog_name(service_name, suffix) or service_name
         services[name] = ServiceTarget(
             name=name,
             service_name=service_name,
             # No Critical tag: treated as critical (kept on-demand); only "false" opts out.
-            critical=(tag_value(svc.get("tags", []), "Critical") or "true").lower() != "false",
+            critical=(tag_value(svc.get("tags", []), facts.critical_tag()) or "true").lower() != "false",
             scalable_target_resource_id=f"service/{cluster_name}/{service_name}",
-            repository_name=f"{name}{tail}",
+            repository_name=facts.repository_name(name, suffix),
             alarms=pattern_alarms(name, suffix),
         )
     log.info("discovered %d services in %s (tier %s)", len(services), cluster_name, tier)

@@ -112,6 +112,63 @@ def cluster_name(suffix: str) -> str:
     return str(load()["naming"]["cluster"]).format(suffix=suffix)
 
 
+def service_name(service: str, suffix: str) -> str:
+    """The AWS name of a catalog service (``{service}-{suffix}``)."""
+    return str(load()["naming"]["service"]).format(service=service, suffix=suffix)
+
+
+def repository_name(service: str, suffix: str) -> str:
+    """The ECR repository of a catalog service."""
+    return str(load()["naming"]["repository"]).format(service=service, suffix=suffix)
+
+
+def catalog_name(aws_name: str, suffix: str) -> Optional[str]:
+    """The catalog name inside an AWS service name of the fleet ``suffix``; None when the name
+    does not follow the naming pattern."""
+    head, _, tail = str(load()["naming"]["service"]).format(service="{service}", suffix=suffix).partition("{service}")
+    if len(aws_name) <= len(head) + len(tail) or not (aws_name.startswith(head) and aws_name.endswith(tail)):
+        return None
+    return aws_name[len(head) : len(aws_name) - len(tail)]
+
+
+def default_task_sizes() -> Dict[str, Tuple[int, int]]:
+    """Tier -> the (cpu, memory) a catalog entry gets when it sets no size."""
+    return {tier: (int(s["cpu"]), int(s["memory"])) for tier, s in load()["catalog"]["defaultSizes"].items()}
+
+
+def catalog_field(name: str) -> str:
+    """A field of a service catalog entry; a name the catalog does not have is an error."""
+    if name not in load()["catalog"]["fields"]:
+        raise KeyError(f"{name} is not a field of a service catalog entry")
+    return name
+
+
+def task_size_keys() -> Tuple[str, str]:
+    """The keys of a catalog task size: (CPU units, memory MiB)."""
+    cpu, memory = load()["catalog"]["taskSizeKeys"]
+    return str(cpu), str(memory)
+
+
+def architectures() -> Tuple[str, ...]:
+    """CPU architectures a service may run on; the first is the one without a runtime platform."""
+    return tuple(load()["catalog"]["architectures"])
+
+
+def critical_tag() -> str:
+    """The service tag that says whether the service is critical (``"true"``/``"false"``)."""
+    return str(load()["naming"]["criticalTag"])
+
+
+def per_tier_count_fields() -> Tuple[str, ...]:
+    """Catalog counts given as one number for every tier or as a map of tiers."""
+    return tuple(load()["catalog"]["perTierCounts"])
+
+
+def threshold_override_kinds() -> Tuple[str, ...]:
+    """Alarm kinds whose threshold the observability layer takes per service (its ``thresholds`` key)."""
+    return tuple(load()["thresholdOverrideKinds"])
+
+
 def service_alarm_patterns() -> Dict[str, str]:
     """Alarm kind -> its name pattern, ``cpu-high-{service}-{suffix}``."""
     return dict(load()["naming"]["serviceAlarms"])

@@ -11,6 +11,11 @@ from typing import Dict, List, Tuple
 
 from . import facts
 
+#: The CPU architectures a Fargate Linux service may run on, as the catalog states them; the
+#: first (X86_64) is what ECS runs a task definition without a runtime platform on.
+ARCHITECTURES: Tuple[str, ...] = facts.architectures()
+X86_64, ARM64 = ARCHITECTURES
+
 #: CPU units -> valid memory sizes in MiB, ascending.
 FARGATE_SIZES: Dict[int, List[int]] = facts.fargate_sizes()
 

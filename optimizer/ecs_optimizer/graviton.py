@@ -30,8 +30,6 @@ from .aws import AwsContext, error_code
 
 log = logging.getLogger(__name__)
 
-ARM64 = "ARM64"
-X86_64 = "X86_64"
 
 #: Media types of a multi-architecture image: Docker manifest list and OCI image index.
 MANIFEST_LIST_TYPES = (

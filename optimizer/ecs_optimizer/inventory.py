@@ -19,6 +19,7 @@ from . import resources as res
 from .aws import AwsContext, error_code
 from .discovery import verify_in_aws
 from .errors import TargetsNotFound
+from .fargate import X86_64
 from .model import CapacityStrategy, ServiceState
 from .targets import ServiceTarget, Targets
 
@@ -68,7 +69,7 @@ class LiveService:
             min_capacity=low,
             max_capacity=high,
             critical=self.target.critical,
-            architecture=platform.get("cpuArchitecture") or "X86_64",
+            architecture=platform.get("cpuArchitecture") or X86_64,
             strategy=CapacityStrategy.from_aws(self.service.get("capacityProviderStrategy")),
             ecr_keep_images=keep,
             ecr_image_bytes=self.image_bytes,

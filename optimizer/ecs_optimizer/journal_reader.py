@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Optional, Tuple
 
 from .errors import BadInput
+from .fargate import ARCHITECTURES
 from .journal import (
     ALARM_PREFIX,
     CHANGE_KEYS,
@@ -47,7 +48,7 @@ _FIELD_TYPES: Dict[Tuple[str, str], Tuple[str, Callable[[Any], bool]]] = {
     (Resource.TASK_DEFINITION, "retired"): ("a task-definition ARN", lambda v: isinstance(v, str) and bool(v)),
     (Resource.TASK_DEFINITION, "cpu"): ("an integer", _is_int),
     (Resource.TASK_DEFINITION, "memory"): ("an integer", _is_int),
-    (Resource.TASK_DEFINITION, "cpuArchitecture"): ("X86_64 or ARM64", lambda v: v in ("X86_64", "ARM64")),
+    (Resource.TASK_DEFINITION, "cpuArchitecture"): (" or ".join(ARCHITECTURES), lambda v: v in ARCHITECTURES),
     (Resource.SERVICE, Resource.TASK_DEFINITION): ("a task-definition ARN", lambda v: isinstance(v, str) and bool(v)),
     (Resource.SERVICE, "desiredCount"): ("an integer", _is_int),
     (Resource.SERVICE, "capacityProviderStrategy"): ("a capacity-provider strategy list or null", _is_strategy),

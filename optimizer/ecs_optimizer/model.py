@@ -8,6 +8,7 @@ from fractions import Fraction
 from typing import List, Optional, Tuple
 
 from . import facts
+from .fargate import X86_64
 
 ON_DEMAND, SPOT = facts.capacity_providers()
 
@@ -86,7 +87,7 @@ class ServiceState:
     min_capacity: int
     max_capacity: int
     critical: bool = True
-    architecture: str = "X86_64"  # or "ARM64"
+    architecture: str = X86_64  # or ARM64
     strategy: CapacityStrategy = field(default_factory=CapacityStrategy)
     ecr_keep_images: Optional[int] = None  # lifecycle "keep last N"; None when there is no rule
     ecr_image_bytes: tuple = ()  # sizes of the repository's images, newest first

@@ -14,6 +14,7 @@ from . import graviton, metric_alarms
 from . import resources as res
 from .alarm_thresholds import alarm_threshold
 from .aws import AwsContext
+from .fargate import ARM64
 from .inventory import Inventory, LiveService, read_inventory
 from .journal import Resource, alarm_resource
 from .metrics import fetch_usage
@@ -255,7 +256,7 @@ def _plan_arm64(ctx: AwsContext, plans: Dict[str, ServicePlan]) -> None:
     movable = {
         n: p
         for n, p in plans.items()
-        if p.status in (Status.PLANNED, Status.UNCHANGED) and p.after.architecture != graviton.ARM64
+        if p.status in (Status.PLANNED, Status.UNCHANGED) and p.after.architecture != ARM64
     }
     readiness = graviton.readiness_by_service(ctx, {n: p.live.task_definition for n, p in movable.items()})
     for name, ready in readiness.items():
@@ -268,7 +269,7 @@ def _plan_arm64(ctx: AwsContext, plans: Dict[str, ServicePlan]) -> None:
             continue
         if plan.status == Status.UNCHANGED:
             plan.status, plan.reason = Status.PLANNED, "ARM64 only"
-        plan.after = plan.after.with_changes(architecture=graviton.ARM64)
+        plan.after = plan.after.with_changes(architecture=ARM64)
         plan.reason = f"{plan.reason}; ARM64: {ready.detail}"
     if readiness:
         log.info("ARM64 readiness: %s", graviton.summarize(readiness.items()))

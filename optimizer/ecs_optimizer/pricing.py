@@ -20,6 +20,8 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, Callable, Dict, Iterable, Optional, Set, Tuple
 
+from .fargate import ARCHITECTURES, ARM64, X86_64
+
 logger = logging.getLogger(__name__)
 
 #: A month, in hours, as AWS's own calculators count it.
@@ -28,7 +30,6 @@ HOURS_PER_MONTH = 730
 #: The date the embedded table was last checked against the published prices.
 TABLE_AS_OF = "2026-11-01"
 
-ARCHITECTURES = ("X86_64", "ARM64")
 PRICING_SOURCES = ("table", "live")
 
 #: The Price List API is served from a few endpoints only; us-east-1 answers for every region.
@@ -62,9 +63,9 @@ class PriceTable:
 
     def fargate_rates(self, architecture: str) -> Tuple[Decimal, Decimal]:
         """(per vCPU-hour, per GB-hour) for ``architecture`` (``X86_64`` or ``ARM64``)."""
-        if architecture == "X86_64":
+        if architecture == X86_64:
             return self.fargate_vcpu_hour_x86, self.fargate_gb_hour_x86
-        if architecture == "ARM64":
+        if architecture == ARM64:
             return self.fargate_vcpu_hour_arm, self.fargate_gb_hour_arm
         raise ValueError(
             f"architecture {architecture!r} is not a Fargate Linux architecture (allowed: {', '.join(ARCHITECTURES)})"

@@ -20,6 +20,7 @@ from botocore.exceptions import ClientError
 
 from . import facts
 from .aws import AwsContext, error_code, paginate
+from .fargate import X86_64
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ def register_revision(
     params.update(cpu=str(cpu), memory=str(memory))
     if architecture is not None:
         platform = dict(params.get("runtimePlatform") or {})
-        if (platform.get("cpuArchitecture") or "X86_64") != architecture:
+        if (platform.get("cpuArchitecture") or X86_64) != architecture:
             params["runtimePlatform"] = {
                 **platform,
                 "cpuArchitecture": architecture,

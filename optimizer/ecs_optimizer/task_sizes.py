@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import List, Optional, Tuple
 
+from . import facts
 from .fargate import FARGATE_SIZES, all_pairs, check_size, valid_memories
 from .model import ServiceState
 from .pricing import PRICE_TABLES, PriceTable, fargate_task_hourly
@@ -11,10 +12,10 @@ from .usage import Usage
 
 Size = Tuple[int, int]
 
-#: The smallest (cpu, memory) the blind ``fixed`` policy cuts a tier to: the documented
-#: optimized sizes. Production is not cut below 0.5 vCPU / 1 GB without evidence; ``metrics``
-#: may go lower when the utilization shows it is safe.
-FIXED_FLOOR = {"dev": (256, 512), "prod": (512, 1024)}
+#: The smallest (cpu, memory) the blind ``fixed`` policy cuts a tier to: the size a catalog
+#: entry gets when it sets none (dev 0.25 vCPU / 0.5 GB, prod 0.5 vCPU / 1 GB). ``metrics`` may
+#: go lower when the utilization shows it is safe.
+FIXED_FLOOR = facts.default_task_sizes()
 
 #: Sizing compares pairs by us-east-1 list price. Regional prices differ by a factor that is
 #: nearly the same for vCPU and memory, so the cheapest covering pair is the same everywhere.

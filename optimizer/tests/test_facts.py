@@ -138,3 +138,53 @@ def test_config_keys_are_the_ones_the_stacks_read() -> None:
     assert facts.config_key("compute", "spotShare") == "compute:spotShare"
     with pytest.raises(KeyError, match="compute:spotSahre is not a config key the compute layer reads"):
         facts.config_key("compute", "spotSahre")
+
+
+def test_service_and_repository_names_match_the_plans_and_read_back() -> None:
+    compute = plan("compute")["outputs"]
+    repositories = plan("registry")["outputs"]["repositories"]
+    suffix = compute["environmentSuffix"]
+    for service, out in compute["services"].items():
+        assert facts.service_name(service, suffix) == out["serviceName"]
+        assert facts.repository_name(service, suffix) == repositories[service]["name"] == out["repositoryName"]
+        assert facts.catalog_name(out["serviceName"], suffix) == service
+    # A name of another fleet, or the bare suffix, is not one of this fleet's services.
+    assert facts.catalog_name(f"frontend-{suffix}x", suffix) is None
+    assert facts.catalog_name(f"-{suffix}", suffix) is None
+    assert facts.catalog_name(suffix, suffix) is None
+
+
+def test_the_fixed_floor_is_the_catalogs_default_size_for_every_tier() -> None:
+    from ecs_optimizer import task_sizes
+
+    assert task_sizes.FIXED_FLOOR == facts.default_task_sizes()
+    assert set(task_sizes.FIXED_FLOOR) == set(facts.tiers())
+    for cpu, memory in task_sizes.FIXED_FLOOR.values():
+        assert memory in facts.fargate_sizes()[cpu]
+
+
+def test_written_threshold_kinds_are_the_observability_layers_override_keys() -> None:
+    from ecs_optimizer.writeback import keys
+
+    assert set(keys.THRESHOLD_KINDS) == set(facts.threshold_override_kinds())
+    # The kinds the optimizer retunes by task size are among them; the rest follow other settings.
+    assert {"cpuHigh", "memoryHigh"} <= set(keys.THRESHOLD_KINDS) <= set(facts.service_alarm_patterns())
+    assert set(keys.PER_TIER_FIELDS) == set(facts.per_tier_count_fields())
+
+
+def test_architectures_are_the_ecs_apis_and_the_default_comes_first() -> None:
+    import botocore.session
+
+    from ecs_optimizer import fargate
+
+    shape = botocore.session.get_session().get_service_model("ecs").shape_for("CPUArchitecture")
+    assert set(fargate.ARCHITECTURES) == set(shape.enum)
+    # A task definition without a runtime platform runs on X86_64 (the ECS API's documented default).
+    assert fargate.X86_64 == "X86_64" and fargate.ARM64 == "ARM64"
+
+
+def test_discovery_reads_criticality_from_the_tag_the_compute_layer_sets() -> None:
+    services = [r for r in plan("compute")["resources"] if r["type"] == "aws:ecs/service:Service"]
+    assert services
+    for service in services:
+        assert service["inputs"]["tags"][facts.critical_tag()] in ("true", "false")

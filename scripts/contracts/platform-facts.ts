@@ -11,11 +11,16 @@
 import * as fs from "fs";
 import * as path from "path";
 import {
+  ARCHITECTURES,
+  BASE_SERVICE,
   CONTRACT_VERSIONS,
   DEFAULT_TIER,
   FARGATE_SIZES,
   Names,
   NO_NAT_BASE_ENDPOINTS,
+  PER_TIER_COUNT_FIELDS,
+  SERVICE_FIELDS,
+  TASK_SIZE_KEYS,
   SECRETS_ENDPOINT,
   SERVICE_ALARM_PREFIXES,
   SETTINGS_ENDPOINT,
@@ -24,9 +29,11 @@ import {
 import { LAYERS, LayerName } from "../../stacks/shared/tags";
 import { MAX_WEIGHT_TOTAL, ON_DEMAND, SPOT, SPOT_SHARE_RANGE, SPOT_WEIGHT_CASES } from "../../stacks/compute/capacity";
 import { CLUSTER_TIER_TAG } from "../../stacks/compute/cluster";
+import { CRITICAL_TAG } from "../../stacks/compute/service";
 import { lockParameterName } from "../../stacks/compute/optimizer-policy";
 import { GATEWAY_ENDPOINT_SERVICES, INTERFACE_ENDPOINT_SERVICES } from "../../stacks/network/endpoints";
 import { DEFAULT_GATEWAY_ENDPOINTS, DEFAULT_INTERFACE_ENDPOINTS } from "../../stacks/network/settings";
+import { THRESHOLD_OVERRIDE_KINDS } from "../../stacks/observability/settings";
 import { lifecyclePolicy, UNTAGGED_EXPIRY_DAYS } from "../../stacks/registry/lifecycle";
 import { configKeys, Schema } from "./check";
 
@@ -97,12 +104,24 @@ export function platformFacts(schemas: Record<LayerName, Schema>): Record<string
     naming: {
       cluster: names.cluster(),
       clusterTierTag: CLUSTER_TIER_TAG,
+      criticalTag: CRITICAL_TAG,
       service: names.service("{service}"),
+      repository: names.repository("{service}"),
       logGroup: names.logGroup("{service}"),
       serviceAlarms: Object.fromEntries(
         Object.entries(SERVICE_ALARM_PREFIXES).map(([kind, prefix]) => [kind, names.of(prefix, "{service}")]),
       ),
     },
+    catalog: {
+      // A service's size when its entry sets none: also the floor the optimizer's fixed policy cuts to.
+      defaultSizes: structuredClone(BASE_SERVICE.sizes),
+      perTierCounts: [...PER_TIER_COUNT_FIELDS],
+      fields: [...SERVICE_FIELDS],
+      taskSizeKeys: [...TASK_SIZE_KEYS],
+      // The first is what a task definition without a runtime platform runs on.
+      architectures: [...ARCHITECTURES],
+    },
+    thresholdOverrideKinds: [...THRESHOLD_OVERRIDE_KINDS],
     lockParameter: lockParameterName("{cluster}"),
     capacityProviders: { onDemand: ON_DEMAND, spot: SPOT },
     spot: {

@@ -14,6 +14,9 @@ import { executionPolicy, taskPolicy, trustPolicy } from "./iam";
 import { routing, Routing } from "./routing";
 import { ComputeSettings } from "./settings";
 
+/** The service tag that says whether it is critical (`"true"`/`"false"`); the optimizer keeps a critical service on-demand. */
+export const CRITICAL_TAG = "Critical";
+
 export interface ServiceArgs {
   spec: TierService;
   settings: ComputeSettings;
@@ -379,7 +382,7 @@ export function deployService(scope: Scope, args: ServiceArgs): DeployedService 
       propagateTags: "SERVICE",
       // Destroy stops the tasks instead of waiting for a scale-in to zero.
       forceDelete: true,
-      tags: { Critical: String(spec.critical) },
+      tags: { [CRITICAL_TAG]: String(spec.critical) },
     },
     // Autoscaling owns the desired count once the service exists: the program sets the initial
     // count and must not reset it to that value on every deployment.

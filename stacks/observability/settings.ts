@@ -44,6 +44,9 @@ const OVERRIDE_RANGES: Record<keyof ThresholdOverrides, { min: number; max: numb
   http5xx: { ...PER_MINUTE, whole: true },
 };
 
+/** The alarm kinds whose threshold a service may override (`thresholds: {svc: {<kind>: value}}`). */
+export const THRESHOLD_OVERRIDE_KINDS = Object.keys(OVERRIDE_RANGES) as (keyof ThresholdOverrides)[];
+
 const SPOT_INTERRUPTIONS = { min: 1, max: 10_000 };
 const WAF_BLOCKED = { min: 1, max: 10_000_000 };
 

@@ -47,7 +47,7 @@ for (const svc of services) {
   const repo = new aws.ecr.Repository(
     `${svc}-repo`,
     {
-      name: names.service(svc),
+      name: names.repository(svc),
       imageTagMutability: "IMMUTABLE",
       imageScanningConfiguration: { scanOnPush: true },
       encryptionConfigurations: [{ encryptionType: "KMS", kmsKey: key.arn }],

@@ -34,6 +34,11 @@ export class Names {
     return resourceName(this.suffix, { service });
   }
 
+  /** A service's ECR repository: named as the service, `frontend-dev`. */
+  repository(service: string): string {
+    return this.service(service);
+  }
+
   /** The log group of a service: `/ecs/frontend-dev`. */
   logGroup(service: string): string {
     return `/ecs/${this.service(service)}`;

@@ -24,9 +24,15 @@ SPOT_SHARE_RANGE: Tuple[Fraction, Fraction] = (
     Fraction(str(facts.spot_share_range()[1])),
 )
 #: Alarm kinds whose threshold is per-service config; the others follow other settings.
-THRESHOLD_KINDS = ("cpuHigh", "memoryHigh")
+THRESHOLD_KINDS = facts.threshold_override_kinds()
 #: Catalog fields given as one number for every tier or as a map of tiers.
-PER_TIER_FIELDS = ("desiredCount", "minCapacity", "maxCapacity")
+PER_TIER_FIELDS = facts.per_tier_count_fields()
+#: Catalog fields the write-back sets besides the counts: the size per tier, the size before the
+#: first rightsizing per tier, the CPU architecture; and a size's (cpu, memory) keys.
+SIZES_FIELD = facts.catalog_field("sizes")
+RIGHTSIZED_FROM_FIELD = facts.catalog_field("rightsizedFrom")
+ARCHITECTURE_FIELD = facts.catalog_field("architecture")
+TASK_SIZE_KEYS = facts.task_size_keys()
 
 #: Top-level keys of a Pulumi stack file; anything else means the file is not one.
 STACK_FILE_KEYS = frozenset({"config", "secretsprovider", "encryptedkey", "encryptionsalt", "environment"})

@@ -5,17 +5,21 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Callable, List, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from ..errors import BadInput
 from ..targets import TIERS
 from .applied import AppliedRun
 from .keys import (
+    ARCHITECTURE_FIELD,
     KEEP_IMAGES_KEY,
     PER_TIER_FIELDS,
+    RIGHTSIZED_FROM_FIELD,
     SERVICES_KEY,
+    SIZES_FIELD,
     SPOT_SHARE_KEY,
     SPOT_SHARE_RANGE,
+    TASK_SIZE_KEYS,
     THRESHOLDS_KEY,
     KeyPath,
     Number,
@@ -96,6 +100,16 @@ def _layer_wide(
     return value
 
 
+def _size_settings(
+    path: Tuple[str, ...], size: Tuple[int, int], service: str, only_if_unset: bool = False
+) -> List[Setting]:
+    """The catalog keys of one task size (cpu, memory) at ``path``."""
+    return [
+        Setting("compute", path + (key,), value, service, only_if_unset=only_if_unset)
+        for key, value in zip(TASK_SIZE_KEYS, size)
+    ]
+
+
 def plan_keys(run: AppliedRun) -> KeyPlan:
     """The config keys that record ``run``, in layer order, then service order."""
     tier = run.tier
@@ -107,29 +121,11 @@ def plan_keys(run: AppliedRun) -> KeyPlan:
     for name, svc in run.services.items():
         entry = (SERVICES_KEY, name)
         if svc.size is not None:
-            compute += [
-                Setting("compute", entry + ("sizes", tier, "cpu"), svc.size[0], name),
-                Setting("compute", entry + ("sizes", tier, "memory"), svc.size[1], name),
-            ]
+            compute += _size_settings(entry + (SIZES_FIELD, tier), svc.size, name)
             if svc.rightsized_from is not None:
-                compute += [
-                    Setting(
-                        "compute",
-                        entry + ("rightsizedFrom", tier, "cpu"),
-                        svc.rightsized_from[0],
-                        name,
-                        only_if_unset=True,
-                    ),
-                    Setting(
-                        "compute",
-                        entry + ("rightsizedFrom", tier, "memory"),
-                        svc.rightsized_from[1],
-                        name,
-                        only_if_unset=True,
-                    ),
-                ]
+                compute += _size_settings(entry + (RIGHTSIZED_FROM_FIELD, tier), svc.rightsized_from, name, True)
         if svc.architecture is not None:
-            compute.append(Setting("compute", entry + ("architecture",), svc.architecture, name))
+            compute.append(Setting("compute", entry + (ARCHITECTURE_FIELD,), svc.architecture, name))
         for fieldname, value in zip(PER_TIER_FIELDS, (svc.desired_count, svc.min_capacity, svc.max_capacity)):
             if value is not None:
                 compute.append(Setting("compute", entry + (fieldname, tier), value, name, per_tier=True))

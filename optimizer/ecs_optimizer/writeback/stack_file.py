@@ -21,8 +21,12 @@ from .keys import (
     KNOWN_LAYERS,
     PER_TIER_FIELDS,
     PROJECT_FILES,
+    RIGHTSIZED_FROM_FIELD,
     SERVICES_KEY,
+    SIZES_FIELD,
     STACK_FILE_KEYS,
+    TASK_SIZE_KEYS,
+    THRESHOLD_KINDS,
     THRESHOLDS_KEY,
     WRITABLE_LAYERS,
 )
@@ -170,6 +174,8 @@ def _validate_shapes(doc: StackDocument, layer: str) -> None:
     def is_map(value: Any) -> bool:
         return isinstance(value, dict)
 
+    size_keys = ", ".join(TASK_SIZE_KEYS)
+    kinds = ", ".join(THRESHOLD_KINDS)
     if layer == "compute":
         services = config.get(SERVICES_KEY, MISSING)
         if isinstance(services, str):
@@ -183,18 +189,18 @@ def _validate_shapes(doc: StackDocument, layer: str) -> None:
                 fail(at, entry, "a map of settings, or null for a removed service")
             if not is_map(entry):
                 continue
-            sizes = entry.get("sizes", MISSING)
+            sizes = entry.get(SIZES_FIELD, MISSING)
             if sizes is not MISSING and not is_map(sizes):
-                fail(f"{at}.sizes", sizes, "a map of tier -> {cpu, memory}")
+                fail(f"{at}.{SIZES_FIELD}", sizes, f"a map of tier -> {{{size_keys}}}")
             for tier, size in sizes.items() if is_map(sizes) else []:
                 if not is_map(size):
-                    fail(f"{at}.sizes.{tier}", size, "a map with cpu and memory")
-            origin = entry.get("rightsizedFrom", MISSING)
+                    fail(f"{at}.{SIZES_FIELD}.{tier}", size, f"a map with {size_keys}")
+            origin = entry.get(RIGHTSIZED_FROM_FIELD, MISSING)
             if origin not in (MISSING, None) and not is_map(origin):
-                fail(f"{at}.rightsizedFrom", origin, "a map of tier -> {cpu, memory} or null")
+                fail(f"{at}.{RIGHTSIZED_FROM_FIELD}", origin, f"a map of tier -> {{{size_keys}}} or null")
             for tier, size in origin.items() if is_map(origin) else []:
                 if size is not None and not is_map(size):
-                    fail(f"{at}.rightsizedFrom.{tier}", size, "a map with cpu and memory, or null")
+                    fail(f"{at}.{RIGHTSIZED_FROM_FIELD}.{tier}", size, f"a map with {size_keys}, or null")
             for fieldname in PER_TIER_FIELDS:
                 value = entry.get(fieldname, MISSING)
                 if value is not MISSING and not is_map(value) and not is_number(value):
@@ -202,10 +208,10 @@ def _validate_shapes(doc: StackDocument, layer: str) -> None:
     if layer == "observability":
         thresholds = config.get(THRESHOLDS_KEY, MISSING)
         if thresholds not in (MISSING, None) and not is_map(thresholds):
-            fail(THRESHOLDS_KEY, thresholds, "a map of service name -> {cpuHigh, memoryHigh, http5xx}")
+            fail(THRESHOLDS_KEY, thresholds, f"a map of service name -> {{{kinds}}}")
         for name, entry in thresholds.items() if is_map(thresholds) else []:
             if entry is not None and not is_map(entry):
-                fail(f"{THRESHOLDS_KEY}.{name}", entry, "a map with any of cpuHigh, memoryHigh, http5xx")
+                fail(f"{THRESHOLDS_KEY}.{name}", entry, f"a map with any of {kinds}")
 
 
 def is_number(value: Any) -> bool:

@@ -28,6 +28,8 @@ import {
   Architecture,
   ExistingSecret,
   HealthCheckSettings,
+  PER_TIER_COUNT_FIELDS,
+  PER_TIER_COUNTS,
   SERVICE_FIELDS,
   SERVICE_NAME_PATTERN,
   ServiceCatalog,
@@ -165,9 +167,10 @@ function readEntry(r: EntryReader, entry: Record<string, unknown>, def: Omit<Ser
   if (has("imageTag"))
     s.imageTag = r.stringOrNull(["imageTag"], entry.imageTag, IMAGE_TAG, "expected an image tag (letters, digits, _ . -; up to 128)");
   if (has("sizes")) s.sizes = readTierSizes(r, "sizes", entry.sizes, def.sizes);
-  if (has("desiredCount")) s.desiredCount = r.perTierInt("desiredCount", entry.desiredCount, def.desiredCount, 0, 1000);
-  if (has("minCapacity")) s.minCapacity = r.perTierInt("minCapacity", entry.minCapacity, def.minCapacity, 0, 1000);
-  if (has("maxCapacity")) s.maxCapacity = r.perTierInt("maxCapacity", entry.maxCapacity, def.maxCapacity, 1, 1000);
+  for (const field of PER_TIER_COUNT_FIELDS) {
+    const { min, max } = PER_TIER_COUNTS[field];
+    if (has(field)) s[field] = r.perTierInt(field, entry[field], def[field], min, max);
+  }
   if (has("environment")) s.environment = readEnvironment(r, entry.environment, def.environment);
   if (has("secrets")) {
     s.secrets = r.uniqueStrings(

@@ -17,6 +17,9 @@ export interface TaskSize {
   memory: number;
 }
 
+/** A task size's keys, in the order a catalog entry writes them. */
+export const TASK_SIZE_KEYS = ["cpu", "memory"] as const satisfies readonly (keyof TaskSize)[];
+
 export type PerTier<T> = Record<Tier, T>;
 
 /** Health thresholds shared by the target group (public services) and the container check. */
@@ -143,3 +146,12 @@ export const SERVICE_FIELDS = [
   "blueGreen",
   "rightsizedFrom",
 ] as const satisfies readonly Exclude<keyof ServiceSpec, "name">[];
+
+/** The task counts an entry gives as one number for every tier or as a map of tiers, with their ranges. */
+export const PER_TIER_COUNTS = {
+  desiredCount: { min: 0, max: 1000 },
+  minCapacity: { min: 0, max: 1000 },
+  maxCapacity: { min: 1, max: 1000 },
+} as const satisfies Partial<Record<(typeof SERVICE_FIELDS)[number], { min: number; max: number }>>;
+export type PerTierCountField = keyof typeof PER_TIER_COUNTS;
+export const PER_TIER_COUNT_FIELDS = Object.keys(PER_TIER_COUNTS) as PerTierCountField[];
