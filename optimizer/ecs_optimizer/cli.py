@@ -25,9 +25,10 @@ from .cli_options import (
     ARM64_OPTION,
     EXECUTION_OPTIONS,
     ORG_OPTIONS,
-    PLANNING_OPTIONS,
     Common,
+    Planning,
     command_body,
+    planning_options,
     with_options,
 )
 from .cli_savings import savings
@@ -73,7 +74,7 @@ def cli() -> None:
     is_flag=True,
     help="Print the plan (old -> new per service and field, and the migration order) without changing anything: every mutating AWS call is refused. Takes no lock.",
 )
-@with_options(PLANNING_OPTIONS)
+@planning_options
 @with_options(EXECUTION_OPTIONS)
 @click.option(
     "--journal",
@@ -93,12 +94,8 @@ def cli() -> None:
 @command_body
 def optimize(
     common: Common,
+    planning: Planning,
     dry_run: bool,
-    policy: str,
-    spot_share: float,
-    keep_images: int,
-    lookback_days: int,
-    headroom: float,
     wait_timeout: float,
     poll_interval: float,
     concurrency: int,
@@ -126,9 +123,7 @@ def optimize(
     file that is not a stack file, or whose compute:tier or <layer>:environmentSuffix is
     not the targets', exits 2 before anything changes.
     """
-    opts = run_options(
-        policy, spot_share, keep_images, lookback_days, headroom, wait_timeout, poll_interval, concurrency, allow_arm64
-    )
+    opts = run_options(planning, wait_timeout, poll_interval, concurrency, allow_arm64)
     if accounts_file or regions:
         if not dry_run or not accounts_file:
             raise BadInput(
@@ -271,7 +266,7 @@ def rollback(
 
 
 @cli.command("export-config")
-@with_options(PLANNING_OPTIONS)
+@planning_options
 @click.option(
     "--journal",
     "journal_path",
@@ -293,11 +288,7 @@ def rollback(
 @command_body
 def export_config(
     common: Common,
-    policy: str,
-    spot_share: float,
-    keep_images: int,
-    lookback_days: int,
-    headroom: float,
+    planning: Planning,
     journal_path: Optional[str],
     config_stack: Optional[str],
     stacks_dir: str,
@@ -320,7 +311,7 @@ def export_config(
         run = applied_from_journal(contents, tier)
         suffix = contents.header.get("environmentSuffix")
     else:
-        opts = run_options(policy, spot_share, keep_images, lookback_days, headroom)
+        opts = run_options(planning)
         targets, ctx = resolve_targets(common, dry_run=True)
         fleet = plan_fleet(ctx, targets, opts)
         rows = [(n, p.before, p.after, p.alarm_thresholds, p.status == Status.PLANNED) for n, p in fleet.plans.items()]

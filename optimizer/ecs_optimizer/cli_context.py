@@ -11,7 +11,7 @@ import click
 from . import discovery, network_inputs, org
 from . import targets as tg
 from .aws import AwsContext, AwsSettings, Backoff, make_session, open_context
-from .cli_options import Common, exit_code_for
+from .cli_options import Common, Planning, exit_code_for
 from .errors import EXIT_OK, EXIT_PARTIAL, BadInput
 from .model import NetworkState
 from .planning import RunOptions, plan_fleet
@@ -70,11 +70,7 @@ def resolve_targets(common: Common, dry_run: bool) -> Tuple[tg.Targets, AwsConte
 
 
 def run_options(
-    policy: str,
-    spot_share: float,
-    keep_images: int,
-    lookback_days: int,
-    headroom: float,
+    planning: Planning,
     wait_timeout: float = 900,
     poll_interval: float = 15,
     concurrency: int = 4,
@@ -82,15 +78,15 @@ def run_options(
 ) -> RunOptions:
     try:
         sizing = SizingOptions(
-            headroom=headroom,
-            spot_share=spot_share,
-            keep_images=keep_images,
-            lookback_days=lookback_days,
-            min_history_days=min(SizingOptions.min_history_days, lookback_days),
+            headroom=planning.headroom,
+            spot_share=planning.spot_share,
+            keep_images=planning.keep_images,
+            lookback_days=planning.lookback_days,
+            min_history_days=min(SizingOptions.min_history_days, planning.lookback_days),
         )
     except ValueError as exc:
         raise BadInput(str(exc)) from exc
-    return RunOptions(policy, sizing, wait_timeout, poll_interval, concurrency, allow_arm64)
+    return RunOptions(planning.policy, sizing, wait_timeout, poll_interval, concurrency, allow_arm64)
 
 
 def price(

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import sys
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 from urllib.parse import urlsplit
 
 import click
@@ -187,19 +188,18 @@ COMMON_OPTIONS = [
         "-v", "--verbose", count=True, help="More log detail and tracebacks on errors; -vv adds botocore's debug log."
     ),
 ]
-_COMMON_KEYS = [
-    "outputs",
-    "stack",
-    "observability_outputs",
-    "service",
-    "tier",
-    "region",
-    "profile",
-    "endpoint_url",
-    "fmt",
-    "log_file",
-    "verbose",
-]
+
+
+@dataclass(frozen=True)
+class Planning:
+    """The options that decide what a plan changes (optimize, export-config and savings plan alike)."""
+
+    policy: str
+    spot_share: float
+    keep_images: int
+    lookback_days: int
+    headroom: float
+
 
 PLANNING_OPTIONS = [
     click.option(
@@ -309,12 +309,27 @@ def with_options(options: list) -> Callable:
     return decorate
 
 
+def _collect(group: type, kwargs: Dict[str, Any]) -> Any:
+    """An instance of the dataclass ``group`` made of its fields' options, taken out of ``kwargs``."""
+    return group(**{f.name: kwargs.pop(f.name) for f in dataclasses.fields(group)})
+
+
+def planning_options(fn: Callable) -> Callable:
+    """Declare the planning options once; the command receives them as ``planning: Planning``."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return fn(*args, planning=_collect(Planning, kwargs), **kwargs)
+
+    return with_options(PLANNING_OPTIONS)(wrapper)
+
+
 def command_body(fn: Callable[..., int]) -> Callable:
     """Apply the common options once for every command, set up logging and error handling."""
 
     @functools.wraps(fn)
     def wrapper(**kwargs: Any) -> None:
-        common = Common(**{key: kwargs.pop(key) for key in _COMMON_KEYS})
+        common = _collect(Common, kwargs)
         try:
             setup_logging(common.verbose, common.log_file)
             if common.fmt in SAVINGS_ONLY_FORMATS and fn.__name__ != "savings":

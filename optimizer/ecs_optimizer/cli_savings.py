@@ -12,7 +12,7 @@ from . import cli_context
 from . import targets as tg
 from .aws import AwsContext
 from .cli_context import aws_settings, load_network, price, price_plan, resolve_targets, run_options, run_org
-from .cli_options import ARM64_OPTION, ORG_OPTIONS, PLANNING_OPTIONS, Common, command_body, with_options
+from .cli_options import ARM64_OPTION, ORG_OPTIONS, Common, Planning, command_body, planning_options, with_options
 from .errors import EXIT_OK, EXIT_PARTIAL, BadInput
 from .journal import realised_states
 from .journal_reader import read_journal
@@ -26,7 +26,7 @@ log = logging.getLogger("ecs_optimizer")
 
 
 @click.command()
-@with_options(PLANNING_OPTIONS)
+@planning_options
 @click.option(
     "--journal",
     "journal_path",
@@ -88,11 +88,7 @@ log = logging.getLogger("ecs_optimizer")
 @command_body
 def savings(
     common: Common,
-    policy: str,
-    spot_share: float,
-    keep_images: int,
-    lookback_days: int,
-    headroom: float,
+    planning: Planning,
     journal_path: Optional[str],
     pricing: str,
     network_outputs: Optional[str],
@@ -118,7 +114,7 @@ def savings(
     With --migration-step, takes one step of the network migration instead (docs/savings.md):
     the only change savings makes is that step's key in the network stack file.
     """
-    opts = run_options(policy, spot_share, keep_images, lookback_days, headroom, allow_arm64=allow_arm64)
+    opts = run_options(planning, allow_arm64=allow_arm64)
     if migration_step or write_config or step_journal:
         return migration_step_command(
             common,
@@ -132,7 +128,7 @@ def savings(
             accounts_file,
             pricing,
             spot_discount,
-            lookback_days,
+            planning.lookback_days,
         )
     if accounts_file:
         if journal_path or network_outputs or common.outputs or common.stack:
@@ -164,13 +160,13 @@ def savings(
         if not region:
             raise BadInput("no region to price: pass --region")
         if network is not None and aws_traffic_gb is None and ctx is not None:
-            network = measured_network_state(ctx, network, network_data, network_outputs or "", lookback_days)
+            network = measured_network_state(ctx, network, network_data, network_outputs or "", planning.lookback_days)
         context = ReportContext.now(environment, cluster, region)
         report = price(before, after, region, pricing, session, network, spot_discount, context)
     else:
         targets, ctx = resolve_targets(common, dry_run=True)
         if network is not None and aws_traffic_gb is None:
-            network = measured_network_state(ctx, network, network_data, network_outputs or "", lookback_days)
+            network = measured_network_state(ctx, network, network_data, network_outputs or "", planning.lookback_days)
         report = price_plan(ctx, targets, opts, pricing, spot_discount, network)
     click.echo(render_savings(report, common.fmt))
     return EXIT_OK
