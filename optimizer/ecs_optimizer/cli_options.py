@@ -214,7 +214,7 @@ PLANNING_OPTIONS = [
         type=click.FloatRange(*facts.spot_share_range()),
         default=facts.spot_share_range()[0],
         show_default=True,
-        help=f"Share of a non-critical service's tasks beyond its one on-demand base task that run on FARGATE_SPOT (at least {facts.spot_share_range()[0]:g}). Critical services stay on-demand.",
+        help=f"Share of a non-critical service's tasks beyond its one on-demand base task that run on {facts.capacity_providers()[1]} (at least {facts.spot_share_range()[0]:g}). Critical services stay on-demand.",
     ),
     click.option(
         "--keep-images",

@@ -27,6 +27,7 @@ from typing import Dict, Iterable, List, Optional, Tuple
 from botocore.exceptions import ClientError
 
 from .aws import AwsContext, error_code
+from .model import SPOT
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +143,7 @@ def spot_blocks_arm64(platform_version: Optional[str], uses_spot: bool) -> Optio
     except ValueError:
         return f"platform version {platform_version} is not a Fargate Linux version"
     if parts < (1, 4, 0):
-        return f"FARGATE_SPOT runs ARM64 only on platform version 1.4.0 or later, not {platform_version}"
+        return f"{SPOT} runs ARM64 only on platform version 1.4.0 or later, not {platform_version}"
     return None
 
 

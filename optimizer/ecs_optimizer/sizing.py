@@ -47,7 +47,7 @@ from typing import List, Optional, Sequence, Tuple
 
 from . import facts
 from .fargate import check_size
-from .model import CapacityStrategy, ServiceState
+from .model import SPOT, CapacityStrategy, ServiceState
 from .task_sizes import Size, cheapest_covering, fixed_size, fmt_size, per_task_need, task_hourly
 from .usage import Usage
 
@@ -387,7 +387,7 @@ def _describe_changes(before: ServiceState, after: ServiceState) -> List[str]:
     if before.strategy != after.strategy:
         s = after.strategy
         parts.append(
-            f"FARGATE_SPOT {s.spot_share:.0%} of tasks beyond {s.base} on-demand base "
+            f"{SPOT} {s.spot_share:.0%} of tasks beyond {s.base} on-demand base "
             f"(weights {s.on_demand_weight}:{s.spot_weight})"
         )
     if before.ecr_keep_images != after.ecr_keep_images:

@@ -188,3 +188,58 @@ def test_discovery_reads_criticality_from_the_tag_the_compute_layer_sets() -> No
     assert services
     for service in services:
         assert service["inputs"]["tags"][facts.critical_tag()] in ("true", "false")
+
+
+def _fact_strings() -> set:
+    """The names, tags, lock and capacity providers the stacks decide, with the fixed parts of
+    each naming pattern (``ecs-cluster`` of ``ecs-cluster-{suffix}``)."""
+    import re
+
+    document = facts.load()
+    found: set = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+        elif isinstance(value, str):
+            found.add(value)
+            found.update(p.strip("-/") for p in re.split(r"\{[a-z]+\}", value) if len(p.strip("-/")) >= 6)
+
+    walk({k: document[k] for k in ("naming", "lockParameter", "capacityProviders")})
+    return found
+
+
+def _is_name(fact: str) -> bool:
+    return any(mark in fact for mark in "-/_")
+
+
+def test_no_platform_name_tag_or_provider_is_typed_in_the_core() -> None:
+    """A grep for the stacks' names in the optimizer's code (docstrings aside) finds only facts.py's
+    readers: every other module takes them from the facts file."""
+    import ast
+    from pathlib import Path
+
+    import ecs_optimizer
+
+    wanted = _fact_strings()
+    hits = []
+    for path in sorted(Path(ecs_optimizer.__file__).parent.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docstrings = {
+            id(node.body[0].value)
+            for node in ast.walk(tree)
+            if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+            and node.body
+            and isinstance(node.body[0], ast.Expr)
+            and isinstance(node.body[0].value, ast.Constant)
+        }
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+                # A word such as "Critical" may be prose; a name with - / or _ inside a text is not.
+                if any(fact == node.value or (_is_name(fact) and fact in node.value) for fact in wanted):
+                    hits.append(f"{path.name}:{node.lineno}: {node.value!r}")
+    assert hits == []
