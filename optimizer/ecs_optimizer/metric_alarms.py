@@ -8,7 +8,6 @@ from typing import Any, Dict, List
 from .aws import AwsContext, chunks, paginate
 from .resources import input_fields
 
-
 #: DescribeAlarms: the most alarm names one call takes (the API's limit).
 DESCRIBE_ALARMS_BATCH = 100
 
