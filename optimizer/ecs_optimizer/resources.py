@@ -388,8 +388,14 @@ def with_keep_count(text: Optional[str], keep: int) -> str:
     return json.dumps(policy, sort_keys=True)
 
 
+#: DescribeImages: the most images one page holds (the API's limit).
+DESCRIBE_IMAGES_PAGE = 1000
+
+
 def image_sizes(ctx: AwsContext, repository: str) -> Tuple[int, ...]:
     """Image sizes in bytes, newest push first (what "keep the last N" keeps)."""
-    images = list(paginate(ctx.ecr.describe_images, "imageDetails", repositoryName=repository, maxResults=1000))
+    images = list(
+        paginate(ctx.ecr.describe_images, "imageDetails", repositoryName=repository, maxResults=DESCRIBE_IMAGES_PAGE)
+    )
     images.sort(key=lambda i: i.get("imagePushedAt") or 0, reverse=True)
     return tuple(int(i.get("imageSizeInBytes") or 0) for i in images)
