@@ -62,7 +62,9 @@ class RevisionIndex:
                 self._current.add(family)
             return [arn for n, arn in sorted(self._active.get(family, {}).items()) if n > number]
 
-    def registered(self, arn: Optional[str], family: str, certain: bool, described: Optional[Any] = None) -> None:
+    def registered(
+        self, arn: Optional[str], family: str, certain: bool, described: Optional[Tuple[dict, List[dict]]] = None
+    ) -> None:
         """Record a registration. ``certain``: answered on its first attempt, so exactly one
         revision (``arn``, with its ``(task definition, tags)``) was added; otherwise the family
         is listed again when next asked."""
