@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
 
 from . import metric_alarms, scalable_targets
@@ -34,14 +35,23 @@ from .targets import Targets
 
 log = logging.getLogger(__name__)
 
+SERVICE_GONE = "the service was deleted"
+
+
+@dataclass(frozen=True)
+class Moved:
+    """What changed in a service's live state since its plan was made."""
+
+    what: str
+    #: The service itself is gone (deleted): nothing is left to plan.
+    service_gone: bool = False
+
 
 def _controller(service: dict) -> str:
     return str((service.get("deploymentController") or {}).get("type", "ECS"))
 
 
-def _service_moves(planned: dict, live: Optional[dict]) -> List[str]:
-    if live is None:
-        return ["the service is gone"]
+def _service_moves(planned: dict, live: dict) -> List[str]:
     moves = []
     for key in ("taskDefinition", "desiredCount"):
         if planned.get(key) != live.get(key):
@@ -75,7 +85,7 @@ def _alarm_moves(ctx: AwsContext, planned: dict, live: Optional[dict]) -> List[s
     return [f"alarm {name} {', '.join(changed)} changed"] if changed else []
 
 
-def moved_since_planning(ctx: AwsContext, cluster: str, plans: List[ServicePlan]) -> Dict[str, str]:
+def moved_since_planning(ctx: AwsContext, cluster: str, plans: List[ServicePlan]) -> Dict[str, Moved]:
     """Planned service name -> what moved since its plan was made, for each that moved."""
     planned = [p for p in plans if p.status == Status.PLANNED]
     if not planned:
@@ -90,40 +100,49 @@ def moved_since_planning(ctx: AwsContext, cluster: str, plans: List[ServicePlan]
     alarms = metric_alarms.describe_alarms(
         ctx, [p.live.alarms[kind]["AlarmName"] for p in planned for kind in p.alarm_thresholds]
     )
-    moved: Dict[str, str] = {}
+    moved: Dict[str, Moved] = {}
     for plan in planned:
-        moves = _service_moves(plan.live.service, services.get(plan.live.target.service_name))
+        live = services.get(plan.live.target.service_name)
+        if live is None:
+            moved[plan.name] = Moved(SERVICE_GONE, service_gone=True)
+            continue
+        moves = _service_moves(plan.live.service, live)
         if plan.name in resizing:
             moves += _target_moves(plan.live.scalable_target, targets.get(resizing[plan.name]))
         for kind in plan.alarm_thresholds:
             alarm = plan.live.alarms[kind]
             moves += _alarm_moves(ctx, alarm, alarms.get(alarm["AlarmName"]))
         if moves:
-            moved[plan.name] = "; ".join(moves)
+            moved[plan.name] = Moved("; ".join(moves))
     return moved
 
 
 def replan_moved(
-    ctx: AwsContext, targets: Targets, opts: RunOptions, fleet: FleetPlan, moved: Dict[str, str]
+    ctx: AwsContext, targets: Targets, opts: RunOptions, fleet: FleetPlan, moved: Dict[str, Moved]
 ) -> FleetPlan:
     """``fleet`` with each moved service planned again from a fresh read of it alone; one that
-    can no longer be read is skipped, saying why."""
+    is gone, or can no longer be read, is skipped, saying why."""
     plans = dict(fleet.plans)
-    subset = dataclasses.replace(targets, services={n: targets.services[n] for n in sorted(moved)})
-    try:
-        fresh = plan_fleet(ctx, subset, opts, fleet.usage).plans
-    except TargetsNotFound as exc:
-        for name, what in moved.items():
-            old = plans[name]
-            reason = f"changed since planning ({what}) and could not be read again: {exc}"
-            plans[name] = dataclasses.replace(
-                old, after=old.before, status=Status.SKIPPED, reason=reason, alarm_thresholds={}
-            )
-            log.warning("%s: skipped: %s", name, reason)
-        return dataclasses.replace(fleet, plans=plans)
-    for name, what in moved.items():
-        plan = fresh[name]
-        plan.reason = f"planned again under the lock ({what}); {plan.reason}"
-        plans[name] = plan
-        log.warning("%s: its live state changed since planning (%s); planned again", name, what)
+    again = sorted(n for n, m in moved.items() if not m.service_gone)
+    for name in sorted(set(moved) - set(again)):
+        plans[name] = _skipped(plans[name], f"not applied: {moved[name].what} since planning")
+    if again:
+        subset = dataclasses.replace(targets, services={n: targets.services[n] for n in again})
+        try:
+            fresh = plan_fleet(ctx, subset, opts, fleet.usage).plans
+        except TargetsNotFound as exc:
+            for name in again:
+                reason = f"changed since planning ({moved[name].what}) and could not be read again: {exc}"
+                plans[name] = _skipped(plans[name], reason)
+            return dataclasses.replace(fleet, plans=plans)
+        for name in again:
+            plan = fresh[name]
+            plan.reason = f"planned again under the lock ({moved[name].what}); {plan.reason}"
+            plans[name] = plan
+            log.warning("%s: its live state changed since planning (%s); planned again", name, moved[name].what)
     return dataclasses.replace(fleet, plans=plans)
+
+
+def _skipped(plan: ServicePlan, reason: str) -> ServicePlan:
+    log.warning("%s: skipped: %s", plan.name, reason)
+    return dataclasses.replace(plan, after=plan.before, status=Status.SKIPPED, reason=reason, alarm_thresholds={})

@@ -111,9 +111,18 @@ def test_a_service_deleted_between_plan_and_lock_is_skipped(outputs, outputs_fil
     ecs = client("ecs")
     cluster = outputs["clusterName"]
     frontend = outputs["services"]["frontend"]["serviceName"]
-    _between_plan_and_lock(monkeypatch, lambda: ecs.delete_service(cluster=cluster, service=frontend, force=True))
+    gateway = outputs["services"]["api-gateway"]["serviceName"]
+
+    def delete_one_and_scale_another() -> None:
+        ecs.delete_service(cluster=cluster, service=frontend, force=True)
+        ecs.update_service(cluster=cluster, service=gateway, desiredCount=4)
+
+    _between_plan_and_lock(monkeypatch, delete_one_and_scale_another)
     services = _optimize(run_cli, outputs_file)
     front = services["frontend"]
     assert front["status"] == "skipped"
-    assert "the service is gone" in front["reason"] and "could not be read again" in front["reason"]
-    assert {s["status"] for n, s in services.items() if n != "frontend"} == {"applied"}
+    assert front["reason"] == "not applied: the service was deleted since planning"
+    # the other moved service is still planned again and applied
+    assert services["api-gateway"]["status"] == "applied"
+    assert "planned again under the lock (desiredCount 3 -> 4)" in services["api-gateway"]["reason"]
+    assert {s["status"] for n, s in services.items() if n not in ("frontend", "api-gateway")} == {"applied"}
