@@ -66,19 +66,21 @@ def test_a_service_changed_between_plan_and_lock_is_planned_again(
     ecs = client("ecs")
     cluster = outputs["clusterName"]
     frontend = outputs["services"]["frontend"]["serviceName"]
+    planned_count = outputs["services"]["frontend"]["desiredCount"]
+    scaled_out = planned_count + 2  # the autoscaler, say
     changed = _between_plan_and_lock(
-        monkeypatch, lambda: ecs.update_service(cluster=cluster, service=frontend, desiredCount=5)
+        monkeypatch, lambda: ecs.update_service(cluster=cluster, service=frontend, desiredCount=scaled_out)
     )
     services = _optimize(run_cli, outputs_file)
     assert changed
     front = services["frontend"]
     assert front["status"] == "applied"
-    assert "planned again under the lock (desiredCount 3 -> 5)" in front["reason"]
-    # the stale plan took the count from 3 to 2; planned from the fresh read, the count the
-    # other writer set is left to the autoscaler (it scales in to the new minimum by itself)
+    assert f"planned again under the lock (desiredCount {planned_count} -> {scaled_out})" in front["reason"]
+    # the stale plan lowered the count; planned from the fresh read, the count the other
+    # writer set is left to the autoscaler (it scales in to the new minimum by itself)
     assert ("service", "desiredCount") not in _changes(front)
     live = ecs.describe_services(cluster=cluster, services=[frontend])["services"][0]
-    assert live["desiredCount"] == 5
+    assert live["desiredCount"] == scaled_out
     assert live["taskDefinition"] != outputs["services"]["frontend"]["taskDefinitionArn"]  # still resized
     # the others were applied as planned, and only the moved service was read again
     assert all("planned again" not in s["reason"] for n, s in services.items() if n != "frontend")
@@ -112,10 +114,11 @@ def test_a_service_deleted_between_plan_and_lock_is_skipped(outputs, outputs_fil
     cluster = outputs["clusterName"]
     frontend = outputs["services"]["frontend"]["serviceName"]
     gateway = outputs["services"]["api-gateway"]["serviceName"]
+    gateway_count = outputs["services"]["api-gateway"]["desiredCount"]
 
     def delete_one_and_scale_another() -> None:
         ecs.delete_service(cluster=cluster, service=frontend, force=True)
-        ecs.update_service(cluster=cluster, service=gateway, desiredCount=4)
+        ecs.update_service(cluster=cluster, service=gateway, desiredCount=gateway_count + 1)
 
     _between_plan_and_lock(monkeypatch, delete_one_and_scale_another)
     services = _optimize(run_cli, outputs_file)
@@ -124,5 +127,6 @@ def test_a_service_deleted_between_plan_and_lock_is_skipped(outputs, outputs_fil
     assert front["reason"] == "not applied: the service was deleted since planning"
     # the other moved service is still planned again and applied
     assert services["api-gateway"]["status"] == "applied"
-    assert "planned again under the lock (desiredCount 3 -> 4)" in services["api-gateway"]["reason"]
+    moved = f"planned again under the lock (desiredCount {gateway_count} -> {gateway_count + 1})"
+    assert moved in services["api-gateway"]["reason"]
     assert {s["status"] for n, s in services.items() if n not in ("frontend", "api-gateway")} == {"applied"}
