@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from . import metric_alarms, scalable_targets
+from . import metric_alarms, revision_index, scalable_targets
 from . import resources as res
 from .aws import AwsContext
 from .journal import Change, Journal, Resource, alarm_resource
@@ -385,7 +385,7 @@ def optimize(
             "environmentSuffix": targets.environment_suffix,
         }
         journal = Journal(journal_path, header)
-        with res.run_revision_index(ctx):
+        with revision_index.for_run(ctx):
             results = _apply_all(
                 ctx, journal, fleet.ordered(), targets.cluster_name, opts, run_id, stop, progress or Progress()
             )

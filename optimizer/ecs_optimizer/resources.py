@@ -13,14 +13,12 @@ from __future__ import annotations
 import json
 import logging
 import time
-import weakref
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from botocore.exceptions import ClientError
 
-from . import facts
+from . import facts, revision_index
 from .aws import AwsContext, error_code, paginate
 from .revision_index import RevisionIndex, family_and_number
 
@@ -77,7 +75,7 @@ def register_revision(
         attempts += 1
         return ctx.ecs.raw.register_task_definition(**kwargs)
 
-    index = _RUN_INDEXES.get(ctx)
+    index = revision_index.of_run(ctx)
     try:
         resp = ctx.settings.backoff.call(register, **params)
     except Exception:
@@ -105,30 +103,13 @@ class RunRevision:
     task_definition: dict
 
 
-#: The revision index of each run in progress (see :func:`run_revision_index`).
-_RUN_INDEXES: "weakref.WeakKeyDictionary[AwsContext, RevisionIndex]" = weakref.WeakKeyDictionary()
-
-
-@contextmanager
-def run_revision_index(ctx: AwsContext) -> Iterator[RevisionIndex]:
-    """Inside the block (a run, under the cluster lock) every :func:`optimizer_revisions` on
-    ``ctx`` shares one listing of the account's ACTIVE revisions, kept current by the run's
-    own registrations and deregistrations (see :mod:`revision_index`)."""
-    index = RevisionIndex(ctx, whole_account=True)
-    _RUN_INDEXES[ctx] = index
-    try:
-        yield index
-    finally:
-        _RUN_INDEXES.pop(ctx, None)
-
-
 def optimizer_revisions(ctx: AwsContext, after_arn: str) -> List[RunRevision]:
     """ACTIVE revisions of ``after_arn``'s family numbered after it that an optimizer run
     registered. The family's ACTIVE revisions come from the run's revision index (outside a
     run, one ``ListTaskDefinitions`` of the family); only those newer than ``after_arn`` are
     described, each once per run."""
     family, number = family_and_number(after_arn)
-    index = _RUN_INDEXES.get(ctx) or RevisionIndex(ctx, whole_account=False)
+    index = revision_index.of_run(ctx) or RevisionIndex(ctx, whole_account=False)
     found: List[RunRevision] = []
     for arn in index.newer(family, number):
         described = index.described(arn)
@@ -202,7 +183,7 @@ def deregister(ctx: AwsContext, arn: str) -> None:
     except ClientError as exc:
         if error_code(exc) != "ClientException" or is_active(ctx, arn):
             raise
-    index = _RUN_INDEXES.get(ctx)
+    index = revision_index.of_run(ctx)
     if index is not None:
         index.retired(arn)
 

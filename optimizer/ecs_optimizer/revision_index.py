@@ -19,7 +19,9 @@ Outside a run (``rollback``), each question lists its one family afresh.
 from __future__ import annotations
 
 import threading
-from typing import Any, Dict, List, Optional, Set, Tuple
+import weakref
+from contextlib import contextmanager
+from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
 
 from .aws import AwsContext, paginate
 
@@ -100,3 +102,25 @@ class RevisionIndex:
         if family is not None:
             params["familyPrefix"] = family
         return list(paginate(self._ctx.ecs.list_task_definitions, "taskDefinitionArns", **params))
+
+
+#: The revision index of each run in progress (see :func:`for_run`).
+_RUN_INDEXES: "weakref.WeakKeyDictionary[AwsContext, RevisionIndex]" = weakref.WeakKeyDictionary()
+
+
+@contextmanager
+def for_run(ctx: AwsContext) -> Iterator[RevisionIndex]:
+    """Inside the block (a run, under the cluster lock) every search for the optimizer's own
+    revisions on ``ctx`` shares one listing of the account's ACTIVE revisions, kept current by
+    the run's own registrations and deregistrations."""
+    index = RevisionIndex(ctx, whole_account=True)
+    _RUN_INDEXES[ctx] = index
+    try:
+        yield index
+    finally:
+        _RUN_INDEXES.pop(ctx, None)
+
+
+def of_run(ctx: AwsContext) -> Optional[RevisionIndex]:
+    """The index of the run in progress on ``ctx``, if one is."""
+    return _RUN_INDEXES.get(ctx)

@@ -10,6 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from ecs_optimizer import resources as res
+from ecs_optimizer import revision_index
 from ecs_optimizer.aws import AwsContext, AwsSettings, open_context
 from ecs_optimizer.revision_index import LIST_PAGE
 from ecs_optimizer.scalable_targets import DESCRIBE_SCALING_POLICIES_PAGE
@@ -49,7 +50,7 @@ def test_a_run_lists_the_account_once_and_keeps_the_index_current(ctx):
     _register(ctx, FAMILY)  # someone else's revision: no run tag
     for _ in range(OTHERS):
         _register(ctx, "other-dev")
-    with res.run_revision_index(ctx) as index:
+    with revision_index.for_run(ctx) as index:
         found = res.optimizer_revisions(ctx, live)
         assert [(r.arn, r.run_id) for r in found] == [(interrupted, "earlier-run")]
         assert _calls(ctx, "ListTaskDefinitions") == 2  # OTHERS + 3 revisions, 100 a page
@@ -78,7 +79,7 @@ def test_a_run_lists_the_account_once_and_keeps_the_index_current(ctx):
 def test_a_failed_registration_makes_its_family_listed_again(ctx, monkeypatch):
     live = _register(ctx, FAMILY)
     task_def, tags = res.describe_task_definition(ctx, live)
-    with res.run_revision_index(ctx):
+    with revision_index.for_run(ctx):
         assert res.optimizer_revisions(ctx, live) == []
         real = ctx.ecs.raw.register_task_definition
 
