@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import platform
 import shlex
@@ -24,6 +25,8 @@ from typing import Dict, List, Optional, Sequence
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+#: The scale figures recorded before the current design, shown next to today's.
+BEFORE = HERE / "before.json"
 sys.path.insert(0, str(HERE))
 
 import cost  # noqa: E402  (bench/ is not a package; its modules sit next to this script)
@@ -102,7 +105,8 @@ def closing_note(cost_results: Sequence[cost.FleetResult], scale_results: Sequen
         lines.append(
             f"- {r.services} services: dry run {r.dry.wall:.1f} s with {r.dry.total / r.services:.2f} calls per service "
             f"(minimum {sum(r.minimum_dry.values()) / r.services:.2f}); real run {r.real.wall:.1f} s with "
-            f"{r.real.total / r.services:.2f} calls per service (minimum {sum(r.minimum_real.values()) / r.services:.2f}); "
+            f"{r.real.total / r.services:.2f} calls per service (minimum {sum(r.minimum_real.values()) / r.services:.2f}; "
+            f"{r.real.total / sum(r.minimum_real.values()):.2f}x the minimum); "
             f"peak RSS {max(r.dry.max_rss_mib, r.real.max_rss_mib):.0f} MiB."
         )
     return lines
@@ -165,9 +169,13 @@ def render(
             "process with `--format json`. Wall time includes the emulator's work; *optimizer CPU* is the optimizer "
             "process's own user + system time. Calls are counted by the emulator; *recorder* is the optimizer's own count "
             "from its log. The minimum batches every read to its API's limit and makes one write per changed resource, "
-            "one status read per deployment, and the lock's create and delete.",
+            "one status read per deployment, and the lock's create, read and delete. The emulator pages "
+            "ListTaskDefinitions and DescribeScalingPolicies as AWS documents (100 and 10 per page), so the counts are "
+            "the calls AWS would serve. The earlier minimum counted neither DescribeScalingPolicies nor the lock's read.",
             "",
             scale.markdown(scale_results),
+            "",
+            scale.before_and_after(scale_results, json.loads(BEFORE.read_text(encoding="utf-8"))),
             "",
         ]
     note = closing_note(cost_results, scale_results)

@@ -31,7 +31,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
+from ecs_optimizer.discovery import DESCRIBE_SERVICES_BATCH
+from ecs_optimizer.metric_alarms import DESCRIBE_ALARMS_BATCH
 from ecs_optimizer.metrics import MAX_DATAPOINTS_PER_CALL, MAX_QUERIES_PER_CALL, PERIOD_SECONDS, SPECS
+from ecs_optimizer.resources import DESCRIBE_IMAGES_PAGE
+from ecs_optimizer.scalable_targets import (
+    DESCRIBE_SCALABLE_TARGETS_BATCH,
+    DESCRIBE_SCALING_POLICIES_PAGE,
+    ECS_NAMESPACE,
+)
 from ecs_optimizer_lab.emulator import (
     Emulator,
     container_insights_enabled,
@@ -45,12 +53,6 @@ from ecs_optimizer_lab.synthetic import fleet_traces
 SIZES = (10, 50, 200)
 LOOKBACK_DAYS = 14
 SEED = 20261101
-
-#: Batch limits of the read APIs (AWS API reference): names per call.
-DESCRIBE_SERVICES_BATCH = 10
-DESCRIBE_SCALABLE_TARGETS_BATCH = 50
-DESCRIBE_ALARMS_BATCH = 100
-DESCRIBE_IMAGES_PAGE = 1000
 
 Progress = Callable[[str], None]
 
@@ -134,12 +136,18 @@ def minimum_reads(fleet: FleetSpec) -> Counter:
     queries = n * len(SPECS)
     points = LOOKBACK_DAYS * 86400 // PERIOD_SECONDS
     images = max((r.image_count for r in fleet.repositories), default=0)
+    policies = sum(1 for p in fleet.scaling_policies if p.get("ServiceNamespace", ECS_NAMESPACE) == ECS_NAMESPACE)
     return Counter(
         {
             "ecs:DescribeClusters": 1,
             "ecs:DescribeServices": math.ceil(n / DESCRIBE_SERVICES_BATCH),
             "ecs:DescribeTaskDefinition": n,
             "application-autoscaling:DescribeScalableTargets": math.ceil(n / DESCRIBE_SCALABLE_TARGETS_BATCH),
+            # alarm thresholds follow the target-tracking values; the call takes one resource id
+            # at most, so the fleet's policies are read page by page
+            "application-autoscaling:DescribeScalingPolicies": max(
+                1, math.ceil(policies / DESCRIBE_SCALING_POLICIES_PAGE)
+            ),
             "cloudwatch:DescribeAlarms": math.ceil(len(alarm_names) / DESCRIBE_ALARMS_BATCH),
             "cloudwatch:GetMetricData": max(
                 math.ceil(queries / MAX_QUERIES_PER_CALL), math.ceil(queries * points / MAX_DATAPOINTS_PER_CALL)
@@ -152,7 +160,7 @@ def minimum_reads(fleet: FleetSpec) -> Counter:
 
 def minimum_writes(report: Mapping[str, Any]) -> Counter:
     """One write per changed resource of a real run's report, a status read per deployment,
-    and the lock (create, delete); a dry run needs none."""
+    and the lock (create, the read that it is still this run's, delete); a dry run needs none."""
     need: Counter = Counter()
     if report.get("dryRun"):
         return need
@@ -171,6 +179,7 @@ def minimum_writes(report: Mapping[str, Any]) -> Counter:
             need["ecr:PutLifecyclePolicy"] += 1
         need["cloudwatch:PutMetricAlarm"] += sum(1 for r in resources if r.startswith("alarm:"))
     need["ssm:PutParameter"] += 1
+    need["ssm:GetParameter"] += 1
     need["ssm:DeleteParameter"] += 1
     return need
 
@@ -288,4 +297,28 @@ def markdown(results: Sequence[ScaleResult]) -> str:
             lines.append(
                 f"| {op} | {r.dry.calls.get(op, 0)} | {r.minimum_dry.get(op, 0)} | {r.real.calls.get(op, 0)} | {r.minimum_real.get(op, 0)} |"
             )
+    return "\n".join(lines)
+
+
+def before_and_after(results: Sequence[ScaleResult], before: Mapping[str, Any]) -> str:
+    """Real runs next to the recorded earlier figures (``bench/before.json``) of the same size."""
+    earlier = {int(b["services"]): b for b in before.get("real", [])}
+    lines = [
+        f"Real runs before ({before.get('measured', 'date unknown')}, commit {before.get('commit', 'unknown')}; "
+        f"{before.get('description', '')}) and now:",
+        "",
+        "| services | wall before | wall now | calls before | calls now | minimum before | minimum now "
+        "| calls / minimum before | calls / minimum now | peak RSS before | peak RSS now |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        b = earlier.get(r.services)
+        if b is None:
+            continue
+        need = sum(r.minimum_real.values())
+        lines.append(
+            f"| {r.services} | {b['wallSeconds']:.1f} s | {r.real.wall:.1f} s | {b['calls']} | {r.real.total} | "
+            f"{b['minimum']} | {need} | {b['calls'] / b['minimum']:.2f} | {r.real.total / need:.2f} | "
+            f"{b['peakRssMiB']:.0f} MiB | {r.real.max_rss_mib:.0f} MiB |"
+        )
     return "\n".join(lines)

@@ -15,11 +15,15 @@ from .targets import TIERS, ServiceTarget, Targets, pattern_alarms
 log = logging.getLogger(__name__)
 
 
+#: DescribeServices: the most services one call takes (the API's limit).
+DESCRIBE_SERVICES_BATCH = 10
+
+
 def describe_services(ctx: AwsContext, cluster: str, names: List[str]) -> Tuple[Dict[str, dict], List[str]]:
     """DescribeServices ten at a time (its limit), with tags; returns (found by name, missing)."""
     found: Dict[str, dict] = {}
     missing: List[str] = []
-    for batch in chunks(names, 10):
+    for batch in chunks(names, DESCRIBE_SERVICES_BATCH):
         resp = ctx.ecs.describe_services(cluster=cluster, services=batch, include=["TAGS"])
         for svc in resp.get("services", []):
             if svc.get("status") == "INACTIVE":

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from . import metric_alarms, scalable_targets
+from . import metric_alarms, revision_index, scalable_targets
 from . import resources as res
 from .aws import AwsContext
 from .journal import Change, Journal, Resource, alarm_resource
@@ -30,6 +30,7 @@ from .lock import ClusterLock
 from .planning import RunOptions, ServicePlan, ServiceResult, Status, plan_fleet
 from .progress import Progress
 from .restore import restore_changes
+from .revalidation import moved_since_planning, replan_moved
 from .stop import STOP_RESTORE_SECONDS, StopRequest
 from .targets import Targets
 
@@ -348,11 +349,13 @@ def optimize(
 ) -> OptimizeOutcome:
     """Plan every service and, unless dry-run, apply the plans under the cluster lock.
 
-    A run with nothing to change takes no lock and writes no journal, so re-running on an
-    optimized environment makes no mutating call at all. A run with changes plans again
-    after taking the lock, so it never applies a plan made while another run was working.
-    A stop request (a signal) before the lock is taken ends the run with nothing changed.
-    An error releasing the lock after the run does not lose the report: it is returned in
+    The live state is read once, by the plan. A run with nothing to change takes no lock and
+    writes no journal, so re-running on an optimized environment makes no mutating call at
+    all. A run with changes re-validates the plan after taking the lock (:mod:`revalidation`:
+    what the apply would overwrite is read again, batched, and a service that moved since
+    planning is planned again), so it never applies a plan made stale by another run. A stop
+    request (a signal) before the lock is taken ends the run with nothing changed. An error
+    releasing the lock after the run does not lose the report: it is returned in
     ``lock_error``.
     """
     stop = stop or StopRequest()
@@ -367,7 +370,9 @@ def optimize(
     lock.acquire(force=force_unlock)
     journal: Optional[Journal] = None
     try:
-        fleet = plan_fleet(ctx, targets, opts, fleet.usage)
+        moved = moved_since_planning(ctx, targets.cluster_name, fleet.ordered())
+        if moved:
+            fleet = replan_moved(ctx, targets, opts, fleet, moved)
         header = {
             "runId": run_id,
             "cluster": targets.cluster_name,
@@ -380,9 +385,10 @@ def optimize(
             "environmentSuffix": targets.environment_suffix,
         }
         journal = Journal(journal_path, header)
-        results = _apply_all(
-            ctx, journal, fleet.ordered(), targets.cluster_name, opts, run_id, stop, progress or Progress()
-        )
+        with revision_index.for_run(ctx):
+            results = _apply_all(
+                ctx, journal, fleet.ordered(), targets.cluster_name, opts, run_id, stop, progress or Progress()
+            )
         if after_apply is not None:
             after_apply(journal, results)
     finally:

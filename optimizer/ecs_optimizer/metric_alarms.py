@@ -8,11 +8,14 @@ from typing import Any, Dict, List
 from .aws import AwsContext, chunks, paginate
 from .resources import input_fields
 
+#: DescribeAlarms: the most alarm names one call takes (the API's limit).
+DESCRIBE_ALARMS_BATCH = 100
+
 
 def describe_alarms(ctx: AwsContext, names: List[str]) -> Dict[str, dict]:
     """Metric alarms by name, 100 names per call (the API's limit)."""
     found: Dict[str, dict] = {}
-    for batch in chunks(sorted(set(names)), 100):
+    for batch in chunks(sorted(set(names)), DESCRIBE_ALARMS_BATCH):
         for alarm in paginate(
             ctx.cloudwatch.describe_alarms,
             "MetricAlarms",
@@ -31,18 +34,17 @@ SINGLE_METRIC_FIELDS = ("Namespace", "MetricName", "Dimensions", "Period", "Unit
 
 
 def set_alarm_threshold(ctx: AwsContext, alarm: dict, threshold: float) -> None:
-    """PutMetricAlarm with every field of ``alarm`` (and its tags) unchanged but the threshold.
+    """PutMetricAlarm with every field of ``alarm`` unchanged but the threshold.
 
-    A metric-math alarm (``Metrics``) is sent with its queries and none of the single-metric
-    fields, which the API rejects alongside them.
+    The alarm's tags are neither read nor sent: PutMetricAlarm on an existing alarm ignores
+    ``Tags`` and keeps the tags the alarm has (tags change only through TagResource and
+    UntagResource). A metric-math alarm (``Metrics``) is sent with its queries and none of the
+    single-metric fields, which the API rejects alongside them.
     """
     params = input_fields(ctx.cloudwatch.raw, "PutMetricAlarm", alarm)
     if params.get("Metrics"):
         for key in SINGLE_METRIC_FIELDS:
             params.pop(key, None)
-    tags = ctx.cloudwatch.list_tags_for_resource(ResourceARN=alarm["AlarmArn"]).get("Tags", [])
-    if tags:
-        params["Tags"] = tags
     params["Threshold"] = float(threshold)
     ctx.cloudwatch.put_metric_alarm(**params)
 

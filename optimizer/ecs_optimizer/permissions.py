@@ -19,8 +19,6 @@ from .aws import is_mutating
 IMPLIED: Dict[str, Tuple[str, ...]] = {
     # tags copied onto the new revision, and its task/execution roles handed to ECS
     "ecs:RegisterTaskDefinition": ("ecs:TagResource", "iam:PassRole"),
-    # the alarm's tags are passed back unchanged
-    "cloudwatch:PutMetricAlarm": ("cloudwatch:TagResource",),
 }
 
 

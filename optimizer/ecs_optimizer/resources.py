@@ -18,9 +18,10 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from botocore.exceptions import ClientError
 
-from . import facts
+from . import facts, revision_index
 from .aws import AwsContext, error_code, paginate
 from .fargate import X86_64
+from .revision_index import RevisionIndex, family_and_number
 
 log = logging.getLogger(__name__)
 
@@ -67,11 +68,29 @@ def register_revision(
                 "operatingSystemFamily": platform.get("operatingSystemFamily") or "LINUX",
             }
     params["tags"] = [t for t in tags if t.get("key") != RUN_TAG] + [{"key": RUN_TAG, "value": run_id}]
-    return ctx.ecs.register_task_definition(**params)["taskDefinition"]["taskDefinitionArn"]
+    family = str(params["family"])
+    attempts = 0
 
+    def register(**kwargs: Any) -> dict:
+        nonlocal attempts
+        attempts += 1
+        return ctx.ecs.raw.register_task_definition(**kwargs)
 
-def revision_number(arn: str) -> int:
-    return int(arn.rsplit(":", 1)[1])
+    index = revision_index.of_run(ctx)
+    try:
+        resp = ctx.settings.backoff.call(register, **params)
+    except Exception:
+        if index is not None:
+            index.registered(None, family, certain=False)  # it may have been applied all the same
+        raise
+    task_def = resp["taskDefinition"]
+    # A call sent more than once (botocore's retries or the backoff's) may have registered more.
+    retried = attempts > 1 or int(resp.get("ResponseMetadata", {}).get("RetryAttempts") or 0) > 0
+    if index is not None:
+        index.registered(
+            task_def["taskDefinitionArn"], family, not retried, (task_def, resp.get("tags") or params["tags"])
+        )
+    return task_def["taskDefinitionArn"]
 
 
 def _tag(tags: List[dict], key: str) -> Optional[str]:
@@ -87,21 +106,27 @@ class RunRevision:
 
 def optimizer_revisions(ctx: AwsContext, after_arn: str) -> List[RunRevision]:
     """ACTIVE revisions of ``after_arn``'s family numbered after it that an optimizer run
-    registered. Found by describing ``family:N+1``, ``N+2``... up to the first number that
-    does not exist (revision numbers are consecutive; only DescribeTaskDefinition is needed)."""
-    family, number = after_arn.rsplit("/", 1)[1].rsplit(":", 1)[0], revision_number(after_arn)
+    registered. The family's ACTIVE revisions come from the run's revision index (outside a
+    run, one ``ListTaskDefinitions`` of the family); only those newer than ``after_arn`` are
+    described, each once per run."""
+    family, number = family_and_number(after_arn)
+    index = revision_index.of_run(ctx) or RevisionIndex(ctx, whole_account=False)
     found: List[RunRevision] = []
-    while True:
-        number += 1
-        try:
-            task_def, tags = describe_task_definition(ctx, f"{family}:{number}")
-        except ClientError as exc:
-            if error_code(exc) in ("ClientException", "ResourceNotFoundException", "InvalidParameterException"):
-                return found
-            raise
+    for arn in index.newer(family, number):
+        described = index.described(arn)
+        if described is None:
+            try:
+                described = describe_task_definition(ctx, arn)
+            except ClientError as exc:
+                if error_code(exc) in ("ClientException", "ResourceNotFoundException"):
+                    continue  # deleted since it was listed
+                raise
+            index.remember(arn, described)
+        task_def, tags = described
         run_id = _tag(tags, RUN_TAG)
         if run_id and task_def.get("status") == "ACTIVE":
             found.append(RunRevision(task_def["taskDefinitionArn"], run_id, task_def))
+    return found
 
 
 #: What makes two revisions interchangeable for the optimizer: everything it copies.
@@ -159,6 +184,9 @@ def deregister(ctx: AwsContext, arn: str) -> None:
     except ClientError as exc:
         if error_code(exc) != "ClientException" or is_active(ctx, arn):
             raise
+    index = revision_index.of_run(ctx)
+    if index is not None:
+        index.retired(arn)
 
 
 # ----------------------------------------------------------------------------- services
@@ -342,8 +370,14 @@ def with_keep_count(text: Optional[str], keep: int) -> str:
     return json.dumps(policy, sort_keys=True)
 
 
+#: DescribeImages: the most images one page holds (the API's limit).
+DESCRIBE_IMAGES_PAGE = 1000
+
+
 def image_sizes(ctx: AwsContext, repository: str) -> Tuple[int, ...]:
     """Image sizes in bytes, newest push first (what "keep the last N" keeps)."""
-    images = list(paginate(ctx.ecr.describe_images, "imageDetails", repositoryName=repository, maxResults=1000))
+    images = list(
+        paginate(ctx.ecr.describe_images, "imageDetails", repositoryName=repository, maxResults=DESCRIBE_IMAGES_PAGE)
+    )
     images.sort(key=lambda i: i.get("imagePushedAt") or 0, reverse=True)
     return tuple(int(i.get("imageSizeInBytes") or 0) for i in images)

@@ -9,12 +9,17 @@ from .aws import AwsContext, chunks, paginate
 
 ECS_NAMESPACE = "ecs"
 SCALABLE_DIMENSION = "ecs:service:DesiredCount"
+#: DescribeScalableTargets: the most resource ids one call takes (the API's limit).
+DESCRIBE_SCALABLE_TARGETS_BATCH = 50
+#: DescribeScalingPolicies: the most policies one page holds (the API's limit). The call takes
+#: one ResourceId at most, so the namespace is read whole, page by page.
+DESCRIBE_SCALING_POLICIES_PAGE = 10
 
 
 def describe_scalable_targets(ctx: AwsContext, resource_ids: List[str]) -> Dict[str, dict]:
     """Scalable targets by resource id, 50 ids per call (the API's limit)."""
     found: Dict[str, dict] = {}
-    for batch in chunks(resource_ids, 50):
+    for batch in chunks(resource_ids, DESCRIBE_SCALABLE_TARGETS_BATCH):
         for target in paginate(
             ctx.autoscaling.describe_scalable_targets,
             "ScalableTargets",
@@ -49,7 +54,7 @@ TRACKED_METRIC_KINDS = {
 
 def target_tracking_values(ctx: AwsContext) -> Dict[str, Dict[str, float]]:
     """Scalable-target resource id -> {alarm kind: target value} of every ECS target-tracking
-    policy on a predefined CPU or memory metric (one paginated call for the whole account)."""
+    policy on a predefined CPU or memory metric (the namespace read page by page)."""
     found: Dict[str, Dict[str, float]] = {}
     for policy in paginate(
         ctx.autoscaling.describe_scaling_policies,
@@ -57,6 +62,7 @@ def target_tracking_values(ctx: AwsContext) -> Dict[str, Dict[str, float]]:
         token_in="NextToken",
         token_out="NextToken",
         ServiceNamespace=ECS_NAMESPACE,
+        MaxResults=DESCRIBE_SCALING_POLICIES_PAGE,
     ):
         config = policy.get("TargetTrackingScalingPolicyConfiguration") or {}
         metric = (config.get("PredefinedMetricSpecification") or {}).get("PredefinedMetricType")

@@ -34,6 +34,10 @@ CloudWatch GetMetricData
     two weeks of history of a few hundred services. Here a call indexes the datapoints once
     and answers every metric query from the index, with the same statistics code.
 
+Page sizes
+    ``ListTaskDefinitions`` and ``DescribeScalingPolicies`` page as AWS documents (see
+    :mod:`ecs_optimizer_lab.fidelity_paging`), so the calls counted are the calls AWS needs.
+
 It also counts the API calls it serves, by ``service:Operation``, at ``GET /_emulator/calls``
 (``POST /_emulator/calls/reset`` clears the counts): the scale benchmark reads what actually
 reached "AWS", retries included.
@@ -54,6 +58,8 @@ from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 from urllib.parse import parse_qs
+
+from .fidelity_paging import patch_page_sizes
 
 #: Services (comma-separated names) whose deployments of a new revision fail.
 FAIL_DEPLOYMENTS_ENV = "MOTO_FAIL_DEPLOYMENTS"
@@ -423,6 +429,7 @@ def apply_fidelity_patches(rollout_seconds: float = 0.0) -> None:
     _patch_ecs(rollout_seconds)
     _patch_ecr()
     _patch_cloudwatch()
+    patch_page_sizes()
 
 
 # ----------------------------------------------------------------------------- process

@@ -137,6 +137,7 @@ export const OPTIMIZER_ACTION_SCOPES: Readonly<Record<string, ScopeRule>> = {
   "ecs:DescribeServices": SCOPES.services,
   "ecs:UpdateService": SCOPES.services,
   "ecs:DescribeTaskDefinition": ACCOUNT_WIDE,
+  "ecs:ListTaskDefinitions": ACCOUNT_WIDE,
   "ecs:DeregisterTaskDefinition": ACCOUNT_WIDE,
   "ecs:RegisterTaskDefinition": SCOPES.taskDefinitionFamilies,
   "ecs:TagResource": SCOPES.tagNewTaskDefinitions,

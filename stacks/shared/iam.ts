@@ -13,6 +13,7 @@ export const ACTIONS_REQUIRING_STAR_RESOURCE: readonly string[] = [
   "ecr:GetAuthorizationToken",
   // Task definitions are described, listed and deregistered without resource-level permissions.
   "ecs:DescribeTaskDefinition",
+  "ecs:ListTaskDefinitions",
   "ecs:DeregisterTaskDefinition",
   "ecs:ListClusters",
   // Scoped with the ecs:cluster condition key instead of a resource.
