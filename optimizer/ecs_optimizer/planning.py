@@ -15,7 +15,8 @@ from . import resources as res
 from .alarm_thresholds import alarm_threshold
 from .aws import AwsContext
 from .inventory import Inventory, LiveService, read_inventory
-from .journal import Resource, alarm_resource
+from .levers import registry
+from .levers.base import PlannedChange
 from .metrics import fetch_usage
 from .model import SPOT, ServiceState, TextEnum
 from .sizing import Decision, SizingOptions, plan_service
@@ -49,17 +50,6 @@ class RunOptions:
     allow_arm64: bool = False
 
 
-@dataclass(frozen=True)
-class PlannedChange:
-    resource: str  # a Resource, or alarm_resource(name)
-    field: str
-    before: Any
-    after: Any
-
-    def to_dict(self) -> Dict[str, Any]:
-        return {"resource": self.resource, "field": self.field, "before": self.before, "after": self.after}
-
-
 @dataclass
 class ServicePlan:
     """One service's planned state, with the live resources it will be applied to."""
@@ -75,11 +65,6 @@ class ServicePlan:
     def name(self) -> str:
         return self.live.name
 
-    def size_changes(self) -> bool:
-        """Whether the task definition needs a new revision (size or CPU architecture)."""
-        b, a = self.before, self.after
-        return (b.cpu, b.memory, b.architecture) != (a.cpu, a.memory, a.architecture)
-
     @property
     def baseline_size(self) -> Tuple[int, int]:
         """The size before any rightsizing: the stack's baseline, else the live size. The
@@ -93,23 +78,8 @@ class ServicePlan:
         return res.normalize_strategy(self.after.strategy.to_aws())
 
     def changes(self) -> List[PlannedChange]:
-        """Every field that changes, in migration order."""
-        b, a = self.before, self.after
-        pairs = [
-            (Resource.TASK_DEFINITION, "cpu", b.cpu, a.cpu),
-            (Resource.TASK_DEFINITION, "memory", b.memory, a.memory),
-            (Resource.TASK_DEFINITION, "cpuArchitecture", b.architecture, a.architecture),
-            (Resource.SERVICE, "desiredCount", b.desired_count, a.desired_count),
-            (Resource.SERVICE, "capacityProviderStrategy", self.live.strategy_items, self.strategy_items()),
-            (Resource.SCALABLE_TARGET, "minCapacity", b.min_capacity, a.min_capacity),
-            (Resource.SCALABLE_TARGET, "maxCapacity", b.max_capacity, a.max_capacity),
-            (Resource.ECR_LIFECYCLE_POLICY, "keepImages", b.ecr_keep_images, a.ecr_keep_images),
-        ]
-        changes = [PlannedChange(*p) for p in pairs if p[2] != p[3]]
-        for kind, new in self.alarm_thresholds.items():
-            alarm = self.live.alarms[kind]
-            changes.append(PlannedChange(alarm_resource(alarm["AlarmName"]), "threshold", alarm["Threshold"], new))
-        return changes
+        """Every field that changes, lever by lever, in migration order."""
+        return registry.planned_changes(self)
 
 
 @dataclass

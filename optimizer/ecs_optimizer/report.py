@@ -1,7 +1,8 @@
 """Reports of ``optimize`` and ``rollback`` as a text table, markdown or JSON (stdout only).
 
 The savings part is rendered by :mod:`savings`; this module lays out the per-service
-``old -> new`` changes, the migration order and the reasons.
+``old -> new`` changes (each labelled with its lever, from :mod:`levers.registry`), the
+migration order and the reasons.
 """
 
 from __future__ import annotations
@@ -9,7 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any, Dict, List, Optional, Sequence
 
-from .engine import MIGRATION_ORDER, OptimizeOutcome
+from .engine import OptimizeOutcome
+from .levers import registry
 from .render import table, truncate
 from .rollback import RollbackOutcome
 from .savings import SavingsReport, render_savings
@@ -43,8 +45,9 @@ def _change_rows(services: Sequence[Dict[str, Any]]) -> List[List[str]]:
         changes = svc["changes"] or [{"resource": "-", "field": "", "before": None, "after": None}]
         for i, c in enumerate(changes):
             what = f"{c['resource']}.{c['field']}" if c["field"] else c["resource"]
+            lever = registry.label_of(c["resource"], c["field"]) if c["field"] else ""
             arrow = "" if what == "-" else f"{format_value(c['before'])} -> {format_value(c['after'])}"
-            rows.append([svc["service"] if i == 0 else "", svc["status"] if i == 0 else "", what, arrow])
+            rows.append([svc["service"] if i == 0 else "", svc["status"] if i == 0 else "", lever, what, arrow])
     return rows
 
 
@@ -102,9 +105,9 @@ def render_optimize(
         f"Journal: {data['journal'] or 'none (nothing was changed)'}",
         "",
         "Migration order, per service:",
-        *[f"{'' if fmt == 'markdown' else '  '}{i}. {step}" for i, step in enumerate(MIGRATION_ORDER, 1)],
+        *[f"{'' if fmt == 'markdown' else '  '}{i}. {step}" for i, step in enumerate(registry.migration_order(), 1)],
         "",
-        table(fmt, ["service", "status", "change", "old -> new"], _change_rows(data["services"])),
+        table(fmt, ["service", "status", "lever", "change", "old -> new"], _change_rows(data["services"])),
     ]
     reasons = _reasons(data["services"], fmt)
     if reasons:
@@ -125,7 +128,7 @@ def render_rollback(outcome: RollbackOutcome, fmt: str) -> str:
     lines = [
         f"{head}ecs-optimizer rollback: cluster {outcome.cluster}, journal {outcome.journal}, {mode}",
         "",
-        table(fmt, ["service", "status", "change", "now -> restored"], _change_rows(data["services"])),
+        table(fmt, ["service", "status", "lever", "change", "now -> restored"], _change_rows(data["services"])),
     ]
     reasons = _reasons(data["services"], fmt)
     if reasons:

@@ -23,7 +23,8 @@ from ..errors import BadInput
 from ..journal import CONFIG_FILE, Change, restore_plan
 from .applied import AppliedRun
 from .keys import WRITABLE_LAYERS
-from .plan import Setting, plan_keys
+from .plan import plan_keys
+from .setting import Setting
 from .stack_file import StackFile, read_text, show_value
 from .yaml_edit import KeyChange, edit_text
 
