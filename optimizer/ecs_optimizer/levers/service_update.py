@@ -47,7 +47,10 @@ class ServiceUpdate(Lever):
 
     @property
     def steps(self) -> Tuple[str, ...]:
-        """The migration order's lines for the service: each lever's own step, the update, the wait."""
+        """The migration order's lines for the service: each lever's own step, the update, the
+        wait (none without a service-shaped lever)."""
+        if not self.levers:
+            return ()
         fields = ", ".join(lever.service_field_label for lever in self.levers)
         return tuple(step for lever in self.levers for step in lever.migration_steps) + (
             f"update the service: {fields}",
