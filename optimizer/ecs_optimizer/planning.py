@@ -18,7 +18,7 @@ from .inventory import Inventory, LiveService, read_inventory
 from .levers import registry
 from .levers.base import PlannedChange
 from .metrics import fetch_usage
-from .model import SPOT, ServiceState, TextEnum
+from .model import ServiceState, TextEnum
 from .sizing import Decision, SizingOptions, plan_service
 from .targets import Targets
 from .usage import Usage
@@ -105,29 +105,13 @@ class ServiceResult:
 
 
 def _constrain(plan_after: ServiceState, live: LiveService, inventory: Inventory, notes: List[str]) -> ServiceState:
-    """Undo the parts of a plan the live resources cannot take, saying why."""
+    """Undo the parts of a plan the live resources cannot take, lever by lever, saying why."""
     before = live.state()
     after = plan_after
-    if after.strategy != before.strategy and after.strategy.spot_weight and SPOT not in inventory.capacity_providers:
-        after = after.with_changes(strategy=before.strategy)
-        notes.append(f"capacity strategy kept: cluster has no {SPOT} capacity provider")
-    if (after.cpu, after.memory) != (before.cpu, before.memory):
-        misfit = res.containers_fit(live.task_definition, after.cpu, after.memory)
-        if misfit:
-            after = after.with_changes(cpu=before.cpu, memory=before.memory)
-            notes.append(f"task size kept: {misfit}")
-    if after.ecr_keep_images != before.ecr_keep_images:
-        _, editable = res.keep_count(live.lifecycle_policy)
-        if not live.repository_exists or not editable:
-            after = after.with_changes(ecr_keep_images=before.ecr_keep_images)
-            why = "repository not found" if not live.repository_exists else "its lifecycle policy has a custom shape"
-            notes.append(f"ECR retention kept: {why}")
-    if live.scalable_target is None and (after.min_capacity, after.max_capacity) != (
-        before.min_capacity,
-        before.max_capacity,
-    ):
-        after = after.with_changes(min_capacity=before.min_capacity, max_capacity=before.max_capacity)
-        notes.append("autoscaling kept: no scalable target registered")
+    for lever in registry.LEVERS:
+        after, note = lever.hold_back(before, after, live, inventory)
+        if note:
+            notes.append(note)
     return after
 
 

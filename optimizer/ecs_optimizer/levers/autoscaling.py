@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple
 
 from .. import scalable_targets
 from ..journal import Change, Resource, RestoreStep
@@ -12,6 +12,7 @@ from .base import FieldSpec, Lever, PlannedChange, is_int
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..engine import ServiceRun
+    from ..inventory import Inventory, LiveService
     from ..planning import ServicePlan
     from ..restore import Restorer
     from ..writeback.applied import AppliedRun
@@ -33,6 +34,14 @@ class Autoscaling(Lever):
         (Resource.SCALABLE_TARGET, field): FieldSpec("an integer", is_int, attr, int) for field, attr in _FIELDS.items()
     }
     migration_steps = ("set the autoscaling min/max capacity",)
+
+    def hold_back(
+        self, before: ServiceState, after: ServiceState, live: "LiveService", inventory: "Inventory"
+    ) -> Tuple[ServiceState, Optional[str]]:
+        if live.scalable_target is not None or all(getattr(after, a) == getattr(before, a) for a in _FIELDS.values()):
+            return after, None
+        kept = after.with_changes(**{a: getattr(before, a) for a in _FIELDS.values()})
+        return kept, "autoscaling kept: no scalable target registered"
 
     def changes(self, plan: "ServicePlan") -> List[PlannedChange]:
         pairs = [(f, getattr(plan.before, a), getattr(plan.after, a)) for f, a in _FIELDS.items()]

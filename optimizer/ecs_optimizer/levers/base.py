@@ -20,6 +20,7 @@ from ..model import ServiceState
 
 if TYPE_CHECKING:  # pragma: no cover - typing only: these modules import the registry
     from ..engine import ServiceRun
+    from ..inventory import Inventory, LiveService
     from ..planning import ServicePlan
     from ..restore import Restorer
     from ..writeback.applied import AppliedRun
@@ -102,6 +103,13 @@ class Lever(ABC):
     def owns(self, resource: str) -> bool:
         """Whether a journalled change of ``resource`` is this lever's to restore."""
         return self.resource is not None and resource == self.resource
+
+    def hold_back(
+        self, before: ServiceState, after: ServiceState, live: "LiveService", inventory: "Inventory"
+    ) -> Tuple[ServiceState, Optional[str]]:
+        """``after`` with this lever's part put back to ``before`` where the live resources
+        cannot take it, and why (None: nothing held back)."""
+        return after, None
 
     @abstractmethod
     def changes(self, plan: "ServicePlan") -> List[PlannedChange]:

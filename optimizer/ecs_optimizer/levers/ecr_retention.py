@@ -15,6 +15,7 @@ from .base import FieldSpec, Lever, PlannedChange, is_int, optional_int
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..engine import ServiceRun
+    from ..inventory import Inventory, LiveService
     from ..planning import ServicePlan
     from ..restore import Restorer
     from ..writeback.applied import AppliedRun
@@ -45,6 +46,17 @@ class EcrRetention(Lever):
         ),
     }
     migration_steps = ("set the ECR lifecycle policy's keep-last count",)
+
+    def hold_back(
+        self, before: ServiceState, after: ServiceState, live: "LiveService", inventory: "Inventory"
+    ) -> Tuple[ServiceState, Optional[str]]:
+        if after.ecr_keep_images == before.ecr_keep_images:
+            return after, None
+        _, editable = res.keep_count(live.lifecycle_policy)
+        if live.repository_exists and editable:
+            return after, None
+        why = "repository not found" if not live.repository_exists else "its lifecycle policy has a custom shape"
+        return after.with_changes(ecr_keep_images=before.ecr_keep_images), f"ECR retention kept: {why}"
 
     def changes(self, plan: "ServicePlan") -> List[PlannedChange]:
         b, a = plan.before.ecr_keep_images, plan.after.ecr_keep_images

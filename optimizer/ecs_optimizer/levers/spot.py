@@ -9,13 +9,14 @@ from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple
 
 from .. import resources as res
 from ..journal import Resource
-from ..model import CapacityStrategy, ServiceState
+from ..model import SPOT, CapacityStrategy, ServiceState
 from ..writeback.keys import SPOT_SHARE_KEY, SPOT_SHARE_RANGE
 from ..writeback.setting import Setting, layer_wide, plain_number
 from .base import FieldSpec, Lever, PlannedChange
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..engine import ServiceRun
+    from ..inventory import Inventory, LiveService
     from ..planning import ServicePlan
     from ..writeback.applied import AppliedRun
 
@@ -42,6 +43,15 @@ class Spot(Lever):
             "a capacity-provider strategy list or null", _is_strategy, "strategy", CapacityStrategy.from_aws
         )
     }
+
+    def hold_back(
+        self, before: ServiceState, after: ServiceState, live: "LiveService", inventory: "Inventory"
+    ) -> Tuple[ServiceState, Optional[str]]:
+        if after.strategy == before.strategy or not after.strategy.spot_weight or SPOT in inventory.capacity_providers:
+            return after, None
+        return after.with_changes(
+            strategy=before.strategy
+        ), f"capacity strategy kept: cluster has no {SPOT} capacity provider"
 
     def changes(self, plan: "ServicePlan") -> List[PlannedChange]:
         value = self._value(plan)

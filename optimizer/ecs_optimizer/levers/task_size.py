@@ -23,6 +23,7 @@ from .base import FieldSpec, Lever, PlannedChange, is_int
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..engine import ServiceRun
+    from ..inventory import Inventory, LiveService
     from ..planning import ServicePlan
     from ..restore import Restorer
     from ..writeback.applied import AppliedRun
@@ -66,6 +67,16 @@ class TaskSize(Lever):
         "register a task-definition revision with the new CPU/memory and, with --allow-arm64, "
         "CPU architecture (all else copied)",
     )
+
+    def hold_back(
+        self, before: ServiceState, after: ServiceState, live: "LiveService", inventory: "Inventory"
+    ) -> Tuple[ServiceState, Optional[str]]:
+        if (after.cpu, after.memory) == (before.cpu, before.memory):
+            return after, None
+        misfit = res.containers_fit(live.task_definition, after.cpu, after.memory)
+        if not misfit:
+            return after, None
+        return after.with_changes(cpu=before.cpu, memory=before.memory), f"task size kept: {misfit}"
 
     def changes(self, plan: "ServicePlan") -> List[PlannedChange]:
         b, a = plan.before, plan.after
