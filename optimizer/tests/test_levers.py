@@ -19,7 +19,7 @@ from ecs_optimizer.journal import CONFIG_FILE, RESOURCES, Change, Journal, Resto
 from ecs_optimizer.journal_reader import read_journal
 from ecs_optimizer.levers import registry
 from ecs_optimizer.levers.base import FieldSpec, Lever, PlannedChange, is_int
-from ecs_optimizer.model import ServiceState
+from ecs_optimizer.model import CapacityStrategy, ServiceState
 from ecs_optimizer.planning import RunOptions, ServicePlan, Status
 from ecs_optimizer.report import render_optimize
 from ecs_optimizer.restore import restore_changes
@@ -207,3 +207,45 @@ def test_the_branch_check_sees_a_lever_name():
         "Resource.SERVICE",
         "ALARM_PREFIX",
     ]
+
+
+def _held(lever_name: str, after: ServiceState, **live: Any) -> Tuple[ServiceState, Any]:
+    lever = next(lever for lever in registry.LEVERS if lever.name == lever_name)
+    inventory = SimpleNamespace(capacity_providers=live.pop("providers", ["FARGATE"]))
+    values = {
+        "task_definition": {"containerDefinitions": [{"name": "app", "cpu": 256, "memory": 900}]},
+        "scalable_target": {"MinCapacity": 1, "MaxCapacity": 4},
+        "repository_exists": True,
+        "lifecycle_policy": None,
+        **live,
+    }
+    return lever.hold_back(_plan().before, after, SimpleNamespace(**values), inventory)  # type: ignore[arg-type]
+
+
+def test_each_lever_holds_back_what_the_live_resources_cannot_take():
+    before = _plan().before
+    smaller = before.with_changes(cpu=256, memory=512)
+    assert _held("task size", smaller) == (
+        before.with_changes(cpu=512, memory=1024),
+        "task size kept: its containers reserve 900 MiB, more than 512 MiB",
+    )
+    assert _held("task size", before.with_changes(cpu=256, memory=1024)) == (
+        before.with_changes(cpu=256, memory=1024),
+        None,
+    )
+    spot = before.with_changes(strategy=CapacityStrategy(0, 1, 3))
+    assert _held("Spot", spot) == (before, "capacity strategy kept: cluster has no FARGATE_SPOT capacity provider")
+    assert _held("Spot", spot, providers=["FARGATE", "FARGATE_SPOT"]) == (spot, None)
+    floors = before.with_changes(min_capacity=2)
+    assert _held("autoscaling", floors, scalable_target=None) == (
+        before,
+        "autoscaling kept: no scalable target registered",
+    )
+    assert _held("autoscaling", floors) == (floors, None)
+    keep = before.with_changes(ecr_keep_images=5)
+    assert _held("ECR retention", keep, repository_exists=False) == (before, "ECR retention kept: repository not found")
+    custom = json.dumps({"rules": [{"rulePriority": 1, "selection": {"tagStatus": "tagged"}, "action": {}}]})
+    assert _held("ECR retention", keep, lifecycle_policy=custom)[1] == (
+        "ECR retention kept: its lifecycle policy has a custom shape"
+    )
+    assert _held("ECR retention", keep) == (keep, None)
