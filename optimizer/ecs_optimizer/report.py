@@ -20,21 +20,16 @@ from .writeback.files import WriteBackReport
 from .writeback.plan import KeyPlan
 
 FORMATS = ("table", "json", "markdown")
+SIDES = ("before", "after")
 
 
 def format_value(value: Any) -> str:
-    """A compact, human-readable rendering of a journal or plan value."""
+    """A compact, human-readable rendering of a journal, plan or config value (a lever may
+    show its own values its way: :meth:`levers.base.Lever.shown`)."""
     if value is None:
         return "none"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    if isinstance(value, list) and all(isinstance(i, dict) and "capacityProvider" in i for i in value):
-        return ", ".join(
-            f"{i['capacityProvider']}"
-            + (f" base {i['base']}" if i.get("base") else "")
-            + f" weight {i.get('weight', 0)}"
-            for i in value
-        )
     text = value if isinstance(value, str) else json.dumps(value, default=str)
     return truncate(text, 60)
 
@@ -46,7 +41,8 @@ def _change_rows(services: Sequence[Dict[str, Any]]) -> List[List[str]]:
         for i, c in enumerate(changes):
             what = f"{c['resource']}.{c['field']}" if c["field"] else c["resource"]
             lever = registry.label_of(c["resource"], c["field"]) if c["field"] else ""
-            arrow = "" if what == "-" else f"{format_value(c['before'])} -> {format_value(c['after'])}"
+            shown = [registry.shown(c["resource"], c["field"], c[side]) or format_value(c[side]) for side in SIDES]
+            arrow = "" if what == "-" else " -> ".join(shown)
             rows.append([svc["service"] if i == 0 else "", svc["status"] if i == 0 else "", lever, what, arrow])
     return rows
 

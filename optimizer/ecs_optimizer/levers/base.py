@@ -148,6 +148,10 @@ class Lever(ABC):
         journal counts its values; ``steps``: the journal's other steps."""
         return True
 
+    def shown(self, field: str, value: Any) -> Optional[str]:
+        """How the report shows a value of ``field`` (None: the report's plain rendering)."""
+        return None
+
     def applied(
         self, before: ServiceState, after: ServiceState, thresholds: Mapping[str, float], baseline: Tuple[int, int]
     ) -> Dict[str, Any]:

@@ -66,6 +66,12 @@ def _journalling(resource: str, field: str) -> Optional[Tuple[Lever, FieldSpec]]
     return None
 
 
+def shown(resource: str, field: str, value: object) -> Optional[str]:
+    """How the lever that journals ``resource.field`` shows ``value`` (None: no lever's way)."""
+    found = _journalling(resource, field)
+    return found[0].shown(field, value) if found else None
+
+
 def field_spec(resource: str, field: str) -> Optional[FieldSpec]:
     """What a journalled ``resource.field`` holds (None: no lever journals it)."""
     found = _journalling(resource, field)

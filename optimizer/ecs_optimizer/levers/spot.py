@@ -71,6 +71,17 @@ class Spot(Lever):
     def normalize(self, value: Any) -> Any:
         return res.normalize_strategy(value)
 
+    def shown(self, field: str, value: Any) -> Optional[str]:
+        """A strategy as ``FARGATE base 1 weight 1, FARGATE_SPOT weight 3``."""
+        if not isinstance(value, list):
+            return None
+        return ", ".join(
+            f"{i.get('capacityProvider')}"
+            + (f" base {i['base']}" if i.get("base") else "")
+            + f" weight {i.get('weight', 0)}"
+            for i in value
+        )
+
     def applied(
         self, before: ServiceState, after: ServiceState, thresholds: Mapping[str, float], baseline: Tuple[int, int]
     ) -> Dict[str, Any]:
