@@ -14,6 +14,7 @@ import pytest
 
 import ecs_optimizer
 from ecs_optimizer import permissions
+from ecs_optimizer.costs import lever_states
 from ecs_optimizer.engine import OptimizeOutcome, ServiceRun
 from ecs_optimizer.journal import CONFIG_FILE, RESOURCES, Change, Journal, RestoreStep, alarm_resource
 from ecs_optimizer.journal_reader import read_journal
@@ -22,7 +23,9 @@ from ecs_optimizer.levers.base import FieldSpec, Lever, PlannedChange, is_int
 from ecs_optimizer.model import CapacityStrategy, ServiceState
 from ecs_optimizer.planning import RunOptions, ServicePlan, Status
 from ecs_optimizer.report import render_optimize
+from ecs_optimizer.report_schema import SAVINGS_SCHEMA_FILE, load_schema
 from ecs_optimizer.restore import restore_changes
+from ecs_optimizer.savings import CATEGORIES, NETWORK_CATEGORY
 from ecs_optimizer.writeback.applied import AppliedRun, applied_service
 from ecs_optimizer.writeback.plan import plan_keys
 from ecs_optimizer.writeback.setting import Setting
@@ -249,3 +252,25 @@ def test_each_lever_holds_back_what_the_live_resources_cannot_take():
         "ECR retention kept: its lifecycle policy has a custom shape"
     )
     assert _held("ECR retention", keep) == (keep, None)
+
+
+def test_the_savings_categories_are_the_levers_savings_steps():
+    enums = [
+        node["category"]["enum"]
+        for node in _walk(load_schema(SAVINGS_SCHEMA_FILE))
+        if isinstance(node, dict) and isinstance(node.get("category"), dict) and "enum" in node["category"]
+    ]
+    assert list(CATEGORIES) == [s.category for s in registry.savings_steps()] + [NETWORK_CATEGORY]
+    assert enums == [list(CATEGORIES)]
+    before = _plan().before
+    after = before.with_changes(cpu=256, memory=512, desired_count=2, ecr_keep_images=5)
+    chain = lever_states(before, after)
+    assert len(chain) == len(CATEGORIES) and chain[-1] == after
+    assert [s.cpu for s in chain] == [512] + [256] * (len(chain) - 1)
+
+
+def _walk(node: Any):
+    yield node
+    children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+    for child in children:
+        yield from _walk(child)

@@ -40,6 +40,16 @@ class PlannedChange:
         return {"resource": self.resource, "field": self.field, "before": self.before, "after": self.after}
 
 
+@dataclass(frozen=True)
+class SavingsStep:
+    """One category of the savings breakdown: the lever's :class:`ServiceState` ``fields``
+    set to their after values on top of the levers before it (see :mod:`savings`)."""
+
+    category: str  # the JSON name (the savings report schema lists them)
+    label: str  # the HTML report's name for it
+    fields: Tuple[str, ...]
+
+
 def _same(value: Any) -> Any:
     return value
 
@@ -97,6 +107,8 @@ class Lever(ABC):
     #: deployment wait), with how the migration order names it; ``None``: no such field.
     service_field: ClassVar[Optional[str]] = None
     service_field_label: ClassVar[str] = ""
+    #: The savings categories the lever's changes are priced in, in order (none: no cost effect).
+    savings_steps: ClassVar[Tuple[SavingsStep, ...]] = ()
     #: The lines of the migration order this lever's own apply step adds (printed with a plan).
     migration_steps: ClassVar[Tuple[str, ...]] = ()
 

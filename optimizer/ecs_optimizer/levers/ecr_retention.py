@@ -11,7 +11,7 @@ from ..journal import Change, Resource, RestoreStep
 from ..model import ServiceState
 from ..writeback.keys import KEEP_IMAGES_KEY
 from ..writeback.setting import Setting, layer_wide
-from .base import FieldSpec, Lever, PlannedChange, is_int, optional_int
+from .base import FieldSpec, Lever, PlannedChange, SavingsStep, is_int, optional_int
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..engine import ServiceRun
@@ -45,6 +45,7 @@ class EcrRetention(Lever):
             "a policy text or null", lambda v: v is None or isinstance(v, str)
         ),
     }
+    savings_steps = (SavingsStep("ecrStorage", "ECR storage", ("ecr_keep_images", "ecr_image_bytes")),)
     migration_steps = ("set the ECR lifecycle policy's keep-last count",)
 
     def hold_back(

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple
 from ..model import ServiceState
 from .alarms import AlarmThresholds
 from .autoscaling import Autoscaling
-from .base import FieldSpec, Lever, PlannedChange
+from .base import FieldSpec, Lever, PlannedChange, SavingsStep
 from .ecr_retention import EcrRetention
 from .service_update import ServiceUpdate
 from .spot import Spot
@@ -99,6 +99,11 @@ def apply_fields(state: ServiceState, resource: str, values: Dict[str, object]) 
         if spec is not None and spec.state is not None:
             updates[spec.state] = spec.convert(value)
     return state.with_changes(**updates) if updates else state
+
+
+def savings_steps() -> Tuple[SavingsStep, ...]:
+    """The savings categories, in the order the levers are priced one after another."""
+    return tuple(step for lever in LEVERS for step in lever.savings_steps)
 
 
 def iam_actions() -> Dict[str, Tuple[str, ...]]:

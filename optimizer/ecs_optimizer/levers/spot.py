@@ -12,7 +12,7 @@ from ..journal import Resource
 from ..model import SPOT, CapacityStrategy, ServiceState
 from ..writeback.keys import SPOT_SHARE_KEY, SPOT_SHARE_RANGE
 from ..writeback.setting import Setting, layer_wide, plain_number
-from .base import FieldSpec, Lever, PlannedChange
+from .base import FieldSpec, Lever, PlannedChange, SavingsStep
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..engine import ServiceRun
@@ -36,6 +36,7 @@ class Spot(Lever):
     name = "Spot"
     label = "Spot"
     iam_actions = ("ecs:UpdateService", "ecs:DescribeServices")
+    savings_steps = (SavingsStep("spot", "Fargate Spot", ("strategy",)),)
     service_field = "capacityProviderStrategy"
     service_field_label = "capacity-provider strategy"
     journal_fields = {

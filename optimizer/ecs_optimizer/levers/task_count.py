@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple
 from ..journal import Resource, RestoreStep
 from ..model import ServiceState
 from ..writeback.setting import Setting, per_tier
-from .base import FieldSpec, Lever, PlannedChange, is_int
+from .base import FieldSpec, Lever, PlannedChange, SavingsStep, is_int
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..engine import ServiceRun
@@ -23,6 +23,7 @@ class TaskCount(Lever):
     name = "task count"
     label = "task count"
     iam_actions = ("ecs:UpdateService", "ecs:DescribeServices")
+    savings_steps = (SavingsStep("taskCount", "Task count", ("desired_count",)),)
     service_field = "desiredCount"
     service_field_label = "desired count"
     journal_fields = {(Resource.SERVICE, "desiredCount"): FieldSpec("an integer", is_int, "desired_count", int)}

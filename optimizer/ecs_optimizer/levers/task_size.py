@@ -19,7 +19,7 @@ from ..journal import Change, Resource, RestoreStep
 from ..model import ServiceState
 from ..writeback.keys import SERVICES_KEY
 from ..writeback.setting import Setting
-from .base import FieldSpec, Lever, PlannedChange, is_int
+from .base import FieldSpec, Lever, PlannedChange, SavingsStep, is_int
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..engine import ServiceRun
@@ -61,6 +61,10 @@ class TaskSize(Lever):
         ),
         (Resource.SERVICE, "taskDefinition"): FieldSpec(_ARN, _is_arn),
     }
+    savings_steps = (
+        SavingsStep("rightsizing", "Rightsizing", ("cpu", "memory")),
+        SavingsStep("graviton", "Graviton (ARM64)", ("architecture",)),
+    )
     service_field = "taskDefinition"
     service_field_label = "task definition"
     migration_steps = (
