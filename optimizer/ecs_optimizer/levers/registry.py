@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple
 
+from ..journal import RestoreStep
 from ..model import ServiceState
 from .alarms import AlarmThresholds
 from .autoscaling import Autoscaling
@@ -30,12 +31,10 @@ def apply_units() -> Tuple[Lever, ...]:
 
 
 def migration_order() -> Tuple[str, ...]:
-    """The migration order printed with a plan, from the levers' own steps."""
-    units = apply_units()
-    service_update = units[0]
-    assert isinstance(service_update, ServiceUpdate)
-    own = [step for unit in units[1:] if not unit.service_field for step in unit.migration_steps]
-    return service_update.steps + tuple(own)
+    """The migration order printed with a plan, from the levers' own steps (a service-shaped
+    lever's step is part of the service update's)."""
+    own = [step for lever in LEVERS if not lever.service_field for step in lever.migration_steps]
+    return ServiceUpdate(LEVERS).steps + tuple(own)
 
 
 def planned_changes(plan: "ServicePlan") -> List[PlannedChange]:
@@ -79,8 +78,7 @@ def field_spec(resource: str, field: str) -> Optional[FieldSpec]:
 
 
 def label_of(resource: str, field: str) -> str:
-    """The report's lever label for a change of ``resource.field`` (``-``: none, such as a
-    retired revision's own line)."""
+    """The report's lever label for a change of ``resource.field`` (``-``: no lever's)."""
     found = _journalling(resource, field)
     return found[0].label if found else "-"
 
@@ -111,7 +109,7 @@ def iam_actions() -> Dict[str, Tuple[str, ...]]:
     return {unit.name: unit.iam_actions for unit in apply_units()}
 
 
-def journal_thresholds(steps: Sequence) -> Dict[str, Dict[str, float]]:
+def journal_thresholds(steps: Sequence[RestoreStep]) -> Dict[str, Dict[str, float]]:
     """What the journal's ``steps`` say the levers applied beyond the services' states."""
     merged: Dict[str, Dict[str, float]] = {}
     for lever in LEVERS:
