@@ -64,7 +64,8 @@ class FieldSpec:
     check: Callable[[Any], bool]
     state: Optional[str] = None
     convert: Callable[[Any], Any] = _same
-    #: The ``before`` may be null even where ``after`` may not (and the reverse).
+    #: A stricter check for ``before`` where it differs (a revision's ``before`` is always an
+    #: ARN; its ``after`` is null until the registration answered).
     before_check: Optional[Callable[[Any], bool]] = None
 
 
