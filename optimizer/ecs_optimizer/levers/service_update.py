@@ -24,6 +24,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 log = logging.getLogger(__name__)
 
+#: What the service update calls: every service-shaped lever needs these.
+SERVICE_UPDATE_ACTIONS = ("ecs:UpdateService", "ecs:DescribeServices")
 #: The UpdateService parameter naming the revision the service runs: the deployment waited for.
 TASK_DEFINITION_PARAMETER = "taskDefinition"
 
@@ -38,7 +40,7 @@ class ServiceUpdate(Lever):
 
     name = "service update"
     label = "service"
-    iam_actions = ("ecs:UpdateService", "ecs:DescribeServices")
+    iam_actions = SERVICE_UPDATE_ACTIONS
     resource = Resource.SERVICE
     target_keys = ("cluster", "serviceName")
 

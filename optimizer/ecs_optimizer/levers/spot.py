@@ -13,6 +13,7 @@ from ..model import SPOT, CapacityStrategy, ServiceState
 from ..writeback.keys import SPOT_SHARE_KEY, SPOT_SHARE_RANGE
 from ..writeback.setting import Setting, layer_wide, plain_number
 from .base import FieldSpec, Lever, PlannedChange, SavingsStep
+from .service_update import SERVICE_UPDATE_ACTIONS
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..engine import ServiceRun
@@ -35,7 +36,7 @@ def _share_text(value: Any) -> str:
 class Spot(Lever):
     name = "Spot"
     label = "Spot"
-    iam_actions = ("ecs:UpdateService", "ecs:DescribeServices")
+    iam_actions = SERVICE_UPDATE_ACTIONS
     savings_steps = (SavingsStep("spot", "Fargate Spot", ("strategy",)),)
     service_field = "capacityProviderStrategy"
     service_field_label = "capacity-provider strategy"

@@ -12,6 +12,7 @@ from ..journal import Resource, RestoreStep
 from ..model import ServiceState
 from ..writeback.setting import Setting, per_tier
 from .base import FieldSpec, Lever, PlannedChange, SavingsStep, is_int
+from .service_update import SERVICE_UPDATE_ACTIONS
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..engine import ServiceRun
@@ -22,7 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover
 class TaskCount(Lever):
     name = "task count"
     label = "task count"
-    iam_actions = ("ecs:UpdateService", "ecs:DescribeServices")
+    iam_actions = SERVICE_UPDATE_ACTIONS
     savings_steps = (SavingsStep("taskCount", "Task count", ("desired_count",)),)
     service_field = "desiredCount"
     service_field_label = "desired count"
