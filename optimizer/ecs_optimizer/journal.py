@@ -41,7 +41,25 @@ from .model import CapacityStrategy, ServiceState, TextEnum
 
 T = TypeVar("T")
 
-KINDS = ("run", "snapshot", "intent", "outcome", "change")
+
+class LineKind(TextEnum):
+    """A journal line's ``kind`` (see the module docstring)."""
+
+    RUN = "run"
+    SNAPSHOT = "snapshot"
+    INTENT = "intent"
+    OUTCOME = "outcome"
+    CHANGE = "change"
+
+
+class CallResult(TextEnum):
+    """An ``outcome`` line's ``result``: the guarded call answered, or raised."""
+
+    APPLIED = "applied"
+    FAILED = "failed"
+
+
+KINDS = tuple(LineKind)
 
 
 class Resource(TextEnum):
@@ -149,7 +167,7 @@ class Journal:
             self._file = open(self.path, "x", encoding="utf-8")
         except FileExistsError as exc:
             raise BadInput(f"--journal {self.path}: the file exists; pass a new path") from exc
-        self._write({"kind": "run", "time": iso(utc_now()), "version": __version__, **header})
+        self._write({"kind": LineKind.RUN, "time": iso(utc_now()), "version": __version__, **header})
 
     def _write(self, record: Dict[str, Any]) -> None:
         with self._lock:
@@ -164,12 +182,12 @@ class Journal:
                 return
             self._snapshotted.add(state.service)
         self._write(
-            {"kind": "snapshot", "time": iso(utc_now()), "service": state.service, "state": state_to_dict(state)}
+            {"kind": LineKind.SNAPSHOT, "time": iso(utc_now()), "service": state.service, "state": state_to_dict(state)}
         )
 
     def change(self, change: Change) -> None:
         """An already applied change (no AWS call to guard)."""
-        self._write({"kind": "change", **_change_record(change)})
+        self._write({"kind": LineKind.CHANGE, **_change_record(change)})
 
     def intent(self, operation: str, changes: List[Change]) -> int:
         """Record a write before it is sent; returns the id its :meth:`outcome` names."""
@@ -178,7 +196,7 @@ class Journal:
             op = self._ops
         self._write(
             {
-                "kind": "intent",
+                "kind": LineKind.INTENT,
                 "op": op,
                 "operation": operation,
                 "time": iso(utc_now()),
@@ -189,10 +207,10 @@ class Journal:
 
     def outcome(self, op: int, applied: bool, after: Optional[Dict[str, Any]] = None, error: str = "") -> None:
         record: Dict[str, Any] = {
-            "kind": "outcome",
+            "kind": LineKind.OUTCOME,
             "op": op,
             "time": iso(utc_now()),
-            "result": "applied" if applied else "failed",
+            "result": CallResult.APPLIED if applied else CallResult.FAILED,
         }
         if after:
             record["after"] = after

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
 
 from .errors import BadInput
-from .journal import CHANGE_KEYS, CONFIG_FILE, KINDS, Change, JournalContents, state_from_dict
+from .journal import CHANGE_KEYS, CONFIG_FILE, KINDS, CallResult, Change, JournalContents, LineKind, state_from_dict
 from .levers import registry
 from .levers.base import is_int
 
@@ -74,7 +74,7 @@ class _Parser:
         if kind not in KINDS:
             raise BadInput(f"{where}: expected an object with kind one of {', '.join(KINDS)}")
         if self.contents is None:
-            if kind != "run" or not isinstance(record.get("cluster"), str):
+            if kind != LineKind.RUN or not isinstance(record.get("cluster"), str):
                 raise BadInput(f"{where}: the first line must be the run header naming the cluster")
             for key in ("region", "endpointUrl", "account", "runId", "environmentSuffix"):
                 if record.get(key) is not None and not isinstance(record[key], str):
@@ -82,20 +82,20 @@ class _Parser:
             self.contents = JournalContents(self.path, record)
             return
         contents = self.contents
-        if kind == "snapshot":
+        if kind == LineKind.SNAPSHOT:
             try:
                 contents.snapshots[record["service"]] = state_from_dict(record["state"])
             except (KeyError, TypeError, ValueError) as exc:
                 raise BadInput(f"{where}: malformed snapshot ({exc})") from exc
-        elif kind == "change":
+        elif kind == LineKind.CHANGE:
             contents.restorable.append(_parse_change(where, record, confirmed=True))
-        elif kind == "intent":
+        elif kind == LineKind.INTENT:
             op, changes = record.get("op"), record.get("changes")
             if not is_int(op) or op in self.intents or not isinstance(changes, list) or not changes:
                 raise BadInput(f"{where}: an intent needs a new integer op and a list of changes")
             self.intents[op] = (len(contents.restorable), len(changes))
             contents.restorable.extend(_parse_change(where, c, confirmed=False) for c in changes)
-        elif kind == "outcome":
+        elif kind == LineKind.OUTCOME:
             self._outcome(where, record)
         else:
             raise BadInput(f"{where}: a second run header")
@@ -103,9 +103,9 @@ class _Parser:
     def _outcome(self, where: str, record: Dict[str, Any]) -> None:
         assert self.contents is not None
         op = record.get("op")
-        if op not in self.intents or record.get("result") not in ("applied", "failed"):
+        if op not in self.intents or record.get("result") not in tuple(CallResult):
             raise BadInput(f"{where}: an outcome must name an earlier intent's op and be applied or failed")
-        if record["result"] == "failed":
+        if record["result"] == CallResult.FAILED:
             return  # stays unconfirmed: maybe applied before it failed
         after = record.get("after") or {}
         if not isinstance(after, dict):

@@ -24,9 +24,20 @@ from typing import Any, Callable, Dict, List, Optional
 from .aws import AwsContext
 from .journal import Change, Journal, RestoreStep, restore_plan
 from .levers import registry
+from .model import TextEnum
 from .render import truncate
 
 log = logging.getLogger(__name__)
+
+
+class RestoreStatus(TextEnum):
+    """What a rollback did to a service or a stack file (its JSON value is the string)."""
+
+    RESTORED = "restored"
+    #: A dry run: it would be restored.
+    PLANNED = "planned"
+    UNCHANGED = "unchanged"
+    FAILED = "failed"
 
 
 @dataclass
