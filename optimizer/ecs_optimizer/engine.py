@@ -4,10 +4,10 @@ Per service, lever by lever (:mod:`levers`, in :func:`levers.registry.migration_
 task-definition revision -> update the service (count, capacity-provider strategy) -> wait for
 a completed deployment (bounded) -> autoscaling min/max -> ECR lifecycle policy -> alarm
 thresholds. Every write is journalled write-ahead: its intent is on disk before the call and
-its outcome after (see :mod:`journal`). When any step of a service
-fails, or a signal stops the run, that service's writes (including one whose response never
-came) are restored with the same code as ``rollback``, it is reported ``rolled_back`` and the
-other services carry on (or, when stopping, are not started); a failure exits 4.
+its outcome after (see :mod:`journal`). When any step of a service fails, or a signal stops
+the run, that service's writes (including one whose response never came) are restored with
+the same code as ``rollback``, it is reported ``rolled_back`` and the other services carry
+on (or, when stopping, are not started); a failure exits 4.
 
 What to change comes from :mod:`planning`.
 """
