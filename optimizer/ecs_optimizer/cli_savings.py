@@ -14,11 +14,11 @@ from .aws import AwsContext
 from .cli_context import aws_settings, load_network, price, price_plan, resolve_targets, run_options, run_org
 from .cli_options import ARM64_OPTION, ORG_OPTIONS, Common, Planning, command_body, planning_options, with_options
 from .errors import EXIT_OK, EXIT_PARTIAL, BadInput
-from .journal import realised_states
 from .journal_reader import read_journal
 from .network_lever import STEP_NAMES, measured_network_state
 from .network_steps import render_step, run_step
 from .planning import RunOptions
+from .realised import realised_states
 from .savings import ReportContext, render_savings
 from .writeback.stack_file import check_against_targets, load_stack_file
 

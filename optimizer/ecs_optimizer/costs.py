@@ -15,6 +15,7 @@ from .components import (
     service_components,
     total,
 )
+from .levers import registry
 from .model import NetworkState, ServiceState
 from .network_lever import REQUIRED_INTERFACE_ENDPOINTS, MigrationStep, migration_plan
 from .pricing import PriceTable
@@ -57,16 +58,15 @@ def service_monthly(state: ServiceState, prices: PriceTable, spot_discount: Frac
 
 
 def lever_states(before: ServiceState, after: ServiceState) -> List[ServiceState]:
-    """``before``, then ``before`` with each lever of ``after`` applied in turn (ECR last).
+    """``before``, then ``before`` with each savings step of the levers (their fields of
+    ``after``) applied in turn (:func:`levers.registry.savings_steps`).
 
     The last state prices exactly like ``after``.
     """
-    sized = before.with_changes(cpu=after.cpu, memory=after.memory)
-    moved = sized.with_changes(architecture=after.architecture)
-    counted = moved.with_changes(desired_count=after.desired_count)
-    spotted = counted.with_changes(strategy=after.strategy)
-    stored = spotted.with_changes(ecr_keep_images=after.ecr_keep_images, ecr_image_bytes=after.ecr_image_bytes)
-    return [before, sized, moved, counted, spotted, stored]
+    states = [before]
+    for step in registry.savings_steps():
+        states.append(states[-1].with_changes(**{name: getattr(after, name) for name in step.fields}))
+    return states
 
 
 @dataclass(frozen=True)

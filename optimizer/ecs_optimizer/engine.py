@@ -1,12 +1,13 @@
 """Plan and apply the optimization, service by service, in the documented order.
 
-Per service: new task-definition revision -> update the service (count, capacity-provider
-strategy) -> wait for a completed deployment (bounded) -> autoscaling min/max -> ECR
-lifecycle policy -> alarm thresholds. Every write is journalled write-ahead: its intent is
-on disk before the call and its outcome after (see :mod:`journal`). When any step of a service
-fails, or a signal stops the run, that service's writes (including one whose response never
-came) are restored with the same code as ``rollback``, it is reported ``rolled_back`` and the
-other services carry on (or, when stopping, are not started); a failure exits 4.
+Per service, lever by lever (:mod:`levers`, in :func:`levers.registry.migration_order`): new
+task-definition revision -> update the service (count, capacity-provider strategy) -> wait for
+a completed deployment (bounded) -> autoscaling min/max -> ECR lifecycle policy -> alarm
+thresholds. Every write is journalled write-ahead: its intent is on disk before the call and
+its outcome after (see :mod:`journal`). When any step of a service fails, or a signal stops
+the run, that service's writes (including one whose response never came) are restored with
+the same code as ``rollback``, it is reported ``rolled_back`` and the other services carry
+on (or, when stopping, are not started); a failure exits 4.
 
 What to change comes from :mod:`planning`.
 """
@@ -14,18 +15,17 @@ What to change comes from :mod:`planning`.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import logging
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional
 
-from . import metric_alarms, revision_index, scalable_targets
-from . import resources as res
+from . import revision_index
 from .aws import AwsContext
-from .journal import Change, Journal, Resource, alarm_resource
+from .journal import Change, Journal
+from .levers import registry
 from .lock import ClusterLock
 from .planning import RunOptions, ServicePlan, ServiceResult, Status, plan_fleet
 from .progress import Progress
@@ -36,28 +36,16 @@ from .targets import Targets
 
 log = logging.getLogger(__name__)
 
-#: The order changes are made in, per service (also printed with a dry run's plan).
-MIGRATION_ORDER = (
-    "register a task-definition revision with the new CPU/memory and, with --allow-arm64, CPU architecture (all else copied)",
-    "update the service: task definition, desired count, capacity-provider strategy",
-    "wait for the deployment to complete (bounded by --wait-timeout); on failure restore the service",
-    "set the autoscaling min/max capacity",
-    "set the ECR lifecycle policy's keep-last count",
-    "retune the alarm thresholds (every other alarm field kept)",
-)
-
-
-class DeploymentFailed(Exception):
-    """The service's deployment failed or did not complete within --wait-timeout."""
-
 
 class Stopped(Exception):
     """A signal asked the run to stop: the service in flight is put back."""
 
 
 class ServiceRun:
-    """Applies one service's plan write-ahead (intent journalled, call, outcome journalled);
-    restores the service on failure or when a signal stops the run."""
+    """Applies one service's plan write-ahead (intent journalled, call, outcome journalled),
+    one lever after another (:func:`levers.registry.apply_units`); restores the service on
+    failure or when a signal stops the run. The levers call back :meth:`write`,
+    :meth:`record`, :meth:`check_stop` and :meth:`service_target`."""
 
     def __init__(
         self,
@@ -80,6 +68,9 @@ class ServiceRun:
         self.progress = progress or Progress()
         self.written: List[Change] = []
 
+    def _changes(self, resource: str, fields: Dict[str, tuple], target: Dict[str, Any]) -> List[Change]:
+        return [Change(self.plan.name, resource, name, b, a, target) for name, (b, a) in fields.items()]
+
     def write(
         self,
         operation: str,
@@ -91,7 +82,7 @@ class ServiceRun:
     ) -> Any:
         """Journal the intent, make the call, journal its outcome. The changes are remembered
         before the call, so the failure path restores a write whose response never came."""
-        changes = [Change(self.plan.name, resource, name, b, a, target) for name, (b, a) in fields.items()]
+        changes = self._changes(resource, fields, target)
         self.written.extend(changes)
         self.journal.snapshot(self.plan.before)
         result = self.journal.guarded(operation, changes, call, after_of)
@@ -103,9 +94,20 @@ class ServiceRun:
             ]
         return result
 
-    def _check_stop(self) -> None:
+    def record(self, resource: str, fields: Dict[str, tuple], target: Dict[str, Any]) -> None:
+        """Journal fields that are already as wanted, with no call (a reused revision)."""
+        changes = self._changes(resource, fields, target)
+        self.written.extend(changes)
+        self.journal.snapshot(self.plan.before)
+        for change in changes:
+            self.journal.change(change)
+
+    def check_stop(self) -> None:
         if self.stop.requested:
             raise Stopped("stopped by a signal")
+
+    def service_target(self) -> Dict[str, Any]:
+        return {"cluster": self.cluster, "serviceName": self.plan.live.target.service_name}
 
     def run(self) -> ServiceResult:
         plan = self.plan
@@ -119,9 +121,9 @@ class ServiceRun:
                 plan.before,
             )
         try:
-            for step in (self._task_and_service, self._scalable_target, self._lifecycle_policy, self._alarms):
-                self._check_stop()
-                step()
+            for unit in registry.apply_units():
+                self.check_stop()
+                unit.apply(self)
         except Exception as exc:  # noqa: BLE001 - any failure must leave this service as it was
             log.error("%s: %s", plan.name, exc)
             log.debug("%s: failure detail", plan.name, exc_info=True)
@@ -139,159 +141,6 @@ class ServiceRun:
             dict(plan.alarm_thresholds),
             plan.baseline_size,
         )
-
-    def _service_target(self) -> Dict[str, Any]:
-        return {"cluster": self.cluster, "serviceName": self.plan.live.target.service_name}
-
-    def _revision(self) -> str:
-        """The revision with the planned size: one an optimizer run already registered with
-        exactly this content (an interrupted run, a retried call) is reused, else a new one
-        is registered. Duplicates this run registered (a lost response retried by the SDK)
-        are retired, so no revision the journal does not show stays ACTIVE."""
-        plan, live = self.plan, self.plan.live
-        target = {**self._service_target(), "family": live.task_definition["family"], "runId": self.run_id}
-        sizes: Dict[str, Tuple[Any, Any]] = {
-            "cpu": (plan.before.cpu, plan.after.cpu),
-            "memory": (plan.before.memory, plan.after.memory),
-        }
-        wanted = {**live.task_definition, "cpu": str(plan.after.cpu), "memory": str(plan.after.memory)}
-        if plan.after.architecture != plan.before.architecture:
-            sizes["cpuArchitecture"] = (plan.before.architecture, plan.after.architecture)
-            platform = live.task_definition.get("runtimePlatform") or {}
-            wanted["runtimePlatform"] = {
-                **platform,
-                "cpuArchitecture": plan.after.architecture,
-                "operatingSystemFamily": platform.get("operatingSystemFamily") or "LINUX",
-            }
-        existing = res.optimizer_revisions(self.ctx, live.task_definition_arn)
-        reusable = next((r for r in existing if res.same_content(r.task_definition, wanted)), None)
-        if reusable is not None:
-            log.info("%s: reusing %s, registered by an earlier optimizer run", plan.name, reusable.arn)
-            changes = [
-                Change(plan.name, Resource.TASK_DEFINITION, "revision", live.task_definition_arn, reusable.arn, target)
-            ]
-            changes += [Change(plan.name, Resource.TASK_DEFINITION, k, b, a, target) for k, (b, a) in sizes.items()]
-            self.written.extend(changes)
-            self.journal.snapshot(plan.before)
-            for change in changes:
-                self.journal.change(change)
-            return reusable.arn
-        arn = self.write(
-            "RegisterTaskDefinition",
-            Resource.TASK_DEFINITION,
-            {"revision": (live.task_definition_arn, None), **sizes},
-            target,
-            lambda: res.register_revision(
-                self.ctx,
-                live.task_definition,
-                live.task_definition_tags,
-                plan.after.cpu,
-                plan.after.memory,
-                self.run_id,
-                plan.after.architecture,
-            ),
-            after_of=lambda registered: {"revision": registered},
-        )
-        for extra in res.optimizer_revisions(self.ctx, live.task_definition_arn):
-            if extra.run_id == self.run_id and extra.arn != arn:
-                self.write(
-                    "DeregisterTaskDefinition",
-                    Resource.TASK_DEFINITION,
-                    {"retired": (extra.arn, "INACTIVE")},
-                    target,
-                    functools.partial(res.deregister, self.ctx, extra.arn),
-                )
-                log.info("%s: retired duplicate revision %s", plan.name, extra.arn)
-        return arn
-
-    def _task_and_service(self) -> None:
-        plan, live = self.plan, self.plan.live
-        task_definition = self._revision() if plan.size_changes() else live.task_definition_arn
-        fields: Dict[str, tuple] = {}
-        if task_definition != live.task_definition_arn:
-            fields["taskDefinition"] = (live.task_definition_arn, task_definition)
-        if plan.after.desired_count != plan.before.desired_count:
-            fields["desiredCount"] = (plan.before.desired_count, plan.after.desired_count)
-        if plan.strategy_items() != live.strategy_items:
-            fields["capacityProviderStrategy"] = (live.strategy_items, plan.strategy_items())
-        if not fields:
-            return
-        self._check_stop()
-        self.write(
-            "UpdateService",
-            Resource.SERVICE,
-            fields,
-            self._service_target(),
-            lambda: res.update_service(
-                self.ctx,
-                self.cluster,
-                live.target.service_name,
-                task_definition=fields.get("taskDefinition", (None, None))[1],
-                desired_count=fields.get("desiredCount", (None, None))[1],
-                strategy=plan.strategy_items(),
-                change_strategy="capacityProviderStrategy" in fields,
-            ),
-        )
-        rollout = res.wait_for_deployment(
-            self.ctx,
-            self.cluster,
-            live.target.service_name,
-            task_definition,
-            self.opts.wait_timeout,
-            self.opts.poll_interval,
-            stop=lambda: self.stop.requested,
-            progress=self.progress.reporter(plan.name),
-        )
-        if not rollout.ok:
-            raise DeploymentFailed(f"deployment failed: {rollout.reason}")
-        log.info("%s: %s", plan.name, rollout.reason)
-
-    def _scalable_target(self) -> None:
-        b, a = self.plan.before, self.plan.after
-        if (b.min_capacity, b.max_capacity) == (a.min_capacity, a.max_capacity):
-            return
-        resource_id = self.plan.live.target.scalable_target_resource_id
-        fields = {"minCapacity": (b.min_capacity, a.min_capacity), "maxCapacity": (b.max_capacity, a.max_capacity)}
-        self.write(
-            "RegisterScalableTarget",
-            Resource.SCALABLE_TARGET,
-            {k: v for k, v in fields.items() if v[0] != v[1]},
-            {
-                "resourceId": resource_id,
-                "serviceNamespace": scalable_targets.ECS_NAMESPACE,
-                "scalableDimension": scalable_targets.SCALABLE_DIMENSION,
-            },
-            lambda: scalable_targets.set_scalable_target(self.ctx, resource_id, a.min_capacity, a.max_capacity),
-        )
-
-    def _lifecycle_policy(self) -> None:
-        b, a = self.plan.before, self.plan.after
-        if b.ecr_keep_images == a.ecr_keep_images or a.ecr_keep_images is None:
-            return
-        repository = self.plan.live.target.repository_name
-        old_text = self.plan.live.lifecycle_policy
-        new_text = res.with_keep_count(old_text, a.ecr_keep_images)
-        self.write(
-            "PutLifecyclePolicy",
-            Resource.ECR_LIFECYCLE_POLICY,
-            {"keepImages": (b.ecr_keep_images, a.ecr_keep_images), "lifecyclePolicyText": (old_text, new_text)},
-            {"repositoryName": repository},
-            lambda: res.write_lifecycle_policy(self.ctx, repository, new_text),
-        )
-
-    def _alarms(self) -> None:
-        for kind, threshold in self.plan.alarm_thresholds.items():
-            self._check_stop()
-            alarm = self.plan.live.alarms[kind]
-            name = alarm["AlarmName"]
-            # The kind tells a journal reader (export-config --journal) which config key it is.
-            self.write(
-                "PutMetricAlarm",
-                alarm_resource(name),
-                {"threshold": (alarm["Threshold"], threshold)},
-                {"alarmName": name, "kind": kind},
-                functools.partial(metric_alarms.set_alarm_threshold, self.ctx, alarm, threshold),
-            )
 
     def _roll_back(self, failure: str) -> ServiceResult:
         plan = self.plan

@@ -17,16 +17,14 @@ import datetime as dt
 import html
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
+from .levers import registry
 from .render import numeric_columns, usd
+from .savings import NETWORK_CATEGORY
 
 #: The savings levers in the order the savings model applies them (and the waterfall shows).
 LEVER_LABELS: Dict[str, str] = {
-    "rightsizing": "Rightsizing",
-    "graviton": "Graviton (ARM64)",
-    "taskCount": "Task count",
-    "spot": "Fargate Spot",
-    "ecrStorage": "ECR storage",
-    "network": "Network",
+    **{step.category: step.label for step in registry.savings_steps()},
+    NETWORK_CATEGORY: "Network",
 }
 
 _BEFORE = "#8c96a8"
@@ -287,7 +285,9 @@ def with_network_row(savings: Mapping[str, Any]) -> List[Dict[str, Any]]:
     if network:
         return services + [dict(network, service="network (NAT, endpoints)")]
     before = round(float(savings["before"]["monthly"]) - sum(float(s["before"]) for s in services), 2)
-    saving = next((float(b["monthly"]) for b in savings.get("breakdown") or [] if b["category"] == "network"), 0.0)
+    saving = next(
+        (float(b["monthly"]) for b in savings.get("breakdown") or [] if b["category"] == NETWORK_CATEGORY), 0.0
+    )
     if abs(before) >= 0.01 or abs(saving) >= 0.01:
         services.append(
             {

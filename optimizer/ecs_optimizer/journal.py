@@ -41,7 +41,25 @@ from .model import CapacityStrategy, ServiceState, TextEnum
 
 T = TypeVar("T")
 
-KINDS = ("run", "snapshot", "intent", "outcome", "change")
+
+class LineKind(TextEnum):
+    """A journal line's ``kind`` (see the module docstring)."""
+
+    RUN = "run"
+    SNAPSHOT = "snapshot"
+    INTENT = "intent"
+    OUTCOME = "outcome"
+    CHANGE = "change"
+
+
+class CallResult(TextEnum):
+    """An ``outcome`` line's ``result``: the guarded call answered, or raised."""
+
+    APPLIED = "applied"
+    FAILED = "failed"
+
+
+KINDS = tuple(LineKind)
 
 
 class Resource(TextEnum):
@@ -149,7 +167,7 @@ class Journal:
             self._file = open(self.path, "x", encoding="utf-8")
         except FileExistsError as exc:
             raise BadInput(f"--journal {self.path}: the file exists; pass a new path") from exc
-        self._write({"kind": "run", "time": iso(utc_now()), "version": __version__, **header})
+        self._write({"kind": LineKind.RUN, "time": iso(utc_now()), "version": __version__, **header})
 
     def _write(self, record: Dict[str, Any]) -> None:
         with self._lock:
@@ -164,12 +182,12 @@ class Journal:
                 return
             self._snapshotted.add(state.service)
         self._write(
-            {"kind": "snapshot", "time": iso(utc_now()), "service": state.service, "state": state_to_dict(state)}
+            {"kind": LineKind.SNAPSHOT, "time": iso(utc_now()), "service": state.service, "state": state_to_dict(state)}
         )
 
     def change(self, change: Change) -> None:
         """An already applied change (no AWS call to guard)."""
-        self._write({"kind": "change", **_change_record(change)})
+        self._write({"kind": LineKind.CHANGE, **_change_record(change)})
 
     def intent(self, operation: str, changes: List[Change]) -> int:
         """Record a write before it is sent; returns the id its :meth:`outcome` names."""
@@ -178,7 +196,7 @@ class Journal:
             op = self._ops
         self._write(
             {
-                "kind": "intent",
+                "kind": LineKind.INTENT,
                 "op": op,
                 "operation": operation,
                 "time": iso(utc_now()),
@@ -189,10 +207,10 @@ class Journal:
 
     def outcome(self, op: int, applied: bool, after: Optional[Dict[str, Any]] = None, error: str = "") -> None:
         record: Dict[str, Any] = {
-            "kind": "outcome",
+            "kind": LineKind.OUTCOME,
             "op": op,
             "time": iso(utc_now()),
-            "result": "applied" if applied else "failed",
+            "result": CallResult.APPLIED if applied else CallResult.FAILED,
         }
         if after:
             record["after"] = after
@@ -287,52 +305,3 @@ def restore_plan(changes: List[Change]) -> List[RestoreStep]:
             after[change.field] = change.after
         steps.append(RestoreStep(items[0].service, items[0].resource, items[0].target, before, after, tuple(items)))
     return steps
-
-
-def realised_states(contents: JournalContents) -> Tuple[Dict[str, ServiceState], Dict[str, ServiceState]]:
-    """Before (snapshots) and after (snapshots with each field's latest value) per service.
-
-    A task-definition revision is never changed back, only retired (not journalled), so when
-    the service was put back on its old revision (a failed deployment), the revision's size
-    does not count as realised.
-    """
-    before = dict(contents.snapshots)
-    after = dict(before)
-    steps = restore_plan(contents.changes)
-    back_on_old_revision = {
-        s.service
-        for s in steps
-        if s.resource == Resource.SERVICE
-        and "taskDefinition" in s.before
-        and s.before["taskDefinition"] == s.after["taskDefinition"]
-    }
-    for step in reversed(steps):
-        if step.resource == Resource.TASK_DEFINITION and step.service in back_on_old_revision:
-            continue
-        state = after.get(step.service)
-        if state is not None:
-            after[step.service] = apply_fields(state, step.resource, step.after)
-    return before, after
-
-
-#: How journal fields map onto ServiceState, for pricing a journal.
-_STATE_FIELDS: Dict[Tuple[str, str], Tuple[str, Callable[[Any], Any]]] = {
-    (Resource.TASK_DEFINITION, "cpu"): ("cpu", int),
-    (Resource.TASK_DEFINITION, "memory"): ("memory", int),
-    (Resource.TASK_DEFINITION, "cpuArchitecture"): ("architecture", str),
-    (Resource.SERVICE, "desiredCount"): ("desired_count", int),
-    (Resource.SERVICE, "capacityProviderStrategy"): ("strategy", CapacityStrategy.from_aws),
-    (Resource.SCALABLE_TARGET, "minCapacity"): ("min_capacity", int),
-    (Resource.SCALABLE_TARGET, "maxCapacity"): ("max_capacity", int),
-    (Resource.ECR_LIFECYCLE_POLICY, "keepImages"): ("ecr_keep_images", lambda v: None if v is None else int(v)),
-}
-
-
-def apply_fields(state: ServiceState, resource: str, values: Dict[str, Any]) -> ServiceState:
-    updates: Dict[str, Any] = {}
-    for name, value in values.items():
-        mapped = _STATE_FIELDS.get((resource, name))
-        if mapped:
-            attr, convert = mapped
-            updates[attr] = convert(value)
-    return state.with_changes(**updates) if updates else state

@@ -34,7 +34,7 @@ from .journal import Journal, default_path
 from .metrics import PERIOD_SECONDS, window
 from .network_lever import REQUIRED_INTERFACE_ENDPOINTS, STEP_ENDPOINTS, STEP_NAT, STEP_VERIFY, MigrationStep
 from .writeback.files import FileReport, write_file
-from .writeback.plan import Setting
+from .writeback.setting import Setting
 from .writeback.stack_file import StackFile
 from .writeback.yaml_edit import config_value
 

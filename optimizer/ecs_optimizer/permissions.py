@@ -2,7 +2,9 @@
 
 The compute stack reads that file to grant the optimizer's role exactly these actions, and
 a test runs optimize, rollback and savings through the call recorder to prove the file is
-complete and has nothing unused. Some actions are checked by IAM without being an API call
+complete and has nothing unused. Each lever declares the actions its apply and restore steps
+call (:attr:`levers.base.Lever.iam_actions`): :func:`undeclared_lever_actions` checks they are
+in the file, and :func:`writes_outside_levers` which recorded writes no lever declares. Some actions are checked by IAM without being an API call
 of their own; :data:`IMPLIED` lists them beside the call that needs them.
 """
 
@@ -14,6 +16,7 @@ from importlib import resources
 from typing import Dict, Iterable, Set, Tuple
 
 from .aws import is_mutating
+from .levers import registry
 
 #: Authorization-only actions IAM evaluates as part of another call.
 IMPLIED: Dict[str, Tuple[str, ...]] = {
@@ -55,3 +58,15 @@ def compare(operations: Iterable[str], declared: IamActions) -> Tuple[Set[str], 
     """(needed but not declared, declared but not needed)."""
     needed = needed_for(operations)
     return needed - declared.all, declared.all - needed
+
+
+def undeclared_lever_actions(declared: IamActions) -> Dict[str, Set[str]]:
+    """Per lever (and the shared service update), the actions it declares that the file lacks."""
+    missing = {name: set(needed_for(actions)) - declared.all for name, actions in registry.iam_actions().items()}
+    return {name: actions for name, actions in missing.items() if actions}
+
+
+def writes_outside_levers(operations: Iterable[str]) -> Set[str]:
+    """The recorded mutating operations that no lever declares (the cluster lock's own)."""
+    declared = {action for actions in registry.iam_actions().values() for action in actions}
+    return {op for op in operations if kind(op) == "write" and op not in declared}

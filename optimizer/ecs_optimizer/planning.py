@@ -16,9 +16,10 @@ from .alarm_thresholds import alarm_threshold
 from .aws import AwsContext
 from .fargate import ARM64
 from .inventory import Inventory, LiveService, read_inventory
-from .journal import Resource, alarm_resource
+from .levers import registry
+from .levers.base import PlannedChange
 from .metrics import fetch_usage
-from .model import SPOT, ServiceState, TextEnum
+from .model import ServiceState, TextEnum
 from .sizing import Decision, SizingOptions, plan_service
 from .targets import Targets
 from .usage import Usage
@@ -50,17 +51,6 @@ class RunOptions:
     allow_arm64: bool = False
 
 
-@dataclass(frozen=True)
-class PlannedChange:
-    resource: str  # a Resource, or alarm_resource(name)
-    field: str
-    before: Any
-    after: Any
-
-    def to_dict(self) -> Dict[str, Any]:
-        return {"resource": self.resource, "field": self.field, "before": self.before, "after": self.after}
-
-
 @dataclass
 class ServicePlan:
     """One service's planned state, with the live resources it will be applied to."""
@@ -76,11 +66,6 @@ class ServicePlan:
     def name(self) -> str:
         return self.live.name
 
-    def size_changes(self) -> bool:
-        """Whether the task definition needs a new revision (size or CPU architecture)."""
-        b, a = self.before, self.after
-        return (b.cpu, b.memory, b.architecture) != (a.cpu, a.memory, a.architecture)
-
     @property
     def baseline_size(self) -> Tuple[int, int]:
         """The size before any rightsizing: the stack's baseline, else the live size. The
@@ -94,23 +79,8 @@ class ServicePlan:
         return res.normalize_strategy(self.after.strategy.to_aws())
 
     def changes(self) -> List[PlannedChange]:
-        """Every field that changes, in migration order."""
-        b, a = self.before, self.after
-        pairs = [
-            (Resource.TASK_DEFINITION, "cpu", b.cpu, a.cpu),
-            (Resource.TASK_DEFINITION, "memory", b.memory, a.memory),
-            (Resource.TASK_DEFINITION, "cpuArchitecture", b.architecture, a.architecture),
-            (Resource.SERVICE, "desiredCount", b.desired_count, a.desired_count),
-            (Resource.SERVICE, "capacityProviderStrategy", self.live.strategy_items, self.strategy_items()),
-            (Resource.SCALABLE_TARGET, "minCapacity", b.min_capacity, a.min_capacity),
-            (Resource.SCALABLE_TARGET, "maxCapacity", b.max_capacity, a.max_capacity),
-            (Resource.ECR_LIFECYCLE_POLICY, "keepImages", b.ecr_keep_images, a.ecr_keep_images),
-        ]
-        changes = [PlannedChange(*p) for p in pairs if p[2] != p[3]]
-        for kind, new in self.alarm_thresholds.items():
-            alarm = self.live.alarms[kind]
-            changes.append(PlannedChange(alarm_resource(alarm["AlarmName"]), "threshold", alarm["Threshold"], new))
-        return changes
+        """Every field that changes, lever by lever, in migration order."""
+        return registry.planned_changes(self)
 
 
 @dataclass
@@ -136,29 +106,13 @@ class ServiceResult:
 
 
 def _constrain(plan_after: ServiceState, live: LiveService, inventory: Inventory, notes: List[str]) -> ServiceState:
-    """Undo the parts of a plan the live resources cannot take, saying why."""
+    """Undo the parts of a plan the live resources cannot take, lever by lever, saying why."""
     before = live.state()
     after = plan_after
-    if after.strategy != before.strategy and after.strategy.spot_weight and SPOT not in inventory.capacity_providers:
-        after = after.with_changes(strategy=before.strategy)
-        notes.append(f"capacity strategy kept: cluster has no {SPOT} capacity provider")
-    if (after.cpu, after.memory) != (before.cpu, before.memory):
-        misfit = res.containers_fit(live.task_definition, after.cpu, after.memory)
-        if misfit:
-            after = after.with_changes(cpu=before.cpu, memory=before.memory)
-            notes.append(f"task size kept: {misfit}")
-    if after.ecr_keep_images != before.ecr_keep_images:
-        _, editable = res.keep_count(live.lifecycle_policy)
-        if not live.repository_exists or not editable:
-            after = after.with_changes(ecr_keep_images=before.ecr_keep_images)
-            why = "repository not found" if not live.repository_exists else "its lifecycle policy has a custom shape"
-            notes.append(f"ECR retention kept: {why}")
-    if live.scalable_target is None and (after.min_capacity, after.max_capacity) != (
-        before.min_capacity,
-        before.max_capacity,
-    ):
-        after = after.with_changes(min_capacity=before.min_capacity, max_capacity=before.max_capacity)
-        notes.append("autoscaling kept: no scalable target registered")
+    for lever in registry.LEVERS:
+        after, note = lever.hold_back(before, after, live, inventory)
+        if note:
+            notes.append(note)
     return after
 
 

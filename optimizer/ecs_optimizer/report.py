@@ -1,7 +1,8 @@
 """Reports of ``optimize`` and ``rollback`` as a text table, markdown or JSON (stdout only).
 
 The savings part is rendered by :mod:`savings`; this module lays out the per-service
-``old -> new`` changes, the migration order and the reasons.
+``old -> new`` changes (each labelled with its lever, from :mod:`levers.registry`), the
+migration order and the reasons.
 """
 
 from __future__ import annotations
@@ -9,7 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any, Dict, List, Optional, Sequence
 
-from .engine import MIGRATION_ORDER, OptimizeOutcome
+from .engine import OptimizeOutcome
+from .levers import registry
 from .render import table, truncate
 from .rollback import RollbackOutcome
 from .savings import SavingsReport, render_savings
@@ -18,21 +20,16 @@ from .writeback.files import WriteBackReport
 from .writeback.plan import KeyPlan
 
 FORMATS = ("table", "json", "markdown")
+SIDES = ("before", "after")
 
 
 def format_value(value: Any) -> str:
-    """A compact, human-readable rendering of a journal or plan value."""
+    """A compact, human-readable rendering of a journal, plan or config value (a lever may
+    show its own values its way: :meth:`levers.base.Lever.shown`)."""
     if value is None:
         return "none"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    if isinstance(value, list) and all(isinstance(i, dict) and "capacityProvider" in i for i in value):
-        return ", ".join(
-            f"{i['capacityProvider']}"
-            + (f" base {i['base']}" if i.get("base") else "")
-            + f" weight {i.get('weight', 0)}"
-            for i in value
-        )
     text = value if isinstance(value, str) else json.dumps(value, default=str)
     return truncate(text, 60)
 
@@ -43,8 +40,10 @@ def _change_rows(services: Sequence[Dict[str, Any]]) -> List[List[str]]:
         changes = svc["changes"] or [{"resource": "-", "field": "", "before": None, "after": None}]
         for i, c in enumerate(changes):
             what = f"{c['resource']}.{c['field']}" if c["field"] else c["resource"]
-            arrow = "" if what == "-" else f"{format_value(c['before'])} -> {format_value(c['after'])}"
-            rows.append([svc["service"] if i == 0 else "", svc["status"] if i == 0 else "", what, arrow])
+            lever = registry.label_of(c["resource"], c["field"]) if c["field"] else ""
+            shown = [registry.shown(c["resource"], c["field"], c[side]) or format_value(c[side]) for side in SIDES]
+            arrow = "" if what == "-" else " -> ".join(shown)
+            rows.append([svc["service"] if i == 0 else "", svc["status"] if i == 0 else "", lever, what, arrow])
     return rows
 
 
@@ -102,9 +101,9 @@ def render_optimize(
         f"Journal: {data['journal'] or 'none (nothing was changed)'}",
         "",
         "Migration order, per service:",
-        *[f"{'' if fmt == 'markdown' else '  '}{i}. {step}" for i, step in enumerate(MIGRATION_ORDER, 1)],
+        *[f"{'' if fmt == 'markdown' else '  '}{i}. {step}" for i, step in enumerate(registry.migration_order(), 1)],
         "",
-        table(fmt, ["service", "status", "change", "old -> new"], _change_rows(data["services"])),
+        table(fmt, ["service", "status", "lever", "change", "old -> new"], _change_rows(data["services"])),
     ]
     reasons = _reasons(data["services"], fmt)
     if reasons:
@@ -125,7 +124,7 @@ def render_rollback(outcome: RollbackOutcome, fmt: str) -> str:
     lines = [
         f"{head}ecs-optimizer rollback: cluster {outcome.cluster}, journal {outcome.journal}, {mode}",
         "",
-        table(fmt, ["service", "status", "change", "now -> restored"], _change_rows(data["services"])),
+        table(fmt, ["service", "status", "lever", "change", "now -> restored"], _change_rows(data["services"])),
     ]
     reasons = _reasons(data["services"], fmt)
     if reasons:

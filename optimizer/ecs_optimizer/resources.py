@@ -14,7 +14,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from botocore.exceptions import ClientError
 
@@ -217,27 +217,10 @@ def describe_service(ctx: AwsContext, cluster: str, service_name: str) -> dict:
     return services[0]
 
 
-def update_service(
-    ctx: AwsContext,
-    cluster: str,
-    service_name: str,
-    task_definition: Optional[str] = None,
-    desired_count: Optional[int] = None,
-    strategy: Optional[List[dict]] = None,
-    change_strategy: bool = False,
-) -> dict:
-    """UpdateService with only the given fields. ``change_strategy`` with ``strategy=None``
-    returns the service to its launch type (ECS takes an empty list for that); a strategy
-    change needs a new deployment to move running tasks, hence forceNewDeployment."""
-    params: Dict[str, Any] = {"cluster": cluster, "service": service_name}
-    if task_definition is not None:
-        params["taskDefinition"] = task_definition
-    if desired_count is not None:
-        params["desiredCount"] = desired_count
-    if change_strategy:
-        params["capacityProviderStrategy"] = strategy or []
-        params["forceNewDeployment"] = True
-    return ctx.ecs.update_service(**params)["service"]
+def update_service(ctx: AwsContext, cluster: str, service_name: str, fields: Mapping[str, Any]) -> dict:
+    """UpdateService with only ``fields`` (the request parameters the service-shaped levers
+    contribute, see :mod:`levers.service_update`)."""
+    return ctx.ecs.update_service(cluster=cluster, service=service_name, **fields)["service"]
 
 
 @dataclass(frozen=True)

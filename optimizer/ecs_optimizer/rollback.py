@@ -14,13 +14,10 @@ from .aws import AwsContext
 from .errors import BadInput, TargetsNotFound
 from .journal import CONFIG_FILE, Journal, JournalContents
 from .lock import ClusterLock
-from .restore import RestoreOutcome, restore_changes
+from .restore import RestoreOutcome, RestoreStatus, restore_changes
 from .writeback.files import FileRestore, restore_files
 
 log = logging.getLogger(__name__)
-
-
-STATUS_RESTORED = "restored"
 
 
 @dataclass
@@ -28,7 +25,7 @@ class ServiceLine:
     """One service in a rollback report."""
 
     service: str
-    status: str  # restored | planned (dry run) | unchanged | failed
+    status: RestoreStatus
     changes: List[Dict[str, Any]]
     reason: str
 
@@ -47,11 +44,11 @@ class RollbackOutcome:
 
     @property
     def failed(self) -> List[ServiceLine]:
-        return [s for s in self.services if s.status == "failed"]
+        return [s for s in self.services if s.status == RestoreStatus.FAILED]
 
     @property
     def failed_files(self) -> List[FileRestore]:
-        return [f for f in self.files if f.status == "failed"]
+        return [f for f in self.files if f.status == RestoreStatus.FAILED]
 
     def to_dict(self) -> Dict[str, Any]:
         out: Dict[str, Any] = {
@@ -65,7 +62,7 @@ class RollbackOutcome:
         return out
 
 
-def _summarise(services: List[str], outcomes: List[RestoreOutcome], done_status: str) -> List[ServiceLine]:
+def _summarise(services: List[str], outcomes: List[RestoreOutcome], done_status: RestoreStatus) -> List[ServiceLine]:
     lines = []
     for name in services:
         mine = [o for o in outcomes if o.step.service == name]
@@ -77,12 +74,14 @@ def _summarise(services: List[str], outcomes: List[RestoreOutcome], done_status:
         errors = [o.error for o in mine if o.error]
         notes = [n for o in mine for n in o.notes]
         if errors:
-            lines.append(ServiceLine(name, "failed", changes, "; ".join(errors + notes)))
+            lines.append(ServiceLine(name, RestoreStatus.FAILED, changes, "; ".join(errors + notes)))
         elif changes:
             lines.append(ServiceLine(name, done_status, changes, "; ".join(notes)))
         else:
             lines.append(
-                ServiceLine(name, "unchanged", [], "; ".join(["already at the journal's before values"] + notes))
+                ServiceLine(
+                    name, RestoreStatus.UNCHANGED, [], "; ".join(["already at the journal's before values"] + notes)
+                )
             )
     return lines
 
@@ -156,9 +155,11 @@ def rollback(
     services = sorted({c.service for c in aws_changes})
     preview = restore_changes(ctx, aws_changes, wait_timeout, poll_interval, concurrency, dry_run=True)
     files = restore_files(contents.changes, dry_run=True)
-    pending = any(o.changes or o.error for o in preview) or any(f.status == "planned" for f in files)
+    pending = any(o.changes or o.error for o in preview) or any(f.status == RestoreStatus.PLANNED for f in files)
     if ctx.dry_run or not pending:
-        return RollbackOutcome(cluster, contents.path, ctx.dry_run, _summarise(services, preview, "planned"), files)
+        return RollbackOutcome(
+            cluster, contents.path, ctx.dry_run, _summarise(services, preview, RestoreStatus.PLANNED), files
+        )
     with ClusterLock(ctx, cluster, run_id=uuid.uuid4().hex[:16]) as lock:
         lock.acquire(force=force_unlock)
         files = restore_files(contents.changes)
@@ -167,4 +168,4 @@ def rollback(
             outcomes = restore_changes(ctx, aws_changes, wait_timeout, poll_interval, concurrency, journal)
         finally:
             journal.close()
-    return RollbackOutcome(cluster, contents.path, False, _summarise(services, outcomes, STATUS_RESTORED), files)
+    return RollbackOutcome(cluster, contents.path, False, _summarise(services, outcomes, RestoreStatus.RESTORED), files)

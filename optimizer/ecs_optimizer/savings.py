@@ -1,7 +1,8 @@
 """Monthly cost of the fleet before and after optimizing, and where the difference comes from.
 
 The levers are applied one after another to the same state, so each category is the cost
-difference its own change makes on top of the ones before it and nothing is counted twice:
+difference its own change makes on top of the ones before it and nothing is counted twice (each
+lever declares its categories: :attr:`levers.base.Lever.savings_steps`):
 
 1. ``rightsizing``  new task size at the old architecture, count and strategy
 2. ``graviton``     new CPU architecture (ARM64 rates; ``--allow-arm64`` only)
@@ -37,12 +38,16 @@ from .components import (
     service_components,
 )
 from .costs import NetworkCosts, lever_states, money, network_costs, round_half_up, service_monthly
+from .levers import registry
 from .model import NetworkState, ServiceState
 from .pricing import HOURS_PER_MONTH, PriceTable
 from .savings_plan import SavingsPlanRecommendation, recommend_savings_plan
 from .savings_render import FORMATS, render  # noqa: F401 - FORMATS: the formats render_savings takes
 
-CATEGORIES = ("rightsizing", "graviton", "taskCount", "spot", "ecrStorage", "network")
+NETWORK_CATEGORY = "network"
+#: The breakdown's categories: the levers' savings steps, then the network (the savings report
+#: schema lists them; a lever adding one is a schema change).
+CATEGORIES = tuple(step.category for step in registry.savings_steps()) + (NETWORK_CATEGORY,)
 
 
 def _out(value: Decimal) -> float:

@@ -107,13 +107,14 @@ def test_failed_deployment_is_rolled_back_and_others_finish(outputs_file, run_cl
 def test_a_failed_restore_counts_no_saving(outputs_file, run_cli, client, monkeypatch):
     """Deployment failed and putting the service back failed too: its state is unknown, so the
     report counts it as unchanged (after = before), not at its planned saving."""
-    from ecs_optimizer.restore import RestoreFailed, Restorer
+    from ecs_optimizer.levers.base import RestoreFailed
+    from ecs_optimizer.levers.service_update import ServiceUpdate
 
-    def broken(self, step, notes=None):
+    def broken(self, restorer, step, notes):
         raise RestoreFailed("injected: the service could not be put back")
 
     monkeypatch.setenv(FAIL_DEPLOYMENTS_ENV, "api-gateway-dev")
-    monkeypatch.setattr(Restorer, "_service", broken)
+    monkeypatch.setattr(ServiceUpdate, "restore", broken)
     result = run_cli("optimize", "--outputs", outputs_file, *FIXED, *FAST, "--format", "json")
     assert result.exit_code == 4, result.stderr
     data = json.loads(result.stdout)

@@ -47,6 +47,9 @@ def test_declared_actions_are_exactly_the_ones_used(outputs, history, run_cli, c
     ungranted, unused = permissions.compare(used, permissions.load_actions())
     assert ungranted == set(), f"called but not in iam_actions.json: {sorted(ungranted)}"
     assert unused == set(), f"granted but never needed: {sorted(unused)}"
+    # every write but the cluster lock's (SSM) is one a lever declares, and the file grants them
+    assert {op.split(":")[0] for op in permissions.writes_outside_levers(used)} == {"ssm"}
+    assert permissions.undeclared_lever_actions(permissions.load_actions()) == {}
 
 
 def test_file_is_sorted_and_split_by_kind():

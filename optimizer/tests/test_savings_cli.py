@@ -178,4 +178,4 @@ def test_markdown_and_table_formats(outputs_file, run_cli):
     md = run_cli("savings", "--outputs", outputs_file, "--policy", "fixed", "--format", "markdown")
     assert md.exit_code == 0 and "| service |" in md.stdout
     table = run_cli("optimize", "--outputs", outputs_file, "--policy", "fixed", "--dry-run", "--format", "markdown")
-    assert table.exit_code == 0 and "| service | status | change | old -> new |" in table.stdout
+    assert table.exit_code == 0 and "| service | status | lever | change | old -> new |" in table.stdout

@@ -11,9 +11,10 @@ from botocore.exceptions import ClientError
 from ecs_optimizer import metric_alarms, metrics
 from ecs_optimizer import resources as res
 from ecs_optimizer.aws import AwsSettings, Backoff, DryRunViolation, is_mutating, open_context
-from ecs_optimizer.journal import Change, Journal, realised_states, restore_plan
+from ecs_optimizer.journal import Change, Journal, restore_plan
 from ecs_optimizer.journal_reader import read_journal
 from ecs_optimizer.model import CapacityStrategy, ServiceState
+from ecs_optimizer.realised import realised_states
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,8 @@ from ecs_optimizer.model import CapacityStrategy, ServiceState
 from ecs_optimizer.writeback.applied import AppliedRun, AppliedService, applied_from_journal, applied_run
 from ecs_optimizer.writeback.export import export_lines
 from ecs_optimizer.writeback.files import restore_files, write_back
-from ecs_optimizer.writeback.plan import Setting, plan_keys, property_path
+from ecs_optimizer.writeback.plan import plan_keys
+from ecs_optimizer.writeback.setting import Setting, property_path
 from ecs_optimizer.writeback.stack_file import load_stack_file, load_stack_files
 from ecs_optimizer.writeback.yaml_edit import edit_text
 from ecs_optimizer_lab.emulator_server import FAIL_DEPLOYMENTS_ENV

@@ -35,7 +35,8 @@ The package's modules, in the order a write-back runs:
 
 * :mod:`.keys`: the config keys, the layers written and the value ranges;
 * :mod:`.applied`: what a run applied, from its results or from a journal;
-* :mod:`.plan`: which keys to write, with which values;
+* :mod:`.setting`: one key to write, and the helpers the levers build theirs with;
+* :mod:`.plan`: which keys to write, with which values (each lever names its own);
 * :mod:`.stack_file`: reading and checking stack files;
 * :mod:`.yaml_edit`: editing a stack file's config in place;
 * :mod:`.files`: atomic writes, the report, and restoring files on rollback;

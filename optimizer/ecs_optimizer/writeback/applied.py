@@ -1,16 +1,17 @@
-"""What a run applied, per service: from an optimize run's results or from a journal."""
+"""What a run applied, per service: from an optimize run's results or from a journal. Each
+lever of the registry fills in its own fields (:meth:`levers.base.Lever.applied`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from fractions import Fraction
 from typing import Any, Dict, Iterable, Mapping, Optional, Tuple
 
-from ..journal import ALARM_PREFIX, JournalContents, realised_states, restore_plan
+from ..journal import JournalContents, restore_plan
+from ..levers import registry
 from ..model import ServiceState
 from ..planning import ServiceResult, Status
-from ..targets import ALARM_PATTERNS
-from .keys import THRESHOLD_KINDS
+from ..realised import realised_states
 
 
 @dataclass(frozen=True)
@@ -33,21 +34,9 @@ class AppliedService:
 
     @property
     def empty(self) -> bool:
-        return (
-            not any(
-                v is not None
-                for v in (
-                    self.size,
-                    self.desired_count,
-                    self.min_capacity,
-                    self.max_capacity,
-                    self.spot_share,
-                    self.keep_images,
-                    self.architecture,
-                )
-            )
-            and not self.thresholds
-        )
+        """Whether no lever changed anything (every value None, no threshold)."""
+        values = [getattr(self, f.name) for f in fields(self) if f.name not in ("service", "critical")]
+        return all(v is None or v == {} for v in values)
 
 
 @dataclass(frozen=True)
@@ -67,25 +56,13 @@ def applied_service(
     alarm_thresholds: Mapping[str, float],
     baseline: Optional[Tuple[int, int]] = None,
 ) -> AppliedService:
-    """The config-relevant difference between ``before`` and ``after``. ``baseline``: the size
-    before any rightsizing (default: ``before``'s size, what a journal or plan knows)."""
-    share = None
-    resized = (after.cpu, after.memory) != (before.cpu, before.memory)
-    if after.strategy != before.strategy and not after.critical and after.strategy.spot_weight:
-        share = after.strategy.spot_fraction
-    return AppliedService(
-        service=name,
-        critical=after.critical,
-        size=(after.cpu, after.memory) if resized else None,
-        desired_count=after.desired_count if after.desired_count != before.desired_count else None,
-        min_capacity=after.min_capacity if after.min_capacity != before.min_capacity else None,
-        max_capacity=after.max_capacity if after.max_capacity != before.max_capacity else None,
-        spot_share=share,
-        keep_images=after.ecr_keep_images if after.ecr_keep_images != before.ecr_keep_images else None,
-        thresholds={k: float(v) for k, v in alarm_thresholds.items() if k in THRESHOLD_KINDS},
-        rightsized_from=(baseline or (before.cpu, before.memory)) if resized else None,
-        architecture=after.architecture if after.architecture != before.architecture else None,
-    )
+    """The config-relevant difference between ``before`` and ``after``, lever by lever.
+    ``baseline``: the size before any rightsizing (default: ``before``'s size, what a journal
+    or plan knows)."""
+    values: Dict[str, Any] = {}
+    for lever in registry.LEVERS:
+        values.update(lever.applied(before, after, alarm_thresholds, baseline or (before.cpu, before.memory)))
+    return AppliedService(service=name, critical=after.critical, **values)
 
 
 def applied_run(
@@ -116,27 +93,10 @@ def applied_from_results(tier: str, results: Iterable[ServiceResult], dry_run: b
     return applied_run(tier, rows, baselines)
 
 
-def alarm_kind(step_target: Mapping[str, Any], alarm_name: str) -> Optional[str]:
-    """The kind of a journalled alarm: recorded in its target, else read from the naming
-    pattern of the observability layer (journals written before the kind was recorded)."""
-    kind = step_target.get("kind")
-    if isinstance(kind, str):
-        return kind
-    for candidate, pattern in ALARM_PATTERNS.items():
-        if alarm_name.startswith(pattern.split("{service}", 1)[0]):
-            return candidate
-    return None
-
-
 def applied_from_journal(contents: JournalContents, tier: str) -> AppliedRun:
     """What a finished run applied, from its journal: each field's latest value where it
     differs from the earliest (a service rolled back nets to nothing)."""
     before, after = realised_states(contents)
-    thresholds: Dict[str, Dict[str, float]] = {}
-    for step in restore_plan([c for c in contents.changes if c.resource.startswith(ALARM_PREFIX)]):
-        old, new = step.before.get("threshold"), step.after.get("threshold")
-        kind = alarm_kind(step.target, step.resource[len(ALARM_PREFIX) :])
-        if kind in THRESHOLD_KINDS and new is not None and (old is None or abs(float(old) - float(new)) > 1e-9):
-            thresholds.setdefault(step.service, {})[kind] = float(new)
+    thresholds = registry.journal_thresholds(restore_plan(contents.changes))
     rows = [(name, before[name], after[name], thresholds.get(name, {}), True) for name in before]
     return applied_run(tier, rows)

@@ -6,7 +6,8 @@ import shlex
 from pathlib import Path
 from typing import List
 
-from .plan import KeyPlan, Setting
+from .plan import KeyPlan
+from .setting import Setting
 
 
 def _value_args(setting: Setting) -> List[str]:

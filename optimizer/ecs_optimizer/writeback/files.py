@@ -21,20 +21,33 @@ from typing import (
 
 from ..errors import BadInput
 from ..journal import CONFIG_FILE, Change, restore_plan
+from ..model import TextEnum
+from ..restore import RestoreStatus
 from .applied import AppliedRun
 from .keys import WRITABLE_LAYERS
-from .plan import Setting, plan_keys
+from .plan import plan_keys
+from .setting import Setting
 from .stack_file import StackFile, read_text, show_value
 from .yaml_edit import KeyChange, edit_text
 
 log = logging.getLogger(__name__)
 
 
+class WriteStatus(TextEnum):
+    """What ``--write-config`` did to a stack file (its JSON value is the string)."""
+
+    WRITTEN = "written"
+    UNCHANGED = "unchanged"
+    #: A dry run: it would be written.
+    PLANNED = "planned"
+    FAILED = "failed"
+
+
 @dataclass
 class FileReport:
     path: str
     layer: str
-    status: str  # written | unchanged | planned (dry run) | failed
+    status: WriteStatus
     changes: List[KeyChange]
     error: str = ""
 
@@ -61,7 +74,7 @@ class WriteBackReport:
 
     @property
     def failed(self) -> List[FileReport]:
-        return [f for f in self.files if f.status == "failed"]
+        return [f for f in self.files if f.status == WriteStatus.FAILED]
 
     def to_dict(self) -> Dict[str, Any]:
         return {
@@ -139,9 +152,9 @@ def write_file(
         edit = edit_text(path, read_text(path), settings)
     except (OSError, UnicodeDecodeError, BadInput) as exc:
         log.error("config write-back to %s failed: %s", path, exc)
-        return FileReport(str(path), layer, "failed", [], str(exc)), []
+        return FileReport(str(path), layer, WriteStatus.FAILED, [], str(exc)), []
     if dry_run or not edit.changes:
-        status = "planned" if dry_run and edit.changes else "unchanged"
+        status = WriteStatus.PLANNED if dry_run and edit.changes else WriteStatus.UNCHANGED
         return FileReport(str(path), layer, status, edit.changes), edit.notes
     try:
         if record is not None:
@@ -149,11 +162,11 @@ def write_file(
         _atomic_write(path, edit.after)
     except OSError as exc:
         log.error("config write-back to %s failed: %s", path, exc)
-        return FileReport(str(path), layer, "failed", edit.changes, f"{exc.strerror or exc}"), edit.notes
+        return FileReport(str(path), layer, WriteStatus.FAILED, edit.changes, f"{exc.strerror or exc}"), edit.notes
     for change in edit.changes:
         before = "(absent)" if change.before is None else show_value(change.before)
         log.info("%s: %s %s -> %s", path.name, change.key, before, show_value(change.after))
-    return FileReport(str(path), layer, "written", edit.changes), edit.notes
+    return FileReport(str(path), layer, WriteStatus.WRITTEN, edit.changes), edit.notes
 
 
 # ----------------------------------------------------------------------------- restoring
@@ -163,7 +176,7 @@ def write_file(
 class FileRestore:
     path: str
     layer: str
-    status: str  # restored | planned (dry run) | unchanged | failed
+    status: RestoreStatus
     reason: str = ""
 
     def to_dict(self) -> Dict[str, Any]:
@@ -189,21 +202,21 @@ def restore_files(changes: Sequence[Change], dry_run: bool = False) -> List[File
         try:
             current = read_text(path)
         except (OSError, UnicodeDecodeError) as exc:
-            out.append(FileRestore(str(path), layer, "failed", f"cannot read: {exc}"))
+            out.append(FileRestore(str(path), layer, RestoreStatus.FAILED, f"cannot read: {exc}"))
             continue
         if current == original:
-            out.append(FileRestore(str(path), layer, "unchanged", "already at its text before the run"))
+            out.append(FileRestore(str(path), layer, RestoreStatus.UNCHANGED, "already at its text before the run"))
         elif current != written:
             why = "edited since the run; not overwritten (the journal holds its text before the run)"
-            out.append(FileRestore(str(path), layer, "failed", why))
+            out.append(FileRestore(str(path), layer, RestoreStatus.FAILED, why))
         elif dry_run:
-            out.append(FileRestore(str(path), layer, "planned"))
+            out.append(FileRestore(str(path), layer, RestoreStatus.PLANNED))
         else:
             try:
                 _atomic_write(path, original)
             except OSError as exc:
-                out.append(FileRestore(str(path), layer, "failed", f"cannot write: {exc.strerror or exc}"))
+                out.append(FileRestore(str(path), layer, RestoreStatus.FAILED, f"cannot write: {exc.strerror or exc}"))
                 continue
             log.info("%s: restored to its text before the run", path)
-            out.append(FileRestore(str(path), layer, "restored"))
+            out.append(FileRestore(str(path), layer, RestoreStatus.RESTORED))
     return out

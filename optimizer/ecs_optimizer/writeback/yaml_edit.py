@@ -11,7 +11,7 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScala
 
 from ..targets import TIERS
 from .keys import SERVICES_KEY, Number
-from .plan import Setting, plain_number, property_path
+from .setting import Setting, plain_number, property_path
 from .stack_file import (
     MISSING,
     StackFile,

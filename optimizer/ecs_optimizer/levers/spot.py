@@ -1,0 +1,106 @@
+"""Spot: the service's capacity-provider strategy (the FARGATE_SPOT share above the on-demand
+base), one field of the service update. A strategy change needs a new deployment to move the
+running tasks, so its request forces one; an empty strategy returns the service to its
+launch type."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple
+
+from .. import resources as res
+from ..journal import Resource
+from ..model import SPOT, CapacityStrategy, ServiceState
+from ..writeback.keys import SPOT_SHARE_KEY, SPOT_SHARE_RANGE
+from ..writeback.setting import Setting, layer_wide, plain_number
+from .base import FieldSpec, Lever, PlannedChange, SavingsStep
+from .service_update import SERVICE_UPDATE_ACTIONS
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..engine import ServiceRun
+    from ..inventory import Inventory, LiveService
+    from ..planning import ServicePlan
+    from ..writeback.applied import AppliedRun
+
+
+def _is_strategy(value: Any) -> bool:
+    return value is None or (
+        isinstance(value, list)
+        and all(isinstance(i, dict) and isinstance(i.get("capacityProvider"), str) for i in value)
+    )
+
+
+def _share_text(value: Any) -> str:
+    return f"{float(value):g}"
+
+
+class Spot(Lever):
+    name = "Spot"
+    label = "Spot"
+    iam_actions = SERVICE_UPDATE_ACTIONS
+    savings_steps = (SavingsStep("spot", "Fargate Spot", ("strategy",)),)
+    service_field = "capacityProviderStrategy"
+    service_field_label = "capacity-provider strategy"
+    journal_fields = {
+        (Resource.SERVICE, "capacityProviderStrategy"): FieldSpec(
+            "a capacity-provider strategy list or null", _is_strategy, "strategy", CapacityStrategy.from_aws
+        )
+    }
+
+    def hold_back(
+        self, before: ServiceState, after: ServiceState, live: "LiveService", inventory: "Inventory"
+    ) -> Tuple[ServiceState, Optional[str]]:
+        if after.strategy == before.strategy or not after.strategy.spot_weight or SPOT in inventory.capacity_providers:
+            return after, None
+        return after.with_changes(
+            strategy=before.strategy
+        ), f"capacity strategy kept: cluster has no {SPOT} capacity provider"
+
+    def changes(self, plan: "ServicePlan") -> List[PlannedChange]:
+        value = self._value(plan)
+        return [PlannedChange(Resource.SERVICE, str(self.service_field), *value)] if value else []
+
+    @staticmethod
+    def _value(plan: "ServicePlan") -> Optional[Tuple[Any, Any]]:
+        live, wanted = plan.live.strategy_items, plan.strategy_items()
+        return (live, wanted) if live != wanted else None
+
+    def service_value(self, run: "ServiceRun") -> Optional[Tuple[Any, Any]]:
+        return self._value(run.plan)
+
+    def service_request(self, value: Any) -> Dict[str, Any]:
+        return {str(self.service_field): value or [], "forceNewDeployment": True}
+
+    def normalize(self, value: Any) -> Any:
+        return res.normalize_strategy(value)
+
+    def shown(self, field: str, value: Any) -> Optional[str]:
+        """A strategy as ``FARGATE base 1 weight 1, FARGATE_SPOT weight 3``."""
+        if not isinstance(value, list):
+            return None
+        return ", ".join(
+            f"{i.get('capacityProvider')}"
+            + (f" base {i['base']}" if i.get("base") else "")
+            + f" weight {i.get('weight', 0)}"
+            for i in value
+        )
+
+    def applied(
+        self, before: ServiceState, after: ServiceState, thresholds: Mapping[str, float], baseline: Tuple[int, int]
+    ) -> Dict[str, Any]:
+        moved = after.strategy != before.strategy and not after.critical and after.strategy.spot_weight
+        return {"spot_share": after.strategy.spot_fraction if moved else None}
+
+    def settings(self, run: "AppliedRun", notes: List[str]) -> List[Setting]:
+        changed = {n: s.spot_share for n, s in run.services.items() if s.spot_share is not None}
+        others = {n: st.strategy.spot_fraction for n, st in run.final.items() if not st.critical and n not in changed}
+        share = layer_wide(SPOT_SHARE_KEY, "Spot shares", changed, others, _share_text, notes)
+        if share is None:
+            return []
+        low, high = SPOT_SHARE_RANGE
+        if not low <= share <= high:
+            notes.append(
+                f"{SPOT_SHARE_KEY} not written: {_share_text(share)} is outside the compute layer's range "
+                f"{_share_text(low)}-{_share_text(high)}"
+            )
+            return []
+        return [Setting("compute", (SPOT_SHARE_KEY,), plain_number(share))]
