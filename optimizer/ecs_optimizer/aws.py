@@ -24,7 +24,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterator, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import boto3
 from botocore.config import Config
@@ -211,6 +211,24 @@ def paginate(
 def chunks(items: list, size: int) -> Iterator[list]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def describe_in_batches(
+    method: Callable[..., Dict[str, Any]],
+    result_key: str,
+    key: str,
+    ids_param: str,
+    ids: List[str],
+    batch: int,
+    **params: Any,
+) -> Dict[str, dict]:
+    """Items of ``result_key`` by their ``key``: ``batch`` ids of ``ids_param`` a call (the API's
+    limit), every ``NextToken`` page of each call read."""
+    found: Dict[str, dict] = {}
+    for part in chunks(ids, batch):
+        for item in paginate(method, result_key, "NextToken", "NextToken", **{ids_param: part}, **params):
+            found[item[key]] = item
+    return found
 
 
 DEFAULT_MAX_ATTEMPTS = 8

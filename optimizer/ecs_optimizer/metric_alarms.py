@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List
 
-from .aws import AwsContext, chunks, paginate
+from .aws import AwsContext, describe_in_batches
 from .resources import input_fields
 
 #: DescribeAlarms: the most alarm names one call takes (the API's limit).
@@ -14,18 +14,15 @@ DESCRIBE_ALARMS_BATCH = 100
 
 def describe_alarms(ctx: AwsContext, names: List[str]) -> Dict[str, dict]:
     """Metric alarms by name, 100 names per call (the API's limit)."""
-    found: Dict[str, dict] = {}
-    for batch in chunks(sorted(set(names)), DESCRIBE_ALARMS_BATCH):
-        for alarm in paginate(
-            ctx.cloudwatch.describe_alarms,
-            "MetricAlarms",
-            token_in="NextToken",
-            token_out="NextToken",
-            AlarmNames=batch,
-            AlarmTypes=["MetricAlarm"],
-        ):
-            found[alarm["AlarmName"]] = alarm
-    return found
+    return describe_in_batches(
+        ctx.cloudwatch.describe_alarms,
+        "MetricAlarms",
+        "AlarmName",
+        "AlarmNames",
+        sorted(set(names)),
+        DESCRIBE_ALARMS_BATCH,
+        AlarmTypes=["MetricAlarm"],
+    )
 
 
 #: PutMetricAlarm refuses these beside ``Metrics``, which holds them per query instead.

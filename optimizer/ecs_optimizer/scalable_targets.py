@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Dict, List
 
-from .aws import AwsContext, chunks, paginate
+from .aws import AwsContext, describe_in_batches, paginate
 
 ECS_NAMESPACE = "ecs"
 SCALABLE_DIMENSION = "ecs:service:DesiredCount"
@@ -18,19 +18,16 @@ DESCRIBE_SCALING_POLICIES_PAGE = 10
 
 def describe_scalable_targets(ctx: AwsContext, resource_ids: List[str]) -> Dict[str, dict]:
     """Scalable targets by resource id, 50 ids per call (the API's limit)."""
-    found: Dict[str, dict] = {}
-    for batch in chunks(resource_ids, DESCRIBE_SCALABLE_TARGETS_BATCH):
-        for target in paginate(
-            ctx.autoscaling.describe_scalable_targets,
-            "ScalableTargets",
-            token_in="NextToken",
-            token_out="NextToken",
-            ServiceNamespace=ECS_NAMESPACE,
-            ResourceIds=batch,
-            ScalableDimension=SCALABLE_DIMENSION,
-        ):
-            found[target["ResourceId"]] = target
-    return found
+    return describe_in_batches(
+        ctx.autoscaling.describe_scalable_targets,
+        "ScalableTargets",
+        "ResourceId",
+        "ResourceIds",
+        resource_ids,
+        DESCRIBE_SCALABLE_TARGETS_BATCH,
+        ServiceNamespace=ECS_NAMESPACE,
+        ScalableDimension=SCALABLE_DIMENSION,
+    )
 
 
 def set_scalable_target(ctx: AwsContext, resource_id: str, min_capacity: int, max_capacity: int) -> None:
