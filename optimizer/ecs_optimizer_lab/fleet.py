@@ -245,6 +245,79 @@ class FleetSpec:
         """Catalog name -> ECS service name, from the compute outputs."""
         return {k: v["serviceName"] for k, v in self.compute_outputs.get("services", {}).items()}
 
+    # -- what the compute outputs say, for tests and reports that name the fleet's parts
+
+    @property
+    def suffix(self) -> str:
+        """The environment suffix every resource name ends with."""
+        return str(self.compute_outputs["environmentSuffix"])
+
+    @property
+    def account(self) -> str:
+        """The account the plan's ARNs name."""
+        return str(self.compute_outputs["clusterArn"]).split(":")[4]
+
+    @property
+    def catalog(self) -> Tuple[str, ...]:
+        """The catalog's service names, sorted (the order the optimizer reports them in)."""
+        return tuple(sorted(self.compute_outputs.get("services", {})))
+
+    def service(self, name: str) -> Mapping[str, Any]:
+        """One catalog service's entry of the compute outputs (sizes, counts, names)."""
+        return self.compute_outputs["services"][name]
+
+    def exports(self, layer: str) -> Dict[str, Any]:
+        """A deep copy of one layer's exports, safe to edit (``compute``, ``observability``,
+        ``network`` or ``registry``)."""
+        return copy.deepcopy(getattr(self, f"{layer}_outputs"))
+
+    def task_definition(self, name: str) -> Dict[str, Any]:
+        """The RegisterTaskDefinition request of a catalog service."""
+        family = self.service(name)["taskDefinitionFamily"]
+        return next(t for t in self.task_definitions if t["family"] == family)
+
+    def service_request(self, name: str) -> Dict[str, Any]:
+        """The CreateService request of a catalog service."""
+        service_name = self.service(name)["serviceName"]
+        return next(s for s in self.services if s["serviceName"] == service_name)
+
+    def repository(self, name: str) -> RepositorySpec:
+        """The ECR repository of a catalog service."""
+        repository = self.service(name)["repositoryName"]
+        return next(r for r in self.repositories if r.name == repository)
+
+    def scaling_targets(self, name: str) -> Dict[str, float]:
+        """A catalog service's target-tracking policies: predefined metric -> target value."""
+        resource = self.service(name)["scalableTargetResourceId"]
+        return {
+            p["TargetTrackingScalingPolicyConfiguration"]["PredefinedMetricSpecification"][
+                "PredefinedMetricType"
+            ]: float(p["TargetTrackingScalingPolicyConfiguration"]["TargetValue"])
+            for p in self.scaling_policies
+            if p["ResourceId"] == resource and p.get("PolicyType") == "TargetTrackingScaling"
+        }
+
+    def alarm(self, alarm_name: str) -> Dict[str, Any]:
+        """The PutMetricAlarm request of one alarm, by name."""
+        return next(a for a in self.alarms if a["AlarmName"] == alarm_name)
+
+    def service_alarms(self, name: str) -> Dict[str, Dict[str, Any]]:
+        """A catalog service's alarms as the observability outputs declare them: kind
+        (``cpuHigh``, ``memoryHigh``, ...) -> PutMetricAlarm request."""
+        declared = self.observability_outputs.get("alarms", {}).get(name, {})
+        return {kind: self.alarm(ref["name"]) for kind, ref in declared.items() if ref}
+
+    def on_demand(self) -> "FleetSpec":
+        """This fleet before any Spot share: every service placed by the cluster's default
+        capacity-provider strategy (on-demand), as a stack deployed with no Spot share would
+        place it. The plan itself runs its non-critical services on Spot already; this is the
+        case the optimizer's Spot lever works on."""
+        default = list((self.capacity_providers or {}).get("defaultCapacityProviderStrategy") or [])
+        if not default:
+            raise PlanError("the plan declares no default capacity-provider strategy to place services by")
+        services = tuple({**s, "capacityProviderStrategy": copy.deepcopy(default)} for s in self.services)
+        return replace(self, services=services)
+
     def scaled(self, count: int) -> "FleetSpec":
         """A fleet of ``count`` services cloned round-robin from this one's services.
 
