@@ -96,7 +96,13 @@ def history(outputs: Dict[str, Any], client: Callable[[str], Any], fleet: FleetS
     days = 7
     traces = fleet_traces(sorted(fleet.service_names.values()), SEED)
     write_history(
-        client("cloudwatch"), fleet.cluster_name, traces, days, SEED, reservations=fleet_reservations(fleet), concurrency=1
+        client("cloudwatch"),
+        fleet.cluster_name,
+        traces,
+        days,
+        SEED,
+        reservations=fleet_reservations(fleet),
+        concurrency=1,
     )
     return days
 

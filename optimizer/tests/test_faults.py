@@ -29,9 +29,9 @@ from typing import Any, Callable, Dict, Iterator, List
 import boto3
 import pytest
 
-import fleet
 from ecs_optimizer_lab.emulator import Emulator
 from fault_proxy import FaultProxy
+from plan_snapshots import FLEET
 
 FAST = ["--wait-timeout", "20", "--poll-interval", "0.05"]
 ONE = ["--service", "processing-service"]
@@ -41,7 +41,7 @@ LOCK_OPERATIONS = {"PutParameter", "DeleteParameter"}
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
-    with Emulator(region=fleet.REGION) as emulator:
+    with Emulator(region=FLEET.region) as emulator:
         yield emulator.endpoint
 
 
@@ -61,14 +61,14 @@ class Env:
         self.env.update(
             AWS_ACCESS_KEY_ID="testing",
             AWS_SECRET_ACCESS_KEY="testing",
-            AWS_DEFAULT_REGION=fleet.REGION,
+            AWS_DEFAULT_REGION=FLEET.region,
             AWS_DISABLE_REQUEST_COMPRESSION="true",
             AWS_EC2_METADATA_DISABLED="true",
             AWS_CONFIG_FILE=str(work / "none"),
             AWS_SHARED_CREDENTIALS_FILE=str(work / "none"),
             PYTHONUNBUFFERED="1",
         )
-        session = boto3.Session(region_name=fleet.REGION, aws_access_key_id="testing", aws_secret_access_key="testing")
+        session = boto3.Session(region_name=FLEET.region, aws_access_key_id="testing", aws_secret_access_key="testing")
         self._clients: Dict[str, Any] = {}
         self.client: Callable[[str], Any] = lambda name: self._clients.setdefault(
             name, session.client(name, endpoint_url=server)
@@ -303,7 +303,7 @@ def test_throttling_beyond_the_retries_fails_one_service_and_restores_it(env, re
     failed = [n for n, s in services.items() if s["status"] == "rolled_back"]
     assert len(failed) == 1 and "ThrottlingException" in services[failed[0]]["reason"]
     state = env.state()
-    name = f"{failed[0]}-{fleet.SUFFIX}"
+    name = f"{failed[0]}-{FLEET.suffix}"
     assert state["services"][name] == before["services"][name]
     assert state["revisions"][name] == before["revisions"][name]  # its new revision was retired
     assert env.unjournalled_writes() == []

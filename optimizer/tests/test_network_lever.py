@@ -13,10 +13,10 @@ from typing import Any, Callable, Dict, List
 
 import pytest
 
-import fleet
 from ecs_optimizer.network_lever import ASSUMED_AWS_SHARE, migration_plan
 from ecs_optimizer.savings_render import COMMENT_MARKER, usd
 from helpers import write_json
+from plan_snapshots import FLEET
 
 GIB = 1024**3
 HOURS = Decimal(730)
@@ -34,7 +34,7 @@ def seed_network(client: Callable[[str], Any], nat_count: int, days: int) -> Dic
     the network layer's outputs for it (only the S3 gateway endpoint configured)."""
     ec2 = client("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-    zones = [f"{fleet.REGION}{z}" for z in "abc"]
+    zones = [f"{FLEET.region}{z}" for z in "abc"]
     gateways = []
     for i in range(nat_count):
         subnet = ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=zones[i])["Subnet"][
@@ -71,12 +71,12 @@ def seed_network(client: Callable[[str], Any], nat_count: int, days: int) -> Dic
         cloudwatch.put_metric_data(Namespace="AWS/NATGateway", MetricData=points[start : start + 500])
     return {
         "contractVersion": 1,
-        "environmentSuffix": fleet.SUFFIX,
+        "environmentSuffix": FLEET.suffix,
         "vpcId": vpc,
         "natGatewayCount": nat_count,
         "availabilityZones": zones,
         "vpcEndpoints": {"s3": "vpce-s3"},
-        "flowLogGroupName": f"/aws/vpc/flow-logs-{fleet.SUFFIX}",
+        "flowLogGroupName": f"/aws/vpc/flow-logs-{FLEET.suffix}",
     }
 
 

@@ -6,16 +6,16 @@ import json
 from importlib import resources
 from typing import Set
 
-import fleet
 from ecs_optimizer import permissions
 from helpers import FAST, write_json
+from plan_snapshots import FLEET
 from test_network_lever import seed_network
 
 
 def test_declared_actions_are_exactly_the_ones_used(outputs, history, run_cli, contexts, client, tmp_path, monkeypatch):
     # a repository without a policy: optimize creates one, rollback deletes it again
     client("ecr").delete_lifecycle_policy(repositoryName="frontend-dev")
-    monkeypatch.setenv("ENVIRONMENT_SUFFIX", fleet.SUFFIX)  # discovery: ListServices too
+    monkeypatch.setenv("ENVIRONMENT_SUFFIX", FLEET.suffix)  # discovery: ListServices too
     journal = tmp_path / "j.jsonl"
     assert run_cli("optimize", *FAST, "--lookback-days", str(history), "--journal", str(journal)).exit_code == 0
     assert run_cli("savings", "--pricing", "live", "--lookback-days", str(history)).exit_code == 0

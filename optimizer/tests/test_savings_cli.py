@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from decimal import ROUND_HALF_UP, Decimal
 
-import fleet
 from helpers import FAST, write_json
+from plan_snapshots import FLEET
 
 HOURS = Decimal(730)
 VCPU_HOUR = Decimal("0.04048")  # us-east-1 Linux x86 list price
@@ -73,7 +73,7 @@ def test_journal_savings_equal_a_hand_computation(outputs_file, run_cli, tmp_pat
     assert abs(breakdown["rightsizing"] - float(3 * (task_month(512, 1024) - task_month(256, 512)))) <= 0.01
     assert abs(breakdown["taskCount"] - float(task_month(256, 512))) <= 0.01
     assert abs(breakdown["ecrStorage"] - float(ecr_month(sizes[-10:-5]))) <= 0.01
-    assert data["pricing"]["region"] == fleet.REGION and data["hoursPerMonth"] == 730
+    assert data["pricing"]["region"] == FLEET.region and data["hoursPerMonth"] == 730
 
 
 def test_default_savings_match_the_optimize_plan_and_the_realised_run(outputs_file, run_cli, tmp_path, contexts):

@@ -11,7 +11,6 @@ from typing import Dict, Optional
 
 import pytest
 
-import fleet
 from ecs_optimizer.errors import BadInput
 from ecs_optimizer.journal import Change, Journal
 from ecs_optimizer.journal_reader import read_journal
@@ -23,7 +22,9 @@ from ecs_optimizer.writeback.plan import Setting, plan_keys, property_path
 from ecs_optimizer.writeback.stack_file import load_stack_file, load_stack_files
 from ecs_optimizer.writeback.yaml_edit import edit_text
 from ecs_optimizer_lab.emulator_server import FAIL_DEPLOYMENTS_ENV
+from ecs_optimizer_lab.readback import read_state
 from helpers import FAST, mutating
+from plan_snapshots import FLEET
 
 FIXED = ["--policy", "fixed"]
 
@@ -476,7 +477,7 @@ def test_optimize_writes_journals_and_rollback_restores(outputs_file, run_cli, c
     exported = run_cli("export-config", "--journal", str(journal), "--format", "json")
     assert exported.exit_code == 0, exported.stderr
     settings = json.loads(exported.stdout)["settings"]
-    assert all(s["command"].endswith(f"--stack {fleet.SUFFIX} --cwd stacks/{s['layer']}") for s in settings)
+    assert all(s["command"].endswith(f"--stack {FLEET.suffix} --cwd stacks/{s['layer']}") for s in settings)
     leaf = {s["key"]: s["value"] for s in settings}
     for key, value in written.items():
         if isinstance(value, dict):  # a plain count turned into a per-tier map
@@ -497,14 +498,14 @@ def test_a_bad_file_exits_2_with_nothing_changed(outputs_file, run_cli, client, 
     good = files(tmp_path)["compute"]
     bad = tmp_path / "observability" / "Pulumi.dev.yaml"
     bad.write_text("config: [not, a, map\n")
-    before = fleet.read_state(client)
+    before = read_state(client, FLEET)
     text = good.read_bytes()
     result = run_cli(
         "optimize", "--outputs", outputs_file, *FIXED, *FAST, "--write-config", str(good), "--write-config", str(bad)
     )
     assert result.exit_code == 2
     assert "not valid YAML" in result.stderr
-    assert mutating(contexts) == {} and fleet.read_state(client) == before and good.read_bytes() == text
+    assert mutating(contexts) == {} and read_state(client, FLEET) == before and good.read_bytes() == text
     assert not Path(".ecs-optimizer").exists()
 
 
