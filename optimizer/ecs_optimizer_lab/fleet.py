@@ -318,6 +318,25 @@ class FleetSpec:
         services = tuple({**s, "capacityProviderStrategy": copy.deepcopy(default)} for s in self.services)
         return replace(self, services=services)
 
+    def running_repository_images(self, tag: str = "latest") -> "FleetSpec":
+        """This fleet with each service's container running ``<its repository's URL>:<tag>``
+        (the registry layer's exports): the plan declares a public placeholder image until a
+        release sets the service's own. The case of the Graviton lever, which reads each
+        image's manifest from the account's ECR."""
+        repositories = self.registry_outputs.get("repositories", {})
+        families = {spec["taskDefinitionFamily"]: name for name, spec in self.compute_outputs["services"].items()}
+        task_definitions = []
+        for request in self.task_definitions:
+            name = families.get(request["family"])
+            if name in repositories:
+                image = f"{repositories[name]['url']}:{tag}"
+                containers = [
+                    {**c, "image": image} if c["name"] == name else c for c in request["containerDefinitions"]
+                ]
+                request = {**request, "containerDefinitions": containers}
+            task_definitions.append(request)
+        return replace(self, task_definitions=tuple(task_definitions))
+
     def scaled(self, count: int) -> "FleetSpec":
         """A fleet of ``count`` services cloned round-robin from this one's services.
 

@@ -5,14 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
 from ecs_optimizer import alarm_thresholds
 from ecs_optimizer.report_schema import savings_errors
 from ecs_optimizer_lab.emulator import fleet_reservations, write_history
 from ecs_optimizer_lab.readback import read_state
 from ecs_optimizer_lab.synthetic import TraceSpec
-from helpers import FAST, mutating
+from helpers import FAST, ON_DEMAND_FLEET, mutating
 from plan_snapshots import FLEET
 
 FIXED = ["--policy", "fixed"]
@@ -22,13 +20,11 @@ DOCUMENTED_CUT = {(512, 1024): (256, 512), (1024, 2048): (512, 1024)}
 FIXED_SIZES = {
     name: DOCUMENTED_CUT[(FLEET.service(name)["cpu"], FLEET.service(name)["memory"])] for name in FLEET.catalog
 }
-#: The plan's fleet before any Spot share: the case the Spot lever changes.
-ON_DEMAND = pytest.mark.parametrize("fleet", [FLEET.on_demand()], ids=["on-demand"])
 #: The scaling policies' predefined metrics behind the cpu-high and memory-high alarms.
 ALARM_METRICS = {"cpuHigh": "ECSServiceAverageCPUUtilization", "memoryHigh": "ECSServiceAverageMemoryUtilization"}
 
 
-@ON_DEMAND
+@ON_DEMAND_FLEET
 def test_dry_run_makes_no_mutating_call_and_prints_the_plan(outputs_file, run_cli, contexts, client):
     before = read_state(client, FLEET)
     result = run_cli("optimize", "--outputs", outputs_file, "--dry-run", *FIXED, *FAST)
@@ -269,7 +265,7 @@ def test_fixed_does_not_ratchet_after_write_back_and_pulumi_up(
     assert any(c["field"] == "cpu" and c["after"] == halved_again[0] for c in processing["changes"])
 
 
-@ON_DEMAND
+@ON_DEMAND_FLEET
 def test_journal_records_every_write_ahead_of_the_call(outputs_file, run_cli, tmp_path):
     journal = tmp_path / "j.jsonl"
     result = run_cli(

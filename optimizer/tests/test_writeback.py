@@ -23,7 +23,7 @@ from ecs_optimizer.writeback.stack_file import load_stack_file, load_stack_files
 from ecs_optimizer.writeback.yaml_edit import edit_text
 from ecs_optimizer_lab.emulator_server import FAIL_DEPLOYMENTS_ENV
 from ecs_optimizer_lab.readback import read_state
-from helpers import FAST, mutating
+from helpers import FAST, ON_DEMAND_FLEET, mutating
 from plan_snapshots import FLEET
 
 FIXED = ["--policy", "fixed"]
@@ -588,6 +588,7 @@ def test_rollback_leaves_a_file_edited_since_the_run(outputs_file, run_cli, tmp_
     assert path.read_bytes() == edited_text
 
 
+@ON_DEMAND_FLEET
 def test_export_config_prints_what_optimize_would_write(outputs_file, run_cli, contexts) -> None:
     result = run_cli("export-config", "--outputs", outputs_file, *FIXED, "--config-stack", "org/dev")
     assert result.exit_code == 0, result.stderr
