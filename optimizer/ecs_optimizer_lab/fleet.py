@@ -318,6 +318,30 @@ class FleetSpec:
         services = tuple({**s, "capacityProviderStrategy": copy.deepcopy(default)} for s in self.services)
         return replace(self, services=services)
 
+    def in_account(self, account: str) -> "FleetSpec":
+        """This fleet deployed in another account: the plan's account id replaced in every
+        ARN, URL and name. For organization-wide runs over several accounts."""
+        rename = functools.partial(_rename, old=self.account, new=account)
+
+        def each(requests: Sequence[Mapping[str, Any]]) -> Tuple[Dict[str, Any], ...]:
+            return tuple(rename(r) for r in requests)
+
+        return replace(
+            self,
+            cluster=rename(self.cluster),
+            capacity_providers=rename(self.capacity_providers) if self.capacity_providers else None,
+            task_definitions=each(self.task_definitions),
+            services=each(self.services),
+            repositories=tuple(replace(r, create=rename(r.create)) for r in self.repositories),
+            scalable_targets=each(self.scalable_targets),
+            scaling_policies=each(self.scaling_policies),
+            alarms=each(self.alarms),
+            compute_outputs=rename(self.compute_outputs),
+            observability_outputs=rename(self.observability_outputs),
+            network_outputs=rename(self.network_outputs),
+            registry_outputs=rename(self.registry_outputs),
+        )
+
     def running_repository_images(self, tag: str = "latest") -> "FleetSpec":
         """This fleet with each service's container running ``<its repository's URL>:<tag>``
         (the registry layer's exports): the plan declares a public placeholder image until a

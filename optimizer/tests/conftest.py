@@ -24,10 +24,7 @@ from ecs_optimizer_lab.emulator_server import FAIL_DEPLOYMENTS_ENV, apply_fideli
 from ecs_optimizer_lab.fleet import FleetSpec
 from ecs_optimizer_lab.synthetic import fleet_traces
 from helpers import write_json
-from plan_snapshots import FLEET
-
-#: The seed of the seeded fleet's images and traces (any fixed value: runs repeat exactly).
-SEED = "tests"
+from plan_snapshots import FLEET, SEED
 
 
 @pytest.fixture(autouse=True)

@@ -16,6 +16,10 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 PLAN_DIR = REPO_ROOT / "test" / "__snapshots__" / "dev"
 PROD_PLAN_DIR = REPO_ROOT / "test" / "__snapshots__" / "prod"
 
+#: The seed of the seeded fleet's generated images and utilization traces (any fixed value
+#: makes every run repeat exactly).
+SEED = "tests"
+
 #: The fleet the dev plan declares: cluster, services, task definitions, scalable targets and
 #: scaling policies, ECR repositories with lifecycle policies, and alarms, with each layer's
 #: exports. Read-only: ``FLEET.exports(layer)`` gives a copy to edit.

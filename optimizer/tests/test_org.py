@@ -15,8 +15,9 @@ import pytest
 
 from ecs_optimizer.errors import BadInput
 from ecs_optimizer.org import parse_accounts
+from ecs_optimizer_lab.emulator import seed_fleet_through
 from helpers import write_json
-from plan_snapshots import FLEET
+from plan_snapshots import FLEET, SEED
 
 ACCOUNTS = {"111111111111": "payments", "222222222222": "search", "333333333333": "empty"}
 ROLE = "ecs-optimizer"
@@ -32,14 +33,11 @@ def role_session(account: str) -> boto3.Session:
 
 
 @pytest.fixture
-def org_file(aws: None, tmp_path, monkeypatch: pytest.MonkeyPatch) -> str:
+def org_file(aws: None, tmp_path) -> str:
     """Fleets in the first two accounts; the third has none, so its run fails."""
     for account in list(ACCOUNTS)[:2]:
         session = role_session(account)
-        monkeypatch.setattr(fleet, "ACCOUNT", account)  # the seeded ARNs name the account
-        fleet.seed_fleet(lambda name, s=session: s.client(name), history_days=0)
-        fleet.stagger_pushes_in_process()  # the same image order as the default account's
-    monkeypatch.setattr(fleet, "ACCOUNT", "123456789012")
+        seed_fleet_through(FLEET.in_account(account), lambda name, s=session: s.client(name), seed=SEED, concurrency=1)
     entries = [
         {"id": account, "name": name, "role": ROLE, "environmentSuffix": FLEET.suffix}
         for account, name in ACCOUNTS.items()
@@ -136,7 +134,9 @@ def test_optimize_dry_run_plans_across_accounts_and_changes_nothing(org_file, ru
         ecs = role_session(account).client("ecs")
         names = [f"{name}-{FLEET.suffix}" for name in FLEET.catalog]
         services = ecs.describe_services(cluster=FLEET.cluster_name, services=names)["services"]
-        assert {s["desiredCount"] for s in services} == {3}
+        assert {s["serviceName"]: s["desiredCount"] for s in services} == {
+            FLEET.service(name)["serviceName"]: FLEET.service(name)["desiredCount"] for name in FLEET.catalog
+        }
         assert all(s["taskDefinition"].endswith(":1") for s in services)
     refused = run_cli("optimize", "--accounts", org_file, "--regions", FLEET.region)
     assert refused.exit_code == 2 and "with --dry-run only" in refused.stderr
