@@ -10,7 +10,7 @@ fault armed, and then checks the three promises:
 * every write that reached the emulator (the lock parameter aside) is shown by an intent in
   a journal.
 
-The fleet is the three-service test fleet; the kill-at-every-call case runs on one service
+The fleet is the one the dev plan declares; the kill-at-every-call case runs on one service
 so that its every mutating call is one case.
 """
 
@@ -29,9 +29,10 @@ from typing import Any, Callable, Dict, Iterator, List
 import boto3
 import pytest
 
-from ecs_optimizer_lab.emulator import Emulator
+from ecs_optimizer_lab.emulator import Emulator, seed_fleet_through
+from ecs_optimizer_lab.readback import read_state
 from fault_proxy import FaultProxy
-from plan_snapshots import FLEET
+from plan_snapshots import FLEET, SEED
 
 FAST = ["--wait-timeout", "20", "--poll-interval", "0.05"]
 ONE = ["--service", "processing-service"]
@@ -79,7 +80,8 @@ class Env:
         req = urllib.request.Request(f"{self.server}/moto-api/reset", method="POST")
         urllib.request.urlopen(req, timeout=30).read()
         self.proxy.reset()
-        outputs = fleet.seed_fleet(self.client, history_days=0)
+        seed_fleet_through(FLEET, self.client, seed=SEED)
+        outputs = FLEET.exports("compute")
         self.outputs = self.work / "outputs.json"
         self.outputs.write_text(json.dumps(outputs))
 
@@ -130,7 +132,7 @@ class Env:
     def state(self) -> Dict[str, Any]:
         """Every field the optimizer may write, for an exact before/after comparison. Only
         ACTIVE revisions count (a retired one stays describable as INACTIVE)."""
-        state = fleet.read_state(self.client)
+        state = read_state(self.client, FLEET)
         state["revisions"] = {
             f: sorted(a for a, s in revs.items() if s == "ACTIVE") for f, revs in state["revisions"].items()
         }

@@ -14,9 +14,9 @@ import boto3
 import pytest
 
 from ecs_optimizer.report_schema import savings_errors
-from ecs_optimizer_lab.emulator import Emulator
+from ecs_optimizer_lab.emulator import Emulator, seed_fleet_through
 from ecs_optimizer_lab.readback import read_state
-from plan_snapshots import FLEET
+from plan_snapshots import FLEET, SEED
 from test_savings_cli import without_time
 
 
@@ -43,7 +43,8 @@ def test_optimize_rollback_and_savings_against_a_moto_server(moto_server, tmp_pa
             clients[name] = session.client(name, endpoint_url=moto_server)
         return clients[name]
 
-    outputs = fleet.seed_fleet(client, history_days=0)  # the metrics path is covered in-process
+    seed_fleet_through(FLEET, client, seed=SEED)  # no history: the metrics path is covered in-process
+    outputs = FLEET.exports("compute")
     out_file = tmp_path / "outputs.json"
     out_file.write_text(json.dumps(outputs))
     before = read_state(client, FLEET)
