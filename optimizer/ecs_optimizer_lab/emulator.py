@@ -9,9 +9,11 @@ The child also exits on its own when this process dies, since it watches its std
 :mod:`ecs_optimizer_lab.fleet`): cluster and capacity providers, task definitions, services,
 ECR repositories with images and lifecycle policies, scalable targets and scaling policies,
 and every metric alarm. :func:`seed_history` writes the CloudWatch utilization the
-optimizer's metrics policy reads. :func:`read_live_state` reads back what the optimizer
-tunes, straight from the emulator's APIs, so a before/after comparison shows what AWS holds
-rather than what the optimizer reported.
+optimizer's metrics policy reads. Both work through any client factory too
+(:func:`seed_fleet_through`, :func:`write_history`), which is how the tests seed moto
+in-process. :func:`read_live_state` reads back what the optimizer tunes, straight from the
+emulator's APIs, so a before/after comparison shows what AWS holds rather than what the
+optimizer reported (:mod:`ecs_optimizer_lab.readback` is the tests' exhaustive form).
 """
 
 from __future__ import annotations
@@ -331,24 +333,11 @@ def _service_request(request: Dict[str, Any], ids: Mapping[str, str], task_defs:
     return out
 
 
-def seed_fleet(
-    fleet: FleetSpec,
-    endpoint: str,
-    seed: int | str = DEFAULT_SEED,
-    outputs_dir: Optional[Path] = None,
-    concurrency: int = 8,
-    progress: Progress = _quiet,
-) -> SeedReport:
-    """Create ``fleet`` in the emulator at ``endpoint``; see :func:`seed_fleet_through`."""
-    pool = max(16, concurrency * 2)
-    return seed_fleet_through(
-        fleet,
-        lambda service: emulator_client(endpoint, fleet.region, service, pool),
-        seed,
-        outputs_dir,
-        concurrency,
-        progress,
-    )
+def seed_fleet(fleet: FleetSpec, endpoint: str, **options: Any) -> SeedReport:
+    """Create ``fleet`` in the emulator at ``endpoint``; ``options`` are
+    :func:`seed_fleet_through`'s (``seed``, ``outputs_dir``, ``concurrency``, ``progress``)."""
+    pool = max(16, int(options.get("concurrency", 8)) * 2)
+    return seed_fleet_through(fleet, lambda service: emulator_client(endpoint, fleet.region, service, pool), **options)
 
 
 def seed_fleet_through(
@@ -455,7 +444,14 @@ def seed_from_plan(
     progress: Progress = _quiet,
 ) -> SeedReport:
     """Create in the emulator the fleet ``plan_dir`` (``build/plan``) declares; see :func:`seed_fleet`."""
-    return seed_fleet(fleet_from_plan(plan_dir, image_count), endpoint, seed, outputs_dir, concurrency, progress)
+    return seed_fleet(
+        fleet_from_plan(plan_dir, image_count),
+        endpoint,
+        seed=seed,
+        outputs_dir=outputs_dir,
+        concurrency=concurrency,
+        progress=progress,
+    )
 
 
 # ----------------------------------------------------------------------------- history
@@ -533,20 +529,13 @@ def metric_data(
 
 
 def seed_history(
-    endpoint: str,
-    region: str,
-    cluster: str,
-    traces: Mapping[str, TraceSpec],
-    days: int = 14,
-    seed: int | str = DEFAULT_SEED,
-    now: Optional[dt.datetime] = None,
-    reservations: Optional[Mapping[str, Reservation]] = None,
-    concurrency: int = 8,
-    progress: Progress = _quiet,
+    endpoint: str, region: str, cluster: str, traces: Mapping[str, TraceSpec], **options: Any
 ) -> HistoryReport:
-    """Write the history to the emulator at ``endpoint``; see :func:`write_history`."""
-    client = emulator_client(endpoint, region, "cloudwatch", max(16, concurrency * 2))
-    return write_history(client, cluster, traces, days, seed, now, reservations, concurrency, progress)
+    """Write the history to the emulator at ``endpoint``; ``options`` are
+    :func:`write_history`'s (``days``, ``seed``, ``now``, ``reservations``, ``concurrency``,
+    ``progress``)."""
+    pool = max(16, int(options.get("concurrency", 8)) * 2)
+    return write_history(emulator_client(endpoint, region, "cloudwatch", pool), cluster, traces, **options)
 
 
 def write_history(
