@@ -13,7 +13,7 @@ from ecs_optimizer import cli as cli_mod
 from ecs_optimizer import cli_context
 from ecs_optimizer_lab.emulator_server import FAIL_DEPLOYMENTS_ENV
 from ecs_optimizer_lab.readback import read_state
-from helpers import FAST, mutating, write_json
+from helpers import FAST, ON_DEMAND_FLEET, mutating, write_json
 from plan_snapshots import FLEET
 
 FIXED = ["--policy", "fixed"]
@@ -264,6 +264,7 @@ def test_a_lock_release_error_still_prints_the_report(outputs_file, run_cli, cli
     assert "--force-unlock" in result.stderr
 
 
+@ON_DEMAND_FLEET  # on-demand, so that a non-critical service would move to Spot
 def test_discovery_treats_an_untagged_service_as_critical(outputs, run_cli, client, monkeypatch):
     ecs = client("ecs")
     arn = ecs.describe_services(cluster=FLEET.cluster_name, services=["processing-service-dev"])["services"][0][

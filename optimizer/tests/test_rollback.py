@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from ecs_optimizer_lab.readback import read_state
-from helpers import FAST, mutating
+from helpers import FAST, ON_DEMAND_FLEET, mutating
 from plan_snapshots import FLEET
 
 FIXED = ["--policy", "fixed"]
@@ -17,11 +17,18 @@ def _optimize(run_cli, outputs_file, journal, *extra):
     return result
 
 
+@ON_DEMAND_FLEET
 def test_rollback_restores_the_recorded_state_exactly(outputs_file, run_cli, client, tmp_path, contexts):
     before = read_state(client, FLEET)
     journal = tmp_path / "j.jsonl"
     _optimize(run_cli, outputs_file, journal)
-    assert read_state(client, FLEET) != before
+    optimized = read_state(client, FLEET)
+    processing = FLEET.service("processing-service")["serviceName"]
+    assert optimized != before  # the Spot share too: the strategy's restore is exercised
+    assert (
+        optimized["services"][processing]["capacityProviderStrategy"]
+        != before["services"][processing]["capacityProviderStrategy"]
+    )
     result = run_cli("rollback", "--journal", str(journal), *FAST, "--format", "json")
     assert result.exit_code == 0, result.stderr
     after = read_state(client, FLEET)

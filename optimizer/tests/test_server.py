@@ -43,7 +43,9 @@ def test_optimize_rollback_and_savings_against_a_moto_server(moto_server, tmp_pa
             clients[name] = session.client(name, endpoint_url=moto_server)
         return clients[name]
 
-    seed_fleet_through(FLEET, client, seed=SEED)  # no history: the metrics path is covered in-process
+    # before any Spot share, so the run moves the non-critical service to Spot over HTTP too;
+    # no history: the metrics path is covered in-process
+    seed_fleet_through(FLEET.on_demand(), client, seed=SEED)
     outputs = FLEET.exports("compute")
     out_file = tmp_path / "outputs.json"
     out_file.write_text(json.dumps(outputs))
@@ -74,7 +76,12 @@ def test_optimize_rollback_and_savings_against_a_moto_server(moto_server, tmp_pa
 
     after = read_state(client, FLEET)
     processing = after["services"]["processing-service-dev"]
-    assert processing["desiredCount"] <= 3 and processing["capacityProviderStrategy"]
+    assert processing["desiredCount"] <= 3
+    assert {i["capacityProvider"] for i in processing["capacityProviderStrategy"]} == {"FARGATE", "FARGATE_SPOT"}
+    assert (
+        before["services"]["processing-service-dev"]["capacityProviderStrategy"]
+        != processing["capacityProviderStrategy"]
+    )
     assert after["policies"]["frontend-dev"]["rules"][1]["selection"]["countNumber"] == 5
 
     again = _cli(["optimize", *common, *fast, "--format", "json"], tmp_path, env)

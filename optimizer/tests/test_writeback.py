@@ -458,6 +458,7 @@ def files(tmp_path: Path) -> Dict[str, Path]:
     }
 
 
+@ON_DEMAND_FLEET  # the Spot share is written back too
 def test_optimize_writes_journals_and_rollback_restores(outputs_file, run_cli, client, tmp_path) -> None:
     paths = files(tmp_path)
     pristine = {k: p.read_bytes() for k, p in paths.items()}
