@@ -309,9 +309,10 @@ class FleetSpec:
 
     def on_demand(self) -> "FleetSpec":
         """This fleet before any Spot share: every service placed by the cluster's default
-        capacity-provider strategy (on-demand), as a stack deployed with no Spot share would
-        place it. The plan itself runs its non-critical services on Spot already; this is the
-        case the optimizer's Spot lever works on."""
+        capacity-provider strategy (on demand), as services created outside the compute layer,
+        or deployed before it placed non-critical services on Spot, are. The plan itself runs
+        its non-critical services on Spot already; this is the case the optimizer's Spot lever
+        changes."""
         default = list((self.capacity_providers or {}).get("defaultCapacityProviderStrategy") or [])
         if not default:
             raise PlanError("the plan declares no default capacity-provider strategy to place services by")
@@ -372,7 +373,7 @@ class FleetSpec:
         """
         if count < 1:
             raise ValueError(f"count must be at least 1, got {count}")
-        suffix = str(self.compute_outputs["environmentSuffix"])
+        suffix = self.suffix
         templates = sorted(self.compute_outputs["services"])
         alarm_outputs = self.observability_outputs.get("alarms", {})
         task_defs, services, repos, targets, policies, alarms = [], [], [], [], [], []
