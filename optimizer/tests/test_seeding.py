@@ -43,6 +43,16 @@ def test_the_seeded_fleet_reads_back_as_the_plan_declares_it(outputs: Dict[str, 
     assert read_state(client, FLEET)["locks"] == [facts.lock_parameter(FLEET.cluster_name)]
 
 
+def test_the_seeded_alarms_are_the_observability_layers_own(outputs: Dict[str, Any], client: Callable[[str], Any]):
+    """Metric, statistic, period, evaluation periods and threshold as the stack declares them,
+    not values typed for the tests."""
+    fields = ("Namespace", "MetricName", "Statistic", "Period", "EvaluationPeriods", "DatapointsToAlarm", "Threshold")
+    live = {a["AlarmName"]: a for a in client("cloudwatch").describe_alarms()["MetricAlarms"]}
+    for request in FLEET.alarms:
+        alarm = live[request["AlarmName"]]
+        assert {f: alarm.get(f) for f in fields} == {f: request.get(f) for f in fields}, request["AlarmName"]
+
+
 def test_on_demand_places_every_service_by_the_cluster_default_and_changes_nothing_else():
     variant = FLEET.on_demand()
     default = FLEET.capacity_providers["defaultCapacityProviderStrategy"]
