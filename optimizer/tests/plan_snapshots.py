@@ -24,3 +24,6 @@ SEED = "tests"
 #: scaling policies, ECR repositories with lifecycle policies, and alarms, with each layer's
 #: exports. Read-only: ``FLEET.exports(layer)`` gives a copy to edit.
 FLEET: FleetSpec = fleet_from_plan(PLAN_DIR)
+
+#: Catalog name -> ECS service name, as the plan's fleet names them.
+SERVICE = FLEET.service_names

@@ -12,7 +12,7 @@ import pytest
 
 from ecs_optimizer_lab.readback import read_state
 from helpers import FAST, write_json
-from plan_snapshots import FLEET
+from plan_snapshots import FLEET, SERVICE
 
 FIXED = ["--policy", "fixed"]
 
@@ -139,7 +139,7 @@ def test_a_journal_of_another_place_is_refused(applied, run_cli, client, tmp_pat
     result = run_cli(*args, "--ignore-journal-target")
     assert result.exit_code == 0, result.stderr
     assert (
-        read_state(client, FLEET)["services"]["frontend-dev"]["desiredCount"]
+        read_state(client, FLEET)["services"][SERVICE["frontend"]]["desiredCount"]
         == FLEET.service("frontend")["desiredCount"]
     )
 

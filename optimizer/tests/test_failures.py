@@ -14,7 +14,7 @@ from ecs_optimizer import cli_context
 from ecs_optimizer_lab.emulator_server import FAIL_DEPLOYMENTS_ENV
 from ecs_optimizer_lab.readback import read_state
 from helpers import FAST, ON_DEMAND_FLEET, mutating, write_json
-from plan_snapshots import FLEET
+from plan_snapshots import FLEET, SERVICE
 
 FIXED = ["--policy", "fixed"]
 
@@ -71,12 +71,12 @@ def test_throttling_on_the_first_calls_still_succeeds(outputs_file, run_cli, cli
     assert flaky == {"sent": 1, "raised": 1}
     assert {s["status"] for s in json.loads(result.stdout)["services"]} == {"applied"}
     assert "ThrottlingException, retrying" in result.stderr
-    svc = client("ecs").describe_services(cluster=FLEET.cluster_name, services=["frontend-dev"])["services"][0]
+    svc = client("ecs").describe_services(cluster=FLEET.cluster_name, services=[SERVICE["frontend"]])["services"][0]
     assert svc["desiredCount"] == 2
 
 
 def test_failed_deployment_is_rolled_back_and_others_finish(outputs_file, run_cli, client, monkeypatch, tmp_path):
-    monkeypatch.setenv(FAIL_DEPLOYMENTS_ENV, "api-gateway-dev")
+    monkeypatch.setenv(FAIL_DEPLOYMENTS_ENV, SERVICE["api-gateway"])
     before = read_state(client, FLEET)
     journal = tmp_path / "j.jsonl"
     result = run_cli(
@@ -89,12 +89,13 @@ def test_failed_deployment_is_rolled_back_and_others_finish(outputs_file, run_cl
     assert "circuit breaker" in status["api-gateway"]["reason"]
     assert status["frontend"]["status"] == status["processing-service"]["status"] == "applied"
     after = read_state(client, FLEET)
-    name, target = "api-gateway-dev", f"service/{FLEET.cluster_name}/api-gateway-dev"
+    name, target = SERVICE["api-gateway"], FLEET.service("api-gateway")["scalableTargetResourceId"]
     assert after["services"][name] == before["services"][name]
     assert after["scalable"][target] == before["scalable"][target]  # later steps never ran
     assert after["policies"][name] == before["policies"][name]
-    assert after["alarms"]["cpu-high-api-gateway-dev"] == before["alarms"]["cpu-high-api-gateway-dev"]
-    assert after["services"]["frontend-dev"]["desiredCount"] == 2
+    cpu_high = FLEET.service_alarms("api-gateway")["cpuHigh"]["AlarmName"]
+    assert after["alarms"][cpu_high] == before["alarms"][cpu_high]
+    assert after["services"][SERVICE["frontend"]]["desiredCount"] == 2
     assert "partial failure: api-gateway rolled_back" in result.stderr
     # the savings count only what stayed applied
     api = next(s for s in data["savings"]["services"] if s["service"] == "api-gateway")
@@ -113,7 +114,7 @@ def test_a_failed_restore_counts_no_saving(outputs_file, run_cli, client, monkey
     def broken(self, step, notes=None):
         raise RestoreFailed("injected: the service could not be put back")
 
-    monkeypatch.setenv(FAIL_DEPLOYMENTS_ENV, "api-gateway-dev")
+    monkeypatch.setenv(FAIL_DEPLOYMENTS_ENV, SERVICE["api-gateway"])
     monkeypatch.setattr(Restorer, "_service", broken)
     result = run_cli("optimize", "--outputs", outputs_file, *FIXED, *FAST, "--format", "json")
     assert result.exit_code == 4, result.stderr
@@ -230,8 +231,8 @@ def test_targets_missing_in_aws_exit_3(outputs, tmp_path, run_cli, client):
     other["clusterName"] = "ecs-cluster-nope"
     result = run_cli("optimize", "--outputs", write_json(tmp_path / "p.json", other), "--dry-run", *FIXED)
     assert result.exit_code == 3 and "ecs-cluster-nope" in result.stderr
-    client("ecr").delete_lifecycle_policy(repositoryName="frontend-dev")  # a missing policy is fine
-    client("ecr").delete_repository(repositoryName="api-gateway-dev", force=True)
+    client("ecr").delete_lifecycle_policy(repositoryName=FLEET.repository("frontend").name)  # a missing policy is fine
+    client("ecr").delete_repository(repositoryName=FLEET.repository("api-gateway").name, force=True)
     result = run_cli("optimize", "--outputs", write_json(tmp_path / "q.json", outputs), "--dry-run", *FIXED)
     assert result.exit_code == 3 and "ECR repository api-gateway-dev" in result.stderr
 
@@ -267,7 +268,7 @@ def test_a_lock_release_error_still_prints_the_report(outputs_file, run_cli, cli
 @ON_DEMAND_FLEET  # on-demand, so that a non-critical service would move to Spot
 def test_discovery_treats_an_untagged_service_as_critical(outputs, run_cli, client, monkeypatch):
     ecs = client("ecs")
-    arn = ecs.describe_services(cluster=FLEET.cluster_name, services=["processing-service-dev"])["services"][0][
+    arn = ecs.describe_services(cluster=FLEET.cluster_name, services=[SERVICE["processing-service"]])["services"][0][
         "serviceArn"
     ]
     ecs.untag_resource(resourceArn=arn, tagKeys=["Critical"])

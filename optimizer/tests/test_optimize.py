@@ -142,9 +142,13 @@ def test_real_run_is_read_back_from_aws(outputs_file, run_cli, client, tmp_path)
 
 def test_new_revision_copies_every_other_field(outputs_file, run_cli, client):
     ecs = client("ecs")
-    old = ecs.describe_task_definition(taskDefinition="api-gateway-dev:1", include=["TAGS"])
+    old = ecs.describe_task_definition(
+        taskDefinition=FLEET.service("api-gateway")["taskDefinitionFamily"] + ":1", include=["TAGS"]
+    )
     assert run_cli("optimize", "--outputs", outputs_file, *FIXED, *FAST).exit_code == 0
-    new = ecs.describe_task_definition(taskDefinition="api-gateway-dev:2", include=["TAGS"])
+    new = ecs.describe_task_definition(
+        taskDefinition=FLEET.service("api-gateway")["taskDefinitionFamily"] + ":2", include=["TAGS"]
+    )
     # every tag is copied; the run's id is added, so a revision whose response was lost is found
     run_tag = [t for t in new["tags"] if t["key"] == "ecs-optimizer:run"]
     assert len(run_tag) == 1 and run_tag[0]["value"]
@@ -300,7 +304,7 @@ def test_journal_records_every_write_ahead_of_the_call(outputs_file, run_cli, tm
     assert fields[("service", "desiredCount")] == (3, 2)
     # the new revision's ARN is known only once AWS answered: the outcome carries it
     assert fields[("taskDefinition", "revision")][1] is None
-    assert ops[1]["after"]["revision"].endswith("processing-service-dev:2")
+    assert ops[1]["after"]["revision"].endswith(f"{FLEET.service('processing-service')['taskDefinitionFamily']}:2")
     on_demand = FLEET.on_demand().capacity_providers["defaultCapacityProviderStrategy"]
     assert fields[("service", "capacityProviderStrategy")][0] == on_demand
     # only the one service was touched

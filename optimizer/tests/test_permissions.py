@@ -24,7 +24,7 @@ def fleet() -> FleetSpec:
 
 def test_declared_actions_are_exactly_the_ones_used(outputs, history, run_cli, contexts, client, tmp_path, monkeypatch):
     # a repository without a policy: optimize creates one, rollback deletes it again
-    client("ecr").delete_lifecycle_policy(repositoryName="frontend-dev")
+    client("ecr").delete_lifecycle_policy(repositoryName=FLEET.repository("frontend").name)
     monkeypatch.setenv("ENVIRONMENT_SUFFIX", FLEET.suffix)  # discovery: ListServices too
     journal = tmp_path / "j.jsonl"
     assert run_cli("optimize", *FAST, "--lookback-days", str(history), "--journal", str(journal)).exit_code == 0

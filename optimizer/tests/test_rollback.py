@@ -6,7 +6,7 @@ import json
 
 from ecs_optimizer_lab.readback import read_state
 from helpers import FAST, ON_DEMAND_FLEET, mutating
-from plan_snapshots import FLEET
+from plan_snapshots import FLEET, SERVICE
 
 FIXED = ["--policy", "fixed"]
 
@@ -35,7 +35,9 @@ def test_rollback_restores_the_recorded_state_exactly(outputs_file, run_cli, cli
     # every service, target, policy, alarm and lock is back; the run's revisions are retired
     assert after == before  # services, targets, policies, alarms, active revisions, locks
     for name in FLEET.catalog:
-        retired = client("ecs").describe_task_definition(taskDefinition=f"{name}-dev:2")["taskDefinition"]
+        retired = client("ecs").describe_task_definition(
+            taskDefinition=f"{FLEET.service(name)['taskDefinitionFamily']}:2"
+        )["taskDefinition"]
         assert retired["status"] == "INACTIVE"
     data = json.loads(result.stdout)
     assert {s["service"]: s["status"] for s in data["services"]} == {n: "restored" for n in FLEET.catalog}
@@ -60,12 +62,15 @@ def test_rollback_leaves_a_desired_count_autoscaling_changed(outputs_file, run_c
     before = read_state(client, FLEET)
     journal = tmp_path / "j.jsonl"
     _optimize(run_cli, outputs_file, journal, "--service", "frontend")
-    client("ecs").update_service(cluster=FLEET.cluster_name, service="frontend-dev", desiredCount=5)
+    client("ecs").update_service(cluster=FLEET.cluster_name, service=SERVICE["frontend"], desiredCount=5)
     result = run_cli("rollback", "--journal", str(journal), *FAST, "--format", "json")
     assert result.exit_code == 0, result.stderr
     after = read_state(client, FLEET)
-    assert after["services"]["frontend-dev"]["desiredCount"] == 5
-    assert after["services"]["frontend-dev"]["taskDefinition"] == before["services"]["frontend-dev"]["taskDefinition"]
+    assert after["services"][SERVICE["frontend"]]["desiredCount"] == 5
+    assert (
+        after["services"][SERVICE["frontend"]]["taskDefinition"]
+        == before["services"][SERVICE["frontend"]]["taskDefinition"]
+    )
     assert after["scalable"] == before["scalable"]
     frontend = json.loads(result.stdout)["services"][0]
     assert frontend["status"] == "restored"
@@ -74,10 +79,10 @@ def test_rollback_leaves_a_desired_count_autoscaling_changed(outputs_file, run_c
     # where the count is still what the run set, it is restored as before
     journal2 = tmp_path / "j2.jsonl"
     _optimize(run_cli, outputs_file, journal2, "--service", "api-gateway")
-    assert read_state(client, FLEET)["services"]["api-gateway-dev"]["desiredCount"] == 2
+    assert read_state(client, FLEET)["services"][SERVICE["api-gateway"]]["desiredCount"] == 2
     assert run_cli("rollback", "--journal", str(journal2), *FAST).exit_code == 0
     assert (
-        read_state(client, FLEET)["services"]["api-gateway-dev"]["desiredCount"]
+        read_state(client, FLEET)["services"][SERVICE["api-gateway"]]["desiredCount"]
         == FLEET.service("api-gateway")["desiredCount"]
     )
 
@@ -102,8 +107,8 @@ def test_rollback_of_one_service_leaves_the_others(outputs_file, run_cli, client
     optimized = read_state(client, FLEET)
     assert run_cli("rollback", "--journal", str(journal), "--service", "frontend", *FAST).exit_code == 0
     after = read_state(client, FLEET)
-    assert after["services"]["frontend-dev"] == before["services"]["frontend-dev"]
-    assert after["services"]["api-gateway-dev"] == optimized["services"]["api-gateway-dev"]
+    assert after["services"][SERVICE["frontend"]] == before["services"][SERVICE["frontend"]]
+    assert after["services"][SERVICE["api-gateway"]] == optimized["services"][SERVICE["api-gateway"]]
 
 
 def test_malformed_journal_exits_2(aws, run_cli, tmp_path, contexts):

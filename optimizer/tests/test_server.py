@@ -16,7 +16,7 @@ import pytest
 from ecs_optimizer.report_schema import savings_errors
 from ecs_optimizer_lab.emulator import Emulator, seed_fleet_through
 from ecs_optimizer_lab.readback import read_state
-from plan_snapshots import FLEET, SEED
+from plan_snapshots import FLEET, SEED, SERVICE
 from test_savings_cli import without_time
 
 
@@ -75,14 +75,14 @@ def test_optimize_rollback_and_savings_against_a_moto_server(moto_server, tmp_pa
     assert [line for line in run.stderr.splitlines() if line] == lines
 
     after = read_state(client, FLEET)
-    processing = after["services"]["processing-service-dev"]
+    processing = after["services"][SERVICE["processing-service"]]
     assert processing["desiredCount"] <= 3
     assert {i["capacityProvider"] for i in processing["capacityProviderStrategy"]} == {"FARGATE", "FARGATE_SPOT"}
     assert (
-        before["services"]["processing-service-dev"]["capacityProviderStrategy"]
+        before["services"][SERVICE["processing-service"]]["capacityProviderStrategy"]
         != processing["capacityProviderStrategy"]
     )
-    assert after["policies"]["frontend-dev"]["rules"][1]["selection"]["countNumber"] == 5
+    assert after["policies"][FLEET.repository("frontend").name]["rules"][1]["selection"]["countNumber"] == 5
 
     again = _cli(["optimize", *common, *fast, "--format", "json"], tmp_path, env)
     assert again.returncode == 0, again.stderr

@@ -24,7 +24,7 @@ from ecs_optimizer.writeback.yaml_edit import edit_text
 from ecs_optimizer_lab.emulator_server import FAIL_DEPLOYMENTS_ENV
 from ecs_optimizer_lab.readback import read_state
 from helpers import FAST, ON_DEMAND_FLEET, mutating
-from plan_snapshots import FLEET
+from plan_snapshots import FLEET, SERVICE
 
 FIXED = ["--policy", "fixed"]
 
@@ -550,7 +550,7 @@ def test_dry_run_shows_the_keys_and_writes_nothing(outputs_file, run_cli, tmp_pa
 
 
 def test_rolled_back_services_are_not_written(outputs_file, run_cli, tmp_path, monkeypatch) -> None:
-    monkeypatch.setenv(FAIL_DEPLOYMENTS_ENV, "api-gateway-dev")
+    monkeypatch.setenv(FAIL_DEPLOYMENTS_ENV, SERVICE["api-gateway"])
     paths = files(tmp_path)
     result = run_cli(
         "optimize",
