@@ -9,9 +9,11 @@ The child also exits on its own when this process dies, since it watches its std
 :mod:`ecs_optimizer_lab.fleet`): cluster and capacity providers, task definitions, services,
 ECR repositories with images and lifecycle policies, scalable targets and scaling policies,
 and every metric alarm. :func:`seed_history` writes the CloudWatch utilization the
-optimizer's metrics policy reads. :func:`read_live_state` reads back what the optimizer
-tunes, straight from the emulator's APIs, so a before/after comparison shows what AWS holds
-rather than what the optimizer reported.
+optimizer's metrics policy reads. Both work through any client factory too
+(:func:`seed_fleet_through`, :func:`write_history`), which is how the tests seed moto
+in-process. :func:`read_live_state` reads back what the optimizer tunes, straight from the
+emulator's APIs, so a before/after comparison shows what AWS holds rather than what the
+optimizer reported (:mod:`ecs_optimizer_lab.readback` is the tests' exhaustive form).
 """
 
 from __future__ import annotations
@@ -40,8 +42,8 @@ from ecs_optimizer.aws import chunks
 from ecs_optimizer.model import CapacityStrategy
 from ecs_optimizer.targets import pattern_alarms
 
-from .fleet import FleetSpec, fleet_from_plan
-from .synthetic import TraceSpec, generate_trace, history_start, repository_images
+from .fleet import FleetSpec, RepositorySpec, fleet_from_plan
+from .synthetic import SyntheticImage, TraceSpec, generate_trace, history_start, repository_images
 
 #: The emulator only ever listens on the loopback interface.
 HOST = "127.0.0.1"
@@ -265,9 +267,13 @@ class SeedReport:
     fleet: Optional[FleetSpec] = None
 
 
+#: A boto3 client by service name (``"ecs"``, ``"ecr"``, ...), for the emulator server or for
+#: moto in-process.
+ClientFactory = Callable[[str], Any]
+
+
 class _Clients:
-    def __init__(self, endpoint: str, region: str, pool: int) -> None:
-        make = lambda s: emulator_client(endpoint, region, s, pool)  # noqa: E731
+    def __init__(self, make: ClientFactory) -> None:
         self.ecs = make("ecs")
         self.ecr = make("ecr")
         self.aas = make("application-autoscaling")
@@ -327,21 +333,30 @@ def _service_request(request: Dict[str, Any], ids: Mapping[str, str], task_defs:
     return out
 
 
-def seed_fleet(
+def seed_fleet(fleet: FleetSpec, endpoint: str, **options: Any) -> SeedReport:
+    """Create ``fleet`` in the emulator at ``endpoint``; ``options`` are
+    :func:`seed_fleet_through`'s (``seed``, ``outputs_dir``, ``concurrency``, ``progress``)."""
+    pool = max(16, int(options.get("concurrency", 8)) * 2)
+    return seed_fleet_through(fleet, lambda service: emulator_client(endpoint, fleet.region, service, pool), **options)
+
+
+def seed_fleet_through(
     fleet: FleetSpec,
-    endpoint: str,
+    client: ClientFactory,
     seed: int | str = DEFAULT_SEED,
     outputs_dir: Optional[Path] = None,
     concurrency: int = 8,
     progress: Progress = _quiet,
 ) -> SeedReport:
-    """Create ``fleet`` in the emulator at ``endpoint``; images are generated from ``seed``.
+    """Create ``fleet`` through ``client`` (the emulator server's clients, or moto's
+    in-process ones under ``mock_aws``); images are generated from ``seed``
+    (:func:`fleet_images` lists them).
 
     With ``outputs_dir``, each layer's exports are written there as ``<layer>.json``, the
     files the optimizer takes as ``--outputs``, ``--observability-outputs`` and
     ``--network-outputs``.
     """
-    clients = _Clients(endpoint, fleet.region, pool=max(16, concurrency * 2))
+    clients = _Clients(client)
     report = SeedReport(cluster=fleet.cluster_name, fleet=fleet)
     clients.ecs.create_cluster(**fleet.cluster)
     if fleet.capacity_providers:
@@ -373,7 +388,7 @@ def seed_fleet(
         clients.ecr.create_repository(**spec.create)
         if spec.lifecycle_policy is not None:
             clients.ecr.put_lifecycle_policy(repositoryName=spec.name, lifecyclePolicyText=spec.lifecycle_policy)
-        images = repository_images(spec.name, spec.image_count, seed)
+        images = fleet_images(spec, seed)
         for image in images:
             clients.ecr.put_image(
                 repositoryName=spec.name,
@@ -395,6 +410,11 @@ def seed_fleet(
     if outputs_dir is not None:
         report.outputs = write_outputs(fleet, outputs_dir)
     return report
+
+
+def fleet_images(repository: RepositorySpec, seed: int | str = DEFAULT_SEED) -> List[SyntheticImage]:
+    """The images seeding pushes to ``repository``, oldest first (tagged, with known sizes)."""
+    return repository_images(repository.name, repository.image_count, seed)
 
 
 def write_outputs(fleet: FleetSpec, outputs_dir: Path) -> Dict[str, Path]:
@@ -424,7 +444,14 @@ def seed_from_plan(
     progress: Progress = _quiet,
 ) -> SeedReport:
     """Create in the emulator the fleet ``plan_dir`` (``build/plan``) declares; see :func:`seed_fleet`."""
-    return seed_fleet(fleet_from_plan(plan_dir, image_count), endpoint, seed, outputs_dir, concurrency, progress)
+    return seed_fleet(
+        fleet_from_plan(plan_dir, image_count),
+        endpoint,
+        seed=seed,
+        outputs_dir=outputs_dir,
+        concurrency=concurrency,
+        progress=progress,
+    )
 
 
 # ----------------------------------------------------------------------------- history
@@ -502,8 +529,17 @@ def metric_data(
 
 
 def seed_history(
-    endpoint: str,
-    region: str,
+    endpoint: str, region: str, cluster: str, traces: Mapping[str, TraceSpec], **options: Any
+) -> HistoryReport:
+    """Write the history to the emulator at ``endpoint``; ``options`` are
+    :func:`write_history`'s (``days``, ``seed``, ``now``, ``reservations``, ``concurrency``,
+    ``progress``)."""
+    pool = max(16, int(options.get("concurrency", 8)) * 2)
+    return write_history(emulator_client(endpoint, region, "cloudwatch", pool), cluster, traces, **options)
+
+
+def write_history(
+    client: Any,
     cluster: str,
     traces: Mapping[str, TraceSpec],
     days: int = 14,
@@ -513,7 +549,8 @@ def seed_history(
     concurrency: int = 8,
     progress: Progress = _quiet,
 ) -> HistoryReport:
-    """Write ``days`` of hourly utilization per service, ending at the last full hour.
+    """Write ``days`` of hourly utilization per service through the CloudWatch ``client``,
+    ending at the last full hour.
 
     ``traces`` maps each ECS service name to the shape of its load. ``reservations`` (ECS
     service name -> what it reserved over those days) adds the Container Insights series,
@@ -522,7 +559,6 @@ def seed_history(
     window ends too, so it sees all of it.
     """
     start = history_start(days, now)
-    client = emulator_client(endpoint, region, "cloudwatch", max(16, concurrency * 2))
     by_namespace: Dict[str, List[Dict[str, Any]]] = {}
     hours = 0
     for service_name in sorted(traces):

@@ -245,6 +245,123 @@ class FleetSpec:
         """Catalog name -> ECS service name, from the compute outputs."""
         return {k: v["serviceName"] for k, v in self.compute_outputs.get("services", {}).items()}
 
+    # -- what the compute outputs say, for tests and reports that name the fleet's parts
+
+    @property
+    def suffix(self) -> str:
+        """The environment suffix every resource name ends with."""
+        return str(self.compute_outputs["environmentSuffix"])
+
+    @property
+    def account(self) -> str:
+        """The account the plan's ARNs name."""
+        return str(self.compute_outputs["clusterArn"]).split(":")[4]
+
+    @property
+    def catalog(self) -> Tuple[str, ...]:
+        """The catalog's service names, sorted (the order the optimizer reports them in)."""
+        return tuple(sorted(self.compute_outputs.get("services", {})))
+
+    def service(self, name: str) -> Mapping[str, Any]:
+        """One catalog service's entry of the compute outputs (sizes, counts, names)."""
+        return self.compute_outputs["services"][name]
+
+    def exports(self, layer: str) -> Dict[str, Any]:
+        """A deep copy of one layer's exports, safe to edit (``compute``, ``observability``,
+        ``network`` or ``registry``)."""
+        return copy.deepcopy(getattr(self, f"{layer}_outputs"))
+
+    def task_definition(self, name: str) -> Dict[str, Any]:
+        """The RegisterTaskDefinition request of a catalog service."""
+        family = self.service(name)["taskDefinitionFamily"]
+        return next(t for t in self.task_definitions if t["family"] == family)
+
+    def service_request(self, name: str) -> Dict[str, Any]:
+        """The CreateService request of a catalog service."""
+        service_name = self.service(name)["serviceName"]
+        return next(s for s in self.services if s["serviceName"] == service_name)
+
+    def repository(self, name: str) -> RepositorySpec:
+        """The ECR repository of a catalog service."""
+        repository = self.service(name)["repositoryName"]
+        return next(r for r in self.repositories if r.name == repository)
+
+    def scaling_targets(self, name: str) -> Dict[str, float]:
+        """A catalog service's target-tracking policies: predefined metric -> target value."""
+        resource = self.service(name)["scalableTargetResourceId"]
+        return {
+            p["TargetTrackingScalingPolicyConfiguration"]["PredefinedMetricSpecification"][
+                "PredefinedMetricType"
+            ]: float(p["TargetTrackingScalingPolicyConfiguration"]["TargetValue"])
+            for p in self.scaling_policies
+            if p["ResourceId"] == resource and p.get("PolicyType") == "TargetTrackingScaling"
+        }
+
+    def alarm(self, alarm_name: str) -> Dict[str, Any]:
+        """The PutMetricAlarm request of one alarm, by name."""
+        return next(a for a in self.alarms if a["AlarmName"] == alarm_name)
+
+    def service_alarms(self, name: str) -> Dict[str, Dict[str, Any]]:
+        """A catalog service's alarms as the observability outputs declare them: kind
+        (``cpuHigh``, ``memoryHigh``, ...) -> PutMetricAlarm request."""
+        declared = self.observability_outputs.get("alarms", {}).get(name, {})
+        return {kind: self.alarm(ref["name"]) for kind, ref in declared.items() if ref}
+
+    def on_demand(self) -> "FleetSpec":
+        """This fleet before any Spot share: every service placed by the cluster's default
+        capacity-provider strategy (on demand), as services created outside the compute layer,
+        or deployed before it placed non-critical services on Spot, are. The plan itself runs
+        its non-critical services on Spot already; this is the case the optimizer's Spot lever
+        changes."""
+        default = list((self.capacity_providers or {}).get("defaultCapacityProviderStrategy") or [])
+        if not default:
+            raise PlanError("the plan declares no default capacity-provider strategy to place services by")
+        services = tuple({**s, "capacityProviderStrategy": copy.deepcopy(default)} for s in self.services)
+        return replace(self, services=services)
+
+    def in_account(self, account: str) -> "FleetSpec":
+        """This fleet deployed in another account: the plan's account id replaced in every
+        ARN, URL and name. For organization-wide runs over several accounts."""
+        rename = functools.partial(_rename, old=self.account, new=account)
+
+        def each(requests: Sequence[Mapping[str, Any]]) -> Tuple[Dict[str, Any], ...]:
+            return tuple(rename(r) for r in requests)
+
+        return replace(
+            self,
+            cluster=rename(self.cluster),
+            capacity_providers=rename(self.capacity_providers) if self.capacity_providers else None,
+            task_definitions=each(self.task_definitions),
+            services=each(self.services),
+            repositories=tuple(replace(r, create=rename(r.create)) for r in self.repositories),
+            scalable_targets=each(self.scalable_targets),
+            scaling_policies=each(self.scaling_policies),
+            alarms=each(self.alarms),
+            compute_outputs=rename(self.compute_outputs),
+            observability_outputs=rename(self.observability_outputs),
+            network_outputs=rename(self.network_outputs),
+            registry_outputs=rename(self.registry_outputs),
+        )
+
+    def running_repository_images(self, tag: str = "latest") -> "FleetSpec":
+        """This fleet with each service's container running ``<its repository's URL>:<tag>``
+        (the registry layer's exports): the plan declares a public placeholder image until a
+        release sets the service's own. The case of the Graviton lever, which reads each
+        image's manifest from the account's ECR."""
+        repositories = self.registry_outputs.get("repositories", {})
+        families = {spec["taskDefinitionFamily"]: name for name, spec in self.compute_outputs["services"].items()}
+        task_definitions = []
+        for request in self.task_definitions:
+            name = families.get(request["family"])
+            if name in repositories:
+                image = f"{repositories[name]['url']}:{tag}"
+                containers = [
+                    {**c, "image": image} if c["name"] == name else c for c in request["containerDefinitions"]
+                ]
+                request = {**request, "containerDefinitions": containers}
+            task_definitions.append(request)
+        return replace(self, task_definitions=tuple(task_definitions))
+
     def scaled(self, count: int) -> "FleetSpec":
         """A fleet of ``count`` services cloned round-robin from this one's services.
 
@@ -256,7 +373,7 @@ class FleetSpec:
         """
         if count < 1:
             raise ValueError(f"count must be at least 1, got {count}")
-        suffix = str(self.compute_outputs["environmentSuffix"])
+        suffix = self.suffix
         templates = sorted(self.compute_outputs["services"])
         alarm_outputs = self.observability_outputs.get("alarms", {})
         task_defs, services, repos, targets, policies, alarms = [], [], [], [], [], []

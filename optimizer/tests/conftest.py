@@ -1,5 +1,6 @@
-"""Fixtures: an isolated AWS environment (moto, in-process), the seeded fleet, and a CLI runner
-that exposes the call recorder of every AWS context the CLI opened."""
+"""Fixtures: an isolated AWS environment (moto, in-process), the fleet the dev plan declares
+seeded into it through the lab, its utilization history, and a CLI runner that exposes the
+call recorder of every AWS context the CLI opened."""
 
 from __future__ import annotations
 
@@ -14,13 +15,16 @@ from moto import mock_aws  # imported before any boto3 session exists, so moto c
 import boto3
 from click.testing import CliRunner, Result
 
-import fleet
 from ecs_optimizer import aws as aws_mod
 from ecs_optimizer import cli as cli_mod
 from ecs_optimizer import cli_context
 from ecs_optimizer.report_schema import org_errors, savings_errors, step_errors
+from ecs_optimizer_lab.emulator import fleet_reservations, seed_fleet_through, write_history
 from ecs_optimizer_lab.emulator_server import FAIL_DEPLOYMENTS_ENV, apply_fidelity_patches
+from ecs_optimizer_lab.fleet import FleetSpec
+from ecs_optimizer_lab.synthetic import fleet_traces
 from helpers import write_json
+from plan_snapshots import FLEET, SEED
 
 
 @pytest.fixture(autouse=True)
@@ -31,7 +35,7 @@ def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", fleet.REGION)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", FLEET.region)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
@@ -52,7 +56,7 @@ def aws(aws_env: Path):
 
 @pytest.fixture
 def session(aws: None) -> boto3.Session:
-    return boto3.Session(region_name=fleet.REGION)
+    return boto3.Session(region_name=FLEET.region)
 
 
 @pytest.fixture
@@ -68,19 +72,35 @@ def client(session: boto3.Session) -> Callable[[str], Any]:
 
 
 @pytest.fixture
-def outputs(client: Callable[[str], Any]) -> Dict[str, Any]:
-    """The seeded fleet's compute outputs (no CloudWatch history: see ``history``)."""
-    data = fleet.seed_fleet(client, history_days=0)
-    fleet.stagger_pushes_in_process()
-    return data
+def fleet() -> FleetSpec:
+    """The fleet ``outputs`` seeds: the dev plan's. A test seeds a documented variant by
+    parametrizing it directly, e.g. ``@pytest.mark.parametrize("fleet", [FLEET.on_demand()])``."""
+    return FLEET
 
 
 @pytest.fixture
-def history(outputs: Dict[str, Any], client: Callable[[str], Any]) -> int:
-    """Seven days of hourly utilization: just enough for the metrics policy. Tests pass
-    ``--lookback-days 7`` with it, since moto's GetMetricData scans every period."""
+def outputs(client: Callable[[str], Any], fleet: FleetSpec) -> Dict[str, Any]:
+    """The fleet, seeded; its compute outputs (no CloudWatch history: see ``history``)."""
+    seed_fleet_through(fleet, client, seed=SEED, concurrency=1)
+    return fleet.exports("compute")
+
+
+@pytest.fixture
+def history(outputs: Dict[str, Any], client: Callable[[str], Any], fleet: FleetSpec) -> int:
+    """Seven days of hourly utilization, one synthetic trace per service (lightly used, as a
+    first run finds a fleet), with the Container Insights reservations: just enough for the
+    metrics policy. Tests pass ``--lookback-days 7`` with it."""
     days = 7
-    fleet.seed_history(client("cloudwatch"), days)
+    traces = fleet_traces(sorted(fleet.service_names.values()), SEED)
+    write_history(
+        client("cloudwatch"),
+        fleet.cluster_name,
+        traces,
+        days,
+        SEED,
+        reservations=fleet_reservations(fleet),
+        concurrency=1,
+    )
     return days
 
 

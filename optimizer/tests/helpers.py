@@ -6,10 +6,17 @@ import json
 from pathlib import Path
 from typing import Any, Dict, List
 
+import pytest
+
 from ecs_optimizer import aws as aws_mod
+from plan_snapshots import FLEET
 
 #: Fast waits for the patched moto (deployments settle at once).
 FAST = ["--wait-timeout", "5", "--poll-interval", "0.01"]
+
+#: Seed the plan's fleet as it was before any Spot share (the case the Spot lever changes;
+#: the plan runs its non-critical services on Spot already).
+ON_DEMAND_FLEET = pytest.mark.parametrize("fleet", [FLEET.on_demand()], ids=["on-demand"])
 
 
 def write_json(path: Path, data: Any) -> str:

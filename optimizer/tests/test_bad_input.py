@@ -10,8 +10,9 @@ from typing import Any, Callable, Dict, List
 
 import pytest
 
-import fleet
+from ecs_optimizer_lab.readback import read_state
 from helpers import FAST, write_json
+from plan_snapshots import FLEET, SERVICE
 
 FIXED = ["--policy", "fixed"]
 
@@ -25,7 +26,7 @@ def applied(outputs_file: str, run_cli: Callable, client: Callable, tmp_path: Pa
     return {
         "journal": journal,
         "lines": [json.loads(x) for x in journal.read_text().splitlines()],
-        "state": fleet.read_state(client),
+        "state": read_state(client, FLEET),
     }
 
 
@@ -57,18 +58,18 @@ def _first_intent(lines: List[Dict[str, Any]], operation: str) -> Dict[str, Any]
     ids=["poll-interval-0", "endpoint-unclosed-ipv6", "endpoint-ftp", "endpoint-no-scheme", "endpoint-bad-port"],
 )
 def test_bad_options_exit_2_at_once_and_change_nothing(outputs_file, run_cli, client, args, message):
-    before = fleet.read_state(client)
+    before = read_state(client, FLEET)
     started = time.monotonic()
     result = run_cli("optimize", "--outputs", outputs_file, *FIXED, *args)
     assert result.exit_code == 2, result.stderr
     assert message in result.stderr
     assert time.monotonic() - started < 5  # refused up front, not after retries
-    assert fleet.read_state(client) == before
+    assert read_state(client, FLEET) == before
 
 
 @pytest.mark.parametrize("content", [b"\xff\xfe{\x00}", b'{"a": "caf\xe9"}'], ids=["utf16-bom", "latin1"])
 def test_non_utf8_files_exit_2(outputs, run_cli, client, tmp_path, content):
-    before = fleet.read_state(client)
+    before = read_state(client, FLEET)
     path = tmp_path / "outputs.json"
     path.write_bytes(content)
     result = run_cli("optimize", "--outputs", str(path), *FIXED)
@@ -78,29 +79,29 @@ def test_non_utf8_files_exit_2(outputs, run_cli, client, tmp_path, content):
     journal.write_bytes(content)
     result = run_cli("rollback", "--journal", str(journal))
     assert result.exit_code == 2 and "not UTF-8" in _one_line_error(result.stderr)
-    assert fleet.read_state(client) == before
+    assert read_state(client, FLEET) == before
 
 
 def test_deeply_nested_json_exits_2(outputs, run_cli, client, tmp_path):
-    before = fleet.read_state(client)
+    before = read_state(client, FLEET)
     deep = "[" * 100_000 + "]" * 100_000
     path = tmp_path / "outputs.json"
     path.write_text(deep)
     result = run_cli("optimize", "--outputs", str(path), *FIXED)
     assert result.exit_code == 2 and "nested too deeply" in _one_line_error(result.stderr)
     journal = tmp_path / "j.jsonl"
-    journal.write_text(json.dumps({"kind": "run", "cluster": fleet.CLUSTER}) + "\n" + deep + "\n")
+    journal.write_text(json.dumps({"kind": "run", "cluster": FLEET.cluster_name}) + "\n" + deep + "\n")
     result = run_cli("rollback", "--journal", str(journal))
     assert result.exit_code == 2 and "nested too deeply" in _one_line_error(result.stderr)
-    assert fleet.read_state(client) == before
+    assert read_state(client, FLEET) == before
 
 
 def test_bad_max_attempts_exits_2(outputs_file, run_cli, client, monkeypatch):
-    before = fleet.read_state(client)
+    before = read_state(client, FLEET)
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "many")
     result = run_cli("optimize", "--outputs", outputs_file, *FIXED)
     assert result.exit_code == 2 and "AWS_MAX_ATTEMPTS" in _one_line_error(result.stderr)
-    assert fleet.read_state(client) == before
+    assert read_state(client, FLEET) == before
 
 
 def test_a_wrong_typed_value_anywhere_restores_nothing(applied, run_cli, client, tmp_path):
@@ -112,7 +113,7 @@ def test_a_wrong_typed_value_anywhere_restores_nothing(applied, run_cli, client,
     result = run_cli("rollback", "--journal", _write_lines(tmp_path / "bad.jsonl", lines), *FAST)
     assert result.exit_code == 2
     assert "threshold before must be a number" in _one_line_error(result.stderr)
-    assert fleet.read_state(client) == applied["state"]
+    assert read_state(client, FLEET) == applied["state"]
 
 
 @pytest.mark.parametrize(
@@ -129,26 +130,29 @@ def test_a_journal_of_another_place_is_refused(applied, run_cli, client, tmp_pat
     lines[0] = {**lines[0], **header_change}
     args = ["rollback", "--journal", _write_lines(tmp_path / "other.jsonl", lines), *FAST]
     if "region" in header_change:
-        args += ["--region", fleet.REGION]  # the journal names eu-west-1; this rollback targets us-east-1
+        args += ["--region", FLEET.region]  # the journal names eu-west-1; this rollback targets us-east-1
     result = run_cli(*args)
     assert result.exit_code == 2, result.stderr
     assert f"journal's {words}" in _one_line_error(result.stderr)
-    assert fleet.read_state(client) == applied["state"]
+    assert read_state(client, FLEET) == applied["state"]
     # told to, it restores
     result = run_cli(*args, "--ignore-journal-target")
     assert result.exit_code == 0, result.stderr
-    assert fleet.read_state(client)["services"]["frontend-dev"]["desiredCount"] == 3
+    assert (
+        read_state(client, FLEET)["services"][SERVICE["frontend"]]["desiredCount"]
+        == FLEET.service("frontend")["desiredCount"]
+    )
 
 
 def test_rollback_refuses_outputs_of_another_environment(applied, run_cli, client, tmp_path):
-    other = fleet.compute_outputs()
+    other = FLEET.exports("compute")
     other.update(environmentSuffix="qa", clusterName="ecs-cluster-qa")
     result = run_cli(
         "rollback", "--journal", str(applied["journal"]), "--outputs", write_json(tmp_path / "qa.json", other), *FAST
     )
     assert result.exit_code == 2, result.stderr
     assert "journal's cluster is ecs-cluster-dev" in _one_line_error(result.stderr)
-    assert fleet.read_state(client) == applied["state"]
+    assert read_state(client, FLEET) == applied["state"]
 
 
 def test_a_journal_whose_cluster_is_not_here_touches_nothing(applied, run_cli, client, tmp_path):
@@ -164,7 +168,7 @@ def test_a_journal_whose_cluster_is_not_here_touches_nothing(applied, run_cli, c
     assert result.exit_code == 3, result.stderr
     assert "ecs-cluster-elsewhere" in _one_line_error(result.stderr)
     # the same-named alarms and ECR policies were not rewritten either
-    assert fleet.read_state(client) == applied["state"]
+    assert read_state(client, FLEET) == applied["state"]
 
 
 def test_an_intent_without_outcome_is_restored_when_it_was_applied(applied, run_cli, client, tmp_path):
@@ -175,7 +179,7 @@ def test_an_intent_without_outcome_is_restored_when_it_was_applied(applied, run_
     cut = [line for line in cut if not (line["kind"] == "intent" and line["op"] > intent["op"])]
     result = run_cli("rollback", "--journal", _write_lines(tmp_path / "killed.jsonl", cut), *FAST)
     assert result.exit_code == 0, result.stderr
-    state = fleet.read_state(client)
+    state = read_state(client, FLEET)
     service = intent["changes"][0]["target"]["serviceName"]
     assert state["services"][service]["desiredCount"] == 3
     assert state["services"][service]["taskDefinition"].endswith(":1")
@@ -190,4 +194,4 @@ def test_a_read_only_journal_is_refused_before_any_write(applied, run_cli, clien
     monkeypatch.setattr(cli_mod.os, "access", lambda p, mode: False if str(p) == journal else real_access(p, mode))
     result = run_cli("rollback", "--journal", journal, *FAST)
     assert result.exit_code == 2 and "not writable" in _one_line_error(result.stderr)
-    assert fleet.read_state(client) == applied["state"]
+    assert read_state(client, FLEET) == applied["state"]

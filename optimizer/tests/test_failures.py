@@ -9,11 +9,12 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 
-import fleet
 from ecs_optimizer import cli as cli_mod
 from ecs_optimizer import cli_context
 from ecs_optimizer_lab.emulator_server import FAIL_DEPLOYMENTS_ENV
-from helpers import FAST, mutating, write_json
+from ecs_optimizer_lab.readback import read_state
+from helpers import FAST, ON_DEMAND_FLEET, mutating, write_json
+from plan_snapshots import FLEET, SERVICE
 
 FIXED = ["--policy", "fixed"]
 
@@ -70,13 +71,13 @@ def test_throttling_on_the_first_calls_still_succeeds(outputs_file, run_cli, cli
     assert flaky == {"sent": 1, "raised": 1}
     assert {s["status"] for s in json.loads(result.stdout)["services"]} == {"applied"}
     assert "ThrottlingException, retrying" in result.stderr
-    svc = client("ecs").describe_services(cluster=fleet.CLUSTER, services=["frontend-dev"])["services"][0]
+    svc = client("ecs").describe_services(cluster=FLEET.cluster_name, services=[SERVICE["frontend"]])["services"][0]
     assert svc["desiredCount"] == 2
 
 
 def test_failed_deployment_is_rolled_back_and_others_finish(outputs_file, run_cli, client, monkeypatch, tmp_path):
-    monkeypatch.setenv(FAIL_DEPLOYMENTS_ENV, "api-gateway-dev")
-    before = fleet.read_state(client)
+    monkeypatch.setenv(FAIL_DEPLOYMENTS_ENV, SERVICE["api-gateway"])
+    before = read_state(client, FLEET)
     journal = tmp_path / "j.jsonl"
     result = run_cli(
         "optimize", "--outputs", outputs_file, *FIXED, *FAST, "--format", "json", "--journal", str(journal)
@@ -87,13 +88,14 @@ def test_failed_deployment_is_rolled_back_and_others_finish(outputs_file, run_cl
     assert status["api-gateway"]["status"] == "rolled_back"
     assert "circuit breaker" in status["api-gateway"]["reason"]
     assert status["frontend"]["status"] == status["processing-service"]["status"] == "applied"
-    after = fleet.read_state(client)
-    name, target = "api-gateway-dev", f"service/{fleet.CLUSTER}/api-gateway-dev"
+    after = read_state(client, FLEET)
+    name, target = SERVICE["api-gateway"], FLEET.service("api-gateway")["scalableTargetResourceId"]
     assert after["services"][name] == before["services"][name]
     assert after["scalable"][target] == before["scalable"][target]  # later steps never ran
     assert after["policies"][name] == before["policies"][name]
-    assert after["alarms"]["cpu-high-api-gateway-dev"] == before["alarms"]["cpu-high-api-gateway-dev"]
-    assert after["services"]["frontend-dev"]["desiredCount"] == 2
+    cpu_high = FLEET.service_alarms("api-gateway")["cpuHigh"]["AlarmName"]
+    assert after["alarms"][cpu_high] == before["alarms"][cpu_high]
+    assert after["services"][SERVICE["frontend"]]["desiredCount"] == 2
     assert "partial failure: api-gateway rolled_back" in result.stderr
     # the savings count only what stayed applied
     api = next(s for s in data["savings"]["services"] if s["service"] == "api-gateway")
@@ -101,7 +103,7 @@ def test_failed_deployment_is_rolled_back_and_others_finish(outputs_file, run_cl
     # a later rollback of the journal restores the rest and leaves api-gateway as it is
     monkeypatch.delenv(FAIL_DEPLOYMENTS_ENV)
     assert run_cli("rollback", "--journal", str(journal), *FAST).exit_code == 0
-    assert fleet.read_state(client) == before
+    assert read_state(client, FLEET) == before
 
 
 def test_a_failed_restore_counts_no_saving(outputs_file, run_cli, client, monkeypatch):
@@ -113,7 +115,7 @@ def test_a_failed_restore_counts_no_saving(outputs_file, run_cli, client, monkey
     def broken(self, restorer, step, notes):
         raise RestoreFailed("injected: the service could not be put back")
 
-    monkeypatch.setenv(FAIL_DEPLOYMENTS_ENV, "api-gateway-dev")
+    monkeypatch.setenv(FAIL_DEPLOYMENTS_ENV, SERVICE["api-gateway"])
     monkeypatch.setattr(ServiceUpdate, "restore", broken)
     result = run_cli("optimize", "--outputs", outputs_file, *FIXED, *FAST, "--format", "json")
     assert result.exit_code == 4, result.stderr
@@ -128,21 +130,21 @@ def test_a_failed_restore_counts_no_saving(outputs_file, run_cli, client, monkey
 def test_lock_held_exits_5_and_force_unlock_clears_it(outputs_file, run_cli, client, contexts):
     ssm = client("ssm")
     owner = {"host": "ci-runner-7", "pid": 4242, "user": "deploy", "time": "2026-01-01T00:00:00.000Z"}
-    ssm.put_parameter(Name=f"/ecs-optimizer/lock/{fleet.CLUSTER}", Value=json.dumps(owner), Type="String")
-    before = fleet.read_state(client)
+    ssm.put_parameter(Name=f"/ecs-optimizer/lock/{FLEET.cluster_name}", Value=json.dumps(owner), Type="String")
+    before = read_state(client, FLEET)
     result = run_cli("optimize", "--outputs", outputs_file, *FIXED, *FAST)
     assert result.exit_code == 5
     assert "deploy@ci-runner-7 pid 4242 since 2026-01-01T00:00:00.000Z" in result.stderr
     assert "--force-unlock" in result.stderr
-    assert fleet.read_state(client) == before
+    assert read_state(client, FLEET) == before
     assert set(mutating(contexts)) == {"ssm:PutParameter"}  # only the refused lock attempt
     result = run_cli("optimize", "--outputs", outputs_file, *FIXED, *FAST, "--force-unlock")
     assert result.exit_code == 0, result.stderr
-    assert fleet.read_state(client)["locks"] == []
+    assert read_state(client, FLEET)["locks"] == []
 
 
 def test_dry_run_takes_no_lock(outputs_file, run_cli, client):
-    client("ssm").put_parameter(Name=f"/ecs-optimizer/lock/{fleet.CLUSTER}", Value="{}", Type="String")
+    client("ssm").put_parameter(Name=f"/ecs-optimizer/lock/{FLEET.cluster_name}", Value="{}", Type="String")
     assert run_cli("optimize", "--outputs", outputs_file, "--dry-run", *FIXED).exit_code == 0
 
 
@@ -169,7 +171,7 @@ def _bad_outputs(outputs: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def test_every_bad_input_exits_2_with_nothing_changed(outputs, outputs_file, run_cli, client, tmp_path, contexts):
-    before = fleet.read_state(client)
+    before = read_state(client, FLEET)
     cases: List[tuple] = []
     for label, (data, message) in _bad_outputs(outputs).items():
         cases.append((label, ["--outputs", write_json(tmp_path / f"{label.replace('/', '-')}.json", data)], message))
@@ -198,7 +200,7 @@ def test_every_bad_input_exits_2_with_nothing_changed(outputs, outputs_file, run
         assert message in result.stderr, (label, result.stderr)
         assert "Traceback" not in result.stderr and result.stdout == "", label
     assert mutating(contexts) == {}
-    assert fleet.read_state(client) == before
+    assert read_state(client, FLEET) == before
 
 
 def test_missing_credentials_exit_2(outputs_file, run_cli, monkeypatch):
@@ -230,8 +232,8 @@ def test_targets_missing_in_aws_exit_3(outputs, tmp_path, run_cli, client):
     other["clusterName"] = "ecs-cluster-nope"
     result = run_cli("optimize", "--outputs", write_json(tmp_path / "p.json", other), "--dry-run", *FIXED)
     assert result.exit_code == 3 and "ecs-cluster-nope" in result.stderr
-    client("ecr").delete_lifecycle_policy(repositoryName="frontend-dev")  # a missing policy is fine
-    client("ecr").delete_repository(repositoryName="api-gateway-dev", force=True)
+    client("ecr").delete_lifecycle_policy(repositoryName=FLEET.repository("frontend").name)  # a missing policy is fine
+    client("ecr").delete_repository(repositoryName=FLEET.repository("api-gateway").name, force=True)
     result = run_cli("optimize", "--outputs", write_json(tmp_path / "q.json", outputs), "--dry-run", *FIXED)
     assert result.exit_code == 3 and "ECR repository api-gateway-dev" in result.stderr
 
@@ -264,11 +266,14 @@ def test_a_lock_release_error_still_prints_the_report(outputs_file, run_cli, cli
     assert "--force-unlock" in result.stderr
 
 
+@ON_DEMAND_FLEET  # on-demand, so that a non-critical service would move to Spot
 def test_discovery_treats_an_untagged_service_as_critical(outputs, run_cli, client, monkeypatch):
     ecs = client("ecs")
-    arn = ecs.describe_services(cluster=fleet.CLUSTER, services=["processing-service-dev"])["services"][0]["serviceArn"]
+    arn = ecs.describe_services(cluster=FLEET.cluster_name, services=[SERVICE["processing-service"]])["services"][0][
+        "serviceArn"
+    ]
     ecs.untag_resource(resourceArn=arn, tagKeys=["Critical"])
-    monkeypatch.setenv("ENVIRONMENT_SUFFIX", fleet.SUFFIX)
+    monkeypatch.setenv("ENVIRONMENT_SUFFIX", FLEET.suffix)
     result = run_cli("optimize", "--policy", "fixed", "--dry-run", "--format", "json")
     assert result.exit_code == 0, result.stderr
     services = {s["service"]: s for s in json.loads(result.stdout)["services"]}

@@ -10,7 +10,7 @@ fault armed, and then checks the three promises:
 * every write that reached the emulator (the lock parameter aside) is shown by an intent in
   a journal.
 
-The fleet is the three-service test fleet; the kill-at-every-call case runs on one service
+The fleet is the one the dev plan declares; the kill-at-every-call case runs on one service
 so that its every mutating call is one case.
 """
 
@@ -29,9 +29,10 @@ from typing import Any, Callable, Dict, Iterator, List
 import boto3
 import pytest
 
-import fleet
-from ecs_optimizer_lab.emulator import Emulator
+from ecs_optimizer_lab.emulator import Emulator, seed_fleet_through
+from ecs_optimizer_lab.readback import read_state
 from fault_proxy import FaultProxy
+from plan_snapshots import FLEET, SEED
 
 FAST = ["--wait-timeout", "20", "--poll-interval", "0.05"]
 ONE = ["--service", "processing-service"]
@@ -41,7 +42,7 @@ LOCK_OPERATIONS = {"PutParameter", "DeleteParameter"}
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
-    with Emulator(region=fleet.REGION) as emulator:
+    with Emulator(region=FLEET.region) as emulator:
         yield emulator.endpoint
 
 
@@ -61,14 +62,14 @@ class Env:
         self.env.update(
             AWS_ACCESS_KEY_ID="testing",
             AWS_SECRET_ACCESS_KEY="testing",
-            AWS_DEFAULT_REGION=fleet.REGION,
+            AWS_DEFAULT_REGION=FLEET.region,
             AWS_DISABLE_REQUEST_COMPRESSION="true",
             AWS_EC2_METADATA_DISABLED="true",
             AWS_CONFIG_FILE=str(work / "none"),
             AWS_SHARED_CREDENTIALS_FILE=str(work / "none"),
             PYTHONUNBUFFERED="1",
         )
-        session = boto3.Session(region_name=fleet.REGION, aws_access_key_id="testing", aws_secret_access_key="testing")
+        session = boto3.Session(region_name=FLEET.region, aws_access_key_id="testing", aws_secret_access_key="testing")
         self._clients: Dict[str, Any] = {}
         self.client: Callable[[str], Any] = lambda name: self._clients.setdefault(
             name, session.client(name, endpoint_url=server)
@@ -79,7 +80,8 @@ class Env:
         req = urllib.request.Request(f"{self.server}/moto-api/reset", method="POST")
         urllib.request.urlopen(req, timeout=30).read()
         self.proxy.reset()
-        outputs = fleet.seed_fleet(self.client, history_days=0)
+        seed_fleet_through(FLEET, self.client, seed=SEED)
+        outputs = FLEET.exports("compute")
         self.outputs = self.work / "outputs.json"
         self.outputs.write_text(json.dumps(outputs))
 
@@ -130,7 +132,7 @@ class Env:
     def state(self) -> Dict[str, Any]:
         """Every field the optimizer may write, for an exact before/after comparison. Only
         ACTIVE revisions count (a retired one stays describable as INACTIVE)."""
-        state = fleet.read_state(self.client)
+        state = read_state(self.client, FLEET)
         state["revisions"] = {
             f: sorted(a for a, s in revs.items() if s == "ACTIVE") for f, revs in state["revisions"].items()
         }
@@ -303,7 +305,7 @@ def test_throttling_beyond_the_retries_fails_one_service_and_restores_it(env, re
     failed = [n for n, s in services.items() if s["status"] == "rolled_back"]
     assert len(failed) == 1 and "ThrottlingException" in services[failed[0]]["reason"]
     state = env.state()
-    name = f"{failed[0]}-{fleet.SUFFIX}"
+    name = f"{failed[0]}-{FLEET.suffix}"
     assert state["services"][name] == before["services"][name]
     assert state["revisions"][name] == before["revisions"][name]  # its new revision was retired
     assert env.unjournalled_writes() == []

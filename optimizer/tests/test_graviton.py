@@ -11,9 +11,18 @@ from typing import Any, Callable, Dict
 
 import pytest
 
-import fleet
 from ecs_optimizer.graviton import NOT_MULTIARCH, READY, UNKNOWN, parse_ecr_image, spot_blocks_arm64
+from ecs_optimizer_lab.fleet import FleetSpec
 from helpers import FAST
+from plan_snapshots import FLEET
+
+
+@pytest.fixture
+def fleet() -> FleetSpec:
+    """The plan's fleet with each service running its own repository's ``latest`` image (the
+    plan's public placeholder image has no manifest in this account's ECR to read)."""
+    return FLEET.running_repository_images("latest")
+
 
 LIST_TYPE = "application/vnd.docker.distribution.manifest.list.v2+json"
 SINGLE_TYPE = "application/vnd.docker.distribution.manifest.v2+json"
@@ -65,13 +74,13 @@ def images(outputs: Dict[str, Any], client: Callable[[str], Any]) -> None:
     (its readiness cannot be read, so it is unknown and must stay x86)."""
     ecr = client("ecr")
     ecr.put_image(
-        repositoryName=f"frontend-{fleet.SUFFIX}",
+        repositoryName=f"frontend-{FLEET.suffix}",
         imageManifest=manifest_list("linux/amd64", "linux/arm64"),
         imageManifestMediaType=LIST_TYPE,
         imageTag="latest",
     )
     ecr.put_image(
-        repositoryName=f"api-gateway-{fleet.SUFFIX}",
+        repositoryName=f"api-gateway-{FLEET.suffix}",
         imageManifest=single_manifest(),
         imageManifestMediaType=SINGLE_TYPE,
         imageTag="latest",
@@ -81,8 +90,8 @@ def images(outputs: Dict[str, Any], client: Callable[[str], Any]) -> None:
 def architectures(client: Callable[[str], Any]) -> Dict[str, str]:
     ecs = client("ecs")
     out = {}
-    for name in fleet.SERVICES:
-        svc = ecs.describe_services(cluster=fleet.CLUSTER, services=[f"{name}-{fleet.SUFFIX}"])["services"][0]
+    for name in FLEET.catalog:
+        svc = ecs.describe_services(cluster=FLEET.cluster_name, services=[f"{name}-{FLEET.suffix}"])["services"][0]
         td = ecs.describe_task_definition(taskDefinition=svc["taskDefinition"])["taskDefinition"]
         out[name] = (td.get("runtimePlatform") or {}).get("cpuArchitecture", "X86_64")
     return out
@@ -113,7 +122,7 @@ def test_only_multi_arch_services_move_and_rollback_restores_them(images, output
     assert "ARM64 not applied: unknown" in services["processing-service"]["reason"]
     # the new revision is the only change to the task definition besides the size: all else copied
     ecs = client("ecs")
-    svc = ecs.describe_services(cluster=fleet.CLUSTER, services=[f"frontend-{fleet.SUFFIX}"])["services"][0]
+    svc = ecs.describe_services(cluster=FLEET.cluster_name, services=[f"frontend-{FLEET.suffix}"])["services"][0]
     td = ecs.describe_task_definition(taskDefinition=svc["taskDefinition"])["taskDefinition"]
     assert td["runtimePlatform"] == {"cpuArchitecture": "ARM64", "operatingSystemFamily": "LINUX"}
     assert td["containerDefinitions"][0]["readonlyRootFilesystem"] is True
@@ -126,7 +135,10 @@ def test_only_multi_arch_services_move_and_rollback_restores_them(images, output
         Decimal("0.25") * (Decimal("0.04048") - Decimal("0.03238"))
         + Decimal("0.5") * (Decimal("0.004445") - Decimal("0.00356"))
     ) * 730
-    assert graviton == float((3 * per_task).quantize(Decimal("0.01"))) == 5.40
+    tasks = FLEET.service("frontend")["desiredCount"]
+    assert tasks == 3 and float((tasks * per_task).quantize(Decimal("0.01"))) == 5.40
+    # a category is the difference of two rounded running totals: within a cent of its exact value
+    assert abs(Decimal(str(graviton)) - tasks * per_task) <= Decimal("0.01")
     assert any(
         c["item"] == "Fargate vCPU, on-demand, ARM64" for c in realised["components"] if c["scope"] == "frontend"
     )

@@ -14,11 +14,11 @@ from typing import Any, Callable, Dict, List
 
 import pytest
 
-import fleet
 from ecs_optimizer.nat_flow_split import NatInterface, classify
 from ecs_optimizer.network_lever import ASSUMED_AWS_SHARE
 from ecs_optimizer.network_steps import endpoint_metric
 from helpers import FAST, write_json
+from plan_snapshots import FLEET
 from test_network_lever import (
     FROM_DESTINATION_GIB,
     FROM_SOURCE_GIB,
@@ -63,7 +63,7 @@ def flow_network(outputs, client, tmp_path) -> Dict[str, Any]:
     gateway = client("ec2").describe_nat_gateways()["NatGateways"][0]["NatGatewayId"]
     nat = nat_interface(client, gateway)
     s3 = client("ec2").describe_managed_prefix_lists(
-        Filters=[{"Name": "prefix-list-name", "Values": [f"com.amazonaws.{fleet.REGION}.s3"]}]
+        Filters=[{"Name": "prefix-list-name", "Values": [f"com.amazonaws.{FLEET.region}.s3"]}]
     )["PrefixLists"][0]["PrefixListId"]
     s3_address = client("ec2").get_managed_prefix_list_entries(PrefixListId=s3)["Entries"][0]["Cidr"].split("/")[0]
     s3_host = s3_address[: s3_address.rindex(".")] + ".10"
@@ -172,7 +172,7 @@ def step(run_cli, outputs_file: str, network: str, name: str, *extra: str):
 def put_endpoint_bytes(client: Callable[[str], Any], vpc: str, endpoints: Dict[str, str], services: List[str]) -> None:
     now = dt.datetime.now(dt.timezone.utc).replace(minute=0, second=0, microsecond=0) - dt.timedelta(minutes=30)
     for service in services:
-        metric = endpoint_metric(fleet.REGION, vpc, service, endpoints[service])
+        metric = endpoint_metric(FLEET.region, vpc, service, endpoints[service])
         client("cloudwatch").put_metric_data(
             Namespace=metric["Namespace"],
             MetricData=[

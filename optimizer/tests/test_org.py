@@ -13,42 +13,40 @@ from typing import Any, Dict
 import boto3
 import pytest
 
-import fleet
 from ecs_optimizer.errors import BadInput
 from ecs_optimizer.org import parse_accounts
+from ecs_optimizer_lab.emulator import seed_fleet_through
 from helpers import write_json
+from plan_snapshots import FLEET, SEED
 
 ACCOUNTS = {"111111111111": "payments", "222222222222": "search", "333333333333": "empty"}
 ROLE = "ecs-optimizer"
 
 
 def role_session(account: str) -> boto3.Session:
-    creds = boto3.client("sts", region_name=fleet.REGION).assume_role(
+    creds = boto3.client("sts", region_name=FLEET.region).assume_role(
         RoleArn=f"arn:aws:iam::{account}:role/{ROLE}", RoleSessionName="seed"
     )["Credentials"]
     return boto3.Session(
-        creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"], region_name=fleet.REGION
+        creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"], region_name=FLEET.region
     )
 
 
 @pytest.fixture
-def org_file(aws: None, tmp_path, monkeypatch: pytest.MonkeyPatch) -> str:
+def org_file(aws: None, tmp_path) -> str:
     """Fleets in the first two accounts; the third has none, so its run fails."""
     for account in list(ACCOUNTS)[:2]:
         session = role_session(account)
-        monkeypatch.setattr(fleet, "ACCOUNT", account)  # the seeded ARNs name the account
-        fleet.seed_fleet(lambda name, s=session: s.client(name), history_days=0)
-        fleet.stagger_pushes_in_process()  # the same image order as the default account's
-    monkeypatch.setattr(fleet, "ACCOUNT", "123456789012")
+        seed_fleet_through(FLEET.in_account(account), lambda name, s=session: s.client(name), seed=SEED, concurrency=1)
     entries = [
-        {"id": account, "name": name, "role": ROLE, "environmentSuffix": fleet.SUFFIX}
+        {"id": account, "name": name, "role": ROLE, "environmentSuffix": FLEET.suffix}
         for account, name in ACCOUNTS.items()
     ]
     return write_json(tmp_path / "accounts.json", {"accounts": entries})
 
 
 def run_org(run_cli, org_file: str, fmt: str):
-    return run_cli("savings", "--accounts", org_file, "--regions", fleet.REGION, "--policy", "fixed", "--format", fmt)
+    return run_cli("savings", "--accounts", org_file, "--regions", FLEET.region, "--policy", "fixed", "--format", fmt)
 
 
 def test_org_run_aggregates_accounts_and_isolates_the_failing_one(org_file, run_cli, outputs_file):
@@ -60,7 +58,7 @@ def test_org_run_aggregates_accounts_and_isolates_the_failing_one(org_file, run_
     assert rows["333333333333"]["status"] == "failed"
     assert "ecs-cluster-dev not found" in rows["333333333333"]["error"]
     ok = [rows[a] for a in list(ACCOUNTS)[:2]]
-    assert all(r["status"] == "ok" and r["report"]["cluster"] == fleet.CLUSTER for r in ok)
+    assert all(r["status"] == "ok" and r["report"]["cluster"] == FLEET.cluster_name for r in ok)
     # the same fleet in both accounts: each row equals a single-account run on the default account
     single = run_cli("savings", "--outputs", outputs_file, "--policy", "fixed", "--format", "json")
     alone = json.loads(single.stdout)
@@ -91,7 +89,7 @@ def test_org_table_and_csv_show_a_row_per_account(org_file, run_cli):
 
 def test_a_bad_accounts_file_is_one_line_and_exit_2(aws, run_cli, tmp_path):
     bad = write_json(tmp_path / "a.json", {"accounts": [{"id": "12345", "role": ROLE, "environmentSuffix": "dev"}]})
-    result = run_cli("savings", "--accounts", bad, "--regions", fleet.REGION)
+    result = run_cli("savings", "--accounts", bad, "--regions", FLEET.region)
     assert result.exit_code == 2
     assert "accounts[0].id: expected a 12-digit account id" in result.stderr
     result = run_cli("savings", "--regions", "us-east-1")
@@ -122,7 +120,7 @@ def test_optimize_dry_run_plans_across_accounts_and_changes_nothing(org_file, ru
         "--accounts",
         org_file,
         "--regions",
-        fleet.REGION,
+        FLEET.region,
         "--policy",
         "fixed",
         "--format",
@@ -134,9 +132,11 @@ def test_optimize_dry_run_plans_across_accounts_and_changes_nothing(org_file, ru
     assert doc["totals"]["monthlySavings"] > 0
     for account in list(ACCOUNTS)[:2]:  # nothing changed: the seeded counts and revisions stand
         ecs = role_session(account).client("ecs")
-        names = [f"{name}-{fleet.SUFFIX}" for name in fleet.SERVICES]
-        services = ecs.describe_services(cluster=fleet.CLUSTER, services=names)["services"]
-        assert {s["desiredCount"] for s in services} == {3}
+        names = [f"{name}-{FLEET.suffix}" for name in FLEET.catalog]
+        services = ecs.describe_services(cluster=FLEET.cluster_name, services=names)["services"]
+        assert {s["serviceName"]: s["desiredCount"] for s in services} == {
+            FLEET.service(name)["serviceName"]: FLEET.service(name)["desiredCount"] for name in FLEET.catalog
+        }
         assert all(s["taskDefinition"].endswith(":1") for s in services)
-    refused = run_cli("optimize", "--accounts", org_file, "--regions", fleet.REGION)
+    refused = run_cli("optimize", "--accounts", org_file, "--regions", FLEET.region)
     assert refused.exit_code == 2 and "with --dry-run only" in refused.stderr

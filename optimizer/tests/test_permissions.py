@@ -6,16 +6,26 @@ import json
 from importlib import resources
 from typing import Set
 
-import fleet
+import pytest
+
 from ecs_optimizer import permissions
+from ecs_optimizer_lab.fleet import FleetSpec
 from helpers import FAST, write_json
+from plan_snapshots import FLEET
 from test_network_lever import seed_network
+
+
+@pytest.fixture
+def fleet() -> FleetSpec:
+    """The plan's fleet with each service running its own repository's image, so that
+    ``--allow-arm64`` reads manifests from ECR (the plan's placeholder image is public)."""
+    return FLEET.running_repository_images()
 
 
 def test_declared_actions_are_exactly_the_ones_used(outputs, history, run_cli, contexts, client, tmp_path, monkeypatch):
     # a repository without a policy: optimize creates one, rollback deletes it again
-    client("ecr").delete_lifecycle_policy(repositoryName="frontend-dev")
-    monkeypatch.setenv("ENVIRONMENT_SUFFIX", fleet.SUFFIX)  # discovery: ListServices too
+    client("ecr").delete_lifecycle_policy(repositoryName=FLEET.repository("frontend").name)
+    monkeypatch.setenv("ENVIRONMENT_SUFFIX", FLEET.suffix)  # discovery: ListServices too
     journal = tmp_path / "j.jsonl"
     assert run_cli("optimize", *FAST, "--lookback-days", str(history), "--journal", str(journal)).exit_code == 0
     assert run_cli("savings", "--pricing", "live", "--lookback-days", str(history)).exit_code == 0

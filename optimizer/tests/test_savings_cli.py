@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 from decimal import ROUND_HALF_UP, Decimal
 
-import fleet
-from helpers import FAST, write_json
+from ecs_optimizer_lab.emulator import fleet_images
+from helpers import FAST, ON_DEMAND_FLEET, write_json
+from plan_snapshots import FLEET, SEED
 
 HOURS = Decimal(730)
 VCPU_HOUR = Decimal("0.04048")  # us-east-1 Linux x86 list price
@@ -15,6 +16,7 @@ GB_HOUR = Decimal("0.004445")
 ECR_GB_MONTH = Decimal("0.10")
 NAT_HOUR = Decimal("0.045")
 ENDPOINT_AZ_HOUR = Decimal("0.01")
+GIB = 1024**3
 
 
 def cents(value: Decimal) -> float:
@@ -25,8 +27,8 @@ def task_month(cpu: int, memory: int) -> Decimal:
     return (Decimal(cpu) / 1024 * VCPU_HOUR + Decimal(memory) / 1024 * GB_HOUR) * HOURS
 
 
-def ecr_month(sizes_mib) -> Decimal:
-    return Decimal(sum(sizes_mib)) / 1024 * ECR_GB_MONTH
+def ecr_month(sizes_bytes) -> Decimal:
+    return Decimal(sum(sizes_bytes)) / GIB * ECR_GB_MONTH
 
 
 def without_time(report: dict) -> dict:
@@ -53,10 +55,13 @@ def test_journal_savings_equal_a_hand_computation(outputs_file, run_cli, tmp_pat
     result = run_cli("savings", "--journal", str(journal), "--format", "json")
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
-    # frontend: 3 x 0.5 vCPU/1 GB on-demand, 12 images of 40..51 MiB, keep 10
-    #        -> 2 x 0.25 vCPU/0.5 GB on-demand (critical: no Spot), keep 5
-    sizes = [40 + i for i in range(fleet.IMAGE_COUNT)]  # MiB, oldest first
-    before = 3 * task_month(512, 1024) + ecr_month(sizes[-10:])
+    # frontend: 3 x 0.5 vCPU/1 GB on-demand, its repository's images (all kept: as many as the
+    # policy keeps) -> 2 x 0.25 vCPU/0.5 GB on-demand (critical: no Spot), the newest 5 kept
+    frontend = FLEET.service("frontend")
+    assert (frontend["cpu"], frontend["memory"], frontend["desiredCount"], frontend["critical"]) == (512, 1024, 3, True)
+    sizes = [image.size for image in fleet_images(FLEET.repository("frontend"), SEED)]  # oldest first
+    assert len(sizes) == FLEET.registry_outputs["repositories"]["frontend"]["keepImages"] == 10
+    before = 3 * task_month(512, 1024) + ecr_month(sizes)
     after = 2 * task_month(256, 512) + ecr_month(sizes[-5:])
     assert cents(task_month(512, 1024)) == 18.02  # the first worked check of docs/pricing.md
     assert data["services"] == [
@@ -72,10 +77,11 @@ def test_journal_savings_equal_a_hand_computation(outputs_file, run_cli, tmp_pat
     assert breakdown["spot"] == 0 and breakdown["network"] == 0
     assert abs(breakdown["rightsizing"] - float(3 * (task_month(512, 1024) - task_month(256, 512)))) <= 0.01
     assert abs(breakdown["taskCount"] - float(task_month(256, 512))) <= 0.01
-    assert abs(breakdown["ecrStorage"] - float(ecr_month(sizes[-10:-5]))) <= 0.01
-    assert data["pricing"]["region"] == fleet.REGION and data["hoursPerMonth"] == 730
+    assert abs(breakdown["ecrStorage"] - float(ecr_month(sizes[:-5]))) <= 0.01
+    assert data["pricing"]["region"] == FLEET.region and data["hoursPerMonth"] == 730
 
 
+@ON_DEMAND_FLEET
 def test_default_savings_match_the_optimize_plan_and_the_realised_run(outputs_file, run_cli, tmp_path, contexts):
     plan = run_cli("savings", "--outputs", outputs_file, "--policy", "fixed", "--format", "json")
     assert plan.exit_code == 0, plan.stderr

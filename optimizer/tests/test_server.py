@@ -13,15 +13,16 @@ from typing import Dict, Iterator, List
 import boto3
 import pytest
 
-import fleet
 from ecs_optimizer.report_schema import savings_errors
-from ecs_optimizer_lab.emulator import Emulator
+from ecs_optimizer_lab.emulator import Emulator, seed_fleet_through
+from ecs_optimizer_lab.readback import read_state
+from plan_snapshots import FLEET, SEED, SERVICE
 from test_savings_cli import without_time
 
 
 @pytest.fixture
 def moto_server(aws_env, monkeypatch) -> Iterator[str]:
-    with Emulator(region=fleet.REGION) as emulator:
+    with Emulator(region=FLEET.region) as emulator:
         yield emulator.endpoint
 
 
@@ -34,7 +35,7 @@ def _cli(args: List[str], cwd: Path, env: Dict[str, str]) -> subprocess.Complete
 def test_optimize_rollback_and_savings_against_a_moto_server(moto_server, tmp_path, monkeypatch):
     # moto's server cannot read gzip-compressed PutMetricData bodies
     monkeypatch.setenv("AWS_DISABLE_REQUEST_COMPRESSION", "true")
-    session = boto3.Session(region_name=fleet.REGION)
+    session = boto3.Session(region_name=FLEET.region)
     clients: Dict[str, object] = {}
 
     def client(name: str):
@@ -42,10 +43,13 @@ def test_optimize_rollback_and_savings_against_a_moto_server(moto_server, tmp_pa
             clients[name] = session.client(name, endpoint_url=moto_server)
         return clients[name]
 
-    outputs = fleet.seed_fleet(client, history_days=0)  # the metrics path is covered in-process
+    # before any Spot share, so the run moves the non-critical service to Spot over HTTP too;
+    # no history: the metrics path is covered in-process
+    seed_fleet_through(FLEET.on_demand(), client, seed=SEED)
+    outputs = FLEET.exports("compute")
     out_file = tmp_path / "outputs.json"
     out_file.write_text(json.dumps(outputs))
-    before = fleet.read_state(client)
+    before = read_state(client, FLEET)
     env = {k: v for k, v in os.environ.items() if k != "AWS_ENDPOINT_URL"}
     common = ["--outputs", str(out_file), "--endpoint-url", moto_server]
     fast = ["--wait-timeout", "20", "--poll-interval", "0.1"]
@@ -55,7 +59,7 @@ def test_optimize_rollback_and_savings_against_a_moto_server(moto_server, tmp_pa
     assert dry.returncode == 0, dry.stderr
     planned = json.loads(dry.stdout)
     assert planned["dryRun"] is True and {s["status"] for s in planned["services"]} == {"planned"}
-    assert fleet.read_state(client) == before
+    assert read_state(client, FLEET) == before
 
     run = _cli(["optimize", *common, *fast, "--format", "json", "--log-file", str(log_file)], tmp_path, env)
     assert run.returncode == 0, run.stderr
@@ -70,15 +74,20 @@ def test_optimize_rollback_and_savings_against_a_moto_server(moto_server, tmp_pa
     assert lines and all(stamped(line) for line in lines)
     assert [line for line in run.stderr.splitlines() if line] == lines
 
-    after = fleet.read_state(client)
-    processing = after["services"]["processing-service-dev"]
-    assert processing["desiredCount"] <= 3 and processing["capacityProviderStrategy"]
-    assert after["policies"]["frontend-dev"]["rules"][1]["selection"]["countNumber"] == 5
+    after = read_state(client, FLEET)
+    processing = after["services"][SERVICE["processing-service"]]
+    assert processing["desiredCount"] <= 3
+    assert {i["capacityProvider"] for i in processing["capacityProviderStrategy"]} == {"FARGATE", "FARGATE_SPOT"}
+    assert (
+        before["services"][SERVICE["processing-service"]]["capacityProviderStrategy"]
+        != processing["capacityProviderStrategy"]
+    )
+    assert after["policies"][FLEET.repository("frontend").name]["rules"][1]["selection"]["countNumber"] == 5
 
     again = _cli(["optimize", *common, *fast, "--format", "json"], tmp_path, env)
     assert again.returncode == 0, again.stderr
     assert {s["status"] for s in json.loads(again.stdout)["services"]} == {"unchanged"}
-    assert fleet.read_state(client) == after
+    assert read_state(client, FLEET) == after
 
     realised = _cli(["savings", "--journal", str(journal), "--format", "json"], tmp_path, env)
     assert realised.returncode == 0, realised.stderr
@@ -89,4 +98,4 @@ def test_optimize_rollback_and_savings_against_a_moto_server(moto_server, tmp_pa
     # rollback takes its endpoint from AWS_ENDPOINT_URL this time
     back = _cli(["rollback", "--journal", str(journal), *fast], tmp_path, {**env, "AWS_ENDPOINT_URL": moto_server})
     assert back.returncode == 0, back.stderr
-    assert fleet.read_state(client) == before
+    assert read_state(client, FLEET) == before

@@ -8,36 +8,54 @@ import stat
 
 import pytest
 
-import fleet
 from ecs_optimizer import targets as tg
 from ecs_optimizer.aws import AwsSettings, open_context
 from ecs_optimizer.discovery import discover
 from ecs_optimizer.errors import BadInput
 from helpers import write_json
+from plan_snapshots import FLEET
 
 
 def test_outputs_file_gives_every_service_with_pattern_alarms(tmp_path):
-    targets = tg.load_outputs_file(write_json(tmp_path / "o.json", fleet.compute_outputs()))
-    assert targets.cluster_name == fleet.CLUSTER and targets.tier == "dev" and targets.region == fleet.REGION
-    assert set(targets.services) == set(fleet.SERVICES)
+    targets = tg.load_outputs_file(write_json(tmp_path / "o.json", FLEET.exports("compute")))
+    assert targets.cluster_name == FLEET.cluster_name and targets.tier == "dev" and targets.region == FLEET.region
+    assert set(targets.services) == set(FLEET.catalog)
     api = targets.services["api-gateway"]
-    assert api.service_name == "api-gateway-dev" and api.critical is True
-    assert api.declared == tg.Declared(1024, 2048, 3, 2, 6)
+    declared = FLEET.service("api-gateway")
+    assert api.service_name == declared["serviceName"] and api.critical is declared["critical"]
+    assert api.declared == tg.Declared(
+        declared["cpu"],
+        declared["memory"],
+        declared["desiredCount"],
+        declared["minCapacity"],
+        declared["maxCapacity"],
+        declared["baselineCpu"],
+        declared["baselineMemory"],
+    )
     assert {a.kind: a.name for a in api.alarms}["memoryHigh"] == "memory-high-api-gateway-dev"
     assert not any(a.required for a in api.alarms)
 
 
 def test_baseline_outputs_are_optional_typed_and_a_valid_pair():
-    data = fleet.compute_outputs()
-    assert tg.parse_compute_outputs(data, "o").services["api-gateway"].declared.baseline == (1024, 2048)  # older stacks
-    data["services"]["api-gateway"].update(cpu=512, memory=1024, baselineCpu=1024, baselineMemory=2048)
+    data = FLEET.exports("compute")
+    exported = data["services"]["api-gateway"]
+    deployed = (exported["cpu"], exported["memory"])
+    assert tg.parse_compute_outputs(data, "o").services["api-gateway"].declared.baseline == (
+        exported["baselineCpu"],
+        exported["baselineMemory"],
+    )
+    older = json.loads(json.dumps(data))  # an older stack exports no baseline: the deployed size is it
+    del older["services"]["api-gateway"]["baselineCpu"], older["services"]["api-gateway"]["baselineMemory"]
+    assert tg.parse_compute_outputs(older, "o").services["api-gateway"].declared.baseline == deployed
+    # after a write-back and `pulumi up`: the smaller size deployed, the original as the baseline
+    exported.update(cpu=256, memory=512, baselineCpu=deployed[0], baselineMemory=deployed[1])
     declared = tg.parse_compute_outputs(data, "o").services["api-gateway"].declared
-    assert (declared.cpu, declared.memory, declared.baseline) == (512, 1024, (1024, 2048))
+    assert (declared.cpu, declared.memory, declared.baseline) == (256, 512, deployed)
     bad = [
-        ({"baselineCpu": "1024"}, r"services\.api-gateway\.baselineCpu: expected an integer"),
+        ({"baselineCpu": str(deployed[0])}, r"services\.api-gateway\.baselineCpu: expected an integer"),
         (
             {"baselineMemory": 512},
-            r"services\.api-gateway.*baselineCpu/baselineMemory: memory 512 MiB is not valid with cpu 1024",
+            rf"services\.api-gateway.*baselineCpu/baselineMemory: memory 512 MiB is not valid with cpu {deployed[0]}",
         ),
         ({"baselineMemory": None}, r"baselineCpu and baselineMemory come together; baselineMemory is missing"),
     ]
@@ -50,7 +68,7 @@ def test_baseline_outputs_are_optional_typed_and_a_valid_pair():
 
 def test_discovery_by_suffix_matches_the_outputs(outputs, run_cli, monkeypatch):
     monkeypatch.setenv("ENVIRONMENT_SUFFIX", "dev")
-    ctx = open_context(AwsSettings(region=fleet.REGION))
+    ctx = open_context(AwsSettings(region=FLEET.region))
     found = discover(ctx, "dev", None)
     declared = tg.parse_compute_outputs(outputs, "outputs")
     assert found.tier == "dev"  # from the cluster's Tier tag
@@ -73,7 +91,7 @@ def test_discovery_by_suffix_matches_the_outputs(outputs, run_cli, monkeypatch):
     # and the CLI plans the same fleet without any outputs file
     result = run_cli("optimize", "--dry-run", "--policy", "fixed", "--format", "json")
     assert result.exit_code == 0, result.stderr
-    assert [s["service"] for s in json.loads(result.stdout)["services"]] == sorted(fleet.SERVICES)
+    assert [s["service"] for s in json.loads(result.stdout)["services"]] == list(FLEET.catalog)
     assert "discovery ENVIRONMENT_SUFFIX=dev" in result.stderr
 
 
@@ -90,7 +108,7 @@ def test_discovery_unknown_service_exits_2(outputs, run_cli, monkeypatch):
 
 
 def test_observability_outputs_name_the_alarms(outputs_file, tmp_path, run_cli, client):
-    obs = fleet.observability_outputs()
+    obs = FLEET.exports("observability")
     path = write_json(tmp_path / "obs.json", obs)
     result = run_cli(
         "optimize",
@@ -161,7 +179,7 @@ def test_stack_runs_pulumi_in_stacks_compute(outputs, tmp_path, monkeypatch, run
     assert record.read_text().strip() == (
         f"{tmp_path / 'repo' / 'stacks' / 'compute'} stack output --json --show-secrets=false --stack org/compute/dev"
     )
-    assert json.loads(result.stdout)["cluster"] == fleet.CLUSTER
+    assert json.loads(result.stdout)["cluster"] == FLEET.cluster_name
     script.write_text("#!/bin/sh\necho 'error: no stack named dev found' >&2\nexit 255\n")
     result = run_cli("optimize", "--stack", "dev", "--dry-run")
     assert result.exit_code == 2 and "no stack named dev found" in result.stderr
@@ -179,14 +197,14 @@ def test_stack_runs_pulumi_in_stacks_compute(outputs, tmp_path, monkeypatch, run
     ],
 )
 def test_outputs_validation_names_key_and_value(edit, message):
-    data = fleet.compute_outputs()
+    data = FLEET.exports("compute")
     edit(data)
     with pytest.raises(BadInput, match=message.replace("(", r"\(")):
         tg.parse_compute_outputs(data, "out.json")
 
 
 def test_extra_keys_are_allowed():
-    data = fleet.compute_outputs()
+    data = FLEET.exports("compute")
     data["somethingNew"] = {"a": 1}
     data["services"]["frontend"]["futureField"] = 3
-    assert set(tg.parse_compute_outputs(data, "x").services) == set(fleet.SERVICES)
+    assert set(tg.parse_compute_outputs(data, "x").services) == set(FLEET.catalog)

@@ -15,6 +15,8 @@ from ecs_optimizer.journal import Change, Journal, restore_plan
 from ecs_optimizer.journal_reader import read_journal
 from ecs_optimizer.model import CapacityStrategy, ServiceState
 from ecs_optimizer.realised import realised_states
+from ecs_optimizer_lab.fleet import fleet_from_plan
+from plan_snapshots import PROD_PLAN_DIR
 
 
 @pytest.mark.parametrize(
@@ -175,55 +177,15 @@ def test_keep_count_only_edits_the_standard_shape():
     assert res.keep_count("not json") == (None, False)
 
 
-def _alb_query(query_id: str, target_group: str) -> dict:
-    dims = [
-        {"Name": "TargetGroup", "Value": target_group},
-        {"Name": "LoadBalancer", "Value": "app/alb-prod/fedcba9876543210"},
-    ]
-    return {
-        "Id": query_id,
-        "ReturnData": False,
-        "Label": target_group.split("/")[1],
-        "MetricStat": {
-            "Metric": {
-                "Namespace": "AWS/ApplicationELB",
-                "MetricName": "HTTPCode_Target_5XX_Count",
-                "Dimensions": dims,
-            },
-            "Period": 60,
-            "Stat": "Sum",
-        },
-    }
-
-
 def test_metric_math_alarm_keeps_its_queries_through_a_threshold_change(aws):
     """The observability layer's alarms of a blue/green service combine both target groups with
-    metric math; rewriting the threshold must send the same queries and no single-metric field."""
+    metric math (the prod plan declares them); rewriting the threshold must send the same
+    queries and no single-metric field."""
+    declared = fleet_from_plan(PROD_PLAN_DIR).alarm("http-5xx-frontend-prod")
+    queries = declared["Metrics"]
+    assert any("Expression" in q for q in queries) and sum("MetricStat" in q for q in queries) == 2
     ctx = open_context(AwsSettings(region="us-east-1"))
-    topic = "arn:aws:sns:us-east-1:123456789012:alerts-prod"
-    queries = [
-        _alb_query("m1", "targetgroup/tg-frontend-prod/0123456789abcdef"),
-        _alb_query("m2", "targetgroup/tg-alt-frontend-prod/fedcba9876543210"),
-        {
-            "Id": "e1",
-            "Expression": "SUM([m1, m2])",
-            "Label": "HTTPCode_Target_5XX_Count (Sum, 2 target groups)",
-            "ReturnData": True,
-        },
-    ]
-    ctx.cloudwatch.put_metric_alarm(
-        AlarmName="http-5xx-frontend-prod",
-        AlarmDescription="frontend-prod: 5xx above threshold",
-        Metrics=queries,
-        EvaluationPeriods=5,
-        DatapointsToAlarm=3,
-        Threshold=10.0,
-        ComparisonOperator="GreaterThanThreshold",
-        TreatMissingData="notBreaching",
-        AlarmActions=[topic],
-        OKActions=[topic],
-        Tags=[{"Key": "Service", "Value": "frontend"}],
-    )
+    ctx.cloudwatch.put_metric_alarm(**declared)
     sent = []
     ctx.cloudwatch.raw.meta.events.register(
         "provide-client-params.cloudwatch.PutMetricAlarm", lambda params, **_: sent.append(dict(params))
@@ -231,6 +193,7 @@ def test_metric_math_alarm_keeps_its_queries_through_a_threshold_change(aws):
     before = metric_alarms.describe_alarms(ctx, ["http-5xx-frontend-prod"])["http-5xx-frontend-prod"]
     assert before["Metrics"] == queries
 
+    assert before["Threshold"] != 25.0
     metric_alarms.set_alarm_threshold(ctx, before, 25.0)
 
     assert len(sent) == 1
@@ -251,9 +214,7 @@ def test_metric_math_alarm_keeps_its_queries_through_a_threshold_change(aws):
     assert {k: v for k, v in after.items() if k not in volatile} == {
         k: v for k, v in before.items() if k not in volatile
     }
-    assert ctx.cloudwatch.list_tags_for_resource(ResourceARN=after["AlarmArn"])["Tags"] == [
-        {"Key": "Service", "Value": "frontend"}
-    ]
+    assert ctx.cloudwatch.list_tags_for_resource(ResourceARN=after["AlarmArn"])["Tags"] == declared["Tags"]
 
 
 def test_containers_must_fit_the_new_size():

@@ -11,7 +11,6 @@ from typing import Dict, Optional
 
 import pytest
 
-import fleet
 from ecs_optimizer.errors import BadInput
 from ecs_optimizer.journal import Change, Journal
 from ecs_optimizer.journal_reader import read_journal
@@ -24,7 +23,9 @@ from ecs_optimizer.writeback.setting import Setting, property_path
 from ecs_optimizer.writeback.stack_file import load_stack_file, load_stack_files
 from ecs_optimizer.writeback.yaml_edit import edit_text
 from ecs_optimizer_lab.emulator_server import FAIL_DEPLOYMENTS_ENV
-from helpers import FAST, mutating
+from ecs_optimizer_lab.readback import read_state
+from helpers import FAST, ON_DEMAND_FLEET, mutating
+from plan_snapshots import FLEET, SERVICE
 
 FIXED = ["--policy", "fixed"]
 
@@ -458,6 +459,7 @@ def files(tmp_path: Path) -> Dict[str, Path]:
     }
 
 
+@ON_DEMAND_FLEET  # the Spot share is written back too
 def test_optimize_writes_journals_and_rollback_restores(outputs_file, run_cli, client, tmp_path) -> None:
     paths = files(tmp_path)
     pristine = {k: p.read_bytes() for k, p in paths.items()}
@@ -477,7 +479,7 @@ def test_optimize_writes_journals_and_rollback_restores(outputs_file, run_cli, c
     exported = run_cli("export-config", "--journal", str(journal), "--format", "json")
     assert exported.exit_code == 0, exported.stderr
     settings = json.loads(exported.stdout)["settings"]
-    assert all(s["command"].endswith(f"--stack {fleet.SUFFIX} --cwd stacks/{s['layer']}") for s in settings)
+    assert all(s["command"].endswith(f"--stack {FLEET.suffix} --cwd stacks/{s['layer']}") for s in settings)
     leaf = {s["key"]: s["value"] for s in settings}
     for key, value in written.items():
         if isinstance(value, dict):  # a plain count turned into a per-tier map
@@ -498,14 +500,14 @@ def test_a_bad_file_exits_2_with_nothing_changed(outputs_file, run_cli, client, 
     good = files(tmp_path)["compute"]
     bad = tmp_path / "observability" / "Pulumi.dev.yaml"
     bad.write_text("config: [not, a, map\n")
-    before = fleet.read_state(client)
+    before = read_state(client, FLEET)
     text = good.read_bytes()
     result = run_cli(
         "optimize", "--outputs", outputs_file, *FIXED, *FAST, "--write-config", str(good), "--write-config", str(bad)
     )
     assert result.exit_code == 2
     assert "not valid YAML" in result.stderr
-    assert mutating(contexts) == {} and fleet.read_state(client) == before and good.read_bytes() == text
+    assert mutating(contexts) == {} and read_state(client, FLEET) == before and good.read_bytes() == text
     assert not Path(".ecs-optimizer").exists()
 
 
@@ -549,7 +551,7 @@ def test_dry_run_shows_the_keys_and_writes_nothing(outputs_file, run_cli, tmp_pa
 
 
 def test_rolled_back_services_are_not_written(outputs_file, run_cli, tmp_path, monkeypatch) -> None:
-    monkeypatch.setenv(FAIL_DEPLOYMENTS_ENV, "api-gateway-dev")
+    monkeypatch.setenv(FAIL_DEPLOYMENTS_ENV, SERVICE["api-gateway"])
     paths = files(tmp_path)
     result = run_cli(
         "optimize",
@@ -588,6 +590,7 @@ def test_rollback_leaves_a_file_edited_since_the_run(outputs_file, run_cli, tmp_
     assert path.read_bytes() == edited_text
 
 
+@ON_DEMAND_FLEET
 def test_export_config_prints_what_optimize_would_write(outputs_file, run_cli, contexts) -> None:
     result = run_cli("export-config", "--outputs", outputs_file, *FIXED, "--config-stack", "org/dev")
     assert result.exit_code == 0, result.stderr
