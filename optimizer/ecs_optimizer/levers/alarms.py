@@ -37,7 +37,7 @@ def alarm_kind(step_target: Mapping[str, Any], alarm_name: str) -> Optional[str]
 class AlarmThresholds(Lever):
     name = "alarm thresholds"
     label = "alarm threshold"
-    iam_actions = ("cloudwatch:DescribeAlarms", "cloudwatch:ListTagsForResource", "cloudwatch:PutMetricAlarm")
+    iam_actions = ("cloudwatch:DescribeAlarms", "cloudwatch:PutMetricAlarm")
     resource = ALARM_PREFIX
     target_keys = ("alarmName",)
     journal_fields = {(ALARM_PREFIX, "threshold"): FieldSpec("a number", is_number)}

@@ -43,6 +43,7 @@ class TaskSize(Lever):
     label = "task size"
     iam_actions = (
         "ecs:DescribeTaskDefinition",
+        "ecs:ListTaskDefinitions",
         "ecs:RegisterTaskDefinition",
         "ecs:DeregisterTaskDefinition",
         "ecs:DescribeServices",
