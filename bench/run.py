@@ -27,6 +27,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 #: The scale figures recorded before the current design, shown next to today's.
 BEFORE = HERE / "before.json"
+#: A real run may make at most this multiple of the minimum AWS calls its work needs.
+REAL_CALLS_GOAL = 1.1
 sys.path.insert(0, str(HERE))
 
 import cost  # noqa: E402  (bench/ is not a package; its modules sit next to this script)
@@ -108,6 +110,14 @@ def closing_note(cost_results: Sequence[cost.FleetResult], scale_results: Sequen
             f"{r.real.total / r.services:.2f} calls per service (minimum {sum(r.minimum_real.values()) / r.services:.2f}; "
             f"{r.real.total / sum(r.minimum_real.values()):.2f}x the minimum); "
             f"peak RSS {max(r.dry.max_rss_mib, r.real.max_rss_mib):.0f} MiB."
+        )
+    if scale_results:
+        largest = max(scale_results, key=lambda r: r.services)
+        ratio = largest.real.total / sum(largest.minimum_real.values())
+        verdict = "met" if ratio <= REAL_CALLS_GOAL else "missed"
+        lines.append(
+            f"- Real run at {largest.services} services: {ratio:.2f}x the minimum AWS calls "
+            f"(goal: at most {REAL_CALLS_GOAL:.1f}x; {verdict})."
         )
     return lines
 

@@ -19,6 +19,21 @@ FAST = ["--wait-timeout", "5", "--poll-interval", "0.01"]
 ON_DEMAND_FLEET = pytest.mark.parametrize("fleet", [FLEET.on_demand()], ids=["on-demand"])
 
 
+#: Alarm fields a threshold update changes (the threshold, and the state and timestamps CloudWatch
+#: sets on every PutMetricAlarm); every other field must come back as it was.
+ALARM_VOLATILE_FIELDS = frozenset(
+    {
+        "Threshold",
+        "AlarmConfigurationUpdatedTimestamp",
+        "StateUpdatedTimestamp",
+        "StateValue",
+        "StateReason",
+        "StateReasonData",
+        "StateTransitionedTimestamp",
+    }
+)
+
+
 def write_json(path: Path, data: Any) -> str:
     path.write_text(json.dumps(data, indent=2))
     return str(path)

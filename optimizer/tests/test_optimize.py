@@ -10,7 +10,7 @@ from ecs_optimizer.report_schema import savings_errors
 from ecs_optimizer_lab.emulator import fleet_reservations, write_history
 from ecs_optimizer_lab.readback import read_state
 from ecs_optimizer_lab.synthetic import TraceSpec
-from helpers import FAST, ON_DEMAND_FLEET, mutating
+from helpers import ALARM_VOLATILE_FIELDS, FAST, ON_DEMAND_FLEET, mutating
 from plan_snapshots import FLEET
 
 FIXED = ["--policy", "fixed"]
@@ -172,15 +172,7 @@ def test_alarms_keep_every_field_but_the_threshold(outputs_file, run_cli, client
     tags_before = {n: cw.list_tags_for_resource(ResourceARN=a["AlarmArn"])["Tags"] for n, a in before.items()}
     assert run_cli("optimize", "--outputs", outputs_file, *FIXED, *FAST).exit_code == 0
     after = {a["AlarmName"]: a for a in cw.describe_alarms()["MetricAlarms"]}
-    volatile = {
-        "Threshold",
-        "AlarmConfigurationUpdatedTimestamp",
-        "StateUpdatedTimestamp",
-        "StateValue",
-        "StateReason",
-        "StateReasonData",
-        "StateTransitionedTimestamp",
-    }
+    volatile = ALARM_VOLATILE_FIELDS
     changed = 0
     for name, old in before.items():
         new = after[name]

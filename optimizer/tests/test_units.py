@@ -16,6 +16,7 @@ from ecs_optimizer.journal_reader import read_journal
 from ecs_optimizer.model import CapacityStrategy, ServiceState
 from ecs_optimizer.realised import realised_states
 from ecs_optimizer_lab.fleet import fleet_from_plan
+from helpers import ALARM_VOLATILE_FIELDS
 from plan_snapshots import PROD_PLAN_DIR
 
 
@@ -202,15 +203,7 @@ def test_metric_math_alarm_keeps_its_queries_through_a_threshold_change(aws):
     after = metric_alarms.describe_alarms(ctx, ["http-5xx-frontend-prod"])["http-5xx-frontend-prod"]
     assert after["Threshold"] == 25.0
     assert after["Metrics"] == queries
-    volatile = {
-        "Threshold",
-        "AlarmConfigurationUpdatedTimestamp",
-        "StateUpdatedTimestamp",
-        "StateValue",
-        "StateReason",
-        "StateReasonData",
-        "StateTransitionedTimestamp",
-    }
+    volatile = ALARM_VOLATILE_FIELDS
     assert {k: v for k, v in after.items() if k not in volatile} == {
         k: v for k, v in before.items() if k not in volatile
     }
