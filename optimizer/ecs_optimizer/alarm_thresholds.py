@@ -8,8 +8,13 @@ from typing import Optional
 from . import facts
 from .model import ServiceState
 
-#: The alarm kinds a service has.
+#: The alarm kinds a service has, and the ones this module treats apart (checked against the facts).
 ALARM_KINDS = tuple(facts.service_alarm_patterns())
+CPU_HIGH = facts.alarm_kind("cpuHigh")
+MEMORY_HIGH = facts.alarm_kind("memoryHigh")
+RUNNING_TASKS_LOW = facts.alarm_kind("runningTasksLow")
+#: Kinds that count hosts or responses, which a task size does not change.
+COUNTING_KINDS = (facts.alarm_kind("unhealthyHosts"), facts.alarm_kind("http5xx"))
 
 #: Alarm thresholds recomputed for a new task size stay inside this band (percent): below 50
 #: an alarm would fire on ordinary load, above 95 it would fire too late to act on.
@@ -51,15 +56,15 @@ def alarm_threshold(
     """
     if kind not in ALARM_KINDS:
         raise ValueError(f"alarm kind {kind!r} is not one of: {', '.join(ALARM_KINDS)}")
-    if kind == "runningTasksLow":
+    if kind == RUNNING_TASKS_LOW:
         return float(after.min_capacity)
-    if kind in ("unhealthyHosts", "http5xx"):
+    if kind in COUNTING_KINDS:
         return old_threshold
     low, high = (Decimal(str(bound)) for bound in ALARM_THRESHOLD_BAND)
     if autoscaling_target is not None:
         wanted = Decimal(str(autoscaling_target)) + Decimal(str(ALARM_TARGET_MARGIN))
     else:
-        old_size, new_size = (before.cpu, after.cpu) if kind == "cpuHigh" else (before.memory, after.memory)
+        old_size, new_size = (before.cpu, after.cpu) if kind == CPU_HIGH else (before.memory, after.memory)
         if old_size == new_size:
             return old_threshold
         # Decimal so that a threshold like 80.95 rounds up as written, not down as its float does.

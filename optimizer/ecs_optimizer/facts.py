@@ -174,6 +174,13 @@ def service_alarm_patterns() -> Dict[str, str]:
     return dict(load()["naming"]["serviceAlarms"])
 
 
+def alarm_kind(name: str) -> str:
+    """An alarm kind the observability layer creates per service; a name it does not is an error."""
+    if name not in load()["naming"]["serviceAlarms"]:
+        raise KeyError(f"{name} is not an alarm kind the observability layer creates")
+    return name
+
+
 def lock_parameter(cluster: str) -> str:
     """The SSM parameter that holds a cluster's run lock (the compute layer grants exactly it)."""
     return str(load()["lockParameter"]).format(cluster=cluster)

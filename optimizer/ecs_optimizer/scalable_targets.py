@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Dict, List
 
+from .alarm_thresholds import CPU_HIGH, MEMORY_HIGH
 from .aws import AwsContext, describe_in_batches, paginate
 
 ECS_NAMESPACE = "ecs"
@@ -44,8 +45,8 @@ def set_scalable_target(ctx: AwsContext, resource_id: str, min_capacity: int, ma
 
 #: Predefined target-tracking metrics -> the alarm kind watching the same metric.
 TRACKED_METRIC_KINDS = {
-    "ECSServiceAverageCPUUtilization": "cpuHigh",
-    "ECSServiceAverageMemoryUtilization": "memoryHigh",
+    "ECSServiceAverageCPUUtilization": CPU_HIGH,
+    "ECSServiceAverageMemoryUtilization": MEMORY_HIGH,
 }
 
 

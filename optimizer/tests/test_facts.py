@@ -243,3 +243,11 @@ def test_no_platform_name_tag_or_provider_is_typed_in_the_core() -> None:
                 if any(fact == node.value or (_is_name(fact) and fact in node.value) for fact in wanted):
                     hits.append(f"{path.name}:{node.lineno}: {node.value!r}")
     assert hits == []
+
+
+def test_an_alarm_kind_the_stacks_do_not_create_is_refused_at_import() -> None:
+    from ecs_optimizer import alarm_thresholds
+
+    assert alarm_thresholds.CPU_HIGH in facts.service_alarm_patterns()
+    with pytest.raises(KeyError, match="cpuHighest is not an alarm kind"):
+        facts.alarm_kind("cpuHighest")
