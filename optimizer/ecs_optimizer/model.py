@@ -23,6 +23,17 @@ class TextEnum(str, Enum):
         return format(self.value, spec)
 
 
+class Status(TextEnum):
+    """A service's status in a run's report (its JSON value is the lower-case name)."""
+
+    PLANNED = "planned"
+    APPLIED = "applied"
+    UNCHANGED = "unchanged"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+    ROLLED_BACK = "rolled_back"
+
+
 @dataclass(frozen=True)
 class CapacityStrategy:
     """An ECS capacity-provider strategy reduced to what cost depends on.

@@ -1,8 +1,9 @@
 """Plan the optimization: read the live fleet and its utilization, decide each service's new
-state (:func:`sizing.plan_service`), and hold back what the live resources cannot take (a
-cluster without FARGATE_SPOT, containers that would not fit the smaller task, an ECR policy
-of a shape the optimizer does not own, a missing scalable target, images that are not
-multi-arch). Read-only: :mod:`engine` applies the plan."""
+state (:func:`sizing.plan_service`), then let each lever hold back what the live resources
+cannot take (a cluster without FARGATE_SPOT, containers that would not fit the smaller task,
+an ECR policy of a shape the optimizer does not own, a missing scalable target) and complete
+its part of the plan (the alarm thresholds for the new size; the move to ARM64 of services
+whose images all run on it). Read-only: :mod:`engine` applies the plan."""
 
 from __future__ import annotations
 
@@ -10,32 +11,18 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
-from . import graviton, metric_alarms
 from . import resources as res
-from .alarm_thresholds import alarm_threshold
 from .aws import AwsContext
-from .fargate import ARM64
 from .inventory import Inventory, LiveService, read_inventory
 from .levers import registry
 from .levers.base import PlannedChange
 from .metrics import fetch_usage
-from .model import ServiceState, TextEnum
+from .model import ServiceState, Status
 from .sizing import Decision, SizingOptions, plan_service
 from .targets import Targets
 from .usage import Usage
 
 log = logging.getLogger(__name__)
-
-
-class Status(TextEnum):
-    """A service's status in a run's report (its JSON value is the lower-case name)."""
-
-    PLANNED = "planned"
-    APPLIED = "applied"
-    UNCHANGED = "unchanged"
-    SKIPPED = "skipped"
-    FAILED = "failed"
-    ROLLED_BACK = "rolled_back"
 
 
 @dataclass(frozen=True)
@@ -116,18 +103,6 @@ def _constrain(plan_after: ServiceState, live: LiveService, inventory: Inventory
     return after
 
 
-def _alarm_thresholds(live: LiveService, before: ServiceState, after: ServiceState) -> Dict[str, float]:
-    changed = {}
-    for kind, alarm in sorted(live.alarms.items()):
-        if alarm.get("Threshold") is None:
-            continue  # anomaly-detection alarms have a band, not a threshold
-        old = float(alarm["Threshold"])
-        new = alarm_threshold(kind, old, before, after, live.autoscaling_targets.get(kind))
-        if not metric_alarms.same_number(old, new):
-            changed[kind] = new
-    return changed
-
-
 def _baseline(live: LiveService, before: ServiceState) -> Optional[ServiceState]:
     declared = live.target.declared
     if declared is None:
@@ -157,7 +132,8 @@ def plan_one(
     notes: List[str] = []
     after = _constrain(decision.after, live, inventory, notes)
     plan = ServicePlan(live, before, after, Status.PLANNED, "; ".join([decision.reason] + notes))
-    plan.alarm_thresholds = _alarm_thresholds(live, before, after)
+    for lever in registry.LEVERS:
+        lever.complete(plan)
     if not plan.changes():
         plan.status = Status.UNCHANGED
         plan.reason = "; ".join(
@@ -199,31 +175,7 @@ def plan_fleet(
         name: plan_one(live, inventory, targets.tier, opts, usage.get(name))
         for name, live in inventory.services.items()
     }
-    if opts.allow_arm64:
-        _plan_arm64(ctx, plans)
+    for lever in registry.LEVERS:
+        lever.complete_fleet(ctx, plans, opts)
     cluster_arn = str(inventory.cluster.get("clusterArn") or "")
     return FleetPlan(plans, usage, cluster_arn.split(":")[4] if cluster_arn.count(":") >= 5 else None)
-
-
-def _plan_arm64(ctx: AwsContext, plans: Dict[str, ServicePlan]) -> None:
-    """Move to ARM64 the planned or unchanged x86 services whose images all run on it."""
-    movable = {
-        n: p
-        for n, p in plans.items()
-        if p.status in (Status.PLANNED, Status.UNCHANGED) and p.after.architecture != ARM64
-    }
-    readiness = graviton.readiness_by_service(ctx, {n: p.live.task_definition for n, p in movable.items()})
-    for name, ready in readiness.items():
-        plan = plans[name]
-        blocked = graviton.spot_blocks_arm64(
-            plan.live.service.get("platformVersion"), plan.after.strategy.spot_weight > 0
-        )
-        if ready.status != graviton.READY or blocked:
-            plan.reason = f"{plan.reason}; ARM64 not applied: {blocked or f'{ready.status}: {ready.detail}'}"
-            continue
-        if plan.status == Status.UNCHANGED:
-            plan.status, plan.reason = Status.PLANNED, "ARM64 only"
-        plan.after = plan.after.with_changes(architecture=ARM64)
-        plan.reason = f"{plan.reason}; ARM64: {ready.detail}"
-    if readiness:
-        log.info("ARM64 readiness: %s", graviton.summarize(readiness.items()))

@@ -8,6 +8,7 @@ import functools
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .. import metric_alarms
+from ..alarm_thresholds import alarm_threshold
 from ..journal import ALARM_PREFIX, Change, RestoreStep, alarm_resource
 from ..model import ServiceState
 from ..targets import ALARM_PATTERNS
@@ -45,6 +46,20 @@ class AlarmThresholds(Lever):
 
     def owns(self, resource: str) -> bool:
         return resource.startswith(ALARM_PREFIX) and len(resource) > len(ALARM_PREFIX)
+
+    def complete(self, plan: "ServicePlan") -> None:
+        """The thresholds the new size needs (:func:`~ecs_optimizer.alarm_thresholds.alarm_threshold`),
+        for the alarms whose threshold changes."""
+        live = plan.live
+        changed: Dict[str, float] = {}
+        for kind, alarm in sorted(live.alarms.items()):
+            if alarm.get("Threshold") is None:
+                continue  # anomaly-detection alarms have a band, not a threshold
+            old = float(alarm["Threshold"])
+            new = alarm_threshold(kind, old, plan.before, plan.after, live.autoscaling_targets.get(kind))
+            if not metric_alarms.same_number(old, new):
+                changed[kind] = new
+        plan.alarm_thresholds = changed
 
     def changes(self, plan: "ServicePlan") -> List[PlannedChange]:
         out = []

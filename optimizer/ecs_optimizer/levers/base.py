@@ -19,9 +19,10 @@ from ..journal import Change, RestoreStep
 from ..model import ServiceState
 
 if TYPE_CHECKING:  # pragma: no cover - typing only: these modules import the registry
+    from ..aws import AwsContext
     from ..engine import ServiceRun
     from ..inventory import Inventory, LiveService
-    from ..planning import ServicePlan
+    from ..planning import RunOptions, ServicePlan
     from ..restore import Restorer
     from ..writeback.applied import AppliedRun
     from ..writeback.setting import Setting
@@ -123,6 +124,16 @@ class Lever(ABC):
         """``after`` with this lever's part put back to ``before`` where the live resources
         cannot take it, and why (None: nothing held back)."""
         return after, None
+
+    def complete(self, plan: "ServicePlan") -> None:
+        """Add to ``plan`` what this lever decides from the rest of it, once the levers have
+        held back what the live resources cannot take (no AWS call)."""
+        return None
+
+    def complete_fleet(self, ctx: "AwsContext", plans: Mapping[str, "ServicePlan"], opts: "RunOptions") -> None:
+        """Change the fleet's plans where this lever needs a read shared by every service
+        (after every service is planned and completed)."""
+        return None
 
     @abstractmethod
     def changes(self, plan: "ServicePlan") -> List[PlannedChange]:

@@ -13,18 +13,20 @@ import functools
 import logging
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
+from .. import graviton
 from .. import resources as res
-from ..fargate import ARCHITECTURES
+from ..fargate import ARCHITECTURES, ARM64
 from ..journal import Change, Resource, RestoreStep
-from ..model import ServiceState
+from ..model import ServiceState, Status
 from ..writeback.keys import ARCHITECTURE_FIELD, RIGHTSIZED_FROM_FIELD, SERVICES_KEY, SIZES_FIELD, TASK_SIZE_KEYS
 from ..writeback.setting import Setting
 from .base import FieldSpec, Lever, PlannedChange, SavingsStep, is_int
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..aws import AwsContext
     from ..engine import ServiceRun
     from ..inventory import Inventory, LiveService
-    from ..planning import ServicePlan
+    from ..planning import RunOptions, ServicePlan
     from ..restore import Restorer
     from ..writeback.applied import AppliedRun
 
@@ -82,6 +84,33 @@ class TaskSize(Lever):
         if not misfit:
             return after, None
         return after.with_changes(cpu=before.cpu, memory=before.memory), f"task size kept: {misfit}"
+
+    def complete_fleet(self, ctx: "AwsContext", plans: Mapping[str, "ServicePlan"], opts: "RunOptions") -> None:
+        """With ``--allow-arm64``: move to ARM64 the planned or unchanged x86 services whose
+        images all run on it (one read of the fleet's image manifests), unless Fargate Spot's
+        platform version cannot run ARM64 for a Spot service."""
+        if not opts.allow_arm64:
+            return
+        movable = {
+            n: p
+            for n, p in plans.items()
+            if p.status in (Status.PLANNED, Status.UNCHANGED) and p.after.architecture != ARM64
+        }
+        readiness = graviton.readiness_by_service(ctx, {n: p.live.task_definition for n, p in movable.items()})
+        for name, ready in readiness.items():
+            plan = plans[name]
+            blocked = graviton.spot_blocks_arm64(
+                plan.live.service.get("platformVersion"), plan.after.strategy.spot_weight > 0
+            )
+            if ready.status != graviton.READY or blocked:
+                plan.reason = f"{plan.reason}; ARM64 not applied: {blocked or f'{ready.status}: {ready.detail}'}"
+                continue
+            if plan.status == Status.UNCHANGED:
+                plan.status, plan.reason = Status.PLANNED, "ARM64 only"
+            plan.after = plan.after.with_changes(architecture=ARM64)
+            plan.reason = f"{plan.reason}; ARM64: {ready.detail}"
+        if readiness:
+            log.info("ARM64 readiness: %s", graviton.summarize(readiness.items()))
 
     def changes(self, plan: "ServicePlan") -> List[PlannedChange]:
         b, a = plan.before, plan.after
