@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ecs_optimizer import fargate, sizing
-from ecs_optimizer.alarm_thresholds import alarm_threshold
+from ecs_optimizer.alarm_thresholds import CPU_HIGH, MEMORY_HIGH, alarm_threshold
 from ecs_optimizer.costs import network_costs, service_monthly
 from ecs_optimizer.model import CapacityStrategy, NetworkState, ServiceState
 from ecs_optimizer.network_inputs import network_state
@@ -210,8 +210,8 @@ def new_alarm_hours(fleet: Fleet, before: ServiceState, after: ServiceState, tra
     sets cpu-high and memory-high a margin above them; the fleet file's ``autoscaling`` goals
     are what it would read, and the replay scales the tasks to those same goals."""
     retuned = (
-        alarm_threshold("cpuHigh", fleet.alarms[0], before, after, autoscaling_target=fleet.autoscaling[0]),
-        alarm_threshold("memoryHigh", fleet.alarms[1], before, after, autoscaling_target=fleet.autoscaling[1]),
+        alarm_threshold(CPU_HIGH, fleet.alarms[0], before, after, autoscaling_target=fleet.autoscaling[0]),
+        alarm_threshold(MEMORY_HIGH, fleet.alarms[1], before, after, autoscaling_target=fleet.autoscaling[1]),
     )
     was = alarm_hours(before, trace, before, fleet.alarms, fleet.autoscaling)
     now = alarm_hours(after, trace, before, retuned, fleet.autoscaling)
@@ -294,11 +294,13 @@ def run_fleet(fleet: Fleet, kind: str, levers: str = LEVER_SETS[0]) -> FleetResu
     after: Dict[str, ServiceState] = {}
     results: List[ServiceResult] = []
     limit_total = Fraction(0)
+    # what the optimizer reads from each service's target-tracking policies
+    targets = {CPU_HIGH: fleet.autoscaling[0], MEMORY_HIGH: fleet.autoscaling[1]}
     for name in sorted(fleet.services):
         b = before_state(fleet, name)
         trace = service_trace(fleet, name, kind)
         usage = usage_from_series(trace.hourly_cpu_average(), trace.hourly_memory_maximum(), 3600)
-        decision = sizing.plan_service(b, fleet.tier, "auto", usage, opts, baseline=b)
+        decision = sizing.plan_service(b, fleet.tier, "auto", usage, opts, baseline=b, autoscaling_targets=targets)
         a = decision.after
         if levers == "with Graviton" and fleet.bench[name]["ecr"].get("multiArch"):
             # what --allow-arm64 does once ECR shows every image is multi-arch with linux/arm64
