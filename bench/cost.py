@@ -180,6 +180,26 @@ def tasks_in_hour(state: ServiceState, cpu_units: float, memory_mib: float, targ
     return max(state.min_capacity, min(state.max_capacity, need))
 
 
+def hourly_demand(trace: Trace, reference: ServiceState) -> List[Tuple[float, float]]:
+    """Per trace hour, the service's (CPU units, MiB): hourly average CPU and hourly maximum
+    memory, as percentages of what ``reference`` reserves."""
+    cpu_reserved = reference.cpu * reference.desired_count
+    mem_reserved = reference.memory * reference.desired_count
+    return [
+        (cpu_pct / 100 * cpu_reserved, mem_pct / 100 * mem_reserved)
+        for cpu_pct, mem_pct in zip(trace.hourly_cpu_average(), trace.hourly_memory_maximum())
+    ]
+
+
+def task_hours_above(state: ServiceState, trace: Trace, reference: ServiceState, targets: Tuple[float, float]) -> int:
+    """Task-hours target tracking runs ``state`` above ``reference``'s maximum over the trace:
+    what a raised autoscaling maximum is used for (the monthly totals price the desired count)."""
+    return sum(
+        max(0, tasks_in_hour(state, cpu_units, memory_mib, targets) - reference.max_capacity)
+        for cpu_units, memory_mib in hourly_demand(trace, reference)
+    )
+
+
 def alarm_hours(
     state: ServiceState,
     trace: Trace,
@@ -190,11 +210,8 @@ def alarm_hours(
     """Per trace hour, whether cpu-high (hourly average CPU) or memory-high (hourly maximum
     memory) is above its threshold on ``state``'s tasks; ``reference`` is the state the
     trace's percentages are of."""
-    cpu_reserved = reference.cpu * reference.desired_count
-    mem_reserved = reference.memory * reference.desired_count
     firing = []
-    for cpu_pct, mem_pct in zip(trace.hourly_cpu_average(), trace.hourly_memory_maximum()):
-        cpu_units, memory_mib = cpu_pct / 100 * cpu_reserved, mem_pct / 100 * mem_reserved
+    for cpu_units, memory_mib in hourly_demand(trace, reference):
         tasks = tasks_in_hour(state, cpu_units, memory_mib, targets)
         cpu_util = cpu_units / (tasks * state.cpu) * 100
         mem_util = memory_mib / (tasks * state.memory) * 100
@@ -248,6 +265,7 @@ class ServiceResult:
     memory_peak: float
     fits_at_max: bool  # the peaks fit when the autoscaler runs the service at its maximum
     new_alarm_hours: int = 0  # hours a cpu-high or memory-high alarm fires after but not before
+    task_hours_above_max: int = 0  # task-hours the autoscaler runs above the old maximum
 
     @property
     def unsafe(self) -> bool:
@@ -272,6 +290,10 @@ class FleetResult:
     @property
     def new_alarm_hours(self) -> int:
         return sum(s.new_alarm_hours for s in self.services)
+
+    @property
+    def task_hours_above_max(self) -> int:
+        return sum(s.task_hours_above_max for s in self.services)
 
     @property
     def ratio(self) -> float:
@@ -322,6 +344,7 @@ def run_fleet(fleet: Fleet, kind: str, levers: str = LEVER_SETS[0]) -> FleetResu
                 memory_peak,
                 fits_at_max,
                 new_alarm_hours(fleet, b, a, trace),
+                task_hours_above(a, trace, b, fleet.autoscaling),
             )
         )
     report = compute_savings(before, after, prices, fleet.network, SPOT_DISCOUNT)
@@ -368,14 +391,14 @@ GOAL_PERCENT = 70.0
 def markdown(results: Sequence[FleetResult]) -> str:
     lines = [
         f"| fleet | services | trace | levers | before / month | after / month | reduction | {GOAL_PERCENT:.0f}% goal | limit / month | after / limit "
-        "| unsafe | unsafe at max capacity | new alarm hours |",
-        "|---|---:|---|---|---:|---:|---:|---|---:|---:|---:|---:|---:|",
+        "| unsafe | unsafe at max capacity | new alarm hours | task-hours above the old max |",
+        "|---|---:|---|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         goal = "met" if r.percent >= GOAL_PERCENT else "missed"
         lines.append(
             f"| {r.fleet.name} ({r.fleet.tier}) | {len(r.services)} | {r.kind} | {r.levers} | {_usd(r.before)} | {_usd(r.after)} | "
-            f"{r.percent:.1f}% | {goal} | {_usd(r.limit)} | {r.ratio:.3f} | {r.unsafe} | {r.unsafe_at_max} | {r.new_alarm_hours} |"
+            f"{r.percent:.1f}% | {goal} | {_usd(r.limit)} | {r.ratio:.3f} | {r.unsafe} | {r.unsafe_at_max} | {r.new_alarm_hours} | {r.task_hours_above_max} |"
         )
     lines += ["", "Savings by lever (monthly, levers applied in order):", ""]
     lines.append("| fleet | trace | levers | " + " | ".join(CATEGORIES) + " |")

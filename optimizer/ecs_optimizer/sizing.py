@@ -26,6 +26,15 @@ Policies (docs/architecture.md, "The optimizer"):
     history, ``fixed`` is raised to cover what it shows, so a blind cut never goes below
     observed need (short history may stop a cut, never grow a service).
 
+No alarm at the autoscaling maximum: where the service's autoscaling tracks CPU or memory,
+the plan sets cpu-high / memory-high a margin above the target (``alarm_thresholds``), so the
+alarm fires only when autoscaling cannot add a task. Under every policy that has history, the
+busiest observed hour (highest hourly average CPU, highest memory) spread over the
+autoscaling maximum the plan leaves must stay strictly below those thresholds. Where it would
+not, the plan raises the maximum to the fewest tasks that keep it below (a higher maximum costs
+nothing until used), unless growing the task size at today's maximum is cheaper with the
+service at its top, in which case the size grows instead (:func:`alarm_safe_ceiling`).
+
 Under every policy non-critical services get a FARGATE_SPOT share of at least
 ``spot_share`` behind one on-demand base task, critical services keep their strategy, and
 ECR retention drops to ``keep_images`` (never rises).
