@@ -428,6 +428,11 @@ def markdown(results: Sequence[FleetResult]) -> str:
     return "\n".join(lines)
 
 
+def _max_change(s: ServiceResult) -> str:
+    was, now = s.before.max_capacity, s.after.max_capacity
+    return f", max {was} -> {now}" if was != now else ""
+
+
 def service_table(result: FleetResult) -> str:
     """Per service: before, the optimizer's choice, the limit, and the peak load on the new size."""
     lines = [
@@ -436,7 +441,7 @@ def service_table(result: FleetResult) -> str:
     ]
     for s in result.services:
         lines.append(
-            f"| {s.name} | {'yes' if s.before.critical else 'no'} | {_size(s.before)} | {_size(s.after)} ({s.policy}) | "
+            f"| {s.name} | {'yes' if s.before.critical else 'no'} | {_size(s.before)} | {_size(s.after)}{_max_change(s)} ({s.policy}) | "
             f"{_size(s.limit)} | {s.cpu_peak:.0%} | {s.memory_peak:.0%} |"
         )
     return "\n".join(lines)
