@@ -10,9 +10,10 @@ Policies (docs/architecture.md, "The optimizer"):
     next smaller Fargate CPU and the valid memory nearest half the memory (dev 512/1024 ->
     256/512, prod 1024/2048 -> 512/1024), never below the tier's optimized size
     (:data:`task_sizes.FIXED_FLOOR`). Counts: the autoscaling minimum goes to 1 and the desired count to
-    one task above it (3 -> 2, min 2 -> 1), never raising either; the maximum is kept so the
-    autoscaler can still absorb a burst. These are targets rather than "minus one" steps so
-    that a second run finds the service at its target and changes nothing.
+    one task above it (3 -> 2, min 2 -> 1), never raising either; the maximum is kept (raised
+    only by the alarm rule below) so the autoscaler can still absorb a burst. These are
+    targets rather than "minus one" steps so that a second run finds the service at its
+    target and changes nothing.
 ``metrics``
     Size from observed use: the service's total need (p95 CPU and peak memory, as a share of
     the current reservation, times the current size and count) is spread over the new count,
