@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ecs_optimizer import fargate, sizing
-from ecs_optimizer.alarm_thresholds import alarm_threshold
+from ecs_optimizer.alarm_thresholds import CPU_HIGH, MEMORY_HIGH, alarm_threshold
 from ecs_optimizer.costs import network_costs, service_monthly
 from ecs_optimizer.model import CapacityStrategy, NetworkState, ServiceState
 from ecs_optimizer.network_inputs import network_state
@@ -180,6 +180,26 @@ def tasks_in_hour(state: ServiceState, cpu_units: float, memory_mib: float, targ
     return max(state.min_capacity, min(state.max_capacity, need))
 
 
+def hourly_demand(trace: Trace, reference: ServiceState) -> List[Tuple[float, float]]:
+    """Per trace hour, the service's (CPU units, MiB): hourly average CPU and hourly maximum
+    memory, as percentages of what ``reference`` reserves."""
+    cpu_reserved = reference.cpu * reference.desired_count
+    mem_reserved = reference.memory * reference.desired_count
+    return [
+        (cpu_pct / 100 * cpu_reserved, mem_pct / 100 * mem_reserved)
+        for cpu_pct, mem_pct in zip(trace.hourly_cpu_average(), trace.hourly_memory_maximum())
+    ]
+
+
+def task_hours_above(state: ServiceState, trace: Trace, reference: ServiceState, targets: Tuple[float, float]) -> int:
+    """Task-hours target tracking runs ``state`` above ``reference``'s maximum over the trace:
+    what a raised autoscaling maximum is used for (the monthly totals price the desired count)."""
+    return sum(
+        max(0, tasks_in_hour(state, cpu_units, memory_mib, targets) - reference.max_capacity)
+        for cpu_units, memory_mib in hourly_demand(trace, reference)
+    )
+
+
 def alarm_hours(
     state: ServiceState,
     trace: Trace,
@@ -190,11 +210,8 @@ def alarm_hours(
     """Per trace hour, whether cpu-high (hourly average CPU) or memory-high (hourly maximum
     memory) is above its threshold on ``state``'s tasks; ``reference`` is the state the
     trace's percentages are of."""
-    cpu_reserved = reference.cpu * reference.desired_count
-    mem_reserved = reference.memory * reference.desired_count
     firing = []
-    for cpu_pct, mem_pct in zip(trace.hourly_cpu_average(), trace.hourly_memory_maximum()):
-        cpu_units, memory_mib = cpu_pct / 100 * cpu_reserved, mem_pct / 100 * mem_reserved
+    for cpu_units, memory_mib in hourly_demand(trace, reference):
         tasks = tasks_in_hour(state, cpu_units, memory_mib, targets)
         cpu_util = cpu_units / (tasks * state.cpu) * 100
         mem_util = memory_mib / (tasks * state.memory) * 100
@@ -210,8 +227,8 @@ def new_alarm_hours(fleet: Fleet, before: ServiceState, after: ServiceState, tra
     sets cpu-high and memory-high a margin above them; the fleet file's ``autoscaling`` goals
     are what it would read, and the replay scales the tasks to those same goals."""
     retuned = (
-        alarm_threshold("cpuHigh", fleet.alarms[0], before, after, autoscaling_target=fleet.autoscaling[0]),
-        alarm_threshold("memoryHigh", fleet.alarms[1], before, after, autoscaling_target=fleet.autoscaling[1]),
+        alarm_threshold(CPU_HIGH, fleet.alarms[0], before, after, autoscaling_target=fleet.autoscaling[0]),
+        alarm_threshold(MEMORY_HIGH, fleet.alarms[1], before, after, autoscaling_target=fleet.autoscaling[1]),
     )
     was = alarm_hours(before, trace, before, fleet.alarms, fleet.autoscaling)
     now = alarm_hours(after, trace, before, retuned, fleet.autoscaling)
@@ -248,6 +265,7 @@ class ServiceResult:
     memory_peak: float
     fits_at_max: bool  # the peaks fit when the autoscaler runs the service at its maximum
     new_alarm_hours: int = 0  # hours a cpu-high or memory-high alarm fires after but not before
+    task_hours_above_max: int = 0  # task-hours the autoscaler runs above the old maximum
 
     @property
     def unsafe(self) -> bool:
@@ -274,6 +292,10 @@ class FleetResult:
         return sum(s.new_alarm_hours for s in self.services)
 
     @property
+    def task_hours_above_max(self) -> int:
+        return sum(s.task_hours_above_max for s in self.services)
+
+    @property
     def ratio(self) -> float:
         return self.after / self.limit if self.limit else 1.0
 
@@ -294,11 +316,13 @@ def run_fleet(fleet: Fleet, kind: str, levers: str = LEVER_SETS[0]) -> FleetResu
     after: Dict[str, ServiceState] = {}
     results: List[ServiceResult] = []
     limit_total = Fraction(0)
+    # what the optimizer reads from each service's target-tracking policies
+    targets = {CPU_HIGH: fleet.autoscaling[0], MEMORY_HIGH: fleet.autoscaling[1]}
     for name in sorted(fleet.services):
         b = before_state(fleet, name)
         trace = service_trace(fleet, name, kind)
         usage = usage_from_series(trace.hourly_cpu_average(), trace.hourly_memory_maximum(), 3600)
-        decision = sizing.plan_service(b, fleet.tier, "auto", usage, opts, baseline=b)
+        decision = sizing.plan_service(b, fleet.tier, "auto", usage, opts, baseline=b, autoscaling_targets=targets)
         a = decision.after
         if levers == "with Graviton" and fleet.bench[name]["ecr"].get("multiArch"):
             # what --allow-arm64 does once ECR shows every image is multi-arch with linux/arm64
@@ -320,6 +344,7 @@ def run_fleet(fleet: Fleet, kind: str, levers: str = LEVER_SETS[0]) -> FleetResu
                 memory_peak,
                 fits_at_max,
                 new_alarm_hours(fleet, b, a, trace),
+                task_hours_above(a, trace, b, fleet.autoscaling),
             )
         )
     report = compute_savings(before, after, prices, fleet.network, SPOT_DISCOUNT)
@@ -366,14 +391,14 @@ GOAL_PERCENT = 70.0
 def markdown(results: Sequence[FleetResult]) -> str:
     lines = [
         f"| fleet | services | trace | levers | before / month | after / month | reduction | {GOAL_PERCENT:.0f}% goal | limit / month | after / limit "
-        "| unsafe | unsafe at max capacity | new alarm hours |",
-        "|---|---:|---|---|---:|---:|---:|---|---:|---:|---:|---:|---:|",
+        "| unsafe | unsafe at max capacity | new alarm hours | task-hours above the old max |",
+        "|---|---:|---|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         goal = "met" if r.percent >= GOAL_PERCENT else "missed"
         lines.append(
             f"| {r.fleet.name} ({r.fleet.tier}) | {len(r.services)} | {r.kind} | {r.levers} | {_usd(r.before)} | {_usd(r.after)} | "
-            f"{r.percent:.1f}% | {goal} | {_usd(r.limit)} | {r.ratio:.3f} | {r.unsafe} | {r.unsafe_at_max} | {r.new_alarm_hours} |"
+            f"{r.percent:.1f}% | {goal} | {_usd(r.limit)} | {r.ratio:.3f} | {r.unsafe} | {r.unsafe_at_max} | {r.new_alarm_hours} | {r.task_hours_above_max} |"
         )
     lines += ["", "Savings by lever (monthly, levers applied in order):", ""]
     lines.append("| fleet | trace | levers | " + " | ".join(CATEGORIES) + " |")
@@ -403,6 +428,11 @@ def markdown(results: Sequence[FleetResult]) -> str:
     return "\n".join(lines)
 
 
+def _max_change(s: ServiceResult) -> str:
+    was, now = s.before.max_capacity, s.after.max_capacity
+    return f", max {was} -> {now}" if was != now else ""
+
+
 def service_table(result: FleetResult) -> str:
     """Per service: before, the optimizer's choice, the limit, and the peak load on the new size."""
     lines = [
@@ -411,7 +441,7 @@ def service_table(result: FleetResult) -> str:
     ]
     for s in result.services:
         lines.append(
-            f"| {s.name} | {'yes' if s.before.critical else 'no'} | {_size(s.before)} | {_size(s.after)} ({s.policy}) | "
+            f"| {s.name} | {'yes' if s.before.critical else 'no'} | {_size(s.before)} | {_size(s.after)}{_max_change(s)} ({s.policy}) | "
             f"{_size(s.limit)} | {s.cpu_peak:.0%} | {s.memory_peak:.0%} |"
         )
     return "\n".join(lines)

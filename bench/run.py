@@ -157,7 +157,10 @@ def render(
             f"monthly cut of at least {cost.GOAL_PERCENT:.0f}%. *New alarm hours* replays the trace hour by hour on the tasks target tracking "
             "would run (the goals in the fleet file's `autoscaling`, within min..max, reached within the hour) and counts "
             "the hours in which cpu-high (hourly average CPU) or memory-high (hourly maximum memory) is above its "
-            "threshold after the plan, at the threshold the optimizer retunes the fleet's `alarms` to, but was not before.",
+            "threshold after the plan, at the threshold the optimizer retunes the fleet's `alarms` to, but was not before. "
+            "Where the plan raises a service's autoscaling maximum to keep those alarms quiet, *task-hours above the old max* "
+            "counts, in the same replay over the 14 days, the tasks run above the maximum the fleet file declares; the "
+            "monthly totals price the desired count, not these scale-out hours.",
             "",
             cost.markdown(cost_results),
             "",

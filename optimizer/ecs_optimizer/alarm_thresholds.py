@@ -60,15 +60,26 @@ def alarm_threshold(
         return float(after.min_capacity)
     if kind in COUNTING_KINDS:
         return old_threshold
-    low, high = (Decimal(str(bound)) for bound in ALARM_THRESHOLD_BAND)
     if autoscaling_target is not None:
-        wanted = Decimal(str(autoscaling_target)) + Decimal(str(ALARM_TARGET_MARGIN))
-    else:
-        old_size, new_size = (before.cpu, after.cpu) if kind == CPU_HIGH else (before.memory, after.memory)
-        if old_size == new_size:
-            return old_threshold
-        # Decimal so that a threshold like 80.95 rounds up as written, not down as its float does.
-        hundred = Decimal(100)
-        wanted = hundred - (hundred - Decimal(str(old_threshold))) * old_size / new_size
+        return tracking_alarm_threshold(autoscaling_target)
+    old_size, new_size = (before.cpu, after.cpu) if kind == CPU_HIGH else (before.memory, after.memory)
+    if old_size == new_size:
+        return old_threshold
+    # Decimal so that a threshold like 80.95 rounds up as written, not down as its float does.
+    hundred = Decimal(100)
+    return _in_band(hundred - (hundred - Decimal(str(old_threshold))) * old_size / new_size)
+
+
+def tracking_alarm_threshold(autoscaling_target: float) -> float:
+    """The cpu-high / memory-high threshold for a metric autoscaling tracks at
+    ``autoscaling_target`` percent: :data:`ALARM_TARGET_MARGIN` above it, in the band, to 0.1.
+
+    It does not depend on the task size, so sizing can plan against it before it picks one.
+    """
+    return _in_band(Decimal(str(autoscaling_target)) + Decimal(str(ALARM_TARGET_MARGIN)))
+
+
+def _in_band(wanted: Decimal) -> float:
+    low, high = (Decimal(str(bound)) for bound in ALARM_THRESHOLD_BAND)
     clamped = min(high, max(low, wanted))
     return float(clamped.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))

@@ -126,7 +126,9 @@ def plan_one(
     if controller != "ECS":
         reason = f"deployment controller {controller}: task definition changes go through that controller"
         return ServicePlan(live, before, before, Status.SKIPPED, reason)
-    decision: Decision = plan_service(before, tier, opts.policy, usage, opts.sizing, _baseline(live, before))
+    decision: Decision = plan_service(
+        before, tier, opts.policy, usage, opts.sizing, _baseline(live, before), live.autoscaling_targets
+    )
     if decision.skipped:
         return ServicePlan(live, before, before, Status.SKIPPED, decision.reason)
     notes: List[str] = []

@@ -10,9 +10,10 @@ Policies (docs/architecture.md, "The optimizer"):
     next smaller Fargate CPU and the valid memory nearest half the memory (dev 512/1024 ->
     256/512, prod 1024/2048 -> 512/1024), never below the tier's optimized size
     (:data:`task_sizes.FIXED_FLOOR`). Counts: the autoscaling minimum goes to 1 and the desired count to
-    one task above it (3 -> 2, min 2 -> 1), never raising either; the maximum is kept so the
-    autoscaler can still absorb a burst. These are targets rather than "minus one" steps so
-    that a second run finds the service at its target and changes nothing.
+    one task above it (3 -> 2, min 2 -> 1), never raising either; the maximum is kept (raised
+    only by the alarm rule below) so the autoscaler can still absorb a burst. These are
+    targets rather than "minus one" steps so that a second run finds the service at its
+    target and changes nothing.
 ``metrics``
     Size from observed use: the service's total need (p95 CPU and peak memory, as a share of
     the current reservation, times the current size and count) is spread over the new count,
@@ -25,6 +26,15 @@ Policies (docs/architecture.md, "The optimizer"):
     ``metrics`` where the history is long enough, ``fixed`` elsewhere; when there is some
     history, ``fixed`` is raised to cover what it shows, so a blind cut never goes below
     observed need (short history may stop a cut, never grow a service).
+
+No alarm at the autoscaling maximum: where the service's autoscaling tracks CPU or memory,
+the plan sets cpu-high / memory-high a margin above the target (``alarm_thresholds``), so the
+alarm fires only when autoscaling cannot add a task. Under every policy that has history, the
+busiest observed hour (highest hourly average CPU, highest memory) spread over the
+autoscaling maximum the plan leaves must stay strictly below those thresholds. Where it would
+not, the plan raises the maximum to the fewest tasks that keep it below (a higher maximum costs
+nothing until used), unless growing the task size at today's maximum is cheaper with the
+service at its top, in which case the size grows instead (:func:`alarm_safe_ceiling`).
 
 Under every policy non-critical services get a FARGATE_SPOT share of at least
 ``spot_share`` behind one on-demand base task, critical services keep their strategy, and
@@ -43,10 +53,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 from fractions import Fraction
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Mapping, Optional, Sequence, Tuple
 
 from . import facts
-from .fargate import check_size
+from .alarm_thresholds import CPU_HIGH, MEMORY_HIGH, tracking_alarm_threshold
+from .fargate import all_pairs, check_size
 from .model import SPOT, CapacityStrategy, ServiceState
 from .task_sizes import Size, cheapest_covering, fixed_size, fmt_size, per_task_need, task_hourly
 from .usage import Usage
@@ -186,6 +197,7 @@ def plan_service(
     usage: Optional[Usage],
     opts: SizingOptions,
     baseline: Optional[ServiceState] = None,
+    autoscaling_targets: Optional[Mapping[str, float]] = None,
 ) -> Decision:
     """Plan one service under ``policy`` (``fixed``, ``metrics`` or ``auto``).
 
@@ -193,7 +205,10 @@ def plan_service(
     ``baseline``, when given, is the service as declared before any optimization (the
     compute stack's outputs): ``fixed`` halves that, not the current state, so a second run
     is a no-op for every size. A state already at or below the policy's target comes back
-    with ``policy_used="unchanged"``.
+    with ``policy_used="unchanged"``. ``autoscaling_targets`` maps ``cpuHigh`` / ``memoryHigh``
+    to the target-tracking value autoscaling holds that metric at (percent); with it, the
+    plan keeps the busiest observed hour below the alarm at the autoscaling maximum
+    (:func:`alarm_safe_ceiling`).
     """
     if tier not in TIERS:
         raise ValueError(f"tier {tier!r} is not one of: {', '.join(TIERS)}")
@@ -243,10 +258,15 @@ def plan_service(
                 current, usage, desired, size, replace(opts, headroom=0.0), notes, "the observed peak"
             )
 
+    max_capacity = current.max_capacity
+    if usage is not None and desired > 0 and autoscaling_targets:
+        size, max_capacity = alarm_safe_ceiling(current, usage, size, autoscaling_targets, notes)
+
     after = current.with_changes(
         cpu=size[0],
         memory=size[1],
         desired_count=desired,
+        max_capacity=max_capacity,
         min_capacity=min_capacity,
         strategy=plan_strategy(current, opts),
         ecr_keep_images=plan_keep_images(current.ecr_keep_images, opts.keep_images),
@@ -373,6 +393,98 @@ def _raise_to_cover(
     return cover.count, cover.size
 
 
+# --------------------------------------------------------------------------- alarms at max
+
+
+def peak_demand(current: ServiceState, usage: Usage) -> Tuple[float, float]:
+    """(CPU units, MiB) the whole service used at its busiest: the highest hourly average CPU
+    (p95 when the peak is unknown) and the highest memory, over what ``current`` reserves."""
+    peak_cpu = usage.cpu_peak_pct if usage.cpu_peak_pct is not None else usage.cpu_p95_pct
+    return (
+        peak_cpu / 100.0 * current.cpu * current.desired_count,
+        usage.mem_peak_pct / 100.0 * current.memory * current.desired_count,
+    )
+
+
+def tasks_below_alarm(demand: float, per_task: int, threshold_pct: float) -> int:
+    """The fewest tasks of ``per_task`` units over which ``demand`` stays strictly below
+    ``threshold_pct`` percent of each task (at least 1)."""
+    return max(1, math.floor(demand / (per_task * threshold_pct / 100.0)) + 1)
+
+
+def _tasks_below_alarms(demand: Tuple[float, float], size: Size, thresholds: Mapping[str, float]) -> int:
+    needs = [1]
+    if CPU_HIGH in thresholds:
+        needs.append(tasks_below_alarm(demand[0], size[0], thresholds[CPU_HIGH]))
+    if MEMORY_HIGH in thresholds:
+        needs.append(tasks_below_alarm(demand[1], size[1], thresholds[MEMORY_HIGH]))
+    return max(needs)
+
+
+def alarm_safe_ceiling(
+    current: ServiceState,
+    usage: Usage,
+    size: Size,
+    autoscaling_targets: Mapping[str, float],
+    notes: List[str],
+) -> Tuple[Size, int]:
+    """(size, autoscaling maximum) such that the busiest observed hour, spread over the
+    maximum, stays below the cpu-high / memory-high thresholds the plan sets.
+
+    Autoscaling holds a tracked metric at its target and the alarm sits a margin above it
+    (:func:`alarm_thresholds.tracking_alarm_threshold`), so the alarm only fires when the
+    autoscaler cannot add tasks: at its maximum. Sizing covers the busiest hour at up to 100%
+    of a task, so at a maximum that low the alarm fires although nothing is wrong. When the
+    busiest hour at today's maximum is at or above an alarm, there are two remedies:
+
+    * raise the maximum to the fewest tasks that keep the busiest hour strictly below the
+      alarms. It costs nothing until the autoscaler uses it, and then only in the hours
+      whose load needs the extra tasks;
+    * keep the maximum and grow the size to the cheapest Fargate pair, no smaller than
+      ``size`` in CPU or memory, that keeps the busiest hour below the alarms at it. That
+      costs more on every task in every hour.
+
+    The maximum is raised unless growing the size makes the service cheaper at its top
+    (maximum x task price), so the plan never leaves the service able to spend more in its
+    busiest hour than the other remedy would. Metrics without a target-tracking value have
+    no alarm tied to the maximum and are left out. Every input is absolute (the peak demand,
+    the sizing result, the maximum), so a re-run reaches the same answer and changes nothing.
+    """
+    thresholds = {
+        kind: tracking_alarm_threshold(target)
+        for kind, target in autoscaling_targets.items()
+        if kind in (CPU_HIGH, MEMORY_HIGH)
+    }
+    if not thresholds:
+        return size, current.max_capacity
+    demand = peak_demand(current, usage)
+    needed = _tasks_below_alarms(demand, size, thresholds)
+    if needed <= current.max_capacity:
+        return size, current.max_capacity
+    what = " and ".join(f"{kind} {value:g}%" for kind, value in sorted(thresholds.items()))
+    arch = current.architecture
+    larger = [
+        pair
+        for pair in all_pairs()
+        if pair[0] >= size[0]
+        and pair[1] >= size[1]
+        and _tasks_below_alarms(demand, pair, thresholds) <= current.max_capacity
+    ]
+    grown = min(larger, key=lambda s: (task_hourly(s, arch), s[0], s[1])) if larger else None
+    if grown is None or needed * task_hourly(size, arch) <= current.max_capacity * task_hourly(grown, arch):
+        notes.append(
+            f"autoscaling maximum raised from {current.max_capacity} to {needed} so that the busiest "
+            f"observed hour stays below the alarms ({what}) when autoscaling is at its maximum"
+        )
+        return size, needed
+    notes.append(
+        f"grown from {fmt_size(size)} to {fmt_size(grown)} so that the busiest observed hour stays "
+        f"below the alarms ({what}) at the autoscaling maximum of {current.max_capacity}: cheaper "
+        f"at the top than raising the maximum to {needed}"
+    )
+    return grown, current.max_capacity
+
+
 def _describe_changes(before: ServiceState, after: ServiceState) -> List[str]:
     parts: List[str] = []
     if (before.cpu, before.memory) != (after.cpu, after.memory):
@@ -384,6 +496,8 @@ def _describe_changes(before: ServiceState, after: ServiceState) -> List[str]:
         parts.append(f"desired {before.desired_count} -> {after.desired_count}")
     if before.min_capacity != after.min_capacity:
         parts.append(f"min {before.min_capacity} -> {after.min_capacity}")
+    if before.max_capacity != after.max_capacity:
+        parts.append(f"max {before.max_capacity} -> {after.max_capacity}")
     if before.strategy != after.strategy:
         s = after.strategy
         parts.append(

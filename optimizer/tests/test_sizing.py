@@ -539,3 +539,83 @@ def test_usage_from_series_reports_the_peak_and_rescale_keeps_it():
     before = ServiceState(service="s", cpu=1024, memory=2048, desired_count=2, min_capacity=1, max_capacity=4)
     after = before.with_changes(cpu=512, memory=1024)
     assert usage_mod.rescale_usage(usage, before, after).cpu_peak_pct == pytest.approx(180.0)
+
+
+# ----------------------------------------------------------------- alarms at the autoscaling maximum
+
+#: The bench fleets' target-tracking values: CPU held at 70%, memory at 75% (alarms at 80 / 85).
+TRACKING = {"cpuHigh": 70.0, "memoryHigh": 75.0}
+
+
+def test_tasks_below_alarm_is_strictly_below():
+    # 1600 units over tasks of 1000 at an 80% alarm: 2 tasks sit exactly at 80% -> 3 needed
+    assert sizing.tasks_below_alarm(1600.0, 1000, 80.0) == 3
+    assert sizing.tasks_below_alarm(1599.0, 1000, 80.0) == 2
+    assert sizing.tasks_below_alarm(0.0, 1000, 80.0) == 1
+
+
+def test_metrics_raises_the_maximum_so_the_busiest_hour_stays_below_the_cpu_alarm():
+    # 3 x 2048/4096, max 3, busiest hour 45% CPU = 2764.8 units. At 2 tasks each needs
+    # 67.5% x 2048 = 1382 units -> 2048/4096; at 3 tasks 921.6 -> 1024/2048, cheaper
+    # (3 vCPU + 6 GB against 4 vCPU + 8 GB). At max 3 the busiest hour is 921.6 / 1024 = 90%
+    # per task, above the 80% alarm (70 + 10): the old rule left max 3 and the alarm firing.
+    state = svc(2048, 4096, desired=3, min_capacity=3, max_capacity=3)
+    usage = Usage(cpu_p95_pct=30.0, mem_peak_pct=20.0, datapoints=336, days_covered=14.0, cpu_peak_pct=45.0)
+    decision = plan_service(state, "prod", "metrics", usage, OPTS, autoscaling_targets=TRACKING)
+    after = decision.after
+    assert (size(after), after.desired_count) == ((1024, 2048), 3)
+    # floor(2764.8 / 819.2) + 1 = 4 tasks keep it below 80%. At the top, 4 x (1 vCPU + 2 GB)
+    # costs less than growing to the next CPU at max 3: 3 x 2048/4096 (6 vCPU + 12 GB).
+    assert after.max_capacity == 4
+    assert 2764.8 / (after.max_capacity * after.cpu) * 100 < 80.0
+    assert "autoscaling maximum raised from 3 to 4" in decision.reason and "max 3 -> 4" in decision.reason
+    # without target tracking nothing ties the alarm to the maximum: the old plan
+    without = plan_service(state, "prod", "metrics", usage, OPTS)
+    assert (size(without.after), without.after.max_capacity) == ((1024, 2048), 3)
+
+
+def test_the_size_grows_where_that_is_cheaper_at_the_top_than_a_higher_maximum():
+    # 1 x 512/4096, min = max = 1, busiest hour 90% CPU = 460.8 units, peak memory 80%.
+    # The cheapest cover of one task is 512/4096 again (460.8 units, 3932 MiB with headroom),
+    # 90% of its CPU at max 1, above the 80% alarm. Raising the maximum takes
+    # floor(460.8 / 409.6) + 1 = 2 x 512/4096 = 1 vCPU + 8 GB at the top; growing to a CPU
+    # above 460.8 / 0.8 = 576 -> 1024/4096 = 1 vCPU + 4 GB, cheaper: the size grows.
+    state = svc(512, 4096, desired=1, min_capacity=1, max_capacity=1)
+    usage = Usage(cpu_p95_pct=30.0, mem_peak_pct=80.0, datapoints=336, days_covered=14.0, cpu_peak_pct=90.0)
+    decision = plan_service(state, "prod", "metrics", usage, OPTS, autoscaling_targets=TRACKING)
+    after = decision.after
+    assert (size(after), after.desired_count, after.max_capacity) == ((1024, 4096), 1, 1)
+    assert 460.8 / after.cpu * 100 < 80.0
+    assert "grown from 512/4096 to 1024/4096" in decision.reason
+    old_rule = plan_service(state, "prod", "metrics", usage, OPTS)
+    assert (size(old_rule.after), old_rule.after.max_capacity) == ((512, 4096), 1)  # 90% CPU at its maximum
+
+
+def test_memory_alarm_at_the_maximum_looks_at_memory_only():
+    # Peak memory 90% of 3 x 2048 = 5529.6 MiB; alarm 85% (75 + 10): 90% per task at max 3.
+    # Raise: floor(5529.6 / 1740.8) + 1 = 4 x 1024/2048 = 4 vCPU + 8 GB at the top. Grow: the
+    # cheapest pair above 5529.6 / (3 x 0.85) = 2168.5 MiB with at least 1024 CPU, 1024/3072,
+    # 3 vCPU + 9 GB, cheaper (9 GB cost less than 1 vCPU): the memory grows.
+    state = svc(1024, 2048, desired=3, min_capacity=3, max_capacity=3)
+    usage = long_usage(10, 90)
+    notes: List[str] = []
+    grown, high = sizing.alarm_safe_ceiling(state, usage, (1024, 2048), {"memoryHigh": 75.0}, notes)
+    assert (grown, high) == ((1024, 3072), 3)
+    assert "memoryHigh 85%" in notes[0]
+    # a CPU target alone does not look at memory
+    assert sizing.alarm_safe_ceiling(state, usage, (1024, 2048), {"cpuHigh": 70.0}, []) == ((1024, 2048), 3)
+
+
+@pytest.mark.parametrize(
+    "current,max_capacity,peak,mem",
+    [((2048, 4096), 3, 45.0, 20.0), ((1024, 2048), 3, 90.0, 20.0), ((512, 4096), 1, 90.0, 80.0)],
+)
+def test_alarm_safe_plan_rerun_is_a_no_op(current, max_capacity, peak, mem):
+    state = svc(*current, desired=max_capacity, min_capacity=max_capacity, max_capacity=max_capacity)
+    usage = Usage(cpu_p95_pct=30.0, mem_peak_pct=mem, datapoints=336, days_covered=14.0, cpu_peak_pct=peak)
+    first = plan_service(state, "prod", "metrics", usage, OPTS, autoscaling_targets=TRACKING)
+    assert first.after != state
+    again = rescale_usage(usage, state, first.after)
+    second = plan_service(first.after, "prod", "metrics", again, OPTS, autoscaling_targets=TRACKING)
+    assert second.after == first.after
+    assert second.policy_used == "unchanged"
