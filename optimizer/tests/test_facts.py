@@ -10,7 +10,7 @@ from typing import Any, Dict
 import pytest
 from jsonschema import Draft202012Validator
 
-from ecs_optimizer import facts, lock, resources, sizing, targets
+from ecs_optimizer import facts, lock, resources, spot_weights, targets
 from ecs_optimizer.errors import BadInput
 from plan_snapshots import PLAN_DIR
 
@@ -24,9 +24,9 @@ def plan(layer: str) -> Dict[str, Any]:
 @pytest.mark.parametrize("case", facts.spot_weight_cases(), ids=lambda c: str(c["share"]))
 def test_spot_weights_follow_the_shared_table(case: Dict[str, Any]) -> None:
     expected = (case["onDemand"], case["spot"])
-    assert sizing.spot_weights(Fraction(case["share"])) == expected
+    assert spot_weights.spot_weights(Fraction(case["share"])) == expected
     # The CLI hands the share over as a decimal string's value.
-    assert sizing.spot_weights(Fraction(str(case["share"]))) == expected
+    assert spot_weights.spot_weights(Fraction(str(case["share"]))) == expected
 
 
 def test_the_table_holds_the_share_that_once_diverged() -> None:
@@ -37,7 +37,7 @@ def test_the_table_holds_the_share_that_once_diverged() -> None:
 def test_planned_weights_are_a_fixed_point() -> None:
     for case in facts.spot_weight_cases():
         on_demand, spot = case["onDemand"], case["spot"]
-        assert sizing.spot_weights(Fraction(spot, on_demand + spot)) == (on_demand, spot)
+        assert spot_weights.spot_weights(Fraction(spot, on_demand + spot)) == (on_demand, spot)
 
 
 @pytest.mark.parametrize("layer", LAYERS)

@@ -5,7 +5,7 @@ from typing import List
 
 import pytest
 
-from ecs_optimizer import alarm_thresholds, sizing, task_sizes
+from ecs_optimizer import alarm_ceiling, alarm_thresholds, sizing, task_sizes
 from ecs_optimizer import usage as usage_mod
 from ecs_optimizer.alarm_thresholds import alarm_threshold
 from ecs_optimizer.fargate import all_pairs
@@ -549,9 +549,9 @@ TRACKING = {"cpuHigh": 70.0, "memoryHigh": 75.0}
 
 def test_tasks_below_alarm_is_strictly_below():
     # 1600 units over tasks of 1000 at an 80% alarm: 2 tasks sit exactly at 80% -> 3 needed
-    assert sizing.tasks_below_alarm(1600.0, 1000, 80.0) == 3
-    assert sizing.tasks_below_alarm(1599.0, 1000, 80.0) == 2
-    assert sizing.tasks_below_alarm(0.0, 1000, 80.0) == 1
+    assert alarm_ceiling.tasks_below_alarm(1600.0, 1000, 80.0) == 3
+    assert alarm_ceiling.tasks_below_alarm(1599.0, 1000, 80.0) == 2
+    assert alarm_ceiling.tasks_below_alarm(0.0, 1000, 80.0) == 1
 
 
 def test_metrics_raises_the_maximum_so_the_busiest_hour_stays_below_the_cpu_alarm():
@@ -599,11 +599,11 @@ def test_memory_alarm_at_the_maximum_looks_at_memory_only():
     state = svc(1024, 2048, desired=3, min_capacity=3, max_capacity=3)
     usage = long_usage(10, 90)
     notes: List[str] = []
-    grown, high = sizing.alarm_safe_ceiling(state, usage, (1024, 2048), {"memoryHigh": 75.0}, notes)
+    grown, high = alarm_ceiling.alarm_safe_ceiling(state, usage, (1024, 2048), {"memoryHigh": 75.0}, notes)
     assert (grown, high) == ((1024, 3072), 3)
     assert "memoryHigh 85%" in notes[0]
     # a CPU target alone does not look at memory
-    assert sizing.alarm_safe_ceiling(state, usage, (1024, 2048), {"cpuHigh": 70.0}, []) == ((1024, 2048), 3)
+    assert alarm_ceiling.alarm_safe_ceiling(state, usage, (1024, 2048), {"cpuHigh": 70.0}, []) == ((1024, 2048), 3)
 
 
 @pytest.mark.parametrize(
