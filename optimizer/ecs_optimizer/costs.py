@@ -39,19 +39,6 @@ def money(value: Fraction) -> Decimal:
     return round_half_up(value, 2)
 
 
-def fargate_monthly(state: ServiceState, prices: PriceTable, spot_discount: Fraction) -> Fraction:
-    """Monthly Fargate cost of ``state``'s desired tasks, Spot tasks at the discounted rate."""
-    return total(c for c in service_components(state, prices, spot_discount) if c.unit != "GB-month")
-
-
-def ecr_monthly(state: ServiceState, prices: PriceTable) -> Fraction:
-    """Monthly ECR storage of the images the lifecycle rule keeps (all of them without a rule).
-
-    ``ecr_image_bytes`` is newest first, the order "keep last N" keeps them in.
-    """
-    return total(c for c in service_components(state, prices, Fraction(0)) if c.unit == "GB-month")
-
-
 def service_monthly(state: ServiceState, prices: PriceTable, spot_discount: Fraction) -> Fraction:
     """The exact sum of ``state``'s billed components (:mod:`components`)."""
     return total(service_components(state, prices, spot_discount))

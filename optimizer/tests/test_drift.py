@@ -102,6 +102,15 @@ class Scenario:
         ]
 
 
+def optimize_args(outputs: Dict[str, Path], options: List[str], journal: Path, files: Dict[str, Path]) -> List[str]:
+    """``optimize --policy fixed`` on the seeded outputs, JSON report, writing back every stack file."""
+    args = ["optimize", "--outputs", str(outputs["compute"]), "--observability-outputs", str(outputs["observability"])]
+    args += ["--policy", "fixed", *options, "--journal", str(journal), "--format", "json"]
+    for path in files.values():
+        args += ["--write-config", str(path)]
+    return args
+
+
 @pytest.fixture(scope="module", params=sorted(SCENARIOS))
 def scenario(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
     name = request.param
@@ -122,26 +131,8 @@ def scenario(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     with em.Emulator(region=REGION) as emu:
         seeded = em.seed_from_plan(work / "plan-before", emu.endpoint, outputs_dir=work / "outputs")
         journal = work / "journal.jsonl"
-        args = [
-            "optimize",
-            "--outputs",
-            str(seeded.outputs["compute"]),
-            "--observability-outputs",
-            str(seeded.outputs["observability"]),
-            "--policy",
-            "fixed",
-            *options,
-            "--wait-timeout",
-            "30",
-            "--poll-interval",
-            "0.05",
-            "--journal",
-            str(journal),
-            "--format",
-            "json",
-        ]
-        for path in files.values():
-            args += ["--write-config", str(path)]
+        waits = ["--wait-timeout", "30", "--poll-interval", "0.05"]
+        args = optimize_args(seeded.outputs, [*options, *waits], journal, files)
         report = json.loads(cli(args, emu).stdout)
         after = offline_plan(stack, files, work / "plan-after")
         compute_outputs = json.loads(seeded.outputs["compute"].read_text())
@@ -292,22 +283,7 @@ def test_the_files_keep_their_comments_and_unrelated_keys(scenario: Scenario) ->
 
 def test_optimizing_again_changes_nothing_and_writes_nothing(scenario: Scenario, tmp_path: Path) -> None:
     texts = {layer: path.read_bytes() for layer, path in scenario.files.items()}
-    args = [
-        "optimize",
-        "--outputs",
-        str(scenario.outputs["compute"]),
-        "--observability-outputs",
-        str(scenario.outputs["observability"]),
-        "--policy",
-        "fixed",
-        *SCENARIOS[scenario.name][1],
-        "--journal",
-        str(tmp_path / "again.jsonl"),
-        "--format",
-        "json",
-    ]
-    for path in scenario.files.values():
-        args += ["--write-config", str(path)]
+    args = optimize_args(scenario.outputs, SCENARIOS[scenario.name][1], tmp_path / "again.jsonl", scenario.files)
     report = json.loads(cli(args, scenario.emu).stdout)
     assert {s["status"] for s in report["services"]} <= {"unchanged", "skipped"}
     assert {layer: path.read_bytes() for layer, path in scenario.files.items()} == texts

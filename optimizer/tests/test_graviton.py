@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, Callable, Dict
 
 import pytest
@@ -97,10 +98,9 @@ def architectures(client: Callable[[str], Any]) -> Dict[str, str]:
     return out
 
 
-def test_only_multi_arch_services_move_and_rollback_restores_them(images, outputs_file, run_cli, client, tmp_path):
-    assert set(architectures(client).values()) == {"X86_64"}
-    journal = tmp_path / "j.jsonl"
-    result = run_cli(
+def optimize_arm64(run_cli, outputs_file: str, journal: Path, *extra: str) -> Any:
+    """``optimize --policy fixed --allow-arm64`` with its journal at ``journal``."""
+    return run_cli(
         "optimize",
         "--outputs",
         outputs_file,
@@ -110,9 +110,14 @@ def test_only_multi_arch_services_move_and_rollback_restores_them(images, output
         *FAST,
         "--journal",
         str(journal),
-        "--format",
-        "json",
+        *extra,
     )
+
+
+def test_only_multi_arch_services_move_and_rollback_restores_them(images, outputs_file, run_cli, client, tmp_path):
+    assert set(architectures(client).values()) == {"X86_64"}
+    journal = tmp_path / "j.jsonl"
+    result = optimize_arm64(run_cli, outputs_file, journal, "--format", "json")
     assert result.exit_code == 0, result.stderr
     assert architectures(client) == {"frontend": "ARM64", "api-gateway": "X86_64", "processing-service": "X86_64"}
     services = {s["service"]: s for s in json.loads(result.stdout)["services"]}
@@ -161,19 +166,7 @@ def test_write_back_records_the_catalog_architecture(images, outputs_file, run_c
     compute.parent.mkdir()
     (compute.parent / "Pulumi.yaml").write_text("name: compute\nruntime: nodejs\n")
     compute.write_text("config:\n  compute:tier: dev\n  compute:environmentSuffix: dev\n")
-    result = run_cli(
-        "optimize",
-        "--outputs",
-        outputs_file,
-        "--policy",
-        "fixed",
-        "--allow-arm64",
-        *FAST,
-        "--journal",
-        str(tmp_path / "j.jsonl"),
-        "--write-config",
-        str(compute),
-    )
+    result = optimize_arm64(run_cli, outputs_file, tmp_path / "j.jsonl", "--write-config", str(compute))
     assert result.exit_code == 0, result.stderr
     text = compute.read_text()
     assert "architecture: ARM64" in text

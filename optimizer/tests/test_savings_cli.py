@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Dict
 
 from ecs_optimizer_lab.emulator import fleet_images
 from helpers import FAST, ON_DEMAND_FLEET, write_json
@@ -104,6 +105,25 @@ def test_default_savings_match_the_optimize_plan_and_the_realised_run(outputs_fi
     assert again["monthlySavings"] == 0
 
 
+def network_breakdown(run_cli, outputs_file: str, network_path: str, aws_traffic_gb: str) -> Dict[str, Any]:
+    """The savings breakdown (category -> monthly) of the fixed policy with these network outputs."""
+    result = run_cli(
+        "savings",
+        "--outputs",
+        outputs_file,
+        "--policy",
+        "fixed",
+        "--network-outputs",
+        network_path,
+        "--aws-traffic-gb",
+        aws_traffic_gb,
+        "--format",
+        "json",
+    )
+    assert result.exit_code == 0, result.stderr
+    return {b["category"]: b["monthly"] for b in json.loads(result.stdout)["breakdown"]}
+
+
 def test_network_outputs_price_nat_against_endpoints(outputs_file, run_cli, tmp_path):
     network = {
         "natGatewayCount": 3,
@@ -119,21 +139,7 @@ def test_network_outputs_price_nat_against_endpoints(outputs_file, run_cli, tmp_
     }
     path = write_json(tmp_path / "network.json", network)
     # --aws-traffic-gb 0: hourly charges only, no NAT metrics read
-    result = run_cli(
-        "savings",
-        "--outputs",
-        outputs_file,
-        "--policy",
-        "fixed",
-        "--network-outputs",
-        path,
-        "--aws-traffic-gb",
-        "0",
-        "--format",
-        "json",
-    )
-    assert result.exit_code == 0, result.stderr
-    breakdown = {b["category"]: b["monthly"] for b in json.loads(result.stdout)["breakdown"]}
+    breakdown = network_breakdown(run_cli, outputs_file, path, "0")
     # two of three NAT gateways go; the five interface endpoints stay (s3 is a free gateway endpoint)
     assert cents(NAT_HOUR * HOURS) == 32.85  # the NAT worked check of docs/pricing.md
     assert breakdown["network"] == cents(2 * NAT_HOUR * HOURS)
@@ -150,21 +156,7 @@ def test_aws_bound_traffic_moves_from_nat_to_endpoints(outputs_file, run_cli, tm
         "vpcEndpoints": {"s3": "vpce-1"},
     }
     path = write_json(tmp_path / "network.json", network)
-    result = run_cli(
-        "savings",
-        "--outputs",
-        outputs_file,
-        "--policy",
-        "fixed",
-        "--network-outputs",
-        path,
-        "--aws-traffic-gb",
-        "10000",
-        "--format",
-        "json",
-    )
-    assert result.exit_code == 0, result.stderr
-    breakdown = {b["category"]: b["monthly"] for b in json.loads(result.stdout)["breakdown"]}
+    breakdown = network_breakdown(run_cli, outputs_file, path, "10000")
     # before: 3 NATs + 10,000 GB at the NAT's $0.045; after: 1 NAT, 5 endpoints in 3 AZs, 10,000 GB at $0.01
     before = 3 * NAT_HOUR * HOURS + 10000 * Decimal("0.045")
     after = NAT_HOUR * HOURS + 5 * ENDPOINT_AZ_HOUR * 3 * HOURS + 10000 * Decimal("0.01")
