@@ -39,7 +39,9 @@ from botocore.config import Config
 
 from ecs_optimizer import resources as res
 from ecs_optimizer.aws import chunks
+from ecs_optimizer.discovery import DESCRIBE_SERVICES_BATCH
 from ecs_optimizer.model import CapacityStrategy
+from ecs_optimizer.scalable_targets import DESCRIBE_SCALABLE_TARGETS_BATCH
 from ecs_optimizer.targets import pattern_alarms
 
 from .fleet import FleetSpec, RepositorySpec, fleet_from_plan
@@ -634,11 +636,11 @@ def read_live_state(
     suffix = str(compute_outputs["environmentSuffix"])
     specs = dict(sorted(compute_outputs["services"].items()))
     described: Dict[str, Dict[str, Any]] = {}
-    for batch in chunks([s["serviceName"] for s in specs.values()], 10):
+    for batch in chunks([s["serviceName"] for s in specs.values()], DESCRIBE_SERVICES_BATCH):
         for svc in ecs.describe_services(cluster=cluster, services=batch)["services"]:
             described[svc["serviceName"]] = svc
     targets: Dict[str, Dict[str, Any]] = {}
-    for batch in chunks([s["scalableTargetResourceId"] for s in specs.values()], 50):
+    for batch in chunks([s["scalableTargetResourceId"] for s in specs.values()], DESCRIBE_SCALABLE_TARGETS_BATCH):
         for t in aas.describe_scalable_targets(ServiceNamespace="ecs", ResourceIds=batch)["ScalableTargets"]:
             targets[t["ResourceId"]] = t
     alarm_names: Dict[str, Dict[str, str]] = {}

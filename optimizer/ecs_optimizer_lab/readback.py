@@ -15,11 +15,9 @@ from typing import Any, Callable, Dict, List
 
 from ecs_optimizer import facts
 from ecs_optimizer.aws import chunks
+from ecs_optimizer.discovery import DESCRIBE_SERVICES_BATCH
 
 from .fleet import FleetSpec
-
-#: DescribeServices takes at most ten services per call.
-DESCRIBE_SERVICES_BATCH = 10
 
 
 def read_state(client: Callable[[str], Any], fleet: FleetSpec) -> Dict[str, Any]:
