@@ -122,7 +122,7 @@ def plan_one(
     live: LiveService, inventory: Inventory, tier: str, opts: RunOptions, usage: Optional[Usage]
 ) -> ServicePlan:
     before = live.state()
-    controller = (live.service.get("deploymentController") or {}).get("type", "ECS")
+    controller = res.deployment_controller(live.service)
     if controller != "ECS":
         reason = f"deployment controller {controller}: task definition changes go through that controller"
         return ServicePlan(live, before, before, Status.SKIPPED, reason)

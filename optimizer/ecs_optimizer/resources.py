@@ -209,6 +209,11 @@ def normalize_strategy(items: Optional[List[dict]]) -> Optional[List[dict]]:
     )
 
 
+def deployment_controller(service: dict) -> str:
+    """A described service's deployment controller type (``ECS`` when it names none)."""
+    return str((service.get("deploymentController") or {}).get("type", "ECS"))
+
+
 def describe_service(ctx: AwsContext, cluster: str, service_name: str) -> dict:
     resp = ctx.ecs.describe_services(cluster=cluster, services=[service_name])
     services = resp.get("services", [])

@@ -6,8 +6,9 @@ the lock while this one planned, a deployment, the autoscaler. Under the lock, e
 the apply would overwrite from the plan's copy is read again, batched as its API allows, and
 compared with that copy:
 
-* the service (``DescribeServices``, 10 per call): task definition, desired count,
-  capacity-provider strategy, deployment controller;
+* the service (``DescribeServices``, 10 per call): the fields the levers' service update
+  writes (task definition, desired count, capacity-provider strategy) and the deployment
+  controller;
 * the scalable target, where the plan changes min/max (``DescribeScalableTargets``, 50 per
   call): min and max capacity;
 * the alarms the plan retunes (``DescribeAlarms``, 100 names per call): every field
@@ -30,6 +31,7 @@ from . import resources as res
 from .aws import AwsContext
 from .discovery import describe_services
 from .errors import TargetsNotFound
+from .levers import registry
 from .planning import FleetPlan, RunOptions, ServicePlan, Status, plan_fleet
 from .targets import Targets
 
@@ -47,20 +49,19 @@ class Moved:
     service_gone: bool = False
 
 
-def _controller(service: dict) -> str:
-    return str((service.get("deploymentController") or {}).get("type", "ECS"))
-
-
 def _service_moves(planned: dict, live: dict) -> List[str]:
+    """The service fields the levers update that moved (a value with a rendering of its own,
+    such as a strategy, is only said to have changed), and the deployment controller."""
     moves = []
-    for key in ("taskDefinition", "desiredCount"):
-        if planned.get(key) != live.get(key):
-            moves.append(f"{key} {planned.get(key)} -> {live.get(key)}")
-    before, now = (res.normalize_strategy(s.get("capacityProviderStrategy")) for s in (planned, live))
-    if before != now:
-        moves.append("capacityProviderStrategy changed")
-    if _controller(planned) != _controller(live):
-        moves.append(f"deployment controller {_controller(planned)} -> {_controller(live)}")
+    for lever in registry.service_levers():
+        key = str(lever.service_field)
+        was, now = lever.normalize(planned.get(key)), lever.normalize(live.get(key))
+        if was != now:
+            rendered = lever.shown(key, was) is not None or lever.shown(key, now) is not None
+            moves.append(f"{key} changed" if rendered else f"{key} {was} -> {now}")
+    was, now = res.deployment_controller(planned), res.deployment_controller(live)
+    if was != now:
+        moves.append(f"deployment controller {was} -> {now}")
     return moves
 
 

@@ -30,6 +30,11 @@ def apply_units() -> Tuple[Lever, ...]:
     return (ServiceUpdate(LEVERS),) + LEVERS
 
 
+def service_levers() -> Tuple[Lever, ...]:
+    """The levers that contribute a field to the one service update, in registry order."""
+    return ServiceUpdate(LEVERS).levers
+
+
 def migration_order() -> Tuple[str, ...]:
     """The migration order printed with a plan, from the levers' own steps (a service-shaped
     lever's step is part of the service update's)."""
