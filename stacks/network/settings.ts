@@ -184,7 +184,7 @@ function endpointCheck(other: { key: string; services: readonly string[] }, allo
 
 export function networkSettings(cfg: LayerConfig, platform: PlatformSettings): NetworkSettings {
   const cidr = vpcCidr(cfg);
-  const azCount = cfg.int("azCount", K.azCount.default.value, K.azCount.range);
+  const azCount = cfg.int("azCount", K.azCount);
   const natStrategy = cfg.oneOf("natStrategy", NAT_STRATEGIES, byTier(platform.tier, K.natStrategy.default.perTier));
 
   const interfaceEndpoints = cfg.stringList(
@@ -223,7 +223,7 @@ export function networkSettings(cfg: LayerConfig, platform: PlatformSettings): N
     );
   }
 
-  const testListenerPort = cfg.int("testListenerPort", K.testListenerPort.default.value, K.testListenerPort.range);
+  const testListenerPort = cfg.int("testListenerPort", K.testListenerPort);
   if (testListenerPort === 80 || testListenerPort === 443) {
     throw new ConfigError(
       cfg.key("testListenerPort"),
@@ -260,7 +260,7 @@ export function networkSettings(cfg: LayerConfig, platform: PlatformSettings): N
     K.accessLogRetentionDays.range,
   );
   const waf = cfg.bool("waf", byTier(platform.tier, K.waf.default.perTier));
-  const wafRateLimit = cfg.int("wafRateLimit", K.wafRateLimit.default.value, K.wafRateLimit.range);
+  const wafRateLimit = cfg.int("wafRateLimit", K.wafRateLimit);
 
   return {
     vpcCidr: cidr,
