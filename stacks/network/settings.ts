@@ -9,6 +9,7 @@ import {
   ConfigKey,
   fixed,
   LayerConfig,
+  missingEndpoints,
   NO_NAT_BASE_ENDPOINTS,
   tierDefault,
   platformKeys,
@@ -198,8 +199,8 @@ export function networkSettings(cfg: LayerConfig, platform: PlatformSettings): N
     endpointCheck({ key: cfg.key("interfaceEndpoints"), services: INTERFACE_ENDPOINT_SERVICES }, GATEWAY_ENDPOINT_SERVICES),
   );
   if (natStrategy === "none") {
-    // What every task needs; the compute layer adds ssm and secretsmanager when its services read them.
-    const missing = NO_NAT_BASE_ENDPOINTS.filter((e) => !interfaceEndpoints.includes(e) && !gatewayEndpoints.includes(e));
+    // What every task needs (no services named); the compute layer checks the rest against its catalog.
+    const missing = missingEndpoints([], [...interfaceEndpoints, ...gatewayEndpoints]);
     if (missing.length) {
       throw new ConfigError(
         cfg.key("natStrategy"),
