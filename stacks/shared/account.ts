@@ -21,7 +21,7 @@ export function accountArn(a: AwsAccount, service: string, resource: string): st
 }
 
 /** The account itself as an IAM principal (`arn:<partition>:iam::<account>:root`): whatever its IAM policies allow. */
-export function accountRootArn(a: AwsAccount): string {
+export function accountRootArn(a: Pick<AwsAccount, "partition" | "accountId">): string {
   return `arn:${a.partition}:iam::${a.accountId}:root`;
 }
 
