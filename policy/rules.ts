@@ -208,20 +208,14 @@ const ingress: PlatformRule = {
       const portsOk = from === to && PUBLIC_PORTS.includes(from);
       return isAlbGroup(group) && portsOk ? [] : [`open to the internet on ${from}-${to} (only the ALB's 80/443 may be)`];
     };
+    // A rule in the classic shape (a security group rule, or an inline ingress block): CIDR lists.
+    const openClassic = (group: PlanResource | undefined, rule: Record<string, any>) =>
+      open(group, [...(rule.cidrBlocks ?? []), ...(rule.ipv6CidrBlocks ?? [])], Number(rule.fromPort), Number(rule.toPort));
     const p = r.props;
     if (r.type === TYPES.ingressRule)
       return open(view.referenced(r, "securityGroupId"), [p.cidrIpv4, p.cidrIpv6].filter(Boolean), Number(p.fromPort), Number(p.toPort));
-    if (r.type === TYPES.legacyRule && p.type === "ingress")
-      return open(
-        view.referenced(r, "securityGroupId"),
-        [...(p.cidrBlocks ?? []), ...(p.ipv6CidrBlocks ?? [])],
-        Number(p.fromPort),
-        Number(p.toPort),
-      );
-    if (r.type === TYPES.securityGroup)
-      return ((p.ingress ?? []) as Array<Record<string, any>>).flatMap((rule) =>
-        open(r, [...(rule.cidrBlocks ?? []), ...(rule.ipv6CidrBlocks ?? [])], Number(rule.fromPort), Number(rule.toPort)),
-      );
+    if (r.type === TYPES.legacyRule && p.type === "ingress") return openClassic(view.referenced(r, "securityGroupId"), p);
+    if (r.type === TYPES.securityGroup) return ((p.ingress ?? []) as Array<Record<string, any>>).flatMap((rule) => openClassic(r, rule));
     return [];
   },
 };

@@ -4,7 +4,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { AwsAccount, PolicyDocument, PolicyStatement, Scope, TaskRoleStatement, TrustPolicyDocument } from "../shared";
+import { accountArn, AwsAccount, PolicyDocument, PolicyStatement, Scope, TaskRoleStatement, TrustPolicyDocument } from "../shared";
 
 export function document(statements: PolicyStatement[]): PolicyDocument {
   return { Version: "2012-10-17", Statement: statements };
@@ -22,7 +22,7 @@ export function trustPolicy(service: "ecs-tasks.amazonaws.com" | "ecs.amazonaws.
       ? {
           Condition: {
             StringEquals: { "aws:SourceAccount": env.accountId },
-            ArnLike: { "aws:SourceArn": `arn:${env.partition}:ecs:${env.region}:${env.accountId}:*` },
+            ArnLike: { "aws:SourceArn": accountArn(env, "ecs", "*") },
           },
         }
       : {};

@@ -4,7 +4,15 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { accountAdministersKeyStatement, AwsAccount, KeyPolicyDocument, logsKeyStatement, platformKmsKey, Scope } from "../shared";
+import {
+  accountAdministersKeyStatement,
+  accountArn,
+  AwsAccount,
+  KeyPolicyDocument,
+  logsKeyStatement,
+  platformKmsKey,
+  Scope,
+} from "../shared";
 
 export function platformKeyPolicy(env: AwsAccount): KeyPolicyDocument {
   return {
@@ -13,11 +21,7 @@ export function platformKeyPolicy(env: AwsAccount): KeyPolicyDocument {
       // Through the account's IAM the execution roles' grants (kms:Decrypt on this key) take effect.
       accountAdministersKeyStatement(env),
       // Limited to this account's log groups in the region.
-      logsKeyStatement(
-        env,
-        `arn:${env.partition}:logs:${env.region}:${env.accountId}:log-group:*`,
-        "CloudWatchLogsEncryptsThisAccountsLogGroups",
-      ),
+      logsKeyStatement(env, accountArn(env, "logs", "log-group:*"), "CloudWatchLogsEncryptsThisAccountsLogGroups"),
     ],
   };
 }

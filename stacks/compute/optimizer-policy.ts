@@ -8,7 +8,15 @@ import * as aws from "@pulumi/aws";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { ACTIONS_REQUIRING_STAR_RESOURCE, AwsAccount, PolicyDocument, PolicyStatement, Scope, SERVICE_ALARM_PREFIXES } from "../shared";
+import {
+  accountArn,
+  ACTIONS_REQUIRING_STAR_RESOURCE,
+  AwsAccount,
+  PolicyDocument,
+  PolicyStatement,
+  Scope,
+  SERVICE_ALARM_PREFIXES,
+} from "../shared";
 import { document } from "./iam";
 
 export const IAM_ACTIONS_FILE = path.resolve(__dirname, "..", "..", "optimizer", "ecs_optimizer", "iam_actions.json");
@@ -68,9 +76,6 @@ interface ScopeRule {
   grant(t: OptimizerTargets): Grant;
 }
 
-const arn = (t: OptimizerTargets, service: string, resource: string) =>
-  `arn:${t.env.partition}:${service}:${t.env.region}:${t.env.accountId}:${resource}`;
-
 const ACCOUNT_WIDE: ScopeRule = { sid: "NoResourceLevelPermissions", grant: () => ({ resources: ["*"] }) };
 
 const SCOPES = {
@@ -83,13 +88,13 @@ const SCOPES = {
   services: { sid: "Services", grant: (t) => ({ resources: t.services.map((s) => s.serviceArn) }) },
   taskDefinitionFamilies: {
     sid: "TaskDefinitionFamilies",
-    grant: (t) => ({ resources: t.services.map((s) => arn(t, "ecs", `task-definition/${s.taskDefinitionFamily}:*`)) }),
+    grant: (t) => ({ resources: t.services.map((s) => accountArn(t.env, "ecs", `task-definition/${s.taskDefinitionFamily}:*`)) }),
   },
   tagNewTaskDefinitions: {
     sid: "TagNewRevisionsOfTheseFamilies",
     // Only while registering a revision: the optimizer copies the revision's tags, it does not retag.
     grant: (t) => ({
-      resources: t.services.map((s) => arn(t, "ecs", `task-definition/${s.taskDefinitionFamily}:*`)),
+      resources: t.services.map((s) => accountArn(t.env, "ecs", `task-definition/${s.taskDefinitionFamily}:*`)),
       condition: { StringEquals: { "ecs:CreateAction": "RegisterTaskDefinition" } },
     }),
   },
@@ -99,13 +104,15 @@ const SCOPES = {
     sid: "ServiceAlarmsOfThisEnvironment",
     // One pattern per alarm kind rather than per service: exact names would outgrow IAM's policy
     // size limit on large fleets, and `*-{suffix}` alone would reach other teams' alarms.
-    grant: (t) => ({ resources: Object.values(SERVICE_ALARM_PREFIXES).map((p) => arn(t, "cloudwatch", `alarm:${p}-*-${t.suffix}`)) }),
+    grant: (t) => ({
+      resources: Object.values(SERVICE_ALARM_PREFIXES).map((p) => accountArn(t.env, "cloudwatch", `alarm:${p}-*-${t.suffix}`)),
+    }),
   },
   flowLogs: {
     sid: "ReadThisNetworksFlowLogs",
     // The group and, through `:*`, its streams: IAM evaluates FilterLogEvents against either form.
     grant: (t) => {
-      const group = arn(t, "logs", `log-group:${t.flowLogGroupName}`);
+      const group = accountArn(t.env, "logs", `log-group:${t.flowLogGroupName}`);
       return { resources: [group, `${group}:*`] };
     },
   },
@@ -115,7 +122,7 @@ const SCOPES = {
     // account, so the owner is a wildcard; the region and the read-only action still scope it.
     grant: (t) => ({ resources: [`arn:${t.env.partition}:ec2:${t.env.region}:*:prefix-list/*`] }),
   },
-  lock: { sid: "RunLock", grant: (t) => ({ resources: [arn(t, "ssm", `parameter${lockParameterName(t.clusterName)}`)] }) },
+  lock: { sid: "RunLock", grant: (t) => ({ resources: [accountArn(t.env, "ssm", `parameter${lockParameterName(t.clusterName)}`)] }) },
   passRoles: {
     sid: "PassTheseServicesRolesToTasks",
     // RegisterTaskDefinition hands the revision's task and execution roles to ECS tasks.

@@ -6,7 +6,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { AwsAccount, ComputeServiceContract, RepositoryContract, Scope, SECRET_ARN, TierService } from "../shared";
+import { accountArn, AwsAccount, ComputeServiceContract, RepositoryContract, Scope, SECRET_ARN, TierService } from "../shared";
 import { autoscaling } from "./autoscaling";
 import { capacityProviderStrategy } from "./capacity";
 import { Cluster } from "./cluster";
@@ -139,7 +139,7 @@ function secrets(scope: Scope, spec: TierService, key: aws.kms.Key): ContainerSe
  * (`...:secret:<name>`), which ECS and Secrets Manager resolve in the task's account and region.
  */
 export function existingSecretArn(e: AwsAccount, secret: string): string {
-  return SECRET_ARN.test(secret) ? secret : `arn:${e.partition}:secretsmanager:${e.region}:${e.accountId}:secret:${secret}`;
+  return SECRET_ARN.test(secret) ? secret : accountArn(e, "secretsmanager", `secret:${secret}`);
 }
 
 /**
@@ -237,9 +237,7 @@ export function deployService(scope: Scope, args: ServiceArgs): DeployedService 
           .apply(([logGroupArn, keyArn, e, parameterArns, secretArns]) =>
             executionPolicy({
               repositoryArn: args.repository.arn,
-              cachedRepositoryArn: args.cachedImage
-                ? `arn:${e.partition}:ecr:${e.region}:${e.accountId}:repository/${args.cachedImage.repositoryName}`
-                : undefined,
+              cachedRepositoryArn: args.cachedImage ? accountArn(e, "ecr", `repository/${args.cachedImage.repositoryName}`) : undefined,
               logGroupArn,
               keyArn,
               parameterArns,

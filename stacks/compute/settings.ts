@@ -163,26 +163,25 @@ export interface ComputeSettings {
 
 export function computeSettings(cfg: LayerConfig, tier: Tier): ComputeSettings {
   const K = COMPUTE_KEYS;
-  const retention = cfg.int("logRetentionDays", byTier(tier, K.logRetentionDays.default.perTier), { min: 1, max: 3653 });
+  const retention = cfg.int("logRetentionDays", byTier(tier, K.logRetentionDays.default.perTier), {
+    min: LOG_RETENTION_DAYS[0],
+    max: LOG_RETENTION_DAYS[LOG_RETENTION_DAYS.length - 1],
+  });
   if (!LOG_RETENTION_DAYS.includes(retention)) {
     throw new ConfigError(cfg.key("logRetentionDays"), retention, `CloudWatch Logs accepts ${LOG_RETENTION_DAYS.join(", ")}`);
   }
   return {
     catalog: loadCatalog(cfg.json<unknown>("services"), { key: cfg.key("services") }),
     // At least 70% Spot is the requirement for non-critical services; more is allowed.
-    spotShare: cfg.number("spotShare", K.spotShare.default.value, K.spotShare.range),
+    spotShare: cfg.number("spotShare", K.spotShare),
     blueGreen: cfg.bool("blueGreen", byTier(tier, K.blueGreen.default.perTier)),
-    bakeTimeMinutes: cfg.int("bakeTimeMinutes", K.bakeTimeMinutes.default.value, K.bakeTimeMinutes.range),
+    bakeTimeMinutes: cfg.int("bakeTimeMinutes", K.bakeTimeMinutes),
     logRetentionDays: retention,
-    healthCheckGracePeriodSeconds: cfg.int(
-      "healthCheckGracePeriodSeconds",
-      K.healthCheckGracePeriodSeconds.default.value,
-      K.healthCheckGracePeriodSeconds.range,
-    ),
-    cpuTargetPercent: cfg.int("cpuTargetPercent", K.cpuTargetPercent.default.value, K.cpuTargetPercent.range),
-    memoryTargetPercent: cfg.int("memoryTargetPercent", K.memoryTargetPercent.default.value, K.memoryTargetPercent.range),
-    scaleInCooldownSeconds: cfg.int("scaleInCooldownSeconds", K.scaleInCooldownSeconds.default.value, K.scaleInCooldownSeconds.range),
-    scaleOutCooldownSeconds: cfg.int("scaleOutCooldownSeconds", K.scaleOutCooldownSeconds.default.value, K.scaleOutCooldownSeconds.range),
+    healthCheckGracePeriodSeconds: cfg.int("healthCheckGracePeriodSeconds", K.healthCheckGracePeriodSeconds),
+    cpuTargetPercent: cfg.int("cpuTargetPercent", K.cpuTargetPercent),
+    memoryTargetPercent: cfg.int("memoryTargetPercent", K.memoryTargetPercent),
+    scaleInCooldownSeconds: cfg.int("scaleInCooldownSeconds", K.scaleInCooldownSeconds),
+    scaleOutCooldownSeconds: cfg.int("scaleOutCooldownSeconds", K.scaleOutCooldownSeconds),
     networkStack: cfg.stackReference("networkStack", "network"),
     registryStack: cfg.stackReference("registryStack", "registry"),
   };

@@ -6,7 +6,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { AwsAccount, Names } from "../shared";
+import { accountRootArn, AwsAccount, Names } from "../shared";
 
 /** Key prefix of the ALB's log objects (`<prefix>/AWSLogs/<account>/elasticloadbalancing/...`). */
 export const ACCESS_LOG_PREFIX = "alb";
@@ -45,7 +45,9 @@ export const ELB_LOG_DELIVERY_ACCOUNTS: Readonly<Record<string, string>> = {
 /** The principal ALB log delivery writes as in the account's region. */
 export function logDeliveryPrincipal(a: AwsAccount): { AWS: string } | { Service: string } {
   const elbAccount = ELB_LOG_DELIVERY_ACCOUNTS[a.region];
-  return elbAccount ? { AWS: `arn:${a.partition}:iam::${elbAccount}:root` } : { Service: "logdelivery.elasticloadbalancing.amazonaws.com" };
+  return elbAccount
+    ? { AWS: accountRootArn({ partition: a.partition, accountId: elbAccount }) }
+    : { Service: "logdelivery.elasticloadbalancing.amazonaws.com" };
 }
 
 /** The bucket policy: TLS only, and the log-delivery grant for exactly the ALB's log prefix. */

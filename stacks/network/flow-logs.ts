@@ -6,6 +6,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import {
   accountAdministersKeyStatement,
+  accountArn,
   AwsAccount,
   KeyPolicyDocument,
   logsKeyStatement,
@@ -44,11 +45,7 @@ export class FlowLogs extends pulumi.ComponentResource {
       Version: "2012-10-17",
       Statement: [
         accountAdministersKeyStatement(a),
-        logsKeyStatement(
-          a,
-          `arn:${a.partition}:logs:${a.region}:${a.accountId}:log-group:${logGroupName}`,
-          "CloudWatchLogsEncryptsFlowLogGroup",
-        ),
+        logsKeyStatement(a, accountArn(a, "logs", `log-group:${logGroupName}`), "CloudWatchLogsEncryptsFlowLogGroup"),
       ],
     }));
 

@@ -9,6 +9,7 @@ import {
   ConfigKey,
   fixed,
   LayerConfig,
+  missingEndpoints,
   NO_NAT_BASE_ENDPOINTS,
   tierDefault,
   platformKeys,
@@ -184,7 +185,7 @@ function endpointCheck(other: { key: string; services: readonly string[] }, allo
 
 export function networkSettings(cfg: LayerConfig, platform: PlatformSettings): NetworkSettings {
   const cidr = vpcCidr(cfg);
-  const azCount = cfg.int("azCount", K.azCount.default.value, K.azCount.range);
+  const azCount = cfg.int("azCount", K.azCount);
   const natStrategy = cfg.oneOf("natStrategy", NAT_STRATEGIES, byTier(platform.tier, K.natStrategy.default.perTier));
 
   const interfaceEndpoints = cfg.stringList(
@@ -198,8 +199,8 @@ export function networkSettings(cfg: LayerConfig, platform: PlatformSettings): N
     endpointCheck({ key: cfg.key("interfaceEndpoints"), services: INTERFACE_ENDPOINT_SERVICES }, GATEWAY_ENDPOINT_SERVICES),
   );
   if (natStrategy === "none") {
-    // What every task needs; the compute layer adds ssm and secretsmanager when its services read them.
-    const missing = NO_NAT_BASE_ENDPOINTS.filter((e) => !interfaceEndpoints.includes(e) && !gatewayEndpoints.includes(e));
+    // What every task needs (no services named); the compute layer checks the rest against its catalog.
+    const missing = missingEndpoints([], [...interfaceEndpoints, ...gatewayEndpoints]);
     if (missing.length) {
       throw new ConfigError(
         cfg.key("natStrategy"),
@@ -223,7 +224,7 @@ export function networkSettings(cfg: LayerConfig, platform: PlatformSettings): N
     );
   }
 
-  const testListenerPort = cfg.int("testListenerPort", K.testListenerPort.default.value, K.testListenerPort.range);
+  const testListenerPort = cfg.int("testListenerPort", K.testListenerPort);
   if (testListenerPort === 80 || testListenerPort === 443) {
     throw new ConfigError(
       cfg.key("testListenerPort"),
@@ -260,7 +261,7 @@ export function networkSettings(cfg: LayerConfig, platform: PlatformSettings): N
     K.accessLogRetentionDays.range,
   );
   const waf = cfg.bool("waf", byTier(platform.tier, K.waf.default.perTier));
-  const wafRateLimit = cfg.int("wafRateLimit", K.wafRateLimit.default.value, K.wafRateLimit.range);
+  const wafRateLimit = cfg.int("wafRateLimit", K.wafRateLimit);
 
   return {
     vpcCidr: cidr,

@@ -89,11 +89,9 @@ async function watchServices(): Promise<{
       4,
     );
   // The network's WAF (prod by default): what it blocks and lets through, and an alarm on blocks.
-  const wafAlarm =
-    webAclName === null
-      ? null
-      : wafBlockedAlarm(scope, { webAclName, region, threshold: settings.wafBlockedThreshold, topicArn: alerts.topic.arn });
-  if (webAclName !== null && wafAlarm) {
+  let wafAlarm: aws.cloudwatch.MetricAlarm | null = null;
+  if (webAclName !== null) {
+    wafAlarm = wafBlockedAlarm(scope, { webAclName, region, threshold: settings.wafBlockedThreshold, topicArn: alerts.topic.arn });
     board.header(`### WAF ${webAclName} in front of the ALB`).row(
       [
         {

@@ -165,17 +165,13 @@ export function observabilitySettings(cfg: LayerConfig): ObservabilitySettings {
   return {
     alertEmails: cfg.stringList("alertEmails", K.alertEmails.default.value, emailProblem),
     defaults: {
-      cpuHigh: cfg.int("cpuHighThreshold", K.cpuHighThreshold.default.value, K.cpuHighThreshold.range),
-      memoryHigh: cfg.int("memoryHighThreshold", K.memoryHighThreshold.default.value, K.memoryHighThreshold.range),
-      http5xx: cfg.int("http5xxThreshold", K.http5xxThreshold.default.value, K.http5xxThreshold.range),
+      cpuHigh: cfg.int("cpuHighThreshold", K.cpuHighThreshold),
+      memoryHigh: cfg.int("memoryHighThreshold", K.memoryHighThreshold),
+      http5xx: cfg.int("http5xxThreshold", K.http5xxThreshold),
     },
     overrides: parseOverrides(cfg),
-    spotInterruptionThreshold: cfg.int(
-      "spotInterruptionThreshold",
-      K.spotInterruptionThreshold.default.value,
-      K.spotInterruptionThreshold.range,
-    ),
-    wafBlockedThreshold: cfg.int("wafBlockedThreshold", K.wafBlockedThreshold.default.value, K.wafBlockedThreshold.range),
+    spotInterruptionThreshold: cfg.int("spotInterruptionThreshold", K.spotInterruptionThreshold),
+    wafBlockedThreshold: cfg.int("wafBlockedThreshold", K.wafBlockedThreshold),
   };
 }
 

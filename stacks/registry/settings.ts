@@ -43,7 +43,7 @@ export function registrySettings(cfg: LayerConfig): RegistrySettings {
         ? undefined
         : `service name ${JSON.stringify(svc)} must be 2-32 lowercase letters, digits or hyphens, starting with a letter and not ending with a hyphen (${SERVICE_NAME_PATTERN})`,
     ),
-    keepImages: cfg.int("keepImages", K.keepImages.default.value, K.keepImages.range),
+    keepImages: cfg.int("keepImages", K.keepImages),
     ecrPublicCache: cfg.bool("ecrPublicCache", K.ecrPublicCache.default.value),
   };
 }

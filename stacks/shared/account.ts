@@ -15,6 +15,16 @@ export interface AwsAccount {
   region: string;
 }
 
+/** The ARN of `resource` of `service` in this account and region: `arn:<partition>:<service>:<region>:<account>:<resource>`. */
+export function accountArn(a: AwsAccount, service: string, resource: string): string {
+  return `arn:${a.partition}:${service}:${a.region}:${a.accountId}:${resource}`;
+}
+
+/** The account itself as an IAM principal (`arn:<partition>:iam::<account>:root`): whatever its IAM policies allow. */
+export function accountRootArn(a: Pick<AwsAccount, "partition" | "accountId">): string {
+  return `arn:${a.partition}:iam::${a.accountId}:root`;
+}
+
 /** The account and partition of the scope's provider; the region is the one that provider is configured with. */
 export function awsAccount(scope: Scope): pulumi.Output<AwsAccount> {
   const opts = { provider: scope.provider, parent: scope.component };
@@ -32,7 +42,7 @@ export function accountAdministersKeyStatement(a: AwsAccount): KeyPolicyStatemen
   return {
     Sid: "AccountAdministersKeyThroughIam",
     Effect: "Allow",
-    Principal: { AWS: `arn:${a.partition}:iam::${a.accountId}:root` },
+    Principal: { AWS: accountRootArn(a) },
     Action: "kms:*",
     Resource: "*",
   };

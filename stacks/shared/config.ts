@@ -1,11 +1,17 @@
 import * as pulumi from "@pulumi/pulumi";
-import { computed, ConfigKey, fixed } from "./config-keys";
+import { computed, ConfigKey, fixed, FixedDefault } from "./config-keys";
 import { ConfigError } from "./errors";
 
 export const TIERS = ["dev", "prod"] as const;
 export type Tier = (typeof TIERS)[number];
 /** The tier of a stack that does not set one. */
 export const DEFAULT_TIER: Tier = "dev";
+
+/** A numeric key's documented one default and bounds, as its ConfigKey holds them. */
+interface NumericKey {
+  readonly default: FixedDefault<number>;
+  readonly range: { readonly min: number; readonly max: number };
+}
 
 /** Lowercase letters, digits and hyphens: every AWS name this platform builds accepts them. */
 const SUFFIX_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,14}[a-z0-9])?$/;
@@ -48,9 +54,13 @@ export class LayerConfig {
     return v as T;
   }
 
-  int(name: string, def: number, range: { min?: number; max?: number } = {}): number {
+  /** An integer: with its ConfigKey (`int("azCount", KEYS.azCount)`), the key's documented default and range apply. */
+  int(name: string, key: NumericKey): number;
+  int(name: string, def: number, range?: { min?: number; max?: number }): number;
+  int(name: string, defOrKey: number | NumericKey, range: { min?: number; max?: number } = {}): number {
+    if (typeof defOrKey !== "number") return this.int(name, defOrKey.default.value, defOrKey.range);
     const v = this.raw(name);
-    if (v === undefined || v === "") return def;
+    if (v === undefined || v === "") return defOrKey;
     const n = Number(v);
     const { min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER } = range;
     if (!Number.isInteger(n) || n < min || n > max) {
@@ -59,12 +69,17 @@ export class LayerConfig {
     return n;
   }
 
-  number(name: string, def: number, range: { min: number; max: number }): number {
+  /** A number: with its ConfigKey (`number("spotShare", KEYS.spotShare)`), the key's documented default and range apply. */
+  number(name: string, key: NumericKey): number;
+  number(name: string, def: number, range: { min: number; max: number }): number;
+  number(name: string, defOrKey: number | NumericKey, range?: { min: number; max: number }): number {
+    const { def, bounds } =
+      typeof defOrKey === "number" ? { def: defOrKey, bounds: range! } : { def: defOrKey.default.value, bounds: defOrKey.range };
     const v = this.raw(name);
     if (v === undefined || v === "") return def;
     const n = Number(v);
-    if (!Number.isFinite(n) || n < range.min || n > range.max) {
-      throw new ConfigError(this.key(name), v, `expected a number from ${range.min} to ${range.max}`);
+    if (!Number.isFinite(n) || n < bounds.min || n > bounds.max) {
+      throw new ConfigError(this.key(name), v, `expected a number from ${bounds.min} to ${bounds.max}`);
     }
     return n;
   }

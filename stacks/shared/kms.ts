@@ -5,7 +5,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { AwsAccount } from "./account";
+import { accountRootArn, AwsAccount } from "./account";
 import { KeyPolicyDocument, KeyPolicyStatement } from "./iam";
 
 /** The shortest window AWS allows, so a destroyed stack does not hold keys for a month. */
@@ -53,7 +53,7 @@ export function viaServiceKeyStatement(a: AwsAccount, service: string, sid: stri
   return {
     Sid: sid,
     Effect: "Allow",
-    Principal: { AWS: `arn:${a.partition}:iam::${a.accountId}:root` },
+    Principal: { AWS: accountRootArn(a) },
     Action: [...SERVICE_USE_KEY_ACTIONS],
     Resource: "*",
     Condition: { StringEquals: { "kms:ViaService": `${service}.${a.region}.amazonaws.com`, "kms:CallerAccount": a.accountId } },

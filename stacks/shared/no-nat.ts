@@ -32,20 +32,14 @@ export function endpointsNeeded(services: readonly NoNatNeeds[]): Map<string, st
   return need;
 }
 
+/** What the services that need an endpoint beyond the base ones read through it. */
+const READ_THROUGH: Readonly<Record<string, string>> = { [SETTINGS_ENDPOINT]: "settings", [SECRETS_ENDPOINT]: "secrets" };
+
 /** One line per missing endpoint: `ssm (settings of frontend, api-gateway)`; empty when complete. */
 export function missingEndpoints(services: readonly NoNatNeeds[], configured: readonly string[]): string[] {
-  const out: string[] = [];
-  for (const [endpoint, users] of endpointsNeeded(services)) {
-    if (configured.includes(endpoint)) continue;
-    const why =
-      endpoint === SETTINGS_ENDPOINT
-        ? ` (settings of ${users.join(", ")})`
-        : endpoint === SECRETS_ENDPOINT
-          ? ` (secrets of ${users.join(", ")})`
-          : "";
-    out.push(`${endpoint}${why}`);
-  }
-  return out;
+  return [...endpointsNeeded(services)]
+    .filter(([endpoint]) => !configured.includes(endpoint))
+    .map(([endpoint, users]) => (users.length ? `${endpoint} (${READ_THROUGH[endpoint]} of ${users.join(", ")})` : endpoint));
 }
 
 /**

@@ -18,9 +18,12 @@ const qualify = (project: string, key: string) => (key.includes(":") ? key : `${
 export function requiredKeys(projectYaml: string): string[] {
   const project = parse(projectYaml) as { name?: string; config?: Record<string, unknown> } | null;
   if (!project?.name) throw new Error("not a Pulumi project file: no name");
-  return Object.entries(project.config ?? {})
-    .filter(([, decl]) => !(decl && typeof decl === "object" && "default" in decl) && !(decl !== null && typeof decl !== "object"))
-    .map(([key]) => qualify(project.name!, key));
+  return (
+    Object.entries(project.config ?? {})
+      // A bare `key:` (null) or a declaration without a default; a scalar is a default value.
+      .filter(([, decl]) => decl === null || (typeof decl === "object" && !("default" in decl)))
+      .map(([key]) => qualify(project.name!, key))
+  );
 }
 
 /** The stacks the README deploys (`scripts/layers.sh up <stack>`). */

@@ -86,43 +86,71 @@ function notFound(e: unknown): boolean {
   return /NotFound|ClientException|ResourceNotFound/.test(name);
 }
 
-const cluster: EmulatedType = {
-  async create(c, i, state) {
-    await c.ecs.send(new CreateClusterCommand({ clusterName: i.name, settings: i.settings, tags: tagList(i.tags) }));
-    return state;
-  },
+/** The call's result, or undefined when the emulator answers that the resource is gone. */
+async function unlessGone<T>(call: Promise<T>): Promise<T | undefined> {
+  try {
+    return await call;
+  } catch (e) {
+    if (notFound(e)) return undefined;
+    throw e;
+  }
+}
+
+/** For a type nothing live is read back from, and whose updates stay in the state: read and update keep the state. */
+const stateKept: Pick<EmulatedType, "read" | "update"> = {
   async read(_c, state) {
     return state;
   },
   async update(_c, _o, _n, state) {
     return state;
   },
+};
+
+/**
+ * A type whose one AWS call both creates and updates it (a put): create sends the inputs, update
+ * sends the new inputs again; the state stays as the engine has it.
+ */
+function putType(put: (c: Clients, inputs: Props) => Promise<unknown>, rest: Pick<EmulatedType, "read" | "delete">): EmulatedType {
+  return {
+    async create(c, i, state) {
+      await put(c, i);
+      return state;
+    },
+    async update(c, _o, n, state) {
+      await put(c, n);
+      return state;
+    },
+    ...rest,
+  };
+}
+
+const cluster: EmulatedType = {
+  async create(c, i, state) {
+    await c.ecs.send(new CreateClusterCommand({ clusterName: i.name, settings: i.settings, tags: tagList(i.tags) }));
+    return state;
+  },
+  ...stateKept,
   async delete(c, state) {
     await c.ecs.send(new DeleteClusterCommand({ cluster: state.name }));
   },
 };
 
-const capacityProviders: EmulatedType = {
-  async create(c, i, state) {
-    await c.ecs.send(
+const capacityProviders = putType(
+  (c, i) =>
+    c.ecs.send(
       new PutClusterCapacityProvidersCommand({
         cluster: i.clusterName,
         capacityProviders: i.capacityProviders,
         defaultCapacityProviderStrategy: capacityStrategy(i.defaultCapacityProviderStrategies),
       }),
-    );
-    return state;
+    ),
+  {
+    read: stateKept.read,
+    async delete() {
+      // Deleting the association is part of deleting the cluster in the emulator.
+    },
   },
-  async read(_c, state) {
-    return state;
-  },
-  async update(c, _o, n, state) {
-    return capacityProviders.create(c, n, state);
-  },
-  async delete() {
-    // Deleting the association is part of deleting the cluster in the emulator.
-  },
-};
+);
 
 function taskDefinitionRequest(i: Props) {
   return {
@@ -149,20 +177,15 @@ const taskDefinition: EmulatedType = {
   // trackLatest (the real provider's documented behaviour): the family's latest ACTIVE revision.
   async read(c, state) {
     const which = state.trackLatest ? state.family : state.arn;
-    try {
-      const td = (await c.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: which }))).taskDefinition!;
-      if (td.status !== "ACTIVE") return undefined;
-      return { ...state, arn: td.taskDefinitionArn, revision: td.revision, cpu: td.cpu, memory: td.memory };
-    } catch (e) {
-      if (notFound(e)) return undefined;
-      throw e;
-    }
+    const out = await unlessGone(c.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: which })));
+    if (!out) return undefined;
+    const td = out.taskDefinition!;
+    if (td.status !== "ACTIVE") return undefined;
+    return { ...state, arn: td.taskDefinitionArn, revision: td.revision, cpu: td.cpu, memory: td.memory };
   },
   // Every input but tags forces a new revision (see the diff's REPLACE_ON_CHANGE), so an update
   // only ever changes how the resource is tracked.
-  async update(_c, _o, _n, state) {
-    return state;
-  },
+  update: stateKept.update,
   async delete(c, state) {
     await c.ecs.send(new DeregisterTaskDefinitionCommand({ taskDefinition: state.arn }));
   },
@@ -200,11 +223,7 @@ const service: EmulatedType = {
     const out = await c.ecs.send(new DescribeServicesCommand({ cluster: state.cluster, services: [state.name] }));
     const live = out.services?.find((s) => s.status !== "INACTIVE");
     if (!live) return undefined;
-    const strategies = (live.capacityProviderStrategy ?? []).map((s) => ({
-      capacityProvider: s.capacityProvider,
-      weight: s.weight ?? 0,
-      base: s.base ?? 0,
-    }));
+    const strategies = capacityStrategy(live.capacityProviderStrategy);
     return {
       ...state,
       taskDefinition: live.taskDefinition,
@@ -242,42 +261,24 @@ const repository: EmulatedType = {
     const repo = out.repository!;
     return { ...state, arn: repo.repositoryArn, repositoryUrl: repo.repositoryUri, registryId: repo.registryId };
   },
-  async read(_c, state) {
-    return state;
-  },
-  async update(_c, _o, _n, state) {
-    return state;
-  },
+  ...stateKept,
   async delete(c, state) {
     await c.ecr.send(new DeleteRepositoryCommand({ repositoryName: state.name, force: true }));
   },
 };
 
-const lifecyclePolicy: EmulatedType = {
-  async create(c, i, state) {
-    await c.ecr.send(new PutLifecyclePolicyCommand({ repositoryName: i.repository, lifecyclePolicyText: i.policy }));
-    return state;
+const lifecyclePolicy = putType(
+  (c, i) => c.ecr.send(new PutLifecyclePolicyCommand({ repositoryName: i.repository, lifecyclePolicyText: i.policy })),
+  {
+    async read(c, state) {
+      const out = await unlessGone(c.ecr.send(new GetLifecyclePolicyCommand({ repositoryName: state.repository })));
+      return out && { ...state, policy: out.lifecyclePolicyText };
+    },
+    async delete(c, state) {
+      await unlessGone(c.ecr.send(new DeleteLifecyclePolicyCommand({ repositoryName: state.repository })));
+    },
   },
-  async read(c, state) {
-    try {
-      const out = await c.ecr.send(new GetLifecyclePolicyCommand({ repositoryName: state.repository }));
-      return { ...state, policy: out.lifecyclePolicyText };
-    } catch (e) {
-      if (notFound(e)) return undefined;
-      throw e;
-    }
-  },
-  async update(c, _o, n, state) {
-    return lifecyclePolicy.create(c, n, state);
-  },
-  async delete(c, state) {
-    try {
-      await c.ecr.send(new DeleteLifecyclePolicyCommand({ repositoryName: state.repository }));
-    } catch (e) {
-      if (!notFound(e)) throw e;
-    }
-  },
-};
+);
 
 function scalableTargetRequest(i: Props) {
   return {
@@ -289,11 +290,7 @@ function scalableTargetRequest(i: Props) {
   };
 }
 
-const scalableTarget: EmulatedType = {
-  async create(c, i, state) {
-    await c.autoscaling.send(new RegisterScalableTargetCommand(scalableTargetRequest(i)));
-    return state;
-  },
+const scalableTarget = putType((c, i) => c.autoscaling.send(new RegisterScalableTargetCommand(scalableTargetRequest(i))), {
   async read(c, state) {
     const out = await c.autoscaling.send(
       new DescribeScalableTargetsCommand({ ServiceNamespace: state.serviceNamespace, ResourceIds: [state.resourceId] }),
@@ -301,9 +298,6 @@ const scalableTarget: EmulatedType = {
     const live = out.ScalableTargets?.find((t) => t.ScalableDimension === state.scalableDimension);
     if (!live) return undefined;
     return { ...state, minCapacity: live.MinCapacity, maxCapacity: live.MaxCapacity };
-  },
-  async update(c, _o, n, state) {
-    return scalableTarget.create(c, n, state);
   },
   async delete(c, state) {
     await c.autoscaling.send(
@@ -314,7 +308,7 @@ const scalableTarget: EmulatedType = {
       }),
     );
   },
-};
+});
 
 const dimensionList = (dims: Record<string, string> | undefined) => Object.entries(dims ?? {}).map(([Name, Value]) => ({ Name, Value }));
 
@@ -351,24 +345,17 @@ function alarmRequest(i: Props) {
   };
 }
 
-const alarm: EmulatedType = {
-  async create(c, i, state) {
-    await c.cloudwatch.send(new PutMetricAlarmCommand(alarmRequest(i)));
-    return state;
-  },
+const alarm = putType((c, i) => c.cloudwatch.send(new PutMetricAlarmCommand(alarmRequest(i))), {
   async read(c, state) {
     const out = await c.cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: [state.name] }));
     const live = out.MetricAlarms?.[0];
     if (!live) return undefined;
     return { ...state, threshold: live.Threshold };
   },
-  async update(c, _o, n, state) {
-    return alarm.create(c, n, state);
-  },
   async delete(c, state) {
     await c.cloudwatch.send(new DeleteAlarmsCommand({ AlarmNames: [state.name] }));
   },
-};
+});
 
 /** Resource type token -> how the stand-in keeps it in the emulator. */
 export const EMULATED: Record<string, EmulatedType> = {

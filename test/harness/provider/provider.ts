@@ -82,9 +82,14 @@ export function matches(desired: unknown, recorded: unknown): boolean {
   return isDeepStrictEqual(d, r);
 }
 
+/** The state keys AWS computes for a type (and the id): never inputs, never drift. */
+function computedKeys(type: string): Set<string> {
+  return new Set([...mockComputedKeys(type), "id"]);
+}
+
 /** The top-level inputs whose desired value differs from the recorded state. */
 export function changedKeys(type: string, olds: Props, news: Props): string[] {
-  const computed = new Set([...mockComputedKeys(type), "id"]);
+  const computed = computedKeys(type);
   const keys = new Set([...Object.keys(news), ...Object.keys(olds).filter((k) => !computed.has(k))]);
   return [...keys].filter((k) => {
     const [n, o] = [news[k], olds[k]];
@@ -140,7 +145,7 @@ export class StandInAwsProvider implements provider.Provider {
     if (!live) return { id: "", props: {} };
     // As the real provider does, refresh updates the inputs too (everything but the computed
     // attributes), so ignoreChanges and the next diff start from what is live.
-    const computed = new Set([...mockComputedKeys(type), "id"]);
+    const computed = computedKeys(type);
     return { id, props: live, inputs: Object.fromEntries(Object.entries(live).filter(([k]) => !computed.has(k))) };
   }
 
