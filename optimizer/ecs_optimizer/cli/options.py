@@ -25,8 +25,8 @@ from ..core import facts
 from ..core.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_UNEXPECTED, BadInput, OptimizerError
 from ..live.aws import error_code
 from ..output.report import FORMATS
+from ..output.savings_formats import FORMATS as SAVINGS_FORMATS
 from ..planning.sizing import POLICIES
-from ..pricing.savings import FORMATS as SAVINGS_FORMATS
 
 log = logging.getLogger("ecs_optimizer")
 

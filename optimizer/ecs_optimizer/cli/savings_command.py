@@ -14,9 +14,10 @@ from ..live import targets as tg
 from ..live.aws import AwsContext
 from ..network.lever import STEP_NAMES, measured_network_state
 from ..network.steps import render_step, run_step
+from ..output.savings_formats import render_savings
 from ..planning.plan import RunOptions
 from ..pricing.realised import realised_states
-from ..pricing.savings import ReportContext, render_savings
+from ..pricing.savings import ReportContext
 from ..writeback.stack_file import check_against_targets, load_stack_file
 from . import context as cli_context
 from .context import aws_settings, load_network, price, price_plan, resolve_targets, run_options, run_org

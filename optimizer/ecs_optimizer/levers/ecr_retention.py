@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple
 
-from ..apply.journal import Change, Resource, RestoreStep
+from ..core.changes import Change, Resource, RestoreStep
 from ..core.model import ServiceState
 from ..live import resources as res
 from ..writeback.keys import KEEP_IMAGES_KEY
@@ -14,11 +14,9 @@ from ..writeback.setting import Setting, layer_wide
 from .base import FieldSpec, Lever, PlannedChange, SavingsStep, is_int, optional_int
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..apply.engine import ServiceRun
-    from ..apply.restore import Restorer
     from ..live.inventory import Inventory, LiveService
-    from ..planning.plan import ServicePlan
-    from ..writeback.applied import AppliedRun
+    from ..writeback.applied_values import AppliedRun
+    from .ports import RestorerView, ServicePlanView, ServiceRunView
 
 
 def same_json(a: Optional[str], b: Optional[str]) -> bool:
@@ -59,11 +57,11 @@ class EcrRetention(Lever):
         why = "repository not found" if not live.repository_exists else "its lifecycle policy has a custom shape"
         return after.with_changes(ecr_keep_images=before.ecr_keep_images), f"ECR retention kept: {why}"
 
-    def changes(self, plan: "ServicePlan") -> List[PlannedChange]:
+    def changes(self, plan: "ServicePlanView") -> List[PlannedChange]:
         b, a = plan.before.ecr_keep_images, plan.after.ecr_keep_images
         return [PlannedChange(self.resource, "keepImages", b, a)] if b != a else []
 
-    def apply(self, run: "ServiceRun") -> None:
+    def apply(self, run: "ServiceRunView") -> None:
         b, a = run.plan.before.ecr_keep_images, run.plan.after.ecr_keep_images
         if b == a or a is None:
             return
@@ -78,7 +76,7 @@ class EcrRetention(Lever):
             lambda: res.write_lifecycle_policy(run.ctx, repository, new_text),
         )
 
-    def restore(self, restorer: "Restorer", step: RestoreStep, notes: List[str]) -> List[Change]:
+    def restore(self, restorer: "RestorerView", step: RestoreStep, notes: List[str]) -> List[Change]:
         if "lifecyclePolicyText" not in step.before:
             return []
         repository = step.target["repositoryName"]

@@ -13,7 +13,7 @@ import functools
 import logging
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from ..apply.journal import Change, Resource, RestoreStep
+from ..core.changes import Change, Resource, RestoreStep
 from ..core.fargate import ARCHITECTURES, ARM64
 from ..core.model import ServiceState, Status
 from ..live import graviton
@@ -23,12 +23,10 @@ from ..writeback.setting import Setting
 from .base import FieldSpec, Lever, PlannedChange, SavingsStep, is_int
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..apply.engine import ServiceRun
-    from ..apply.restore import Restorer
     from ..live.aws import AwsContext
     from ..live.inventory import Inventory, LiveService
-    from ..planning.plan import RunOptions, ServicePlan
-    from ..writeback.applied import AppliedRun
+    from ..writeback.applied_values import AppliedRun
+    from .ports import RestorerView, RunOptionsView, ServicePlanView, ServiceRunView
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +83,7 @@ class TaskSize(Lever):
             return after, None
         return after.with_changes(cpu=before.cpu, memory=before.memory), f"task size kept: {misfit}"
 
-    def complete_fleet(self, ctx: "AwsContext", plans: Mapping[str, "ServicePlan"], opts: "RunOptions") -> None:
+    def complete_fleet(self, ctx: "AwsContext", plans: Mapping[str, "ServicePlanView"], opts: "RunOptionsView") -> None:
         """With ``--allow-arm64``: move to ARM64 the planned or unchanged x86 services whose
         images all run on it (one read of the fleet's image manifests), unless Fargate Spot's
         platform version cannot run ARM64 for a Spot service."""
@@ -112,7 +110,7 @@ class TaskSize(Lever):
         if readiness:
             log.info("ARM64 readiness: %s", graviton.summarize(readiness.items()))
 
-    def changes(self, plan: "ServicePlan") -> List[PlannedChange]:
+    def changes(self, plan: "ServicePlanView") -> List[PlannedChange]:
         b, a = plan.before, plan.after
         pairs = [
             ("cpu", b.cpu, a.cpu),
@@ -121,14 +119,14 @@ class TaskSize(Lever):
         ]
         return [PlannedChange(self.resource, f, old, new) for f, old, new in pairs if old != new]
 
-    def service_value(self, run: "ServiceRun") -> Optional[Tuple[Any, Any]]:
+    def service_value(self, run: "ServiceRunView") -> Optional[Tuple[Any, Any]]:
         if not self.changes(run.plan):
             return None
         live_arn = run.plan.live.task_definition_arn
         arn = self._revision(run)
         return (live_arn, arn) if arn != live_arn else None
 
-    def _revision(self, run: "ServiceRun") -> str:
+    def _revision(self, run: "ServiceRunView") -> str:
         """The revision with the planned size: one an optimizer run already registered with
         exactly this content (an interrupted run, a retried call) is reused, else a new one
         is registered. Duplicates this run registered (a lost response retried by the SDK)
@@ -182,7 +180,7 @@ class TaskSize(Lever):
                 log.info("%s: retired duplicate revision %s", plan.name, extra.arn)
         return arn
 
-    def restore(self, restorer: "Restorer", step: RestoreStep, notes: List[str]) -> List[Change]:
+    def restore(self, restorer: "RestorerView", step: RestoreStep, notes: List[str]) -> List[Change]:
         """Retire the revisions the run registered: those the journal names and every ACTIVE
         one tagged with the run's id (one whose registration response was lost)."""
         if "revision" not in step.before:

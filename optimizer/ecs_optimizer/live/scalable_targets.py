@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Dict, List
 
-from ..planning.alarm_thresholds import CPU_HIGH, MEMORY_HIGH
+from ..core import facts
 from .aws import AwsContext, describe_in_batches, paginate
 
 ECS_NAMESPACE = "ecs"
@@ -45,8 +45,8 @@ def set_scalable_target(ctx: AwsContext, resource_id: str, min_capacity: int, ma
 
 #: Predefined target-tracking metrics -> the alarm kind watching the same metric.
 TRACKED_METRIC_KINDS = {
-    "ECSServiceAverageCPUUtilization": CPU_HIGH,
-    "ECSServiceAverageMemoryUtilization": MEMORY_HIGH,
+    "ECSServiceAverageCPUUtilization": facts.alarm_kind("cpuHigh"),
+    "ECSServiceAverageMemoryUtilization": facts.alarm_kind("memoryHigh"),
 }
 
 

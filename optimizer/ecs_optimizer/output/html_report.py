@@ -20,6 +20,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 from ..levers import registry
 from ..pricing.savings import NETWORK_CATEGORY
 from .render import numeric_columns, usd
+from .savings_render import SECTIONS, percent_lines
 
 #: The savings levers in the order the savings model applies them (and the waterfall shows).
 LEVER_LABELS: Dict[str, str] = {
@@ -227,8 +228,6 @@ def _number(value: Any) -> str:
 def _report_sections(savings: Mapping[str, Any]) -> List[str]:
     """Percentages with their bases, the network migration plan, the Savings Plan and the
     cost components, from the same rows the text formats print (so they agree)."""
-    from .savings_render import SECTIONS, percent_lines
-
     if "percentages" not in savings:  # an older report without the labelled shares
         return []
     out = ["<section>", "<h2>Savings, by base</h2>", "<ul>"]

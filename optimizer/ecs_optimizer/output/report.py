@@ -13,11 +13,12 @@ from typing import Any, Dict, List, Optional, Sequence
 from ..apply.engine import OptimizeOutcome
 from ..apply.rollback import RollbackOutcome
 from ..levers import registry
-from ..pricing.savings import SavingsReport, render_savings
+from ..pricing.savings import SavingsReport
 from ..writeback.export import export_command, export_lines
 from ..writeback.files import WriteBackReport
 from ..writeback.plan import KeyPlan
 from .render import table, truncate
+from .savings_formats import render_savings
 
 FORMATS = ("table", "json", "markdown")
 SIDES = ("before", "after")

@@ -10,37 +10,20 @@ so they agree to the cent by construction: no renderer computes an amount of its
 * ``csv``: one row per billed component (quantity, unit, unit price, monthly cost) for a
   spreadsheet, then the per-service rows and the totals.
 * ``html``: the self-contained page of :mod:`html_report`.
+
+:mod:`.savings_formats` picks the format; this module draws the text, markdown and CSV ones.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import json
 from typing import Any, Dict, List, Mapping
 
 from .render import cents, markdown_table, quantity, text_table, usd
 
 #: Hidden first line of the markdown report; CI finds its earlier comment by it.
 COMMENT_MARKER = "<!-- ecs-optimizer:savings -->"
-
-FORMATS = ("table", "markdown", "json", "csv", "html")
-
-
-def render(data: Mapping[str, Any], fmt: str) -> str:
-    """``data`` (the savings JSON document) in ``fmt``."""
-    if fmt not in FORMATS:
-        raise ValueError(f"format {fmt!r} is not one of: {', '.join(FORMATS)}")
-    if fmt == "json":
-        return json.dumps(data, indent=2)
-    if fmt == "csv":
-        return render_csv(data)
-    if fmt == "html":
-        from .html_report import render_savings_html
-
-        return render_savings_html(data, [])
-    return render_text(data, markdown=fmt == "markdown")
-
 
 # ----------------------------------------------------------------------------- shared rows
 

@@ -57,10 +57,10 @@ from typing import List, Mapping, Optional, Sequence, Tuple
 from ..core import facts
 from ..core.fargate import check_size
 from ..core.model import SPOT, CapacityStrategy, ServiceState
-from ..core.task_sizes import Size, cheapest_covering, fixed_size, fmt_size, per_task_need, task_hourly
 from ..core.usage import Usage
 from .alarm_ceiling import alarm_safe_ceiling
 from .spot_weights import spot_weights
+from .task_sizes import Size, cheapest_covering, fixed_size, fmt_size, per_task_need, task_hourly
 
 POLICIES = ("fixed", "metrics", "auto")
 TIERS = facts.tiers()

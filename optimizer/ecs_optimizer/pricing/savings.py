@@ -35,7 +35,6 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from ..core.model import NetworkState, ServiceState
 from ..levers import registry
-from ..output.savings_render import FORMATS, render  # noqa: F401 - FORMATS: the formats render_savings takes
 from .components import (
     Component,
     service_components,
@@ -343,11 +342,3 @@ def compute_savings(
         savings_plan=plan,
         context=context or ReportContext(),
     )
-
-
-# --------------------------------------------------------------------------- rendering
-
-
-def render_savings(report: SavingsReport, fmt: str = "table") -> str:
-    """The report in ``fmt`` (one of :data:`FORMATS`); see :mod:`savings_render`."""
-    return render(report.to_dict(), fmt)
