@@ -18,6 +18,10 @@ from .journal import Journal, JournalContents
 from .lock import ClusterLock
 from .restore import RestoreOutcome, RestoreStatus, restore_changes
 
+#: The IAM actions this module's AWS calls need (collected into iam_actions.json by
+#: :mod:`ecs_optimizer.apply.permissions`).
+IAM_ACTIONS = ("ecs:DescribeClusters",)
+
 log = logging.getLogger(__name__)
 
 

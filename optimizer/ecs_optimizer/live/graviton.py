@@ -29,6 +29,10 @@ from botocore.exceptions import ClientError
 from ..core.model import SPOT
 from .aws import AwsContext, error_code
 
+#: The IAM actions this module's AWS calls need (collected into iam_actions.json by
+#: :mod:`ecs_optimizer.apply.permissions`).
+IAM_ACTIONS = ("ecr:BatchGetImage",)
+
 log = logging.getLogger(__name__)
 
 

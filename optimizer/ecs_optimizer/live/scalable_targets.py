@@ -8,6 +8,14 @@ from typing import Dict, List
 from ..core import facts
 from .aws import AwsContext, describe_in_batches, paginate
 
+#: The IAM actions this module's AWS calls need (collected into iam_actions.json by
+#: :mod:`ecs_optimizer.apply.permissions`).
+IAM_ACTIONS = (
+    "application-autoscaling:DescribeScalableTargets",
+    "application-autoscaling:DescribeScalingPolicies",
+    "application-autoscaling:RegisterScalableTarget",
+)
+
 ECS_NAMESPACE = "ecs"
 SCALABLE_DIMENSION = "ecs:service:DesiredCount"
 #: DescribeScalableTargets: the most resource ids one call takes (the API's limit).
