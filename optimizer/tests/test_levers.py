@@ -23,7 +23,6 @@ from ecs_optimizer.core.model import CapacityStrategy, ServiceState
 from ecs_optimizer.levers import registry
 from ecs_optimizer.levers.base import FieldSpec, Lever, PlannedChange, is_int
 from ecs_optimizer.output.report import render_optimize
-from ecs_optimizer.output.report_schema import SAVINGS_SCHEMA_FILE, load_schema
 from ecs_optimizer.planning.plan import RunOptions, ServicePlan, Status
 from ecs_optimizer.pricing.costs import lever_states
 from ecs_optimizer.pricing.savings import CATEGORIES, NETWORK_CATEGORY
@@ -31,6 +30,7 @@ from ecs_optimizer.writeback.applied import applied_service
 from ecs_optimizer.writeback.applied_values import AppliedRun
 from ecs_optimizer.writeback.plan import plan_keys
 from ecs_optimizer.writeback.setting import Setting
+from report_schema import SAVINGS_SCHEMA_FILE, load_schema
 
 CORE = Path(ecs_optimizer.__file__).parent
 KIND = "testKnob"
