@@ -17,6 +17,13 @@ from ..core.model import ServiceState, Status
 from ..live.aws import AwsContext
 from ..live.inventory import LiveService
 
+#: What a journalled write changes (field -> (before, after)), and the identifiers a restore needs.
+FieldChanges = Dict[str, tuple]
+Target = Dict[str, Any]
+#: The AWS call a write makes, and how its response gives values only AWS knew.
+Call = Callable[[], Any]
+AfterOf = Callable[[Any], Dict[str, Any]]
+
 
 class ServicePlanView(Protocol):
     """One service's planned state (:class:`~ecs_optimizer.planning.plan.ServicePlan`); a
@@ -65,17 +72,12 @@ class ServiceRunView(Protocol):
     """One service being applied (:class:`~ecs_optimizer.apply.engine.ServiceRun`): a lever
     writes through :meth:`write` (journalled write-ahead) or :meth:`record` (already as wanted)."""
 
-    @property
-    def ctx(self) -> AwsContext: ...
+    ctx: AwsContext
+    cluster: str
+    run_id: str
 
     @property
     def plan(self) -> ServicePlanView: ...
-
-    @property
-    def cluster(self) -> str: ...
-
-    @property
-    def run_id(self) -> str: ...
 
     @property
     def opts(self) -> RunOptionsView: ...
@@ -90,41 +92,29 @@ class ServiceRunView(Protocol):
         self,
         operation: str,
         resource: str,
-        fields: Dict[str, tuple],
-        target: Dict[str, Any],
-        call: Callable[[], Any],
-        after_of: Optional[Callable[[Any], Dict[str, Any]]] = None,
+        fields: FieldChanges,
+        target: Target,
+        call: Call,
+        after_of: Optional[AfterOf] = None,
     ) -> Any: ...
 
-    def record(self, resource: str, fields: Dict[str, tuple], target: Dict[str, Any]) -> None: ...
+    def record(self, resource: str, fields: FieldChanges, target: Target) -> None: ...
 
     def check_stop(self) -> None: ...
 
-    def service_target(self) -> Dict[str, Any]: ...
+    def service_target(self) -> Target: ...
 
 
 class RestorerView(Protocol):
     """Putting resources back (:class:`~ecs_optimizer.apply.restore.Restorer`)."""
 
-    @property
-    def ctx(self) -> AwsContext: ...
-
-    @property
-    def wait_timeout(self) -> float: ...
-
-    @property
-    def poll_interval(self) -> float: ...
-
-    @property
-    def dry_run(self) -> bool: ...
+    ctx: AwsContext
+    wait_timeout: float
+    poll_interval: float
+    dry_run: bool
 
     def write(
-        self,
-        step: RestoreStep,
-        operation: str,
-        fields: Dict[str, Any],
-        current: Dict[str, Any],
-        write: Callable[[], Any],
+        self, step: RestoreStep, operation: str, fields: Dict[str, Any], current: Dict[str, Any], write: Call
     ) -> List[Change]: ...
 
-    def guarded(self, operation: str, changes: List[Change], call: Callable[[], Any]) -> None: ...
+    def guarded(self, operation: str, changes: List[Change], call: Call) -> None: ...
