@@ -74,7 +74,7 @@ plan: $(NPM_STAMP)
 	npm run --silent plan -- all
 
 demo: deps plan
-	$(VENV_PY) -m ecs_optimizer_lab.demo
+	$(VENV)/bin/ecs-optimizer-lab demo
 ifeq ($(PULUMI_CLI),)
 	@echo "make demo: real-engine part skipped, no pulumi CLI found: install one or run make demo PULUMI=/path/to/pulumi"
 else

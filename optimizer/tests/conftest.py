@@ -19,9 +19,10 @@ from ecs_optimizer import aws as aws_mod
 from ecs_optimizer import cli as cli_mod
 from ecs_optimizer import cli_context
 from ecs_optimizer.report_schema import org_errors, savings_errors, step_errors
-from ecs_optimizer_lab.emulator import fleet_reservations, seed_fleet_through, write_history
 from ecs_optimizer_lab.emulator_server import FAIL_DEPLOYMENTS_ENV, apply_fidelity_patches
 from ecs_optimizer_lab.fleet import FleetSpec
+from ecs_optimizer_lab.history import fleet_reservations, write_history
+from ecs_optimizer_lab.seeding import seed_fleet_through
 from ecs_optimizer_lab.synthetic import fleet_traces
 from helpers import write_json
 from plan_snapshots import FLEET, SEED

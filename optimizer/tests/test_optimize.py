@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ecs_optimizer import alarm_thresholds
 from ecs_optimizer.report_schema import savings_errors
-from ecs_optimizer_lab.emulator import fleet_reservations, write_history
+from ecs_optimizer_lab.history import fleet_reservations, write_history
 from ecs_optimizer_lab.readback import read_state
 from ecs_optimizer_lab.synthetic import TraceSpec
 from helpers import ALARM_VOLATILE_FIELDS, FAST, ON_DEMAND_FLEET, mutating

@@ -14,8 +14,9 @@ import boto3
 import pytest
 
 from ecs_optimizer.report_schema import savings_errors
-from ecs_optimizer_lab.emulator import Emulator, seed_fleet_through
+from ecs_optimizer_lab.emulator import Emulator
 from ecs_optimizer_lab.readback import read_state
+from ecs_optimizer_lab.seeding import seed_fleet_through
 from plan_snapshots import FLEET, SEED, SERVICE
 from test_savings_cli import without_time
 
