@@ -111,6 +111,12 @@ def up(plan_dir: Path, port: int, seed: int, rollout_seconds: float, state_dir: 
         progress=lambda line: click.echo(f"ecs-optimizer-lab: {line}", err=True),
     )
     click.echo(session.shell_exports(state))
+    if sys.stdout.isatty():
+        click.echo(
+            'ecs-optimizer-lab: run the export lines above in your shell (or start with eval "$(ecs-optimizer-lab up)"); '
+            "`ecs-optimizer-lab down` stops it",
+            err=True,
+        )
 
 
 @cli.command()
