@@ -14,7 +14,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
-from ecs_optimizer.aws import chunks
+from ecs_optimizer.live.aws import chunks
 
 from .emulator import emulator_client
 from .fleet import FleetSpec

@@ -15,13 +15,13 @@ from __future__ import annotations
 import json
 from typing import Any, Callable, Dict, List, Mapping, Optional
 
-from ecs_optimizer import facts
-from ecs_optimizer import resources as res
-from ecs_optimizer.aws import chunks
-from ecs_optimizer.discovery import DESCRIBE_SERVICES_BATCH
-from ecs_optimizer.model import CapacityStrategy
-from ecs_optimizer.scalable_targets import DESCRIBE_SCALABLE_TARGETS_BATCH
-from ecs_optimizer.targets import pattern_alarms
+from ecs_optimizer.core import facts
+from ecs_optimizer.core.model import CapacityStrategy
+from ecs_optimizer.live import resources as res
+from ecs_optimizer.live.aws import chunks
+from ecs_optimizer.live.discovery import DESCRIBE_SERVICES_BATCH
+from ecs_optimizer.live.scalable_targets import DESCRIBE_SCALABLE_TARGETS_BATCH
+from ecs_optimizer.live.targets import pattern_alarms
 
 from .emulator import emulator_client
 from .fleet import FleetSpec

@@ -1,0 +1,32 @@
+"""Errors that map to the CLI's documented exit codes (listed in docs/optimizer.md)."""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_UNEXPECTED = 1
+EXIT_BAD_INPUT = 2
+EXIT_NOT_FOUND = 3
+EXIT_PARTIAL = 4
+EXIT_LOCKED = 5
+#: A signal stopped the run: services in flight were finished or put back, the report printed.
+EXIT_INTERRUPTED = 6
+
+
+class OptimizerError(Exception):
+    """Base class; ``exit_code`` is what the CLI exits with."""
+
+    exit_code = EXIT_UNEXPECTED
+
+
+class BadInput(OptimizerError):
+    """Bad usage, config or input file. Raised before any change is made."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+class TargetsNotFound(OptimizerError):
+    exit_code = EXIT_NOT_FOUND
+
+
+class LockHeld(OptimizerError):
+    exit_code = EXIT_LOCKED
