@@ -46,8 +46,9 @@ def test_the_readme_quickstart_goes_from_a_clone_to_a_savings_report() -> None:
     assert not LAB_STATE.exists(), (
         f"a lab is already up in the repository ({LAB_STATE}): `ecs-optimizer-lab down` first"
     )
-    # A new user's shell: no AWS settings, no virtualenv active.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "VIRTUAL_ENV"}
+    # A new user's shell: no AWS settings, no virtualenv active, not inside another make.
+    outer = {"VIRTUAL_ENV", "MAKEFLAGS", "MFLAGS", "MAKELEVEL"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k not in outer}
     venv_bin = str(REPO_ROOT / ".venv" / "bin")
     env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if p != venv_bin)
     script = "set -euo pipefail\n" + "\n".join(commands) + "\n"
