@@ -88,5 +88,7 @@ bench: deps plan
 snapshots: $(NPM_STAMP)
 	UPDATE_SNAPSHOTS=1 npx mocha --no-config -r ts-node/register/transpile-only --timeout 300000 test/plan.spec.ts
 
+# A lab emulator left up by `ecs-optimizer-lab up` would outlive its state file: stop it first.
 clean:
+	@if [ -f .ecs-optimizer/lab/state.json ] && [ -x $(VENV)/bin/ecs-optimizer-lab ]; then $(VENV)/bin/ecs-optimizer-lab down; fi
 	rm -rf build node_modules $(VENV) .ecs-optimizer
