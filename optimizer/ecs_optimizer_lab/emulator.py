@@ -219,8 +219,10 @@ def read_endpoint(stdout: IO[bytes], timeout: float, log_tail: Any) -> str:
     reader.start()
     reader.join(timeout)
     text = line[0].decode().strip() if line else ""
-    if not text.startswith("listening on "):
+    if not line:
         raise EmulatorError(f"the emulator did not start within {timeout:g}s: {log_tail()}")
+    if not text.startswith("listening on "):
+        raise EmulatorError(f"the emulator exited before it listened: {log_tail()}")
     return text.split("listening on ", 1)[1]
 
 

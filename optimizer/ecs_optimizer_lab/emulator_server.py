@@ -57,6 +57,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -471,7 +472,12 @@ def serve(host: str, port: int, rollout_seconds: float, detached: bool = False, 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     apply_fidelity_patches(rollout_seconds)
     app = CallCounter(DomainDispatcherApplication(create_backend_app), instance)
+    # werkzeug explains a port in use over several lines and exits 1; say it in one, exit 2.
     try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds
+            probe.bind((host, port))
         server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
     except OSError as exc:
         print(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr, flush=True)

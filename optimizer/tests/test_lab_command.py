@@ -202,3 +202,19 @@ def test_the_attached_server_still_exits_when_its_stdin_closes() -> None:
     proc.stdin.close()
     assert proc.wait(timeout=15) == 0
     proc.stdout.close()
+
+
+def test_the_server_refuses_a_port_in_use_in_one_line() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", SERVER_MODULE, "--host", "127.0.0.1", "--port", str(port), "--detached"],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.strip().splitlines() == [f"error: cannot listen on 127.0.0.1:{port}: Address already in use"]
