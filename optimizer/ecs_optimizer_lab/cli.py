@@ -102,14 +102,20 @@ def up(plan_dir: Path, port: int, seed: int, rollout_seconds: float, state_dir: 
     layer's outputs file under STATE_DIR/outputs. Standard output is only `export` lines and
     comments, for `eval "$(ecs-optimizer-lab up)"`; progress goes to standard error.
     """
-    state = session.up(
-        plan_dir,
-        state_dir,
-        port=port,
-        seed=seed,
-        rollout_seconds=rollout_seconds,
-        progress=lambda line: click.echo(f"ecs-optimizer-lab: {line}", err=True),
-    )
+    try:
+        state = session.up(
+            plan_dir,
+            state_dir,
+            port=port,
+            seed=seed,
+            rollout_seconds=rollout_seconds,
+            progress=lambda line: click.echo(f"ecs-optimizer-lab: {line}", err=True),
+        )
+    except session.LabError:
+        if not sys.stdout.isatty():
+            # Read by `eval "$(ecs-optimizer-lab up)"`, whose own status is eval's: make it fail too.
+            click.echo("false  # ecs-optimizer-lab up failed; its error is above")
+        raise
     click.echo(session.shell_exports(state))
     if sys.stdout.isatty():
         click.echo(

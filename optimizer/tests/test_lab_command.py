@@ -87,7 +87,7 @@ def test_up_status_savings_down(workdir: Path) -> None:
     assert f"cluster:  {FLEET.cluster_name}, {len(FLEET.services)} services" in text
 
     again = lab("up", "--plan-dir", str(PLAN_DIR), cwd=workdir)
-    assert again.returncode == 2 and again.stdout == ""
+    assert again.returncode == 2 and again.stdout.startswith("false  #")  # an eval of it fails too
     assert again.stderr.strip().splitlines() == [
         f"error: the lab is already up at {endpoint} (pid {pid}, state .ecs-optimizer/lab/state.json): "
         "run `ecs-optimizer-lab down` first"
@@ -136,6 +136,14 @@ def test_up_without_a_plan_says_how_to_make_one_and_leaves_nothing(workdir: Path
     error = one_line_error(lab("up", "--plan-dir", str(workdir / "missing"), cwd=workdir))
     assert "no offline plan in" in error and "make plan" in error
     assert not (workdir / ".ecs-optimizer").exists()
+
+
+def test_a_failed_up_fails_the_eval_that_reads_it(workdir: Path) -> None:
+    """`eval "$(ecs-optimizer-lab up)"` takes eval's status, so a failed up must print a failing command."""
+    script = f'eval "$({LAB} up --plan-dir missing)"\necho reached'
+    result = subprocess.run(["sh", "-ec", script], cwd=workdir, capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0 and "reached" not in result.stdout
+    assert "error: no offline plan in missing" in result.stderr
 
 
 def test_up_on_a_port_in_use_names_the_port(workdir: Path) -> None:
