@@ -75,7 +75,7 @@ plan: $(NPM_STAMP)
 	npm run --silent plan -- all
 
 demo: deps plan
-	$(VENV_PY) -m ecs_optimizer_lab.demo
+	$(VENV)/bin/ecs-optimizer-lab demo
 ifeq ($(PULUMI_CLI),)
 	@echo "make demo: real-engine part skipped, no pulumi CLI found: install one or run make demo PULUMI=/path/to/pulumi"
 else
@@ -93,5 +93,7 @@ snapshots: $(NPM_STAMP)
 iam-actions: $(PY_STAMP)
 	$(VENV_PY) -m ecs_optimizer.apply.permissions --write
 
+# A lab emulator left up by `ecs-optimizer-lab up` would outlive its state file: stop it first.
 clean:
+	@if [ -f .ecs-optimizer/lab/state.json ] && [ -x $(VENV)/bin/ecs-optimizer-lab ]; then $(VENV)/bin/ecs-optimizer-lab down; fi
 	rm -rf build node_modules $(VENV) .ecs-optimizer

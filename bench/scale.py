@@ -40,14 +40,10 @@ from ecs_optimizer.live.scalable_targets import (
     DESCRIBE_SCALING_POLICIES_PAGE,
     ECS_NAMESPACE,
 )
-from ecs_optimizer_lab.emulator import (
-    Emulator,
-    container_insights_enabled,
-    fleet_reservations,
-    seed_fleet,
-    seed_history,
-)
+from ecs_optimizer_lab.emulator import Emulator
 from ecs_optimizer_lab.fleet import FleetSpec, fleet_from_plan
+from ecs_optimizer_lab.history import container_insights_enabled, fleet_reservations, seed_history
+from ecs_optimizer_lab.seeding import seed_fleet
 from ecs_optimizer_lab.synthetic import fleet_traces
 
 SIZES = (10, 50, 200)

@@ -57,7 +57,7 @@ describe("project config as the real Pulumi CLI reads it", () => {
   });
 });
 
-describe("README commands", () => {
+describe("README commands (and the deploy and release pages it links)", () => {
   it("are each run by the real-engine test, or listed with the reason they cannot run here", () => {
     assert.deepEqual(untested(readmeCommands()), []);
   });
@@ -80,6 +80,11 @@ describe("README commands", () => {
       "pulumi stack history --stack prod --cwd stacks/compute",
     ]);
     assert.deepEqual(untested(["scripts/layers.sh up dev", "pulumi stack rm dev"]), ["pulumi stack rm dev"]);
+    // A section runs to the next heading of its level or higher, across its subsections and past
+    // `# comment` lines in code blocks.
+    const page = "# Releasing\n\n```bash\n# tag first\ngit tag v1\n```\n## Rolling back\n`npm run workflows`\n# Next\n`npm ci`\n";
+    assert.deepEqual(sectionCommands(page, "# Releasing", "docs/releasing.md"), ["git tag v1", "npm run workflows"]);
+    assert.throws(() => sectionCommands(page, "## Missing", "docs/releasing.md"), /docs\/releasing.md has no section "## Missing"/);
     assert.equal(fill(README_COMMANDS.deploy, { stack: "prod" }), "scripts/layers.sh up prod");
     assert.throws(() => fill(README_COMMANDS.deploy, {}), /no value for <stack>/);
   });

@@ -1,4 +1,4 @@
-"""``python -m ecs_optimizer_lab.demo``: the optimizer, end to end, on a local AWS emulator.
+"""``ecs-optimizer-lab demo`` (or ``python -m ecs_optimizer_lab.demo``): the optimizer, end to end, on a local AWS emulator.
 
 ``make demo`` runs it after ``npm run plan -- all``. It starts the emulator (127.0.0.1, a
 free port), creates in it the fleet the plan declares (read from ``build/plan``, nothing
@@ -31,17 +31,11 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, TextIO
 
 from ecs_optimizer.output.html_report import render_savings_html
 
-from .emulator import (
-    DEFAULT_SEED,
-    Emulator,
-    container_insights_enabled,
-    fleet_reservations,
-    read_live_state,
-    seed_from_plan,
-    seed_history,
-    terminate,
-)
-from .synthetic import fleet_traces
+from .emulator import Emulator, terminate
+from .history import HISTORY_DAYS, seed_fleet_history
+from .readback import read_live_state
+from .seeding import seed_from_plan
+from .synthetic import DEFAULT_SEED
 
 #: How long an ECS deployment takes in the emulator: long enough to see the optimizer wait.
 ROLLOUT_SECONDS = 3.0
@@ -192,7 +186,7 @@ def _num(value: Any) -> str:
 
 def before_after_table(before: Sequence[Mapping[str, Any]], after: Sequence[Mapping[str, Any]]) -> str:
     """One line per service and field, ``*`` where the value changed; both sides are rows
-    of :func:`ecs_optimizer_lab.emulator.read_live_state`."""
+    of :func:`ecs_optimizer_lab.readback.read_live_state`."""
     after_by = {r["service"]: r for r in after}
     rows: List[List[str]] = []
     for b in before:
@@ -267,20 +261,12 @@ def run_demo(
             f"{len(seeded.lifecycle_policies)} lifecycle policies, {len(seeded.alarms)} alarms"
         )
 
-        console.step("Writing 14 days of hourly CPU and memory utilization per service")
+        console.step(f"Writing {HISTORY_DAYS} days of hourly CPU and memory utilization per service")
         assert seeded.fleet is not None
         names = seeded.fleet.service_names
-        traces = fleet_traces(sorted(names), seed)
-        history = seed_history(
-            emu.endpoint,
-            region,
-            seeded.cluster,
-            {names[n]: t for n, t in traces.items()},
-            seed=seed,
-            reservations=fleet_reservations(seeded.fleet) if container_insights_enabled(seeded.fleet) else None,
-            progress=console.detail,
-        )
-        for name, trace in traces.items():
+        written = seed_fleet_history(emu.endpoint, seeded.fleet, seed=seed, progress=console.detail)
+        history = written.report
+        for name, trace in written.traces.items():
             console.detail(
                 f"{name}: {trace.kind} load, mean CPU {trace.cpu:g}%, mean memory {trace.memory:g}% of today's reservation"
             )
@@ -330,7 +316,7 @@ def run_demo(
 
     subtitle = (
         f"Cluster {seeded.cluster} ({compute.get('tier')} tier, {region}) on a local AWS emulator: "
-        f"{len(names)} services, 14 days of utilization history, policy auto."
+        f"{len(names)} services, {HISTORY_DAYS} days of utilization history, policy auto."
     )
     paths = write_reports(out_dir, savings_json, markdown, after, subtitle=subtitle)
     console.step("Done")

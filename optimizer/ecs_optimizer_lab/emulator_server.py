@@ -5,7 +5,11 @@ Run as ``python -m ecs_optimizer_lab.emulator_server --host 127.0.0.1``; :mod:`e
 starts and stops it. It binds the port itself (port 0 picks a free one, so two runs cannot
 race for a port) and prints ``listening on http://HOST:PORT`` as its first line. It exits
 when its standard input closes, so it never outlives the process that started it, even one
-killed without a chance to clean up.
+killed without a chance to clean up. With ``--detached`` it ignores its standard input and
+runs until it is sent SIGTERM: ``ecs-optimizer-lab up`` starts it that way, in its own
+session, and ``ecs-optimizer-lab down`` stops it. ``--instance ID`` names one server (it
+shows in the process's command line and at ``GET /_emulator/info``), so a stop can check that
+a process id still belongs to the server it started.
 
 moto answers every call the optimizer makes, but a few of its answers differ from AWS in
 ways that would make an end-to-end run meaningless or impractically slow. Each difference
@@ -40,7 +44,8 @@ Page sizes
 
 It also counts the API calls it serves, by ``service:Operation``, at ``GET /_emulator/calls``
 (``POST /_emulator/calls/reset`` clears the counts): the scale benchmark reads what actually
-reached "AWS", retries included.
+reached "AWS", retries included. ``GET /_emulator/info`` answers the server's process id and
+``--instance``.
 """
 
 from __future__ import annotations
@@ -51,6 +56,8 @@ import ipaddress
 import json
 import logging
 import os
+import signal
+import socket
 import sys
 import threading
 import time
@@ -66,6 +73,7 @@ FAIL_DEPLOYMENTS_ENV = "MOTO_FAIL_DEPLOYMENTS"
 
 CALLS_PATH = "/_emulator/calls"
 RESET_PATH = "/_emulator/calls/reset"
+INFO_PATH = "/_emulator/info"
 
 #: botocore signing names that differ from the service names the optimizer's recorder uses.
 _SIGNING_NAME_ALIASES = {"monitoring": "cloudwatch"}
@@ -115,13 +123,16 @@ def _read_body(environ: Dict[str, Any]) -> bytes:
 class CallCounter:
     """WSGI middleware: counts each API request by operation and serves the counts."""
 
-    def __init__(self, app: Callable) -> None:
+    def __init__(self, app: Callable, instance: str = "") -> None:
         self.app = app
+        self.instance = instance
         self._lock = threading.Lock()
         self.counts: Counter = Counter()
 
     def __call__(self, environ: Dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
+        if path == INFO_PATH and environ.get("REQUEST_METHOD") == "GET":
+            return _reply(start_response, json.dumps({"pid": os.getpid(), "instance": self.instance}).encode())
         if path == CALLS_PATH and environ.get("REQUEST_METHOD") == "GET":
             with self._lock:
                 body = json.dumps(dict(sorted(self.counts.items()))).encode()
@@ -444,21 +455,42 @@ def _exit_when_parent_goes() -> None:
         os._exit(0)
 
 
-def serve(host: str, port: int, rollout_seconds: float) -> None:
+def _stop_on_sigterm(server: Any) -> None:
+    """SIGTERM ends ``serve_forever`` (from another thread, as it requires), then the process."""
+
+    def handle(signum: int, _frame: Any) -> None:
+        threading.Thread(target=server.shutdown, name="shutdown", daemon=True).start()
+
+    signal.signal(signal.SIGTERM, handle)
+
+
+def serve(host: str, port: int, rollout_seconds: float, detached: bool = False, instance: str = "") -> None:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
 
     # One log line per request would cost more than some requests; errors still show.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     apply_fidelity_patches(rollout_seconds)
-    app = CallCounter(DomainDispatcherApplication(create_backend_app))
-    server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
+    app = CallCounter(DomainDispatcherApplication(create_backend_app), instance)
+    # werkzeug explains a port in use over several lines and exits 1; say it in one, exit 2.
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds
+            probe.bind((host, port))
+        server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
+    except OSError as exc:
+        print(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr, flush=True)
+        sys.exit(2)
     os.environ["MOTO_PORT"] = str(server.server_port)
     print(f"listening on http://{host}:{server.server_port}", flush=True)
     # Nobody reads stdout after that line; anything printed later goes to the log instead
     # of filling a pipe until the server blocks.
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
-    threading.Thread(target=_exit_when_parent_goes, name="parent-watch", daemon=True).start()
+    if detached:
+        _stop_on_sigterm(server)
+    else:
+        threading.Thread(target=_exit_when_parent_goes, name="parent-watch", daemon=True).start()
     server.serve_forever()
 
 
@@ -472,6 +504,12 @@ def main(argv: Optional[List[str]] = None) -> None:
         default=0.0,
         help="how long an ECS deployment stays IN_PROGRESS before it completes (default 0)",
     )
+    parser.add_argument(
+        "--detached",
+        action="store_true",
+        help="run until SIGTERM instead of exiting when standard input closes (ecs-optimizer-lab up)",
+    )
+    parser.add_argument("--instance", default="", help="a name for this server, shown at GET /_emulator/info")
     args = parser.parse_args(argv)
     try:
         loopback = ipaddress.ip_address(args.host).is_loopback
@@ -480,7 +518,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     if not loopback:
         # An emulator answers any caller with full "AWS" access: never expose it.
         parser.error(f"--host {args.host}: the emulator binds loopback addresses only (127.0.0.1, ::1)")
-    serve(args.host, args.port, args.rollout_seconds)
+    serve(args.host, args.port, args.rollout_seconds, detached=args.detached, instance=args.instance)
 
 
 if __name__ == "__main__":

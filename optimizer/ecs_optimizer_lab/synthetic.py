@@ -23,6 +23,9 @@ import random
 from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Sequence, Tuple
 
+#: The seed of every generated image and trace unless a caller picks another.
+DEFAULT_SEED = 20261101
+
 #: The trace shapes the benchmarks and the demo use.
 TRACE_KINDS = ("steady", "daily", "bursty", "memoryCreep")
 

@@ -18,9 +18,10 @@ from click.testing import CliRunner, Result
 from ecs_optimizer.cli import context as cli_context
 from ecs_optimizer.cli import main as cli_mod
 from ecs_optimizer.live import aws as aws_mod
-from ecs_optimizer_lab.emulator import fleet_reservations, seed_fleet_through, write_history
 from ecs_optimizer_lab.emulator_server import FAIL_DEPLOYMENTS_ENV, apply_fidelity_patches
 from ecs_optimizer_lab.fleet import FleetSpec
+from ecs_optimizer_lab.history import fleet_reservations, write_history
+from ecs_optimizer_lab.seeding import seed_fleet_through
 from ecs_optimizer_lab.synthetic import fleet_traces
 from helpers import write_json
 from plan_snapshots import FLEET, SEED

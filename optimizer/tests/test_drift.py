@@ -32,6 +32,7 @@ import pytest
 
 from ecs_optimizer.live import resources as res
 from ecs_optimizer_lab import emulator as em
+from ecs_optimizer_lab import readback, seeding
 from ecs_optimizer_lab.fleet import T_ALARM, T_LIFECYCLE, T_SERVICE, T_TARGET, T_TASK_DEF
 
 REPO = Path(__file__).resolve().parents[2]
@@ -129,7 +130,7 @@ def scenario(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     pristine = {layer: path.read_bytes() for layer, path in files.items()}
     before = offline_plan(stack, files, work / "plan-before")
     with em.Emulator(region=REGION) as emu:
-        seeded = em.seed_from_plan(work / "plan-before", emu.endpoint, outputs_dir=work / "outputs")
+        seeded = seeding.seed_from_plan(work / "plan-before", emu.endpoint, outputs_dir=work / "outputs")
         journal = work / "journal.jsonl"
         waits = ["--wait-timeout", "30", "--poll-interval", "0.05"]
         args = optimize_args(seeded.outputs, [*options, *waits], journal, files)
@@ -137,7 +138,7 @@ def scenario(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
         after = offline_plan(stack, files, work / "plan-after")
         compute_outputs = json.loads(seeded.outputs["compute"].read_text())
         observability_outputs = json.loads(seeded.outputs["observability"].read_text())
-        rows = em.read_live_state(emu.endpoint, REGION, compute_outputs, observability_outputs)
+        rows = readback.read_live_state(emu.endpoint, REGION, compute_outputs, observability_outputs)
         yield Scenario(
             name, emu, files, pristine, seeded.outputs, journal, report, before, after, {r["service"]: r for r in rows}
         )

@@ -20,6 +20,7 @@ import pytest
 from ecs_optimizer.live.aws import AwsSettings, open_context
 from ecs_optimizer.live.metrics import fetch_series
 from ecs_optimizer_lab import emulator as em
+from ecs_optimizer_lab import history, readback, seeding
 from ecs_optimizer_lab.fleet import (
     T_ALARM,
     T_CAPACITY,
@@ -54,8 +55,8 @@ def emu() -> Iterator[em.Emulator]:
 
 
 @pytest.fixture(scope="module")
-def seeded(emu: em.Emulator, tmp_path_factory: pytest.TempPathFactory) -> em.SeedReport:
-    return em.seed_from_plan(PLAN, emu.endpoint, seed=SEED, outputs_dir=tmp_path_factory.mktemp("outputs"))
+def seeded(emu: em.Emulator, tmp_path_factory: pytest.TempPathFactory) -> seeding.SeedReport:
+    return seeding.seed_from_plan(PLAN, emu.endpoint, seed=SEED, outputs_dir=tmp_path_factory.mktemp("outputs"))
 
 
 def _tags(items: List[Dict[str, str]], key: str = "key", value: str = "value") -> Dict[str, str]:
@@ -123,7 +124,7 @@ def test_missing_plan_is_explained(tmp_path: Path) -> None:
 
 
 def test_seeding_creates_exactly_the_cluster_the_plan_declares(
-    plan: Any, emu: em.Emulator, seeded: em.SeedReport
+    plan: Any, emu: em.Emulator, seeded: seeding.SeedReport
 ) -> None:
     declared = plan.of_type(T_CLUSTER)[0]
     ecs = emu.client("ecs")
@@ -136,7 +137,9 @@ def test_seeding_creates_exactly_the_cluster_the_plan_declares(
     assert cluster["defaultCapacityProviderStrategy"] == capacity["defaultCapacityProviderStrategies"]
 
 
-def test_seeding_registers_each_task_definition_of_the_plan(plan: Any, emu: em.Emulator, seeded: em.SeedReport) -> None:
+def test_seeding_registers_each_task_definition_of_the_plan(
+    plan: Any, emu: em.Emulator, seeded: seeding.SeedReport
+) -> None:
     ecs = emu.client("ecs")
     declared = plan.of_type(T_TASK_DEF)
     families = ecs.list_task_definition_families()["families"]
@@ -165,7 +168,7 @@ def test_seeding_registers_each_task_definition_of_the_plan(plan: Any, emu: em.E
 
 
 def test_seeding_creates_each_service_with_its_count_and_strategy(
-    plan: Any, emu: em.Emulator, seeded: em.SeedReport
+    plan: Any, emu: em.Emulator, seeded: seeding.SeedReport
 ) -> None:
     ecs = emu.client("ecs")
     cluster = plan.of_type(T_CLUSTER)[0].inputs["name"]
@@ -190,7 +193,7 @@ def test_seeding_creates_each_service_with_its_count_and_strategy(
 
 
 def test_seeding_creates_each_repository_with_images_and_its_lifecycle_policy(
-    plan: Any, emu: em.Emulator, seeded: em.SeedReport
+    plan: Any, emu: em.Emulator, seeded: seeding.SeedReport
 ) -> None:
     ecr = emu.client("ecr")
     declared = {r.inputs["name"]: r for r in plan.of_type(T_REPOSITORY)}
@@ -213,7 +216,7 @@ def test_seeding_creates_each_repository_with_images_and_its_lifecycle_policy(
 
 
 def test_seeding_registers_scalable_targets_and_scaling_policies(
-    plan: Any, emu: em.Emulator, seeded: em.SeedReport
+    plan: Any, emu: em.Emulator, seeded: seeding.SeedReport
 ) -> None:
     aas = emu.client("application-autoscaling")
     targets = {t["ResourceId"]: t for t in aas.describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"]}
@@ -229,7 +232,7 @@ def test_seeding_registers_scalable_targets_and_scaling_policies(
         assert p["TargetTrackingScalingPolicyConfiguration"]["TargetValue"] == config["targetValue"]
 
 
-def test_seeding_creates_every_alarm_with_every_field(plan: Any, emu: em.Emulator, seeded: em.SeedReport) -> None:
+def test_seeding_creates_every_alarm_with_every_field(plan: Any, emu: em.Emulator, seeded: seeding.SeedReport) -> None:
     cloudwatch = emu.client("cloudwatch")
     everything = cloudwatch.describe_alarms(AlarmTypes=["MetricAlarm"])["MetricAlarms"]
     # Target tracking policies own a high and a low alarm each, created by AWS (and moto).
@@ -263,12 +266,12 @@ def test_seeding_creates_every_alarm_with_every_field(plan: Any, emu: em.Emulato
         assert _tags(tags, "Key", "Value") == _expected_tags(plan, r)
 
 
-def test_seeding_writes_the_layer_outputs_the_cli_takes(plan: Any, seeded: em.SeedReport) -> None:
+def test_seeding_writes_the_layer_outputs_the_cli_takes(plan: Any, seeded: seeding.SeedReport) -> None:
     for layer, path in seeded.outputs.items():
         assert json.loads(path.read_text()) == plan.outputs[layer]
 
 
-def test_seed_report_counts_match_the_plan(plan: Any, seeded: em.SeedReport) -> None:
+def test_seed_report_counts_match_the_plan(plan: Any, seeded: seeding.SeedReport) -> None:
     assert len(seeded.task_definitions) == len(plan.of_type(T_TASK_DEF))
     assert len(seeded.services) == len(plan.of_type(T_SERVICE))
     assert len(seeded.repositories) == len(plan.of_type(T_REPOSITORY))
@@ -278,9 +281,9 @@ def test_seed_report_counts_match_the_plan(plan: Any, seeded: em.SeedReport) -> 
     assert len(seeded.alarms) == len(plan.of_type(T_ALARM))
 
 
-def test_live_state_reads_back_the_seeded_fleet(plan: Any, emu: em.Emulator, seeded: em.SeedReport) -> None:
+def test_live_state_reads_back_the_seeded_fleet(plan: Any, emu: em.Emulator, seeded: seeding.SeedReport) -> None:
     compute = plan.outputs["compute"]
-    rows = em.read_live_state(emu.endpoint, emu.region, compute, plan.outputs["observability"])
+    rows = readback.read_live_state(emu.endpoint, emu.region, compute, plan.outputs["observability"])
     assert [r["service"] for r in rows] == sorted(compute["services"])
     for row in rows:
         spec = compute["services"][row["service"]]
@@ -314,18 +317,18 @@ def test_scaled_fleet_clones_every_service_resource(emu: em.Emulator) -> None:
 
 
 def test_history_is_what_the_optimizer_reads(
-    emu: em.Emulator, seeded: em.SeedReport, monkeypatch: pytest.MonkeyPatch
+    emu: em.Emulator, seeded: seeding.SeedReport, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     now = dt.datetime.now(dt.timezone.utc)
     fleet = seeded.fleet
-    assert fleet is not None and em.container_insights_enabled(fleet)
+    assert fleet is not None and history.container_insights_enabled(fleet)
     names = fleet.service_names
     traces = {
         names[n]: TraceSpec(kind, 20.0, 40.0, i)
         for i, (n, kind) in enumerate(zip(sorted(names), ("daily", "bursty", "memoryCreep")))
     }
-    reservations = em.fleet_reservations(fleet)
-    report = em.seed_history(
+    reservations = history.fleet_reservations(fleet)
+    report = history.seed_history(
         emu.endpoint, emu.region, seeded.cluster, traces, days=14, seed=SEED, now=now, reservations=reservations
     )
     assert (report.hours, report.datapoints) == (336, 336 * 5 * len(traces))

@@ -29,8 +29,9 @@ from typing import Any, Callable, Dict, Iterator, List
 import boto3
 import pytest
 
-from ecs_optimizer_lab.emulator import Emulator, seed_fleet_through
+from ecs_optimizer_lab.emulator import Emulator
 from ecs_optimizer_lab.readback import read_state
+from ecs_optimizer_lab.seeding import seed_fleet_through
 from fault_proxy import FaultProxy
 from plan_snapshots import FLEET, SEED
 

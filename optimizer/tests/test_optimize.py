@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from ecs_optimizer.planning import alarm_thresholds
-from ecs_optimizer_lab.emulator import fleet_reservations, write_history
+from ecs_optimizer_lab.history import fleet_reservations, write_history
 from ecs_optimizer_lab.readback import read_state
 from ecs_optimizer_lab.synthetic import TraceSpec
 from helpers import ALARM_VOLATILE_FIELDS, FAST, ON_DEMAND_FLEET, mutating

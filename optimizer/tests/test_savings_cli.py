@@ -7,7 +7,7 @@ import json
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Dict
 
-from ecs_optimizer_lab.emulator import fleet_images
+from ecs_optimizer_lab.seeding import fleet_images
 from helpers import FAST, ON_DEMAND_FLEET, write_json
 from plan_snapshots import FLEET, SEED
 

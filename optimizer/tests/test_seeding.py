@@ -6,8 +6,8 @@ import json
 from typing import Any, Callable, Dict
 
 from ecs_optimizer.core import facts
-from ecs_optimizer_lab.emulator import fleet_images
 from ecs_optimizer_lab.readback import read_state
+from ecs_optimizer_lab.seeding import fleet_images
 from plan_snapshots import FLEET, SEED
 
 

@@ -13,8 +13,9 @@ from typing import Dict, Iterator, List
 import boto3
 import pytest
 
-from ecs_optimizer_lab.emulator import Emulator, seed_fleet_through
+from ecs_optimizer_lab.emulator import Emulator
 from ecs_optimizer_lab.readback import read_state
+from ecs_optimizer_lab.seeding import seed_fleet_through
 from plan_snapshots import FLEET, SEED, SERVICE
 from report_schema import savings_errors
 from test_savings_cli import without_time

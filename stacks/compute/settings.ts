@@ -73,7 +73,7 @@ export const COMPUTE_KEYS = {
       "size, never from an already-halved one; a valid Fargate pair, or null; exported as baselineCpu/baselineMemory). " +
       "Without NAT (network natStrategy none) the preview fails unless the network has the ssm endpoint (when a " +
       "service has settings) and secretsmanager (when one has secrets), and every image without imageTag is an ECR " +
-      "Public image, pulled through the registry's cache. The README shows examples.",
+      "Public image, pulled through the registry's cache. docs/layers.md shows examples.",
     default: computed(`the default catalog: ${defaultCatalogPhrase()}`),
   },
   spotShare: {

@@ -1,14 +1,25 @@
 /**
- * The commands README.md shows in "Deploying with `pulumi up`" and "Releasing a layer", as
- * templates (`<stack>`, `<layer>`, `<tag>` are placeholders). The real-engine test
- * (test/e2e/deploy.e2e.ts) runs them from here, and test/readme-commands.spec.ts fails when the
- * README shows a command that is in neither list below, so the README and the test cannot drift.
+ * The commands the deploy and release documentation shows, as templates (`<stack>`, `<layer>`,
+ * `<tag>` are placeholders): README.md's "Deploying with `pulumi up`", the stack references and
+ * backends of docs/layers.md, and docs/releasing.md. The real-engine test (test/e2e/deploy.e2e.ts)
+ * runs them from here, and test/project-config.spec.ts fails when one of those sections shows a
+ * command that is in neither list below, so the documentation and the test cannot drift.
  */
 import * as fs from "fs";
 import * as path from "path";
 import { REPO_ROOT } from "../../scripts/plan/mock-engine";
 
-export const README_SECTIONS = ["## Deploying with `pulumi up`", "## Releasing a layer"] as const;
+/** A documentation section: the file (from the repository root) and its heading line. */
+export interface DocSection {
+  file: string;
+  heading: string;
+}
+
+export const README_SECTIONS: readonly DocSection[] = [
+  { file: "README.md", heading: "## Deploying with `pulumi up`" },
+  { file: "docs/layers.md", heading: "## Stacks, references and backends" },
+  { file: "docs/releasing.md", heading: "# Releasing a layer" },
+];
 
 /** Commands the real-engine test runs, by the name it uses for them. */
 export const README_COMMANDS = {
@@ -55,12 +66,23 @@ export function instanceOf(command: string, template: string): boolean {
 
 const COMMAND_WORDS = /^(pulumi|scripts\/|npm|git|make|ecs-optimizer)\b/;
 
-/** The commands shown in a README section: lines of its bash blocks and inline code that starts with a command. */
-export function sectionCommands(readme: string, heading: string): string[] {
-  const start = readme.indexOf(`${heading}\n`);
-  if (start < 0) throw new Error(`README.md has no section "${heading}"`);
-  const next = readme.indexOf("\n## ", start + heading.length);
-  const body = readme.slice(start, next < 0 ? undefined : next);
+/**
+ * The commands shown in a section of a Markdown page, from its heading line to the next heading
+ * of the same or a higher level: lines of its bash blocks and inline code that starts with a command.
+ */
+export function sectionCommands(readme: string, heading: string, file = "README.md"): string[] {
+  const lines = readme.split("\n");
+  const first = lines.indexOf(heading);
+  if (first < 0) throw new Error(`${file} has no section "${heading}"`);
+  const level = /^#+/.exec(heading)?.[0].length ?? 2;
+  const rest = lines.slice(first + 1);
+  let fenced = false; // a `# comment` line in a code block is not a heading
+  const end = rest.findIndex((l) => {
+    if (/^\s*```/.test(l)) fenced = !fenced;
+    const m = /^(#+) /.exec(l);
+    return !fenced && m !== null && m[1].length <= level;
+  });
+  const body = [heading, ...(end < 0 ? rest : rest.slice(0, end))].join("\n");
   const commands: string[] = [];
   const withoutBlocks = body.replace(/```bash\n([\s\S]*?)```/g, (_, block: string) => {
     for (const raw of block.split("\n")) {
@@ -76,8 +98,9 @@ export function sectionCommands(readme: string, heading: string): string[] {
   return commands;
 }
 
-export function readmeCommands(readme = fs.readFileSync(path.join(REPO_ROOT, "README.md"), "utf8")): string[] {
-  return README_SECTIONS.flatMap((h) => sectionCommands(readme, h));
+/** The commands every section of README_SECTIONS shows, read from the files in `root`. */
+export function readmeCommands(root = REPO_ROOT): string[] {
+  return README_SECTIONS.flatMap(({ file, heading }) => sectionCommands(fs.readFileSync(path.join(root, file), "utf8"), heading, file));
 }
 
 /** README commands that are neither run by a test nor listed as not runnable here. */

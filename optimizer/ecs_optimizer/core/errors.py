@@ -1,4 +1,4 @@
-"""Errors that map to the CLI's documented exit codes (listed in the README)."""
+"""Errors that map to the CLI's documented exit codes (listed in docs/optimizer.md)."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 Input is what ``ecs-optimizer savings --format json`` prints (the documented shape:
 ``before``/``after``/``monthlySavings``/``percent``/``breakdown``/``services``/``pricing``)
 and the live state of each service after the run (rows of
-:func:`ecs_optimizer_lab.emulator.read_live_state`, or any rows with the same keys).
+:func:`ecs_optimizer_lab.readback.read_live_state`, or any rows with the same keys).
 
 The page needs nothing but a browser: CSS is inline, charts are inline SVG drawn here, and
 there are no scripts, fonts, images or links to load, so it can be attached to a ticket or

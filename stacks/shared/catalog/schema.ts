@@ -1,6 +1,6 @@
 /**
  * The service catalog's shape: what a catalog entry may say about a service. Every field is
- * documented here once; the compute layer's Pulumi.yaml and the README point here.
+ * documented here once; the compute layer's Pulumi.yaml and docs/layers.md point here.
  */
 import { Tier } from "../config";
 
