@@ -29,6 +29,11 @@ def same_json(a: Optional[str], b: Optional[str]) -> bool:
         return a == b
 
 
+def plan_keep_images(current: Optional[int], keep_images: int) -> int:
+    """The lever's decision: ECR "keep last N" is ``keep_images``, but never more than is kept today."""
+    return keep_images if current is None else min(current, keep_images)
+
+
 class EcrRetention(Lever):
     name = "ECR retention"
     label = "ECR retention"

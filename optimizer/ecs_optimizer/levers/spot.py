@@ -5,11 +5,13 @@ launch type."""
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple
 
 from ..core.changes import Resource
 from ..core.model import SPOT, CapacityStrategy, ServiceState
 from ..live import resources as res
+from ..planning.spot_weights import spot_weights
 from ..writeback.keys import SPOT_SHARE_KEY, SPOT_SHARE_RANGE
 from ..writeback.setting import Setting, layer_wide, plain_number
 from .base import FieldSpec, Lever, PlannedChange, SavingsStep
@@ -30,6 +32,22 @@ def _is_strategy(value: Any) -> bool:
 
 def _share_text(value: Any) -> str:
     return f"{float(value):g}"
+
+
+def plan_strategy(current: ServiceState, spot_share: float) -> CapacityStrategy:
+    """The lever's decision: the capacity-provider strategy for ``current``.
+
+    Critical services keep theirs (on-demand). Others run one on-demand base task, so a
+    Spot reclaim never takes the service to zero, and at least ``spot_share`` of the
+    rest on FARGATE_SPOT; a share already higher is kept, never lowered.
+    """
+    if current.critical:
+        return current.strategy
+    share = max(Fraction(str(spot_share)), current.strategy.spot_fraction)
+    if share == 0:
+        return current.strategy
+    on_demand, spot = spot_weights(share)
+    return CapacityStrategy(base=1, on_demand_weight=on_demand, spot_weight=spot)
 
 
 class Spot(Lever):

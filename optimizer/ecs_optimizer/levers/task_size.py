@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, 
 
 from ..core.changes import Change, Resource, RestoreStep
 from ..core.fargate import ARCHITECTURES, ARM64
-from ..core.model import ServiceState, Status
+from ..core.model import SPOT, ServiceState, Status
 from ..live import graviton
 from ..live import resources as res
 from ..writeback.keys import ARCHITECTURE_FIELD, RIGHTSIZED_FROM_FIELD, SERVICES_KEY, SIZES_FIELD, TASK_SIZE_KEYS
@@ -36,6 +36,19 @@ def _is_arn(value: Any) -> bool:
 
 
 _ARN = "a task-definition ARN"
+
+
+def spot_blocks_arm64(platform_version: Optional[str], uses_spot: bool) -> Optional[str]:
+    """Why Spot keeps this service on x86 (a pinned platform version before 1.4.0), or None."""
+    if not uses_spot or platform_version in (None, "", "LATEST"):
+        return None
+    try:
+        parts = tuple(int(p) for p in platform_version.split("."))
+    except ValueError:
+        return f"platform version {platform_version} is not a Fargate Linux version"
+    if parts < (1, 4, 0):
+        return f"{SPOT} runs ARM64 only on platform version 1.4.0 or later, not {platform_version}"
+    return None
 
 
 class TaskSize(Lever):
@@ -97,9 +110,7 @@ class TaskSize(Lever):
         readiness = graviton.readiness_by_service(ctx, {n: p.live.task_definition for n, p in movable.items()})
         for name, ready in readiness.items():
             plan = plans[name]
-            blocked = graviton.spot_blocks_arm64(
-                plan.live.service.get("platformVersion"), plan.after.strategy.spot_weight > 0
-            )
+            blocked = spot_blocks_arm64(plan.live.service.get("platformVersion"), plan.after.strategy.spot_weight > 0)
             if ready.status != graviton.READY or blocked:
                 plan.reason = f"{plan.reason}; ARM64 not applied: {blocked or f'{ready.status}: {ready.detail}'}"
                 continue

@@ -38,7 +38,8 @@ service at its top, in which case the size grows instead (:func:`alarm_safe_ceil
 
 Under every policy non-critical services get a FARGATE_SPOT share of at least
 ``spot_share`` behind one on-demand base task, critical services keep their strategy, and
-ECR retention drops to ``keep_images`` (never rises).
+ECR retention drops to ``keep_images`` (never rises): the Spot and ECR retention levers' own
+decisions (:func:`levers.spot.plan_strategy`, :func:`levers.ecr_retention.plan_keep_images`).
 
 Idempotence: a planned state is a fixed point of the same policy. Counts, Spot weights and
 retention are targets; metrics sizing depends only on the total need, which does not change
@@ -51,15 +52,15 @@ service larger than the tier's optimized size halves it again, down to :data:`ta
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from fractions import Fraction
 from typing import List, Mapping, Optional, Sequence, Tuple
 
 from ..core import facts
 from ..core.fargate import check_size
-from ..core.model import SPOT, CapacityStrategy, ServiceState
+from ..core.model import SPOT, ServiceState
 from ..core.usage import Usage
+from ..levers.ecr_retention import plan_keep_images
+from ..levers.spot import plan_strategy
 from .alarm_ceiling import alarm_safe_ceiling
-from .spot_weights import spot_weights
 from .task_sizes import Size, cheapest_covering, fixed_size, fmt_size, per_task_need, task_hourly
 
 POLICIES = ("fixed", "metrics", "auto")
@@ -135,30 +136,6 @@ def fixed_counts(reference: ServiceState, current: ServiceState) -> Tuple[int, i
 def scaled_out(reference: ServiceState, current: ServiceState) -> bool:
     """Whether autoscaling runs more tasks than declared (then it owns the desired count)."""
     return current.desired_count > reference.desired_count
-
-
-# --------------------------------------------------------------------------- spot
-
-
-def plan_strategy(current: ServiceState, opts: SizingOptions) -> CapacityStrategy:
-    """The capacity-provider strategy for ``current``.
-
-    Critical services keep theirs (on-demand). Others run one on-demand base task, so a
-    Spot reclaim never takes the service to zero, and at least ``opts.spot_share`` of the
-    rest on FARGATE_SPOT; a share already higher is kept, never lowered.
-    """
-    if current.critical:
-        return current.strategy
-    share = max(Fraction(str(opts.spot_share)), current.strategy.spot_fraction)
-    if share == 0:
-        return current.strategy
-    on_demand, spot = spot_weights(share)
-    return CapacityStrategy(base=1, on_demand_weight=on_demand, spot_weight=spot)
-
-
-def plan_keep_images(current: Optional[int], keep_images: int) -> int:
-    """ECR "keep last N": ``keep_images``, but never more than is kept today."""
-    return keep_images if current is None else min(current, keep_images)
 
 
 # --------------------------------------------------------------------------- plan
@@ -242,7 +219,7 @@ def plan_service(
         desired_count=desired,
         max_capacity=max_capacity,
         min_capacity=min_capacity,
-        strategy=plan_strategy(current, opts),
+        strategy=plan_strategy(current, opts.spot_share),
         ecr_keep_images=plan_keep_images(current.ecr_keep_images, opts.keep_images),
     )
     if after == current:
