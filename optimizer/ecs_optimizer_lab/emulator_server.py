@@ -34,6 +34,9 @@ CloudWatch GetMetricData
     two weeks of history of a few hundred services. Here a call indexes the datapoints once
     and answers every metric query from the index, with the same statistics code.
 
+CloudWatch Logs FilterLogEvents
+    moto lets every event through a JSON filter pattern. Here the JSON patterns the optimizer
+    uses are evaluated as AWS does (see :mod:`ecs_optimizer_lab.fidelity_logs`).
 Page sizes
     ``ListTaskDefinitions`` and ``DescribeScalingPolicies`` page as AWS documents (see
     :mod:`ecs_optimizer_lab.fidelity_paging`), so the calls counted are the calls AWS needs.
@@ -59,6 +62,7 @@ from datetime import datetime, timedelta
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 from urllib.parse import parse_qs
 
+from .fidelity_logs import patch_json_filter_patterns
 from .fidelity_paging import patch_page_sizes
 
 #: Services (comma-separated names) whose deployments of a new revision fail.
@@ -430,6 +434,7 @@ def apply_fidelity_patches(rollout_seconds: float = 0.0) -> None:
     _patch_ecr()
     _patch_cloudwatch()
     patch_page_sizes()
+    patch_json_filter_patterns()
 
 
 # ----------------------------------------------------------------------------- process
