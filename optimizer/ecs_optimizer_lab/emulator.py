@@ -8,7 +8,8 @@ The child also exits on its own when this process dies, since it watches its std
 :func:`seed_from_plan` creates in it the fleet the offline plan declares (see
 :mod:`ecs_optimizer_lab.fleet`): cluster and capacity providers, task definitions, services,
 ECR repositories with images and lifecycle policies, scalable targets and scaling policies,
-and every metric alarm. :func:`seed_history` writes the CloudWatch utilization the
+every metric alarm, and the task-stop log group when the compute outputs name one.
+:func:`seed_history` writes the CloudWatch utilization the
 optimizer's metrics policy reads. Both work through any client factory too
 (:func:`seed_fleet_through`, :func:`write_history`), which is how the tests seed moto
 in-process. :func:`read_live_state` reads back what the optimizer tunes, straight from the
@@ -265,6 +266,7 @@ class SeedReport:
     scalable_targets: List[str] = field(default_factory=list)  # resource ids
     scaling_policies: List[str] = field(default_factory=list)
     alarms: List[str] = field(default_factory=list)
+    log_groups: List[str] = field(default_factory=list)
     outputs: Dict[str, Path] = field(default_factory=dict)  # layer -> outputs file written
     fleet: Optional[FleetSpec] = None
 
@@ -281,6 +283,7 @@ class _Clients:
         self.aas = make("application-autoscaling")
         self.cloudwatch = make("cloudwatch")
         self.ec2 = make("ec2")
+        self.logs = make("logs")
 
 
 def _parallel(fn: Callable[[Any], Any], items: Sequence[Any], workers: int) -> List[Any]:
@@ -409,6 +412,9 @@ def seed_fleet_through(
         lambda a: (clients.cloudwatch.put_metric_alarm(**a), a["AlarmName"])[1], fleet.alarms, concurrency
     )
     progress(f"{len(report.alarms)} alarms created")
+    for group in fleet.log_groups:
+        clients.logs.create_log_group(**group)
+        report.log_groups.append(group["logGroupName"])
     if outputs_dir is not None:
         report.outputs = write_outputs(fleet, outputs_dir)
     return report

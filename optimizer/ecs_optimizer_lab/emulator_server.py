@@ -43,6 +43,10 @@ CloudWatch alarm history
     EndDate, ScanBy (newest first by default) and MaxRecords (1-100) pages with NextToken.
     Only state updates are recorded: configuration updates and actions are not.
 
+CloudWatch Logs FilterLogEvents
+    moto lets every event through a JSON filter pattern. Here the JSON patterns the optimizer
+    uses are evaluated as AWS does (see :mod:`ecs_optimizer_lab.fidelity_logs`).
+
 Page sizes
     ``ListTaskDefinitions`` and ``DescribeScalingPolicies`` page as AWS documents (see
     :mod:`ecs_optimizer_lab.fidelity_paging`), so the calls counted are the calls AWS needs.
@@ -68,6 +72,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 from urllib.parse import parse_qs
 
+from .fidelity_logs import patch_json_filter_patterns
 from .fidelity_paging import patch_page_sizes
 
 #: Services (comma-separated names) whose deployments of a new revision fail.
@@ -511,6 +516,7 @@ def apply_fidelity_patches(rollout_seconds: float = 0.0) -> None:
     _patch_cloudwatch()
     _patch_alarm_history()
     patch_page_sizes()
+    patch_json_filter_patterns()
 
 
 # ----------------------------------------------------------------------------- process
