@@ -54,12 +54,18 @@ def minutes(start: dt.datetime, end: dt.datetime) -> Iterator[dt.datetime]:
 def _items(cluster: str, load_balancer: str, svc: ServiceLoad, at: dt.datetime) -> Iterator[Tuple[str, Dict[str, Any]]]:
     ecs_dims = [{"Name": "ClusterName", "Value": cluster}, {"Name": "ServiceName", "Value": svc.service_name}]
     for name, value in (("CPUUtilization", svc.load.cpu), ("MemoryUtilization", svc.load.memory)):
-        yield "AWS/ECS", {"MetricName": name, "Dimensions": ecs_dims, "Timestamp": at, "Value": value, "Unit": "Percent"}
+        yield (
+            "AWS/ECS",
+            {"MetricName": name, "Dimensions": ecs_dims, "Timestamp": at, "Value": value, "Unit": "Percent"},
+        )
     if svc.load.requests <= 0:
         return
     for group in svc.target_groups:
         dims = [{"Name": "LoadBalancer", "Value": load_balancer}, {"Name": "TargetGroup", "Value": group}]
-        values = [("RequestCount", svc.load.requests, "Count"), ("TargetResponseTime", svc.load.response_time, "Seconds")]
+        values = [
+            ("RequestCount", svc.load.requests, "Count"),
+            ("TargetResponseTime", svc.load.response_time, "Seconds"),
+        ]
         if svc.load.errors_5xx > 0:
             values.append(("HTTPCode_Target_5XX_Count", svc.load.errors_5xx, "Count"))
         for name, value, unit in values:
