@@ -161,6 +161,7 @@ export const OPTIMIZER_ACTION_SCOPES: Readonly<Record<string, ScopeRule>> = {
   "cloudwatch:PutMetricAlarm": SCOPES.alarms,
   "cloudwatch:ListTagsForResource": SCOPES.alarms,
   "cloudwatch:TagResource": SCOPES.alarms,
+  "cloudwatch:DescribeAlarmHistory": ACCOUNT_WIDE,
   "cloudwatch:GetMetricData": ACCOUNT_WIDE,
   "cloudwatch:GetMetricStatistics": ACCOUNT_WIDE,
   "pricing:GetProducts": ACCOUNT_WIDE,
