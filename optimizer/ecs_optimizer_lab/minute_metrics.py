@@ -15,7 +15,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Mapping, Sequence, Tuple
 
-from ecs_optimizer.aws import chunks
+from ecs_optimizer.live.aws import chunks
 
 #: PutMetricData: the most items one call takes.
 METRIC_DATA_PER_CALL = 1000

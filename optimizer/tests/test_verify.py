@@ -14,8 +14,8 @@ from typing import Any, Dict, Mapping, Tuple
 
 import pytest
 
-from ecs_optimizer.errors import EXIT_BAD_INPUT, EXIT_OK, EXIT_REGRESSED, EXIT_TOO_EARLY
-from ecs_optimizer.report_schema import verify_errors
+from ecs_optimizer.core.errors import EXIT_BAD_INPUT, EXIT_OK, EXIT_REGRESSED, EXIT_TOO_EARLY
+from ecs_optimizer.output.report_schema import verify_errors
 from ecs_optimizer.verify import signals as sg
 from ecs_optimizer.verify import verdicts as vd
 from ecs_optimizer.verify.windows import windows_for

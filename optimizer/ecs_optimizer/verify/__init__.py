@@ -3,7 +3,7 @@ changed stay healthy?
 
 * :mod:`.windows`: the window after the run and the one of the same length before it;
 * :mod:`.signals`: the metric series of every service, read in one batched plan;
-* :mod:`.alarm_history`: the alarms that went to ALARM, read in one listing;
+* :mod:`..live.alarm_history` (a reader of AWS): the alarms that went to ALARM, in one listing;
 * :mod:`.verdicts`: the thresholds, each signal's judgement and each service's verdict;
 * :mod:`.run`: the whole step, and undoing the regressed services through the journal;
 * :mod:`.report`: the report in every format (the JSON one versioned with a schema).

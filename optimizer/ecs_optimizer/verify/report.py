@@ -11,8 +11,8 @@ import io
 import json
 from typing import Any, Dict, List
 
-from ..render import table
-from ..report import render_rollback
+from ..output.render import table
+from ..output.report import render_rollback
 from . import verdicts as vd
 from .run import VerifyOutcome
 from .windows import Window

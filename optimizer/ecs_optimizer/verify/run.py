@@ -15,14 +15,14 @@ import logging
 from dataclasses import dataclass, field
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
-from ..aws import AwsContext
-from ..errors import BadInput
-from ..journal import CONFIG_FILE, JournalContents
+from ..apply.journal import CONFIG_FILE, JournalContents
+from ..apply.rollback import RollbackOutcome, rollback
+from ..core.errors import BadInput
+from ..live.alarm_history import AlarmTransition, transitions_to_alarm
+from ..live.aws import AwsContext
+from ..live.targets import Targets
 from ..live.task_stops import TaskStopLogMissing, read_task_stops
-from ..rollback import RollbackOutcome, rollback
-from ..targets import Targets
 from . import verdicts as vd
-from .alarm_history import AlarmTransition, transitions_to_alarm
 from .signals import (
     CPU,
     ERRORS_5XX,

@@ -26,8 +26,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Dict, List, Mapping, Sequence, Tuple
 
-from ..aws import AwsContext, chunks
-from ..metrics import CPU, MAX_DATAPOINTS_PER_CALL, MAX_QUERIES_PER_CALL, MEMORY, MetricSpec, _get_metric_data
+from ..live.aws import AwsContext, chunks
+from ..live.metrics import CPU, MAX_DATAPOINTS_PER_CALL, MAX_QUERIES_PER_CALL, MEMORY, MetricSpec, _get_metric_data
 from .windows import Window, Windows
 
 ELB_NAMESPACE = "AWS/ApplicationELB"

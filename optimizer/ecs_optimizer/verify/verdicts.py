@@ -30,7 +30,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
 
-from ..model import TextEnum
+from ..core.model import TextEnum
 from .signals import nearest_rank
 
 

@@ -18,7 +18,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from ..errors import BadInput
+from ..core.errors import BadInput
 
 #: ``verify``'s default window length (each side of the run).
 DEFAULT_WINDOW = dt.timedelta(hours=1)
