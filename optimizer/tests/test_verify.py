@@ -1,7 +1,7 @@
 """verify: each service a run changed, after the run against before it, on the emulator.
 
 The run is a real ``optimize`` (policy fixed) whose journal is then dated back, as if it had
-finished some minutes ago; the lab writes minute-by-minute ECS and load-balancer metrics
+finished some minutes ago (``date_back_journal``); the lab writes minute-by-minute ECS and load-balancer metrics
 before and after it (``ecs_optimizer_lab.minute_metrics``), and ``verify`` reads them back.
 """
 
@@ -19,8 +19,9 @@ from ecs_optimizer.output.report_schema import verify_errors
 from ecs_optimizer.verify import signals as sg
 from ecs_optimizer.verify import verdicts as vd
 from ecs_optimizer.verify.windows import windows_for
-from ecs_optimizer_lab.minute_metrics import MinuteLoad, service_loads, write_minute_metrics
+from ecs_optimizer_lab.minute_metrics import MinuteLoad, date_back_journal, service_loads, write_minute_metrics
 from ecs_optimizer_lab.readback import read_state
+from ecs_optimizer_lab.task_stops import deployment_stop, oom_stop, put_task_stops
 from helpers import FAST, write_json
 from plan_snapshots import FLEET, SERVICE
 
@@ -31,28 +32,6 @@ FINISHED_AGO = dt.timedelta(minutes=20)
 STEADY = MinuteLoad(cpu=30.0, memory=40.0, requests=1000.0, errors_5xx=1.0, response_time=0.120)
 #: frontend after a bad cut: a hundred times the 5xx responses, same traffic.
 FAILING = MinuteLoad(cpu=30.0, memory=40.0, requests=1000.0, errors_5xx=100.0, response_time=0.120)
-
-
-def _shift(value: Any, by: dt.timedelta) -> Any:
-    if isinstance(value, dict):
-        return {k: (_shift_time(v, by) if k == "time" else _shift(v, by)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_shift(v, by) for v in value]
-    return value
-
-
-def _shift_time(text: str, by: dt.timedelta) -> str:
-    at = dt.datetime.fromisoformat(text.replace("Z", "+00:00")) - by
-    return at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def date_back(journal: Path, by: dt.timedelta) -> Tuple[dt.datetime, dt.datetime]:
-    """Move every time in the journal ``by`` earlier; returns the run's (start, end)."""
-    lines = [json.loads(line) for line in journal.read_text().splitlines() if line.strip()]
-    lines = [_shift(line, by) for line in lines]
-    journal.write_text("".join(json.dumps(line, sort_keys=True) + "\n" for line in lines))
-    times = [dt.datetime.fromisoformat(line["time"].replace("Z", "+00:00")) for line in lines]
-    return times[0], max(times)
 
 
 @pytest.fixture
@@ -101,7 +80,7 @@ def finished_run(outputs_file, run_cli, client, tmp_path) -> Tuple[Path, dt.date
     """A real run, finished FINISHED_AGO, with steady load before it."""
     journal = tmp_path / "run.jsonl"
     optimize(run_cli, outputs_file, journal)
-    start, end = date_back(journal, FINISHED_AGO + dt.timedelta(minutes=1))
+    start, end = date_back_journal(journal, FINISHED_AGO + dt.timedelta(minutes=1))
     write_load(client, start - dt.timedelta(minutes=40), start, {})
     return journal, start, end
 
@@ -186,7 +165,7 @@ def test_an_alarm_that_went_to_alarm_after_the_run_is_a_regression(
 def test_too_early_is_its_own_verdict_never_healthy(outputs_file, network_file, run_cli, client, tmp_path):
     journal = tmp_path / "run.jsonl"
     optimize(run_cli, outputs_file, journal)
-    start, end = date_back(journal, dt.timedelta(minutes=3))
+    start, end = date_back_journal(journal, dt.timedelta(minutes=3))
     write_load(client, start - dt.timedelta(minutes=40), start, {})
     write_load(client, end, dt.datetime.now(dt.timezone.utc), {})
     result = run_verify(run_cli, journal, outputs_file, network_file, "--format", "json")
@@ -206,7 +185,7 @@ def test_rollback_regressed_restores_exactly_the_regressed_services(
     journal = tmp_path / "run.jsonl"
     optimize(run_cli, outputs_file, journal)
     optimized = read_state(client, FLEET)
-    start, end = date_back(journal, FINISHED_AGO + dt.timedelta(minutes=1))
+    start, end = date_back_journal(journal, FINISHED_AGO + dt.timedelta(minutes=1))
     write_load(client, start - dt.timedelta(minutes=40), start, {})
     write_load(client, end, dt.datetime.now(dt.timezone.utc), {"frontend": FAILING})
     lines_before = len(journal.read_text().splitlines())
@@ -225,6 +204,45 @@ def test_rollback_regressed_restores_exactly_the_regressed_services(
     intents = [line for line in added if line["kind"] == "intent"]
     assert intents and len([line for line in added if line["kind"] == "outcome"]) == len(intents)
     assert {c["service"] for line in intents for c in line["changes"]} == {"frontend"}
+
+
+@pytest.mark.parametrize("fleet", [FLEET.with_task_stop_log()], ids=["task-stop-log"])
+def test_a_task_stopped_for_memory_after_the_run_is_a_regression(
+    fleet, outputs_file, network_file, run_cli, client, tmp_path
+):
+    journal = tmp_path / "run.jsonl"
+    optimize(run_cli, outputs_file, journal)
+    start, end = date_back_journal(journal, FINISHED_AGO + dt.timedelta(minutes=1))
+    write_load(client, start - dt.timedelta(minutes=40), start, {})
+    write_load(client, end, dt.datetime.now(dt.timezone.utc), {})
+    put_task_stops(
+        client("logs"),
+        str(fleet.task_stop_log_group),
+        [
+            # the deployment's own replacements say nothing about memory; the kill after it does
+            deployment_stop(fleet, "processing-service", end - dt.timedelta(seconds=30)),
+            oom_stop(fleet, "processing-service", end + dt.timedelta(minutes=5)),
+            oom_stop(fleet, "frontend", start - dt.timedelta(minutes=10)),  # before the run: context only
+        ],
+    )
+    result = run_verify(run_cli, journal, outputs_file, network_file, "--format", "json")
+    assert result.exit_code == EXIT_REGRESSED, result.stderr
+    data = report(result)
+    assert verdicts(data) == {"frontend": "healthy", "api-gateway": "healthy", "processing-service": "regressed"}
+    stops = signal(data, "processing-service", "OOM stops")
+    assert (stops["judgement"], stops["before"], stops["after"]) == ("regressed", 0, 1)
+    assert (signal(data, "frontend", "OOM stops")["before"], signal(data, "frontend", "OOM stops")["after"]) == (1, 0)
+    assert not any("OOM stops not read" in n for n in data["notes"])
+
+
+def test_without_the_task_stop_log_verify_says_it_did_not_read_oom_stops(
+    finished_run, outputs_file, network_file, run_cli, client
+):
+    journal, _, end = finished_run
+    write_load(client, end, dt.datetime.now(dt.timezone.utc), {})
+    data = report(run_verify(run_cli, journal, outputs_file, network_file, "--format", "json"))
+    assert any("OOM stops not read" in n and "taskStopLogGroupName" in n for n in data["notes"])
+    assert all(s["signal"] != "OOM stops" for svc in data["services"] for s in svc["signals"])
 
 
 @pytest.mark.parametrize(
@@ -294,3 +312,26 @@ def test_thresholds_decide_the_judgement():
     alarm = vd.events(vd.Signal.ALARMS, None, 1, "")
     assert vd.verdict_of([alarm], 0, t) == vd.Verdict.REGRESSED  # an event counts even early
     assert vd.verdict_of([], 3, t) == vd.Verdict.TOO_EARLY
+
+
+def test_a_run_that_changed_no_service_has_nothing_to_verify(outputs_file, network_file, run_cli, tmp_path):
+    """A journal with no AWS change (a dry run's, or the Pulumi-first path's file edits)."""
+    run = tmp_path / "run.jsonl"
+    run.write_text(
+        json.dumps({"kind": "run", "cluster": FLEET.cluster_name, "time": "2026-01-01T00:00:00.000Z"}) + "\n"
+    )
+    result = run_verify(run_cli, run, outputs_file, network_file, "--format", "json")
+    assert result.exit_code == EXIT_OK, result.stderr
+    data = report(result)
+    assert data["services"] == [] and "the run changed no service: nothing to verify" in data["notes"]
+
+
+def test_verify_needs_the_compute_outputs(run_cli, tmp_path, monkeypatch):
+    run = tmp_path / "run.jsonl"
+    run.write_text(
+        json.dumps({"kind": "run", "cluster": FLEET.cluster_name, "time": "2026-01-01T00:00:00.000Z"}) + "\n"
+    )
+    monkeypatch.setenv("ENVIRONMENT_SUFFIX", FLEET.suffix)
+    result = run_cli("verify", "--journal", str(run))
+    assert result.exit_code == EXIT_BAD_INPUT
+    assert "verify needs the compute outputs (--outputs FILE or --stack NAME)" in result.stderr

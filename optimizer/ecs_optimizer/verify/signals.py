@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Mapping, Sequence, Tuple
 
 from ..live.aws import AwsContext, chunks
-from ..live.metrics import CPU, MAX_DATAPOINTS_PER_CALL, MAX_QUERIES_PER_CALL, MEMORY, MetricSpec, _get_metric_data
+from ..live.metrics import CPU, MAX_DATAPOINTS_PER_CALL, MAX_QUERIES_PER_CALL, MEMORY, MetricSpec, read_metric_data
 from .windows import Window, Windows
 
 ELB_NAMESPACE = "AWS/ApplicationELB"
@@ -133,7 +133,7 @@ def read_series(ctx: AwsContext, requests: Sequence[MetricRequest], windows: Win
         for batch_no, batch in enumerate(chunks(list(range(len(requests))), per_call)):
             ids = {f"q{batch_no}_{i}": i for i in batch}
             queries = [_query(qid, requests[i], windows.period) for qid, i in ids.items()]
-            for result in _get_metric_data(ctx, queries, span.start, span.end):
+            for result in read_metric_data(ctx, queries, span.start, span.end):
                 sides = out[ids[result["Id"]]]
                 for ts, value in zip(result.get("Timestamps", []), result.get("Values", [])):
                     at = ts if ts.tzinfo else ts.replace(tzinfo=dt.timezone.utc)
