@@ -121,6 +121,27 @@ def test_a_5xx_regression_after_the_run_is_named_with_before_and_after(
     assert "regressed: frontend: 5xx rate" in table.stderr
 
 
+def test_slower_answers_and_a_memory_peak_near_the_limit_regress(
+    finished_run, outputs_file, network_file, run_cli, client
+):
+    journal, _, end = finished_run
+    slow = MinuteLoad(cpu=30.0, memory=40.0, requests=1000.0, errors_5xx=1.0, response_time=0.480)
+    tight = MinuteLoad(cpu=30.0, memory=96.0)
+    write_load(client, end, dt.datetime.now(dt.timezone.utc), {"api-gateway": slow, "processing-service": tight})
+    result = run_verify(run_cli, journal, outputs_file, network_file, "--format", "json")
+    assert result.exit_code == EXIT_REGRESSED, result.stderr
+    data = report(result)
+    assert verdicts(data) == {"frontend": "healthy", "api-gateway": "regressed", "processing-service": "regressed"}
+    p99 = signal(data, "api-gateway", "p99 response time")
+    assert p99["judgement"] == "regressed"
+    assert (p99["before"], p99["after"]) == (pytest.approx(STEADY.response_time), pytest.approx(slow.response_time))
+    memory = signal(data, "processing-service", "peak memory")
+    assert (memory["judgement"], memory["before"], memory["after"]) == ("regressed", STEADY.memory, tight.memory)
+    # a higher ceiling than the peak: the same rise is no regression
+    relaxed = run_verify(run_cli, journal, outputs_file, network_file, "--max-peak-memory", "97", "--format", "json")
+    assert verdicts(report(relaxed))["processing-service"] == "healthy"
+
+
 def test_all_healthy_exits_0_and_reads_in_one_batch(
     finished_run, outputs_file, network_file, run_cli, client, contexts
 ):
@@ -324,6 +345,33 @@ def test_a_run_that_changed_no_service_has_nothing_to_verify(outputs_file, netwo
     assert result.exit_code == EXIT_OK, result.stderr
     data = report(result)
     assert data["services"] == [] and "the run changed no service: nothing to verify" in data["notes"]
+
+
+def test_the_pulumi_first_path_is_verified_around_its_deployment(outputs_file, network_file, run_cli, client, tmp_path):
+    """optimize --via-pulumi journals only its stack-file edits; `pulumi up` applies them later.
+    verify --since/--until judges every service around that deployment."""
+    run = tmp_path / "via-pulumi.jsonl"
+    written = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=2)
+    run.write_text(
+        json.dumps({"kind": "run", "cluster": FLEET.cluster_name, "time": written.isoformat()[:23] + "Z"}) + "\n"
+    )
+    deployed = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=22)
+    up_done = deployed + dt.timedelta(minutes=1)
+    write_load(client, deployed - dt.timedelta(minutes=40), deployed, {})
+    write_load(client, up_done, dt.datetime.now(dt.timezone.utc), {"frontend": FAILING})
+    since, until = (t.isoformat().replace("+00:00", "Z") for t in (deployed, up_done))
+    result = run_verify(
+        run_cli, run, outputs_file, network_file, "--since", since, "--until", until, "--format", "json"
+    )
+    assert result.exit_code == EXIT_REGRESSED, result.stderr
+    data = report(result)
+    assert verdicts(data) == {"frontend": "regressed", "api-gateway": "healthy", "processing-service": "healthy"}
+    assert data["run"]["start"] == since[:19] + "Z"
+    # its way back is a revert through review, not the journal
+    refused = run_verify(run_cli, run, outputs_file, network_file, "--since", since, "--rollback-regressed")
+    assert refused.exit_code == EXIT_BAD_INPUT and "reverting its stack files" in refused.stderr
+    bad = run_verify(run_cli, run, outputs_file, network_file, "--since", until, "--until", since)
+    assert bad.exit_code == EXIT_BAD_INPUT and "is before --since" in bad.stderr
 
 
 def test_verify_needs_the_compute_outputs(run_cli, tmp_path, monkeypatch):

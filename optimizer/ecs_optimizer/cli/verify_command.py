@@ -14,7 +14,7 @@ from ..core.errors import EXIT_OK, EXIT_PARTIAL, EXIT_REGRESSED, EXIT_TOO_EARLY,
 from ..live.targets import read_json_file, require_keys
 from ..verify import verdicts as vd
 from ..verify.report import render_verify
-from ..verify.run import undo_regressed
+from ..verify.run import Deployment, changed_services, parse_time, undo_regressed
 from ..verify.run import verify as run_verify
 from ..verify.windows import DEFAULT_PERIOD_SECONDS, DEFAULT_WINDOW, parse_duration
 from .context import resolve_targets
@@ -38,6 +38,7 @@ THRESHOLD_OPTIONS = [
         type=click.FloatRange(min=1),
         default=_DEFAULTS.max_5xx_ratio,
         show_default=True,
+        metavar="RATIO",
         help="...and to more than this many times the rate before (a rate of 0 before: the points alone).",
     ),
     click.option(
@@ -45,6 +46,7 @@ THRESHOLD_OPTIONS = [
         type=click.IntRange(min=0),
         default=_DEFAULTS.min_requests,
         show_default=True,
+        metavar="COUNT",
         help="Fewest requests after the run to judge the 5xx rate.",
     ),
     click.option(
@@ -52,6 +54,7 @@ THRESHOLD_OPTIONS = [
         type=click.FloatRange(min=1),
         default=_DEFAULTS.max_p99_ratio,
         show_default=True,
+        metavar="RATIO",
         help="p99 response time (of the per-period averages): regressed when it grew more than this many times...",
     ),
     click.option(
@@ -91,6 +94,7 @@ THRESHOLD_OPTIONS = [
         type=click.IntRange(min=1),
         default=_DEFAULTS.min_datapoints,
         show_default=True,
+        metavar="COUNT",
         help="Fewest periods of CPU and memory data after the run for a verdict; fewer is 'too early' (also the fewest periods with requests on each side to judge p99).",
     ),
 ]
@@ -119,6 +123,16 @@ THRESHOLD_OPTIONS = [
     metavar="SECONDS",
     help="Metric period the windows are read at (a multiple of 60; CloudWatch keeps one-minute data 15 days, then 300 s).",
 )
+@click.option(
+    "--since",
+    metavar="TIME",
+    help="The Pulumi-first path: when the reviewed `pulumi up` that applied the change started (ISO 8601, e.g. 2026-12-08T09:30:00Z). The windows are around it instead of the journal's run; a journal of stack-file edits only (optimize --via-pulumi) judges every service of the outputs (or --service).",
+)
+@click.option(
+    "--until",
+    metavar="TIME",
+    help="With --since: when that deployment finished (default: --since).",
+)
 @with_options(THRESHOLD_OPTIONS)
 @click.option(
     "--rollback-regressed",
@@ -133,6 +147,8 @@ def verify(
     network_outputs: Optional[str],
     window_text: str,
     period: int,
+    since: Optional[str],
+    until: Optional[str],
     rollback_regressed: bool,
     wait_timeout: float,
     poll_interval: float,
@@ -148,7 +164,7 @@ def verify(
     of memory, and its alarms that went to ALARM. Verdicts: healthy, regressed (naming the
     signal, before -> after) or too early (too little data after the run; never healthy).
     Reads only, unless --rollback-regressed. Formats: table, markdown, json
-    (schemas/verify-report.schema.json), csv, html.
+    (output/schemas/verify-report.schema.json), csv, html.
 
     \b
     Exit codes: 0 all healthy (or nothing to verify); 7 regressions found (also when
@@ -161,7 +177,14 @@ def verify(
     t = vd.Thresholds(**thresholds)
     if not (common.outputs or common.stack):
         raise BadInput("verify needs the compute outputs (--outputs FILE or --stack NAME): they name the target groups")
-    contents = read_journal(journal_path).for_services(list(common.service))
+    deployment = _deployment(since, until)
+    contents = read_journal(journal_path)
+    if deployment is None or changed_services(contents):
+        contents = contents.for_services(list(common.service))
+    elif rollback_regressed:  # a record of stack-file edits only (the Pulumi-first path)
+        raise BadInput(
+            f"{journal_path}: the journal holds no AWS write to undo; a change applied by `pulumi up` is undone by reverting its stack files through the same review"
+        )
     if rollback_regressed and not os.access(journal_path, os.W_OK):
         raise BadInput(f"{journal_path}: not writable; --rollback-regressed appends its writes to the journal")
     load_balancer = None
@@ -182,6 +205,7 @@ def verify(
         period,
         dt.datetime.now(dt.timezone.utc),
         task_stop_log_group=targets.task_stop_log_group,
+        deployment=deployment,
     )
     if rollback_regressed:
         undo_regressed(
@@ -202,3 +226,15 @@ def verify(
         log.warning("too early to judge: %s", ", ".join(s.service for s in outcome.of(vd.Verdict.TOO_EARLY)))
         return EXIT_TOO_EARLY
     return EXIT_OK
+
+
+def _deployment(since: Optional[str], until: Optional[str]) -> Optional[Deployment]:
+    if until and not since:
+        raise BadInput("--until needs --since (when the deployment started)")
+    if not since:
+        return None
+    start = parse_time(since, "--since")
+    end = parse_time(until, "--until") if until else start
+    if end < start:
+        raise BadInput(f"--until {until} is before --since {since}")
+    return Deployment(start, end)

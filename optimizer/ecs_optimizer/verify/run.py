@@ -68,6 +68,15 @@ def parse_time(value: object, where: str) -> dt.datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
 
 
+@dataclass(frozen=True)
+class Deployment:
+    """When a change reached AWS outside the journal's own writes: the Pulumi-first path's
+    reviewed ``pulumi up`` (``verify --since/--until``)."""
+
+    start: dt.datetime
+    end: dt.datetime
+
+
 def run_times(contents: JournalContents) -> Tuple[dt.datetime, dt.datetime]:
     """(start, end) of the run: its header's time and its journal's last line's time."""
     start = parse_time(contents.header.get("time"), f"{contents.path}: header time")
@@ -183,11 +192,17 @@ def verify(
     now: Optional[dt.datetime] = None,
     task_stop_log_group: Optional[str] = None,
     notes: Sequence[str] = (),
+    deployment: Optional[Deployment] = None,
 ) -> VerifyOutcome:
-    """Judge every service the journal's run changed (``contents`` may be limited to some)."""
+    """Judge every service the journal's run changed (``contents`` may be limited to some).
+    With a ``deployment`` (the Pulumi-first path), the windows are around it instead, and a
+    journal that changed no service in AWS (its record of the stack files' edits) judges
+    every service of ``targets``."""
     services = changed_services(contents)
+    if deployment is not None and not services:
+        services = sorted(targets.services)
     _check_targets(contents, targets, services)
-    start, end = run_times(contents)
+    start, end = (deployment.start, deployment.end) if deployment is not None else run_times(contents)
     windows = windows_for(start, end, window, now or dt.datetime.now(dt.timezone.utc), period)
     outcome = VerifyOutcome(
         contents.path, targets.cluster_name, contents.header.get("runId"), windows, thresholds, notes=list(notes)
