@@ -119,6 +119,13 @@ def closing_note(cost_results: Sequence[cost.FleetResult], scale_results: Sequen
             f"- Real run at {largest.services} services: {ratio:.2f}x the minimum AWS calls "
             f"(goal: at most {REAL_CALLS_GOAL:.1f}x; {verdict})."
         )
+        if largest.verify is not None:
+            checked = largest.verify.total / sum(largest.minimum_verify.values())
+            lines.append(
+                f"- verify of that run at {largest.services} services: {largest.verify.total} AWS calls, "
+                f"{checked:.2f}x the minimum (goal: at most {REAL_CALLS_GOAL:.1f}x; "
+                f"{'met' if checked <= REAL_CALLS_GOAL else 'missed'}); verdicts: {largest.verdicts()}."
+            )
     return lines
 
 
@@ -184,7 +191,10 @@ def render(
             "from its log. The minimum batches every read to its API's limit and makes one write per changed resource, "
             "one status read per deployment, and the lock's create, read and delete. The emulator pages "
             "ListTaskDefinitions and DescribeScalingPolicies as AWS documents (100 and 10 per page), so the counts are "
-            "the calls AWS would serve. The earlier minimum counted neither DescribeScalingPolicies nor the lock's read.",
+            "the calls AWS would serve. The earlier minimum counted neither DescribeScalingPolicies nor the lock's read. "
+            "*verify* judges the real run as if it had finished 31 minutes ago (its journal dated back, a steady "
+            "minute-by-minute load of every service written before and after it, the task-stop log named); its minimum "
+            "is the GetMetricData calls both 30-minute windows need, one alarm-history page and one task-stop read.",
             "",
             scale.markdown(scale_results),
             "",

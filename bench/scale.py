@@ -1,4 +1,4 @@
-"""Scale benchmark: ``ecs-optimizer optimize --dry-run`` and a real run at fleet sizes.
+"""Scale benchmark: ``ecs-optimizer optimize --dry-run``, a real run and ``verify`` of it at fleet sizes.
 
 For each size a fresh emulator is seeded with that many services, cloned round-robin from the
 offline plan's services (``FleetSpec.scaled``: every resource a service owns, alarms
@@ -14,10 +14,18 @@ runs as a separate process, as it would in CI, and is measured from outside:
 * the minimum calls the work needs: reads batched as far as each API allows, and one write
   per changed resource (taken from the run's own report), one status read per deployment,
   and the lock's create and delete.
+
+``verify`` then judges the real run as if it had finished half an hour ago: its journal is
+dated back (``date_back_journal``), the lab writes a steady minute-by-minute load of every
+service (ECS and load-balancer metrics) before and after it, and the compute outputs name the
+task-stop log (created when the plan predates it). Its minimum: the GetMetricData calls both
+windows need (read as one range or as two, whichever is fewer), one alarm-history page per
+100 state updates (at least one) and one task-stop read.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 import os
@@ -29,7 +37,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ecs_optimizer.live.discovery import DESCRIBE_SERVICES_BATCH
 from ecs_optimizer.live.metric_alarms import DESCRIBE_ALARMS_BATCH
@@ -40,13 +48,22 @@ from ecs_optimizer.live.scalable_targets import (
     DESCRIBE_SCALING_POLICIES_PAGE,
     ECS_NAMESPACE,
 )
+from ecs_optimizer.verify.signals import SERVICE_SPECS, TARGET_GROUP_SPECS
 from ecs_optimizer_lab.emulator import Emulator
-from ecs_optimizer_lab.fleet import FleetSpec, fleet_from_plan
+from ecs_optimizer_lab.fleet import TASK_STOP_LOG_OUTPUT, FleetSpec, fleet_from_plan
 from ecs_optimizer_lab.history import container_insights_enabled, fleet_reservations, seed_history
+from ecs_optimizer_lab.minute_metrics import MinuteLoad, date_back_journal, service_loads, write_minute_metrics
 from ecs_optimizer_lab.seeding import seed_fleet
 from ecs_optimizer_lab.synthetic import fleet_traces
 
 SIZES = (10, 50, 200)
+#: verify's window in the benchmark, and how long before the verify the real run is dated back
+#: (the after window is complete).
+VERIFY_WINDOW = dt.timedelta(minutes=30)
+VERIFY_RUN_AGO = VERIFY_WINDOW + dt.timedelta(minutes=1)
+#: The load written around the run: a steady service, so every verdict is "healthy".
+VERIFY_LOAD = MinuteLoad(cpu=35.0, memory=45.0, requests=600.0, errors_5xx=1.0, response_time=0.08)
+ALARM_HISTORY_PAGE = 100
 LOOKBACK_DAYS = 14
 SEED = 20261101
 
@@ -180,6 +197,78 @@ def minimum_writes(report: Mapping[str, Any]) -> Counter:
     return need
 
 
+def _calls(queries: int, points: int) -> int:
+    """GetMetricData calls for ``queries`` of ``points`` datapoints each, by both of its limits."""
+    return max(math.ceil(queries / MAX_QUERIES_PER_CALL), math.ceil(queries * points / MAX_DATAPOINTS_PER_CALL))
+
+
+def minimum_verify(compute_outputs: Mapping[str, Any], report: Mapping[str, Any], transitions: int) -> Counter:
+    """What ``verify`` needs: every service's ECS series and every target group's load-balancer
+    series over both windows (one range spanning them or two ranges, the fewer calls), the
+    alarm history one page per 100 state updates, and one read of the task-stop log."""
+    judged = {s["service"] for s in report.get("services", [])}
+    services = compute_outputs["services"]
+    groups = sum(
+        1
+        for name in judged
+        for key in ("targetGroupArnSuffix", "alternateTargetGroupArnSuffix")
+        if services[name].get(key)
+    )
+    queries = len(judged) * len(SERVICE_SPECS) + groups * len(TARGET_GROUP_SPECS)
+    windows = report["windows"]
+    period = windows["periodSeconds"]
+    start = dt.datetime.fromisoformat(windows["before"]["start"].replace("Z", "+00:00"))
+    end = dt.datetime.fromisoformat(windows["after"]["end"].replace("Z", "+00:00"))
+    span = math.ceil((end - start).total_seconds() / period)
+    each = math.ceil(windows["after"]["seconds"] / period)
+    need = Counter(
+        {
+            "cloudwatch:GetMetricData": min(_calls(queries, span), 2 * _calls(queries, each)),
+            "cloudwatch:DescribeAlarmHistory": max(1, math.ceil(transitions / ALARM_HISTORY_PAGE)),
+        }
+    )
+    if compute_outputs.get(TASK_STOP_LOG_OUTPUT):
+        need["logs:FilterLogEvents"] = 1
+    return need
+
+
+def verify_run(fleet: FleetSpec, emu: Emulator, work: Path, env: Mapping[str, str]) -> Tuple[Measure, Counter]:
+    """``verify`` of the real run (its journal dated back), measured, and its minimum."""
+    journal = work / "verify-journal.jsonl"
+    journal.write_text((work / "journal.jsonl").read_text())
+    start, end = date_back_journal(journal, VERIFY_RUN_AGO)
+    compute = dict(fleet.compute_outputs)
+    if not compute.get(TASK_STOP_LOG_OUTPUT):  # a plan from before the task-stop log
+        compute[TASK_STOP_LOG_OUTPUT] = f"/aws/events/ecs-task-stops-{fleet.suffix}"
+        emu.client("logs").create_log_group(logGroupName=compute[TASK_STOP_LOG_OUTPUT])
+    outputs = work / "outputs" / "compute-verify.json"
+    outputs.write_text(json.dumps(compute, indent=2), encoding="utf-8")
+    cloudwatch = emu.client("cloudwatch", 32)
+    balancer = str(fleet.network_outputs["albArnSuffix"])
+    loads = service_loads(compute, {}, VERIFY_LOAD)
+    write_minute_metrics(cloudwatch, fleet.cluster_name, balancer, loads, start - VERIFY_WINDOW, start)
+    write_minute_metrics(cloudwatch, fleet.cluster_name, balancer, loads, end, dt.datetime.now(dt.timezone.utc))
+    args = [
+        "verify",
+        "--journal",
+        str(journal),
+        "--outputs",
+        str(outputs),
+        "--observability-outputs",
+        str(work / "outputs" / "observability.json"),
+        "--network-outputs",
+        str(work / "outputs" / "network.json"),
+        "--window",
+        f"{int(VERIFY_WINDOW.total_seconds() // 60)}m",
+        "--endpoint-url",
+        emu.endpoint,
+        "--format",
+        "json",
+    ]
+    measure = run_cli(args, env, emu, "verify", work)
+    return measure, minimum_verify(compute, measure.report, transitions=0)
+
+
 # ----------------------------------------------------------------------------- one size
 
 
@@ -194,9 +283,19 @@ class ScaleResult:
     real: Measure
     minimum_dry: Counter = field(default_factory=Counter)
     minimum_real: Counter = field(default_factory=Counter)
+    #: ``verify`` of the real run, and its minimum.
+    verify: Optional[Measure] = None
+    minimum_verify: Counter = field(default_factory=Counter)
 
     def statuses(self) -> Dict[str, int]:
         return dict(Counter(s["status"] for s in self.real.report.get("services", [])))
+
+    def verdicts(self) -> str:
+        """verify's verdicts of the real run, counted (``n/a`` without a verify run)."""
+        if self.verify is None:
+            return "n/a"
+        counts = Counter(s["verdict"] for s in self.verify.report.get("services", []))
+        return ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "no service"
 
 
 def run_size(count: int, plan_dir: Path, progress: Progress) -> ScaleResult:
@@ -242,6 +341,8 @@ def run_size(count: int, plan_dir: Path, progress: Progress) -> ScaleResult:
             work,
         )
         progress(f"{count} services: real run {real.wall:.1f}s, {real.total} calls")
+        verified, verify_minimum = verify_run(fleet, emu, work, env)
+        progress(f"{count} services: verify {verified.wall:.1f}s, {verified.total} calls")
     reads = minimum_reads(fleet)
     return ScaleResult(
         services=count,
@@ -253,6 +354,8 @@ def run_size(count: int, plan_dir: Path, progress: Progress) -> ScaleResult:
         real=real,
         minimum_dry=reads + minimum_writes(dry.report),
         minimum_real=reads + minimum_writes(real.report),
+        verify=verified,
+        minimum_verify=verify_minimum,
     )
 
 
@@ -271,7 +374,10 @@ def markdown(results: Sequence[ScaleResult]) -> str:
         "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
-        for m, minimum in ((r.dry, r.minimum_dry), (r.real, r.minimum_real)):
+        measured = [(r.dry, r.minimum_dry), (r.real, r.minimum_real)]
+        if r.verify is not None:
+            measured.append((r.verify, r.minimum_verify))
+        for m, minimum in measured:
             need = sum(minimum.values())
             recorder = "n/a" if m.recorder_total is None else str(m.recorder_total)
             lines.append(
@@ -279,19 +385,24 @@ def markdown(results: Sequence[ScaleResult]) -> str:
                 f"{m.total / r.services:.2f} | {need} | {need / r.services:.2f} | {m.total / need:.2f} | {recorder} |"
             )
     for r in results:
-        ops = sorted(set(r.dry.calls) | set(r.real.calls) | set(r.minimum_dry) | set(r.minimum_real))
+        verify_calls = r.verify.calls if r.verify is not None else {}
+        ops = sorted(
+            set(r.dry.calls) | set(r.real.calls) | set(r.minimum_dry) | set(r.minimum_real) | set(verify_calls)
+        )
         lines += [
             "",
             f"Calls by operation, {r.services} services ({r.alarms} alarms; real run statuses: "
             + ", ".join(f"{k} {v}" for k, v in sorted(r.statuses().items()))
+            + f"; verify verdicts: {r.verdicts()}"
             + f"; seeding {r.seed_seconds:.0f} s, history {r.datapoints} datapoints in {r.history_seconds:.0f} s):",
             "",
-            "| operation | dry run | minimum | real run | minimum |",
-            "|---|---:|---:|---:|---:|",
+            "| operation | dry run | minimum | real run | minimum | verify | minimum |",
+            "|---|---:|---:|---:|---:|---:|---:|",
         ]
         for op in ops:
             lines.append(
-                f"| {op} | {r.dry.calls.get(op, 0)} | {r.minimum_dry.get(op, 0)} | {r.real.calls.get(op, 0)} | {r.minimum_real.get(op, 0)} |"
+                f"| {op} | {r.dry.calls.get(op, 0)} | {r.minimum_dry.get(op, 0)} | {r.real.calls.get(op, 0)} | "
+                f"{r.minimum_real.get(op, 0)} | {verify_calls.get(op, 0)} | {r.minimum_verify.get(op, 0)} |"
             )
     return "\n".join(lines)
 

@@ -38,6 +38,19 @@ CloudWatch GetMetricData
     two weeks of history of a few hundred services. Here a call indexes the datapoints once
     and answers every metric query from the index, with the same statistics code.
 
+CloudWatch alarm history
+    moto does not implement ``DescribeAlarmHistory``, and ``SetAlarmState`` keeps only the
+    previous state on the alarm. Here every state change records a ``StateUpdate`` item as
+    CloudWatch does (``HistorySummary`` "Alarm updated from OK to ALARM", ``HistoryData`` JSON
+    with ``oldState`` and ``newState``), kept after the alarm is deleted, and
+    ``DescribeAlarmHistory`` answers with AlarmName, AlarmTypes, HistoryItemType, StartDate,
+    EndDate, ScanBy (newest first by default) and MaxRecords (1-100) pages with NextToken.
+    Only state updates are recorded: configuration updates and actions are not.
+
+CloudWatch Logs FilterLogEvents
+    moto lets every event through a JSON filter pattern. Here the JSON patterns the optimizer
+    uses are evaluated as AWS does (see :mod:`ecs_optimizer_lab.fidelity_logs`).
+
 Page sizes
     ``ListTaskDefinitions`` and ``DescribeScalingPolicies`` page as AWS documents (see
     :mod:`ecs_optimizer_lab.fidelity_paging`), so the calls counted are the calls AWS needs.
@@ -62,10 +75,11 @@ import sys
 import threading
 import time
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 from urllib.parse import parse_qs
 
+from .fidelity_logs import patch_json_filter_patterns
 from .fidelity_paging import patch_page_sizes
 
 #: Services (comma-separated names) whose deployments of a new revision fail.
@@ -428,6 +442,77 @@ def _patch_cloudwatch() -> None:
     backend_cls.get_metric_data = get_metric_data
 
 
+def _patch_alarm_history() -> None:
+    from moto.cloudwatch import models, responses
+    from moto.cloudwatch.exceptions import InvalidParameterValue
+    from moto.core.responses import ActionResult
+
+    original_set_state = models.CloudWatchBackend.set_alarm_state
+
+    def set_alarm_state(self: Any, alarm_name: str, reason: str, reason_data: str, state_value: str) -> None:
+        alarm = self.alarms.get(alarm_name)
+        old = (alarm.state_value, alarm.state_reason) if alarm is not None else None
+        original_set_state(self, alarm_name, reason, reason_data, state_value)
+        alarm = self.alarms[alarm_name]
+        if old is None or old[0] == state_value:
+            return  # CloudWatch records a state update when the state changes
+        new_state: Dict[str, Any] = {"stateValue": state_value, "stateReason": reason}
+        if reason_data:
+            new_state["stateReasonData"] = json.loads(reason_data)
+        data = {"version": "1.0", "oldState": {"stateValue": old[0], "stateReason": old[1]}, "newState": new_state}
+        self.__dict__.setdefault("alarm_history_items", []).append(
+            {
+                "AlarmName": alarm_name,
+                "AlarmType": "CompositeAlarm" if alarm.rule is not None else "MetricAlarm",
+                "Timestamp": _aware(alarm.state_updated_timestamp),
+                "HistoryItemType": "StateUpdate",
+                "HistorySummary": f"Alarm updated from {old[0]} to {state_value}",
+                "HistoryData": json.dumps(data),
+            }
+        )
+
+    def describe_alarm_history(self: Any) -> Any:
+        backend = self.cloudwatch_backend
+        items = list(backend.__dict__.get("alarm_history_items", []))
+        name = self._get_param("AlarmName")
+        types = self._get_param("AlarmTypes") or ["MetricAlarm"]
+        kind = self._get_param("HistoryItemType")
+        start, end = self._get_param("StartDate"), self._get_param("EndDate")
+        max_records = int(self._get_param("MaxRecords") or 100)
+        if not 1 <= max_records <= 100:
+            raise InvalidParameterValue("MaxRecords must be between 1 and 100")
+        descending = (self._get_param("ScanBy") or "TimestampDescending") == "TimestampDescending"
+
+        def wanted(item: Dict[str, Any]) -> bool:
+            at = item["Timestamp"]
+            return (
+                (not name or item["AlarmName"] == name)
+                and item["AlarmType"] in types
+                and (not kind or item["HistoryItemType"] == kind)
+                and (start is None or at >= _aware(start))
+                and (end is None or at <= _aware(end))
+            )
+
+        chosen = sorted((i for i in items if wanted(i)), key=lambda i: i["Timestamp"], reverse=descending)
+        token = self._get_param("NextToken")
+        first = int(token) if token and str(token).isdigit() else 0
+        page = chosen[first : first + max_records]
+        result: Dict[str, Any] = {"AlarmHistoryItems": page}
+        if first + max_records < len(chosen):
+            result["NextToken"] = str(first + max_records)
+        return ActionResult(result)
+
+    models.CloudWatchBackend.set_alarm_state = set_alarm_state
+    responses.CloudWatchResponse.describe_alarm_history = describe_alarm_history
+
+
+def _aware(value: Any) -> datetime:
+    """A request timestamp as an aware UTC datetime (moto's own timestamps are aware)."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
 _PATCHED: List[float] = []
 
 
@@ -440,7 +525,9 @@ def apply_fidelity_patches(rollout_seconds: float = 0.0) -> None:
     _patch_ecs(rollout_seconds)
     _patch_ecr()
     _patch_cloudwatch()
+    _patch_alarm_history()
     patch_page_sizes()
+    patch_json_filter_patterns()
 
 
 # ----------------------------------------------------------------------------- process

@@ -38,6 +38,9 @@ T_LIFECYCLE = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
 T_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 T_PROVIDER = "pulumi:providers:aws"
 
+#: The compute export naming the log group of stopped-task events.
+TASK_STOP_LOG_OUTPUT = "taskStopLogGroupName"
+
 #: Inputs that steer the Pulumi provider and have no API field, per resource type.
 PULUMI_ONLY: Dict[str, frozenset] = {
     T_TASK_DEF: frozenset({"skipDestroy", "trackLatest"}),
@@ -231,6 +234,7 @@ class FleetSpec:
     scalable_targets: Tuple[Dict[str, Any], ...]  # RegisterScalableTarget
     scaling_policies: Tuple[Dict[str, Any], ...]  # PutScalingPolicy
     alarms: Tuple[Dict[str, Any], ...]  # PutMetricAlarm
+    log_groups: Tuple[Dict[str, Any], ...] = ()  # CreateLogGroup (the task-stop log)
     compute_outputs: Dict[str, Any] = field(default_factory=dict)
     observability_outputs: Dict[str, Any] = field(default_factory=dict)
     network_outputs: Dict[str, Any] = field(default_factory=dict)
@@ -319,6 +323,27 @@ class FleetSpec:
         services = tuple({**s, "capacityProviderStrategy": copy.deepcopy(default)} for s in self.services)
         return replace(self, services=services)
 
+    def with_task_stop_log(self) -> "FleetSpec":
+        """This fleet with the compute layer's task-stop log: the ``taskStopLogGroupName``
+        export (``/aws/events/ecs-task-stops-{suffix}``) and the log group it names, where an
+        EventBridge rule writes the cluster's ECS "Task State Change" events of stopped tasks
+        (:mod:`ecs_optimizer_lab.task_stops` writes them in the lab). A plan whose compute
+        layer exports the group already has it; a plan from before it is an older compute
+        stack, the case of sizing without OOM evidence."""
+        name = self.compute_outputs.get(TASK_STOP_LOG_OUTPUT) or f"/aws/events/ecs-task-stops-{self.suffix}"
+        log_groups = self.log_groups
+        if not any(g["logGroupName"] == name for g in log_groups):
+            log_groups += ({"logGroupName": name},)
+        return replace(
+            self, log_groups=log_groups, compute_outputs={**self.compute_outputs, TASK_STOP_LOG_OUTPUT: name}
+        )
+
+    @property
+    def task_stop_log_group(self) -> Optional[str]:
+        """The task-stop log group the compute outputs name, or None (an older compute stack)."""
+        name = self.compute_outputs.get(TASK_STOP_LOG_OUTPUT)
+        return str(name) if name else None
+
     def in_account(self, account: str) -> "FleetSpec":
         """This fleet deployed in another account: the plan's account id replaced in every
         ARN, URL and name. For organization-wide runs over several accounts."""
@@ -337,6 +362,7 @@ class FleetSpec:
             scalable_targets=each(self.scalable_targets),
             scaling_policies=each(self.scaling_policies),
             alarms=each(self.alarms),
+            log_groups=each(self.log_groups),
             compute_outputs=rename(self.compute_outputs),
             observability_outputs=rename(self.observability_outputs),
             network_outputs=rename(self.network_outputs),
@@ -602,6 +628,13 @@ def _region(plan: Plan) -> str:
     return str(region)
 
 
+def _stop_log_groups(plan: Plan) -> Tuple[Dict[str, Any], ...]:
+    """The CreateLogGroup request of the task-stop log group the compute layer exports, if
+    it exports one (the group's key and retention are the stacks' business, not the lab's)."""
+    name = plan.outputs.get("compute", {}).get(TASK_STOP_LOG_OUTPUT)
+    return ({"logGroupName": str(name)},) if name else ()
+
+
 def fleet_from_plan(plan_dir: Path | str, image_count: Optional[int] = None) -> FleetSpec:
     """The fleet the plan declares. ``image_count`` overrides the images per repository
     (default: the registry's ``keepImages``, the steady state of its lifecycle policy)."""
@@ -651,6 +684,7 @@ def fleet_from_plan(plan_dir: Path | str, image_count: Optional[int] = None) -> 
             for r in plan.of_type(T_POLICY)
         ),
         alarms=tuple(_alarm(plan, r) for r in plan.of_type(T_ALARM)),
+        log_groups=_stop_log_groups(plan),
         compute_outputs=dict(plan.outputs.get("compute", {})),
         observability_outputs=dict(plan.outputs.get("observability", {})),
         network_outputs=dict(plan.outputs.get("network", {})),

@@ -3,7 +3,7 @@
 :func:`seed_from_plan` creates the fleet ``build/plan`` declares (see
 :mod:`ecs_optimizer_lab.fleet`): cluster and capacity providers, task definitions, services,
 ECR repositories with images and lifecycle policies, scalable targets and scaling policies,
-and every metric alarm, and writes each layer's outputs file. :func:`seed_fleet_through` does
+every metric alarm and the task-stop log group when the compute outputs name one, and writes each layer's outputs file. :func:`seed_fleet_through` does
 the same through any client factory, which is how the tests seed moto in-process. The
 utilization history is :mod:`ecs_optimizer_lab.history`'s job.
 """
@@ -35,6 +35,7 @@ class SeedReport:
     scalable_targets: List[str] = field(default_factory=list)  # resource ids
     scaling_policies: List[str] = field(default_factory=list)
     alarms: List[str] = field(default_factory=list)
+    log_groups: List[str] = field(default_factory=list)
     outputs: Dict[str, Path] = field(default_factory=dict)  # layer -> outputs file written
     fleet: Optional[FleetSpec] = None
 
@@ -51,6 +52,7 @@ class _Clients:
         self.aas = make("application-autoscaling")
         self.cloudwatch = make("cloudwatch")
         self.ec2 = make("ec2")
+        self.logs = make("logs")
 
 
 def _network_ids(clients: _Clients, fleet: FleetSpec) -> Dict[str, str]:
@@ -170,6 +172,9 @@ def seed_fleet_through(
         lambda a: (clients.cloudwatch.put_metric_alarm(**a), a["AlarmName"])[1], fleet.alarms, concurrency
     )
     progress(f"{len(report.alarms)} alarms created")
+    for group in fleet.log_groups:
+        clients.logs.create_log_group(**group)
+        report.log_groups.append(group["logGroupName"])
     if outputs_dir is not None:
         report.outputs = write_outputs(fleet, outputs_dir)
     return report

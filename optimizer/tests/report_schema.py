@@ -9,6 +9,7 @@ from typing import Any, List
 SAVINGS_SCHEMA_FILE = "savings-report.schema.json"
 ORG_SCHEMA_FILE = "org-savings-report.schema.json"
 STEP_SCHEMA_FILE = "migration-step.schema.json"
+VERIFY_SCHEMA_FILE = "verify-report.schema.json"
 
 
 def load_schema(name: str) -> dict:
@@ -45,3 +46,8 @@ def org_errors(document: Any) -> List[str]:
         if isinstance(row, dict) and row.get("report") is not None:
             errors += _errors(SAVINGS_SCHEMA_FILE, row["report"], f"accounts/{i}/report/")
     return errors
+
+
+def verify_errors(document: Any) -> List[str]:
+    """The same for the report of ``verify``."""
+    return _errors(VERIFY_SCHEMA_FILE, document)

@@ -8,7 +8,7 @@ import pytest
 from ecs_optimizer.cli import main as cli_mod
 
 
-@pytest.mark.parametrize("command", ["optimize", "savings", "rollback", "export-config"])
+@pytest.mark.parametrize("command", ["optimize", "savings", "rollback", "export-config", "verify"])
 def test_every_option_has_help(command, run_cli):
     cmd = cli_mod.cli.commands[command]
     for param in cmd.params:

@@ -1,8 +1,9 @@
-"""iam_actions.json lists exactly the actions optimize, rollback and savings use."""
+"""iam_actions.json lists exactly the actions optimize, rollback, savings and verify use."""
 
 from __future__ import annotations
 
 import ast
+import datetime as dt
 import importlib
 import json
 from importlib import resources
@@ -14,6 +15,7 @@ import pytest
 from ecs_optimizer.apply import permissions
 from ecs_optimizer.live.aws import CLIENTS
 from ecs_optimizer_lab.fleet import FleetSpec
+from ecs_optimizer_lab.minute_metrics import date_back_journal
 from helpers import FAST, write_json
 from plan_snapshots import FLEET
 from test_network_lever import seed_network
@@ -54,6 +56,12 @@ def test_declared_actions_are_exactly_the_ones_used(outputs, history, run_cli, c
         ).exit_code
         == 4
     )
+    # verify reads the services' metrics and the alarm history of a run that finished minutes ago
+    copy = tmp_path / "verify.jsonl"
+    copy.write_text(journal.read_text())
+    date_back_journal(copy, dt.timedelta(minutes=5))
+    outputs_path = write_json(tmp_path / "compute.json", outputs)
+    assert run_cli("verify", "--journal", str(copy), "--outputs", outputs_path).exit_code in (0, 8)
     assert run_cli("rollback", "--journal", str(journal), *FAST).exit_code == 0
     used: Set[str] = set()
     for ctx in contexts:

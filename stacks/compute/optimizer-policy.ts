@@ -159,6 +159,7 @@ export const OPTIMIZER_ACTION_SCOPES: Readonly<Record<string, ScopeRule>> = {
   "ecr:DeleteLifecyclePolicy": SCOPES.repositories,
   "cloudwatch:DescribeAlarms": SCOPES.alarms,
   "cloudwatch:PutMetricAlarm": SCOPES.alarms,
+  "cloudwatch:DescribeAlarmHistory": ACCOUNT_WIDE,
   "cloudwatch:GetMetricData": ACCOUNT_WIDE,
   "pricing:GetProducts": ACCOUNT_WIDE,
   "ec2:DescribeNatGateways": ACCOUNT_WIDE,

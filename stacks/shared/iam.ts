@@ -23,6 +23,10 @@ export const ACTIONS_REQUIRING_STAR_RESOURCE: readonly string[] = [
   "cloudwatch:GetMetricData",
   "cloudwatch:GetMetricStatistics",
   "cloudwatch:ListMetrics",
+  // The alarm history is listed for every alarm at once (the API takes one alarm name or
+  // none, no prefix), which AWS authorizes only against `*`; `verify` keeps its own services'
+  // alarms from the listing, one call per page instead of one per alarm.
+  "cloudwatch:DescribeAlarmHistory",
   "pricing:GetProducts",
   // Application Auto Scaling describes take no resource ARN.
   "application-autoscaling:DescribeScalableTargets",

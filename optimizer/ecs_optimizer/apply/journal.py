@@ -209,6 +209,8 @@ class JournalContents:
     #: Every write the run made or may have made (intents without an applied outcome
     #: included), in journal order: what ``rollback`` restores.
     restorable: List[Change] = field(default_factory=list)
+    #: The latest ``time`` of any line (when the run, and any restore appended to it, ended).
+    finished: Optional[str] = None
 
     @property
     def changes(self) -> List[Change]:
@@ -231,4 +233,5 @@ class JournalContents:
             self.header,
             {k: v for k, v in self.snapshots.items() if k in keep},
             [c for c in self.restorable if c.service in keep],
+            self.finished,
         )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
@@ -15,6 +16,9 @@ from ..core.errors import BadInput
 from ..levers import registry
 from ..levers.base import is_int
 from .journal import CHANGE_KEYS, KINDS, CallResult, JournalContents, LineKind, state_from_dict
+
+#: The journal's times: UTC, ``Z``, to the millisecond (:func:`journal.iso`), so they order as text.
+_ISO_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 
 
 def _valid_resource(resource: Any) -> bool:
@@ -62,6 +66,8 @@ class _Parser:
     contents: Optional[JournalContents] = None
     #: op id -> (index of its first change in ``restorable``, number of changes)
     intents: Dict[int, Tuple[int, int]] = field(default_factory=dict)
+    #: The latest line time read so far.
+    latest: Optional[str] = None
 
     def line(self, lineno: int, text: str) -> None:
         where = f"{self.path}:{lineno}"
@@ -74,13 +80,14 @@ class _Parser:
         kind = record.get("kind") if isinstance(record, dict) else None
         if kind not in KINDS:
             raise BadInput(f"{where}: expected an object with kind one of {', '.join(KINDS)}")
+        self._note_time(record.get("time"))
         if self.contents is None:
             if kind != LineKind.RUN or not isinstance(record.get("cluster"), str):
                 raise BadInput(f"{where}: the first line must be the run header naming the cluster")
             for key in ("region", "endpointUrl", "account", "runId", "environmentSuffix"):
                 if record.get(key) is not None and not isinstance(record[key], str):
                     raise BadInput(f"{where}: header {key} must be a string")
-            self.contents = JournalContents(self.path, record)
+            self.contents = JournalContents(self.path, record, finished=self.latest)
             return
         contents = self.contents
         if kind == LineKind.SNAPSHOT:
@@ -100,6 +107,15 @@ class _Parser:
             self._outcome(where, record)
         else:
             raise BadInput(f"{where}: a second run header")
+
+    def _note_time(self, value: Any) -> None:
+        """Keep the latest line time as ``finished``: the journal writes ISO 8601 UTC to the
+        millisecond, which orders as text; a line without such a time is left out (only
+        ``verify`` reads the times, and it checks the ones it needs)."""
+        if isinstance(value, str) and _ISO_UTC.match(value):
+            self.latest = max(self.latest or value, value)
+            if self.contents is not None:
+                self.contents.finished = self.latest
 
     def _outcome(self, where: str, record: Dict[str, Any]) -> None:
         assert self.contents is not None

@@ -1,4 +1,4 @@
-"""``ecs-optimizer``: optimize | savings | rollback | export-config.
+"""``ecs-optimizer``: optimize | savings | rollback | export-config | verify.
 
 stdout carries only the report (so ``--format json`` pipes cleanly); log lines, stamped in
 UTC ISO 8601, go to stderr and ``--log-file``. Errors are one line; ``-v`` adds tracebacks.
@@ -6,7 +6,8 @@ UTC ISO 8601, go to stderr and ``--log-file``. Errors are one line; ``-v`` adds 
 Exit codes: 0 done or nothing to do; 1 unexpected error; 2 bad usage or input (nothing
 changed); 3 target resources not found; 4 partial failure (failed services rolled back);
 5 another run holds the cluster's lock; 6 stopped by SIGTERM/SIGINT (services in flight
-finished or put back, lock released, report printed).
+finished or put back, lock released, report printed); 7 verify found regressions; 8 verify
+found none, but some services are too early to judge.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ from .options import (
     with_options,
 )
 from .savings_command import savings
+from .verify_command import verify
 
 log = logging.getLogger("ecs_optimizer")
 
@@ -66,7 +68,8 @@ def cli() -> None:
     Exit codes: 0 done or nothing to do; 1 unexpected error; 2 bad usage or input
     (nothing changed); 3 targets not found; 4 partial failure (failed services rolled
     back); 5 another run holds the cluster lock; 6 stopped by a signal (services in flight
-    finished or put back, lock released, report printed).
+    finished or put back, lock released, report printed); 7 verify found regressions;
+    8 verify found none, but some services are too early to judge.
     """
 
 
@@ -327,6 +330,7 @@ def export_config(
 
 
 cli.add_command(savings)
+cli.add_command(verify)
 
 
 def main() -> None:

@@ -41,8 +41,10 @@ AUTH_ERROR_CODES = {
     "AuthFailure",
     "SignatureDoesNotMatch",
 }
-#: Report formats only ``savings`` prints (a spreadsheet and a page, not a change log).
+#: Report formats only ``savings`` and ``verify`` print (a spreadsheet and a page, not a change log).
 SAVINGS_ONLY_FORMATS = tuple(f for f in SAVINGS_FORMATS if f not in FORMATS)
+#: The commands that print every format.
+FULL_FORMAT_COMMANDS = ("savings", "verify")
 
 
 class UtcFormatter(logging.Formatter):
@@ -181,7 +183,7 @@ COMMON_OPTIONS = [
         type=click.Choice(list(FORMATS) + list(SAVINGS_ONLY_FORMATS)),
         default="table",
         show_default=True,
-        help="Report format on stdout. csv and html are for savings only.",
+        help="Report format on stdout. csv and html are for savings and verify only.",
     ),
     click.option("--log-file", metavar="FILE", help="Also append the log lines (UTC timestamps) to FILE."),
     click.option(
@@ -332,8 +334,10 @@ def command_body(fn: Callable[..., int]) -> Callable:
         common = _collect(Common, kwargs)
         try:
             setup_logging(common.verbose, common.log_file)
-            if common.fmt in SAVINGS_ONLY_FORMATS and fn.__name__ != "savings":
-                raise BadInput(f"--format {common.fmt} is for savings only; {fn.__name__} prints {', '.join(FORMATS)}")
+            if common.fmt in SAVINGS_ONLY_FORMATS and fn.__name__ not in FULL_FORMAT_COMMANDS:
+                raise BadInput(
+                    f"--format {common.fmt} is for {' and '.join(FULL_FORMAT_COMMANDS)} only; {fn.__name__} prints {', '.join(FORMATS)}"
+                )
         except BadInput as exc:
             click.echo(f"error: {exc}", err=True)
             raise click.exceptions.Exit(EXIT_BAD_INPUT) from None

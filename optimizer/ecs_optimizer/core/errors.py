@@ -10,6 +10,10 @@ EXIT_PARTIAL = 4
 EXIT_LOCKED = 5
 #: A signal stopped the run: services in flight were finished or put back, the report printed.
 EXIT_INTERRUPTED = 6
+#: ``verify`` found services that regressed after the run.
+EXIT_REGRESSED = 7
+#: ``verify`` found no regression, but some services have too little data after the run yet.
+EXIT_TOO_EARLY = 8
 
 
 class OptimizerError(Exception):

@@ -107,13 +107,13 @@ def fetch_series(
                 query_id = f"q{batch_no}_{i}_{spec.key}"
                 ids[query_id] = (name, spec.key)
                 queries.append(_query(query_id, spec, cluster, service_names[name], period))
-        for result in _get_metric_data(ctx, queries, start, end):
+        for result in read_metric_data(ctx, queries, start, end):
             name, key = ids[result["Id"]]
             series[name][key].update(zip(result.get("Timestamps", []), (float(v) for v in result.get("Values", []))))
     return series
 
 
-def _get_metric_data(ctx: AwsContext, queries: List[dict], start: dt.datetime, end: dt.datetime) -> List[dict]:
+def read_metric_data(ctx: AwsContext, queries: List[dict], start: dt.datetime, end: dt.datetime) -> List[dict]:
     """All results of one query batch, following NextToken; pages of one Id are merged."""
     merged: Dict[str, dict] = {}
     kwargs = dict(MetricDataQueries=queries, StartTime=start, EndTime=end, ScanBy="TimestampAscending")

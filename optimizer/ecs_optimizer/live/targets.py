@@ -94,6 +94,10 @@ class ServiceTarget:
     alarms: Tuple[AlarmRef, ...] = ()
     #: Set when the outputs named the service (then its scalable target and repository must exist).
     declared: Optional[Declared] = None
+    #: ARN suffixes of the service's target groups (``targetgroup/NAME/ID``, the load
+    #: balancer metrics' TargetGroup dimension), as the outputs name them; none for an
+    #: internal service or targets found by discovery.
+    target_groups: Tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -104,6 +108,9 @@ class Targets:
     region: Optional[str]
     cluster_name: str
     services: Dict[str, ServiceTarget] = field(default_factory=dict)
+    #: The compute outputs' ``taskStopLogGroupName``: where the cluster's stopped-task events
+    #: are kept; None for discovery or an older compute stack.
+    task_stop_log_group: Optional[str] = None
 
     def only(self, names: Sequence[str], source: str = "--service") -> "Targets":
         """Limit to ``names``; an unknown name is bad input naming what is known."""
@@ -190,6 +197,7 @@ def parse_compute_outputs(data: Any, where: str) -> Targets:
         region=data["region"],
         cluster_name=data["clusterName"],
         services=services,
+        task_stop_log_group=_optional_text(data, "taskStopLogGroupName", where),
     )
 
 
@@ -221,7 +229,22 @@ def _parse_service(name: str, spec: Any, where: str, suffix: str) -> ServiceTarg
         repository_name=spec["repositoryName"],
         alarms=pattern_alarms(name, suffix),
         declared=Declared(spec["cpu"], spec["memory"], desired, low, high, baseline[0], baseline[1]),
+        target_groups=tuple(
+            group
+            for group in (
+                _optional_text(spec, k, where) for k in ("targetGroupArnSuffix", "alternateTargetGroupArnSuffix")
+            )
+            if group
+        ),
     )
+
+
+def _optional_text(data: Dict[str, Any], key: str, where: str) -> Optional[str]:
+    """An optional string output: absent or null is None, anything else must be a string."""
+    value = data.get(key)
+    if value is None:
+        return None
+    return _check_type(value, str, key_path(where, key))
 
 
 def pattern_alarms(service: str, suffix: str) -> Tuple[AlarmRef, ...]:
