@@ -15,7 +15,6 @@ from typing import Any, Dict, Mapping, Tuple
 import pytest
 
 from ecs_optimizer.core.errors import EXIT_BAD_INPUT, EXIT_OK, EXIT_REGRESSED, EXIT_TOO_EARLY
-from ecs_optimizer.output.report_schema import verify_errors
 from ecs_optimizer.verify import signals as sg
 from ecs_optimizer.verify import verdicts as vd
 from ecs_optimizer.verify.windows import windows_for
@@ -24,6 +23,7 @@ from ecs_optimizer_lab.readback import read_state
 from ecs_optimizer_lab.task_stops import deployment_stop, oom_stop, put_task_stops
 from helpers import FAST, write_json
 from plan_snapshots import FLEET, SERVICE
+from report_schema import verify_errors
 
 WINDOW = "30m"
 #: How long ago the dated-back run finished: the after window (30 min asked) is still filling,

@@ -20,6 +20,10 @@ from .aws import AwsContext, paginate
 
 log = logging.getLogger(__name__)
 
+#: The IAM actions this module's AWS calls need (collected into iam_actions.json by
+#: :mod:`ecs_optimizer.apply.permissions`).
+IAM_ACTIONS = ("cloudwatch:DescribeAlarmHistory",)
+
 #: DescribeAlarmHistory: the most items one page holds (the API's limit).
 ALARM_HISTORY_PAGE = 100
 ALARM = "ALARM"

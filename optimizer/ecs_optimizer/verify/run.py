@@ -15,8 +15,9 @@ import logging
 from dataclasses import dataclass, field
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
-from ..apply.journal import CONFIG_FILE, JournalContents
+from ..apply.journal import JournalContents
 from ..apply.rollback import RollbackOutcome, rollback
+from ..core.changes import CONFIG_FILE
 from ..core.errors import BadInput
 from ..live.alarm_history import AlarmTransition, transitions_to_alarm
 from ..live.aws import AwsContext
