@@ -21,6 +21,7 @@ from ecs_optimizer.planning.sizing import SizingOptions, plan_service
 from ecs_optimizer_lab.emulator import fleet_reservations, write_history
 from ecs_optimizer_lab.requests import write_requests
 from ecs_optimizer_lab.synthetic import TRACE_KINDS, TraceSpec, generate_trace
+from ecs_optimizer_lab.task_stops import deployment_stop, oom_stop, put_task_stops
 from helpers import FAST
 from plan_snapshots import FLEET, SEED
 
@@ -130,6 +131,13 @@ def test_a_lightly_used_service_is_overprovisioned_whatever_its_shape(kind: str)
     assert found.finding == fd.OVERPROVISIONED
     assert fd.CPU_OVER in found.reason_codes and fd.MEMORY_OVER in found.reason_codes
     assert found.lookback_days == LOOKBACK
+
+
+def test_a_service_already_at_its_size_is_optimized_with_no_reason_code() -> None:
+    before = service(cpu=256, memory=1024, desired_count=2, min_capacity=1)
+    found = finding_of(before, usage_of("steady", cpu=30.0, memory=50.0))
+    assert found.finding == fd.OPTIMIZED and found.reason_codes == ()
+    assert found.summary() == "the task size and count fit the observed use"
 
 
 def test_memory_near_the_limit_is_underprovisioned_and_the_plan_grows_it() -> None:
@@ -345,3 +353,38 @@ def test_a_nat_gateway_with_no_traffic_is_idle_with_its_monthly_cost(outputs_fil
     assert nat[0]["applied"] is False
     table = run_cli(*args).stdout
     assert quiet in table and busy not in table.split("Idle resources", 1)[1]
+
+
+STOP_FLEET = FLEET.with_task_stop_log()
+
+
+@pytest.mark.parametrize("fleet", [STOP_FLEET], ids=["task-stop-log"])
+def test_out_of_memory_stops_in_the_task_stop_log_reach_the_finding(fleet, outputs, client, outputs_file, run_cli):
+    """OOM kills recorded by the compute layer's task-stop log make a service whose memory
+    history looks roomy under-provisioned; a deployment's SIGKILL does not."""
+    names = {n: fleet.service(n)["serviceName"] for n in (IDLE_SERVICE, TIGHT_SERVICE, LIGHT_SERVICE)}
+    traces = {ecs: TraceSpec("steady", 10.0, 30.0, i) for i, ecs in enumerate(sorted(names.values()))}
+    write_history(
+        client("cloudwatch"),
+        fleet.cluster_name,
+        traces,
+        DAYS,
+        SEED,
+        reservations=fleet_reservations(fleet),
+        concurrency=1,
+    )
+    now = dt.datetime.now(dt.timezone.utc)
+    events = [
+        oom_stop(fleet, LIGHT_SERVICE, now - dt.timedelta(days=2)),
+        oom_stop(fleet, LIGHT_SERVICE, now - dt.timedelta(days=1)),
+        deployment_stop(fleet, TIGHT_SERVICE, now - dt.timedelta(days=1)),
+    ]
+    put_task_stops(client("logs"), str(outputs["taskStopLogGroupName"]), events)
+    report = json.loads(
+        run_cli("savings", "--outputs", outputs_file, "--lookback-days", str(DAYS), "--format", "json").stdout
+    )
+    rows = _rows(report)
+    assert rows[LIGHT_SERVICE]["finding"] == "Underprovisioned"
+    assert "OutOfMemoryStops" in rows[LIGHT_SERVICE]["reasonCodes"]
+    assert any("2 task(s) stopped for running out of memory" in r for r in rows[LIGHT_SERVICE]["reasons"])
+    assert "OutOfMemoryStops" not in rows[TIGHT_SERVICE]["reasonCodes"]

@@ -63,6 +63,9 @@ CPU_NEAR_LIMIT_PCT = 90.0
 
 @dataclass(frozen=True)
 class Reason:
+    """One reason for a finding: its code (one of :data:`REASON_CODES`; empty for
+    ``Optimized``, which Compute Optimizer gives none either) and what the history showed."""
+
     code: str
     detail: str
 
@@ -82,7 +85,7 @@ class Finding:
 
     @property
     def reason_codes(self) -> Tuple[str, ...]:
-        return tuple(dict.fromkeys(r.code for r in self.reasons))
+        return tuple(dict.fromkeys(r.code for r in self.reasons if r.code))
 
     def summary(self) -> str:
         """One line: the reasons' details."""
@@ -200,7 +203,7 @@ def service_finding(
     return Finding(
         before.service,
         OPTIMIZED,
-        (Reason("Optimized", "the task size and count fit the observed use"),),
+        (Reason("", "the task size and count fit the observed use"),),
         lookback_days,
         risk,
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from ..core.model import ServiceState, Status
 from ..core.usage import Usage
@@ -134,8 +134,7 @@ def plan_one(
     usage: Optional[Usage],
     activity: Activity = UNMEASURED,
 ) -> ServicePlan:
-    """The service's plan with its finding; a recommendation whose performance risk is above
-    ``opts.max_risk`` is held back (skipped, the service left as it is), saying so."""
+    """The service's plan with its finding and the performance risk of its recommendation."""
     plan = _plan_service(live, inventory, tier, opts, usage)
     plan.finding = service_finding(
         plan.before,
@@ -146,13 +145,21 @@ def plan_one(
         opts.sizing.lookback_days,
         opts.sizing.min_history_days,
     )
-    level = plan.finding.risk.level
-    if plan.status == Status.PLANNED and opts.max_risk is not None and risk_rank(level) > risk_rank(opts.max_risk):
-        plan.reason = (
-            f"skipped: performance risk {level} is above --max-risk {opts.max_risk}; the plan was: {plan.reason}"
-        )
-        plan.status, plan.after, plan.alarm_thresholds = Status.SKIPPED, plan.before, {}
     return plan
+
+
+def hold_back_risky(plans: Mapping[str, ServicePlan], max_risk: Optional[str]) -> None:
+    """Skip every planned service whose recommendation's performance risk is above
+    ``max_risk`` (``--max-risk``): left as it is, its report saying why and at what risk."""
+    if max_risk is None:
+        return
+    for plan in plans.values():
+        level = plan.finding.risk.level if plan.finding is not None else None
+        if plan.status == Status.PLANNED and level is not None and risk_rank(level) > risk_rank(max_risk):
+            plan.reason = (
+                f"skipped: performance risk {level} is above --max-risk {max_risk}; the plan was: {plan.reason}"
+            )
+            plan.status, plan.after, plan.alarm_thresholds = Status.SKIPPED, plan.before, {}
 
 
 def _plan_service(
@@ -228,6 +235,7 @@ def plan_fleet(
     }
     for lever in registry.LEVERS:
         lever.complete_fleet(ctx, plans, opts)
+    hold_back_risky(plans, opts.max_risk)
     cluster_arn = str(inventory.cluster.get("clusterArn") or "")
     return FleetPlan(plans, usage, cluster_arn.split(":")[4] if cluster_arn.count(":") >= 5 else None, activity)
 
