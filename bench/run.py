@@ -184,7 +184,9 @@ def render(
             "from its log. The minimum batches every read to its API's limit and makes one write per changed resource, "
             "one status read per deployment, and the lock's create, read and delete. The emulator pages "
             "ListTaskDefinitions and DescribeScalingPolicies as AWS documents (100 and 10 per page), so the counts are "
-            "the calls AWS would serve. The earlier minimum counted neither DescribeScalingPolicies nor the lock's read.",
+            "the calls AWS would serve. The earlier minimum counted neither DescribeScalingPolicies nor the lock's read. "
+            "GetMetricData carries four queries per service (CPU, memory and their reservations) and one per target group "
+            "a service registers with (its requests, for the idle check), packed to the call's limits.",
             "",
             scale.markdown(scale_results),
             "",
