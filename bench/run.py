@@ -192,6 +192,8 @@ def render(
             "one status read per deployment, and the lock's create, read and delete. The emulator pages "
             "ListTaskDefinitions and DescribeScalingPolicies as AWS documents (100 and 10 per page), so the counts are "
             "the calls AWS would serve. The earlier minimum counted neither DescribeScalingPolicies nor the lock's read. "
+            "GetMetricData carries four queries per service (CPU, memory and their reservations) and one per target group "
+            "a service registers with (its requests, for the idle check), packed to the call's limits.",
             "*verify* judges the real run as if it had finished 31 minutes ago (its journal dated back, a steady "
             "minute-by-minute load of every service written before and after it, the task-stop log named); its minimum "
             "is the GetMetricData calls both 30-minute windows need, one alarm-history page and one task-stop read.",

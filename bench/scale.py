@@ -42,6 +42,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 from ecs_optimizer.live.discovery import DESCRIBE_SERVICES_BATCH
 from ecs_optimizer.live.metric_alarms import DESCRIBE_ALARMS_BATCH
 from ecs_optimizer.live.metrics import MAX_DATAPOINTS_PER_CALL, MAX_QUERIES_PER_CALL, PERIOD_SECONDS, SPECS
+from ecs_optimizer.live.requests import service_target_groups
 from ecs_optimizer.live.resources import DESCRIBE_IMAGES_PAGE
 from ecs_optimizer.live.scalable_targets import (
     DESCRIBE_SCALABLE_TARGETS_BATCH,
@@ -146,7 +147,9 @@ def minimum_reads(fleet: FleetSpec) -> Counter:
     alarm_names = {
         ref["name"] for kinds in fleet.observability_outputs.get("alarms", {}).values() for ref in kinds.values() if ref
     }
-    queries = n * len(SPECS)
+    # CPU, memory and their reservations per service, and the requests of each target group a
+    # service registers with (the idle check), packed into as few calls as the limits allow
+    queries = n * len(SPECS) + sum(len(service_target_groups(s)) for s in fleet.services)
     points = LOOKBACK_DAYS * 86400 // PERIOD_SECONDS
     images = max((r.image_count for r in fleet.repositories), default=0)
     policies = sum(1 for p in fleet.scaling_policies if p.get("ServiceNamespace", ECS_NAMESPACE) == ECS_NAMESPACE)

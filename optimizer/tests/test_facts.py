@@ -120,7 +120,7 @@ def test_tiers_and_spot_range_reach_the_cli() -> None:
     spot = next(p for p in optimize.params if p.name == "spot_share")
     tier = next(p for p in optimize.params if p.name == "tier")
     assert (spot.type.min, spot.type.max) == facts.spot_share_range()
-    assert spot.default == facts.spot_share_range()[0]
+    assert spot.default == facts.spot_share_range()[1]  # every task beyond the on-demand base
     assert tuple(tier.type.choices) == facts.tiers()
 
 

@@ -46,7 +46,7 @@ def test_dry_run_makes_no_mutating_call_and_prints_the_plan(outputs_file, run_cl
     assert "ecrLifecyclePolicy.keepImages" in out and "10 -> 5" in out
     # the non-critical service moves from on-demand to the Spot share (the cell wraps at its width)
     assert "service.capacityProviderStrategy" in out
-    assert "FARGATE weight 1 -> FARGATE base 1 weight 3, FARGATE_SPOT weight" in out
+    assert "FARGATE weight 1 -> FARGATE base 1 weight 0, FARGATE_SPOT weight" in out
     # stdout is only the report: no log lines
     assert "INFO" not in out and "INFO" in result.stderr
     assert not Path(".ecs-optimizer").exists()
@@ -61,7 +61,8 @@ def test_dry_run_json_has_the_documented_shape(outputs_file, run_cli):
     assert data["journal"] is None
     assert [s["service"] for s in data["services"]] == list(FLEET.catalog)
     for svc in data["services"]:
-        assert set(svc) == {"service", "status", "changes", "reason"}
+        assert set(svc) == {"service", "status", "changes", "reason", "finding"}
+        assert svc["finding"]["finding"] in ("Overprovisioned", "Underprovisioned", "Optimized", "Idle")
         assert svc["status"] == "planned"
         for change in svc["changes"]:
             assert set(change) == {"resource", "field", "before", "after"}
@@ -109,7 +110,8 @@ def test_real_run_is_read_back_from_aws(outputs_file, run_cli, client, tmp_path)
                 FLEET.service_request(name)["capacityProviderStrategy"]
             )
         else:
-            assert _strategy(svc["capacityProviderStrategy"]) == {"FARGATE": (1, 3), "FARGATE_SPOT": (0, 7)}
+            # one on-demand base task, every task beyond it on Spot (the default share)
+            assert _strategy(svc["capacityProviderStrategy"]) == {"FARGATE": (1, 0), "FARGATE_SPOT": (0, 1)}
         target = targets[declared["scalableTargetResourceId"]]
         assert (target["MinCapacity"], target["MaxCapacity"]) == (1, declared["maxCapacity"])
         policy = json.loads(ecr.get_lifecycle_policy(repositoryName=declared["repositoryName"])["lifecyclePolicyText"])

@@ -5,6 +5,7 @@ from typing import List
 
 import pytest
 
+from ecs_optimizer.core import facts
 from ecs_optimizer.core import usage as usage_mod
 from ecs_optimizer.core.fargate import all_pairs
 from ecs_optimizer.core.model import CapacityStrategy, ServiceState
@@ -231,8 +232,15 @@ def test_spot_share_as_reduced_whole_percent_weights(share, weights):
 
 def test_a_higher_current_spot_share_is_kept():
     current = CapacityStrategy(base=0, on_demand_weight=1, spot_weight=9)
-    strategy = plan_service(svc(strategy=current), "dev", "fixed", None, OPTS).after.strategy
+    least = SizingOptions(spot_share=facts.spot_share_range()[0])
+    strategy = plan_service(svc(strategy=current), "dev", "fixed", None, least).after.strategy
     assert strategy == CapacityStrategy(base=1, on_demand_weight=1, spot_weight=9)
+
+
+def test_by_default_every_task_beyond_the_on_demand_base_runs_on_spot():
+    strategy = plan_service(svc(), "dev", "fixed", None, OPTS).after.strategy
+    assert strategy == CapacityStrategy(base=1, on_demand_weight=0, spot_weight=1)
+    assert strategy.spot_share == facts.spot_share_range()[1]
 
 
 def test_a_current_share_of_two_thirds_is_kept_exactly_not_lowered():

@@ -602,5 +602,6 @@ def test_export_config_prints_what_optimize_would_write(outputs_file, run_cli, c
         in lines
     )
     assert "pulumi config set --path 'registry:keepImages' 5 --stack org/dev --cwd stacks/registry" in lines
-    assert "pulumi config set --path 'compute:spotShare' 0.7 --stack org/dev --cwd stacks/compute" in lines
+    # the default Spot share: every task beyond the on-demand base
+    assert "pulumi config set --path 'compute:spotShare' 1 --stack org/dev --cwd stacks/compute" in lines
     assert mutating(contexts) == {}

@@ -27,7 +27,8 @@ from ..levers import registry
 from ..live import revision_index
 from ..live.aws import AwsContext
 from ..live.targets import Targets
-from ..planning.plan import RunOptions, ServicePlan, ServiceResult, Status, plan_fleet
+from ..planning.findings import Finding
+from ..planning.plan import FleetPlan, RunOptions, ServicePlan, ServiceResult, Status, plan_fleet
 from ..planning.revalidation import moved_since_planning, replan_moved
 from .journal import Journal
 from .lock import ClusterLock
@@ -176,6 +177,8 @@ class OptimizeOutcome:
     results: List[ServiceResult]
     #: Why the cluster lock could not be released after the run, if it could not.
     lock_error: Optional[str] = None
+    #: Per service, the finding and the risk of what was planned (``planning.findings``).
+    findings: Dict[str, Finding] = dataclasses.field(default_factory=dict)
 
     @property
     def failed(self) -> List[ServiceResult]:
@@ -214,7 +217,7 @@ def optimize(
         if force_unlock and not ctx.dry_run:
             ClusterLock(ctx, targets.cluster_name).force_unlock()  # asked for, even with nothing to do
         results = [_unapplied(p, dry_run=ctx.dry_run) for p in fleet.ordered()]
-        return OptimizeOutcome(targets.cluster_name, ctx.dry_run, opts.policy, None, results)
+        return OptimizeOutcome(targets.cluster_name, ctx.dry_run, opts.policy, None, results, findings=_findings(fleet))
     run_id = uuid.uuid4().hex[:16]
     lock = ClusterLock(ctx, targets.cluster_name, run_id=run_id)
     lock.acquire(force=force_unlock)
@@ -245,7 +248,13 @@ def optimize(
         if journal is not None:
             journal.close()
         lock_error = _release(lock)
-    return OptimizeOutcome(targets.cluster_name, False, opts.policy, journal.path, results, lock_error)
+    return OptimizeOutcome(
+        targets.cluster_name, False, opts.policy, journal.path, results, lock_error, _findings(fleet)
+    )
+
+
+def _findings(fleet: FleetPlan) -> Dict[str, Finding]:
+    return {name: plan.finding for name, plan in fleet.plans.items() if plan.finding is not None}
 
 
 def _release(lock: ClusterLock) -> Optional[str]:

@@ -77,6 +77,7 @@ def run_options(
     poll_interval: float = 15,
     concurrency: int = 4,
     allow_arm64: bool = False,
+    max_risk: Optional[str] = None,
 ) -> RunOptions:
     try:
         sizing = SizingOptions(
@@ -88,7 +89,7 @@ def run_options(
         )
     except ValueError as exc:
         raise BadInput(str(exc)) from exc
-    return RunOptions(planning.policy, sizing, wait_timeout, poll_interval, concurrency, allow_arm64)
+    return RunOptions(planning.policy, sizing, wait_timeout, poll_interval, concurrency, allow_arm64, max_risk)
 
 
 def price(
@@ -100,12 +101,13 @@ def price(
     network: Optional[NetworkState] = None,
     spot_discount: float = 0.70,
     context: Optional[ReportContext] = None,
+    findings: Optional[dict] = None,
 ) -> SavingsReport:
     try:
         prices = load_prices(region, source, session, warn=log.warning)
     except ValueError as exc:
         raise BadInput(str(exc)) from exc
-    return compute_savings(before, after, prices, network, spot_discount, context)
+    return compute_savings(before, after, prices, network, spot_discount, context, findings)
 
 
 def price_plan(
@@ -121,7 +123,8 @@ def price_plan(
     before = {n: p.before for n, p in fleet.plans.items()}
     after = {n: p.after for n, p in fleet.plans.items()}
     context = ReportContext.now(targets.environment_suffix, targets.cluster_name, ctx.region)
-    return price(before, after, ctx.region, pricing, ctx.session, network, spot_discount, context)
+    findings = {n: p.finding.to_dict() for n, p in fleet.plans.items() if p.finding is not None}
+    return price(before, after, ctx.region, pricing, ctx.session, network, spot_discount, context, findings)
 
 
 def run_org(

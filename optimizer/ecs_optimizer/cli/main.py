@@ -43,6 +43,8 @@ from .context import aws_settings, price_plan, resolve_targets, run_options, run
 from .options import (
     ARM64_OPTION,
     EXECUTION_OPTIONS,
+    MAX_RISK_CHOICES,
+    MAX_RISK_OPTION,
     ORG_OPTIONS,
     Common,
     Planning,
@@ -95,6 +97,7 @@ def cli() -> None:
     help="After the run, record what it applied in this Pulumi stack file (Pulumi.<stack>.yaml of the compute, registry or observability layer), keeping its comments and unrelated keys, so the next `pulumi up` does not undo the run. Repeatable, one file per layer; keys of a layer with no file are listed in the report, not written. Journalled: rollback restores the files.",
 )
 @ARM64_OPTION
+@MAX_RISK_OPTION
 @with_options(ORG_OPTIONS)
 @command_body
 def optimize(
@@ -108,6 +111,7 @@ def optimize(
     journal_path: Optional[str],
     write_config: Tuple[str, ...],
     allow_arm64: bool,
+    max_risk: Optional[str],
     accounts_file: Optional[str],
     regions: Optional[str],
     org_concurrency: int,
@@ -128,7 +132,14 @@ def optimize(
     file that is not a stack file, or whose compute:tier or <layer>:environmentSuffix is
     not the targets', exits 2 before anything changes.
     """
-    opts = run_options(planning, wait_timeout, poll_interval, concurrency, allow_arm64)
+    opts = run_options(
+        planning,
+        wait_timeout,
+        poll_interval,
+        concurrency,
+        allow_arm64,
+        MAX_RISK_CHOICES[max_risk] if max_risk else None,
+    )
     if accounts_file or regions:
         if not dry_run or not accounts_file:
             raise BadInput(
@@ -180,8 +191,9 @@ def optimize(
     after = {r.service: r.after for r in outcome.results}
     try:
         context = ReportContext.now(targets.environment_suffix, targets.cluster_name, ctx.region)
+        findings = {name: f.to_dict() for name, f in outcome.findings.items()}
         savings: Optional[SavingsReport] = compute_savings(
-            before, after, load_prices(ctx.region, "table"), context=context
+            before, after, load_prices(ctx.region, "table"), context=context, findings=findings
         )
     except ValueError as exc:
         log.warning("savings not priced: %s", exc)

@@ -26,6 +26,7 @@ from ..core.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_UNEXPECTED, Bad
 from ..live.aws import error_code
 from ..output.report import FORMATS
 from ..output.savings_formats import FORMATS as SAVINGS_FORMATS
+from ..planning.risk import RISK_LEVELS
 from ..planning.sizing import POLICIES
 
 log = logging.getLogger("ecs_optimizer")
@@ -214,9 +215,9 @@ PLANNING_OPTIONS = [
     click.option(
         "--spot-share",
         type=click.FloatRange(*facts.spot_share_range()),
-        default=facts.spot_share_range()[0],
+        default=facts.spot_share_range()[1],
         show_default=True,
-        help=f"Share of a non-critical service's tasks beyond its one on-demand base task that run on {facts.capacity_providers()[1]} (at least {facts.spot_share_range()[0]:g}). Critical services stay on-demand.",
+        help=f"Share of a non-critical service's tasks beyond its one on-demand base task that run on {facts.capacity_providers()[1]} (at least {facts.spot_share_range()[0]:g}; default: all of them). Critical services stay on-demand.",
     ),
     click.option(
         "--keep-images",
@@ -261,6 +262,17 @@ ORG_OPTIONS = [
         help="With --accounts: account/region runs at the same time.",
     ),
 ]
+
+#: ``--max-risk`` names a level with a hyphen (``very-low``), the reports with a space.
+MAX_RISK_CHOICES = {level.replace(" ", "-"): level for level in RISK_LEVELS}
+
+MAX_RISK_OPTION = click.option(
+    "--max-risk",
+    type=click.Choice(list(MAX_RISK_CHOICES)),
+    default=None,
+    help="Apply only recommendations whose performance risk is at or below this level (docs/recommendations.md); "
+    "a service above it is reported skipped, with its risk, and left as it is. Default: no limit.",
+)
 
 ARM64_OPTION = click.option(
     "--allow-arm64",

@@ -124,3 +124,5 @@ class NetworkState:
     interface_endpoints: Tuple[str, ...] = ()
     #: Where the traffic figures came from, for the report.
     traffic_source: str = ""
+    #: NAT gateways that processed no byte over the lookback (measured; reported, never removed).
+    idle_nat_gateways: Tuple[str, ...] = ()

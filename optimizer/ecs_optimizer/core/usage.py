@@ -23,6 +23,9 @@ class Usage:
     days_covered: float
     #: The busiest period's average CPU; None when unknown (then the p95 stands in for it).
     cpu_peak_pct: Optional[float] = None
+    #: Mean and (population) standard deviation of the per-period CPU; None when unknown.
+    cpu_mean_pct: Optional[float] = None
+    cpu_stdev_pct: Optional[float] = None
 
 
 def usage_from_series(cpu_series: Sequence[float], mem_series: Sequence[float], period_seconds: int) -> Optional[Usage]:
@@ -47,12 +50,15 @@ def usage_from_series(cpu_series: Sequence[float], mem_series: Sequence[float], 
         return None
     rank = math.ceil(0.95 * len(cpu))  # 1-based nearest rank
     datapoints = min(len(cpu), len(mem))
+    mean = sum(cpu) / len(cpu)
     return Usage(
         cpu_p95_pct=cpu[rank - 1],
         mem_peak_pct=max(mem),
         datapoints=datapoints,
         days_covered=datapoints * period_seconds / 86400.0,
         cpu_peak_pct=cpu[-1],
+        cpu_mean_pct=mean,
+        cpu_stdev_pct=math.sqrt(sum((v - mean) ** 2 for v in cpu) / len(cpu)),
     )
 
 
@@ -70,4 +76,6 @@ def rescale_usage(usage: Usage, before: ServiceState, after: ServiceState) -> Us
         datapoints=usage.datapoints,
         days_covered=usage.days_covered,
         cpu_peak_pct=None if usage.cpu_peak_pct is None else usage.cpu_peak_pct * cpu_ratio,
+        cpu_mean_pct=None if usage.cpu_mean_pct is None else usage.cpu_mean_pct * cpu_ratio,
+        cpu_stdev_pct=None if usage.cpu_stdev_pct is None else usage.cpu_stdev_pct * cpu_ratio,
     )

@@ -24,6 +24,7 @@ from typing import Dict, List, Mapping, Optional, Tuple
 from ..core.model import ServiceState
 from ..core.usage import Usage, usage_from_series
 from .aws import AwsContext, chunks
+from .requests import request_query, total_requests
 
 #: The IAM actions this module's AWS calls need (collected into iam_actions.json by
 #: :mod:`ecs_optimizer.apply.permissions`).
@@ -50,6 +51,8 @@ MEMORY = MetricSpec("mem", "AWS/ECS", "MemoryUtilization", "Maximum")
 CPU_RESERVED = MetricSpec("cpures", "ECS/ContainerInsights", "CpuReserved", "Average")
 MEMORY_RESERVED = MetricSpec("memres", "ECS/ContainerInsights", "MemoryReserved", "Average")
 SPECS = (CPU, MEMORY, CPU_RESERVED, MEMORY_RESERVED)
+#: Series key prefix of a target group's request sums (``req:<target group>``).
+REQUESTS_KEY = "req"
 
 Series = Dict[dt.datetime, float]
 
@@ -61,11 +64,15 @@ def window(lookback_days: int, now: Optional[dt.datetime] = None) -> Tuple[dt.da
     return end - dt.timedelta(days=lookback_days), end
 
 
+def queries_per_call(lookback_days: int, period: int = PERIOD_SECONDS) -> int:
+    """How many queries of the lookback's periods fit one GetMetricData call."""
+    points_per_query = max(1, lookback_days * 86400 // period)
+    return max(1, min(MAX_QUERIES_PER_CALL, MAX_DATAPOINTS_PER_CALL // points_per_query))
+
+
 def services_per_call(lookback_days: int, period: int = PERIOD_SECONDS) -> int:
     """How many services (one query per metric each) fit one GetMetricData call."""
-    points_per_query = max(1, lookback_days * 86400 // period)
-    queries = min(MAX_QUERIES_PER_CALL, MAX_DATAPOINTS_PER_CALL // points_per_query)
-    return max(1, queries // len(SPECS))
+    return max(1, queries_per_call(lookback_days, period) // len(SPECS))
 
 
 def _query(query_id: str, spec: MetricSpec, cluster: str, service_name: str, period: int) -> dict:
@@ -94,19 +101,31 @@ def fetch_series(
     lookback_days: int,
     now: Optional[dt.datetime] = None,
     period: int = PERIOD_SECONDS,
+    target_groups: Optional[Mapping[str, Tuple[str, ...]]] = None,
 ) -> Dict[str, Dict[str, Series]]:
-    """Per catalog name and metric key, the hourly values by timestamp."""
+    """Per catalog name and metric key, the hourly values by timestamp.
+
+    ``target_groups`` (catalog name -> the target groups its tasks register with) adds each
+    target group's request sums under the key ``req:<target group>``, in the same calls: the
+    queries of every service are packed into as few GetMetricData calls as its limits allow."""
     start, end = window(lookback_days, now)
     names = sorted(service_names)
     series: Dict[str, Dict[str, Series]] = {n: {s.key: {} for s in SPECS} for n in names}
-    for batch_no, batch in enumerate(chunks(names, services_per_call(lookback_days, period))):
+    wanted: List[Tuple[str, str, dict]] = []  # (name, key, query without its Id)
+    for name in names:
+        for spec in SPECS:
+            wanted.append((name, spec.key, _query("", spec, cluster, service_names[name], period)))
+        for group in (target_groups or {}).get(name, ()):
+            key = f"{REQUESTS_KEY}:{group}"
+            series[name][key] = {}
+            wanted.append((name, key, request_query("", group, period)))
+    for batch_no, batch in enumerate(chunks(wanted, queries_per_call(lookback_days, period))):
         ids: Dict[str, Tuple[str, str]] = {}
         queries = []
-        for i, name in enumerate(batch):
-            for spec in SPECS:
-                query_id = f"q{batch_no}_{i}_{spec.key}"
-                ids[query_id] = (name, spec.key)
-                queries.append(_query(query_id, spec, cluster, service_names[name], period))
+        for i, (name, key, query) in enumerate(batch):
+            query_id = f"q{batch_no}_{i}"
+            ids[query_id] = (name, key)
+            queries.append({**query, "Id": query_id})
         for result in read_metric_data(ctx, queries, start, end):
             name, key = ids[result["Id"]]
             series[name][key].update(zip(result.get("Timestamps", []), (float(v) for v in result.get("Values", []))))
@@ -148,7 +167,25 @@ def fetch_usage(
 ) -> Dict[str, Optional[Usage]]:
     """Usage per catalog name over the lookback window, as a share of each service's current
     reservation (percentiles computed client-side); None for a service without datapoints."""
-    series = fetch_series(ctx, cluster, service_names, lookback_days, now)
+    return fetch_history(ctx, cluster, service_names, current, lookback_days, now)[0]
+
+
+def fetch_history(
+    ctx: AwsContext,
+    cluster: str,
+    service_names: Mapping[str, str],
+    current: Mapping[str, ServiceState],
+    lookback_days: int,
+    now: Optional[dt.datetime] = None,
+    target_groups: Optional[Mapping[str, Tuple[str, ...]]] = None,
+) -> Tuple[Dict[str, Optional[Usage]], Dict[str, Optional[float]]]:
+    """(usage, requests) per catalog name over the lookback, read in the same calls: usage as
+    :func:`fetch_usage` gives it; requests summed over the service's target groups
+    (``target_groups``), None where it has none or they returned no datapoint."""
+    series = fetch_series(ctx, cluster, service_names, lookback_days, now, target_groups=target_groups)
+    requests = {
+        name: total_requests(v for k, v in s.items() if k.startswith(f"{REQUESTS_KEY}:")) for name, s in series.items()
+    }
     usage: Dict[str, Optional[Usage]] = {}
     for name, s in series.items():
         state = current[name]
@@ -166,4 +203,4 @@ def fetch_usage(
                 u.cpu_p95_pct,
                 u.mem_peak_pct,
             )
-    return usage
+    return usage, requests

@@ -44,6 +44,8 @@ def _output_keys(*path: str) -> Tuple[Dict[str, type], Dict[str, type]]:
 
 
 _TOP_KEYS, _OPTIONAL_TOP_KEYS = _output_keys()
+#: The compute output naming the log group of stopped tasks (the out-of-memory evidence).
+TASK_STOP_LOG_KEY = "taskStopLogGroupName"
 _SERVICE_KEYS, _OPTIONAL_SERVICE_KEYS = _output_keys("services", "*")
 
 
@@ -190,6 +192,9 @@ def parse_compute_outputs(data: Any, where: str) -> Targets:
     services = {
         name: _parse_service(name, spec, f"{where}: services.{name}", suffix) for name, spec in data["services"].items()
     }
+    stop_log = data.get(TASK_STOP_LOG_KEY)
+    if stop_log is not None:
+        _check_type(stop_log, str, key_path(where, TASK_STOP_LOG_KEY))
     return Targets(
         source=where,
         environment_suffix=suffix,

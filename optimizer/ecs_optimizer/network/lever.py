@@ -66,6 +66,8 @@ class NatTraffic:
     aws_gb_month: Fraction
     hours_measured: int
     aws_share_source: str  # how the AWS-bound share was obtained
+    #: Gateways that processed no byte over the lookback (no datapoint counts as none).
+    idle_gateways: Tuple[str, ...] = ()
 
     @property
     def internet_gb_month(self) -> Fraction:
@@ -121,12 +123,15 @@ def measure_nat_traffic(
                 }
             )
     total = Fraction(0)
+    per_gateway = {gateway: Fraction(0) for gateway in gateway_ids}
     # 500 queries per call is far more than two per gateway ever needs; follow NextToken.
     kwargs: Dict[str, Any] = dict(MetricDataQueries=queries, StartTime=start, EndTime=end)
     while queries:
         page = ctx.cloudwatch.get_metric_data(**kwargs)
         for result in page.get("MetricDataResults", []):
-            total += sum((Fraction(str(v)) for v in result.get("Values", [])), Fraction(0))
+            processed_bytes = sum((Fraction(str(v)) for v in result.get("Values", [])), Fraction(0))
+            total += processed_bytes
+            per_gateway[gateway_ids[int(result["Id"][3:].split("_")[0])]] += processed_bytes
         if not page.get("NextToken"):
             break
         kwargs["NextToken"] = page["NextToken"]
@@ -144,6 +149,7 @@ def measure_nat_traffic(
         aws_gb_month=processed * share,
         hours_measured=hours,
         aws_share_source=source,
+        idle_gateways=tuple(g for g in gateway_ids if hours and per_gateway[g] == 0),
     )
 
 
@@ -291,8 +297,11 @@ def measured_network_state(
         )
     share = flow_log_share(ctx, outputs, where, gateways, lookback_days)
     traffic = measure_nat_traffic(ctx, gateways, lookback_days, aws_share=share)
+    if traffic.idle_gateways:
+        log.info("NAT gateways with no traffic over the lookback: %s", ", ".join(traffic.idle_gateways))
     return replace(
         network,
+        idle_nat_gateways=traffic.idle_gateways,
         aws_traffic_gb_month=float(traffic.aws_gb_month),
         internet_traffic_gb_month=float(traffic.internet_gb_month),
         traffic_source=(

@@ -228,10 +228,12 @@ def _number(value: Any) -> str:
 def _report_sections(savings: Mapping[str, Any]) -> List[str]:
     """Percentages with their bases, the network migration plan, the Savings Plan and the
     cost components, from the same rows the text formats print (so they agree)."""
+    from .savings_render import change_lines
+
     if "percentages" not in savings:  # an older report without the labelled shares
         return []
     out = ["<section>", "<h2>Savings, by base</h2>", "<ul>"]
-    out += [f"<li>{_e(line)}</li>" for line in percent_lines(savings)]
+    out += [f"<li>{_e(line)}</li>" for line in percent_lines(savings) + change_lines(savings)]
     out += ["</ul>", "</section>"]
     for title, header, rows_of in SECTIONS[2:]:
         rows = rows_of(savings)

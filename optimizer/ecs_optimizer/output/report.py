@@ -61,12 +61,18 @@ def optimize_dict(
         "dryRun": outcome.dry_run,
         "policy": outcome.policy,
         "journal": str(outcome.journal) if outcome.journal else None,
-        "services": [r.to_dict() for r in outcome.results],
+        "services": [_with_finding(r.to_dict(), outcome) for r in outcome.results],
         "savings": savings.to_dict() if savings else None,
     }
     if writeback is not None:
         data["configWriteBack"] = writeback.to_dict()
     return data
+
+
+def _with_finding(row: Dict[str, Any], outcome: OptimizeOutcome) -> Dict[str, Any]:
+    """A service's result with its finding and the performance risk of its recommendation."""
+    finding = outcome.findings.get(row["service"])
+    return {**row, "finding": finding.to_dict() if finding is not None else None}
 
 
 def writeback_lines(report: WriteBackReport, fmt: str) -> List[str]:

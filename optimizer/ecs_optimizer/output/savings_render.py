@@ -78,6 +78,32 @@ def savings_plan_rows(data: Mapping[str, Any]) -> List[List[str]]:
     ]
 
 
+def finding_rows(data: Mapping[str, Any]) -> List[List[str]]:
+    """Per service: finding, performance risk, confidence and the reasons (rows without a
+    finding, e.g. priced from a journal, are left out)."""
+    return [
+        [s["service"], s["finding"], s["performanceRisk"], s["confidence"], "; ".join(s["reasons"]) or "-"]
+        for s in data["services"]
+        if s.get("finding")
+    ]
+
+
+def idle_rows(data: Mapping[str, Any]) -> List[List[str]]:
+    return [[i["resource"], i["id"], usd(i["monthly"]), i["reason"]] for i in data.get("idle") or []]
+
+
+def change_lines(data: Mapping[str, Any]) -> List[str]:
+    """The cuts and the growth, each a line of its own: growth is a cost, never netted away."""
+    if "growth" not in data:
+        return []
+    cuts, growth = data["cuts"], data["growth"]
+    cut_services = ", ".join(cuts["services"]) if len(cuts["services"]) <= 5 else f"{len(cuts['services'])} services"
+    return [
+        f"cuts: -{usd(cuts['monthly'])}/month ({cut_services or 'none'})",
+        f"growth: +{usd(growth['monthly'])}/month ({', '.join(growth['services']) or 'none'})",
+    ]
+
+
 def context_line(data: Mapping[str, Any]) -> str:
     parts = [
         f"environment {data.get('environment') or 'n/a'}",
@@ -100,6 +126,12 @@ def source_line(data: Mapping[str, Any]) -> str:
 SECTIONS = (
     ("Estimated monthly savings", ["service", "before", "after", "saving"], service_rows),
     ("By lever", ["lever", "saving"], lambda d: [[b["category"], usd(b["monthly"])] for b in d["breakdown"]]),
+    (
+        "Findings (performance risk of each recommendation)",
+        ["service", "finding", "risk", "confidence", "reasons"],
+        finding_rows,
+    ),
+    ("Idle resources (reported, never applied, not in the totals)", ["resource", "id", "monthly", "reason"], idle_rows),
     (
         "Network migration plan (recommended, applied by the network layer)",
         ["step", "action", "config key", "verify"],
@@ -138,7 +170,7 @@ def render_text(data: Mapping[str, Any], markdown: bool) -> str:
             lines += [text_table(header, rows, title), ""]
     plan = data.get("savingsPlan")
     risk = [f"savings plan (reported, never applied; rates as of {plan['ratesAsOf']}): {plan['risk']}"] if plan else []
-    facts = [context_line(data), *percent_lines(data), source_line(data), *data["notes"], *risk]
+    facts = [context_line(data), *percent_lines(data), *change_lines(data), source_line(data), *data["notes"], *risk]
     if markdown:
         lines += [f"- {fact}" for fact in facts]
     else:
@@ -159,7 +191,13 @@ def render_csv(data: Mapping[str, Any]) -> str:
     * ``migrationStep``: a step of the network migration (``state`` is its order, ``scope``
       the network config key, ``note`` what to verify);
     * ``savingsPlan``: a Compute Savings Plan term (``quantity`` the hourly commitment,
-      ``monthly`` its saving; never applied).
+      ``monthly`` its saving; never applied);
+    * ``finding``: a service's finding (``state``), performance risk (``item``), confidence
+      (``unit``), lookback days (``quantity``) and reason codes (``note``);
+    * ``cuts``, ``growth``: the monthly amount the services' costs fall and rise by, apart
+      (``note``: the services);
+    * ``idle``: an idle resource (``item`` its kind, ``scope`` its id, ``monthly`` its cost,
+      ``note`` why; never applied).
 
     Money is in the report's currency, to the cent, exactly as in the JSON.
     """
@@ -216,5 +254,30 @@ def render_csv(data: Mapping[str, Any]) -> str:
                 cents(term["monthlySavings"]),
                 note,
             ]
+        )
+    for s in data["services"]:
+        if s.get("finding"):
+            writer.writerow(
+                [
+                    "finding",
+                    s["finding"],
+                    s["service"],
+                    s["performanceRisk"],
+                    s["lookbackPeriodInDays"],
+                    s["confidence"],
+                    "",
+                    "",
+                    ";".join(s["reasonCodes"]),
+                ]
+            )
+    for record in ("cuts", "growth"):
+        if record in data:
+            moved = data[record]
+            writer.writerow(
+                [record, "monthly", "total", "", "", "", "", cents(moved["monthly"]), ";".join(moved["services"])]
+            )
+    for idle in data.get("idle") or []:
+        writer.writerow(
+            ["idle", "reported", idle["id"], idle["resource"], "", "", "", cents(idle["monthly"]), idle["reason"]]
         )
     return out.getvalue().rstrip("\n")

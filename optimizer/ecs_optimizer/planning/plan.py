@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from ..core.model import ServiceState, Status
 from ..core.usage import Usage
@@ -18,8 +18,12 @@ from ..levers.base import PlannedChange
 from ..live import resources as res
 from ..live.aws import AwsContext
 from ..live.inventory import Inventory, LiveService, read_inventory
-from ..live.metrics import fetch_usage
+from ..live.metrics import fetch_history, window
+from ..live.requests import service_target_groups
 from ..live.targets import Targets
+from ..live.task_stops import TaskStopLogMissing, read_task_stops
+from .findings import UNMEASURED, Activity, Finding, service_finding
+from .risk import risk_rank
 from .sizing import Decision, SizingOptions, plan_service
 
 log = logging.getLogger(__name__)
@@ -36,6 +40,8 @@ class RunOptions:
     concurrency: int = 4
     #: --allow-arm64: move services whose every image is multi-arch with linux/arm64 to Graviton.
     allow_arm64: bool = False
+    #: --max-risk: apply only recommendations at or below this performance risk (None: all).
+    max_risk: Optional[str] = None
 
 
 @dataclass
@@ -48,6 +54,8 @@ class ServicePlan:
     status: Status  # PLANNED | UNCHANGED | SKIPPED
     reason: str
     alarm_thresholds: Dict[str, float] = field(default_factory=dict)  # kind -> new threshold
+    #: The finding, its reasons and the risk of the recommendation (:mod:`planning.findings`).
+    finding: Optional[Finding] = None
 
     @property
     def name(self) -> str:
@@ -119,6 +127,42 @@ def _baseline(live: LiveService, before: ServiceState) -> Optional[ServiceState]
 
 
 def plan_one(
+    live: LiveService,
+    inventory: Inventory,
+    tier: str,
+    opts: RunOptions,
+    usage: Optional[Usage],
+    activity: Activity = UNMEASURED,
+) -> ServicePlan:
+    """The service's plan with its finding and the performance risk of its recommendation."""
+    plan = _plan_service(live, inventory, tier, opts, usage)
+    plan.finding = service_finding(
+        plan.before,
+        plan.after,
+        usage,
+        live.autoscaling_targets,
+        activity,
+        opts.sizing.lookback_days,
+        opts.sizing.min_history_days,
+    )
+    return plan
+
+
+def hold_back_risky(plans: Mapping[str, ServicePlan], max_risk: Optional[str]) -> None:
+    """Skip every planned service whose recommendation's performance risk is above
+    ``max_risk`` (``--max-risk``): left as it is, its report saying why and at what risk."""
+    if max_risk is None:
+        return
+    for plan in plans.values():
+        level = plan.finding.risk.level if plan.finding is not None else None
+        if plan.status == Status.PLANNED and level is not None and risk_rank(level) > risk_rank(max_risk):
+            plan.reason = (
+                f"skipped: performance risk {level} is above --max-risk {max_risk}; the plan was: {plan.reason}"
+            )
+            plan.status, plan.after, plan.alarm_thresholds = Status.SKIPPED, plan.before, {}
+
+
+def _plan_service(
     live: LiveService, inventory: Inventory, tier: str, opts: RunOptions, usage: Optional[Usage]
 ) -> ServicePlan:
     before = live.state()
@@ -150,6 +194,8 @@ class FleetPlan:
     usage: Dict[str, Optional[Usage]]
     #: The AWS account the cluster is in (from its ARN), recorded in the journal.
     account: Optional[str] = None
+    #: Requests and out-of-memory stops per service, read with the usage (reused by a re-plan).
+    activity: Dict[str, Activity] = field(default_factory=dict)
 
     def ordered(self) -> List[ServicePlan]:
         return [self.plans[name] for name in sorted(self.plans)]
@@ -164,20 +210,49 @@ def plan_fleet(
     targets: Targets,
     opts: RunOptions,
     usage: Optional[Dict[str, Optional[Usage]]] = None,
+    activity: Optional[Dict[str, Activity]] = None,
 ) -> FleetPlan:
-    """Read the live state and plan every target service (no writes). ``usage`` from an
-    earlier plan of the same run is reused rather than fetched again."""
+    """Read the live state and plan every target service (no writes). ``usage`` and
+    ``activity`` from an earlier plan of the same run are reused rather than fetched again."""
     inventory = read_inventory(ctx, targets, opts.concurrency)
     if usage is None:
         # fixed reads the history too: it never cuts below what the history shows
         names = {name: t.service_name for name, t in targets.services.items()}
         current = {name: live.state() for name, live in inventory.services.items()}
-        usage = fetch_usage(ctx, targets.cluster_name, names, current, opts.sizing.lookback_days)
+        groups = {name: service_target_groups(live.service) for name, live in inventory.services.items()}
+        usage, requests = fetch_history(
+            ctx, targets.cluster_name, names, current, opts.sizing.lookback_days, target_groups=groups
+        )
+        stops = read_oom_stops(ctx, targets, opts.sizing.lookback_days)
+        activity = {
+            name: Activity(requests=requests.get(name), oom_stops=None if stops is None else stops.get(name, 0))
+            for name in inventory.services
+        }
+    activity = activity or {}
     plans = {
-        name: plan_one(live, inventory, targets.tier, opts, usage.get(name))
+        name: plan_one(live, inventory, targets.tier, opts, usage.get(name), activity.get(name, UNMEASURED))
         for name, live in inventory.services.items()
     }
     for lever in registry.LEVERS:
         lever.complete_fleet(ctx, plans, opts)
+    hold_back_risky(plans, opts.max_risk)
     cluster_arn = str(inventory.cluster.get("clusterArn") or "")
-    return FleetPlan(plans, usage, cluster_arn.split(":")[4] if cluster_arn.count(":") >= 5 else None)
+    return FleetPlan(plans, usage, cluster_arn.split(":")[4] if cluster_arn.count(":") >= 5 else None, activity)
+
+
+def read_oom_stops(ctx: AwsContext, targets: Targets, lookback_days: int) -> Optional[Dict[str, int]]:
+    """Catalog name -> tasks stopped for running out of memory over the lookback, from the
+    compute layer's task-stop log (one paginated read); None where there is no such log, so
+    findings are made without OOM evidence."""
+    group = targets.task_stop_log_group
+    if not group:
+        log.info("no task-stop log in the compute outputs: findings are made without out-of-memory evidence")
+        return None
+    start, end = window(lookback_days)
+    by_ecs_name = {t.service_name: name for name, t in targets.services.items()}
+    try:
+        stops = read_task_stops(ctx.logs, group, start, end, list(by_ecs_name))
+    except TaskStopLogMissing as exc:
+        log.warning("%s: findings are made without out-of-memory evidence", exc)
+        return None
+    return {by_ecs_name[ecs]: sum(1 for s in found if s.is_oom) for ecs, found in stops.items() if ecs in by_ecs_name}

@@ -37,7 +37,7 @@ nothing until used), unless growing the task size at today's maximum is cheaper 
 service at its top, in which case the size grows instead (:func:`alarm_safe_ceiling`).
 
 Under every policy non-critical services get a FARGATE_SPOT share of at least
-``spot_share`` behind one on-demand base task, critical services keep their strategy, and
+``spot_share`` (by default every task beyond the base) behind one on-demand base task, critical services keep their strategy, and
 ECR retention drops to ``keep_images`` (never rises): the Spot and ECR retention levers' own
 decisions (:func:`levers.spot.plan_strategy`, :func:`levers.ecr_retention.plan_keep_images`).
 
@@ -51,6 +51,7 @@ service larger than the tier's optimized size halves it again, down to :data:`ta
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from typing import List, Mapping, Optional, Sequence, Tuple
 
@@ -61,6 +62,7 @@ from ..core.usage import Usage
 from ..levers.ecr_retention import plan_keep_images
 from ..levers.spot import plan_strategy
 from .alarm_ceiling import alarm_safe_ceiling
+from .alarm_thresholds import CPU_HIGH
 from .task_sizes import Size, cheapest_covering, fixed_size, fmt_size, per_task_need, task_hourly
 
 POLICIES = ("fixed", "metrics", "auto")
@@ -74,11 +76,12 @@ FIXED_MIN_CAPACITY = 1
 @dataclass(frozen=True)
 class SizingOptions:
     """Tunables of the policies. Defaults: 20% headroom, 7 days of history required of a
-    14-day lookback, the platform's least Spot share (70%), keep 5 images."""
+    14-day lookback, every task of a non-critical service beyond its on-demand base on Spot
+    (the platform's greatest Spot share), keep 5 images."""
 
     headroom: float = 0.20
     min_history_days: float = 7.0
-    spot_share: float = facts.spot_share_range()[0]
+    spot_share: float = facts.spot_share_range()[1]
     keep_images: int = 5
     lookback_days: int = 14
 
@@ -212,6 +215,7 @@ def plan_service(
     max_capacity = current.max_capacity
     if usage is not None and desired > 0 and autoscaling_targets:
         size, max_capacity = alarm_safe_ceiling(current, usage, size, autoscaling_targets, notes)
+        max_capacity = _p95_within_target(current, usage, size, max_capacity, autoscaling_targets, notes)
 
     after = current.with_changes(
         cpu=size[0],
@@ -233,6 +237,32 @@ def plan_service(
         policy_used=policy_used,
         reason="; ".join(notes + _describe_changes(current, after)),
     )
+
+
+def _p95_within_target(
+    current: ServiceState,
+    usage: Usage,
+    size: Size,
+    max_capacity: int,
+    autoscaling_targets: Mapping[str, float],
+    notes: List[str],
+) -> int:
+    """The autoscaling maximum, raised where p95 CPU spread over it would sit above the CPU
+    target-tracking value: there the autoscaler is pinned at its maximum most busy hours and
+    the service is under-provisioned (``planning.findings``). The fewest tasks of ``size``
+    that hold p95 at the target; a higher maximum costs nothing until the load uses it."""
+    target = autoscaling_targets.get(CPU_HIGH)
+    if target is None or target <= 0:
+        return max_capacity
+    demand = usage.cpu_p95_pct / 100.0 * current.cpu * current.desired_count
+    needed = math.ceil(demand / (size[0] * target / 100.0) - 1e-9)
+    if needed <= max_capacity:
+        return max_capacity
+    notes.append(
+        f"autoscaling maximum raised from {max_capacity} to {needed} so that p95 CPU stays at or below "
+        f"the CPU target of {target:g}% with autoscaling at its maximum"
+    )
+    return needed
 
 
 def _history_text(usage: Optional[Usage], opts: SizingOptions, current: ServiceState) -> str:
@@ -290,7 +320,10 @@ def _metrics_plan(
 ) -> Tuple[int, Size]:
     """(desired, size) under ``metrics``: the cheapest cover at ``fixed``'s count or today's."""
     current_size = (current.cpu, current.memory)
-    cover = _cheapest_cover(current, usage, [target_desired, current.desired_count], opts.headroom)
+    # every count from fixed's target to today's: a coarse Fargate size can make one more,
+    # smaller task cheaper than fewer large ones
+    counts = [target_desired, *range(target_desired + 1, current.desired_count + 1), current.desired_count]
+    cover = _cheapest_cover(current, usage, counts, opts.headroom)
     if cover is None:
         cpu_need, mem_need = per_task_need(current, usage, current.desired_count, opts.headroom)
         notes.append(

@@ -44,6 +44,8 @@ from .prices import HOURS_PER_MONTH, PriceTable
 from .savings_plan import SavingsPlanRecommendation, recommend_savings_plan
 
 NETWORK_CATEGORY = "network"
+#: The finding of a service that did nothing over the lookback (``planning.findings.IDLE``).
+IDLE_FINDING = "Idle"
 #: The breakdown's categories: the levers' savings steps, then the network (the savings report
 #: schema lists them; a lever adding one is a schema change).
 CATEGORIES = tuple(step.category for step in registry.savings_steps()) + (NETWORK_CATEGORY,)
@@ -58,7 +60,7 @@ def _out(value: Decimal) -> float:
 
 #: Version of the JSON document :meth:`SavingsReport.to_dict` returns; its JSON Schema is
 #: ``schemas/savings-report.schema.json``. Bump it on any change that is not additive.
-SCHEMA_VERSION = "2.0"
+SCHEMA_VERSION = "2.1"
 
 #: What a percentage is a share of, as the report labels it.
 BASE_COMPUTE = "of compute"
@@ -87,10 +89,32 @@ class ServiceSavings:
     after: Fraction
     before_components: Tuple[Component, ...] = ()
     after_components: Tuple[Component, ...] = ()
+    #: The plan's finding for the service (``planning.findings.Finding.to_dict``), when planned.
+    finding: Optional[Mapping[str, Any]] = None
 
     @property
     def monthly_savings(self) -> Fraction:
         return self.before - self.after
+
+
+@dataclass(frozen=True)
+class IdleResource:
+    """A resource that did nothing over the lookback, with what it costs a month; reported,
+    never changed, and not counted in the totals (docs/recommendations.md)."""
+
+    resource: str  # "service" or "natGateway"
+    id: str
+    monthly: Fraction
+    reason: str
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {
+            "resource": self.resource,
+            "id": self.id,
+            "monthly": _out(money(self.monthly)),
+            "reason": self.reason,
+            "applied": False,
+        }
 
 
 @dataclass(frozen=True)
@@ -113,6 +137,7 @@ class SavingsReport:
     hours_per_month: int = HOURS_PER_MONTH
     savings_plan: Optional[SavingsPlanRecommendation] = None
     context: ReportContext = field(default_factory=ReportContext)
+    idle: Tuple[IdleResource, ...] = ()
 
     def __post_init__(self) -> None:
         if len(self.levels) != len(CATEGORIES) + 1:
@@ -182,6 +207,7 @@ class SavingsReport:
                 "before": _out(money(s.before)),
                 "after": _out(money(s.after)),
                 "monthlySavings": _out(money(s.before) - money(s.after)),
+                **_finding_fields(s.finding),
             }
             for s in self.services
         ]
@@ -213,6 +239,9 @@ class SavingsReport:
             "components": self._components(),
             "savingsPlan": _savings_plan_dict(self.savings_plan),
             "notes": list(self.notes),
+            "cuts": self._moves(lambda saved: saved > 0),
+            "growth": self._moves(lambda saved: saved < 0),
+            "idle": [i.to_dict() for i in self.idle],
         }
         if self.network is not None:
             net_before = rounded[0] - sum(money(s.before) for s in self.services)
@@ -227,6 +256,16 @@ class SavingsReport:
             }
         return data
 
+    def _moves(self, which: Any) -> Dict[str, Any]:
+        """The services whose rounded monthly cost falls (cuts) or rises (growth), and the
+        amount as a positive sum: growth is shown as a cost of its own, never netted."""
+        moved = [(s.service, money(s.before) - money(s.after)) for s in self.services]
+        chosen = [(name, saved) for name, saved in moved if which(saved)]
+        return {
+            "monthly": _out(abs(sum((saved for _, saved in chosen), Decimal(0)))),
+            "services": [name for name, _ in chosen],
+        }
+
     def _components(self) -> List[dict]:
         rows: List[dict] = []
         for side in ("before", "after"):
@@ -238,6 +277,21 @@ class SavingsReport:
             for group in groups:
                 rows.extend(_component_dict(c, side) for c in group)
         return rows
+
+
+def _finding_fields(finding: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
+    """A service row's finding, reasons, lookback, performance risk and confidence."""
+    if not finding:
+        return {}
+    return {
+        "finding": finding["finding"],
+        "reasonCodes": list(finding["reasonCodes"]),
+        "reasons": [r["detail"] for r in finding["reasons"]],
+        "lookbackPeriodInDays": finding["lookbackPeriodInDays"],
+        "performanceRisk": finding["performanceRisk"],
+        "confidence": finding["confidence"],
+        "risk": {k: finding["risk"][k] for k in ("score", "points", "inputs")},
+    }
 
 
 def _percent(part: Fraction, whole: Fraction) -> Decimal:
@@ -289,6 +343,7 @@ def compute_savings(
     network: Optional[NetworkState] = None,
     spot_discount: float = 0.70,
     context: Optional[ReportContext] = None,
+    findings: Optional[Mapping[str, Mapping[str, Any]]] = None,
 ) -> SavingsReport:
     """Price ``before`` and ``after`` (keyed by service) and split the difference by lever.
 
@@ -296,7 +351,9 @@ def compute_savings(
     one in ``after`` but not in ``before`` is an error, since it could not be priced before.
     ``spot_discount`` is how much cheaper Fargate Spot is than on-demand (about 70%; the
     Price List does not carry a reliable Spot price). The Savings Plan recommendation is
-    computed on the after state and never counted in the totals.
+    computed on the after state and never counted in the totals. ``findings`` (service ->
+    ``Finding.to_dict()``) adds each service's finding and risk to its row; idle services and
+    NAT gateways (``network.idle_nat_gateways``) are listed with their monthly cost, apart.
     """
     if not 0 <= spot_discount <= 1:
         raise ValueError(f"spot_discount must be between 0 and 1, got {spot_discount}")
@@ -322,8 +379,17 @@ def compute_savings(
                 after=costs[-1],
                 before_components=tuple(service_components(chain[0], prices, discount)),
                 after_components=tuple(service_components(chain[-1], prices, discount)),
+                finding=(findings or {}).get(name),
             )
         )
+    idle = [
+        IdleResource("service", s.service, s.after, "; ".join(r["detail"] for r in s.finding["reasons"]))
+        for s in services
+        if s.finding and s.finding["finding"] == IDLE_FINDING
+    ]
+    for gateway in network.idle_nat_gateways if network is not None else ():
+        monthly = Fraction(prices.nat_gateway_hour) * HOURS_PER_MONTH
+        idle.append(IdleResource("natGateway", gateway, monthly, "processed no byte over the lookback"))
     notes: List[str] = []
     net: Optional[NetworkCosts] = None
     if network is not None:
@@ -341,4 +407,5 @@ def compute_savings(
         network=net,
         savings_plan=plan,
         context=context or ReportContext(),
+        idle=tuple(idle),
     )
