@@ -14,10 +14,16 @@ runs as a separate process, as it would in CI, and is measured from outside:
 * the minimum calls the work needs: reads batched as far as each API allows, and one write
   per changed resource (taken from the run's own report), one status read per deployment,
   and the lock's create and delete.
+
+The fleet records its stopped tasks (``FleetSpec.with_task_stop_log``), and every tenth
+service has an OOM stop and a deployment's stop in the lookback, written in AWS's event
+format: the runs read the stop log (one paginated FilterLogEvents) and size the OOM-killed
+services up.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 import os
@@ -43,16 +49,20 @@ from ecs_optimizer.scalable_targets import (
 from ecs_optimizer_lab.emulator import (
     Emulator,
     container_insights_enabled,
+    emulator_client,
     fleet_reservations,
     seed_fleet,
     seed_history,
 )
 from ecs_optimizer_lab.fleet import FleetSpec, fleet_from_plan
 from ecs_optimizer_lab.synthetic import fleet_traces
+from ecs_optimizer_lab.task_stops import deployment_stop, oom_stop, put_task_stops
 
 SIZES = (10, 50, 200)
 LOOKBACK_DAYS = 14
 SEED = 20261101
+#: Every this many services, one has OOM stops in the lookback.
+OOM_EVERY = 10
 
 Progress = Callable[[str], None]
 
@@ -154,8 +164,23 @@ def minimum_reads(fleet: FleetSpec) -> Counter:
             ),
             "ecr:GetLifecyclePolicy": n,
             "ecr:DescribeImages": n * max(1, math.ceil(images / DESCRIBE_IMAGES_PAGE)),
+            # the stop log's lookback in one paginated read (10,000 events a page)
+            "logs:FilterLogEvents": 1 if fleet.task_stop_log_group else 0,
         }
     )
+
+
+def write_stops(fleet: FleetSpec, endpoint: str) -> int:
+    """An OOM stop and a deployment's stop for every :data:`OOM_EVERY`-th service, in the
+    lookback; returns the OOM-stopped services."""
+    group = fleet.task_stop_log_group
+    if group is None:
+        return 0
+    at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=2)
+    names = sorted(fleet.compute_outputs["services"])[::OOM_EVERY]
+    events = [e for name in names for e in (oom_stop(fleet, name, at), deployment_stop(fleet, name, at))]
+    put_task_stops(emulator_client(endpoint, fleet.region, "logs"), group, events)
+    return len(names)
 
 
 def minimum_writes(report: Mapping[str, Any]) -> Counter:
@@ -204,11 +229,12 @@ class ScaleResult:
 
 
 def run_size(count: int, plan_dir: Path, progress: Progress) -> ScaleResult:
-    fleet = fleet_from_plan(plan_dir).scaled(count)
+    fleet = fleet_from_plan(plan_dir).scaled(count).with_task_stop_log()
     with tempfile.TemporaryDirectory(prefix=f"bench-scale-{count}-") as tmp, Emulator(region=fleet.region) as emu:
         work = Path(tmp)
         started = time.monotonic()
         seed_fleet(fleet, emu.endpoint, seed=SEED, outputs_dir=work / "outputs")
+        write_stops(fleet, emu.endpoint)
         seeded = time.monotonic()
         names = fleet.service_names
         traces = fleet_traces(sorted(names), SEED)

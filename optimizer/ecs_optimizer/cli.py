@@ -11,10 +11,12 @@ finished or put back, lock released, report printed).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
+from fractions import Fraction
 from pathlib import Path
-from typing import List, Optional, Tuple
+from typing import Any, List, Optional, Tuple
 
 import click
 
@@ -32,10 +34,12 @@ from .cli_options import (
     with_options,
 )
 from .cli_savings import savings
+from .costs import money
 from .engine import optimize as run_optimize
 from .errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, EXIT_UNEXPECTED, BadInput
 from .journal import Journal, default_path
 from .journal_reader import read_journal
+from .oom import growth_cost, growth_note
 from .planning import ServiceResult, Status, plan_fleet
 from .pricing import load_prices
 from .progress import Progress
@@ -50,6 +54,9 @@ from .writeback.plan import plan_keys
 from .writeback.stack_file import check_against_targets, load_stack_files
 
 log = logging.getLogger("ecs_optimizer")
+
+#: The Spot discount the optimize report's savings use (compute_savings' default).
+SPOT_DISCOUNT = Fraction("0.70")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -66,6 +73,18 @@ def cli() -> None:
     back); 5 another run holds the cluster lock; 6 stopped by a signal (services in flight
     finished or put back, lock released, report printed).
     """
+
+
+def _with_growth_costs(savings: SavingsReport, results: List[ServiceResult], prices: Any) -> SavingsReport:
+    """Each OOM-grown service's growth priced on its result and stated in the savings notes."""
+    notes = []
+    for result in results:
+        if result.oom is None or result.after.memory <= result.before.memory:
+            continue
+        cost = growth_cost(result.before, result.after, prices, SPOT_DISCOUNT)
+        result.growth_monthly_cost = float(money(cost))
+        notes.append(growth_note(result.service, result.oom, result.before, result.after, cost))
+    return dataclasses.replace(savings, notes=tuple(savings.notes) + tuple(notes)) if notes else savings
 
 
 @cli.command()
@@ -96,7 +115,7 @@ def optimize(
     common: Common,
     planning: Planning,
     dry_run: bool,
-    wait_timeout: float,
+    wait_timeout: Optional[float],
     poll_interval: float,
     concurrency: int,
     force_unlock: bool,
@@ -175,12 +194,15 @@ def optimize(
     after = {r.service: r.after for r in outcome.results}
     try:
         context = ReportContext.now(targets.environment_suffix, targets.cluster_name, ctx.region)
+        prices = load_prices(ctx.region, "table")
         savings: Optional[SavingsReport] = compute_savings(
-            before, after, load_prices(ctx.region, "table"), context=context
+            before, after, prices, spot_discount=float(SPOT_DISCOUNT), context=context
         )
     except ValueError as exc:
         log.warning("savings not priced: %s", exc)
         savings = None
+    if savings is not None:
+        savings = _with_growth_costs(savings, outcome.results, prices)
     click.echo(render_optimize(outcome, savings, common.fmt, writeback))
     log.info("API calls: %s", ctx.recorder.summary())
     if STOP.requested:
@@ -212,7 +234,7 @@ def rollback(
     journal_path: str,
     dry_run: bool,
     ignore_journal_target: bool,
-    wait_timeout: float,
+    wait_timeout: Optional[float],
     poll_interval: float,
     concurrency: int,
     force_unlock: bool,

@@ -71,7 +71,7 @@ def resolve_targets(common: Common, dry_run: bool) -> Tuple[tg.Targets, AwsConte
 
 def run_options(
     planning: Planning,
-    wait_timeout: float = 900,
+    wait_timeout: Optional[float] = None,
     poll_interval: float = 15,
     concurrency: int = 4,
     allow_arm64: bool = False,

@@ -11,7 +11,17 @@ from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
 
 from .errors import BadInput
-from .journal import CHANGE_KEYS, CONFIG_FILE, KINDS, CallResult, Change, JournalContents, LineKind, state_from_dict
+from .journal import (
+    CHANGE_KEYS,
+    CONFIG_FILE,
+    KINDS,
+    CallResult,
+    Change,
+    DeploymentOutcome,
+    JournalContents,
+    LineKind,
+    state_from_dict,
+)
 from .levers import registry
 from .levers.base import is_int
 
@@ -97,6 +107,11 @@ class _Parser:
             contents.restorable.extend(_parse_change(where, c, confirmed=False) for c in changes)
         elif kind == LineKind.OUTCOME:
             self._outcome(where, record)
+        elif kind == LineKind.DEPLOYMENT:
+            if not isinstance(record.get("service"), str) or record.get("outcome") not in tuple(DeploymentOutcome):
+                outcomes = ", ".join(DeploymentOutcome)
+                raise BadInput(f"{where}: a deployment line needs a service and an outcome ({outcomes})")
+            contents.deployments.append(record)
         else:
             raise BadInput(f"{where}: a second run header")
 

@@ -7,6 +7,7 @@ whose images all run on it). Read-only: :mod:`engine` applies the plan."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
@@ -16,10 +17,12 @@ from .aws import AwsContext
 from .inventory import Inventory, LiveService, read_inventory
 from .levers import registry
 from .levers.base import PlannedChange
-from .metrics import fetch_usage
+from .live.task_stops import TaskStopLogMissing, read_task_stops
+from .metrics import fetch_usage, window
 from .model import ServiceState, Status
+from .oom import OomEvidence, oom_evidence
 from .sizing import Decision, SizingOptions, plan_service
-from .targets import Targets
+from .targets import TASK_STOP_LOG_KEY, Targets
 from .usage import Usage
 
 log = logging.getLogger(__name__)
@@ -31,7 +34,9 @@ class RunOptions:
 
     policy: str = "auto"
     sizing: SizingOptions = field(default_factory=SizingOptions)
-    wait_timeout: float = 900.0
+    #: One deployment wait for every service (--wait-timeout); None: each service's own
+    #: (:func:`live.deployments.deployment_wait`).
+    wait_timeout: Optional[float] = None
     poll_interval: float = 15.0
     concurrency: int = 4
     #: --allow-arm64: move services whose every image is multi-arch with linux/arm64 to Graviton.
@@ -48,6 +53,8 @@ class ServicePlan:
     status: Status  # PLANNED | UNCHANGED | SKIPPED
     reason: str
     alarm_thresholds: Dict[str, float] = field(default_factory=dict)  # kind -> new threshold
+    #: The OOM stops that make the service under-provisioned (the plan grows its memory).
+    oom: Optional[OomEvidence] = None
 
     @property
     def name(self) -> str:
@@ -82,14 +89,27 @@ class ServiceResult:
     alarm_thresholds: Dict[str, float] = field(default_factory=dict)
     #: (cpu, memory) before any rightsizing (ServicePlan.baseline_size); for the config write-back.
     baseline: Optional[Tuple[int, int]] = None
+    #: The OOM stops the plan grew the service for.
+    oom: Optional[OomEvidence] = None
+    #: What the growth adds to the service's monthly cost (set with the savings).
+    growth_monthly_cost: Optional[float] = None
 
     def to_dict(self) -> Dict[str, Any]:
-        return {
+        data: Dict[str, Any] = {
             "service": self.service,
             "status": self.status,
             "changes": [c.to_dict() for c in self.changes],
             "reason": self.reason,
         }
+        if self.oom is not None:
+            data["underProvisioned"] = {
+                "oomStops": self.oom.count,
+                "lastStoppedAt": self.oom.last.stopped_at.isoformat().replace("+00:00", "Z"),
+                "containers": list(self.oom.containers),
+                "memory": {"before": self.before.memory, "after": self.after.memory},
+                "growthMonthlyCost": self.growth_monthly_cost,
+            }
+        return data
 
 
 def _constrain(plan_after: ServiceState, live: LiveService, inventory: Inventory, notes: List[str]) -> ServiceState:
@@ -119,21 +139,28 @@ def _baseline(live: LiveService, before: ServiceState) -> Optional[ServiceState]
 
 
 def plan_one(
-    live: LiveService, inventory: Inventory, tier: str, opts: RunOptions, usage: Optional[Usage]
+    live: LiveService,
+    inventory: Inventory,
+    tier: str,
+    opts: RunOptions,
+    usage: Optional[Usage],
+    oom: Optional[OomEvidence] = None,
 ) -> ServicePlan:
     before = live.state()
     controller = res.deployment_controller(live.service)
     if controller != "ECS":
         reason = f"deployment controller {controller}: task definition changes go through that controller"
+        if oom is not None:
+            reason = f"under-provisioned: {oom.text()}; not resized: {reason}"
         return ServicePlan(live, before, before, Status.SKIPPED, reason)
     decision: Decision = plan_service(
-        before, tier, opts.policy, usage, opts.sizing, _baseline(live, before), live.autoscaling_targets
+        before, tier, opts.policy, usage, opts.sizing, _baseline(live, before), live.autoscaling_targets, oom
     )
     if decision.skipped:
         return ServicePlan(live, before, before, Status.SKIPPED, decision.reason)
     notes: List[str] = []
     after = _constrain(decision.after, live, inventory, notes)
-    plan = ServicePlan(live, before, after, Status.PLANNED, "; ".join([decision.reason] + notes))
+    plan = ServicePlan(live, before, after, Status.PLANNED, "; ".join([decision.reason] + notes), oom=oom)
     for lever in registry.LEVERS:
         lever.complete(plan)
     if not plan.changes():
@@ -144,12 +171,72 @@ def plan_one(
     return plan
 
 
+@dataclass(frozen=True)
+class OomReading:
+    """What the run read of the task-stop log: the OOM evidence per service, or why it sizes
+    without (``read`` False: no log group named, or none by that name)."""
+
+    log_group: Optional[str]
+    read: bool
+    note: str
+    evidence: Dict[str, OomEvidence] = field(default_factory=dict)
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {
+            "logGroup": self.log_group,
+            "read": self.read,
+            "oomStops": sum(e.count for e in self.evidence.values()),
+            "underProvisioned": sorted(self.evidence),
+            "note": self.note,
+        }
+
+
+WITHOUT_EVIDENCE = "sizing without OOM evidence"
+
+
+def read_oom_evidence(
+    ctx: AwsContext, targets: Targets, inventory: Inventory, lookback_days: int, now: Optional[dt.datetime] = None
+) -> OomReading:
+    """The OOM evidence of every target service over the lookback: one batched read of the
+    task-stop log (:func:`live.task_stops.read_task_stops`)."""
+    group = targets.task_stop_log_group
+    if group is None:
+        note = (
+            f"{WITHOUT_EVIDENCE}: {targets.source} names no task-stop log group ({TASK_STOP_LOG_KEY}; a compute "
+            "stack from before it records no stopped tasks)"
+        )
+        log.warning("%s", note)
+        return OomReading(None, False, note)
+    end = now or dt.datetime.now(dt.timezone.utc)
+    start, _ = window(lookback_days, end)
+    names = {t.service_name: name for name, t in targets.services.items() if name in inventory.services}
+    try:
+        stops = read_task_stops(ctx.logs, group, start, end, names)
+    except TaskStopLogMissing as exc:
+        note = f"{WITHOUT_EVIDENCE}: {exc}"
+        log.warning("%s", note)
+        return OomReading(group, False, note)
+    evidence: Dict[str, OomEvidence] = {}
+    for service_name, found in stops.items():
+        name = names[service_name]
+        counted = oom_evidence(found, inventory.services[name].task_definition)
+        if counted is not None:
+            evidence[name] = counted
+            log.warning("%s: under-provisioned: %s", name, counted.text())
+    total = sum(e.count for e in evidence.values())
+    note = f"{total} OOM stop(s) of {len(evidence)} service(s) in the {lookback_days}-day lookback of {group}"
+    log.info("task stops: %s (%d stops read)", note, sum(len(v) for v in stops.values()))
+    return OomReading(group, True, note, evidence)
+
+
 @dataclass
 class FleetPlan:
     plans: Dict[str, ServicePlan]
     usage: Dict[str, Optional[Usage]]
     #: The AWS account the cluster is in (from its ARN), recorded in the journal.
     account: Optional[str] = None
+    #: What the task-stop log said (None for a plan made without reading it).
+    oom: Optional[OomReading] = None
 
     def ordered(self) -> List[ServicePlan]:
         return [self.plans[name] for name in sorted(self.plans)]
@@ -164,20 +251,23 @@ def plan_fleet(
     targets: Targets,
     opts: RunOptions,
     usage: Optional[Dict[str, Optional[Usage]]] = None,
+    oom: Optional[OomReading] = None,
 ) -> FleetPlan:
-    """Read the live state and plan every target service (no writes). ``usage`` from an
-    earlier plan of the same run is reused rather than fetched again."""
+    """Read the live state and plan every target service (no writes). ``usage`` and ``oom``
+    from an earlier plan of the same run are reused rather than read again."""
     inventory = read_inventory(ctx, targets, opts.concurrency)
     if usage is None:
         # fixed reads the history too: it never cuts below what the history shows
         names = {name: t.service_name for name, t in targets.services.items()}
         current = {name: live.state() for name, live in inventory.services.items()}
         usage = fetch_usage(ctx, targets.cluster_name, names, current, opts.sizing.lookback_days)
+    if oom is None:
+        oom = read_oom_evidence(ctx, targets, inventory, opts.sizing.lookback_days)
     plans = {
-        name: plan_one(live, inventory, targets.tier, opts, usage.get(name))
+        name: plan_one(live, inventory, targets.tier, opts, usage.get(name), oom.evidence.get(name))
         for name, live in inventory.services.items()
     }
     for lever in registry.LEVERS:
         lever.complete_fleet(ctx, plans, opts)
     cluster_arn = str(inventory.cluster.get("clusterArn") or "")
-    return FleetPlan(plans, usage, cluster_arn.split(":")[4] if cluster_arn.count(":") >= 5 else None)
+    return FleetPlan(plans, usage, cluster_arn.split(":")[4] if cluster_arn.count(":") >= 5 else None, oom)

@@ -29,6 +29,11 @@ TIERS = facts.tiers()
 ALARM_PATTERNS: Dict[str, str] = facts.service_alarm_patterns()
 REQUIRED_ALARM_KINDS = facts.required_alarm_kinds()
 
+#: The compute export naming the log group of the cluster's stopped-task events, and the name
+#: the compute layer gives it (what discovery, which has no outputs, looks for).
+TASK_STOP_LOG_KEY = "taskStopLogGroupName"
+TASK_STOP_LOG_PATTERN = "/aws/events/ecs-task-stops-{suffix}"
+
 #: Contract keys the optimizer tolerates missing: outputs saved by stacks released before the keys
 #: existed (the optimizer does not read optimizerPolicyArn; a missing baseline means "not rightsized").
 _OLDER_STACK_KEYS = ("optimizerPolicyArn", "baselineCpu", "baselineMemory")
@@ -104,6 +109,9 @@ class Targets:
     region: Optional[str]
     cluster_name: str
     services: Dict[str, ServiceTarget] = field(default_factory=dict)
+    #: The log group of stopped-task events; None when the outputs name none (an older
+    #: compute stack): the run then sizes without OOM evidence.
+    task_stop_log_group: Optional[str] = None
 
     def only(self, names: Sequence[str], source: str = "--service") -> "Targets":
         """Limit to ``names``; an unknown name is bad input naming what is known."""
@@ -183,6 +191,9 @@ def parse_compute_outputs(data: Any, where: str) -> Targets:
     services = {
         name: _parse_service(name, spec, f"{where}: services.{name}", suffix) for name, spec in data["services"].items()
     }
+    stop_log = data.get(TASK_STOP_LOG_KEY)
+    if stop_log is not None:
+        _check_type(stop_log, str, key_path(where, TASK_STOP_LOG_KEY))
     return Targets(
         source=where,
         environment_suffix=suffix,
@@ -190,6 +201,7 @@ def parse_compute_outputs(data: Any, where: str) -> Targets:
         region=data["region"],
         cluster_name=data["clusterName"],
         services=services,
+        task_stop_log_group=stop_log,
     )
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, 
 
 from .. import graviton
 from .. import resources as res
+from ..alarm_basis import alarm_basis, with_basis
 from ..fargate import ARCHITECTURES, ARM64
 from ..journal import Change, Resource, RestoreStep
 from ..model import ServiceState, Status
@@ -162,7 +163,10 @@ class TaskSize(Lever):
             lambda: res.register_revision(
                 run.ctx,
                 live.task_definition,
-                live.task_definition_tags,
+                # the size the alarm thresholds were set for, carried forward (alarm_basis)
+                with_basis(
+                    live.task_definition_tags, alarm_basis(live.task_definition, live.task_definition_tags, live.alarms)
+                ),
                 plan.after.cpu,
                 plan.after.memory,
                 run.run_id,
