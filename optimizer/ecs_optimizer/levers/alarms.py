@@ -7,20 +7,20 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from .. import metric_alarms
-from ..alarm_basis import alarm_basis
-from ..alarm_thresholds import alarm_threshold
-from ..journal import ALARM_PREFIX, Change, RestoreStep, alarm_resource
-from ..model import ServiceState
-from ..targets import ALARM_PATTERNS
+from ..apply.journal import ALARM_PREFIX, Change, RestoreStep, alarm_resource
+from ..core.model import ServiceState
+from ..live import metric_alarms
+from ..live.targets import ALARM_PATTERNS
+from ..planning.alarm_basis import alarm_basis
+from ..planning.alarm_thresholds import alarm_threshold
 from ..writeback.keys import THRESHOLD_KINDS, THRESHOLDS_KEY
 from ..writeback.setting import Setting, plain_number
 from .base import FieldSpec, Lever, PlannedChange, is_number
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..engine import ServiceRun
-    from ..planning import ServicePlan
-    from ..restore import Restorer
+    from ..apply.engine import ServiceRun
+    from ..apply.restore import Restorer
+    from ..planning.plan import ServicePlan
     from ..writeback.applied import AppliedRun
 
 
@@ -49,9 +49,9 @@ class AlarmThresholds(Lever):
         return resource.startswith(ALARM_PREFIX) and len(resource) > len(ALARM_PREFIX)
 
     def complete(self, plan: "ServicePlan") -> None:
-        """The thresholds the new size needs (:func:`~ecs_optimizer.alarm_thresholds.alarm_threshold`),
+        """The thresholds the new size needs (:func:`~ecs_optimizer.planning.alarm_thresholds.alarm_threshold`),
         for the alarms whose threshold changes. cpu-high and memory-high are derived from
-        their basis, the size they were set for (:mod:`~ecs_optimizer.alarm_basis`), not
+        their basis, the size they were set for (:mod:`~ecs_optimizer.planning.alarm_basis`), not
         from the live size, which an interrupted run may already have cut."""
         live = plan.live
         basis = alarm_basis(live.task_definition, live.task_definition_tags, live.alarms)

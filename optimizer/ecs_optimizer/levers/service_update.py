@@ -13,15 +13,15 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
 
-from .. import resources as res
-from ..journal import Change, DeploymentOutcome, Resource, RestoreStep
+from ..apply.journal import Change, DeploymentOutcome, Resource, RestoreStep
+from ..live import resources as res
 from ..live.deployments import deployment_wait, started_deployment
 from .base import Lever, PlannedChange, RestoreFailed
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..engine import ServiceRun
-    from ..planning import ServicePlan
-    from ..restore import Restorer
+    from ..apply.engine import ServiceRun
+    from ..apply.restore import Restorer
+    from ..planning.plan import ServicePlan
 
 log = logging.getLogger(__name__)
 

@@ -39,7 +39,7 @@ from typing import Any, Collection, Dict, List, Mapping, Optional, Tuple
 
 from botocore.exceptions import ClientError
 
-from ..aws import error_code, paginate
+from .aws import error_code, paginate
 
 log = logging.getLogger(__name__)
 
