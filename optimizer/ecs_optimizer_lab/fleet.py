@@ -360,6 +360,13 @@ class FleetSpec:
             services.append({**request, "deploymentConfiguration": config})
         return replace(self, services=tuple(services))
 
+    def without_target_tracking(self) -> "FleetSpec":
+        """This fleet with no target-tracking scaling policy (each scalable target kept): services
+        whose count is set by hand or by step scaling. Their cpu-high and memory-high alarms
+        follow the task size (the same absolute spare capacity) instead of a tracked target."""
+        policies = tuple(p for p in self.scaling_policies if p.get("PolicyType") != "TargetTrackingScaling")
+        return replace(self, scaling_policies=policies)
+
     def deployment_alarm_names(self, name: str) -> List[str]:
         """The alarms a catalog service's deployments are watched by (none when not watched)."""
         config = self.service_request(name).get("deploymentConfiguration") or {}
