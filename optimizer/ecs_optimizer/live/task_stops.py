@@ -43,6 +43,10 @@ from .aws import error_code, paginate
 
 log = logging.getLogger(__name__)
 
+#: The IAM actions this module's AWS calls need (collected into iam_actions.json by
+#: :mod:`ecs_optimizer.apply.permissions`).
+IAM_ACTIONS = ("logs:FilterLogEvents",)
+
 #: The events the reader asks for: stopped tasks of ECS services, as ECS sent them.
 STOP_FILTER_PATTERN = (
     '{ ($.source = "aws.ecs") && ($.detail.lastStatus = "STOPPED") && ($.detail.group = "service:*") }'
