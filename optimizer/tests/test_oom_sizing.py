@@ -13,8 +13,8 @@ from typing import Any, Dict, List
 import pytest
 
 from ecs_optimizer.core.fargate import all_pairs
-from ecs_optimizer.planning.oom import OOM_GROWTH
 from ecs_optimizer.core.task_sizes import task_hourly
+from ecs_optimizer.planning.oom import OOM_GROWTH
 from ecs_optimizer_lab.task_stops import deployment_stop, oom_stop, put_task_stops, scale_in_stop, spot_stop
 from helpers import FAST, write_json
 from plan_snapshots import FLEET
