@@ -145,3 +145,18 @@ def test_the_growth_is_applied_and_shown_as_a_cost(history, outputs, client, run
         "taskDefinition"
     ]
     assert int(task["memory"]) == field(service, "memory")
+
+
+@pytest.mark.parametrize("fleet", [STOP_FLEET], ids=["with-stop-log"])
+def test_the_savings_report_prices_the_growth_as_a_cost(history, outputs, client, run_cli, tmp_path):
+    outputs_file = write_json(tmp_path / "compute.json", outputs)
+    put_task_stops(
+        client("logs"), outputs["taskStopLogGroupName"], [oom_stop(STOP_FLEET, OOM, NOW - dt.timedelta(hours=1))]
+    )
+    result = run_cli(
+        "savings", "--outputs", outputs_file, "--policy", "fixed", "--lookback-days", "7", "--format", "json"
+    )
+    assert result.exit_code == 0, result.stderr
+    notes = json.loads(result.stdout)["notes"]
+    [note] = [n for n in notes if "OOM" in n]
+    assert note.startswith(f"{OOM}: memory grows {STOP_FLEET.service(OOM)['memory']} -> ") and "a month more" in note

@@ -11,12 +11,11 @@ finished or put back, lock released, report printed).
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, List, Optional, Tuple
+from typing import List, Optional, Tuple
 
 import click
 
@@ -31,9 +30,7 @@ from ..apply.stop import STOP
 from ..core.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, EXIT_UNEXPECTED, BadInput
 from ..live import targets as tg
 from ..output.report import render_export, render_optimize, render_rollback
-from ..planning.oom import growth_cost, growth_note
 from ..planning.plan import ServiceResult, Status, plan_fleet
-from ..pricing.costs import money
 from ..pricing.prices import load_prices
 from ..pricing.savings import ReportContext, SavingsReport, compute_savings
 from ..writeback.applied import AppliedRun, applied_from_journal, applied_from_results, applied_run
@@ -41,7 +38,7 @@ from ..writeback.files import WriteBackReport, config_file_changes, write_back
 from ..writeback.plan import plan_keys
 from ..writeback.stack_file import check_against_targets, load_stack_files
 from . import context as cli_context
-from .context import aws_settings, price_plan, resolve_targets, run_options, run_org
+from .context import aws_settings, price_plan, resolve_targets, run_options, run_org, with_growth_costs
 from .options import (
     ARM64_OPTION,
     EXECUTION_OPTIONS,
@@ -74,18 +71,6 @@ def cli() -> None:
     back); 5 another run holds the cluster lock; 6 stopped by a signal (services in flight
     finished or put back, lock released, report printed).
     """
-
-
-def _with_growth_costs(savings: SavingsReport, results: List[ServiceResult], prices: Any) -> SavingsReport:
-    """Each OOM-grown service's growth priced on its result and stated in the savings notes."""
-    notes = []
-    for result in results:
-        if result.oom is None or result.after.memory <= result.before.memory:
-            continue
-        cost = growth_cost(result.before, result.after, prices, SPOT_DISCOUNT)
-        result.growth_monthly_cost = float(money(cost))
-        notes.append(growth_note(result.service, result.oom, result.before, result.after, cost))
-    return dataclasses.replace(savings, notes=tuple(savings.notes) + tuple(notes)) if notes else savings
 
 
 @cli.command()
@@ -203,7 +188,11 @@ def optimize(
         log.warning("savings not priced: %s", exc)
         savings = None
     if savings is not None:
-        savings = _with_growth_costs(savings, outcome.results, prices)
+        grown = [(r.service, r.oom, r.before, r.after) for r in outcome.results if r.oom is not None]
+        savings, costs = with_growth_costs(savings, grown, prices, SPOT_DISCOUNT)
+        for result in outcome.results:
+            if result.service in costs:
+                result.growth_monthly_cost = costs[result.service]
     click.echo(render_optimize(outcome, savings, common.fmt, writeback))
     log.info("API calls: %s", ctx.recorder.summary())
     if STOP.requested:
