@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ecs_optimizer.output.report_schema import savings_errors
 from ecs_optimizer.planning import alarm_thresholds
-from ecs_optimizer.planning.plan.alarm_basis import BASIS_TAGS, recorded_basis
+from ecs_optimizer.planning.alarm_basis import BASIS_TAGS, recorded_basis
 from ecs_optimizer_lab.emulator import fleet_reservations, write_history
 from ecs_optimizer_lab.readback import read_state
 from ecs_optimizer_lab.synthetic import TraceSpec
