@@ -179,8 +179,9 @@ def apply_oom_rule(
         return planned
     notes.insert(
         0,
-        f"{why}; memory grows {fmt_size((current.cpu, current.memory))} -> {fmt_size(size)}: at least "
-        f"{OOM_GROWTH:g} x the peak ({', '.join(basis) or 'no metrics'}) = {floor:.0f} MiB, the next valid Fargate pair",
+        f"{why}; memory grows {current.memory} -> {size[1]} MiB per task (task size "
+        f"{fmt_size((current.cpu, current.memory))} -> {fmt_size(size)}): at least {OOM_GROWTH:g} x the peak "
+        f"({', '.join(basis) or 'no metrics'}) = {floor:.0f} MiB, at the next valid Fargate pair",
     )
     for name, limit in evidence.container_limits:
         notes.insert(
