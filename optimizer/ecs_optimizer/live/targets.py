@@ -35,8 +35,9 @@ TASK_STOP_LOG_KEY = "taskStopLogGroupName"
 TASK_STOP_LOG_PATTERN = "/aws/events/ecs-task-stops-{suffix}"
 
 #: Contract keys the optimizer tolerates missing: outputs saved by stacks released before the keys
-#: existed (the optimizer does not read optimizerPolicyArn; a missing baseline means "not rightsized").
-_OLDER_STACK_KEYS = ("optimizerPolicyArn", "baselineCpu", "baselineMemory")
+#: existed (the optimizer does not read optimizerPolicyArn; a missing baseline means "not rightsized";
+#: a missing task-stop log means sizing without OOM evidence).
+_OLDER_STACK_KEYS = ("optimizerPolicyArn", "baselineCpu", "baselineMemory", TASK_STOP_LOG_KEY)
 
 
 def _output_keys(*path: str) -> Tuple[Dict[str, type], Dict[str, type]]:
