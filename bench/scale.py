@@ -21,6 +21,11 @@ service (ECS and load-balancer metrics) before and after it, and the compute out
 task-stop log (created when the plan predates it). Its minimum: the GetMetricData calls both
 windows need (read as one range or as two, whichever is fewer), one alarm-history page per
 100 state updates (at least one) and one task-stop read.
+
+The fleet records its stopped tasks (``FleetSpec.with_task_stop_log``), and every tenth
+service has an OOM stop and a deployment's stop in the lookback, written in AWS's event
+format: the runs read the stop log (one paginated FilterLogEvents) and size the OOM-killed
+services up.
 """
 
 from __future__ import annotations
@@ -50,12 +55,13 @@ from ecs_optimizer.live.scalable_targets import (
     ECS_NAMESPACE,
 )
 from ecs_optimizer.verify.signals import SERVICE_SPECS, TARGET_GROUP_SPECS
-from ecs_optimizer_lab.emulator import Emulator
+from ecs_optimizer_lab.emulator import Emulator, emulator_client
 from ecs_optimizer_lab.fleet import TASK_STOP_LOG_OUTPUT, FleetSpec, fleet_from_plan
 from ecs_optimizer_lab.history import container_insights_enabled, fleet_reservations, seed_history
 from ecs_optimizer_lab.minute_metrics import MinuteLoad, date_back_journal, service_loads, write_minute_metrics
 from ecs_optimizer_lab.seeding import seed_fleet
 from ecs_optimizer_lab.synthetic import fleet_traces
+from ecs_optimizer_lab.task_stops import deployment_stop, oom_stop, put_task_stops
 
 SIZES = (10, 50, 200)
 #: verify's window in the benchmark, and how long before the verify the real run is dated back
@@ -67,6 +73,8 @@ VERIFY_LOAD = MinuteLoad(cpu=35.0, memory=45.0, requests=600.0, errors_5xx=1.0, 
 ALARM_HISTORY_PAGE = 100
 LOOKBACK_DAYS = 14
 SEED = 20261101
+#: Every this many services, one has OOM stops in the lookback.
+OOM_EVERY = 10
 
 Progress = Callable[[str], None]
 
@@ -170,8 +178,23 @@ def minimum_reads(fleet: FleetSpec) -> Counter:
             ),
             "ecr:GetLifecyclePolicy": n,
             "ecr:DescribeImages": n * max(1, math.ceil(images / DESCRIBE_IMAGES_PAGE)),
+            # the stop log's lookback in one paginated read (10,000 events a page)
+            "logs:FilterLogEvents": 1 if fleet.task_stop_log_group else 0,
         }
     )
+
+
+def write_stops(fleet: FleetSpec, endpoint: str) -> int:
+    """An OOM stop and a deployment's stop for every :data:`OOM_EVERY`-th service, in the
+    lookback; returns the OOM-stopped services."""
+    group = fleet.task_stop_log_group
+    if group is None:
+        return 0
+    at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=2)
+    names = sorted(fleet.compute_outputs["services"])[::OOM_EVERY]
+    events = [e for name in names for e in (oom_stop(fleet, name, at), deployment_stop(fleet, name, at))]
+    put_task_stops(emulator_client(endpoint, fleet.region, "logs"), group, events)
+    return len(names)
 
 
 def minimum_writes(report: Mapping[str, Any]) -> Counter:
@@ -302,11 +325,12 @@ class ScaleResult:
 
 
 def run_size(count: int, plan_dir: Path, progress: Progress) -> ScaleResult:
-    fleet = fleet_from_plan(plan_dir).scaled(count)
+    fleet = fleet_from_plan(plan_dir).scaled(count).with_task_stop_log()
     with tempfile.TemporaryDirectory(prefix=f"bench-scale-{count}-") as tmp, Emulator(region=fleet.region) as emu:
         work = Path(tmp)
         started = time.monotonic()
         seed_fleet(fleet, emu.endpoint, seed=SEED, outputs_dir=work / "outputs")
+        write_stops(fleet, emu.endpoint)
         seeded = time.monotonic()
         names = fleet.service_names
         traces = fleet_traces(sorted(names), SEED)

@@ -24,6 +24,19 @@ ECS services
     starts a PRIMARY deployment that completes after ``--rollout-seconds`` (the old one stays
     ACTIVE until then), as ECS does for a healthy rollout.
 
+    ``CreateService`` also drops ``deploymentConfiguration``: here a service keeps it, and a
+    deployment watched by CloudWatch alarms (``deploymentConfiguration.alarms`` enabled) is
+    judged by them as ECS does. It stays IN_PROGRESS for its rollout and then its bake (ECS's
+    bake time, BLUE_GREEN ``bakeTimeInMinutes`` or the one ECS derives from the alarms for a
+    rolling update, is ``MOTO_DEPLOYMENT_BAKE_SECONDS`` here, default 0). When a named alarm
+    is in ALARM before it completes (checked as the deployment starts and at every
+    DescribeServices), the deployment is FAILED with a ``rolloutStateReason`` naming the
+    alarms; with ``rollback: true`` the service goes back to the task definition of its last
+    completed deployment, which becomes PRIMARY again and rolls out, while the failed
+    deployment stays ACTIVE until that rollout completes. Two service events record it: the
+    failure naming the alarms, and the rollback naming the deployment and revision it goes
+    back to. (The wording is the lab's: the optimizer reads the alarm names, not the text.)
+
     Fault injection: ``MOTO_FAIL_DEPLOYMENTS=svc-a,svc-b`` makes a deployment of those
     services FAILED at once, with no task running, whenever it runs a task definition other
     than the one the service was created with: what a deployment circuit breaker reports for
@@ -84,6 +97,8 @@ from .fidelity_paging import patch_page_sizes
 
 #: Services (comma-separated names) whose deployments of a new revision fail.
 FAIL_DEPLOYMENTS_ENV = "MOTO_FAIL_DEPLOYMENTS"
+#: Seconds a deployment watched by alarms bakes after its rollout (stands in for ECS's bake time).
+DEPLOYMENT_BAKE_ENV = "MOTO_DEPLOYMENT_BAKE_SECONDS"
 
 CALLS_PATH = "/_emulator/calls"
 RESET_PATH = "/_emulator/calls/reset"
@@ -187,6 +202,9 @@ def _patch_ecs(rollout_seconds: float) -> None:
         self.capacity_provider_strategy = []
         self._rollout_done_at = None
         self._created_with = self.task_definition
+        self._rollback_to = None
+        self._watching = False
+        self.deployment_configuration = None
         for deployment in self.deployments:
             deployment.update(
                 runningCount=self.desired_count,
@@ -197,7 +215,12 @@ def _patch_ecs(rollout_seconds: float) -> None:
 
     def create_service(self: Any) -> Any:
         strategy = self._get_param("capacityProviderStrategy")
+        deployment_configuration = self._get_param("deploymentConfiguration")
         result = original_create(self)
+        if deployment_configuration:
+            cluster = self.ecs_backend._get_cluster(self._get_param("cluster", "default"))
+            created = self.ecs_backend.services[f"{cluster.name}:{self._get_param('serviceName')}"]
+            created.deployment_configuration = deployment_configuration
         if strategy:
             cluster = self.ecs_backend._get_cluster(self._get_param("cluster", "default"))
             service = self.ecs_backend.services[f"{cluster.name}:{self._get_param('serviceName')}"]
@@ -219,6 +242,7 @@ def _patch_ecs(rollout_seconds: float) -> None:
             (current.task_definition, list(current.capacity_provider_strategy or [])) if current is not None else None
         )
         forced = bool(props.get("force_new_deployment"))
+        last_completed = _last_completed(current) if current is not None else None
         service = original_update(self, service_properties)
         if service.capacity_provider_strategy:
             service.launch_type = None
@@ -228,7 +252,7 @@ def _patch_ecs(rollout_seconds: float) -> None:
         service.pending_count = 0
         after = (service.task_definition, list(service.capacity_provider_strategy or []))
         if forced or before != after:
-            _start_deployment(service, rollout_seconds)
+            _start_deployment(service, rollout_seconds, last_completed)
         else:
             for deployment in service.deployments:
                 if deployment.get("status") == "PRIMARY":
@@ -254,7 +278,44 @@ def _fails(service: Any) -> bool:
     return service.name in names and service.task_definition != getattr(service, "_created_with", None)
 
 
-def _start_deployment(service: Any, rollout_seconds: float) -> None:
+def _last_completed(service: Any) -> Optional[Dict[str, Any]]:
+    """The service's last completed deployment (what an alarm rollback returns to)."""
+    return next(
+        (dict(d) for d in service.deployments if d.get("status") == "PRIMARY" and d.get("rolloutState") == "COMPLETED"),
+        None,
+    )
+
+
+def _bake_seconds() -> float:
+    raw = os.environ.get(DEPLOYMENT_BAKE_ENV, "").strip()
+    return max(0.0, float(raw)) if raw else 0.0
+
+
+def _watched_alarms(service: Any) -> Tuple[List[str], bool]:
+    """(alarm names, rollback) of the service's deployment alarms; no names when disabled."""
+    alarms = (getattr(service, "deployment_configuration", None) or {}).get("alarms") or {}
+    if not alarms.get("enable"):
+        return [], False
+    return [str(n) for n in alarms.get("alarmNames") or []], bool(alarms.get("rollback"))
+
+
+def _alarms_firing(service: Any, names: List[str], since: Any) -> List[str]:
+    """The named alarms that went to ALARM at or after ``since`` (the deployment's start) and
+    are in it now. ECS judges a deployment by alarms that fire during it: one already in
+    ALARM when the deployment starts does not fail it."""
+    from moto.cloudwatch.models import cloudwatch_backends
+
+    alarms = cloudwatch_backends[service._account_id][service.region_name].alarms
+    return [
+        n
+        for n in names
+        if n in alarms
+        and alarms[n].state_value == "ALARM"
+        and (since is None or alarms[n].state_updated_timestamp >= since)
+    ]
+
+
+def _start_deployment(service: Any, rollout_seconds: float, last_completed: Optional[Dict[str, Any]] = None) -> None:
     from moto.core.utils import utcnow
     from moto.moto_api._internal import mock_random
 
@@ -262,7 +323,12 @@ def _start_deployment(service: Any, rollout_seconds: float) -> None:
     if _fails(service):
         _fail_deployment(service, now, f"ecs-svc/{mock_random.randint(0, 32**12)}")
         return
-    done = rollout_seconds <= 0
+    watched, _ = _watched_alarms(service)
+    service._watching = bool(watched)
+    service._rollback_to = last_completed
+    service._rollout_seconds = rollout_seconds
+    rollout_seconds = rollout_seconds + (_bake_seconds() if watched else 0.0)
+    done = rollout_seconds <= 0 and not watched
     deployment_id = f"ecs-svc/{mock_random.randint(0, 32**12)}"
     previous = [dict(d, status="ACTIVE") for d in service.deployments if d.get("status") == "PRIMARY"]
     primary = {
@@ -283,6 +349,56 @@ def _start_deployment(service: Any, rollout_seconds: float) -> None:
     }
     service.deployments = [primary] if done else [primary] + previous
     service._rollout_done_at = None if done else time.monotonic() + rollout_seconds
+    if watched:
+        _settle_deployment(service)  # an alarm already in ALARM fails it at once
+
+
+def _alarm_failure(service: Any, firing: List[str], rollback: bool) -> None:
+    """The PRIMARY deployment FAILED on ``firing`` alarms; with ``rollback``, the service
+    back on its last completed deployment's task definition (see the module docstring)."""
+    from moto.core.utils import utcnow
+    from moto.moto_api._internal import mock_random
+
+    now = utcnow()
+    failed = next(d for d in service.deployments if d.get("status") == "PRIMARY")
+    names = ", ".join(firing)
+    failed.update(
+        rolloutState="FAILED",
+        rolloutStateReason=f"ECS deployment {failed['id']} failed: alarm(s) {names} in ALARM state.",
+        updatedAt=now,
+    )
+    events = [
+        f"(service {service.name}) (deployment {failed['id']}) deployment failed: alarm(s) {names} in ALARM state."
+    ]
+    target = service._rollback_to
+    service._rollback_to = None
+    service._watching = False
+    if not rollback or target is None:
+        service.deployments = [failed]
+        service._rollout_done_at = None
+    else:
+        service.task_definition = target["taskDefinition"]
+        restored = {
+            **target,
+            "id": target.get("id") or f"ecs-svc/{mock_random.randint(0, 32**12)}",
+            "status": "PRIMARY",
+            "desiredCount": service.desired_count,
+            "runningCount": 0,
+            "pendingCount": service.desired_count,
+            "rolloutState": "IN_PROGRESS",
+            "rolloutStateReason": f"ECS deployment {target.get('id')} in progress.",
+            "updatedAt": now,
+        }
+        failed["status"] = "ACTIVE"
+        service.deployments = [restored, failed]
+        # the rollback rolls out like any deployment; the failed one drains meanwhile
+        service._rollout_done_at = time.monotonic() + getattr(service, "_rollout_seconds", 0.0)
+        events.append(
+            f"(service {service.name}) rolling back to deployment {restored['id']} "
+            f"(task definition {target['taskDefinition']}) after alarm(s) {names} went to ALARM."
+        )
+    for message in events:
+        service.events.insert(0, {"id": str(mock_random.uuid4()), "createdAt": now, "message": message})
 
 
 def _fail_deployment(service: Any, now: Any, deployment_id: str) -> None:
@@ -309,9 +425,19 @@ def _fail_deployment(service: Any, now: Any, deployment_id: str) -> None:
 
 
 def _settle_deployment(service: Any) -> None:
-    """Complete a rollout whose time has come: the new tasks run, the old deployment drains."""
+    """Fail a deployment whose alarms fire before it completes; complete a rollout whose time
+    has come: the new tasks run, the old deployment drains."""
     done_at = getattr(service, "_rollout_done_at", None)
-    if done_at is None or time.monotonic() < done_at:
+    if done_at is None:
+        return
+    if getattr(service, "_watching", False):
+        names, rollback = _watched_alarms(service)
+        rolling: Dict[str, Any] = next((d for d in service.deployments if d.get("status") == "PRIMARY"), {})
+        firing = _alarms_firing(service, names, rolling.get("createdAt"))
+        if firing:
+            _alarm_failure(service, firing, rollback)
+            return
+    if time.monotonic() < done_at:
         return
     from moto.core.utils import utcnow
 
@@ -327,6 +453,7 @@ def _settle_deployment(service: Any) -> None:
     service.deployments = primary
     service.running_count = service.desired_count
     service._rollout_done_at = None
+    service._watching = False
 
 
 # ----------------------------------------------------------------------------- ECR

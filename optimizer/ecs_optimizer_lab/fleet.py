@@ -338,6 +338,41 @@ class FleetSpec:
             self, log_groups=log_groups, compute_outputs={**self.compute_outputs, TASK_STOP_LOG_OUTPUT: name}
         )
 
+    def with_deployment_alarms(self, rollback: bool = True) -> "FleetSpec":
+        """This fleet with every service's deployments watched by CloudWatch alarms
+        (``deploymentConfiguration.alarms``, enabled, ``rollback`` as given): a service behind
+        a target group by its 5xx and unhealthy-hosts alarms, an internal one by its
+        running-tasks-low alarm, as the observability outputs name them. The case of a
+        platform whose deployments roll back on alarm; a plan that declares deployment alarms
+        already has them."""
+        alarm_outputs = self.observability_outputs.get("alarms", {})
+        by_service = {spec["serviceName"]: name for name, spec in self.compute_outputs["services"].items()}
+        services = []
+        for request in self.services:
+            kinds = alarm_outputs.get(by_service.get(request["serviceName"], ""), {})
+            watched = [kinds[k]["name"] for k in ("http5xx", "unhealthyHosts") if kinds.get(k)] or [
+                kinds[k]["name"] for k in ("runningTasksLow",) if kinds.get(k)
+            ]
+            if not watched:
+                raise PlanError(f"{request['serviceName']}: the observability outputs name no alarm to watch it by")
+            config = dict(request.get("deploymentConfiguration") or {})
+            config["alarms"] = {"alarmNames": watched, "enable": True, "rollback": rollback}
+            services.append({**request, "deploymentConfiguration": config})
+        return replace(self, services=tuple(services))
+
+    def without_target_tracking(self) -> "FleetSpec":
+        """This fleet with no target-tracking scaling policy (each scalable target kept): services
+        whose count is set by hand or by step scaling. Their cpu-high and memory-high alarms
+        follow the task size (the same absolute spare capacity) instead of a tracked target."""
+        policies = tuple(p for p in self.scaling_policies if p.get("PolicyType") != "TargetTrackingScaling")
+        return replace(self, scaling_policies=policies)
+
+    def deployment_alarm_names(self, name: str) -> List[str]:
+        """The alarms a catalog service's deployments are watched by (none when not watched)."""
+        config = self.service_request(name).get("deploymentConfiguration") or {}
+        alarms = config.get("alarms") or {}
+        return list(alarms.get("alarmNames") or []) if alarms.get("enable") else []
+
     @property
     def task_stop_log_group(self) -> Optional[str]:
         """The task-stop log group the compute outputs name, or None (an older compute stack)."""

@@ -7,7 +7,7 @@ import json
 
 from ecs_optimizer.apply.journal import CallResult, Journal, LineKind
 from ecs_optimizer.apply.restore import RestoreStatus
-from ecs_optimizer.core.changes import RESOURCES, Change, Resource, alarm_resource
+from ecs_optimizer.core.changes import RESOURCES, Change, DeploymentOutcome, Resource, alarm_resource
 from ecs_optimizer.planning.plan import Status
 from ecs_optimizer.writeback.files import WriteStatus
 
@@ -34,8 +34,9 @@ def test_resource_kinds_are_the_journal_strings():
 
 
 def test_journal_line_kinds_and_call_results_are_the_journal_strings(tmp_path):
-    assert [k.value for k in LineKind] == ["run", "snapshot", "intent", "outcome", "change"]
+    assert [k.value for k in LineKind] == ["run", "snapshot", "intent", "outcome", "change", "deployment"]
     assert [r.value for r in CallResult] == ["applied", "failed"]
+    assert [o.value for o in DeploymentOutcome] == ["completed", "failed", "rolled_back_on_alarm"]
     journal = Journal(tmp_path / "j.jsonl", {"cluster": "c"})
     op = journal.intent("PutMetricAlarm", [Change("s", alarm_resource("a"), "threshold", 1, 2, {"alarmName": "a"})])
     journal.outcome(op, False, error="boom")

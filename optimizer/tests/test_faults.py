@@ -30,6 +30,7 @@ import boto3
 import pytest
 
 from ecs_optimizer_lab.emulator import Emulator
+from ecs_optimizer_lab.fleet import FleetSpec
 from ecs_optimizer_lab.readback import read_state
 from ecs_optimizer_lab.seeding import seed_fleet_through
 from fault_proxy import FaultProxy
@@ -55,10 +56,11 @@ def proxy(server: str) -> Iterator[FaultProxy]:
 
 
 class Env:
-    """One seeded emulator, the CLI runner and the state readers."""
+    """One seeded emulator (``fleet``, the dev plan's by default), the CLI runner and the state
+    readers."""
 
-    def __init__(self, server: str, proxy: FaultProxy, work: Path) -> None:
-        self.server, self.proxy, self.work = server, proxy, work
+    def __init__(self, server: str, proxy: FaultProxy, work: Path, fleet: FleetSpec = FLEET) -> None:
+        self.server, self.proxy, self.work, self.fleet = server, proxy, work, fleet
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         self.env.update(
             AWS_ACCESS_KEY_ID="testing",
@@ -81,8 +83,8 @@ class Env:
         req = urllib.request.Request(f"{self.server}/moto-api/reset", method="POST")
         urllib.request.urlopen(req, timeout=30).read()
         self.proxy.reset()
-        seed_fleet_through(FLEET, self.client, seed=SEED)
-        outputs = FLEET.exports("compute")
+        seed_fleet_through(self.fleet, self.client, seed=SEED)
+        outputs = self.fleet.exports("compute")
         self.outputs = self.work / "outputs.json"
         self.outputs.write_text(json.dumps(outputs))
 
@@ -133,7 +135,7 @@ class Env:
     def state(self) -> Dict[str, Any]:
         """Every field the optimizer may write, for an exact before/after comparison. Only
         ACTIVE revisions count (a retired one stays describable as INACTIVE)."""
-        state = read_state(self.client, FLEET)
+        state = read_state(self.client, self.fleet)
         state["revisions"] = {
             f: sorted(a for a, s in revs.items() if s == "ACTIVE") for f, revs in state["revisions"].items()
         }
@@ -352,3 +354,44 @@ def test_concurrent_runs_never_both_write(env, reference):
     assert env.unjournalled_writes() == []
     env.rollback_all()
     assert differences(env.state(), before) == []
+
+
+#: The dev fleet without target tracking: cpu-high and memory-high follow the task size.
+UNTRACKED = FLEET.without_target_tracking()
+
+
+def _sized_thresholds(env: Env, name: str) -> Dict[str, float]:
+    alarms = env.state()["alarms"]
+    return {kind: alarms[a["AlarmName"]]["Threshold"] for kind, a in UNTRACKED.service_alarms(name).items()}
+
+
+def test_kill_at_every_mutating_call_converges_alarms_without_target_tracking(server, proxy, tmp_path):
+    """A re-run after a kill at any write reaches the thresholds an uninterrupted run sets, also
+    where they follow the task size: derived from the size they were set for, not the size an
+    interrupted run already cut."""
+    name = ONE[1]
+    assert UNTRACKED.scaling_targets(name) == {}
+    clean = Env(server, proxy, tmp_path / "clean", UNTRACKED)
+    clean.work.mkdir()
+    clean.seed()
+    declared = _sized_thresholds(clean, name)
+    calls = _mutating_calls_of_a_clean_run(clean, *ONE)
+    reference = clean.converged()
+    wanted = _sized_thresholds(clean, name)
+    # the cut moved cpu-high and memory-high (same absolute spare capacity on smaller tasks)
+    assert wanted["cpuHigh"] != declared["cpuHigh"] and wanted["memoryHigh"] != declared["memoryHigh"]
+    for n in range(1, calls + 1):
+        env = Env(server, proxy, tmp_path / f"kill-{n}", UNTRACKED)
+        env.work.mkdir()
+        env.seed()
+        before = env.state()
+        proc = env.start_optimize(*ONE)
+        proxy.kill_at(n, proc.pid)
+        proc.communicate(timeout=120)
+        assert proc.returncode == -signal.SIGKILL and proxy.killed, f"call {n}: not killed"
+        rerun = env.optimize("--force-unlock", *ONE)
+        assert rerun.returncode == 0, rerun.stderr
+        assert _sized_thresholds(env, name) == wanted, f"call {n}"
+        assert differences(env.converged(), reference) == [], f"call {n}"
+        env.rollback_all()
+        assert differences(env.state(), before) == [], f"call {n}"

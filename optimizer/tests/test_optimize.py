@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from ecs_optimizer.planning import alarm_thresholds
+from ecs_optimizer.planning.alarm_basis import BASIS_TAGS, recorded_basis
 from ecs_optimizer_lab.history import fleet_reservations, write_history
 from ecs_optimizer_lab.readback import read_state
 from ecs_optimizer_lab.synthetic import TraceSpec
@@ -56,8 +57,10 @@ def test_dry_run_json_has_the_documented_shape(outputs_file, run_cli):
     result = run_cli("optimize", "--outputs", outputs_file, "--dry-run", "--format", "json", *FIXED)
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
-    assert set(data) == {"cluster", "dryRun", "policy", "journal", "services", "savings"}
+    assert set(data) == {"cluster", "dryRun", "policy", "journal", "services", "savings", "oomEvidence"}
     assert data["cluster"] == FLEET.cluster_name and data["dryRun"] is True and data["policy"] == "fixed"
+    # the dev plan's compute layer names no task-stop log: sized without OOM evidence
+    assert data["oomEvidence"]["read"] is False and data["oomEvidence"]["logGroup"] is None
     assert data["journal"] is None
     assert [s["service"] for s in data["services"]] == list(FLEET.catalog)
     for svc in data["services"]:
@@ -151,10 +154,17 @@ def test_new_revision_copies_every_other_field(outputs_file, run_cli, client):
     new = ecs.describe_task_definition(
         taskDefinition=FLEET.service("api-gateway")["taskDefinitionFamily"] + ":2", include=["TAGS"]
     )
-    # every tag is copied; the run's id is added, so a revision whose response was lost is found
+    # every tag is copied; the run's id is added, so a revision whose response was lost is found,
+    # and the basis of the alarm thresholds: the size and thresholds before the first resize
     run_tag = [t for t in new["tags"] if t["key"] == "ecs-optimizer:run"]
     assert len(run_tag) == 1 and run_tag[0]["value"]
-    assert [t for t in new["tags"] if t["key"] != "ecs-optimizer:run"] == old["tags"] and old["tags"]
+    added = {"ecs-optimizer:run", *BASIS_TAGS}
+    assert [t for t in new["tags"] if t["key"] not in added] == old["tags"] and old["tags"]
+    basis = recorded_basis(new["tags"])
+    declared = FLEET.service("api-gateway")
+    assert basis is not None and (basis.cpu, basis.memory) == (declared["cpu"], declared["memory"])
+    alarms = FLEET.service_alarms("api-gateway")
+    assert basis.thresholds == {k: alarms[k]["Threshold"] for k in ("cpuHigh", "memoryHigh")}
     differing = {
         k
         for k in set(old["taskDefinition"]) | set(new["taskDefinition"])

@@ -26,9 +26,10 @@ from ..core.changes import Change
 from ..levers import registry
 from ..live import revision_index
 from ..live.aws import AwsContext
+from ..live.deployments import deployment_wait
 from ..live.targets import Targets
 from ..planning.findings import Finding
-from ..planning.plan import FleetPlan, RunOptions, ServicePlan, ServiceResult, Status, plan_fleet
+from ..planning.plan import FleetPlan, OomReading, RunOptions, ServicePlan, ServiceResult, Status, plan_fleet
 from ..planning.revalidation import moved_since_planning, replan_moved
 from .journal import Journal
 from .lock import ClusterLock
@@ -69,6 +70,21 @@ class ServiceRun:
         self.stop = stop or StopRequest()
         self.progress = progress or Progress()
         self.written: List[Change] = []
+
+    def _known_alarms(self) -> Dict[str, Any]:
+        return {a["AlarmName"]: a for a in self.plan.live.alarms.values()}
+
+    @property
+    def wait_seconds(self) -> float:
+        """How long this service's deployments may take: --wait-timeout, else its own wait."""
+        if self.opts.wait_timeout is not None:
+            return self.opts.wait_timeout
+        return deployment_wait(self.plan.live.service, self._known_alarms())[0]
+
+    @property
+    def wait_rule(self) -> str:
+        """How the service's own wait adds up (for the log)."""
+        return deployment_wait(self.plan.live.service, self._known_alarms())[1]
 
     def _changes(self, resource: str, fields: Dict[str, tuple], target: Dict[str, Any]) -> List[Change]:
         return [Change(self.plan.name, resource, name, b, a, target) for name, (b, a) in fields.items()]
@@ -142,21 +158,26 @@ class ServiceRun:
             plan.after,
             dict(plan.alarm_thresholds),
             plan.baseline_size,
+            plan.oom,
         )
 
     def _roll_back(self, failure: str) -> ServiceResult:
         plan = self.plan
         # Stopping: the restore must end well inside the 30 s a stopping ECS task is given.
-        wait = min(self.opts.wait_timeout, STOP_RESTORE_SECONDS) if self.stop.requested else self.opts.wait_timeout
+        wait = min(self.wait_seconds, STOP_RESTORE_SECONDS) if self.stop.requested else self.wait_seconds
         outcomes = restore_changes(self.ctx, self.written, wait, self.opts.poll_interval, journal=self.journal)
         errors = [o.error for o in outcomes if o.error]
         notes = "".join(f"; {n}" for o in outcomes for n in o.notes)
         if errors:
             reason = f"{failure}; restoring failed: {'; '.join(errors)}{notes}"
             # Its state is unknown (part applied, part restored): count no saving for it.
-            return ServiceResult(plan.name, Status.FAILED, plan.changes(), reason, plan.before, plan.before)
+            return ServiceResult(
+                plan.name, Status.FAILED, plan.changes(), reason, plan.before, plan.before, oom=plan.oom
+            )
         reason = f"{failure}; rolled back to the previous state" if self.written else f"{failure}; nothing had changed"
-        return ServiceResult(plan.name, Status.ROLLED_BACK, plan.changes(), reason + notes, plan.before, plan.before)
+        return ServiceResult(
+            plan.name, Status.ROLLED_BACK, plan.changes(), reason + notes, plan.before, plan.before, oom=plan.oom
+        )
 
 
 def _unapplied(plan: ServicePlan, dry_run: bool) -> ServiceResult:
@@ -164,7 +185,15 @@ def _unapplied(plan: ServicePlan, dry_run: bool) -> ServiceResult:
     after = plan.after if dry_run else plan.before
     thresholds = dict(plan.alarm_thresholds) if dry_run else {}
     return ServiceResult(
-        plan.name, plan.status, plan.changes(), plan.reason, plan.before, after, thresholds, plan.baseline_size
+        plan.name,
+        plan.status,
+        plan.changes(),
+        plan.reason,
+        plan.before,
+        after,
+        thresholds,
+        plan.baseline_size,
+        plan.oom,
     )
 
 
@@ -179,6 +208,8 @@ class OptimizeOutcome:
     lock_error: Optional[str] = None
     #: Per service, the finding and the risk of what was planned (``planning.findings``).
     findings: Dict[str, Finding] = dataclasses.field(default_factory=dict)
+    #: What the task-stop log said: the OOM evidence sizing used, or why it had none.
+    oom: Optional[OomReading] = None
 
     @property
     def failed(self) -> List[ServiceResult]:
@@ -217,7 +248,9 @@ def optimize(
         if force_unlock and not ctx.dry_run:
             ClusterLock(ctx, targets.cluster_name).force_unlock()  # asked for, even with nothing to do
         results = [_unapplied(p, dry_run=ctx.dry_run) for p in fleet.ordered()]
-        return OptimizeOutcome(targets.cluster_name, ctx.dry_run, opts.policy, None, results, findings=_findings(fleet))
+        return OptimizeOutcome(
+            targets.cluster_name, ctx.dry_run, opts.policy, None, results, findings=_findings(fleet), oom=fleet.oom
+        )
     run_id = uuid.uuid4().hex[:16]
     lock = ClusterLock(ctx, targets.cluster_name, run_id=run_id)
     lock.acquire(force=force_unlock)
@@ -249,7 +282,7 @@ def optimize(
             journal.close()
         lock_error = _release(lock)
     return OptimizeOutcome(
-        targets.cluster_name, False, opts.policy, journal.path, results, lock_error, _findings(fleet)
+        targets.cluster_name, False, opts.policy, journal.path, results, lock_error, _findings(fleet), fleet.oom
     )
 
 

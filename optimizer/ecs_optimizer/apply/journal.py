@@ -12,6 +12,10 @@ Line kinds:
 * ``outcome``: written after the call: ``applied`` (with values only AWS knew, such as the
   ARN of a registered revision) or ``failed``.
 * ``change``: one field already applied (a stack file the write-back edited).
+* ``deployment``: how a deployment the run waited for ended: the service, the deployment id
+  and task definition, the ``outcome`` (``completed``, ``failed`` or ``rolled_back_on_alarm``),
+  the reason, and for an alarm rollback the alarms and the revision ECS restored. A record,
+  not a change: restoring reads the changes.
 
 An intent with no outcome (the process was killed, or the response was lost) means "maybe
 applied": ``rollback`` reads the live value and restores it when it differs, and a failed
@@ -33,10 +37,10 @@ import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Callable, Dict, List, Optional, TypeVar
+from typing import IO, Any, Callable, Dict, List, Optional, Sequence, TypeVar
 
 from .. import __version__
-from ..core.changes import Change
+from ..core.changes import Change, DeploymentOutcome
 from ..core.errors import BadInput
 from ..core.model import CapacityStrategy, ServiceState, TextEnum
 
@@ -51,6 +55,7 @@ class LineKind(TextEnum):
     INTENT = "intent"
     OUTCOME = "outcome"
     CHANGE = "change"
+    DEPLOYMENT = "deployment"
 
 
 class CallResult(TextEnum):
@@ -149,6 +154,32 @@ class Journal:
         """An already applied change (no AWS call to guard)."""
         self._write({"kind": LineKind.CHANGE, **_change_record(change)})
 
+    def deployment(
+        self,
+        service: str,
+        task_definition: str,
+        deployment_id: Optional[str],
+        outcome: DeploymentOutcome,
+        reason: str,
+        alarms: Sequence[str] = (),
+        restored_task_definition: Optional[str] = None,
+    ) -> None:
+        """How a deployment the run waited for ended (see the module docstring)."""
+        record: Dict[str, Any] = {
+            "kind": LineKind.DEPLOYMENT,
+            "time": iso(utc_now()),
+            "service": service,
+            "taskDefinition": task_definition,
+            "deploymentId": deployment_id,
+            "outcome": outcome,
+            "reason": reason,
+        }
+        if alarms:
+            record["alarms"] = list(alarms)
+        if restored_task_definition:
+            record["restoredTaskDefinition"] = restored_task_definition
+        self._write(record)
+
     def intent(self, operation: str, changes: List[Change]) -> int:
         """Record a write before it is sent; returns the id its :meth:`outcome` names."""
         with self._lock:
@@ -211,6 +242,8 @@ class JournalContents:
     restorable: List[Change] = field(default_factory=list)
     #: The latest ``time`` of any line (when the run, and any restore appended to it, ended).
     finished: Optional[str] = None
+    #: The ``deployment`` lines: how each deployment the run waited for ended.
+    deployments: List[Dict[str, Any]] = field(default_factory=list)
 
     @property
     def changes(self) -> List[Change]:

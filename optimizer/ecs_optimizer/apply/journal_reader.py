@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
 
-from ..core.changes import CONFIG_FILE, Change
+from ..core.changes import CONFIG_FILE, Change, DeploymentOutcome
 from ..core.errors import BadInput
 from ..levers import registry
 from ..levers.base import is_int
@@ -105,6 +105,11 @@ class _Parser:
             contents.restorable.extend(_parse_change(where, c, confirmed=False) for c in changes)
         elif kind == LineKind.OUTCOME:
             self._outcome(where, record)
+        elif kind == LineKind.DEPLOYMENT:
+            if not isinstance(record.get("service"), str) or record.get("outcome") not in tuple(DeploymentOutcome):
+                outcomes = ", ".join(DeploymentOutcome)
+                raise BadInput(f"{where}: a deployment line needs a service and an outcome ({outcomes})")
+            contents.deployments.append(record)
         else:
             raise BadInput(f"{where}: a second run header")
 

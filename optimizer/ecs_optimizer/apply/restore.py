@@ -58,7 +58,8 @@ class Restorer:
     a later ``rollback`` of the same journal sees the whole history)."""
 
     ctx: AwsContext
-    wait_timeout: float
+    #: One deployment wait for every service; None: each service's own.
+    wait_timeout: Optional[float]
     poll_interval: float
     journal: Optional[Journal] = None
     #: Work out and report what would be restored, writing nothing.
@@ -119,7 +120,7 @@ def _short(value: Any) -> str:
 def restore_changes(
     ctx: AwsContext,
     changes: List[Change],
-    wait_timeout: float,
+    wait_timeout: Optional[float],
     poll_interval: float,
     concurrency: int = 1,
     journal: Optional[Journal] = None,

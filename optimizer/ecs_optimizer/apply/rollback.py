@@ -138,7 +138,7 @@ def cluster_place(ctx: AwsContext, cluster: str) -> Tuple[bool, Optional[str]]:
 def rollback(
     ctx: AwsContext,
     contents: JournalContents,
-    wait_timeout: float,
+    wait_timeout: Optional[float],
     poll_interval: float,
     concurrency: int,
     force_unlock: bool = False,

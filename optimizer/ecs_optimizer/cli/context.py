@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
-from typing import Any, Callable, Optional, Tuple
+from fractions import Fraction
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import click
 
 from ..core.errors import EXIT_OK, EXIT_PARTIAL, BadInput
-from ..core.model import NetworkState
+from ..core.model import NetworkState, ServiceState
 from ..live import discovery
 from ..live import targets as tg
 from ..live.aws import AwsContext, AwsSettings, Backoff, make_session, open_context
 from ..network import inputs as network_inputs
+from ..planning.oom import OomEvidence, growth_cost, growth_note
 from ..planning.plan import RunOptions, plan_fleet
 from ..planning.sizing import SizingOptions
-from ..pricing.prices import load_prices
+from ..pricing.costs import money
+from ..pricing.prices import PriceTable, load_prices
 from ..pricing.savings import ReportContext, SavingsReport, compute_savings
 from . import org
 from .options import Common, Planning, exit_code_for
@@ -73,7 +77,7 @@ def resolve_targets(common: Common, dry_run: bool) -> Tuple[tg.Targets, AwsConte
 
 def run_options(
     planning: Planning,
-    wait_timeout: float = 900,
+    wait_timeout: Optional[float] = None,
     poll_interval: float = 15,
     concurrency: int = 4,
     allow_arm64: bool = False,
@@ -92,6 +96,28 @@ def run_options(
     return RunOptions(planning.policy, sizing, wait_timeout, poll_interval, concurrency, allow_arm64, max_risk)
 
 
+#: One OOM-grown service: its name, the stops, and its state before and after.
+Grown = Tuple[str, OomEvidence, ServiceState, ServiceState]
+
+
+def with_growth_costs(
+    report: SavingsReport, grown: Sequence[Grown], prices: PriceTable, spot_discount: Fraction
+) -> Tuple[SavingsReport, Dict[str, float]]:
+    """``report`` with a note per OOM-grown service pricing its memory growth (a cost, beside
+    the savings rather than netted into them), and those costs by service, to the cent."""
+    notes: List[str] = []
+    costs: Dict[str, float] = {}
+    for name, evidence, before, after in grown:
+        if after.memory <= before.memory:
+            continue
+        cost = growth_cost(before, after, prices, spot_discount)
+        costs[name] = float(money(cost))
+        notes.append(growth_note(name, evidence, before, after, cost))
+    if not notes:
+        return report, costs
+    return dataclasses.replace(report, notes=tuple(report.notes) + tuple(notes)), costs
+
+
 def price(
     before: dict,
     after: dict,
@@ -102,12 +128,14 @@ def price(
     spot_discount: float = 0.70,
     context: Optional[ReportContext] = None,
     findings: Optional[dict] = None,
+    grown: Sequence[Grown] = (),
 ) -> SavingsReport:
     try:
         prices = load_prices(region, source, session, warn=log.warning)
     except ValueError as exc:
         raise BadInput(str(exc)) from exc
-    return compute_savings(before, after, prices, network, spot_discount, context, findings)
+    report = compute_savings(before, after, prices, network, spot_discount, context, findings)
+    return with_growth_costs(report, grown, prices, Fraction(str(spot_discount)))[0]
 
 
 def price_plan(
@@ -122,9 +150,10 @@ def price_plan(
     fleet = plan_fleet(ctx, targets, opts)
     before = {n: p.before for n, p in fleet.plans.items()}
     after = {n: p.after for n, p in fleet.plans.items()}
+    grown = [(n, p.oom, p.before, p.after) for n, p in fleet.plans.items() if p.oom is not None]
     context = ReportContext.now(targets.environment_suffix, targets.cluster_name, ctx.region)
     findings = {n: p.finding.to_dict() for n, p in fleet.plans.items() if p.finding is not None}
-    return price(before, after, ctx.region, pricing, ctx.session, network, spot_discount, context, findings)
+    return price(before, after, ctx.region, pricing, ctx.session, network, spot_discount, context, findings, grown)
 
 
 def run_org(

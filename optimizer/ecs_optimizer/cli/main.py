@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+from fractions import Fraction
 from pathlib import Path
 from typing import List, Optional, Tuple
 
@@ -39,7 +40,7 @@ from ..writeback.files import WriteBackReport, config_file_changes, write_back
 from ..writeback.plan import plan_keys
 from ..writeback.stack_file import check_against_targets, load_stack_files
 from . import context as cli_context
-from .context import aws_settings, price_plan, resolve_targets, run_options, run_org
+from .context import aws_settings, price_plan, resolve_targets, run_options, run_org, with_growth_costs
 from .options import (
     ARM64_OPTION,
     EXECUTION_OPTIONS,
@@ -56,6 +57,9 @@ from .savings_command import savings
 from .verify_command import verify
 
 log = logging.getLogger("ecs_optimizer")
+
+#: The Spot discount the optimize report's savings use (compute_savings' default).
+SPOT_DISCOUNT = Fraction("0.70")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -104,7 +108,7 @@ def optimize(
     common: Common,
     planning: Planning,
     dry_run: bool,
-    wait_timeout: float,
+    wait_timeout: Optional[float],
     poll_interval: float,
     concurrency: int,
     force_unlock: bool,
@@ -192,12 +196,19 @@ def optimize(
     try:
         context = ReportContext.now(targets.environment_suffix, targets.cluster_name, ctx.region)
         findings = {name: f.to_dict() for name, f in outcome.findings.items()}
+        prices = load_prices(ctx.region, "table")
         savings: Optional[SavingsReport] = compute_savings(
-            before, after, load_prices(ctx.region, "table"), context=context, findings=findings
+            before, after, prices, spot_discount=float(SPOT_DISCOUNT), context=context, findings=findings
         )
     except ValueError as exc:
         log.warning("savings not priced: %s", exc)
         savings = None
+    if savings is not None:
+        grown = [(r.service, r.oom, r.before, r.after) for r in outcome.results if r.oom is not None]
+        savings, costs = with_growth_costs(savings, grown, prices, SPOT_DISCOUNT)
+        for result in outcome.results:
+            if result.service in costs:
+                result.growth_monthly_cost = costs[result.service]
     click.echo(render_optimize(outcome, savings, common.fmt, writeback))
     log.info("API calls: %s", ctx.recorder.summary())
     if STOP.requested:
@@ -229,7 +240,7 @@ def rollback(
     journal_path: str,
     dry_run: bool,
     ignore_journal_target: bool,
-    wait_timeout: float,
+    wait_timeout: Optional[float],
     poll_interval: float,
     concurrency: int,
     force_unlock: bool,

@@ -286,10 +286,11 @@ EXECUTION_OPTIONS = [
     click.option(
         "--wait-timeout",
         type=click.FloatRange(min=0),
-        default=900,
-        show_default=True,
+        default=None,
         metavar="SECONDS",
-        help="Longest wait for a service's deployment to complete before it is rolled back.",
+        help="Longest wait for a service's deployment to complete before it is rolled back. Default: each "
+        "service's own, 900 s for the rollout plus the bake its deployment configuration sets (BLUE_GREEN, "
+        "LINEAR and CANARY bake times) plus the window of its deployment alarms, when they are enabled.",
     ),
     click.option(
         "--poll-interval",

@@ -15,6 +15,14 @@ from typing import Any, Dict, List, Tuple
 from .model import TextEnum
 
 
+class DeploymentOutcome(TextEnum):
+    """A ``deployment`` line's ``outcome``."""
+
+    COMPLETED = "completed"
+    FAILED = "failed"
+    ROLLED_BACK_ON_ALARM = "rolled_back_on_alarm"
+
+
 class Resource(TextEnum):
     """What a journalled change changed (its JSON value is the string shown). An alarm is
     ``alarm:<name>`` instead (:func:`alarm_resource`), one per alarm."""

@@ -11,6 +11,7 @@ from ..core.changes import ALARM_PREFIX, Change, RestoreStep, alarm_resource
 from ..core.model import ServiceState
 from ..live import metric_alarms
 from ..live.targets import ALARM_PATTERNS
+from ..planning.alarm_basis import alarm_basis
 from ..planning.alarm_thresholds import alarm_threshold
 from ..writeback.keys import THRESHOLD_KINDS, THRESHOLDS_KEY
 from ..writeback.setting import Setting, plain_number
@@ -47,14 +48,20 @@ class AlarmThresholds(Lever):
 
     def complete(self, plan: "ServicePlanView") -> None:
         """The thresholds the new size needs (:func:`~ecs_optimizer.planning.alarm_thresholds.alarm_threshold`),
-        for the alarms whose threshold changes."""
+        for the alarms whose threshold changes. cpu-high and memory-high are derived from
+        their basis, the size they were set for (:mod:`~ecs_optimizer.planning.alarm_basis`), not
+        from the live size, which an interrupted run may already have cut."""
         live = plan.live
+        basis = alarm_basis(live.task_definition, live.task_definition_tags, live.alarms)
         changed: Dict[str, float] = {}
         for kind, alarm in sorted(live.alarms.items()):
             if alarm.get("Threshold") is None:
                 continue  # anomaly-detection alarms have a band, not a threshold
             old = float(alarm["Threshold"])
-            new = alarm_threshold(kind, old, plan.before, plan.after, live.autoscaling_targets.get(kind))
+            set_for = plan.before.with_changes(cpu=basis.cpu, memory=basis.memory)
+            new = alarm_threshold(
+                kind, basis.threshold(kind, old), set_for, plan.after, live.autoscaling_targets.get(kind)
+            )
             if not metric_alarms.same_number(old, new):
                 changed[kind] = new
         plan.alarm_thresholds = changed

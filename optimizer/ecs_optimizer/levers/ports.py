@@ -10,9 +10,9 @@ attributes and calls listed here, which keeps the imports one way (levers never 
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Optional, Protocol
+from typing import Any, Callable, Dict, List, Optional, Protocol, Sequence
 
-from ..core.changes import Change, RestoreStep
+from ..core.changes import Change, DeploymentOutcome, RestoreStep
 from ..core.model import ServiceState, Status
 from ..live.aws import AwsContext
 from ..live.inventory import LiveService
@@ -49,7 +49,7 @@ class RunOptionsView(Protocol):
     def allow_arm64(self) -> bool: ...
 
     @property
-    def wait_timeout(self) -> float: ...
+    def wait_timeout(self) -> Optional[float]: ...
 
     @property
     def poll_interval(self) -> float: ...
@@ -66,6 +66,21 @@ class ProgressView(Protocol):
     """Where a deployment wait reports its state (:class:`~ecs_optimizer.apply.progress.Progress`)."""
 
     def reporter(self, service: str) -> Callable[[str], None]: ...
+
+
+class DeploymentRecordView(Protocol):
+    """Where a deployment's end is recorded (:meth:`~ecs_optimizer.apply.journal.Journal.deployment`)."""
+
+    def deployment(
+        self,
+        service: str,
+        task_definition: str,
+        deployment_id: Optional[str],
+        outcome: DeploymentOutcome,
+        reason: str,
+        alarms: Sequence[str] = (),
+        restored_task_definition: Optional[str] = None,
+    ) -> None: ...
 
 
 class ServiceRunView(Protocol):
@@ -88,6 +103,15 @@ class ServiceRunView(Protocol):
     @property
     def progress(self) -> ProgressView: ...
 
+    @property
+    def journal(self) -> DeploymentRecordView: ...
+
+    @property
+    def wait_seconds(self) -> float: ...
+
+    @property
+    def wait_rule(self) -> str: ...
+
     def write(
         self,
         operation: str,
@@ -109,7 +133,7 @@ class RestorerView(Protocol):
     """Putting resources back (:class:`~ecs_optimizer.apply.restore.Restorer`)."""
 
     ctx: AwsContext
-    wait_timeout: float
+    wait_timeout: Optional[float]
     poll_interval: float
     dry_run: bool
 

@@ -11,10 +11,11 @@ restores the service as a whole.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, Dict, List, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
 
-from ..core.changes import Change, Resource, RestoreStep
+from ..core.changes import Change, DeploymentOutcome, Resource, RestoreStep
 from ..live import resources as res
+from ..live.deployments import deployment_wait, started_deployment
 from .base import Lever, PlannedChange, RestoreFailed
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -29,7 +30,14 @@ TASK_DEFINITION_PARAMETER = "taskDefinition"
 
 
 class DeploymentFailed(Exception):
-    """The service's deployment failed or did not complete within --wait-timeout."""
+    """The service's deployment failed (a deployment alarm rolled it back, the circuit
+    breaker stopped it) or did not complete within its wait."""
+
+
+def wait_seconds(service: Dict[str, Any], known_alarms: Dict[str, Any], override: Optional[float]) -> float:
+    """``override`` (--wait-timeout) when given, else the service's own wait
+    (:func:`live.deployments.deployment_wait`)."""
+    return override if override is not None else deployment_wait(service, known_alarms)[0]
 
 
 class ServiceUpdate(Lever):
@@ -54,7 +62,8 @@ class ServiceUpdate(Lever):
         fields = ", ".join(lever.service_field_label for lever in self.levers)
         return tuple(step for lever in self.levers for step in lever.migration_steps) + (
             f"update the service: {fields}",
-            "wait for the deployment to complete (bounded by --wait-timeout); on failure restore the service",
+            "wait for the deployment to complete (its rollout, bake and deployment alarms, or --wait-timeout); "
+            "on failure, or a rollback on alarm, restore the service and apply none of its later levers",
         )
 
     def changes(self, plan: "ServicePlanView") -> List[PlannedChange]:
@@ -78,22 +87,44 @@ class ServiceUpdate(Lever):
         run.check_stop()
         live = run.plan.live
         request = self._request({name: after for name, (_, after) in fields.items()})
-        run.write(
+        updated = run.write(
             "UpdateService",
             self.resource,
             fields,
             run.service_target(),
             lambda: res.update_service(run.ctx, run.cluster, live.target.service_name, request),
         )
+        task_definition = str(request.get(TASK_DEFINITION_PARAMETER, live.task_definition_arn))
+        deployment_id = started_deployment(updated or {}, task_definition)
+        timeout = run.wait_seconds
+        if run.opts.wait_timeout is None:
+            log.info("%s: waiting up to %gs for the deployment (%s)", run.plan.name, timeout, run.wait_rule)
         rollout = res.wait_for_deployment(
             run.ctx,
             run.cluster,
             live.target.service_name,
-            str(request.get(TASK_DEFINITION_PARAMETER, live.task_definition_arn)),
-            run.opts.wait_timeout,
+            task_definition,
+            timeout,
             run.opts.poll_interval,
             stop=lambda: run.stop.requested,
             progress=run.progress.reporter(run.plan.name),
+            deployment_id=deployment_id,
+        )
+        outcome = (
+            DeploymentOutcome.COMPLETED
+            if rollout.ok
+            else DeploymentOutcome.ROLLED_BACK_ON_ALARM
+            if rollout.alarm is not None and rollout.alarm.rolled_back
+            else DeploymentOutcome.FAILED
+        )
+        run.journal.deployment(
+            run.plan.name,
+            task_definition,
+            deployment_id,
+            outcome,
+            rollout.reason,
+            rollout.alarm.alarms if rollout.alarm is not None else (),
+            rollout.alarm.restored_task_definition if rollout.alarm is not None else None,
         )
         if not rollout.ok:
             raise DeploymentFailed(f"deployment failed: {rollout.reason}")
@@ -121,9 +152,8 @@ class ServiceUpdate(Lever):
         if restorer.dry_run:
             return changes
         task_definition = str(request.get(TASK_DEFINITION_PARAMETER, live.get(TASK_DEFINITION_PARAMETER)))
-        rollout = res.wait_for_deployment(
-            restorer.ctx, cluster, name, task_definition, restorer.wait_timeout, restorer.poll_interval
-        )
+        timeout = wait_seconds(live, {}, restorer.wait_timeout)
+        rollout = res.wait_for_deployment(restorer.ctx, cluster, name, task_definition, timeout, restorer.poll_interval)
         if not rollout.ok:
             raise RestoreFailed(f"service {name} restored but its deployment did not settle: {rollout.reason}")
         return changes

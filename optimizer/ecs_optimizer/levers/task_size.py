@@ -18,6 +18,7 @@ from ..core.fargate import ARCHITECTURES, ARM64
 from ..core.model import SPOT, ServiceState, Status
 from ..live import graviton
 from ..live import resources as res
+from ..planning.alarm_basis import alarm_basis, with_basis
 from ..writeback.keys import ARCHITECTURE_FIELD, RIGHTSIZED_FROM_FIELD, SERVICES_KEY, SIZES_FIELD, TASK_SIZE_KEYS
 from ..writeback.setting import Setting
 from .base import FieldSpec, Lever, PlannedChange, SavingsStep, is_int
@@ -171,7 +172,10 @@ class TaskSize(Lever):
             lambda: res.register_revision(
                 run.ctx,
                 live.task_definition,
-                live.task_definition_tags,
+                # the size the alarm thresholds were set for, carried forward (alarm_basis)
+                with_basis(
+                    live.task_definition_tags, alarm_basis(live.task_definition, live.task_definition_tags, live.alarms)
+                ),
                 plan.after.cpu,
                 plan.after.memory,
                 run.run_id,

@@ -10,7 +10,7 @@ from typing import Dict, Iterable, List, Optional, Tuple
 from ..core import facts
 from ..core.errors import BadInput, TargetsNotFound
 from .aws import AwsContext, chunks, paginate
-from .targets import TIERS, ServiceTarget, Targets, pattern_alarms
+from .targets import TASK_STOP_LOG_PATTERN, TIERS, ServiceTarget, Targets, pattern_alarms
 
 #: The IAM actions this module's AWS calls need (collected into iam_actions.json by
 #: :mod:`ecs_optimizer.apply.permissions`).
@@ -83,7 +83,15 @@ def discover(ctx: AwsContext, suffix: str, tier_option: Optional[str]) -> Target
             alarms=pattern_alarms(name, suffix),
         )
     log.info("discovered %d services in %s (tier %s)", len(services), cluster_name, tier)
-    return Targets(f"discovery ENVIRONMENT_SUFFIX={suffix}", suffix, tier, ctx.region, cluster_name, services)
+    return Targets(
+        f"discovery ENVIRONMENT_SUFFIX={suffix}",
+        suffix,
+        tier,
+        ctx.region,
+        cluster_name,
+        services,
+        TASK_STOP_LOG_PATTERN.format(suffix=suffix),
+    )
 
 
 def verify_in_aws(ctx: AwsContext, targets: Targets) -> Tuple[dict, Dict[str, dict]]:

@@ -22,6 +22,7 @@ from ..core import facts
 from ..core.fargate import X86_64
 from . import revision_index
 from .aws import AwsContext, error_code, paginate
+from .deployments import AlarmRollback, alarm_rollback
 from .revision_index import RevisionIndex, family_and_number
 
 #: The IAM actions this module's AWS calls need (collected into iam_actions.json by
@@ -247,6 +248,8 @@ def update_service(ctx: AwsContext, cluster: str, service_name: str, fields: Map
 class Rollout:
     ok: bool
     reason: str
+    #: Set when a deployment alarm failed the deployment (and ECS rolled it back, if set to).
+    alarm: Optional[AlarmRollback] = None
 
 
 def rollout_status(service: dict, task_definition: str) -> Optional[Rollout]:
@@ -284,6 +287,22 @@ def deployment_state(service: dict, task_definition: str) -> str:
     return "waiting for the deployment to start"
 
 
+def alarm_outcome(service: dict, task_definition: str, deployment_id: Optional[str]) -> Optional[Rollout]:
+    """The failed rollout, when a deployment alarm of the service failed the deployment of
+    ``task_definition`` (:func:`live.deployments.alarm_rollback`)."""
+    found = alarm_rollback(service, task_definition, deployment_id)
+    if found is None:
+        return None
+    alarms = ", ".join(found.alarms)
+    if found.rolled_back:
+        reason = (
+            f"ECS rolled the deployment back to {found.restored_task_definition} because alarm {alarms} went to ALARM"
+        )
+    else:
+        reason = f"ECS failed the deployment because alarm {alarms} went to ALARM (rollback is off: the failed revision stays)"
+    return Rollout(False, reason, found)
+
+
 def wait_for_deployment(
     ctx: AwsContext,
     cluster: str,
@@ -293,13 +312,16 @@ def wait_for_deployment(
     poll: float,
     stop: Optional[Callable[[], bool]] = None,
     progress: Optional[Callable[[str], None]] = None,
+    deployment_id: Optional[str] = None,
 ) -> Rollout:
-    """Poll DescribeServices until the deployment completes, fails, ``timeout`` passes or
-    ``stop`` says the run is stopping; ``progress`` hears the deployment state each poll."""
+    """Poll DescribeServices until the deployment completes, fails (a deployment alarm that
+    fired is told apart: :func:`alarm_outcome`), ``timeout`` passes or ``stop`` says the run
+    is stopping; ``progress`` hears the deployment state each poll. ``deployment_id`` is the
+    deployment the update started, when its answer named one."""
     deadline = time.monotonic() + timeout
     while True:
         service = describe_service(ctx, cluster, service_name)
-        status = rollout_status(service, task_definition)
+        status = alarm_outcome(service, task_definition, deployment_id) or rollout_status(service, task_definition)
         if progress is not None:
             progress(status.reason if status is not None else deployment_state(service, task_definition))
         if status is not None:

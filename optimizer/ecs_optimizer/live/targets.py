@@ -29,9 +29,15 @@ TIERS = facts.tiers()
 ALARM_PATTERNS: Dict[str, str] = facts.service_alarm_patterns()
 REQUIRED_ALARM_KINDS = facts.required_alarm_kinds()
 
+#: The compute export naming the log group of the cluster's stopped-task events, and the name
+#: the compute layer gives it (what discovery, which has no outputs, looks for).
+TASK_STOP_LOG_KEY = "taskStopLogGroupName"
+TASK_STOP_LOG_PATTERN = "/aws/events/ecs-task-stops-{suffix}"
+
 #: Contract keys the optimizer tolerates missing: outputs saved by stacks released before the keys
-#: existed (the optimizer does not read optimizerPolicyArn; a missing baseline means "not rightsized").
-_OLDER_STACK_KEYS = ("optimizerPolicyArn", "baselineCpu", "baselineMemory")
+#: existed (the optimizer does not read optimizerPolicyArn; a missing baseline means "not rightsized";
+#: a missing task-stop log means sizing without OOM evidence).
+_OLDER_STACK_KEYS = ("optimizerPolicyArn", "baselineCpu", "baselineMemory", TASK_STOP_LOG_KEY)
 
 
 def _output_keys(*path: str) -> Tuple[Dict[str, type], Dict[str, type]]:
@@ -110,8 +116,8 @@ class Targets:
     region: Optional[str]
     cluster_name: str
     services: Dict[str, ServiceTarget] = field(default_factory=dict)
-    #: The compute outputs' ``taskStopLogGroupName``: where the cluster's stopped-task events
-    #: are kept; None for discovery or an older compute stack.
+    #: The log group of stopped-task events; None when the outputs name none (an older
+    #: compute stack): the run then sizes without OOM evidence.
     task_stop_log_group: Optional[str] = None
 
     def only(self, names: Sequence[str], source: str = "--service") -> "Targets":
@@ -202,7 +208,7 @@ def parse_compute_outputs(data: Any, where: str) -> Targets:
         region=data["region"],
         cluster_name=data["clusterName"],
         services=services,
-        task_stop_log_group=_optional_text(data, "taskStopLogGroupName", where),
+        task_stop_log_group=stop_log,
     )
 
 

@@ -64,6 +64,8 @@ def optimize_dict(
         "services": [_with_finding(r.to_dict(), outcome) for r in outcome.results],
         "savings": savings.to_dict() if savings else None,
     }
+    if outcome.oom is not None:
+        data["oomEvidence"] = outcome.oom.to_dict()
     if writeback is not None:
         data["configWriteBack"] = writeback.to_dict()
     return data
@@ -106,6 +108,7 @@ def render_optimize(
         f"{head}ecs-optimizer optimize: cluster {outcome.cluster}, policy {outcome.policy}, {mode}",
         "",
         f"Journal: {data['journal'] or 'none (nothing was changed)'}",
+        *([f"OOM evidence: {outcome.oom.note}"] if outcome.oom is not None else []),
         "",
         "Migration order, per service:",
         *[f"{'' if fmt == 'markdown' else '  '}{i}. {step}" for i, step in enumerate(registry.migration_order(), 1)],

@@ -130,7 +130,7 @@ def replan_moved(
     if again:
         subset = dataclasses.replace(targets, services={n: targets.services[n] for n in again})
         try:
-            fresh = plan_fleet(ctx, subset, opts, fleet.usage, fleet.activity).plans
+            fresh = plan_fleet(ctx, subset, opts, fleet.usage, fleet.activity, fleet.oom).plans
         except TargetsNotFound as exc:
             for name in again:
                 reason = f"changed since planning ({moved[name].what}) and could not be read again: {exc}"

@@ -36,6 +36,10 @@ not, the plan raises the maximum to the fewest tasks that keep it below (a highe
 nothing until used), unless growing the task size at today's maximum is cheaper with the
 service at its top, in which case the size grows instead (:func:`alarm_safe_ceiling`).
 
+OOM evidence wins over every cut: a service with an OOM stop in the lookback is
+under-provisioned, its memory never shrinks and grows to at least 1.2x the peak it reached,
+whatever the policy (``fixed`` included) and however short its history (:mod:`oom`).
+
 Under every policy non-critical services get a FARGATE_SPOT share of at least
 ``spot_share`` (by default every task beyond the base) behind one on-demand base task, critical services keep their strategy, and
 ECR retention drops to ``keep_images`` (never rises): the Spot and ECR retention levers' own
@@ -63,6 +67,7 @@ from ..levers.ecr_retention import plan_keep_images
 from ..levers.spot import plan_strategy
 from .alarm_ceiling import alarm_safe_ceiling
 from .alarm_thresholds import CPU_HIGH
+from .oom import OomEvidence, apply_oom_rule
 from .task_sizes import Size, cheapest_covering, fixed_size, fmt_size, per_task_need, task_hourly
 
 POLICIES = ("fixed", "metrics", "auto")
@@ -152,6 +157,7 @@ def plan_service(
     opts: SizingOptions,
     baseline: Optional[ServiceState] = None,
     autoscaling_targets: Optional[Mapping[str, float]] = None,
+    oom: Optional[OomEvidence] = None,
 ) -> Decision:
     """Plan one service under ``policy`` (``fixed``, ``metrics`` or ``auto``).
 
@@ -162,7 +168,8 @@ def plan_service(
     with ``policy_used="unchanged"``. ``autoscaling_targets`` maps ``cpuHigh`` / ``memoryHigh``
     to the target-tracking value autoscaling holds that metric at (percent); with it, the
     plan keeps the busiest observed hour below the alarm at the autoscaling maximum
-    (:func:`alarm_safe_ceiling`).
+    (:func:`alarm_safe_ceiling`). ``oom``, the service's OOM stops in the lookback, makes it
+    under-provisioned: the OOM rule (:func:`oom.apply_oom_rule`) applies last and wins.
     """
     if tier not in TIERS:
         raise ValueError(f"tier {tier!r} is not one of: {', '.join(TIERS)}")
@@ -173,7 +180,7 @@ def plan_service(
     check_size(reference.cpu, reference.memory, where=f"{current.service}: baseline task size")
 
     enough_history = usage is not None and usage.days_covered >= opts.min_history_days and current.desired_count > 0
-    if policy == "metrics" and not enough_history:
+    if policy == "metrics" and not enough_history and oom is None:
         return Decision(
             after=current,
             policy_used="metrics",
@@ -188,7 +195,12 @@ def plan_service(
             f"desired count {current.desired_count} kept: autoscaling has scaled out above the "
             f"declared {reference.desired_count} and scales in to the new minimum by itself"
         )
-    if policy == "metrics" or (policy == "auto" and enough_history):
+    if policy == "metrics" and not enough_history:
+        # OOM evidence needs no history: today's counts and CPU, the memory the rule sets
+        policy_used = "metrics"
+        notes.append(f"size otherwise kept: {_history_text(usage, opts, current)}")
+        desired, min_capacity, size = current.desired_count, current.min_capacity, (current.cpu, current.memory)
+    elif policy == "metrics" or (policy == "auto" and enough_history):
         assert usage is not None
         policy_used = "metrics"
         desired, size = _metrics_plan(current, usage, target_desired, opts, notes)
@@ -216,21 +228,26 @@ def plan_service(
     if usage is not None and desired > 0 and autoscaling_targets:
         size, max_capacity = alarm_safe_ceiling(current, usage, size, autoscaling_targets, notes)
         max_capacity = _p95_within_target(current, usage, size, max_capacity, autoscaling_targets, notes)
+    if oom is not None:
+        size = apply_oom_rule(current, size, max(desired, 1), usage, oom, notes)
 
-    after = current.with_changes(
-        cpu=size[0],
-        memory=size[1],
-        desired_count=desired,
-        max_capacity=max_capacity,
-        min_capacity=min_capacity,
-        strategy=plan_strategy(current, opts.spot_share),
-        ecr_keep_images=plan_keep_images(current.ecr_keep_images, opts.keep_images),
-    )
+    if policy == "metrics" and not enough_history:
+        after = current.with_changes(cpu=size[0], memory=size[1])  # the OOM growth alone
+    else:
+        after = current.with_changes(
+            cpu=size[0],
+            memory=size[1],
+            desired_count=desired,
+            max_capacity=max_capacity,
+            min_capacity=min_capacity,
+            strategy=plan_strategy(current, opts.spot_share),
+            ecr_keep_images=plan_keep_images(current.ecr_keep_images, opts.keep_images),
+        )
     if after == current:
         return Decision(
             after=current,
             policy_used="unchanged",
-            reason=f"already at or below the {policy_used} target",
+            reason="; ".join(notes) if oom is not None else f"already at or below the {policy_used} target",
         )
     return Decision(
         after=after,
