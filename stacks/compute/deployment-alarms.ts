@@ -113,11 +113,17 @@ interface GuardSpec {
   threshold: number;
 }
 
+export interface DeploymentGuards {
+  alarms: aws.cloudwatch.MetricAlarm[];
+  /**
+   * Their names in a fixed order, as plain values: what the service and the contract list, known
+   * at preview so the policy pack can check them before anything is created.
+   */
+  names: string[];
+}
+
 /** The guard alarms of one service, in its scope: load-balancer alarms for a service with target groups, memory for every one. */
-export function deploymentAlarms(
-  scope: Scope,
-  args: DeploymentAlarmArgs,
-): Record<DeploymentAlarmKind, aws.cloudwatch.MetricAlarm | undefined> {
+export function deploymentAlarms(scope: Scope, args: DeploymentAlarmArgs): DeploymentGuards {
   const s = args.settings;
   const specs: GuardSpec[] = [];
   if (args.loadBalancer) {
@@ -155,17 +161,14 @@ export function deploymentAlarms(
     threshold: s.memoryPercent,
   });
 
-  const out: Record<DeploymentAlarmKind, aws.cloudwatch.MetricAlarm | undefined> = {
-    http5xxRate: undefined,
-    unhealthyHosts: undefined,
-    memoryPeak: undefined,
-  };
+  const guards: DeploymentGuards = { alarms: [], names: [] };
   for (const spec of specs) {
     const prefix = DEPLOYMENT_ALARM_PREFIXES[spec.kind];
-    out[spec.kind] = new aws.cloudwatch.MetricAlarm(
+    const name = scope.names.of(prefix, args.service);
+    const alarm = new aws.cloudwatch.MetricAlarm(
       `${args.service}-${prefix}`,
       {
-        name: scope.names.of(prefix, args.service),
+        name,
         alarmDescription:
           `${args.serviceName} deployment guard: ${spec.meaning} ` +
           `(${s.datapointsToAlarm} of ${s.evaluationPeriods} periods of ${s.periodSeconds} s); ECS rolls the deployment back`,
@@ -180,11 +183,8 @@ export function deploymentAlarms(
       },
       scope.opts(),
     );
+    guards.alarms.push(alarm);
+    guards.names.push(name);
   }
-  return out;
-}
-
-/** The guard alarms' names, in a fixed order (what the service and the contract list). */
-export function deploymentAlarmNames(alarms: Record<DeploymentAlarmKind, aws.cloudwatch.MetricAlarm | undefined>): pulumi.Output<string>[] {
-  return (Object.keys(DEPLOYMENT_ALARM_PREFIXES) as DeploymentAlarmKind[]).flatMap((k) => (alarms[k] ? [alarms[k]!.name] : []));
+  return guards;
 }

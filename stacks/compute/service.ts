@@ -10,7 +10,7 @@ import { accountArn, AwsAccount, ComputeServiceContract, RepositoryContract, Sco
 import { autoscaling } from "./autoscaling";
 import { capacityProviderStrategy } from "./capacity";
 import { Cluster } from "./cluster";
-import { deploymentAlarmNames, deploymentAlarms } from "./deployment-alarms";
+import { deploymentAlarms } from "./deployment-alarms";
 import { executionPolicy, taskPolicy, trustPolicy } from "./iam";
 import { routing, Routing } from "./routing";
 import { ComputeSettings } from "./settings";
@@ -362,9 +362,9 @@ export function deployService(scope: Scope, args: ServiceArgs): DeployedService 
       : undefined,
     settings: settings.deploymentAlarms,
   });
-  const guardNames = deploymentAlarmNames(guards);
 
-  const dependsOn: pulumi.Resource[] = [args.cluster.capacityProviders, executionGrants];
+  // The guards exist before the service that names them.
+  const dependsOn: pulumi.Resource[] = [args.cluster.capacityProviders, executionGrants, ...guards.alarms];
   if (route) dependsOn.push(route.productionRule, ...(route.testRule ? [route.testRule] : []));
   if (args.blueGreen && args.infrastructureRole) dependsOn.push(args.infrastructureRole.ready);
 
@@ -388,7 +388,7 @@ export function deployService(scope: Scope, args: ServiceArgs): DeployedService 
         : { strategy: "ROLLING" },
       // The circuit breaker catches tasks that fail to start; the alarms catch tasks that start and misbehave.
       deploymentCircuitBreaker: { enable: true, rollback: true },
-      alarms: { alarmNames: guardNames, enable: true, rollback: true },
+      alarms: { alarmNames: guards.names, enable: true, rollback: true },
       deploymentMinimumHealthyPercent: 100,
       deploymentMaximumPercent: 200,
       availabilityZoneRebalancing: "ENABLED",
@@ -421,36 +421,27 @@ export function deployService(scope: Scope, args: ServiceArgs): DeployedService 
       taskDefinition.arn,
       route ? route.primary.arnSuffix : pulumi.output(null),
       alternate ? alternate.arnSuffix : pulumi.output(null),
-      pulumi.all(guardNames),
     ])
-    .apply(
-      ([
-        serviceArn,
-        taskDefinitionArn,
-        targetGroupArnSuffix,
-        alternateTargetGroupArnSuffix,
-        deploymentAlarmNames,
-      ]): ComputeServiceContract => ({
-        serviceName,
-        serviceArn,
-        taskDefinitionFamily: family,
-        taskDefinitionArn,
-        cpu: spec.cpu,
-        memory: spec.memory,
-        baselineCpu: spec.baselineCpu,
-        baselineMemory: spec.baselineMemory,
-        desiredCount: spec.desiredCount,
-        minCapacity: spec.minCapacity,
-        maxCapacity: spec.maxCapacity,
-        critical: spec.critical,
-        scalableTargetResourceId: scaling.resourceId,
-        repositoryName: args.repository.name,
-        logGroupName: names.logGroup(svc),
-        targetGroupArnSuffix,
-        alternateTargetGroupArnSuffix,
-        deploymentAlarmNames,
-      }),
-    );
+    .apply(([serviceArn, taskDefinitionArn, targetGroupArnSuffix, alternateTargetGroupArnSuffix]): ComputeServiceContract => ({
+      serviceName,
+      serviceArn,
+      taskDefinitionFamily: family,
+      taskDefinitionArn,
+      cpu: spec.cpu,
+      memory: spec.memory,
+      baselineCpu: spec.baselineCpu,
+      baselineMemory: spec.baselineMemory,
+      desiredCount: spec.desiredCount,
+      minCapacity: spec.minCapacity,
+      maxCapacity: spec.maxCapacity,
+      critical: spec.critical,
+      scalableTargetResourceId: scaling.resourceId,
+      repositoryName: args.repository.name,
+      logGroupName: names.logGroup(svc),
+      targetGroupArnSuffix,
+      alternateTargetGroupArnSuffix,
+      deploymentAlarmNames: guards.names,
+    }));
 
   return {
     contract,
