@@ -6,7 +6,7 @@
  * A rule returns one line per problem it finds; the runner adds the resource and the rule name.
  */
 import { ACTIONS_REQUIRING_STAR_RESOURCE, PolicyDocument } from "../stacks/shared/iam";
-import { LAYERS, REQUIRED_TAGS } from "../stacks/shared/tag-keys";
+import { CLUSTER_TIER_TAG, LAYERS, REQUIRED_TAGS } from "../stacks/shared/tag-keys";
 import { WaivableRule, waiverReason } from "../stacks/shared/waivers";
 
 export { waiverTag } from "../stacks/shared/waivers";
@@ -63,6 +63,8 @@ export const TYPES = {
   securityGroup: "aws:ec2/securityGroup:SecurityGroup",
   ingressRule: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
   legacyRule: "aws:ec2/securityGroupRule:SecurityGroupRule",
+  ecsCluster: "aws:ecs/cluster:Cluster",
+  ecsService: "aws:ecs/service:Service",
 } as const;
 
 const NAME_FIELDS = ["name", "family", "dashboardName", "bucket", "clusterName", "topicName", "roleName", "functionName"];
@@ -315,6 +317,31 @@ const s3Buckets: PlatformRule = {
   },
 };
 
+/**
+ * A prod service's deployments must watch CloudWatch alarms and roll back when one fires: without
+ * them a deployment (and a blue/green bake) completes as soon as new tasks pass their health
+ * checks, whatever errors they serve. The tier is the `Tier` tag of the service's cluster; a
+ * service whose cluster is not in the stack cannot be shown to be non-prod, so it is checked too.
+ */
+const deploymentAlarms: PlatformRule = {
+  name: "deployment-alarms",
+  description: "Every prod ECS service's deployments watch CloudWatch alarms with enable and rollback on.",
+  stack: true,
+  check(r, view) {
+    if (r.type !== TYPES.ecsService) return [];
+    const cluster = view.referenced(r, "cluster");
+    const tier = cluster?.type === TYPES.ecsCluster ? cluster.props.tags?.[CLUSTER_TIER_TAG] : undefined;
+    if (tier !== undefined && tier !== "prod") return [];
+    const alarms = r.props.alarms as { alarmNames?: unknown; enable?: unknown; rollback?: unknown } | undefined;
+    const names = Array.isArray(alarms?.alarmNames) ? alarms.alarmNames : [];
+    const out: string[] = [];
+    if (names.length === 0) out.push("its deployments watch no CloudWatch alarm (set alarms.alarmNames)");
+    if (alarms?.enable !== true) out.push("deployment alarms are not enabled (alarms.enable)");
+    if (alarms?.rollback !== true) out.push("a deployment is not rolled back when an alarm fires (alarms.rollback)");
+    return out;
+  },
+};
+
 /** Every enabled rule, in report order. */
 export const PLATFORM_RULES: readonly PlatformRule[] = [
   tags,
@@ -329,6 +356,7 @@ export const PLATFORM_RULES: readonly PlatformRule[] = [
   albWaf,
   kmsKeys,
   s3Buckets,
+  deploymentAlarms,
 ];
 
 /**

@@ -40,6 +40,10 @@ const T = {
   discovery: "aws:servicediscovery/service:Service",
   target: "aws:appautoscaling/target:Target",
   scaling: "aws:appautoscaling/policy:Policy",
+  alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
+  eventRule: "aws:cloudwatch/eventRule:EventRule",
+  eventTarget: "aws:cloudwatch/eventTarget:EventTarget",
+  logPolicy: "aws:cloudwatch/logResourcePolicy:LogResourcePolicy",
 };
 
 const SERVICES = [...DEFAULT_SERVICE_NAMES];
@@ -853,6 +857,179 @@ describe("compute layer", () => {
     });
   });
 
+  describe("deployments guarded by alarms", () => {
+    const alarmOf = (run: LayerRun, svc: string, prefix: string) => byName(run, T.alarm, `${svc}-${prefix}`).inputs;
+    const guardsOf = (run: LayerRun, svc: string) => byName(run, T.service, `${svc}-service`).inputs.alarms;
+
+    it("every service's deployments, rolling and blue/green, watch its guard alarms with rollback on", () => {
+      for (const runs of [dev, prod]) {
+        const suffix = runs.compute.stack;
+        for (const svc of Object.keys((runs.compute.exports as ComputeContract).services)) {
+          const expected = (runs.compute.exports as ComputeContract).services[svc].targetGroupArnSuffix
+            ? ["deploy-5xx-rate", "deploy-unhealthy-hosts", "deploy-memory-peak"]
+            : ["deploy-memory-peak"];
+          const names = expected.map((p) => `${p}-${svc}-${suffix}`);
+          assert.deepEqual(guardsOf(runs.compute, svc), { alarmNames: names, enable: true, rollback: true }, `${suffix} ${svc}`);
+          assert.deepEqual((runs.compute.exports as ComputeContract).services[svc].deploymentAlarmNames, names);
+          for (const [i, prefix] of expected.entries()) {
+            const alarm = alarmOf(runs.compute, svc, prefix);
+            assert.equal(alarm.name, names[i]);
+            // The guards only gate deployments: no actions, and silence is not a reason to roll back.
+            assert.equal(alarm.alarmActions, undefined);
+            assert.equal(alarm.treatMissingData, "notBreaching");
+          }
+        }
+      }
+      assert.equal(byName(prod.compute, T.service, "frontend-service").inputs.deploymentConfiguration.strategy, "BLUE_GREEN");
+    });
+
+    it("the 5xx rate divides 5xx by requests over both target groups of a blue/green service, from a minimum of requests", () => {
+      const queries: Array<Record<string, any>> = alarmOf(prod.compute, "frontend", "deploy-5xx-rate").metricQueries;
+      const c = prod.compute.exports as ComputeContract;
+      const groups = [c.services.frontend.targetGroupArnSuffix, c.services.frontend.alternateTargetGroupArnSuffix];
+      const alb = prod.network.exports.albArnSuffix;
+      const metric = (id: string) => queries.find((q) => q.id === id)!.metric;
+      for (const [i, group] of groups.entries()) {
+        assert.deepEqual(metric(`errors${i + 1}`), {
+          namespace: "AWS/ApplicationELB",
+          metricName: "HTTPCode_Target_5XX_Count",
+          dimensions: { TargetGroup: group, LoadBalancer: alb },
+          stat: "Sum",
+          period: 60,
+        });
+        assert.equal(metric(`requests${i + 1}`).metricName, "RequestCount");
+      }
+      const expr = Object.fromEntries(queries.filter((q) => q.expression).map((q) => [q.id, q.expression]));
+      assert.deepEqual(expr, {
+        errorsFilled1: "FILL(errors1, 0)",
+        requestsFilled1: "FILL(requests1, 0)",
+        errorsFilled2: "FILL(errors2, 0)",
+        requestsFilled2: "FILL(requests2, 0)",
+        errors: "SUM([errorsFilled1, errorsFilled2])",
+        requests: "SUM([requestsFilled1, requestsFilled2])",
+        rate: "IF(requests >= 20, 100 * errors / requests, 0)",
+      });
+      assert.deepEqual(
+        queries.filter((q) => q.returnData).map((q) => q.id),
+        ["rate"],
+      );
+      const alarm = alarmOf(prod.compute, "frontend", "deploy-5xx-rate");
+      assert.deepEqual(
+        [alarm.threshold, alarm.comparisonOperator, alarm.evaluationPeriods, alarm.datapointsToAlarm],
+        [5, "GreaterThanOrEqualToThreshold", 5, 3],
+      );
+      assert.equal(alarmOf(dev.compute, "frontend", "deploy-5xx-rate").threshold, 10);
+    });
+
+    it("unhealthy hosts: any unhealthy target in any of the service's target groups", () => {
+      const alarm = alarmOf(prod.compute, "api-gateway", "deploy-unhealthy-hosts");
+      assert.deepEqual([alarm.threshold, alarm.comparisonOperator], [0, "GreaterThanThreshold"]);
+      const queries: Array<Record<string, any>> = alarm.metricQueries;
+      assert.deepEqual(
+        queries.filter((q) => q.metric).map((q) => [q.metric.metricName, q.metric.stat]),
+        [
+          ["UnHealthyHostCount", "Maximum"],
+          ["UnHealthyHostCount", "Maximum"],
+        ],
+      );
+      assert.equal(queries.find((q) => q.returnData)!.expression, "MAX([unhealthy1, unhealthy2])");
+    });
+
+    it("memory peak: the fullest task of every service, internal ones included", () => {
+      const alarm = alarmOf(dev.compute, "processing-service", "deploy-memory-peak");
+      assert.deepEqual(
+        [alarm.namespace, alarm.metricName, alarm.statistic, alarm.period, alarm.threshold],
+        ["AWS/ECS", "MemoryUtilization", "Maximum", 60, 95],
+      );
+      assert.deepEqual(alarm.dimensions, { ClusterName: "ecs-cluster-dev", ServiceName: "processing-service-dev" });
+      assert.equal(alarmOf(prod.compute, "processing-service", "deploy-memory-peak").threshold, 90);
+    });
+
+    it("takes thresholds and window from config, and refuses a window that cannot be", async () => {
+      const tuned = await runLayer("compute", {
+        stack: "dev",
+        upstream: [dev.network, dev.registry],
+        config: {
+          deploymentAlarm5xxRatePercent: 2.5,
+          deploymentAlarmMinRequests: 100,
+          deploymentAlarmMemoryPercent: 85,
+          deploymentAlarmPeriodSeconds: 120,
+          deploymentAlarmEvaluationPeriods: 4,
+          deploymentAlarmDatapointsToAlarm: 4,
+        },
+      });
+      const rate = alarmOf(tuned, "frontend", "deploy-5xx-rate");
+      assert.deepEqual([rate.threshold, rate.evaluationPeriods, rate.datapointsToAlarm], [2.5, 4, 4]);
+      assert.ok(rate.metricQueries.some((q: Record<string, any>) => q.expression === "IF(requests >= 100, 100 * errors / requests, 0)"));
+      assert.ok(rate.metricQueries.filter((q: Record<string, any>) => q.metric).every((q: Record<string, any>) => q.metric.period === 120));
+      assert.equal(alarmOf(tuned, "frontend", "deploy-memory-peak").threshold, 85);
+      const bad = async (config: Record<string, unknown>, message: RegExp) =>
+        assert.rejects(runLayer("compute", { stack: "dev", upstream: [dev.network, dev.registry], config }), message);
+      await bad({ deploymentAlarmPeriodSeconds: 90 }, /compute:deploymentAlarmPeriodSeconds.*90.*multiple of 60/);
+      await bad(
+        { deploymentAlarmDatapointsToAlarm: 4 },
+        /compute:deploymentAlarmDatapointsToAlarm.*4.*at most deploymentAlarmEvaluationPeriods \(3\)/,
+      );
+      await bad({ deploymentAlarm5xxRatePercent: 0 }, /compute:deploymentAlarm5xxRatePercent.*from 0\.1 to 100/);
+    });
+  });
+
+  describe("task stops recorded", () => {
+    it("sends the cluster's STOPPED task events, unchanged, to an encrypted log group kept by tier", () => {
+      for (const [runs, days] of [
+        [dev, 14],
+        [prod, 90],
+      ] as const) {
+        const c = runs.compute;
+        const suffix = c.stack;
+        const group = byName(c, T.logGroup, "task-stop-logs").inputs;
+        assert.deepEqual(
+          [group.name, group.retentionInDays, group.kmsKeyId],
+          [`/aws/events/ecs-task-stops-${suffix}`, days, arnOf(c, T.key, "platform-key")],
+        );
+        assert.equal((c.exports as ComputeContract).taskStopLogGroupName, group.name);
+        const rule = byName(c, T.eventRule, "task-stops").inputs;
+        assert.equal(rule.name, `task-stops-${suffix}`);
+        assert.deepEqual(JSON.parse(rule.eventPattern), {
+          source: ["aws.ecs"],
+          "detail-type": ["ECS Task State Change"],
+          detail: { clusterArn: [(c.exports as ComputeContract).clusterArn], lastStatus: ["STOPPED"] },
+        });
+        const target = byName(c, T.eventTarget, "task-stops-to-logs").inputs;
+        assert.deepEqual([target.rule, target.arn], [rule.name, arnOf(c, T.logGroup, "task-stop-logs")]);
+        assert.equal(target.inputTransformer, undefined, "the event is kept as AWS delivers it");
+        assert.equal(target.inputPath, undefined);
+        assert.equal(target.roleArn, undefined, "CloudWatch Logs targets take a resource policy, not a role");
+      }
+    });
+
+    it("lets only this rule write into this log group", () => {
+      const policy = byName(dev.compute, T.logPolicy, "task-stop-logs-policy").inputs;
+      assert.equal(policy.policyName, "task-stop-logs-dev");
+      const group = arnOf(dev.compute, T.logGroup, "task-stop-logs");
+      assert.deepEqual(doc(byName(dev.compute, T.logPolicy, "task-stop-logs-policy"), "policyDocument").Statement, [
+        {
+          Sid: "EventBridgeWritesTaskStops",
+          Effect: "Allow",
+          Principal: { Service: "events.amazonaws.com" },
+          Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+          Resource: [`${group}:*`],
+          Condition: {
+            ArnEquals: { "aws:SourceArn": arnOf(dev.compute, T.eventRule, "task-stops") },
+            StringEquals: { "aws:SourceAccount": MOCK_ACCOUNT },
+          },
+        },
+      ]);
+    });
+
+    it("refuses a retention CloudWatch Logs does not offer", async () => {
+      await assert.rejects(
+        runLayer("compute", { stack: "dev", upstream: [dev.network, dev.registry], config: { taskStopLogRetentionDays: 10 } }),
+        /compute:taskStopLogRetentionDays.*10.*CloudWatch Logs accepts/,
+      );
+    });
+  });
+
   describe("the optimizer's managed policy", () => {
     const declared = loadOptimizerActions();
     const statementsOf = (runs: Runs) => doc(byName(runs.compute, T.policy, "optimizer-policy")).Statement;
@@ -887,12 +1064,24 @@ describe("compute layer", () => {
         alarms: ["cpu-high", "http-5xx", "memory-high", "running-tasks-low", "unhealthy-hosts"].map(
           (p) => `arn:aws:cloudwatch:us-east-1:${MOCK_ACCOUNT}:alarm:${p}-*-dev`,
         ),
+        readAlarms: [
+          "cpu-high",
+          "deploy-5xx-rate",
+          "deploy-memory-peak",
+          "deploy-unhealthy-hosts",
+          "http-5xx",
+          "memory-high",
+          "running-tasks-low",
+          "unhealthy-hosts",
+        ].map((p) => `arn:aws:cloudwatch:us-east-1:${MOCK_ACCOUNT}:alarm:${p}-*-dev`),
         lock: [`arn:aws:ssm:us-east-1:${MOCK_ACCOUNT}:parameter/ecs-optimizer/lock/ecs-cluster-dev`],
         roles: SERVICES.flatMap((s) => [arnOf(c, T.role, `${s}-task-role`), arnOf(c, T.role, `${s}-execution-role`)]).sort(),
-        flowLogs: [
-          `arn:aws:logs:us-east-1:${MOCK_ACCOUNT}:log-group:${dev.network.exports.flowLogGroupName}`,
-          `arn:aws:logs:us-east-1:${MOCK_ACCOUNT}:log-group:${dev.network.exports.flowLogGroupName}:*`,
-        ],
+        logGroups: [dev.network.exports.flowLogGroupName, c.exports.taskStopLogGroupName]
+          .flatMap((g) => [
+            `arn:aws:logs:us-east-1:${MOCK_ACCOUNT}:log-group:${g}`,
+            `arn:aws:logs:us-east-1:${MOCK_ACCOUNT}:log-group:${g}:*`,
+          ])
+          .sort(),
         prefixLists: ["arn:aws:ec2:us-east-1:*:prefix-list/*"],
       };
       const byAction: Record<string, keyof typeof expected> = {
@@ -907,13 +1096,13 @@ describe("compute layer", () => {
         "ecr:GetLifecyclePolicy": "repositories",
         "ecr:PutLifecyclePolicy": "repositories",
         "ecr:DeleteLifecyclePolicy": "repositories",
-        "cloudwatch:DescribeAlarms": "alarms",
+        "cloudwatch:DescribeAlarms": "readAlarms",
         "cloudwatch:PutMetricAlarm": "alarms",
         "ssm:GetParameter": "lock",
         "ssm:PutParameter": "lock",
         "ssm:DeleteParameter": "lock",
         "iam:PassRole": "roles",
-        "logs:FilterLogEvents": "flowLogs",
+        "logs:FilterLogEvents": "logGroups",
         "ec2:GetManagedPrefixListEntries": "prefixLists",
       };
       for (const action of [...declared.read, ...declared.write]) {
@@ -944,6 +1133,7 @@ describe("compute layer", () => {
         clusterName: "ecs-cluster-dev",
         clusterArn: "arn:aws:ecs:us-east-1:123456789012:cluster/ecs-cluster-dev",
         flowLogGroupName: "/aws/vpc/flow-logs-dev",
+        taskStopLogGroupName: "/aws/events/ecs-task-stops-dev",
         services: [],
       };
       assert.throws(
@@ -958,6 +1148,36 @@ describe("compute layer", () => {
         Object.keys(OPTIMIZER_ACTION_SCOPES).filter((a) => !all.has(a)),
         [],
       );
+    });
+
+    it("lets the optimizer read the deployment alarms and the task stops, but change only the service alarms", () => {
+      const targets: OptimizerTargets = {
+        env: { partition: "aws", accountId: MOCK_ACCOUNT, region: "us-east-1" },
+        suffix: "dev",
+        clusterName: "ecs-cluster-dev",
+        clusterArn: `arn:aws:ecs:us-east-1:${MOCK_ACCOUNT}:cluster/ecs-cluster-dev`,
+        flowLogGroupName: "/aws/vpc/flow-logs-dev",
+        taskStopLogGroupName: "/aws/events/ecs-task-stops-dev",
+        services: [],
+      };
+      const statements = optimizerPolicy(
+        {
+          read: ["cloudwatch:DescribeAlarmHistory", "cloudwatch:DescribeAlarms", "logs:FilterLogEvents"],
+          write: ["cloudwatch:PutMetricAlarm"],
+        },
+        targets,
+      ).Statement;
+      const resourcesOf = (action: string) => list(statements.find((s) => list(s.Action).includes(action))!.Resource);
+      const guard = `arn:aws:cloudwatch:us-east-1:${MOCK_ACCOUNT}:alarm:deploy-5xx-rate-*-dev`;
+      assert.deepEqual(resourcesOf("cloudwatch:DescribeAlarmHistory"), ["*"]);
+      assert.ok(resourcesOf("cloudwatch:DescribeAlarms").includes(guard));
+      assert.ok(!resourcesOf("cloudwatch:PutMetricAlarm").some((a) => a.includes(":alarm:deploy-")), "the guard alarms are writable");
+      assert.deepEqual(resourcesOf("logs:FilterLogEvents"), [
+        `arn:aws:logs:us-east-1:${MOCK_ACCOUNT}:log-group:/aws/vpc/flow-logs-dev`,
+        `arn:aws:logs:us-east-1:${MOCK_ACCOUNT}:log-group:/aws/vpc/flow-logs-dev:*`,
+        `arn:aws:logs:us-east-1:${MOCK_ACCOUNT}:log-group:/aws/events/ecs-task-stops-dev`,
+        `arn:aws:logs:us-east-1:${MOCK_ACCOUNT}:log-group:/aws/events/ecs-task-stops-dev:*`,
+      ]);
     });
 
     it("never maps an action to * unless AWS offers no resource-level permission for it", () => {
@@ -1134,6 +1354,7 @@ describe("compute layer", () => {
           "clusterArn",
           "services",
           "optimizerPolicyArn",
+          "taskStopLogGroupName",
         ];
         assert.deepEqual(Object.keys(runs.compute.exports).sort(), [...expectedKeys].sort());
       }
@@ -1160,7 +1381,9 @@ describe("compute layer", () => {
         logGroupName: "/ecs/processing-service-dev",
         targetGroupArnSuffix: null,
         alternateTargetGroupArnSuffix: null,
+        deploymentAlarmNames: ["deploy-memory-peak-processing-service-dev"],
       });
+      assert.equal(e.taskStopLogGroupName, "/aws/events/ecs-task-stops-dev");
       assert.equal(e.services.frontend.targetGroupArnSuffix, stateOf(byName(dev.compute, T.tg, "frontend-tg")).arnSuffix);
       const p = (prod.compute.exports as ComputeContract).services["api-gateway"];
       assert.deepEqual([p.cpu, p.memory, p.maxCapacity, p.critical], [1024, 2048, 10, true]);

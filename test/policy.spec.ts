@@ -241,6 +241,40 @@ const CASES: Record<string, { fixtures: Fixture[]; expected: string[] }> = {
     ],
     expected: ["open: public access is not fully blocked", "open: no default encryption", "open: no policy denying requests without TLS"],
   },
+  "deployment-alarms": {
+    fixtures: [
+      { type: TYPES.ecsCluster, name: "prod-cluster", props: { name: "ecs-cluster-prod", tags: { Tier: "prod" } } },
+      { type: TYPES.ecsCluster, name: "dev-cluster", props: { name: "ecs-cluster-dev", tags: { Tier: "dev" } } },
+      { type: TYPES.ecsService, name: "unguarded", props: { name: "a-prod" }, refs: { cluster: "prod-cluster" } },
+      {
+        type: TYPES.ecsService,
+        name: "no-rollback",
+        props: { name: "b-prod", alarms: { alarmNames: ["deploy-5xx-rate-b-prod"], enable: true, rollback: false } },
+        refs: { cluster: "prod-cluster" },
+      },
+      {
+        type: TYPES.ecsService,
+        name: "guarded",
+        props: { name: "c-prod", alarms: { alarmNames: ["deploy-5xx-rate-c-prod"], enable: true, rollback: true } },
+        refs: { cluster: "prod-cluster" },
+      },
+      { type: TYPES.ecsService, name: "dev-service", props: { name: "d-dev" }, refs: { cluster: "dev-cluster" } },
+      // Its cluster is not in the stack, so nothing shows it is not prod: checked.
+      {
+        type: TYPES.ecsService,
+        name: "elsewhere",
+        props: { name: "e", alarms: { alarmNames: [], enable: false, rollback: true } },
+      },
+    ],
+    expected: [
+      "unguarded: its deployments watch no CloudWatch alarm (set alarms.alarmNames)",
+      "unguarded: deployment alarms are not enabled (alarms.enable)",
+      "unguarded: a deployment is not rolled back when an alarm fires (alarms.rollback)",
+      "no-rollback: a deployment is not rolled back when an alarm fires (alarms.rollback)",
+      "elsewhere: its deployments watch no CloudWatch alarm (set alarms.alarmNames)",
+      "elsewhere: deployment alarms are not enabled (alarms.enable)",
+    ],
+  },
 };
 
 describe("policy pack (policy/)", () => {

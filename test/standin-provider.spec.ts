@@ -5,6 +5,7 @@
 import * as assert from "node:assert/strict";
 import { mockComputedKeys, mockResourceState } from "../scripts/plan/mock-aws";
 import { changedKeys, matches, parseUrn, replacementKeys, reveal } from "./harness/provider/provider";
+import { deploymentConfiguration } from "./harness/provider/emulated";
 
 const TASK = "aws:ecs/taskDefinition:TaskDefinition";
 const SERVICE = "aws:ecs/service:Service";
@@ -50,6 +51,26 @@ describe("the stand-in AWS provider", () => {
     assert.deepEqual(changedKeys(SERVICE, state, { name: "svc-dev", desiredCount: 2, cluster: "arn:c" }), ["desiredCount"]);
     assert.deepEqual(changedKeys(SERVICE, state, { name: "svc-dev", cluster: "arn:c" }), ["desiredCount"]);
     assert.ok(mockComputedKeys(SERVICE).includes("arn"));
+  });
+
+  it("sends a service's flat deployment inputs to ECS as one deploymentConfiguration, alarms included", () => {
+    const inputs = {
+      deploymentConfiguration: { strategy: "BLUE_GREEN", bakeTimeInMinutes: "10" },
+      deploymentCircuitBreaker: { enable: true, rollback: true },
+      deploymentMaximumPercent: 200,
+      deploymentMinimumHealthyPercent: 100,
+      alarms: { alarmNames: ["deploy-5xx-rate-frontend-prod"], enable: true, rollback: true },
+    };
+    assert.deepEqual(deploymentConfiguration(inputs), {
+      strategy: "BLUE_GREEN",
+      bakeTimeInMinutes: 10,
+      maximumPercent: 200,
+      minimumHealthyPercent: 100,
+      deploymentCircuitBreaker: { enable: true, rollback: true },
+      alarms: { alarmNames: ["deploy-5xx-rate-frontend-prod"], enable: true, rollback: true },
+    });
+    const rolling = deploymentConfiguration({ deploymentConfiguration: { strategy: "ROLLING" } });
+    assert.deepEqual([rolling.strategy, rolling.bakeTimeInMinutes, rolling.alarms], ["ROLLING", undefined, undefined]);
   });
 
   it("replaces a task definition on any change but its tags, and a service only on a new name or cluster", () => {

@@ -16,7 +16,8 @@ ways that would make an end-to-end run meaningless or impractically slow. Each d
 is fixed here, in the emulator, never by changing the optimizer:
 
 ECS services
-    ``CreateService`` drops ``capacityProviderStrategy``; a service's running count is a fixed
+    ``CreateService`` drops ``capacityProviderStrategy`` and ``deploymentConfiguration`` (its
+    alarms, strategy and bake time; ``UpdateService`` keeps it); a service's running count is a fixed
     number from ``MOTO_ECS_SERVICE_RUNNING`` instead of its desired count; and
     ``UpdateService`` never starts a new deployment, so a wait for the new task definition's
     rollout could never end. Here a service keeps its strategy, runs its desired count, and
@@ -222,8 +223,6 @@ def _patch_ecs(rollout_seconds: float) -> None:
             created = self.ecs_backend.services[f"{cluster.name}:{self._get_param('serviceName')}"]
             created.deployment_configuration = deployment_configuration
         if strategy:
-            cluster = self.ecs_backend._get_cluster(self._get_param("cluster", "default"))
-            service = self.ecs_backend.services[f"{cluster.name}:{self._get_param('serviceName')}"]
             service.capacity_provider_strategy = strategy
             # A service placed by capacity providers has no launch type in ECS's answers.
             service.launch_type = None

@@ -457,6 +457,7 @@ class FleetSpec:
                 rename(p) for p in self.scaling_policies if p["ResourceId"] == spec["scalableTargetResourceId"]
             ]
             names = {ref["name"] for ref in alarm_outputs.get(template, {}).values() if ref}
+            names |= set(spec.get("deploymentAlarmNames", []))
             alarms += [rename(a) for a in self.alarms if a["AlarmName"] in names]
             entry = rename(spec)
             entry["critical"] = k % 2 == 0
@@ -466,6 +467,11 @@ class FleetSpec:
             registry_repos = self.registry_outputs.get("repositories", {})
             if template in registry_repos:
                 out_repos[new] = rename(registry_repos[template])
+        # The observability alarms and the compute layer's deployment guards of the templates are
+        # replaced by their clones' (a cloned service's deployment names its own guards).
+        per_service = _service_alarm_names(alarm_outputs) | {
+            name for spec in self.compute_outputs["services"].values() for name in spec.get("deploymentAlarmNames", [])
+        }
         for service in services:
             # the Critical tag follows the clone's flag, as the compute layer tags services
             crit = out_services[_catalog_name(service["serviceName"], suffix)]["critical"]
@@ -479,8 +485,7 @@ class FleetSpec:
             repositories=tuple(repos),
             scalable_targets=tuple(targets),
             scaling_policies=tuple(policies),
-            alarms=tuple(a for a in self.alarms if a["AlarmName"] not in _service_alarm_names(alarm_outputs))
-            + tuple(alarms),
+            alarms=tuple(a for a in self.alarms if a["AlarmName"] not in per_service) + tuple(alarms),
             compute_outputs={**self.compute_outputs, "services": out_services},
             observability_outputs={**self.observability_outputs, "alarms": out_alarms},
             registry_outputs={**self.registry_outputs, "repositories": out_repos},

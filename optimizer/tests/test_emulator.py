@@ -188,6 +188,12 @@ def test_seeding_creates_each_service_with_its_count_and_strategy(
         assert svc["taskDefinition"] == r.inputs["taskDefinition"]
         assert svc["deployments"][0]["rolloutState"] == "COMPLETED"
         assert _tags(svc["tags"]) == _expected_tags(plan, r)
+        # CreateService keeps the deployment configuration (moto drops it; the fidelity layer keeps it).
+        deployment = svc["deploymentConfiguration"]
+        assert deployment["alarms"] == {**r.inputs["alarms"], "alarmNames": list(r.inputs["alarms"]["alarmNames"])}
+        assert deployment["alarms"]["rollback"] is deployment["alarms"]["enable"] is True
+        assert deployment["strategy"] == r.inputs["deploymentConfiguration"]["strategy"]
+        assert deployment["deploymentCircuitBreaker"] == r.inputs["deploymentCircuitBreaker"]
         awsvpc = svc["networkConfiguration"]["awsvpcConfiguration"]
         assert len(awsvpc["subnets"]) == len(r.inputs["networkConfiguration"]["subnets"])
 
@@ -232,6 +238,34 @@ def test_seeding_registers_scalable_targets_and_scaling_policies(
         assert p["TargetTrackingScalingPolicyConfiguration"]["TargetValue"] == config["targetValue"]
 
 
+def _query(q: Dict[str, Any]) -> Dict[str, Any]:
+    """One query of a metric-math alarm as CloudWatch returns it, in the plan's terms."""
+    out: Dict[str, Any] = {"id": q["Id"], "returnData": q.get("ReturnData", True)}
+    if "Expression" in q:
+        out.update(expression=q["Expression"], label=q.get("Label"))
+    if "MetricStat" in q:
+        stat = q["MetricStat"]
+        metric = stat["Metric"]
+        out["metric"] = {
+            "namespace": metric["Namespace"],
+            "metricName": metric["MetricName"],
+            "dimensions": _tags(metric.get("Dimensions", []), "Name", "Value"),
+            "stat": stat["Stat"],
+            "period": stat["Period"],
+        }
+    return out
+
+
+def _declared_query(q: Dict[str, Any]) -> Dict[str, Any]:
+    out: Dict[str, Any] = {"id": q["id"], "returnData": q.get("returnData", True)}
+    if "expression" in q:
+        out.update(expression=q["expression"], label=q.get("label"))
+    if "metric" in q:
+        m = q["metric"]
+        out["metric"] = {k: m[k] for k in ("namespace", "metricName", "dimensions", "stat", "period")}
+    return out
+
+
 def test_seeding_creates_every_alarm_with_every_field(plan: Any, emu: em.Emulator, seeded: seeding.SeedReport) -> None:
     cloudwatch = emu.client("cloudwatch")
     everything = cloudwatch.describe_alarms(AlarmTypes=["MetricAlarm"])["MetricAlarms"]
@@ -256,12 +290,16 @@ def test_seeding_creates_every_alarm_with_every_field(plan: Any, emu: em.Emulato
         "okActions": "OKActions",
     }
     for name, r in declared.items():
-        assert set(r.inputs) - {"name", "dimensions", "tags"} <= set(fields), "a new alarm field to compare"
+        assert set(r.inputs) - {"name", "dimensions", "metricQueries", "tags"} <= set(fields), "a new alarm field to compare"
         have = alarms[name]
         for pulumi_name, api_name in fields.items():
             if pulumi_name in r.inputs:
                 assert have[api_name] == r.inputs[pulumi_name], f"{name}.{api_name}"
-        assert _tags(have["Dimensions"], "Name", "Value") == r.inputs["dimensions"]
+        if "metricQueries" in r.inputs:
+            # Metric math (the deployment guards' 5xx rate, several target groups): every query as declared.
+            assert [_query(q) for q in have["Metrics"]] == [_declared_query(q) for q in r.inputs["metricQueries"]], name
+        else:
+            assert _tags(have["Dimensions"], "Name", "Value") == r.inputs["dimensions"]
         tags = cloudwatch.list_tags_for_resource(ResourceARN=have["AlarmArn"])["Tags"]
         assert _tags(tags, "Key", "Value") == _expected_tags(plan, r)
 
@@ -303,7 +341,13 @@ def test_scaled_fleet_clones_every_service_resource(emu: em.Emulator) -> None:
     assert len(fleet.services) == len(fleet.task_definitions) == len(fleet.repositories) == 5
     assert {s["serviceName"] for s in fleet.services} == set(fleet.service_names.values())
     per_service_alarms = sum(len(kinds) for kinds in fleet.observability_outputs["alarms"].values())
-    assert len(fleet.alarms) == per_service_alarms + 1  # plus the cluster's Spot interruption alarm
+    guards = [n for s in fleet.compute_outputs["services"].values() for n in s["deploymentAlarmNames"]]
+    assert len(fleet.alarms) == per_service_alarms + len(guards) + 1  # plus the cluster's Spot interruption alarm
+    # Each clone's deployment watches its own guard alarms, and they exist.
+    alarm_names = {a["AlarmName"] for a in fleet.alarms}
+    for s in fleet.services:
+        watched = s["deploymentConfiguration"]["alarms"]["alarmNames"]
+        assert watched and all(s["serviceName"] in n and n in alarm_names for n in watched)
     assert [s["critical"] for _, s in sorted(fleet.compute_outputs["services"].items())] == [
         True,
         False,

@@ -13,8 +13,11 @@ import * as path from "path";
 import {
   ARCHITECTURES,
   BASE_SERVICE,
+  ComputeContract,
+  ComputeServiceContract,
   CONTRACT_VERSIONS,
   DEFAULT_TIER,
+  DEPLOYMENT_ALARM_PREFIXES,
   FARGATE_SIZES,
   Names,
   NO_NAT_BASE_ENDPOINTS,
@@ -31,6 +34,7 @@ import { MAX_WEIGHT_TOTAL, ON_DEMAND, SPOT, SPOT_SHARE_RANGE, SPOT_WEIGHT_CASES 
 import { CLUSTER_TIER_TAG } from "../../stacks/compute/cluster";
 import { CRITICAL_TAG } from "../../stacks/compute/service";
 import { lockParameterName } from "../../stacks/compute/optimizer-policy";
+import { TASK_STOP_EVENT } from "../../stacks/compute/task-stops";
 import { GATEWAY_ENDPOINT_SERVICES, INTERFACE_ENDPOINT_SERVICES } from "../../stacks/network/endpoints";
 import { DEFAULT_GATEWAY_ENDPOINTS, DEFAULT_INTERFACE_ENDPOINTS } from "../../stacks/network/settings";
 import { THRESHOLD_OVERRIDE_KINDS } from "../../stacks/observability/settings";
@@ -86,6 +90,12 @@ function keepRuleIdentity(): { tagStatus: string; countType: string; rulePriorit
   return { tagStatus: rule.selection.tagStatus, countType: rule.selection.countType, rulePriority: rule.rulePriority };
 }
 
+/** Compute output keys the optimizer looks up by name, checked against the contract at compile time. */
+const COMPUTE_OUTPUT_KEYS = {
+  deploymentAlarmNames: "deploymentAlarmNames",
+  taskStopLogGroupName: "taskStopLogGroupName",
+} as const satisfies { deploymentAlarmNames: keyof ComputeServiceContract; taskStopLogGroupName: keyof ComputeContract };
+
 /** Every fact, from the code that owns it; `schemas` are the layer contracts (from stacks/shared/contracts.ts). */
 export function platformFacts(schemas: Record<LayerName, Schema>): Record<string, unknown> {
   const names = new Names("{suffix}");
@@ -111,6 +121,23 @@ export function platformFacts(schemas: Record<LayerName, Schema>): Record<string
       serviceAlarms: Object.fromEntries(
         Object.entries(SERVICE_ALARM_PREFIXES).map(([kind, prefix]) => [kind, names.of(prefix, "{service}")]),
       ),
+      deploymentAlarms: Object.fromEntries(
+        Object.entries(DEPLOYMENT_ALARM_PREFIXES).map(([kind, prefix]) => [kind, names.of(prefix, "{service}")]),
+      ),
+      taskStopLogGroup: names.taskStopLogGroup(),
+    },
+    // Where the compute outputs name what guards deployments and where stopped tasks are kept.
+    deploymentAlarms: {
+      // A key of each `services.<name>` entry: the alarms ECS rolls that service's deployments back on.
+      serviceOutputKey: COMPUTE_OUTPUT_KEYS.deploymentAlarmNames,
+    },
+    taskStops: {
+      // A top-level compute output; absent from stacks released before the log group existed.
+      outputKey: COMPUTE_OUTPUT_KEYS.taskStopLogGroupName,
+      // What the rule keeps: each log event's message is one such event, as EventBridge delivers it.
+      source: TASK_STOP_EVENT.source,
+      detailType: TASK_STOP_EVENT.detailType,
+      lastStatus: TASK_STOP_EVENT.lastStatus,
     },
     catalog: {
       // A service's size when its entry sets none: also the floor the optimizer's fixed policy cuts to.

@@ -4,7 +4,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { Scope } from "../shared";
+import { CLUSTER_TIER_TAG, Scope } from "../shared";
 import { ON_DEMAND, SPOT } from "./capacity";
 
 export interface Cluster {
@@ -14,8 +14,7 @@ export interface Cluster {
   namespace: aws.servicediscovery.PrivateDnsNamespace;
 }
 
-/** The cluster tag that carries the tier: the optimizer reads the sizing profile from it when it discovers a fleet by name. */
-export const CLUSTER_TIER_TAG = "Tier";
+export { CLUSTER_TIER_TAG };
 
 export function cluster(scope: Scope, vpcId: pulumi.Input<string>): Cluster {
   const name = scope.names.cluster();

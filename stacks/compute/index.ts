@@ -12,6 +12,8 @@
  *   routing.ts           target groups and listener rules of public services
  *   rule-order.ts        the listener rules' path patterns and priorities, from the catalog
  *   capacity.ts          on-demand / Spot capacity-provider strategies
+ *   deployment-alarms.ts the alarms ECS rolls a service's deployments back on
+ *   task-stops.ts        the EventBridge rule keeping stopped tasks' events in a log group
  *   autoscaling.ts       scalable target and target-tracking policies
  *   iam.ts               policy documents (execution, task, trust, infrastructure role)
  *   optimizer-policy.ts  the optimizer's managed policy, from optimizer/ecs_optimizer/apply/iam_actions.json
@@ -45,6 +47,7 @@ import { checkOptimizerActions, loadOptimizerActions, optimizerManagedPolicy, Op
 import { securityGroups } from "./security";
 import { CachedImage, deployService, DeployedService } from "./service";
 import { computeSettings } from "./settings";
+import { taskStopLog } from "./task-stops";
 
 const cfg = new LayerConfig();
 const platform = platformSettings(cfg);
@@ -65,6 +68,15 @@ const env: pulumi.Output<AwsAccount> = awsAccount(scope);
 const vpcId = network.get("vpcId");
 const ecs = createCluster(scope, vpcId);
 const key = platformKey(scope, env);
+
+// Every stopped task's event, kept for the optimizer's OOM evidence and for post-mortems.
+const taskStops = taskStopLog(scope, {
+  clusterArn: ecs.cluster.arn,
+  clusterName: ecs.name,
+  key,
+  retentionDays: settings.taskStopLogRetentionDays,
+  env,
+});
 
 const serviceScopes = Object.fromEntries(Object.keys(catalog).map((svc) => [svc, scope.forService(svc)]));
 const groups = securityGroups({ catalog, scopes: serviceScopes, vpcId, albSecurityGroupId: network.get("albSecurityGroupId") });
@@ -150,6 +162,7 @@ async function deployServices(): Promise<{
         spec.path === null
           ? undefined
           : { production: productionListener, test: network.get("testListenerArn"), priority: priorities[svc] },
+      albArnSuffix: network.get("albArnSuffix"),
       blueGreen: blueGreenOf(svc),
       cachedImage: images?.[svc],
       infrastructureRole: infra ? { arn: infra.role.arn, ready: infra.attachment } : undefined,
@@ -182,6 +195,7 @@ async function deployServices(): Promise<{
       clusterName: ecs.name,
       clusterArn,
       flowLogGroupName,
+      taskStopLogGroupName: taskStops.logGroupName,
       services,
     }));
   const policy = optimizerManagedPolicy(scope, optimizerActions, targets);
@@ -203,6 +217,7 @@ const outputs: Exported<ComputeContract> = {
   clusterArn: ecs.cluster.arn,
   services: deployment.apply((d) => d.services),
   optimizerPolicyArn: deployment.apply((d) => d.optimizerPolicyArn),
+  taskStopLogGroupName: taskStops.logGroup.name,
 };
 
 export = outputs;

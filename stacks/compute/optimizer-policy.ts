@@ -15,6 +15,7 @@ import {
   PolicyDocument,
   PolicyStatement,
   Scope,
+  DEPLOYMENT_ALARM_PREFIXES,
   SERVICE_ALARM_PREFIXES,
 } from "../shared";
 import { document } from "./iam";
@@ -50,6 +51,8 @@ export interface OptimizerTargets {
   clusterArn: string;
   /** The network layer's VPC flow-log group, which `savings` reads to split NAT traffic. */
   flowLogGroupName: string;
+  /** This layer's log group of stopped tasks' events, which the optimizer reads for OOM kills. */
+  taskStopLogGroupName: string;
   services: Array<{
     serviceArn: string;
     taskDefinitionFamily: string;
@@ -74,6 +77,11 @@ interface Grant {
 interface ScopeRule {
   sid: string;
   grant(t: OptimizerTargets): Grant;
+}
+
+/** `alarm:{prefix}-*-{suffix}` for each prefix. */
+function alarmPatterns(t: OptimizerTargets, prefixes: string[]): string[] {
+  return prefixes.map((p) => accountArn(t.env, "cloudwatch", `alarm:${p}-*-${t.suffix}`));
 }
 
 const ACCOUNT_WIDE: ScopeRule = { sid: "NoResourceLevelPermissions", grant: () => ({ resources: ["*"] }) };
@@ -104,17 +112,27 @@ const SCOPES = {
     sid: "ServiceAlarmsOfThisEnvironment",
     // One pattern per alarm kind rather than per service: exact names would outgrow IAM's policy
     // size limit on large fleets, and `*-{suffix}` alone would reach other teams' alarms.
+    grant: (t) => ({ resources: alarmPatterns(t, Object.values(SERVICE_ALARM_PREFIXES)) }),
+  },
+  readAlarms: {
+    sid: "ReadServiceAndDeploymentAlarmsOfThisEnvironment",
+    // Reading also covers the deployment guard alarms (which fired, and when); only the service
+    // alarms above may be changed.
     grant: (t) => ({
-      resources: Object.values(SERVICE_ALARM_PREFIXES).map((p) => accountArn(t.env, "cloudwatch", `alarm:${p}-*-${t.suffix}`)),
+      resources: alarmPatterns(t, [...Object.values(SERVICE_ALARM_PREFIXES), ...Object.values(DEPLOYMENT_ALARM_PREFIXES)]),
     }),
   },
-  flowLogs: {
-    sid: "ReadThisNetworksFlowLogs",
-    // The group and, through `:*`, its streams: IAM evaluates FilterLogEvents against either form.
-    grant: (t) => {
-      const group = accountArn(t.env, "logs", `log-group:${t.flowLogGroupName}`);
-      return { resources: [group, `${group}:*`] };
-    },
+  logGroups: {
+    sid: "ReadFlowLogsAndTaskStops",
+    // The network's flow logs (`savings` splits NAT traffic with them) and this layer's stopped
+    // tasks (OOM evidence): each group and, through `:*`, its streams, since IAM evaluates
+    // FilterLogEvents against either form.
+    grant: (t) => ({
+      resources: [t.flowLogGroupName, t.taskStopLogGroupName].flatMap((name) => {
+        const group = accountArn(t.env, "logs", `log-group:${name}`);
+        return [group, `${group}:*`];
+      }),
+    }),
   },
   awsPrefixLists: {
     sid: "ReadAwsManagedPrefixListsOfThisRegion",
@@ -157,15 +175,15 @@ export const OPTIMIZER_ACTION_SCOPES: Readonly<Record<string, ScopeRule>> = {
   "ecr:GetLifecyclePolicy": SCOPES.repositories,
   "ecr:PutLifecyclePolicy": SCOPES.repositories,
   "ecr:DeleteLifecyclePolicy": SCOPES.repositories,
-  "cloudwatch:DescribeAlarms": SCOPES.alarms,
-  "cloudwatch:PutMetricAlarm": SCOPES.alarms,
+  "cloudwatch:DescribeAlarms": SCOPES.readAlarms,
   "cloudwatch:DescribeAlarmHistory": ACCOUNT_WIDE,
+  "cloudwatch:PutMetricAlarm": SCOPES.alarms,
   "cloudwatch:GetMetricData": ACCOUNT_WIDE,
   "pricing:GetProducts": ACCOUNT_WIDE,
   "ec2:DescribeNatGateways": ACCOUNT_WIDE,
   "ec2:DescribeManagedPrefixLists": ACCOUNT_WIDE,
   "ec2:GetManagedPrefixListEntries": SCOPES.awsPrefixLists,
-  "logs:FilterLogEvents": SCOPES.flowLogs,
+  "logs:FilterLogEvents": SCOPES.logGroups,
   "ssm:GetParameter": SCOPES.lock,
   "ssm:PutParameter": SCOPES.lock,
   "ssm:DeleteParameter": SCOPES.lock,

@@ -1,7 +1,7 @@
 /**
  * One catalog service on Fargate: its log group, configuration (SSM parameters and Secrets Manager
  * secrets), execution and task roles, task definition, load-balancer routing, Cloud Map
- * registration, ECS service and autoscaling. Everything is created in the service's scope, so it is
+ * registration, deployment guard alarms, ECS service and autoscaling. Everything is created in the service's scope, so it is
  * tagged `Service=<name>`, and every grant names only this service's resources.
  */
 import * as aws from "@pulumi/aws";
@@ -10,6 +10,7 @@ import { accountArn, AwsAccount, ComputeServiceContract, RepositoryContract, Sco
 import { autoscaling } from "./autoscaling";
 import { capacityProviderStrategy } from "./capacity";
 import { Cluster } from "./cluster";
+import { deploymentAlarms } from "./deployment-alarms";
 import { executionPolicy, taskPolicy, trustPolicy } from "./iam";
 import { routing, Routing } from "./routing";
 import { ComputeSettings } from "./settings";
@@ -31,6 +32,8 @@ export interface ServiceArgs {
   repository: RepositoryContract;
   /** Public services only. */
   listeners?: { production: pulumi.Input<string>; test: pulumi.Input<string>; priority: number };
+  /** The load balancer's ARN suffix (the target-group metrics' `LoadBalancer` dimension). */
+  albArnSuffix: pulumi.Input<string>;
   /** Whether this service deploys blue/green (public services only). */
   blueGreen: boolean;
   /** Without NAT: the ECR Public image through the registry's pull-through cache. */
@@ -349,7 +352,19 @@ export function deployService(scope: Scope, args: ServiceArgs): DeployedService 
       ]
     : undefined;
 
-  const dependsOn: pulumi.Resource[] = [args.cluster.capacityProviders, executionGrants];
+  // ECS watches these during every deployment and rolls back when one goes to ALARM.
+  const guards = deploymentAlarms(scope, {
+    service: svc,
+    serviceName,
+    clusterName: args.cluster.name,
+    loadBalancer: route
+      ? { albArnSuffix: args.albArnSuffix, targetGroupArnSuffixes: [route.primary.arnSuffix, ...(alternate ? [alternate.arnSuffix] : [])] }
+      : undefined,
+    settings: settings.deploymentAlarms,
+  });
+
+  // The guards exist before the service that names them.
+  const dependsOn: pulumi.Resource[] = [args.cluster.capacityProviders, executionGrants, ...guards.alarms];
   if (route) dependsOn.push(route.productionRule, ...(route.testRule ? [route.testRule] : []));
   if (args.blueGreen && args.infrastructureRole) dependsOn.push(args.infrastructureRole.ready);
 
@@ -371,7 +386,9 @@ export function deployService(scope: Scope, args: ServiceArgs): DeployedService 
       deploymentConfiguration: args.blueGreen
         ? { strategy: "BLUE_GREEN", bakeTimeInMinutes: String(settings.bakeTimeMinutes) }
         : { strategy: "ROLLING" },
+      // The circuit breaker catches tasks that fail to start; the alarms catch tasks that start and misbehave.
       deploymentCircuitBreaker: { enable: true, rollback: true },
+      alarms: { alarmNames: guards.names, enable: true, rollback: true },
       deploymentMinimumHealthyPercent: 100,
       deploymentMaximumPercent: 200,
       availabilityZoneRebalancing: "ENABLED",
@@ -423,6 +440,7 @@ export function deployService(scope: Scope, args: ServiceArgs): DeployedService 
       logGroupName: names.logGroup(svc),
       targetGroupArnSuffix,
       alternateTargetGroupArnSuffix,
+      deploymentAlarmNames: guards.names,
     }));
 
   return {

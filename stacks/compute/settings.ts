@@ -22,6 +22,7 @@ import {
   Tier,
 } from "../shared";
 import { MIN_SPOT_SHARE } from "./capacity";
+import { DeploymentAlarmSettings } from "./deployment-alarms";
 
 /** Retention periods CloudWatch Logs accepts. */
 export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
@@ -110,6 +111,56 @@ export const COMPUTE_KEYS = {
     range: { min: 0, max: 7200 },
     default: fixed(300),
   },
+  taskStopLogRetentionDays: {
+    type: "integer",
+    description:
+      "Retention of the log group `/aws/events/ecs-task-stops-{suffix}`, which keeps every stopped task's ECS event (a " +
+      "value CloudWatch Logs accepts). ecs-optimizer reads stop reasons from it over its lookback (14 days by default), " +
+      "so a shorter retention hides older OOM kills from it.",
+    default: tierDefault({ dev: 14, prod: 90 }),
+  },
+  deploymentAlarm5xxRatePercent: {
+    type: "number",
+    description:
+      "Target 5xx responses, as a percentage of requests (all of a service's target groups), at which " +
+      "`deploy-5xx-rate-{service}-{suffix}` fires and ECS rolls a deployment back (public services).",
+    range: { min: 0.1, max: 100 },
+    default: tierDefault({ dev: 10, prod: 5 }),
+  },
+  deploymentAlarmMinRequests: {
+    type: "integer",
+    description: "Requests per period below which the deployment 5xx rate counts as 0, so a few requests and one error roll nothing back.",
+    range: { min: 1, max: 1_000_000 },
+    default: fixed(20),
+  },
+  deploymentAlarmMemoryPercent: {
+    type: "number",
+    description:
+      "Memory utilization of a service's fullest task (the Maximum of AWS/ECS MemoryUtilization) at which " +
+      "`deploy-memory-peak-{service}-{suffix}` fires and ECS rolls a deployment back (every service).",
+    range: { min: 50, max: 100 },
+    default: tierDefault({ dev: 95, prod: 90 }),
+  },
+  deploymentAlarmPeriodSeconds: {
+    type: "integer",
+    description: "Seconds per datapoint of the deployment guard alarms (a multiple of 60: the metrics they read are 1-minute).",
+    range: { min: 60, max: 3600 },
+    default: fixed(60),
+  },
+  deploymentAlarmEvaluationPeriods: {
+    type: "integer",
+    description: "Periods a deployment guard alarm evaluates.",
+    range: { min: 1, max: 30 },
+    default: tierDefault({ dev: 3, prod: 5 }),
+  },
+  deploymentAlarmDatapointsToAlarm: {
+    type: "integer",
+    description:
+      "Breaching periods among deploymentAlarmEvaluationPeriods that put a deployment guard alarm in ALARM (at most " +
+      "that many). Unhealthy targets (`deploy-unhealthy-hosts-{service}-{suffix}`, any above 0) use the same window.",
+    range: { min: 1, max: 30 },
+    default: tierDefault({ dev: 2, prod: 3 }),
+  },
   cpuTargetPercent: {
     type: "integer",
     description: "Target-tracking goal for average service CPU.",
@@ -147,6 +198,10 @@ export interface ComputeSettings {
   bakeTimeMinutes: number;
   /** Days the services' log groups keep events. */
   logRetentionDays: number;
+  /** Days the task-stop log group keeps events. */
+  taskStopLogRetentionDays: number;
+  /** Thresholds and window of the alarms that roll deployments back. */
+  deploymentAlarms: DeploymentAlarmSettings;
   /** Seconds the scheduler ignores failing load-balancer health checks of a new task. */
   healthCheckGracePeriodSeconds: number;
   /** Autoscaling target for average CPU. */
@@ -163,20 +218,28 @@ export interface ComputeSettings {
 
 export function computeSettings(cfg: LayerConfig, tier: Tier): ComputeSettings {
   const K = COMPUTE_KEYS;
-  const retention = cfg.int("logRetentionDays", byTier(tier, K.logRetentionDays.default.perTier), {
-    min: LOG_RETENTION_DAYS[0],
-    max: LOG_RETENTION_DAYS[LOG_RETENTION_DAYS.length - 1],
-  });
-  if (!LOG_RETENTION_DAYS.includes(retention)) {
-    throw new ConfigError(cfg.key("logRetentionDays"), retention, `CloudWatch Logs accepts ${LOG_RETENTION_DAYS.join(", ")}`);
-  }
+  const retention = (key: string, days: number): number => {
+    if (!LOG_RETENTION_DAYS.includes(days)) {
+      throw new ConfigError(cfg.key(key), days, `CloudWatch Logs accepts ${LOG_RETENTION_DAYS.join(", ")}`);
+    }
+    return days;
+  };
+  const retentionRange = { min: LOG_RETENTION_DAYS[0], max: LOG_RETENTION_DAYS[LOG_RETENTION_DAYS.length - 1] };
   return {
     catalog: loadCatalog(cfg.json<unknown>("services"), { key: cfg.key("services") }),
     // At least 70% Spot is the requirement for non-critical services; more is allowed.
     spotShare: cfg.number("spotShare", K.spotShare),
     blueGreen: cfg.bool("blueGreen", byTier(tier, K.blueGreen.default.perTier)),
     bakeTimeMinutes: cfg.int("bakeTimeMinutes", K.bakeTimeMinutes),
-    logRetentionDays: retention,
+    logRetentionDays: retention(
+      "logRetentionDays",
+      cfg.int("logRetentionDays", byTier(tier, K.logRetentionDays.default.perTier), retentionRange),
+    ),
+    taskStopLogRetentionDays: retention(
+      "taskStopLogRetentionDays",
+      cfg.int("taskStopLogRetentionDays", byTier(tier, K.taskStopLogRetentionDays.default.perTier), retentionRange),
+    ),
+    deploymentAlarms: deploymentAlarmSettings(cfg, tier),
     healthCheckGracePeriodSeconds: cfg.int("healthCheckGracePeriodSeconds", K.healthCheckGracePeriodSeconds),
     cpuTargetPercent: cfg.int("cpuTargetPercent", K.cpuTargetPercent),
     memoryTargetPercent: cfg.int("memoryTargetPercent", K.memoryTargetPercent),
@@ -184,5 +247,54 @@ export function computeSettings(cfg: LayerConfig, tier: Tier): ComputeSettings {
     scaleOutCooldownSeconds: cfg.int("scaleOutCooldownSeconds", K.scaleOutCooldownSeconds),
     networkStack: cfg.stackReference("networkStack", "network"),
     registryStack: cfg.stackReference("registryStack", "registry"),
+  };
+}
+
+function deploymentAlarmSettings(cfg: LayerConfig, tier: Tier): DeploymentAlarmSettings {
+  const K = COMPUTE_KEYS;
+  const tierValue = <T>(d: { perTier: Readonly<Record<Tier, T>> }): T => byTier(tier, d.perTier);
+  const periodSeconds = cfg.int("deploymentAlarmPeriodSeconds", K.deploymentAlarmPeriodSeconds);
+  if (periodSeconds % 60 !== 0) {
+    throw new ConfigError(cfg.key("deploymentAlarmPeriodSeconds"), periodSeconds, "expected a multiple of 60 (the metrics are 1-minute)");
+  }
+  const evaluationPeriods = cfg.int(
+    "deploymentAlarmEvaluationPeriods",
+    tierValue(K.deploymentAlarmEvaluationPeriods.default),
+    K.deploymentAlarmEvaluationPeriods.range,
+  );
+  const datapointsToAlarm = cfg.int(
+    "deploymentAlarmDatapointsToAlarm",
+    tierValue(K.deploymentAlarmDatapointsToAlarm.default),
+    K.deploymentAlarmDatapointsToAlarm.range,
+  );
+  if (datapointsToAlarm > evaluationPeriods) {
+    throw new ConfigError(
+      cfg.key("deploymentAlarmDatapointsToAlarm"),
+      datapointsToAlarm,
+      `at most deploymentAlarmEvaluationPeriods (${evaluationPeriods}): an alarm cannot need more breaching periods than it evaluates`,
+    );
+  }
+  if (periodSeconds * evaluationPeriods > 86_400) {
+    throw new ConfigError(
+      cfg.key("deploymentAlarmEvaluationPeriods"),
+      evaluationPeriods,
+      `with deploymentAlarmPeriodSeconds ${periodSeconds} the window exceeds the one day CloudWatch evaluates`,
+    );
+  }
+  return {
+    http5xxRatePercent: cfg.number(
+      "deploymentAlarm5xxRatePercent",
+      tierValue(K.deploymentAlarm5xxRatePercent.default),
+      K.deploymentAlarm5xxRatePercent.range,
+    ),
+    minRequests: cfg.int("deploymentAlarmMinRequests", K.deploymentAlarmMinRequests),
+    memoryPercent: cfg.number(
+      "deploymentAlarmMemoryPercent",
+      tierValue(K.deploymentAlarmMemoryPercent.default),
+      K.deploymentAlarmMemoryPercent.range,
+    ),
+    periodSeconds,
+    evaluationPeriods,
+    datapointsToAlarm,
   };
 }

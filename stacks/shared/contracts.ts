@@ -91,6 +91,11 @@ export interface ComputeServiceContract {
    * traffic from it, so watchers must cover both. Null for internal and rolling services.
    */
   alternateTargetGroupArnSuffix: string | null;
+  /**
+   * The CloudWatch alarms ECS watches during this service's deployments, rolling back when one
+   * goes to ALARM (`deploy-*-{service}-{suffix}`, created by the compute layer).
+   */
+  deploymentAlarmNames: string[];
 }
 
 export interface ComputeContract {
@@ -103,6 +108,11 @@ export interface ComputeContract {
   services: Record<string, ComputeServiceContract>;
   /** The managed policy granting the optimizer exactly the calls it makes. */
   optimizerPolicyArn: string;
+  /**
+   * The log group that keeps the "ECS Task State Change" events of the cluster's stopped tasks,
+   * each message one event as EventBridge delivers it.
+   */
+  taskStopLogGroupName: string;
 }
 
 export interface AlarmRef {

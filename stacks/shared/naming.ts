@@ -43,7 +43,18 @@ export class Names {
   logGroup(service: string): string {
     return `/ecs/${this.service(service)}`;
   }
+
+  /**
+   * The log group that keeps the cluster's stopped-task events: `/aws/events/ecs-task-stops-dev`
+   * (EventBridge's own prefix for log groups it writes to).
+   */
+  taskStopLogGroup(): string {
+    return `/aws/events/${this.of(TASK_STOP_LOG_TYPE)}`;
+  }
 }
+
+/** The type part of the task-stop log group's name. */
+export const TASK_STOP_LOG_TYPE = "ecs-task-stops";
 
 /**
  * Name prefixes of the per-service alarms, `{prefix}-{service}-{suffix}`: the observability layer
@@ -56,4 +67,16 @@ export const SERVICE_ALARM_PREFIXES = {
   runningTasksLow: "running-tasks-low",
   unhealthyHosts: "unhealthy-hosts",
   http5xx: "http-5xx",
+} as const;
+
+/**
+ * Name prefixes of the deployment guard alarms, `{prefix}-{service}-{suffix}`: the compute layer
+ * creates them and names them in each service's deployment configuration, so ECS rolls a
+ * deployment back when one goes to ALARM. A service has only the kinds that apply to it (the
+ * load-balancer ones need a target group).
+ */
+export const DEPLOYMENT_ALARM_PREFIXES = {
+  http5xxRate: "deploy-5xx-rate",
+  unhealthyHosts: "deploy-unhealthy-hosts",
+  memoryPeak: "deploy-memory-peak",
 } as const;

@@ -8,3 +8,6 @@ export const REQUIRED_TAGS = ["Environment", "Service", "Team", "CostCenter", "L
 
 export const LAYERS = ["network", "registry", "compute", "observability"] as const;
 export type LayerName = (typeof LAYERS)[number];
+
+/** The cluster tag that carries the tier: the optimizer reads the sizing profile from it, the policy pack tells prod by it. */
+export const CLUSTER_TIER_TAG = "Tier";

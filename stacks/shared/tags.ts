@@ -4,7 +4,7 @@ import { PlatformSettings } from "./config";
 import { Names } from "./naming";
 import { LayerName, REQUIRED_TAGS } from "./tag-keys";
 
-export { LAYERS, LayerName, REQUIRED_TAGS } from "./tag-keys";
+export { CLUSTER_TIER_TAG, LAYERS, LayerName, REQUIRED_TAGS } from "./tag-keys";
 export type TagSet = Record<(typeof REQUIRED_TAGS)[number], string>;
 
 /** Layer-wide resources (VPC, ALB, cluster) belong to no one service. */

@@ -7,7 +7,9 @@
  * catalog of stacks/compute/Pulumi.prod.yaml):
  *
  * 1. `scripts/layers.sh up <stack>`: the command "Deploying with `pulumi up`" shows;
- * 2. every layer's `pulumi stack output --json` fits its contract.json;
+ * 2. every layer's `pulumi stack output --json` fits its contract.json; every deployed service
+ *    (read back with DescribeServices) watches its guard alarms with rollback on, the alarms
+ *    exist, and so does the task-stop log group the compute outputs name;
  * 3. `ecs-optimizer optimize --stack <stack> --write-config` (three stack files) changes the
  *    fleet in the emulator;
  * 4. no drift: `pulumi up --refresh --expect-no-changes` of compute, registry and observability;
@@ -27,6 +29,12 @@ import { findPulumi, noDriftUpArgs, optimizeArgs, OPTIMIZED_LAYERS, policyPackAr
 import { REPO_ROOT } from "../../scripts/plan/mock-engine";
 import { fill, README_COMMANDS, ReadmeCommand } from "../harness/readme-commands";
 import { LAYERS } from "../../stacks/shared/tags";
+import { ComputeContract } from "../../stacks/shared/contracts";
+import { EMULATOR_ENDPOINT_VARIABLE, emulatorClients } from "../harness/provider/emulated";
+import { MOCK_REGION } from "../../scripts/plan/mock-aws";
+import { DescribeServicesCommand } from "@aws-sdk/client-ecs";
+import { DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
+import { DescribeLogGroupsCommand } from "@aws-sdk/client-cloudwatch-logs";
 
 /** The example environments: stack name -> optimize options. */
 const ENVIRONMENTS: Record<string, string[]> = {
@@ -99,6 +107,36 @@ describe("the README's pulumi up loop on the real engine", function () {
           assert.deepEqual(validateValue(contract.schema, outputs), [], `${layer} outputs do not fit its contract`);
           assert.equal(outputs.contractVersion, contract.contractVersion);
         }
+      });
+
+      it("deploys every service guarded by its alarms, with rollback on, and the task-stop log group, as the emulator reads them back", async () => {
+        const compute: ComputeContract = JSON.parse((await readme("outputs", { stack, layer: "compute" })).stdout);
+        const aws = emulatorClients(MOCK_REGION, ws.env[EMULATOR_ENDPOINT_VARIABLE]);
+        const services = Object.values(compute.services);
+        const live = new Map<string, Record<string, any>>();
+        // DescribeServices takes at most ten services per call.
+        for (let i = 0; i < services.length; i += 10) {
+          const names = services.slice(i, i + 10).map((s) => s.serviceName);
+          const out = await aws.ecs.send(new DescribeServicesCommand({ cluster: compute.clusterName, services: names }));
+          for (const svc of out.services ?? []) live.set(svc.serviceName!, svc);
+        }
+        for (const svc of services) {
+          const alarms = live.get(svc.serviceName)?.deploymentConfiguration?.alarms;
+          assert.ok(svc.deploymentAlarmNames.length > 0, `${svc.serviceName} exports no guard alarm`);
+          assert.deepEqual(alarms, { alarmNames: svc.deploymentAlarmNames, enable: true, rollback: true }, svc.serviceName);
+        }
+        const guards = services.flatMap((s) => s.deploymentAlarmNames);
+        const found: string[] = [];
+        for (let i = 0; i < guards.length; i += 100) {
+          const out = await aws.cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: guards.slice(i, i + 100) }));
+          found.push(...(out.MetricAlarms ?? []).map((a) => a.AlarmName!));
+        }
+        assert.deepEqual(found.sort(), [...guards].sort(), "every guard alarm a service watches exists");
+        const groups = await aws.logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: compute.taskStopLogGroupName }));
+        const group = groups.logGroups?.find((g) => g.logGroupName === compute.taskStopLogGroupName);
+        assert.ok(group, `${compute.taskStopLogGroupName} is not in the emulator`);
+        assert.equal(group.retentionInDays, stack === "prod" ? 90 : 14);
+        assert.ok(group.kmsKeyId, "the task-stop log group is encrypted");
       });
 
       it("optimizes the deployed fleet and writes the stack files back", async () => {

@@ -4,6 +4,8 @@
  * optimizer find what `pulumi up` deployed; reading them back on `pulumi refresh` lets the
  * engine see what the optimizer changed, which is what the no-drift preview needs.
  *
+ * Log groups are kept too: the optimizer reads the task-stop log group the compute layer creates.
+ *
  * Each type maps the Pulumi inputs it needs to the AWS request, and on read overlays the live
  * values of the fields the optimizer tunes onto the state (see docs/real-engine-tests.md for
  * what is and is not read back).
@@ -15,6 +17,13 @@ import {
   RegisterScalableTargetCommand,
 } from "@aws-sdk/client-application-auto-scaling";
 import { CloudWatchClient, DeleteAlarmsCommand, DescribeAlarmsCommand, PutMetricAlarmCommand } from "@aws-sdk/client-cloudwatch";
+import {
+  CloudWatchLogsClient,
+  CreateLogGroupCommand,
+  DeleteLogGroupCommand,
+  DescribeLogGroupsCommand,
+  PutRetentionPolicyCommand,
+} from "@aws-sdk/client-cloudwatch-logs";
 import {
   CreateRepositoryCommand,
   DeleteLifecyclePolicyCommand,
@@ -47,12 +56,13 @@ export interface Clients {
   ecr: ECRClient;
   autoscaling: ApplicationAutoScalingClient;
   cloudwatch: CloudWatchClient;
+  logs: CloudWatchLogsClient;
 }
 
 export function emulatorClients(region: string, endpoint = process.env[EMULATOR_ENDPOINT_VARIABLE]): Clients {
   if (!endpoint) {
     throw new Error(
-      `the stand-in AWS provider keeps ECS, ECR, autoscaling and alarms in the local emulator: set ${EMULATOR_ENDPOINT_VARIABLE}`,
+      `the stand-in AWS provider keeps ECS, ECR, autoscaling, alarms and log groups in the local emulator: set ${EMULATOR_ENDPOINT_VARIABLE}`,
     );
   }
   // The emulator accepts any credentials; these never reach AWS.
@@ -62,6 +72,7 @@ export function emulatorClients(region: string, endpoint = process.env[EMULATOR_
     ecr: new ECRClient(common),
     autoscaling: new ApplicationAutoScalingClient(common),
     cloudwatch: new CloudWatchClient(common),
+    logs: new CloudWatchLogsClient(common),
   };
 }
 
@@ -195,6 +206,21 @@ function serviceStrategy(i: Props) {
   return i.capacityProviderStrategies?.length ? capacityStrategy(i.capacityProviderStrategies) : undefined;
 }
 
+/** The flat Pulumi inputs of a service's deployment, grouped as ECS takes and returns them. */
+export function deploymentConfiguration(i: Props) {
+  const bake = i.deploymentConfiguration?.bakeTimeInMinutes;
+  return {
+    strategy: i.deploymentConfiguration?.strategy,
+    bakeTimeInMinutes: bake === undefined || bake === null ? undefined : Number(bake),
+    maximumPercent: i.deploymentMaximumPercent,
+    minimumHealthyPercent: i.deploymentMinimumHealthyPercent,
+    deploymentCircuitBreaker: i.deploymentCircuitBreaker
+      ? { enable: i.deploymentCircuitBreaker.enable, rollback: i.deploymentCircuitBreaker.rollback }
+      : undefined,
+    alarms: i.alarms ? { alarmNames: i.alarms.alarmNames, enable: i.alarms.enable, rollback: i.alarms.rollback } : undefined,
+  };
+}
+
 const service: EmulatedType = {
   async create(c, i, state) {
     // No networkConfiguration: the emulator checks subnets against its own EC2, which holds no
@@ -213,6 +239,7 @@ const service: EmulatedType = {
           containerPort: lb.containerPort,
         })),
         deploymentController: i.deploymentController,
+        deploymentConfiguration: deploymentConfiguration(i),
         propagateTags: i.propagateTags,
         tags: tagList(i.tags),
       }),
@@ -224,11 +251,13 @@ const service: EmulatedType = {
     const live = out.services?.find((s) => s.status !== "INACTIVE");
     if (!live) return undefined;
     const strategies = capacityStrategy(live.capacityProviderStrategy);
+    const alarms = live.deploymentConfiguration?.alarms;
     return {
       ...state,
       taskDefinition: live.taskDefinition,
       desiredCount: live.desiredCount,
       capacityProviderStrategies: strategies.length ? strategies : state.capacityProviderStrategies,
+      alarms: alarms ? { alarmNames: alarms.alarmNames ?? [], enable: alarms.enable, rollback: alarms.rollback } : undefined,
     };
   },
   async update(c, _o, n, state) {
@@ -239,6 +268,7 @@ const service: EmulatedType = {
         taskDefinition: n.taskDefinition,
         desiredCount: n.desiredCount,
         capacityProviderStrategy: serviceStrategy(n),
+        deploymentConfiguration: deploymentConfiguration(n),
       }),
     );
     return state;
@@ -357,6 +387,37 @@ const alarm = putType((c, i) => c.cloudwatch.send(new PutMetricAlarmCommand(alar
   },
 });
 
+/** The log group named exactly `name`, or undefined (DescribeLogGroups matches by prefix). */
+async function liveLogGroup(c: Clients, name: string) {
+  const out = await c.logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: name }));
+  return out.logGroups?.find((g) => g.logGroupName === name);
+}
+
+const logGroup: EmulatedType = {
+  async create(c, i, state) {
+    await c.logs.send(new CreateLogGroupCommand({ logGroupName: i.name, kmsKeyId: i.kmsKeyId, tags: i.tags }));
+    if (i.retentionInDays) {
+      await c.logs.send(new PutRetentionPolicyCommand({ logGroupName: i.name, retentionInDays: Number(i.retentionInDays) }));
+    }
+    return state;
+  },
+  async read(c, state) {
+    const live = await liveLogGroup(c, state.name);
+    if (!live) return undefined;
+    return { ...state, retentionInDays: live.retentionInDays ?? state.retentionInDays };
+  },
+  // Only the retention changes in place here; the key stays as created (a gap, see the docs).
+  async update(c, _o, n, state) {
+    if (n.retentionInDays) {
+      await c.logs.send(new PutRetentionPolicyCommand({ logGroupName: n.name, retentionInDays: Number(n.retentionInDays) }));
+    }
+    return state;
+  },
+  async delete(c, state) {
+    await unlessGone(c.logs.send(new DeleteLogGroupCommand({ logGroupName: state.name })));
+  },
+};
+
 /** Resource type token -> how the stand-in keeps it in the emulator. */
 export const EMULATED: Record<string, EmulatedType> = {
   "aws:ecs/cluster:Cluster": cluster,
@@ -367,4 +428,5 @@ export const EMULATED: Record<string, EmulatedType> = {
   "aws:ecr/lifecyclePolicy:LifecyclePolicy": lifecyclePolicy,
   "aws:appautoscaling/target:Target": scalableTarget,
   "aws:cloudwatch/metricAlarm:MetricAlarm": alarm,
+  "aws:cloudwatch/logGroup:LogGroup": logGroup,
 };
