@@ -132,6 +132,11 @@ def optimize(
     back after a failed deployment are back at their old values and are not written. A
     file that is not a stack file, or whose compute:tier or <layer>:environmentSuffix is
     not the targets', exits 2 before anything changes.
+
+    With --via-pulumi (the Pulumi-first path, docs/pulumi-first.md), nothing in AWS changes:
+    the plan is written to the --write-config files and the pull-request comment names what
+    the next `pulumi up` of each layer will change, and what it does not set (the desired
+    count, left to autoscaling) with how and when that takes effect.
     """
     opts = run_options(planning, wait_timeout, poll_interval, concurrency, allow_arm64)
     if via_pulumi:

@@ -12,13 +12,18 @@ from typing import Any, Dict, Set, Tuple
 
 import pytest
 
+from ecs_optimizer.inventory import LiveService
 from ecs_optimizer.journal_reader import read_journal
+from ecs_optimizer.model import ServiceState, Status
+from ecs_optimizer.planning import ServicePlan
+from ecs_optimizer.targets import ServiceTarget
 from ecs_optimizer.writeback.pulumi_first import (
     LIFECYCLE_POLICY_TYPE,
     METRIC_ALARM_TYPE,
     SCALABLE_TARGET_TYPE,
     SERVICE_TYPE,
     TASK_DEFINITION_TYPE,
+    desired_count_effect,
 )
 from ecs_optimizer_lab.readback import read_state
 from helpers import FAST, ON_DEMAND_FLEET, mutating
@@ -219,3 +224,36 @@ def test_a_layer_the_plan_changes_without_its_file_exits_2(outputs_file, run_cli
     assert result.exit_code == 2
     assert "the plan sets registry, observability keys but no --write-config file of that layer" in result.stderr
     assert texts(paths) == STACK_FILES and mutating(contexts) == {}
+
+
+def count_plan(current: int, planned: int, low: int, high: int, scalable: bool = True) -> ServicePlan:
+    target = ServiceTarget("api", "api-qa", True, "service/ecs-cluster-qa/api-qa", "api-qa")
+    live = LiveService(
+        target,
+        {"desiredCount": current},
+        {},
+        [],
+        {"MinCapacity": 2, "MaxCapacity": 6} if scalable else None,
+    )
+    before = ServiceState("api", 512, 1024, current, 2, 6)
+    after = before.with_changes(desired_count=planned, min_capacity=low, max_capacity=high)
+    return ServicePlan(live, before, after, Status.PLANNED, "")
+
+
+@pytest.mark.parametrize(
+    ("current", "planned", "low", "high", "at_up", "says"),
+    [
+        (3, 2, 1, 6, 3, "target tracking moves it toward 2"),  # inside the new range: left to autoscaling
+        (1, 2, 2, 6, 2, "moves it from 1 to 2 when pulumi up updates the target"),  # below the new minimum
+        (5, 3, 1, 4, 4, "moves it from 5 to 4 when pulumi up updates the target"),  # above the new maximum
+    ],
+)
+def test_the_desired_count_after_pulumi_up_follows_the_scalable_target(current, planned, low, high, at_up, says):
+    count, how = desired_count_effect(count_plan(current, planned, low, high), "ecs-cluster-qa")
+    assert count == at_up and says in how and "ignoreChanges" in how
+
+
+def test_without_a_scalable_target_the_count_is_set_by_hand():
+    count, how = desired_count_effect(count_plan(3, 2, 1, 6, scalable=False), "ecs-cluster-qa")
+    assert count == 3
+    assert "aws ecs update-service --cluster ecs-cluster-qa --service api-qa --desired-count 2" in how

@@ -123,9 +123,10 @@ def pull_request_comment(report: PulumiFirstReport) -> str:
                     ]
                 )
         lines += [markdown_table(["resource", "type", "operation", "property", "change"], table_rows), ""]
+    others = " apart from what the notes below say a layer-wide key moves" if report.writeback.notes else ""
     lines.append(
-        "Nothing else should change: `scripts/layers.sh preview "
-        f"{stack}` shows changes on these resources only (network: none)."
+        f"Nothing else should change{others}: `scripts/layers.sh preview {stack}` shows changes on these "
+        "resources only (network: none)."
     )
     if report.preview.deferred:
         lines += ["", "### Not set by `pulumi up`", ""]
