@@ -12,11 +12,11 @@ from typing import Any, Dict, Set, Tuple
 
 import pytest
 
-from ecs_optimizer.inventory import LiveService
-from ecs_optimizer.journal_reader import read_journal
-from ecs_optimizer.model import ServiceState, Status
-from ecs_optimizer.planning import ServicePlan
-from ecs_optimizer.targets import ServiceTarget
+from ecs_optimizer.apply.journal_reader import read_journal
+from ecs_optimizer.core.model import ServiceState, Status
+from ecs_optimizer.live.inventory import LiveService
+from ecs_optimizer.live.targets import ServiceTarget
+from ecs_optimizer.planning.plan import ServicePlan
 from ecs_optimizer.writeback.pulumi_first import (
     LIFECYCLE_POLICY_TYPE,
     METRIC_ALARM_TYPE,

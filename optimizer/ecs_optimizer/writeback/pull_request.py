@@ -13,8 +13,8 @@ import os
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
 
-from ..render import markdown_table, usd
-from ..savings import SavingsReport
+from ..output.render import markdown_table, usd
+from ..pricing.savings import SavingsReport
 from .files import WriteBackReport
 from .pulumi_first import LAYER_ORDER, ExpectedPreview
 from .stack_file import show_value

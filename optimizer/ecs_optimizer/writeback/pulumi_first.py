@@ -29,10 +29,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from .. import facts
+from ..core import facts
 from ..levers import registry
-from ..planning import FleetPlan, ServicePlan, Status
-from ..render import truncate
+from ..output.render import truncate
+from ..planning.plan import FleetPlan, ServicePlan, Status
 from .keys import SPOT_SHARE_KEY
 from .plan import KeyPlan
 
