@@ -65,7 +65,7 @@ ifeq ($(PULUMI_CLI),)
 	@if [ "$$CI" = "true" ]; then echo "make e2e: no pulumi CLI on PATH and PULUMI is unset; CI must run the real engine (.ci/run puts one on PATH)" >&2; exit 1; fi
 	@echo "make e2e: skipped, no pulumi CLI found: install one (https://www.pulumi.com/docs/iac/download-install/) or run make test PULUMI=/path/to/pulumi"
 else
-	E2E_POLICY_PACKS=$${E2E_POLICY_PACKS-policy} PULUMI=$(PULUMI_CLI) npx mocha --no-config -r ts-node/register/transpile-only --timeout 1200000 test/e2e/deploy.e2e.ts
+	E2E_POLICY_PACKS=$${E2E_POLICY_PACKS-policy} PULUMI=$(PULUMI_CLI) npx mocha --no-config -r ts-node/register/transpile-only --timeout 1200000 test/e2e/deploy.e2e.ts test/e2e/pulumi-first.e2e.ts
 endif
 
 test: deps typecheck lint lint-workflows mocha pytest e2e

@@ -290,7 +290,9 @@ def test_seeding_creates_every_alarm_with_every_field(plan: Any, emu: em.Emulato
         "okActions": "OKActions",
     }
     for name, r in declared.items():
-        assert set(r.inputs) - {"name", "dimensions", "metricQueries", "tags"} <= set(fields), "a new alarm field to compare"
+        assert set(r.inputs) - {"name", "dimensions", "metricQueries", "tags"} <= set(fields), (
+            "a new alarm field to compare"
+        )
         have = alarms[name]
         for pulumi_name, api_name in fields.items():
             if pulumi_name in r.inputs:

@@ -83,6 +83,8 @@ const WORKSPACE_ENTRIES = [
   "package.json",
   "tsconfig.json",
   path.join("optimizer", "ecs_optimizer", "apply", "iam_actions.json"),
+  // `npm run contracts -- update` rewrites the platform facts file in place.
+  path.join("optimizer", "ecs_optimizer", "core", "platform_facts.json"),
 ];
 
 export class Workspace {

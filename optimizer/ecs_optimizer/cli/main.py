@@ -53,6 +53,7 @@ from .options import (
     planning_options,
     with_options,
 )
+from .pulumi_first import run_via_pulumi
 from .savings_command import savings
 from .verify_command import verify
 
@@ -100,6 +101,11 @@ def cli() -> None:
     metavar="FILE",
     help="After the run, record what it applied in this Pulumi stack file (Pulumi.<stack>.yaml of the compute, registry or observability layer), keeping its comments and unrelated keys, so the next `pulumi up` does not undo the run. Repeatable, one file per layer; keys of a layer with no file are listed in the report, not written. Journalled: rollback restores the files.",
 )
+@click.option(
+    "--via-pulumi",
+    is_flag=True,
+    help="The Pulumi-first path: make no change in AWS (every mutating call is refused), write the plan to the --write-config stack files (the same keys a run writes) and print the pull-request comment with the changes the next `pulumi up` is expected to make; `scripts/layers.sh up <stack>` then applies them. --journal records the file edits only, so `rollback --journal` puts the files back.",
+)
 @ARM64_OPTION
 @MAX_RISK_OPTION
 @with_options(ORG_OPTIONS)
@@ -114,6 +120,7 @@ def optimize(
     force_unlock: bool,
     journal_path: Optional[str],
     write_config: Tuple[str, ...],
+    via_pulumi: bool,
     allow_arm64: bool,
     max_risk: Optional[str],
     accounts_file: Optional[str],
@@ -135,6 +142,11 @@ def optimize(
     back after a failed deployment are back at their old values and are not written. A
     file that is not a stack file, or whose compute:tier or <layer>:environmentSuffix is
     not the targets', exits 2 before anything changes.
+
+    With --via-pulumi (the Pulumi-first path, docs/pulumi-first.md), nothing in AWS changes:
+    the plan is written to the --write-config files and the pull-request comment names what
+    the next `pulumi up` of each layer will change, and what it does not set (the desired
+    count, left to autoscaling) with how and when that takes effect.
     """
     opts = run_options(
         planning,
@@ -144,6 +156,12 @@ def optimize(
         allow_arm64,
         MAX_RISK_CHOICES[max_risk] if max_risk else None,
     )
+    if via_pulumi:
+        if accounts_file or regions:
+            raise BadInput(
+                "--via-pulumi writes one environment's stack files: it does not combine with --accounts or --regions"
+            )
+        return run_via_pulumi(common, opts, journal_path, write_config, dry_run)
     if accounts_file or regions:
         if not dry_run or not accounts_file:
             raise BadInput(

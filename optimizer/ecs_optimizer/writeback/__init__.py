@@ -40,5 +40,8 @@ The package's modules, in the order a write-back runs:
 * :mod:`.stack_file`: reading and checking stack files;
 * :mod:`.yaml_edit`: editing a stack file's config in place;
 * :mod:`.files`: atomic writes, the report, and restoring files on rollback;
-* :mod:`.export`: the same keys as ``pulumi config set --path`` commands.
+* :mod:`.export`: the same keys as ``pulumi config set --path`` commands;
+* :mod:`.pulumi_first` and :mod:`.pull_request`: ``optimize --via-pulumi``, which writes the keys
+  of a plan without changing AWS, what the next ``pulumi up`` is expected to change, and the
+  pull-request comment (docs/pulumi-first.md).
 """
