@@ -38,6 +38,11 @@ CloudWatch GetMetricData
     two weeks of history of a few hundred services. Here a call indexes the datapoints once
     and answers every metric query from the index, with the same statistics code.
 
+Savings Plans
+    moto has no Savings Plans API. :mod:`ecs_optimizer_lab.savings_plans` stands in for it
+    (offering rates seeded with lab data, plans bought with ``CreateSavingsPlan``), in the
+    server and in-process alike; its gaps are listed there and in docs/testing.md.
+
 Page sizes
     ``ListTaskDefinitions`` and ``DescribeScalingPolicies`` page as AWS documents (see
     :mod:`ecs_optimizer_lab.fidelity_paging`), so the calls counted are the calls AWS needs.
@@ -67,6 +72,8 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 from urllib.parse import parse_qs
 
 from .fidelity_paging import patch_page_sizes
+from .savings_plans import SERVICE as SAVINGS_PLANS_SERVICE
+from .savings_plans import SavingsPlansApp, patch_in_process
 
 #: Services (comma-separated names) whose deployments of a new revision fail.
 FAIL_DEPLOYMENTS_ENV = "MOTO_FAIL_DEPLOYMENTS"
@@ -99,6 +106,8 @@ def operation_of(environ: Dict[str, Any]) -> Optional[str]:
     if target:
         return f"{service}:{target.rsplit('.', 1)[-1]}"
     path = environ.get("PATH_INFO", "")
+    if service == SAVINGS_PLANS_SERVICE:  # rest-json: POST /<Operation>
+        return f"{service}:{path.strip('/')}"
     if "/operation/" in path:
         return f"{service}:{path.rsplit('/operation/', 1)[1].strip('/')}"
     if environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
@@ -441,6 +450,7 @@ def apply_fidelity_patches(rollout_seconds: float = 0.0) -> None:
     _patch_ecr()
     _patch_cloudwatch()
     patch_page_sizes()
+    patch_in_process()
 
 
 # ----------------------------------------------------------------------------- process
@@ -471,7 +481,7 @@ def serve(host: str, port: int, rollout_seconds: float, detached: bool = False, 
     # One log line per request would cost more than some requests; errors still show.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     apply_fidelity_patches(rollout_seconds)
-    app = CallCounter(DomainDispatcherApplication(create_backend_app), instance)
+    app = CallCounter(SavingsPlansApp(DomainDispatcherApplication(create_backend_app)), instance)
     # werkzeug explains a port in use over several lines and exits 1; say it in one, exit 2.
     try:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET

@@ -24,6 +24,10 @@ export const ACTIONS_REQUIRING_STAR_RESOURCE: readonly string[] = [
   "cloudwatch:GetMetricStatistics",
   "cloudwatch:ListMetrics",
   "pricing:GetProducts",
+  // Savings Plans reads: the published offering rates are not a resource, and the optimizer
+  // lists every active plan of the account (it cannot know their ARNs beforehand).
+  "savingsplans:DescribeSavingsPlansOfferingRates",
+  "savingsplans:DescribeSavingsPlans",
   // Application Auto Scaling describes take no resource ARN.
   "application-autoscaling:DescribeScalableTargets",
   "application-autoscaling:DescribeScalingPolicies",

@@ -16,6 +16,7 @@ from ..live.aws import AwsContext, AwsSettings, Backoff, make_session, open_cont
 from ..network import inputs as network_inputs
 from ..planning.plan import RunOptions, plan_fleet
 from ..planning.sizing import SizingOptions
+from ..pricing.commitments import load_commitment_rates
 from ..pricing.prices import load_prices
 from ..pricing.savings import ReportContext, SavingsReport, compute_savings
 from . import org
@@ -105,7 +106,8 @@ def price(
         prices = load_prices(region, source, session, warn=log.warning)
     except ValueError as exc:
         raise BadInput(str(exc)) from exc
-    return compute_savings(before, after, prices, network, spot_discount, context)
+    commitments = load_commitment_rates(region, source, session, warn=log.warning)
+    return compute_savings(before, after, prices, network, spot_discount, context, commitments)
 
 
 def price_plan(
