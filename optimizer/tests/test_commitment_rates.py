@@ -136,6 +136,11 @@ def test_every_format_shows_the_rate_source_and_the_saving_after_existing_plans(
         assert f"{after_plans:,.2f}" in result.stdout.replace("\u00a0", " "), fmt
     csv_rows = run_cli("savings", "--outputs", outputs_file, "--policy", "fixed", "--format", "csv").stdout
     assert "savingsPlanRates,table,compute,embedded table" in csv_rows and "existingSavingsPlans" not in csv_rows
+    # a plan that covers the whole floor leaves nothing more to recommend
+    buy(client, "5")
+    data, _ = savings_json(run_cli, outputs_file)
+    assert data["savingsPlan"]["onDemandFloorHourly"] == 0
+    assert data["savingsPlan"]["risk"].startswith("the account's active Compute Savings Plans already cover")
 
 
 @pytest.mark.parametrize(

@@ -78,6 +78,8 @@ class SavingsPlanRecommendation:
 
     def risk_note(self) -> str:
         """What happens to the commitment if load, and with it the floor, falls."""
+        if self.floor_hourly == 0 and self.already_covered_hourly > 0:
+            return "the account's active Compute Savings Plans already cover the on-demand floor: nothing more to commit to"
         if self.floor_hourly == 0:
             return "no on-demand floor: nothing to commit to"
         worst = min(self.terms, key=lambda t: t.discount)
