@@ -3,6 +3,7 @@
     .venv/bin/python bench/run.py                 # both, writes bench/RESULTS.md
     .venv/bin/python bench/run.py --only cost     # the cost benchmark alone (seconds)
     .venv/bin/python bench/run.py --sizes 10,50   # smaller scale runs
+    .venv/bin/python bench/run.py --only org      # savings --accounts, 50 accounts x 20 services
 
 Not part of ``make test``: the scale runs take a few minutes. See cost.py and scale.py for
 what is measured and how; RESULTS.md records the command, the date and the machine.
@@ -32,6 +33,7 @@ REAL_CALLS_GOAL = 1.1
 sys.path.insert(0, str(HERE))
 
 import cost  # noqa: E402  (bench/ is not a package; its modules sit next to this script)
+import org  # noqa: E402
 import scale  # noqa: E402
 
 
@@ -135,6 +137,7 @@ def render(
     seconds: float,
     cost_results: Sequence[cost.FleetResult],
     scale_results: Sequence[scale.ScaleResult],
+    org_result: Optional[org.OrgResult] = None,
 ) -> str:
     info = machine()
     out = [
@@ -203,6 +206,8 @@ def render(
             scale.before_and_after(scale_results, json.loads(BEFORE.read_text(encoding="utf-8"))),
             "",
         ]
+    if org_result is not None:
+        out += ["## Organization-wide", "", org.DESCRIPTION, "", org.markdown(org_result), ""]
     note = closing_note(cost_results, scale_results)
     if note:
         out += ["## Summary", ""] + note + [""]
@@ -211,7 +216,9 @@ def render(
 
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", choices=("cost", "scale"), help="run one benchmark only")
+    parser.add_argument("--only", choices=("cost", "scale", "org"), help="run one benchmark only")
+    parser.add_argument("--org-accounts", type=int, default=org.ACCOUNTS, help="organization benchmark accounts")
+    parser.add_argument("--org-services", type=int, default=org.SERVICES, help="services per account")
     parser.add_argument("--sizes", default=",".join(str(n) for n in scale.SIZES), help="scale benchmark fleet sizes")
     parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md", help="results file (default bench/RESULTS.md)")
     args = parser.parse_args(argv)
@@ -233,7 +240,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
         scale_results = scale.run(ROOT, sizes, progress=lambda m: print(m, flush=True))
         print(scale.markdown(scale_results), flush=True)
-    text = render(command, started, time.monotonic() - clock, cost_results, scale_results)
+    org_result: Optional[org.OrgResult] = None
+    if args.only in (None, "org"):
+        org_result = org.run(ROOT, args.org_accounts, args.org_services, progress=lambda m: print(m, flush=True))
+        print(org.markdown(org_result), flush=True)
+    text = render(command, started, time.monotonic() - clock, cost_results, scale_results, org_result)
     args.out.write_text(text, encoding="utf-8")
     print(f"\nwrote {args.out}")
     return 0

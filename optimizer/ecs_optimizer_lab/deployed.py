@@ -20,11 +20,9 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional
 
-from .emulator import Reservation
-from .history import seed_history
+from .history import Reservation, seed_history
 from .readback import read_live_state
-from .synthetic import DEFAULT_SEED
-from .synthetic import fleet_traces
+from .synthetic import DEFAULT_SEED, fleet_traces
 
 
 def _read(path: str) -> Dict[str, Any]:

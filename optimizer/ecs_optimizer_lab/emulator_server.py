@@ -65,6 +65,11 @@ CloudWatch Logs FilterLogEvents
     moto lets every event through a JSON filter pattern. Here the JSON patterns the optimizer
     uses are evaluated as AWS does (see :mod:`ecs_optimizer_lab.fidelity_logs`).
 
+Savings Plans
+    moto has no Savings Plans API. :mod:`ecs_optimizer_lab.savings_plans` stands in for it
+    (offering rates seeded with lab data, plans bought with ``CreateSavingsPlan``), in the
+    server and in-process alike; its gaps are listed there and in docs/testing.md.
+
 Page sizes
     ``ListTaskDefinitions`` and ``DescribeScalingPolicies`` page as AWS documents (see
     :mod:`ecs_optimizer_lab.fidelity_paging`), so the calls counted are the calls AWS needs.
@@ -95,6 +100,8 @@ from urllib.parse import parse_qs
 
 from .fidelity_logs import patch_json_filter_patterns
 from .fidelity_paging import patch_page_sizes
+from .savings_plans import SERVICE as SAVINGS_PLANS_SERVICE
+from .savings_plans import SavingsPlansApp, patch_in_process
 
 #: Services (comma-separated names) whose deployments of a new revision fail.
 FAIL_DEPLOYMENTS_ENV = "MOTO_FAIL_DEPLOYMENTS"
@@ -129,6 +136,8 @@ def operation_of(environ: Dict[str, Any]) -> Optional[str]:
     if target:
         return f"{service}:{target.rsplit('.', 1)[-1]}"
     path = environ.get("PATH_INFO", "")
+    if service == SAVINGS_PLANS_SERVICE:  # rest-json: POST /<Operation>
+        return f"{service}:{path.strip('/')}"
     if "/operation/" in path:
         return f"{service}:{path.rsplit('/operation/', 1)[1].strip('/')}"
     if environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
@@ -216,12 +225,13 @@ def _patch_ecs(rollout_seconds: float) -> None:
 
     def create_service(self: Any) -> Any:
         strategy = self._get_param("capacityProviderStrategy")
-        deployment_configuration = self._get_param("deploymentConfiguration")
+        configuration = self._get_param("deploymentConfiguration")
         result = original_create(self)
-        if deployment_configuration:
-            cluster = self.ecs_backend._get_cluster(self._get_param("cluster", "default"))
-            created = self.ecs_backend.services[f"{cluster.name}:{self._get_param('serviceName')}"]
-            created.deployment_configuration = deployment_configuration
+        cluster = self.ecs_backend._get_cluster(self._get_param("cluster", "default"))
+        service = self.ecs_backend.services[f"{cluster.name}:{self._get_param('serviceName')}"]
+        if configuration:
+            # Kept as given (alarms, strategy, bake time, ...), as UpdateService already keeps it.
+            service.deployment_configuration = configuration
         if strategy:
             service.capacity_provider_strategy = strategy
             # A service placed by capacity providers has no launch type in ECS's answers.
@@ -654,6 +664,7 @@ def apply_fidelity_patches(rollout_seconds: float = 0.0) -> None:
     _patch_alarm_history()
     patch_page_sizes()
     patch_json_filter_patterns()
+    patch_in_process()
 
 
 # ----------------------------------------------------------------------------- process
@@ -684,7 +695,7 @@ def serve(host: str, port: int, rollout_seconds: float, detached: bool = False, 
     # One log line per request would cost more than some requests; errors still show.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     apply_fidelity_patches(rollout_seconds)
-    app = CallCounter(DomainDispatcherApplication(create_backend_app), instance)
+    app = CallCounter(SavingsPlansApp(DomainDispatcherApplication(create_backend_app)), instance)
     # werkzeug explains a port in use over several lines and exits 1; say it in one, exit 2.
     try:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET

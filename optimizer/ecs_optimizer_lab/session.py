@@ -23,7 +23,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-from .emulator import DUMMY_CREDENTIALS, HOST, EmulatorError, emulator_client, server_is_running, start_detached, stop_detached
+from .emulator import (
+    DUMMY_CREDENTIALS,
+    HOST,
+    EmulatorError,
+    emulator_client,
+    server_is_running,
+    start_detached,
+    stop_detached,
+)
 from .fleet import PlanError, fleet_from_plan
 from .history import HISTORY_DAYS, seed_fleet_history
 from .seeding import seed_fleet

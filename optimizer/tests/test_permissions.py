@@ -112,6 +112,8 @@ def test_the_generator_collects_the_modules_and_the_implied_actions():
 
 #: client attribute of AwsContext -> the IAM service prefix
 PREFIXES = {attr: service for service, attr in CLIENTS.items()}
+#: a local client named after its service (made outside AwsContext: Savings Plans' global endpoint)
+LOCAL_CLIENTS = {"savingsplans": "savingsplans"}
 
 
 def _camel(operation: str) -> str:
@@ -129,6 +131,8 @@ def _calls(source: str) -> Set[str]:
                 owner = owner.value
             if isinstance(owner, ast.Attribute) and owner.attr in PREFIXES and node.attr != "get_paginator":
                 found.add(f"{PREFIXES[owner.attr]}:{_camel(node.attr)}")
+            if isinstance(owner, ast.Name) and owner.id in LOCAL_CLIENTS and node.attr != "get_paginator":
+                found.add(f"{LOCAL_CLIENTS[owner.id]}:{_camel(node.attr)}")
         if (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)
@@ -169,6 +173,7 @@ def test_the_call_finder_reads_client_calls_raw_calls_and_paginators():
         "input_fields(ctx.cloudwatch.raw, 'PutMetricAlarm', alarm)\n"
         "client.get_paginator('get_products')\n"
         "self._ctx.autoscaling.describe_scalable_targets()\n"
+        "savingsplans.describe_savings_plans(states=['active'])\n"
     )
     assert _calls(source) == {
         "ecs:UpdateService",
@@ -176,4 +181,5 @@ def test_the_call_finder_reads_client_calls_raw_calls_and_paginators():
         "ecs:RegisterTaskDefinition",
         "*:GetProducts",
         "application-autoscaling:DescribeScalableTargets",
+        "savingsplans:DescribeSavingsPlans",
     }

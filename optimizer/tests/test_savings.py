@@ -131,7 +131,17 @@ def test_to_dict_has_exactly_the_documented_shape():
     assert list(data)[:3] == ["schemaVersion", "environment", "cluster"]
     assert data["schemaVersion"] == SCHEMA_VERSION
     assert data["currency"] == "USD" and data["hoursPerMonth"] == 730
-    assert data["pricing"] == {"source": USE1.source, "region": "us-east-1", "asOf": "2026-11-01"}
+    assert data["pricing"] == {
+        "source": USE1.source,
+        "region": "us-east-1",
+        "asOf": "2026-11-01",
+        "commitmentRates": {
+            "source": "table",
+            "asOf": "2026-11-01",
+            "description": "embedded table of typical Compute Savings Plan discounts for Fargate",
+        },
+    }
+    assert data["existingSavingsPlans"] is None  # no plans read from the table
     assert list(data["before"]) == ["monthly"] and list(data["after"]) == ["monthly"]
     assert [b["category"] for b in data["breakdown"]] == list(CATEGORIES)
     assert list(CATEGORIES) == ["rightsizing", "graviton", "taskCount", "spot", "ecrStorage", "network"]

@@ -180,6 +180,8 @@ export const OPTIMIZER_ACTION_SCOPES: Readonly<Record<string, ScopeRule>> = {
   "cloudwatch:PutMetricAlarm": SCOPES.alarms,
   "cloudwatch:GetMetricData": ACCOUNT_WIDE,
   "pricing:GetProducts": ACCOUNT_WIDE,
+  "savingsplans:DescribeSavingsPlansOfferingRates": ACCOUNT_WIDE,
+  "savingsplans:DescribeSavingsPlans": ACCOUNT_WIDE,
   "ec2:DescribeNatGateways": ACCOUNT_WIDE,
   "ec2:DescribeManagedPrefixLists": ACCOUNT_WIDE,
   "ec2:GetManagedPrefixListEntries": SCOPES.awsPrefixLists,

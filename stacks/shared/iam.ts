@@ -28,6 +28,10 @@ export const ACTIONS_REQUIRING_STAR_RESOURCE: readonly string[] = [
   // alarms from the listing, one call per page instead of one per alarm.
   "cloudwatch:DescribeAlarmHistory",
   "pricing:GetProducts",
+  // Savings Plans reads: the published offering rates are not a resource, and the optimizer
+  // lists every active plan of the account (it cannot know their ARNs beforehand).
+  "savingsplans:DescribeSavingsPlansOfferingRates",
+  "savingsplans:DescribeSavingsPlans",
   // Application Auto Scaling describes take no resource ARN.
   "application-autoscaling:DescribeScalableTargets",
   "application-autoscaling:DescribeScalingPolicies",

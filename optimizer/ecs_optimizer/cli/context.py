@@ -19,6 +19,7 @@ from ..network import inputs as network_inputs
 from ..planning.oom import OomEvidence, growth_cost, growth_note
 from ..planning.plan import RunOptions, plan_fleet
 from ..planning.sizing import SizingOptions
+from ..pricing.commitments import load_commitment_rates
 from ..pricing.costs import money
 from ..pricing.prices import PriceTable, load_prices
 from ..pricing.savings import ReportContext, SavingsReport, compute_savings
@@ -134,7 +135,10 @@ def price(
         prices = load_prices(region, source, session, warn=log.warning)
     except ValueError as exc:
         raise BadInput(str(exc)) from exc
-    report = compute_savings(before, after, prices, network, spot_discount, context, findings)
+    commitments = load_commitment_rates(region, source, session, warn=log.warning)
+    report = compute_savings(
+        before, after, prices, network, spot_discount, context, findings=findings, commitments=commitments
+    )
     return with_growth_costs(report, grown, prices, Fraction(str(spot_discount)))[0]
 
 

@@ -20,7 +20,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 from ..levers import registry
 from ..pricing.savings import NETWORK_CATEGORY
 from .render import numeric_columns, usd
-from .savings_render import SECTIONS, percent_lines
+from .savings_render import SECTIONS, commitment_lines, percent_lines
 
 #: The savings levers in the order the savings model applies them (and the waterfall shows).
 LEVER_LABELS: Dict[str, str] = {
@@ -362,6 +362,7 @@ def render_savings_html(
         f"Prices: {pricing.get('source', 'unknown source')}, region {pricing.get('region', '?')}, "
         f"as of {pricing.get('asOf', '?')}; {savings.get('hoursPerMonth', 730)} hours a month; {currency}."
     )
+    source = " ".join([source, *commitment_lines(savings)])
     return "\n".join(
         [
             "<!DOCTYPE html>",

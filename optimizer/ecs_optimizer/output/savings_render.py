@@ -123,6 +123,21 @@ def source_line(data: Mapping[str, Any]) -> str:
     )
 
 
+def commitment_lines(data: Mapping[str, Any]) -> List[str]:
+    """Where the Savings Plan rates came from, and the saving after the account's active plans."""
+    rates = data["pricing"].get("commitmentRates")
+    lines = [f"Savings Plan rates: {rates['source']} ({rates['description']}), as of {rates['asOf']}."] if rates else []
+    existing = data.get("existingSavingsPlans")
+    if existing:
+        lines.append(
+            f"Existing Compute Savings Plans: ${existing['hourlyCommitment']:,.4f}/hour committed, covering "
+            f"${existing['coveredOnDemandHourly']:,.4f}/hour of on-demand Fargate; saving after the existing "
+            f"discount {usd(existing['monthlySavingsAfterExistingPlans'])} a month "
+            f"({usd(existing['absorbedMonthly'])} of the cut is usage the plans already pay for)."
+        )
+    return lines
+
+
 SECTIONS = (
     ("Estimated monthly savings", ["service", "before", "after", "saving"], service_rows),
     ("By lever", ["lever", "saving"], lambda d: [[b["category"], usd(b["monthly"])] for b in d["breakdown"]]),
@@ -170,7 +185,15 @@ def render_text(data: Mapping[str, Any], markdown: bool) -> str:
             lines += [text_table(header, rows, title), ""]
     plan = data.get("savingsPlan")
     risk = [f"savings plan (reported, never applied; rates as of {plan['ratesAsOf']}): {plan['risk']}"] if plan else []
-    facts = [context_line(data), *percent_lines(data), *change_lines(data), source_line(data), *data["notes"], *risk]
+    facts = [
+        context_line(data),
+        *percent_lines(data),
+        *change_lines(data),
+        source_line(data),
+        *commitment_lines(data),
+        *data["notes"],
+        *risk,
+    ]
     if markdown:
         lines += [f"- {fact}" for fact in facts]
     else:
@@ -197,7 +220,11 @@ def render_csv(data: Mapping[str, Any]) -> str:
     * ``cuts``, ``growth``: the monthly amount the services' costs fall and rise by, apart
       (``note``: the services);
     * ``idle``: an idle resource (``item`` its kind, ``scope`` its id, ``monthly`` its cost,
-      ``note`` why; never applied).
+      ``note`` why; never applied);
+    * ``savingsPlanRates``: where the Savings Plan rates came from (``state`` live or table,
+      ``note`` their date).
+    * ``existingSavingsPlans``: with active Compute plans, ``monthly`` is the saving after the
+      discount they already give (``quantity`` their hourly commitment).
 
     Money is in the report's currency, to the cent, exactly as in the JSON.
     """
@@ -238,6 +265,27 @@ def render_csv(data: Mapping[str, Any]) -> str:
     for step in (data.get("network") or {}).get("migrationPlan", []):
         writer.writerow(
             ["migrationStep", step["order"], step["configKey"] or "", step["action"], "", "", "", "", step["verify"]]
+        )
+    rates = data["pricing"].get("commitmentRates")
+    if rates:
+        writer.writerow(
+            ["savingsPlanRates", rates["source"], "compute", rates["description"], "", "", "", "", rates["asOf"]]
+        )
+    existing = data.get("existingSavingsPlans")
+    if existing:
+        note = f"absorbed by existing plans {cents(existing['absorbedMonthly'])}; saving before them {cents(data['monthlySavings'])}"
+        writer.writerow(
+            [
+                "existingSavingsPlans",
+                "saving",
+                "compute",
+                "hourly commitment",
+                existing["hourlyCommitment"],
+                "USD/hour",
+                "",
+                cents(existing["monthlySavingsAfterExistingPlans"]),
+                note,
+            ]
         )
     plan = data.get("savingsPlan")
     for term in plan["terms"] if plan else []:

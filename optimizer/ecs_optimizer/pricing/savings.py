@@ -35,13 +35,14 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from ..core.model import NetworkState, ServiceState
 from ..levers import registry
+from .commitments import CommitmentRates, ExistingCoverage, existing_coverage, table_rates
 from .components import (
     Component,
     service_components,
 )
 from .costs import NetworkCosts, lever_states, money, network_costs, round_half_up, service_monthly
-from .prices import HOURS_PER_MONTH, PriceTable
-from .savings_plan import SavingsPlanRecommendation, recommend_savings_plan
+from .prices import HOURS_PER_MONTH, PriceTable, fargate_task_hourly
+from .savings_plan import SavingsPlanRecommendation, Usage, recommend_savings_plan, usage_rows
 
 NETWORK_CATEGORY = "network"
 #: The finding of a service that did nothing over the lookback (``planning.findings.IDLE``).
@@ -97,6 +98,40 @@ class ServiceSavings:
         return self.before - self.after
 
 
+def on_demand_tasks(state: ServiceState) -> Fraction:
+    """Tasks of ``state`` billed at the on-demand rate (its desired count less the Spot share)."""
+    return Fraction(state.desired_count) - state.strategy.spot_task_fraction(state.desired_count)
+
+
+def _on_demand_hourly(usage: List[Usage], prices: PriceTable) -> Fraction:
+    return sum((Fraction(fargate_task_hourly(c, m, a, prices)) * n for c, m, a, n in usage), Fraction(0))
+
+
+@dataclass(frozen=True)
+class ExistingPlansEffect:
+    """How the account's active Compute Savings Plans change what the cut saves.
+
+    Usage the plans cover is billed at the plan rate and the commitment is paid whatever the
+    use, so cutting covered usage saves nothing until the usage falls below what the
+    commitment covers (docs/savings.md, "Savings after existing plans").
+    """
+
+    coverage: ExistingCoverage
+    on_demand_before_hourly: Fraction  # on-demand Fargate usage before, at on-demand rates
+    on_demand_after_hourly: Fraction
+
+    @property
+    def billed_saving_hourly(self) -> Fraction:
+        """What the Fargate bill falls by an hour, under the plans."""
+        return self.coverage.cost(self.on_demand_before_hourly) - self.coverage.cost(self.on_demand_after_hourly)
+
+    @property
+    def reduction_monthly(self) -> Fraction:
+        """The part of the on-demand-priced saving the existing plans absorb, a month."""
+        on_demand_saving = self.on_demand_before_hourly - self.on_demand_after_hourly
+        return (on_demand_saving - self.billed_saving_hourly) * HOURS_PER_MONTH
+
+
 @dataclass(frozen=True)
 class IdleResource:
     """A resource that did nothing over the lookback, with what it costs a month; reported,
@@ -138,6 +173,14 @@ class SavingsReport:
     savings_plan: Optional[SavingsPlanRecommendation] = None
     context: ReportContext = field(default_factory=ReportContext)
     idle: Tuple[IdleResource, ...] = ()
+    commitment_rates: CommitmentRates = field(default_factory=table_rates)
+    existing_plans: Optional[ExistingPlansEffect] = None
+
+    @property
+    def monthly_savings_after_existing_plans(self) -> Fraction:
+        """The saving once the account's active Savings Plans are accounted for."""
+        reduction = self.existing_plans.reduction_monthly if self.existing_plans else Fraction(0)
+        return self.monthly_savings - reduction
 
     def __post_init__(self) -> None:
         if len(self.levels) != len(CATEGORIES) + 1:
@@ -223,6 +266,11 @@ class SavingsReport:
                 "source": self.pricing_source,
                 "region": self.pricing_region,
                 "asOf": self.pricing_as_of,
+                "commitmentRates": {
+                    "source": self.commitment_rates.source,
+                    "asOf": self.commitment_rates.as_of,
+                    "description": self.commitment_rates.description,
+                },
             },
             "before": {"monthly": _out(rounded[0])},
             "after": {"monthly": _out(rounded[-1])},
@@ -238,6 +286,7 @@ class SavingsReport:
             "network": None,
             "components": self._components(),
             "savingsPlan": _savings_plan_dict(self.savings_plan),
+            "existingSavingsPlans": self._existing_plans_dict(rounded[0] - rounded[-1]),
             "notes": list(self.notes),
             "cuts": self._moves(lambda saved: saved > 0),
             "growth": self._moves(lambda saved: saved < 0),
@@ -264,6 +313,30 @@ class SavingsReport:
         return {
             "monthly": _out(abs(sum((saved for _, saved in chosen), Decimal(0)))),
             "services": [name for name, _ in chosen],
+        }
+
+    def _existing_plans_dict(self, rounded_savings: Decimal) -> Optional[dict]:
+        effect = self.existing_plans
+        if effect is None:
+            return None
+        reduction = money(effect.reduction_monthly)
+        return {
+            "hourlyCommitment": _out(round_half_up(effect.coverage.hourly_commitment, 4)),
+            "coveredOnDemandHourly": _out(round_half_up(effect.coverage.covered_on_demand_hourly, 4)),
+            "onDemandBeforeHourly": _out(round_half_up(effect.on_demand_before_hourly, 4)),
+            "onDemandAfterHourly": _out(round_half_up(effect.on_demand_after_hourly, 4)),
+            "absorbedMonthly": _out(reduction),
+            "monthlySavingsAfterExistingPlans": _out(rounded_savings - reduction),
+            "plans": [
+                {
+                    "savingsPlanId": p.plan_id,
+                    "type": p.plan_type,
+                    "term": p.term,
+                    "paymentOption": p.payment_option,
+                    "hourlyCommitment": _out(round_half_up(p.hourly_commitment, 4)),
+                }
+                for p in effect.coverage.plans
+            ],
         }
 
     def _components(self) -> List[dict]:
@@ -316,6 +389,8 @@ def _savings_plan_dict(plan: Optional[SavingsPlanRecommendation]) -> Optional[di
     return {
         "applied": False,
         "ratesAsOf": plan.rates_as_of,
+        "ratesSource": plan.rates_source,
+        "alreadyCoveredHourly": _out(round_half_up(plan.already_covered_hourly, 4)),
         "onDemandFloorHourly": _out(round_half_up(plan.floor_hourly, 4)),
         "onDemandFloorMonthly": _out(money(plan.floor_monthly)),
         "floor": [
@@ -344,6 +419,7 @@ def compute_savings(
     spot_discount: float = 0.70,
     context: Optional[ReportContext] = None,
     findings: Optional[Mapping[str, Mapping[str, Any]]] = None,
+    commitments: Optional[CommitmentRates] = None,
 ) -> SavingsReport:
     """Price ``before`` and ``after`` (keyed by service) and split the difference by lever.
 
@@ -353,7 +429,10 @@ def compute_savings(
     Price List does not carry a reliable Spot price). The Savings Plan recommendation is
     computed on the after state and never counted in the totals. ``findings`` (service ->
     ``Finding.to_dict()``) adds each service's finding and risk to its row; idle services and
-    NAT gateways (``network.idle_nat_gateways``) are listed with their monthly cost, apart.
+    NAT gateways (``network.idle_nat_gateways``) are listed with their monthly cost, apart. ``commitments`` are the
+    Savings Plans rates and the account's active plans (:mod:`.commitments`; the dated table
+    and no plans when None): with active Compute plans the report also states the saving
+    after the discount they already give.
     """
     if not 0 <= spot_discount <= 1:
         raise ValueError(f"spot_discount must be between 0 and 1, got {spot_discount}")
@@ -396,7 +475,19 @@ def compute_savings(
         net = network_costs(network, prices)
         levels = [level + net.before for level in levels[:-1]] + [levels[-1] + net.after]
         notes.append(net.note)
-    plan = recommend_savings_plan(finals, prices) if finals else None
+    rates = commitments or table_rates()
+    before_usage = usage_rows(before, on_demand_tasks)
+    coverage = existing_coverage(rates, before_usage, prices)
+    effect = (
+        ExistingPlansEffect(
+            coverage,
+            _on_demand_hourly(before_usage, prices),
+            _on_demand_hourly(usage_rows(finals, on_demand_tasks), prices),
+        )
+        if coverage
+        else None
+    )
+    plan = recommend_savings_plan(finals, prices, rates, coverage) if finals else None
     return SavingsReport(
         pricing_source=prices.source,
         pricing_region=prices.region,
@@ -408,4 +499,6 @@ def compute_savings(
         savings_plan=plan,
         context=context or ReportContext(),
         idle=tuple(idle),
+        commitment_rates=rates,
+        existing_plans=effect,
     )
