@@ -35,14 +35,15 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from ecs_optimizer import fargate, sizing
-from ecs_optimizer.alarm_thresholds import CPU_HIGH, MEMORY_HIGH, alarm_threshold
-from ecs_optimizer.costs import network_costs, service_monthly
-from ecs_optimizer.model import CapacityStrategy, NetworkState, ServiceState
-from ecs_optimizer.network_inputs import network_state
-from ecs_optimizer.pricing import HOURS_PER_MONTH, PriceTable, table_prices
-from ecs_optimizer.savings import CATEGORIES, compute_savings
-from ecs_optimizer.usage import usage_from_series
+from ecs_optimizer.core import fargate
+from ecs_optimizer.core.model import CapacityStrategy, NetworkState, ServiceState
+from ecs_optimizer.core.usage import usage_from_series
+from ecs_optimizer.network.inputs import network_state
+from ecs_optimizer.planning import sizing
+from ecs_optimizer.planning.alarm_thresholds import CPU_HIGH, MEMORY_HIGH, alarm_threshold
+from ecs_optimizer.pricing.costs import network_costs, service_monthly
+from ecs_optimizer.pricing.prices import HOURS_PER_MONTH, PriceTable, table_prices
+from ecs_optimizer.pricing.savings import CATEGORIES, compute_savings
 from ecs_optimizer_lab.synthetic import TRACE_KINDS, Trace, TraceSpec, generate_trace, repository_images
 
 #: Every trace starts here, so results do not depend on the day the benchmark runs.

@@ -31,11 +31,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
-from ecs_optimizer.discovery import DESCRIBE_SERVICES_BATCH
-from ecs_optimizer.metric_alarms import DESCRIBE_ALARMS_BATCH
-from ecs_optimizer.metrics import MAX_DATAPOINTS_PER_CALL, MAX_QUERIES_PER_CALL, PERIOD_SECONDS, SPECS
-from ecs_optimizer.resources import DESCRIBE_IMAGES_PAGE
-from ecs_optimizer.scalable_targets import (
+from ecs_optimizer.live.discovery import DESCRIBE_SERVICES_BATCH
+from ecs_optimizer.live.metric_alarms import DESCRIBE_ALARMS_BATCH
+from ecs_optimizer.live.metrics import MAX_DATAPOINTS_PER_CALL, MAX_QUERIES_PER_CALL, PERIOD_SECONDS, SPECS
+from ecs_optimizer.live.resources import DESCRIBE_IMAGES_PAGE
+from ecs_optimizer.live.scalable_targets import (
     DESCRIBE_SCALABLE_TARGETS_BATCH,
     DESCRIBE_SCALING_POLICIES_PAGE,
     ECS_NAMESPACE,
@@ -67,7 +67,7 @@ def template_plan(root: Path) -> Path:
 
 def cli_command() -> List[str]:
     script = Path(sys.executable).with_name("ecs-optimizer")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "ecs_optimizer.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "ecs_optimizer.cli.main"]
 
 
 @dataclass

@@ -31,7 +31,7 @@ export const LAYER_GRAPH: Record<LayerName, LayerNode> = {
   network: { reads: [], paths: ["test/network.spec.ts"] },
   registry: { reads: [], paths: ["test/registry.spec.ts"] },
   // The optimizer's IAM actions feed compute's optimizer policy.
-  compute: { reads: ["network", "registry"], paths: ["test/compute.spec.ts", "optimizer/ecs_optimizer/iam_actions.json"] },
+  compute: { reads: ["network", "registry"], paths: ["test/compute.spec.ts", "optimizer/ecs_optimizer/apply/iam_actions.json"] },
   observability: { reads: ["network", "compute"], paths: ["test/observability.spec.ts"] },
 };
 

@@ -868,7 +868,7 @@ describe("compute layer", () => {
       assert.equal(dev.compute.exports.optimizerPolicyArn, stateOf(p).arn);
     });
 
-    it("grants exactly the actions in optimizer/ecs_optimizer/iam_actions.json", () => {
+    it("grants exactly the actions in optimizer/ecs_optimizer/apply/iam_actions.json", () => {
       const granted = statementsOf(dev).flatMap((s) => list(s.Action));
       assert.equal(new Set(granted).size, granted.length, "an action is granted twice");
       assert.deepEqual(granted.sort(), [...new Set([...declared.read, ...declared.write])].sort());

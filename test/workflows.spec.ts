@@ -36,7 +36,7 @@ describe("CI workflows", () => {
 
   it("run the checks for every path a pull request can touch", () => {
     const files = renderWorkflows();
-    assert.match(files["pr-compute.yml"], /- optimizer\/ecs_optimizer\/iam_actions.json/);
+    assert.match(files["pr-compute.yml"], /- optimizer\/ecs_optimizer\/apply\/iam_actions.json/);
     for (const p of ["optimizer/**", "test/**", "scripts/**", "Makefile"]) {
       assert.ok(CHECK_ONLY_PATHS.includes(p), p);
       assert.ok(files["pr-checks.yml"].includes(`- ${p}\n`), `pr-checks.yml does not cover ${p}`);

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, TextIO
 
-from ecs_optimizer.html_report import render_savings_html
+from ecs_optimizer.output.html_report import render_savings_html
 
 from .emulator import (
     DEFAULT_SEED,
@@ -87,7 +87,7 @@ class Console:
 def cli_command() -> List[str]:
     """The installed ``ecs-optimizer`` console script next to this Python, else the module."""
     script = shutil.which("ecs-optimizer", path=str(Path(sys.executable).parent))
-    return [script] if script else [sys.executable, "-m", "ecs_optimizer.cli"]
+    return [script] if script else [sys.executable, "-m", "ecs_optimizer.cli.main"]
 
 
 @dataclass(frozen=True)

@@ -37,12 +37,12 @@ from typing import IO, Any, Callable, Dict, Iterator, List, Mapping, Optional, S
 import boto3
 from botocore.config import Config
 
-from ecs_optimizer import resources as res
-from ecs_optimizer.aws import chunks
-from ecs_optimizer.discovery import DESCRIBE_SERVICES_BATCH
-from ecs_optimizer.model import CapacityStrategy
-from ecs_optimizer.scalable_targets import DESCRIBE_SCALABLE_TARGETS_BATCH
-from ecs_optimizer.targets import pattern_alarms
+from ecs_optimizer.core.model import CapacityStrategy
+from ecs_optimizer.live import resources as res
+from ecs_optimizer.live.aws import chunks
+from ecs_optimizer.live.discovery import DESCRIBE_SERVICES_BATCH
+from ecs_optimizer.live.scalable_targets import DESCRIBE_SCALABLE_TARGETS_BATCH
+from ecs_optimizer.live.targets import pattern_alarms
 
 from .fleet import FleetSpec, RepositorySpec, fleet_from_plan
 from .synthetic import SyntheticImage, TraceSpec, generate_trace, history_start, repository_images

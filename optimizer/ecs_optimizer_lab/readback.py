@@ -13,9 +13,9 @@ from __future__ import annotations
 import json
 from typing import Any, Callable, Dict, List
 
-from ecs_optimizer import facts
-from ecs_optimizer.aws import chunks
-from ecs_optimizer.discovery import DESCRIBE_SERVICES_BATCH
+from ecs_optimizer.core import facts
+from ecs_optimizer.live.aws import chunks
+from ecs_optimizer.live.discovery import DESCRIBE_SERVICES_BATCH
 
 from .fleet import FleetSpec
 

@@ -15,10 +15,10 @@ from moto import mock_aws  # imported before any boto3 session exists, so moto c
 import boto3
 from click.testing import CliRunner, Result
 
-from ecs_optimizer import aws as aws_mod
-from ecs_optimizer import cli as cli_mod
-from ecs_optimizer import cli_context
-from ecs_optimizer.report_schema import org_errors, savings_errors, step_errors
+from ecs_optimizer.cli import context as cli_context
+from ecs_optimizer.cli import main as cli_mod
+from ecs_optimizer.live import aws as aws_mod
+from ecs_optimizer.output.report_schema import org_errors, savings_errors, step_errors
 from ecs_optimizer_lab.emulator import fleet_reservations, seed_fleet_through, write_history
 from ecs_optimizer_lab.emulator_server import FAIL_DEPLOYMENTS_ENV, apply_fidelity_patches
 from ecs_optimizer_lab.fleet import FleetSpec

@@ -28,7 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Dict, List, Optional, Set, Tuple
 from urllib.parse import parse_qs, urlsplit
 
-from ecs_optimizer.aws import is_mutating
+from ecs_optimizer.live.aws import is_mutating
 
 #: Headers http.client sets itself, or that must not be relayed hop by hop.
 _HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"}

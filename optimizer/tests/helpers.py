@@ -8,7 +8,7 @@ from typing import Any, Dict, List
 
 import pytest
 
-from ecs_optimizer import aws as aws_mod
+from ecs_optimizer.live import aws as aws_mod
 from plan_snapshots import FLEET
 
 #: Fast waits for the patched moto (deployments settle at once).

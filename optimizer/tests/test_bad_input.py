@@ -186,7 +186,7 @@ def test_an_intent_without_outcome_is_restored_when_it_was_applied(applied, run_
 
 
 def test_a_read_only_journal_is_refused_before_any_write(applied, run_cli, client, monkeypatch):
-    from ecs_optimizer import cli as cli_mod
+    from ecs_optimizer.cli import main as cli_mod
 
     journal = str(applied["journal"])
     real_access = cli_mod.os.access

@@ -30,7 +30,7 @@ from typing import Any, Dict, Iterator, List, Mapping, Tuple
 
 import pytest
 
-from ecs_optimizer import resources as res
+from ecs_optimizer.live import resources as res
 from ecs_optimizer_lab import emulator as em
 from ecs_optimizer_lab.fleet import T_ALARM, T_LIFECYCLE, T_SERVICE, T_TARGET, T_TASK_DEF
 
@@ -69,7 +69,7 @@ def cli(args: List[str], emu: em.Emulator, codes: Tuple[int, ...] = (0,)) -> sub
     env = {**os.environ, **emu.env()}
     env.pop("ENVIRONMENT_SUFFIX", None)
     done = subprocess.run(
-        [sys.executable, "-m", "ecs_optimizer.cli", *args], env=env, capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "ecs_optimizer.cli.main", *args], env=env, capture_output=True, text=True, timeout=300
     )
     assert done.returncode in codes, f"ecs-optimizer {' '.join(args)} exited {done.returncode}:\n{done.stderr[-3000:]}"
     return done

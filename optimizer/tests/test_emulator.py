@@ -17,8 +17,8 @@ from typing import Any, Dict, Iterator, List
 
 import pytest
 
-from ecs_optimizer.aws import AwsSettings, open_context
-from ecs_optimizer.metrics import fetch_series
+from ecs_optimizer.live.aws import AwsSettings, open_context
+from ecs_optimizer.live.metrics import fetch_series
 from ecs_optimizer_lab import emulator as em
 from ecs_optimizer_lab.fleet import (
     T_ALARM,

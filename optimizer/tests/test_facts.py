@@ -10,8 +10,11 @@ from typing import Any, Dict
 import pytest
 from jsonschema import Draft202012Validator
 
-from ecs_optimizer import facts, lock, resources, spot_weights, targets
-from ecs_optimizer.errors import BadInput
+from ecs_optimizer.apply import lock
+from ecs_optimizer.core import facts
+from ecs_optimizer.core.errors import BadInput
+from ecs_optimizer.live import resources, targets
+from ecs_optimizer.planning import spot_weights
 from plan_snapshots import PLAN_DIR
 
 LAYERS = ("network", "registry", "compute", "observability")
@@ -111,7 +114,7 @@ def test_a_new_lifecycle_policy_is_the_registry_layers_policy() -> None:
 
 
 def test_tiers_and_spot_range_reach_the_cli() -> None:
-    from ecs_optimizer.cli import cli
+    from ecs_optimizer.cli.main import cli
 
     optimize = cli.commands["optimize"]
     spot = next(p for p in optimize.params if p.name == "spot_share")
@@ -155,7 +158,7 @@ def test_service_and_repository_names_match_the_plans_and_read_back() -> None:
 
 
 def test_the_fixed_floor_is_the_catalogs_default_size_for_every_tier() -> None:
-    from ecs_optimizer import task_sizes
+    from ecs_optimizer.core import task_sizes
 
     assert task_sizes.FIXED_FLOOR == facts.default_task_sizes()
     assert set(task_sizes.FIXED_FLOOR) == set(facts.tiers())
@@ -175,7 +178,7 @@ def test_written_threshold_kinds_are_the_observability_layers_override_keys() ->
 def test_architectures_are_the_ecs_apis_and_the_default_comes_first() -> None:
     import botocore.session
 
-    from ecs_optimizer import fargate
+    from ecs_optimizer.core import fargate
 
     shape = botocore.session.get_session().get_service_model("ecs").shape_for("CPUArchitecture")
     assert set(fargate.ARCHITECTURES) == set(shape.enum)
@@ -246,7 +249,7 @@ def test_no_platform_name_tag_or_provider_is_typed_in_the_core() -> None:
 
 
 def test_an_alarm_kind_the_stacks_do_not_create_is_refused_at_import() -> None:
-    from ecs_optimizer import alarm_thresholds
+    from ecs_optimizer.planning import alarm_thresholds
 
     assert alarm_thresholds.CPU_HIGH in facts.service_alarm_patterns()
     with pytest.raises(KeyError, match="cpuHighest is not an alarm kind"):

@@ -9,8 +9,8 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 
-from ecs_optimizer import cli as cli_mod
-from ecs_optimizer import cli_context
+from ecs_optimizer.cli import context as cli_context
+from ecs_optimizer.cli import main as cli_mod
 from ecs_optimizer_lab.emulator_server import FAIL_DEPLOYMENTS_ENV
 from ecs_optimizer_lab.readback import read_state
 from helpers import FAST, ON_DEMAND_FLEET, mutating, write_json
@@ -252,7 +252,7 @@ def test_unexpected_errors_exit_1_in_one_line(outputs_file, run_cli, monkeypatch
 
 
 def test_a_lock_release_error_still_prints_the_report(outputs_file, run_cli, client, monkeypatch):
-    from ecs_optimizer import lock as lock_mod
+    from ecs_optimizer.apply import lock as lock_mod
 
     def broken_release(self):
         raise ClientError({"Error": {"Code": "InternalError", "Message": "SSM is down"}}, "DeleteParameter")

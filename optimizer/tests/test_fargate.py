@@ -2,7 +2,7 @@
 
 import pytest
 
-from ecs_optimizer.fargate import FARGATE_SIZES, all_pairs, check_size, is_valid, valid_memories
+from ecs_optimizer.core.fargate import FARGATE_SIZES, all_pairs, check_size, is_valid, valid_memories
 
 # Copied from docs/pricing.md "Valid Fargate task sizes (Linux)", expanded by hand, not computed.
 EXPECTED = {

@@ -91,7 +91,7 @@ class Env:
         return path
 
     def args(self, command: str, *extra: str) -> List[str]:
-        return [sys.executable, "-m", "ecs_optimizer.cli", command, "--endpoint-url", self.proxy.url, *extra]
+        return [sys.executable, "-m", "ecs_optimizer.cli.main", command, "--endpoint-url", self.proxy.url, *extra]
 
     def start_optimize(self, *extra: str) -> subprocess.Popen:
         cmd = self.args(

@@ -12,7 +12,7 @@ from typing import Any, Callable, Dict
 
 import pytest
 
-from ecs_optimizer.graviton import NOT_MULTIARCH, READY, UNKNOWN, parse_ecr_image, spot_blocks_arm64
+from ecs_optimizer.live.graviton import NOT_MULTIARCH, READY, UNKNOWN, parse_ecr_image, spot_blocks_arm64
 from ecs_optimizer_lab.fleet import FleetSpec
 from helpers import FAST
 from plan_snapshots import FLEET

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 import pytest
 
-from ecs_optimizer import cli as cli_mod
+from ecs_optimizer.cli import main as cli_mod
 
 
 @pytest.mark.parametrize("command", ["optimize", "savings", "rollback", "export-config"])

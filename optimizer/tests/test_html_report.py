@@ -8,7 +8,7 @@ from typing import Any, Dict, List, Tuple
 
 import pytest
 
-from ecs_optimizer.html_report import LEVER_LABELS, render_savings_html, usd, with_network_row
+from ecs_optimizer.output.html_report import LEVER_LABELS, render_savings_html, usd, with_network_row
 
 #: Elements without an end tag; self-closing SVG elements (<line .../>) come as startendtag.
 VOID = {"meta", "br", "hr", "img", "input", "link", "area", "base", "col", "embed", "source", "track", "wbr"}

@@ -52,9 +52,9 @@ def test_the_boundary_check_sees_a_lab_import(tmp_path):
 
 def test_running_the_cli_loads_no_lab_module():
     code = (
-        "import sys, ecs_optimizer.cli\n"
+        "import sys, ecs_optimizer.cli.main\n"
         "from click.testing import CliRunner\n"
-        "CliRunner().invoke(ecs_optimizer.cli.cli, ['--help'])\n"
+        "CliRunner().invoke(ecs_optimizer.cli.main.cli, ['--help'])\n"
         f"print(sorted(m for m in sys.modules if m.split('.')[0] == {LAB!r}))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)

@@ -13,19 +13,19 @@ from typing import Any, Dict, List, Mapping, Tuple
 import pytest
 
 import ecs_optimizer
-from ecs_optimizer import permissions
-from ecs_optimizer.costs import lever_states
-from ecs_optimizer.engine import OptimizeOutcome, ServiceRun
-from ecs_optimizer.journal import CONFIG_FILE, RESOURCES, Change, Journal, RestoreStep, alarm_resource
-from ecs_optimizer.journal_reader import read_journal
+from ecs_optimizer.apply import permissions
+from ecs_optimizer.apply.engine import OptimizeOutcome, ServiceRun
+from ecs_optimizer.apply.journal import CONFIG_FILE, RESOURCES, Change, Journal, RestoreStep, alarm_resource
+from ecs_optimizer.apply.journal_reader import read_journal
+from ecs_optimizer.apply.restore import restore_changes
+from ecs_optimizer.core.model import CapacityStrategy, ServiceState
 from ecs_optimizer.levers import registry
 from ecs_optimizer.levers.base import FieldSpec, Lever, PlannedChange, is_int
-from ecs_optimizer.model import CapacityStrategy, ServiceState
-from ecs_optimizer.planning import RunOptions, ServicePlan, Status
-from ecs_optimizer.report import render_optimize
-from ecs_optimizer.report_schema import SAVINGS_SCHEMA_FILE, load_schema
-from ecs_optimizer.restore import restore_changes
-from ecs_optimizer.savings import CATEGORIES, NETWORK_CATEGORY
+from ecs_optimizer.output.report import render_optimize
+from ecs_optimizer.output.report_schema import SAVINGS_SCHEMA_FILE, load_schema
+from ecs_optimizer.planning.plan import RunOptions, ServicePlan, Status
+from ecs_optimizer.pricing.costs import lever_states
+from ecs_optimizer.pricing.savings import CATEGORIES, NETWORK_CATEGORY
 from ecs_optimizer.writeback.applied import AppliedRun, applied_service
 from ecs_optimizer.writeback.plan import plan_keys
 from ecs_optimizer.writeback.setting import Setting
@@ -178,12 +178,12 @@ def test_each_levers_iam_actions_are_granted():
 
 #: Modules that must not switch on a lever: they iterate the registry.
 CONSUMERS = (
-    "engine.py",
-    "planning.py",
-    "restore.py",
-    "realised.py",
-    "journal_reader.py",
-    "report.py",
+    "apply/engine.py",
+    "planning/plan.py",
+    "apply/restore.py",
+    "pricing/realised.py",
+    "apply/journal_reader.py",
+    "output/report.py",
     "writeback/applied.py",
     "writeback/plan.py",
 )

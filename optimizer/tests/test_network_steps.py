@@ -14,9 +14,9 @@ from typing import Any, Callable, Dict, List
 
 import pytest
 
-from ecs_optimizer.nat_flow_split import NatInterface, classify
-from ecs_optimizer.network_lever import ASSUMED_AWS_SHARE
-from ecs_optimizer.network_steps import endpoint_metric
+from ecs_optimizer.network.lever import ASSUMED_AWS_SHARE
+from ecs_optimizer.network.nat_flow_split import NatInterface, classify
+from ecs_optimizer.network.steps import endpoint_metric
 from helpers import FAST, write_json
 from plan_snapshots import FLEET
 from test_network_lever import (

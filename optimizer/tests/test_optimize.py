@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ecs_optimizer import alarm_thresholds
-from ecs_optimizer.report_schema import savings_errors
+from ecs_optimizer.output.report_schema import savings_errors
+from ecs_optimizer.planning import alarm_thresholds
 from ecs_optimizer_lab.emulator import fleet_reservations, write_history
 from ecs_optimizer_lab.readback import read_state
 from ecs_optimizer_lab.synthetic import TraceSpec

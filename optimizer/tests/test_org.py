@@ -13,8 +13,8 @@ from typing import Any, Dict
 import boto3
 import pytest
 
-from ecs_optimizer.errors import BadInput
-from ecs_optimizer.org import parse_accounts
+from ecs_optimizer.cli.org import parse_accounts
+from ecs_optimizer.core.errors import BadInput
 from ecs_optimizer_lab.emulator import seed_fleet_through
 from helpers import write_json
 from plan_snapshots import FLEET, SEED

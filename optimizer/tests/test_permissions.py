@@ -8,7 +8,7 @@ from typing import Set
 
 import pytest
 
-from ecs_optimizer import permissions
+from ecs_optimizer.apply import permissions
 from ecs_optimizer_lab.fleet import FleetSpec
 from helpers import FAST, write_json
 from plan_snapshots import FLEET
@@ -63,7 +63,7 @@ def test_declared_actions_are_exactly_the_ones_used(outputs, history, run_cli, c
 
 
 def test_file_is_sorted_and_split_by_kind():
-    data = json.loads(resources.files("ecs_optimizer").joinpath("iam_actions.json").read_text())
+    data = json.loads(resources.files("ecs_optimizer.apply").joinpath("iam_actions.json").read_text())
     assert set(data) == {"read", "write"}
     for kind, actions in data.items():
         assert actions == sorted(set(actions)), kind

@@ -8,7 +8,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from ecs_optimizer.pricing import (
+from ecs_optimizer.pricing.prices import (
     HOURS_PER_MONTH,
     PRICE_TABLES,
     fargate_task_hourly,

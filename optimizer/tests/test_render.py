@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ecs_optimizer import render
+from ecs_optimizer.output import render
 
 
 def test_money_and_numbers():

@@ -9,8 +9,8 @@ from typing import Any, Callable, Dict, List
 
 import pytest
 
-from ecs_optimizer.lock import ClusterLock
-from ecs_optimizer.resources import input_fields
+from ecs_optimizer.apply.lock import ClusterLock
+from ecs_optimizer.live.resources import input_fields
 from helpers import FAST
 
 FIXED = ["--policy", "fixed", "--format", "json"]

@@ -9,11 +9,11 @@ from typing import Any, Dict, List
 import pytest
 from botocore.exceptions import ClientError
 
-from ecs_optimizer import resources as res
-from ecs_optimizer import revision_index
-from ecs_optimizer.aws import AwsContext, AwsSettings, open_context
-from ecs_optimizer.revision_index import LIST_PAGE
-from ecs_optimizer.scalable_targets import DESCRIBE_SCALING_POLICIES_PAGE
+from ecs_optimizer.live import resources as res
+from ecs_optimizer.live import revision_index
+from ecs_optimizer.live.aws import AwsContext, AwsSettings, open_context
+from ecs_optimizer.live.revision_index import LIST_PAGE
+from ecs_optimizer.live.scalable_targets import DESCRIBE_SCALING_POLICIES_PAGE
 
 FAMILY = "orders-dev"
 #: Enough other revisions that the account's listing takes two pages.

@@ -6,19 +6,19 @@ from decimal import Decimal
 
 import pytest
 
-from ecs_optimizer.costs import network_costs
-from ecs_optimizer.fargate import all_pairs
-from ecs_optimizer.model import CapacityStrategy, NetworkState, ServiceState
-from ecs_optimizer.pricing import PRICE_TABLES, table_prices
-from ecs_optimizer.report_schema import savings_errors
-from ecs_optimizer.savings import (
+from ecs_optimizer.core.fargate import all_pairs
+from ecs_optimizer.core.model import CapacityStrategy, NetworkState, ServiceState
+from ecs_optimizer.output.report_schema import savings_errors
+from ecs_optimizer.output.savings_render import COMMENT_MARKER
+from ecs_optimizer.planning.sizing import SizingOptions, plan_service
+from ecs_optimizer.pricing.costs import network_costs
+from ecs_optimizer.pricing.prices import PRICE_TABLES, table_prices
+from ecs_optimizer.pricing.savings import (
     CATEGORIES,
     SCHEMA_VERSION,
     compute_savings,
     render_savings,
 )
-from ecs_optimizer.savings_render import COMMENT_MARKER
-from ecs_optimizer.sizing import SizingOptions, plan_service
 
 USE1 = PRICE_TABLES["us-east-1"]
 GIB = 1024**3

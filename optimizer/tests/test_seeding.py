@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, Callable, Dict
 
-from ecs_optimizer import facts
+from ecs_optimizer.core import facts
 from ecs_optimizer_lab.emulator import fleet_images
 from ecs_optimizer_lab.readback import read_state
 from plan_snapshots import FLEET, SEED

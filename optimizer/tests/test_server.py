@@ -13,7 +13,7 @@ from typing import Dict, Iterator, List
 import boto3
 import pytest
 
-from ecs_optimizer.report_schema import savings_errors
+from ecs_optimizer.output.report_schema import savings_errors
 from ecs_optimizer_lab.emulator import Emulator, seed_fleet_through
 from ecs_optimizer_lab.readback import read_state
 from plan_snapshots import FLEET, SEED, SERVICE
@@ -28,7 +28,7 @@ def moto_server(aws_env, monkeypatch) -> Iterator[str]:
 
 def _cli(args: List[str], cwd: Path, env: Dict[str, str]) -> subprocess.CompletedProcess:
     script = Path(sys.executable).with_name("ecs-optimizer")
-    cmd = [str(script)] if script.exists() else [sys.executable, "-m", "ecs_optimizer.cli"]
+    cmd = [str(script)] if script.exists() else [sys.executable, "-m", "ecs_optimizer.cli.main"]
     return subprocess.run(cmd + args, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
 
 

@@ -8,10 +8,10 @@ import stat
 
 import pytest
 
-from ecs_optimizer import targets as tg
-from ecs_optimizer.aws import AwsSettings, open_context
-from ecs_optimizer.discovery import discover
-from ecs_optimizer.errors import BadInput
+from ecs_optimizer.core.errors import BadInput
+from ecs_optimizer.live import targets as tg
+from ecs_optimizer.live.aws import AwsSettings, open_context
+from ecs_optimizer.live.discovery import discover
 from helpers import write_json
 from plan_snapshots import FLEET
 

@@ -8,13 +8,13 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 
-from ecs_optimizer import metric_alarms, metrics
-from ecs_optimizer import resources as res
-from ecs_optimizer.aws import AwsSettings, Backoff, DryRunViolation, is_mutating, open_context
-from ecs_optimizer.journal import Change, Journal, restore_plan
-from ecs_optimizer.journal_reader import read_journal
-from ecs_optimizer.model import CapacityStrategy, ServiceState
-from ecs_optimizer.realised import realised_states
+from ecs_optimizer.apply.journal import Change, Journal, restore_plan
+from ecs_optimizer.apply.journal_reader import read_journal
+from ecs_optimizer.core.model import CapacityStrategy, ServiceState
+from ecs_optimizer.live import metric_alarms, metrics
+from ecs_optimizer.live import resources as res
+from ecs_optimizer.live.aws import AwsSettings, Backoff, DryRunViolation, is_mutating, open_context
+from ecs_optimizer.pricing.realised import realised_states
 from ecs_optimizer_lab.fleet import fleet_from_plan
 from helpers import ALARM_VOLATILE_FIELDS
 from plan_snapshots import PROD_PLAN_DIR
@@ -294,8 +294,8 @@ def test_metric_batches_respect_get_metric_data_limits():
 
 
 def test_default_journal_paths_never_collide(aws_env):
-    from ecs_optimizer.errors import BadInput
-    from ecs_optimizer.journal import default_path
+    from ecs_optimizer.apply.journal import default_path
+    from ecs_optimizer.core.errors import BadInput
 
     now = dt.datetime(2026, 3, 4, 5, 6, 7, tzinfo=dt.timezone.utc)
     first = default_path(now)
@@ -317,8 +317,8 @@ def _cli_with_command(tmp_path, body_lines):
     body = "".join(f"        {line}\n" for line in body_lines)
     script.write_text(
         "import sys, time\n"
-        "from ecs_optimizer import cli, cli_options\n"
-        "from ecs_optimizer.stop import STOP\n"
+        "from ecs_optimizer.cli import main as cli, options as cli_options\n"
+        "from ecs_optimizer.apply.stop import STOP\n"
         "@cli.cli.command('work')\n"
         "def _work():\n"
         "    def body():\n"
@@ -363,16 +363,16 @@ def test_progress_plain_lines_on_change_of_state_and_a_live_table_on_a_terminal(
 
     from rich.console import Console
 
-    from ecs_optimizer.progress import Progress
+    from ecs_optimizer.apply.progress import Progress
 
     plain = Progress(enabled=True, live=False)
-    with caplog.at_level(logging.INFO, logger="ecs_optimizer.progress"), plain:
+    with caplog.at_level(logging.INFO, logger="ecs_optimizer.apply.progress"), plain:
         report = plain.reporter("api")
         report("PRIMARY IN_PROGRESS, 0/2 running")
         report("PRIMARY IN_PROGRESS, 0/2 running")  # unchanged within 30 s: no second line
         report("deployment completed")
         plain.done("api")
-    lines = [r.getMessage() for r in caplog.records if r.name == "ecs_optimizer.progress"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "ecs_optimizer.apply.progress"]
     assert len(lines) == 2 and lines[0].startswith("deploying api: PRIMARY IN_PROGRESS") and "1 deploying" in lines[0]
     # a terminal gets a live table naming each deploying service and its state
     live = Progress(enabled=True, live=True)

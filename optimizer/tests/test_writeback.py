@@ -11,10 +11,10 @@ from typing import Dict, Optional
 
 import pytest
 
-from ecs_optimizer.errors import BadInput
-from ecs_optimizer.journal import Change, Journal
-from ecs_optimizer.journal_reader import read_journal
-from ecs_optimizer.model import CapacityStrategy, ServiceState
+from ecs_optimizer.apply.journal import Change, Journal
+from ecs_optimizer.apply.journal_reader import read_journal
+from ecs_optimizer.core.errors import BadInput
+from ecs_optimizer.core.model import CapacityStrategy, ServiceState
 from ecs_optimizer.writeback.applied import AppliedRun, AppliedService, applied_from_journal, applied_run
 from ecs_optimizer.writeback.export import export_lines
 from ecs_optimizer.writeback.files import restore_files, write_back

@@ -3,7 +3,7 @@
  * and the platform facts file (see platform-facts.ts).
  * `check` prints every breaking or unreleased change, and a stale facts file, and exits 1;
  * `update` rewrites the committed stacks/<layer>/contract.json files and
- * optimizer/ecs_optimizer/platform_facts.json after a reviewed change (it refuses breaking changes
+ * optimizer/ecs_optimizer/core/platform_facts.json after a reviewed change (it refuses breaking changes
  * that lack a contractVersion bump).
  */
 import * as path from "path";

@@ -1,7 +1,7 @@
 /**
  * The platform facts file: what the stacks decide and the optimizer must agree with, written once
  * here from the stacks' own code and read by the optimizer as package data
- * (`optimizer/ecs_optimizer/platform_facts.json`, loaded by `ecs_optimizer/facts.py`).
+ * (`optimizer/ecs_optimizer/core/platform_facts.json`, loaded by `ecs_optimizer/core/facts.py`).
  *
  * `npm run contracts -- update` regenerates it next to the contract files; `npm run contracts --
  * check` and the facts spec fail while the committed file differs from what the code says. Nothing
@@ -39,7 +39,7 @@ import { configKeys, Schema } from "./check";
 
 const REPO_ROOT = path.resolve(__dirname, "..", "..");
 
-export const FACTS_FILE = path.join(REPO_ROOT, "optimizer", "ecs_optimizer", "platform_facts.json");
+export const FACTS_FILE = path.join(REPO_ROOT, "optimizer", "ecs_optimizer", "core", "platform_facts.json");
 
 export const JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema";
 

@@ -14,7 +14,7 @@
  *   capacity.ts          on-demand / Spot capacity-provider strategies
  *   autoscaling.ts       scalable target and target-tracking policies
  *   iam.ts               policy documents (execution, task, trust, infrastructure role)
- *   optimizer-policy.ts  the optimizer's managed policy, from optimizer/ecs_optimizer/iam_actions.json
+ *   optimizer-policy.ts  the optimizer's managed policy, from optimizer/ecs_optimizer/apply/iam_actions.json
  */
 import * as pulumi from "@pulumi/pulumi";
 import {

@@ -1,6 +1,6 @@
 /**
  * The optimizer's managed policy. The optimizer declares the calls it makes in
- * optimizer/ecs_optimizer/iam_actions.json (its tests prove the list complete); this module grants
+ * optimizer/ecs_optimizer/apply/iam_actions.json (its tests prove the list complete); this module grants
  * exactly those actions, each on this environment's resources only. An action it cannot scope
  * fails the program, so a new optimizer call is never silently left ungranted or granted on `*`.
  */
@@ -19,7 +19,7 @@ import {
 } from "../shared";
 import { document } from "./iam";
 
-export const IAM_ACTIONS_FILE = path.resolve(__dirname, "..", "..", "optimizer", "ecs_optimizer", "iam_actions.json");
+export const IAM_ACTIONS_FILE = path.resolve(__dirname, "..", "..", "optimizer", "ecs_optimizer", "apply", "iam_actions.json");
 
 export interface OptimizerActions {
   read: string[];
@@ -60,7 +60,7 @@ export interface OptimizerTargets {
   }>;
 }
 
-/** The optimizer's run lock (optimizer/ecs_optimizer/lock.py): one SSM parameter per cluster. */
+/** The optimizer's run lock (optimizer/ecs_optimizer/apply/lock.py): one SSM parameter per cluster. */
 export function lockParameterName(clusterName: string): string {
   return `/ecs-optimizer/lock/${clusterName}`;
 }

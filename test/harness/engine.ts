@@ -82,7 +82,7 @@ const WORKSPACE_ENTRIES = [
   "test",
   "package.json",
   "tsconfig.json",
-  path.join("optimizer", "ecs_optimizer", "iam_actions.json"),
+  path.join("optimizer", "ecs_optimizer", "apply", "iam_actions.json"),
 ];
 
 export class Workspace {

@@ -7,19 +7,19 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from .. import metric_alarms
-from ..alarm_thresholds import alarm_threshold
-from ..journal import ALARM_PREFIX, Change, RestoreStep, alarm_resource
-from ..model import ServiceState
-from ..targets import ALARM_PATTERNS
+from ..apply.journal import ALARM_PREFIX, Change, RestoreStep, alarm_resource
+from ..core.model import ServiceState
+from ..live import metric_alarms
+from ..live.targets import ALARM_PATTERNS
+from ..planning.alarm_thresholds import alarm_threshold
 from ..writeback.keys import THRESHOLD_KINDS, THRESHOLDS_KEY
 from ..writeback.setting import Setting, plain_number
 from .base import FieldSpec, Lever, PlannedChange, is_number
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..engine import ServiceRun
-    from ..planning import ServicePlan
-    from ..restore import Restorer
+    from ..apply.engine import ServiceRun
+    from ..apply.restore import Restorer
+    from ..planning.plan import ServicePlan
     from ..writeback.applied import AppliedRun
 
 
@@ -48,7 +48,7 @@ class AlarmThresholds(Lever):
         return resource.startswith(ALARM_PREFIX) and len(resource) > len(ALARM_PREFIX)
 
     def complete(self, plan: "ServicePlan") -> None:
-        """The thresholds the new size needs (:func:`~ecs_optimizer.alarm_thresholds.alarm_threshold`),
+        """The thresholds the new size needs (:func:`~ecs_optimizer.planning.alarm_thresholds.alarm_threshold`),
         for the alarms whose threshold changes."""
         live = plan.live
         changed: Dict[str, float] = {}

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple
 
-from .. import scalable_targets
-from ..journal import Change, Resource, RestoreStep
-from ..model import ServiceState
+from ..apply.journal import Change, Resource, RestoreStep
+from ..core.model import ServiceState
+from ..live import scalable_targets
 from ..writeback.setting import Setting, per_tier
 from .base import FieldSpec, Lever, PlannedChange, is_int
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..engine import ServiceRun
-    from ..inventory import Inventory, LiveService
-    from ..planning import ServicePlan
-    from ..restore import Restorer
+    from ..apply.engine import ServiceRun
+    from ..apply.restore import Restorer
+    from ..live.inventory import Inventory, LiveService
+    from ..planning.plan import ServicePlan
     from ..writeback.applied import AppliedRun
 
 #: journal field -> the ServiceState (and AppliedService) attribute it sets

@@ -15,15 +15,15 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from ..journal import Change, RestoreStep
-from ..model import ServiceState
+from ..apply.journal import Change, RestoreStep
+from ..core.model import ServiceState
 
 if TYPE_CHECKING:  # pragma: no cover - typing only: these modules import the registry
-    from ..aws import AwsContext
-    from ..engine import ServiceRun
-    from ..inventory import Inventory, LiveService
-    from ..planning import RunOptions, ServicePlan
-    from ..restore import Restorer
+    from ..apply.engine import ServiceRun
+    from ..apply.restore import Restorer
+    from ..live.aws import AwsContext
+    from ..live.inventory import Inventory, LiveService
+    from ..planning.plan import RunOptions, ServicePlan
     from ..writeback.applied import AppliedRun
     from ..writeback.setting import Setting
 
@@ -58,7 +58,7 @@ def _same(value: Any) -> Any:
 @dataclass(frozen=True)
 class FieldSpec:
     """A journalled field of a lever's resource: what its value must be when a journal is read
-    back (``what``, ``check``), and which :class:`~ecs_optimizer.model.ServiceState` attribute
+    back (``what``, ``check``), and which :class:`~ecs_optimizer.core.model.ServiceState` attribute
     it sets when the journal is priced (``state``, converted by ``convert``; none: not priced)."""
 
     what: str
@@ -98,7 +98,7 @@ class Lever(ABC):
     #: iam_actions.json, and together the levers' actions cover every write a run makes.
     iam_actions: ClassVar[Tuple[str, ...]]
     #: The journal kind of the resource the lever writes on its own (a
-    #: :class:`~ecs_optimizer.journal.Resource`, or the alarm prefix), restored by
+    #: :class:`~ecs_optimizer.apply.journal.Resource`, or the alarm prefix), restored by
     #: :meth:`restore`; ``None`` when the lever only contributes a field to the service update.
     resource: ClassVar[Optional[str]] = None
     #: The identifiers a restore of :attr:`resource` needs in a journalled change's target.

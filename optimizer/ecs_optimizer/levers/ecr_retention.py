@@ -6,18 +6,18 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple
 
-from .. import resources as res
-from ..journal import Change, Resource, RestoreStep
-from ..model import ServiceState
+from ..apply.journal import Change, Resource, RestoreStep
+from ..core.model import ServiceState
+from ..live import resources as res
 from ..writeback.keys import KEEP_IMAGES_KEY
 from ..writeback.setting import Setting, layer_wide
 from .base import FieldSpec, Lever, PlannedChange, SavingsStep, is_int, optional_int
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..engine import ServiceRun
-    from ..inventory import Inventory, LiveService
-    from ..planning import ServicePlan
-    from ..restore import Restorer
+    from ..apply.engine import ServiceRun
+    from ..apply.restore import Restorer
+    from ..live.inventory import Inventory, LiveService
+    from ..planning.plan import ServicePlan
     from ..writeback.applied import AppliedRun
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple
 
-from ..journal import RestoreStep
-from ..model import ServiceState
+from ..apply.journal import RestoreStep
+from ..core.model import ServiceState
 from .alarms import AlarmThresholds
 from .autoscaling import Autoscaling
 from .base import FieldSpec, Lever, PlannedChange, SavingsStep
@@ -18,7 +18,7 @@ from .task_count import TaskCount
 from .task_size import TaskSize
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..planning import ServicePlan
+    from ..planning.plan import ServicePlan
 
 #: Every lever, in the order a service's changes are made and listed.
 LEVERS: Tuple[Lever, ...] = (TaskSize(), TaskCount(), Spot(), Autoscaling(), EcrRetention(), AlarmThresholds())

@@ -13,14 +13,14 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any, Dict, List, Sequence, Tuple
 
-from .. import resources as res
-from ..journal import Change, Resource, RestoreStep
+from ..apply.journal import Change, Resource, RestoreStep
+from ..live import resources as res
 from .base import Lever, PlannedChange, RestoreFailed
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..engine import ServiceRun
-    from ..planning import ServicePlan
-    from ..restore import Restorer
+    from ..apply.engine import ServiceRun
+    from ..apply.restore import Restorer
+    from ..planning.plan import ServicePlan
 
 log = logging.getLogger(__name__)
 

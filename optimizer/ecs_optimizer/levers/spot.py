@@ -7,18 +7,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple
 
-from .. import resources as res
-from ..journal import Resource
-from ..model import SPOT, CapacityStrategy, ServiceState
+from ..apply.journal import Resource
+from ..core.model import SPOT, CapacityStrategy, ServiceState
+from ..live import resources as res
 from ..writeback.keys import SPOT_SHARE_KEY, SPOT_SHARE_RANGE
 from ..writeback.setting import Setting, layer_wide, plain_number
 from .base import FieldSpec, Lever, PlannedChange, SavingsStep
 from .service_update import SERVICE_UPDATE_ACTIONS
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..engine import ServiceRun
-    from ..inventory import Inventory, LiveService
-    from ..planning import ServicePlan
+    from ..apply.engine import ServiceRun
+    from ..live.inventory import Inventory, LiveService
+    from ..planning.plan import ServicePlan
     from ..writeback.applied import AppliedRun
 
 

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple
 
-from ..journal import Resource, RestoreStep
-from ..model import ServiceState
+from ..apply.journal import Resource, RestoreStep
+from ..core.model import ServiceState
 from ..writeback.setting import Setting, per_tier
 from .base import FieldSpec, Lever, PlannedChange, SavingsStep, is_int
 from .service_update import SERVICE_UPDATE_ACTIONS
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..engine import ServiceRun
-    from ..planning import ServicePlan
+    from ..apply.engine import ServiceRun
+    from ..planning.plan import ServicePlan
     from ..writeback.applied import AppliedRun
 
 

@@ -13,21 +13,21 @@ import functools
 import logging
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from .. import graviton
-from .. import resources as res
-from ..fargate import ARCHITECTURES, ARM64
-from ..journal import Change, Resource, RestoreStep
-from ..model import ServiceState, Status
+from ..apply.journal import Change, Resource, RestoreStep
+from ..core.fargate import ARCHITECTURES, ARM64
+from ..core.model import ServiceState, Status
+from ..live import graviton
+from ..live import resources as res
 from ..writeback.keys import ARCHITECTURE_FIELD, RIGHTSIZED_FROM_FIELD, SERVICES_KEY, SIZES_FIELD, TASK_SIZE_KEYS
 from ..writeback.setting import Setting
 from .base import FieldSpec, Lever, PlannedChange, SavingsStep, is_int
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..aws import AwsContext
-    from ..engine import ServiceRun
-    from ..inventory import Inventory, LiveService
-    from ..planning import RunOptions, ServicePlan
-    from ..restore import Restorer
+    from ..apply.engine import ServiceRun
+    from ..apply.restore import Restorer
+    from ..live.aws import AwsContext
+    from ..live.inventory import Inventory, LiveService
+    from ..planning.plan import RunOptions, ServicePlan
     from ..writeback.applied import AppliedRun
 
 log = logging.getLogger(__name__)

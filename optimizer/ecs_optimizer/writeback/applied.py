@@ -7,11 +7,11 @@ from dataclasses import dataclass, field, fields
 from fractions import Fraction
 from typing import Any, Dict, Iterable, Mapping, Optional, Tuple
 
-from ..journal import JournalContents, restore_plan
+from ..apply.journal import JournalContents, restore_plan
+from ..core.model import ServiceState
 from ..levers import registry
-from ..model import ServiceState
-from ..planning import ServiceResult, Status
-from ..realised import realised_states
+from ..planning.plan import ServiceResult, Status
+from ..pricing.realised import realised_states
 
 
 @dataclass(frozen=True)

@@ -19,10 +19,10 @@ from typing import (
     Tuple,
 )
 
-from ..errors import BadInput
-from ..journal import CONFIG_FILE, Change, restore_plan
-from ..model import TextEnum
-from ..restore import RestoreStatus
+from ..apply.journal import CONFIG_FILE, Change, restore_plan
+from ..apply.restore import RestoreStatus
+from ..core.errors import BadInput
+from ..core.model import TextEnum
 from .applied import AppliedRun
 from .keys import WRITABLE_LAYERS
 from .plan import plan_keys

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Tuple, Union
 
-from .. import facts
+from ..core import facts
 
 #: Layers whose config the optimizer writes, in dependency order.
 WRITABLE_LAYERS = ("registry", "compute", "observability")

@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import List
 
-from ..errors import BadInput
+from ..core.errors import BadInput
 from ..levers import registry
-from ..targets import TIERS
+from ..live.targets import TIERS
 from .applied import AppliedRun
 from .keys import WRITABLE_LAYERS
 from .setting import Setting

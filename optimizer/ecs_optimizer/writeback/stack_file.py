@@ -14,9 +14,9 @@ from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import CommentMark, YAMLError
 from ruamel.yaml.tokens import CommentToken
 
-from .. import facts
-from ..errors import BadInput
-from ..render import truncate
+from ..core import facts
+from ..core.errors import BadInput
+from ..output.render import truncate
 from .keys import (
     KNOWN_LAYERS,
     PER_TIER_FIELDS,

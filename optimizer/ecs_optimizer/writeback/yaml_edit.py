@@ -9,7 +9,7 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScalarString
 
-from ..targets import TIERS
+from ..live.targets import TIERS
 from .keys import SERVICES_KEY, Number
 from .setting import Setting, plain_number, property_path
 from .stack_file import (

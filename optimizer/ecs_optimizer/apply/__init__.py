@@ -1,0 +1,1 @@
+"""Applying a plan: the engine, the write-ahead journal, the run lock, restore, rollback and stopping safely."""

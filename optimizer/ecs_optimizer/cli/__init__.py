@@ -1,0 +1,1 @@
+"""The ``ecs-optimizer`` click commands and their options."""

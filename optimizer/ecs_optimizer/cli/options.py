@@ -1,0 +1,342 @@
+"""The CLI's shared parts: logging, the exit code of each error, and the options every command or several commands take."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import logging
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, Optional, Tuple
+from urllib.parse import urlsplit
+
+import click
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    NoCredentialsError,
+    NoRegionError,
+    PartialCredentialsError,
+    ProfileNotFound,
+)
+
+from ..core import facts
+from ..core.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_UNEXPECTED, BadInput, OptimizerError
+from ..live.aws import error_code
+from ..output.report import FORMATS
+from ..planning.sizing import POLICIES
+from ..pricing.savings import FORMATS as SAVINGS_FORMATS
+
+log = logging.getLogger("ecs_optimizer")
+
+#: Error codes meaning the credentials or permissions were refused: bad input, nothing changed.
+AUTH_ERROR_CODES = {
+    "UnrecognizedClientException",
+    "InvalidClientTokenId",
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "AccessDenied",
+    "AccessDeniedException",
+    "AuthFailure",
+    "SignatureDoesNotMatch",
+}
+#: Report formats only ``savings`` prints (a spreadsheet and a page, not a change log).
+SAVINGS_ONLY_FORMATS = tuple(f for f in SAVINGS_FORMATS if f not in FORMATS)
+
+
+class UtcFormatter(logging.Formatter):
+    def formatTime(self, record: logging.LogRecord, datefmt: Optional[str] = None) -> str:  # noqa: N802
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+        return f"{stamp}.{int(record.msecs):03d}Z"
+
+
+def setup_logging(verbose: int, log_file: Optional[str]) -> None:
+    """Fresh handlers for this invocation: stderr (as it is now) and the optional log file."""
+    formatter = UtcFormatter("%(asctime)s %(levelname)s %(message)s")
+    handlers: list = [logging.StreamHandler(sys.stderr)]
+    if log_file:
+        try:
+            handlers.append(logging.FileHandler(log_file, encoding="utf-8"))
+        except OSError as exc:
+            raise BadInput(f"--log-file {log_file}: {exc.strerror or exc}") from exc
+    for handler in list(log.handlers):
+        log.removeHandler(handler)
+        handler.close()
+    for handler in handlers:
+        handler.setFormatter(formatter)
+        log.addHandler(handler)
+    log.setLevel(logging.DEBUG if verbose else logging.INFO)
+    log.propagate = False
+    logging.getLogger("botocore").setLevel(logging.DEBUG if verbose > 1 else logging.WARNING)
+
+
+def exit_code_for(exc: BaseException) -> Tuple[int, str]:
+    """(exit code, one-line message) for an error that ended a command."""
+    if isinstance(exc, OptimizerError):
+        return exc.exit_code, str(exc)
+    if isinstance(exc, (NoCredentialsError, PartialCredentialsError, ProfileNotFound, NoRegionError)):
+        return EXIT_BAD_INPUT, f"AWS configuration: {exc}"
+    if isinstance(exc, ClientError) and error_code(exc) in AUTH_ERROR_CODES:
+        op = exc.operation_name
+        return EXIT_BAD_INPUT, f"AWS refused {op}: {error_code(exc)}: {exc.response['Error'].get('Message', '')}"
+    if isinstance(exc, (ClientError, BotoCoreError)):
+        return EXIT_UNEXPECTED, f"AWS error: {exc}"
+    return EXIT_UNEXPECTED, f"unexpected error: {type(exc).__name__}: {exc}"
+
+
+def run_guarded(body: Callable[[], int], verbose: int) -> None:
+    """Run a command body; turn errors into one log line and the documented exit code."""
+    try:
+        code = body()
+    except click.exceptions.Exit:
+        raise
+    except click.ClickException:
+        raise
+    except KeyboardInterrupt:
+        # A read-only command interrupted by a signal (the writing ones stop gracefully).
+        log.error("interrupted by a signal before finishing; nothing was changed")
+        code = EXIT_INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - the one place every error becomes an exit code
+        code, message = exit_code_for(exc)
+        log.error("%s", message.splitlines()[0] if message else type(exc).__name__)
+        if verbose:
+            log.debug("traceback", exc_info=True)
+    raise click.exceptions.Exit(code)
+
+
+def check_endpoint_url(_ctx: Any, _param: Any, value: Optional[str]) -> Optional[str]:
+    """``--endpoint-url`` must be an http(s) URL with a host, checked before any AWS call."""
+    if value is None:
+        return None
+    try:
+        parsed = urlsplit(value)
+        parsed.port  # noqa: B018 - raises ValueError on a port that is not a number in 0-65535
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r} is not a URL ({exc})") from exc
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise click.BadParameter(f"{value!r}: expected http://HOST[:PORT] or https://HOST[:PORT]")
+    return value
+
+
+@dataclass(frozen=True)
+class Common:
+    outputs: Optional[str]
+    stack: Optional[str]
+    observability_outputs: Optional[str]
+    service: Tuple[str, ...]
+    tier: Optional[str]
+    region: Optional[str]
+    profile: Optional[str]
+    endpoint_url: Optional[str]
+    fmt: str
+    log_file: Optional[str]
+    verbose: int
+
+
+COMMON_OPTIONS = [
+    click.option(
+        "--outputs",
+        metavar="FILE",
+        help="Compute stack outputs: the JSON of `pulumi stack output --json` (contract version 1).",
+    ),
+    click.option(
+        "--stack",
+        metavar="NAME",
+        help="Read the compute stack's outputs by running `pulumi stack output --json --stack NAME` in stacks/compute.",
+    ),
+    click.option(
+        "--observability-outputs",
+        metavar="FILE",
+        help="Observability stack outputs naming each service's alarms; without it alarms are found by name "
+        f"({next(iter(facts.service_alarm_patterns().values()))}, ...).",
+    ),
+    click.option(
+        "--service",
+        multiple=True,
+        metavar="NAME",
+        help="Limit the run to this service (catalog name, e.g. frontend). Repeatable.",
+    ),
+    click.option(
+        "--tier",
+        type=click.Choice(list(facts.tiers())),
+        help="Tier for discovery when the cluster has no Tier tag (default dev). Outputs files carry their own tier.",
+    ),
+    click.option(
+        "--region",
+        metavar="REGION",
+        help="AWS region (default: the outputs' region, then AWS_REGION / the profile's region).",
+    ),
+    click.option("--profile", metavar="NAME", help="AWS profile from the shared config/credentials files."),
+    click.option(
+        "--endpoint-url",
+        envvar="AWS_ENDPOINT_URL",
+        metavar="URL",
+        callback=check_endpoint_url,
+        help="Send every AWS call to this endpoint (an emulator such as moto). Also AWS_ENDPOINT_URL.",
+    ),
+    click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(list(FORMATS) + list(SAVINGS_ONLY_FORMATS)),
+        default="table",
+        show_default=True,
+        help="Report format on stdout. csv and html are for savings only.",
+    ),
+    click.option("--log-file", metavar="FILE", help="Also append the log lines (UTC timestamps) to FILE."),
+    click.option(
+        "-v", "--verbose", count=True, help="More log detail and tracebacks on errors; -vv adds botocore's debug log."
+    ),
+]
+
+
+@dataclass(frozen=True)
+class Planning:
+    """The options that decide what a plan changes (optimize, export-config and savings plan alike)."""
+
+    policy: str
+    spot_share: float
+    keep_images: int
+    lookback_days: int
+    headroom: float
+
+
+PLANNING_OPTIONS = [
+    click.option(
+        "--policy",
+        type=click.Choice(list(POLICIES)),
+        default="auto",
+        show_default=True,
+        help="fixed: halve task sizes, desired 3->2, min 2->1. metrics: cheapest Fargate size covering p95 CPU and peak memory with headroom. auto: metrics where there is enough history, else fixed, never below observed need.",
+    ),
+    click.option(
+        "--spot-share",
+        type=click.FloatRange(*facts.spot_share_range()),
+        default=facts.spot_share_range()[0],
+        show_default=True,
+        help=f"Share of a non-critical service's tasks beyond its one on-demand base task that run on {facts.capacity_providers()[1]} (at least {facts.spot_share_range()[0]:g}). Critical services stay on-demand.",
+    ),
+    click.option(
+        "--keep-images",
+        type=click.IntRange(min=1),
+        default=5,
+        show_default=True,
+        help="ECR lifecycle policy: keep the last N images (the count is the only part of an existing policy changed).",
+    ),
+    click.option(
+        "--lookback-days",
+        type=click.IntRange(1, 455),
+        default=14,
+        show_default=True,
+        help="Days of CloudWatch CPU/memory history the metrics policy reads (hourly periods). The policy wants 7 days of it; a shorter window lowers that to the window.",
+    ),
+    click.option(
+        "--headroom",
+        type=click.FloatRange(0.0, 1.0),
+        default=0.2,
+        show_default=True,
+        help="Spare capacity the metrics policy adds on top of observed need (0.2 = 20%).",
+    ),
+]
+
+ORG_OPTIONS = [
+    click.option(
+        "--accounts",
+        "accounts_file",
+        metavar="FILE",
+        help="Organization-wide: a JSON file of accounts, each with the role to assume and the environment suffix its fleet is discovered by (docs/savings.md). One aggregated report with a row per account and region; a failing account is reported and the others finish (exit 4).",
+    ),
+    click.option(
+        "--regions",
+        metavar="LIST",
+        help="With --accounts: comma-separated regions to run in (an account's own regions take precedence). Default: the session's region.",
+    ),
+    click.option(
+        "--org-concurrency",
+        type=click.IntRange(1, 32),
+        default=4,
+        show_default=True,
+        help="With --accounts: account/region runs at the same time.",
+    ),
+]
+
+ARM64_OPTION = click.option(
+    "--allow-arm64",
+    is_flag=True,
+    help="Move to Graviton (ARM64, cheaper per vCPU and GB hour) every service whose container images are all "
+    "multi-architecture with linux/arm64, as read from ECR; services with an image that cannot be read stay x86. "
+    "Part of the new task-definition revision, so rollback restores it.",
+)
+
+EXECUTION_OPTIONS = [
+    click.option(
+        "--wait-timeout",
+        type=click.FloatRange(min=0),
+        default=900,
+        show_default=True,
+        metavar="SECONDS",
+        help="Longest wait for a service's deployment to complete before it is rolled back.",
+    ),
+    click.option(
+        "--poll-interval",
+        type=click.FloatRange(min=0, min_open=True),
+        default=15,
+        show_default=True,
+        metavar="SECONDS",
+        help="Seconds between deployment status checks.",
+    ),
+    click.option(
+        "--concurrency",
+        type=click.IntRange(1, 32),
+        default=4,
+        show_default=True,
+        help="Services worked on at the same time.",
+    ),
+    click.option(
+        "--force-unlock",
+        is_flag=True,
+        help=f"Remove a stale cluster lock (SSM parameter {facts.lock_parameter('{cluster}')}) left by a run that died, then run.",
+    ),
+]
+
+
+def with_options(options: list) -> Callable:
+    def decorate(fn: Callable) -> Callable:
+        for option in reversed(options):
+            fn = option(fn)
+        return fn
+
+    return decorate
+
+
+def _collect(group: type, kwargs: Dict[str, Any]) -> Any:
+    """An instance of the dataclass ``group`` made of its fields' options, taken out of ``kwargs``."""
+    return group(**{f.name: kwargs.pop(f.name) for f in dataclasses.fields(group)})
+
+
+def planning_options(fn: Callable) -> Callable:
+    """Declare the planning options once; the command receives them as ``planning: Planning``."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return fn(*args, planning=_collect(Planning, kwargs), **kwargs)
+
+    return with_options(PLANNING_OPTIONS)(wrapper)
+
+
+def command_body(fn: Callable[..., int]) -> Callable:
+    """Apply the common options once for every command, set up logging and error handling."""
+
+    @functools.wraps(fn)
+    def wrapper(**kwargs: Any) -> None:
+        common = _collect(Common, kwargs)
+        try:
+            setup_logging(common.verbose, common.log_file)
+            if common.fmt in SAVINGS_ONLY_FORMATS and fn.__name__ != "savings":
+                raise BadInput(f"--format {common.fmt} is for savings only; {fn.__name__} prints {', '.join(FORMATS)}")
+        except BadInput as exc:
+            click.echo(f"error: {exc}", err=True)
+            raise click.exceptions.Exit(EXIT_BAD_INPUT) from None
+        run_guarded(lambda: fn(common, **kwargs), common.verbose)
+
+    return with_options(COMMON_OPTIONS)(wrapper)

@@ -1,0 +1,1 @@
+"""Shared plain types and facts: errors, the platform facts, the data model, Fargate sizes, utilization."""
