@@ -19,7 +19,7 @@ from ecs_optimizer.cli.lever_options import declared
 from ecs_optimizer.core.errors import EXIT_BAD_INPUT, EXIT_CHANGES_PENDING, EXIT_OK
 from ecs_optimizer.levers import registry
 from ecs_optimizer.output.registry import formats
-from ecs_optimizer.output.schema import load_schema, savings_errors
+from ecs_optimizer.output.report_schema import load_schema, savings_errors
 from helpers import FAST
 
 FIXED = ["--policy", "fixed"]
@@ -47,9 +47,7 @@ def test_detailed_exitcode_tells_pending_changes_from_none(outputs_file, run_cli
     assert run_cli("optimize", "--outputs", outputs_file, *FIXED, *FAST).exit_code == EXIT_OK
     settled = run_cli("optimize", "--outputs", outputs_file, *FIXED, "--dry-run", "--detailed-exitcode")
     assert settled.exit_code == EXIT_OK, settled.stderr
-    data = json.loads(
-        run_cli("optimize", "--outputs", outputs_file, *FIXED, "--dry-run", "--format", "json").stdout
-    )
+    data = json.loads(run_cli("optimize", "--outputs", outputs_file, *FIXED, "--dry-run", "--format", "json").stdout)
     assert data["changesPending"] is False
 
 
@@ -201,6 +199,8 @@ def test_the_planning_options_are_the_levers_declarations():
 def test_output_written_to_a_file_is_replaced_whole(outputs_file, run_cli, tmp_path: Path):
     target = tmp_path / "plan.md"
     for _ in range(2):
-        result = run_cli("optimize", "--outputs", outputs_file, *FIXED, "--dry-run", "--format", "markdown", "-o", str(target))
+        result = run_cli(
+            "optimize", "--outputs", outputs_file, *FIXED, "--dry-run", "--format", "markdown", "-o", str(target)
+        )
         assert result.exit_code == 0, result.stderr
     assert target.read_text().count("## ecs-optimizer optimize") == 1

@@ -10,7 +10,7 @@ from typing import Any, Dict
 
 import pytest
 
-from ecs_optimizer.output.savings_render import COMMENT_MARKER
+from ecs_optimizer.output.models import COMMENT_MARKER
 from ecs_optimizer_lab import demo
 from plan_snapshots import PLAN_DIR
 

@@ -14,7 +14,8 @@ from typing import Any, Callable, Dict, List
 import pytest
 
 from ecs_optimizer.network.lever import ASSUMED_AWS_SHARE, migration_plan
-from ecs_optimizer.output.savings_render import COMMENT_MARKER, usd
+from ecs_optimizer.output.models import COMMENT_MARKER
+from ecs_optimizer.output.render import usd
 from helpers import write_json
 from plan_snapshots import FLEET
 

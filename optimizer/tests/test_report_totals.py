@@ -79,11 +79,17 @@ def from_csv(text: str) -> None:
     check_sums(rows, [t["before"], t["after"], t["saving"]], "csv rows")
     check_sums({k: [v["saving"]] for k, v in by["lever"].items()}, [t["saving"]], "csv levers")
     for side in ("before", "after"):
-        lines = {str(i): [Decimal(r["monthly"])] for i, r in enumerate(records) if r["record"] == "component" and r["state"] == side}
+        lines = {
+            str(i): [Decimal(r["monthly"])]
+            for i, r in enumerate(records)
+            if r["record"] == "component" and r["state"] == side
+        }
         check_sums(lines, [t[side]], f"csv components {side}")
 
 
-def table_rows(lines: Sequence[str], labels: Sequence[str], what: str) -> Tuple[Dict[str, List[Decimal]], List[Decimal]]:
+def table_rows(
+    lines: Sequence[str], labels: Sequence[str], what: str
+) -> Tuple[Dict[str, List[Decimal]], List[Decimal]]:
     rows: Dict[str, List[Decimal]] = {}
     total: List[Decimal] = []
     for line in lines:
@@ -106,7 +112,15 @@ def from_text(text: str, data: Mapping, what: str) -> None:
     end = next(i for i in range(start, len(lines)) if lines[i].strip().strip("|").strip().startswith("total"))
     rows, total = table_rows(lines[start : end + 1], row_labels(data), what)
     check_sums(rows, total, what)
-    lever_lines = [line for line in lines if any(line.strip().strip("|").strip().startswith(b["category"] + " ") or line.strip().startswith(f"| {b['category']} |") for b in data["breakdown"])]
+    lever_lines = [
+        line
+        for line in lines
+        if any(
+            line.strip().strip("|").strip().startswith(b["category"] + " ")
+            or line.strip().startswith(f"| {b['category']} |")
+            for b in data["breakdown"]
+        )
+    ]
     levers = {}
     for line in lever_lines:
         label = line.strip().strip("|").strip().split()[0]
@@ -187,7 +201,21 @@ def test_the_plan_report_adds_up_in_every_format(outputs_file, run_cli):
 
 @pytest.mark.parametrize("spot_share", ["0.7", "0.8", "0.9"])
 def test_a_realised_report_adds_up_in_every_format(outputs_file, run_cli, spot_share):
-    applied = run_cli("optimize", "--outputs", outputs_file, "--policy", "fixed", "--spot-share", spot_share, "--journal", "run.jsonl", "--wait-timeout", "30", "--poll-interval", "0.01")
+    applied = run_cli(
+        "optimize",
+        "--outputs",
+        outputs_file,
+        "--policy",
+        "fixed",
+        "--spot-share",
+        spot_share,
+        "--journal",
+        "run.jsonl",
+        "--wait-timeout",
+        "30",
+        "--poll-interval",
+        "0.01",
+    )
     assert applied.exit_code == 0, applied.stderr
     data = check_every_format(run_cli, ["savings", "--journal", "run.jsonl"])
     assert data["basis"] == "realised"
@@ -202,9 +230,22 @@ def test_a_network_report_adds_up_and_has_no_phantom_network_saving(outputs_file
     network = write_json(tmp_path / "network.json", seed_network(client, 1, LOOKBACK_DAYS))
     data = check_every_format(
         run_cli,
-        ["savings", "--outputs", outputs_file, "--policy", "fixed", "--lookback-days", str(LOOKBACK_DAYS), "--network-outputs", network],
+        [
+            "savings",
+            "--outputs",
+            outputs_file,
+            "--policy",
+            "fixed",
+            "--lookback-days",
+            str(LOOKBACK_DAYS),
+            "--network-outputs",
+            network,
+        ],
     )
-    lines = {side: [c for c in data["components"] if c["scope"] == "network" and c["state"] == side] for side in ("before", "after")}
+    lines = {
+        side: [c for c in data["components"] if c["scope"] == "network" and c["state"] == side]
+        for side in ("before", "after")
+    }
     if lines["before"] == lines["after"]:
         assert data["network"]["monthlySavings"] == 0
         assert next(b for b in data["breakdown"] if b["category"] == "network")["monthly"] == 0

@@ -175,6 +175,8 @@ class OptimizeOutcome:
     results: List[ServiceResult]
     #: Why the cluster lock could not be released after the run, if it could not.
     lock_error: Optional[str] = None
+    #: The AWS account the cluster is in (from its ARN), for the report.
+    account: Optional[str] = None
 
     @property
     def failed(self) -> List[ServiceResult]:
@@ -213,7 +215,7 @@ def optimize(
         if force_unlock and not ctx.dry_run:
             ClusterLock(ctx, targets.cluster_name).force_unlock()  # asked for, even with nothing to do
         results = [_unapplied(p, dry_run=ctx.dry_run) for p in fleet.ordered()]
-        return OptimizeOutcome(targets.cluster_name, ctx.dry_run, opts.policy, None, results)
+        return OptimizeOutcome(targets.cluster_name, ctx.dry_run, opts.policy, None, results, account=fleet.account)
     run_id = uuid.uuid4().hex[:16]
     lock = ClusterLock(ctx, targets.cluster_name, run_id=run_id)
     lock.acquire(force=force_unlock)
@@ -244,7 +246,7 @@ def optimize(
         if journal is not None:
             journal.close()
         lock_error = _release(lock)
-    return OptimizeOutcome(targets.cluster_name, False, opts.policy, journal.path, results, lock_error)
+    return OptimizeOutcome(targets.cluster_name, False, opts.policy, journal.path, results, lock_error, fleet.account)
 
 
 def _release(lock: ClusterLock) -> Optional[str]:

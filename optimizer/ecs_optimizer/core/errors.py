@@ -10,6 +10,9 @@ EXIT_PARTIAL = 4
 EXIT_LOCKED = 5
 #: A signal stopped the run: services in flight were finished or put back, the report printed.
 EXIT_INTERRUPTED = 6
+#: A dry run with ``--detailed-exitcode`` found changes to make (opt-in, like terraform's
+#: ``plan -detailed-exitcode``); without the flag a dry run exits 0.
+EXIT_CHANGES_PENDING = 7
 
 
 class OptimizerError(Exception):

@@ -12,6 +12,22 @@ from ..live import resources as res
 from ..writeback.keys import KEEP_IMAGES_KEY
 from ..writeback.setting import Setting, layer_wide
 from .base import FieldSpec, Lever, PlannedChange, SavingsStep, is_int, optional_int
+from .options import LeverOption
+
+KEEP_IMAGES = LeverOption(
+    "keep_images",
+    default=5,
+    kind="int",
+    low=1,
+    help="ECR lifecycle policy: keep the last N images (the count is the only part of an existing policy changed; "
+    "a lower count already set is kept).",
+)
+
+
+def plan_keep_images(current: Optional[int], keep_images: int) -> int:
+    """The ECR retention lever's decision: keep ``keep_images``, never more than kept today."""
+    return keep_images if current is None else min(current, keep_images)
+
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..apply.engine import ServiceRun
@@ -35,6 +51,7 @@ class EcrRetention(Lever):
     name = "ECR retention"
     label = "ECR retention"
     iam_actions = ("ecr:GetLifecyclePolicy", "ecr:PutLifecyclePolicy", "ecr:DeleteLifecyclePolicy")
+    options = (KEEP_IMAGES,)
     resource = Resource.ECR_LIFECYCLE_POLICY
     target_keys = ("repositoryName",)
     journal_fields = {

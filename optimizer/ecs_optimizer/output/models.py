@@ -12,7 +12,7 @@ import datetime as _dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional
 
-from ..pricing.savings import ESTIMATE, REALISED
+from ..pricing.savings import REALISED
 from ..writeback.export import PER_TIER_NOTE, export_command
 
 if TYPE_CHECKING:  # pragma: no cover - the builders only read these objects
@@ -102,8 +102,7 @@ def optimize_report(
     services = [r.to_dict() for r in outcome.results]
     written = writeback.to_dict() if writeback is not None else None
     pending = outcome.dry_run and (
-        any(s["status"] == "planned" for s in services)
-        or any(f["changes"] for f in (written or {}).get("files", []))
+        any(s["status"] == "planned" for s in services) or any(f["changes"] for f in (written or {}).get("files", []))
     )
     document: Dict[str, Any] = {
         "schemaVersion": OPTIMIZE_SCHEMA_VERSION,

@@ -7,6 +7,7 @@ amounts and tables from here, so a dollar amount or a table looks the same in al
 from __future__ import annotations
 
 import io
+import re
 import shutil
 from typing import List, Optional, Sequence
 
@@ -34,6 +35,17 @@ def quantity(value: float) -> str:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
 
 
+_TASK_DEFINITION_ARN = re.compile(
+    r"^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:task-definition/(?P<name>[A-Za-z0-9_-]+:\d+)$"
+)
+
+
+def short_arn(text: str) -> str:
+    """A task-definition ARN as ``family:revision`` (any other text as it is)."""
+    match = _TASK_DEFINITION_ARN.match(text)
+    return match.group("name") if match else text
+
+
 def truncate(text: str, limit: int) -> str:
     """``text`` cut to at most ``limit`` characters, ending in ``...`` when cut."""
     return text if len(text) <= limit else text[: limit - 3] + "..."
@@ -48,19 +60,28 @@ def numeric_columns(rows: Sequence[Sequence[str]]) -> List[int]:
     return [i for i in range(1, len(rows[0])) if _numeric(rows, i)] if rows else []
 
 
+def _longest_word(cell: str) -> int:
+    return max((len(word) for word in cell.split()), default=0)
+
+
 def text_table(
     header: Sequence[str], rows: Sequence[Sequence[str]], title: Optional[str] = None, wrap: bool = True
 ) -> str:
     """A table for a terminal; numeric columns are right-aligned. With ``wrap`` its cells
-    wrap to the terminal width (``COLUMNS``, else 100); without, every row stays on one line
-    (for output read by ``grep``)."""
+    wrap at spaces to the terminal width (``COLUMNS``, else 100), never inside a word: a
+    table too narrow for its longest words is drawn wider. Without ``wrap`` every row stays
+    on one line (for output read by ``grep``)."""
     width = shutil.get_terminal_size((100, 24)).columns
-    if not wrap:
-        natural = sum(max(len(cell) for cell in column) + 2 for column in zip(header, *rows))
-        width = max(width, natural, len(title or ""))
+    columns = list(zip(header, *rows))
+    least = [max(_longest_word(cell) for cell in column) for column in columns]
+    natural = [max(len(cell) for cell in column) for column in columns]
+    # each column takes one space of padding either side of its text (rich's default)
+    needed = sum(natural if not wrap else least) + 2 * len(columns)
+    width = max(width, needed, len(title or ""))
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     for i, name in enumerate(header):
-        table.add_column(name, justify="left" if i == 0 or not _numeric(rows, i) else "right", overflow="fold")
+        justify = "left" if i == 0 or not _numeric(rows, i) else "right"
+        table.add_column(name, justify=justify, overflow="fold", min_width=least[i])
     for row in rows:
         table.add_row(*row)
     out = io.StringIO()

@@ -9,7 +9,7 @@ from typing import Any, Callable, Dict, List, Mapping, Sequence, Tuple
 
 from ..levers import registry
 from .models import savings_title, where_line
-from .render import short_arn, truncate, usd, quantity
+from .render import quantity, short_arn, truncate, usd
 
 SIDES = ("before", "after")
 
@@ -172,9 +172,7 @@ def writeback_lines(report: Mapping[str, Any], bullet: str, indent: str) -> List
         changes: List[Dict[str, Any]] = f.get("changes") or []
         detail = f": {f['error']}" if f.get("error") else f" ({len(changes)} keys)" if changes else ""
         lines.append(f"{bullet}{f['layer']} {f['path']}: {f['status']}{detail}")
-        lines += [
-            f"{indent}{c['key']}: {format_value(c['before'])} -> {format_value(c['after'])}" for c in changes
-        ]
+        lines += [f"{indent}{c['key']}: {format_value(c['before'])} -> {format_value(c['after'])}" for c in changes]
     for missing in report.get("notWritten") or []:
         lines.append(f"{bullet}{missing['layer']}: not written, {missing['reason']}: {', '.join(missing['keys'])}")
     if not report["files"] and not report.get("notWritten"):

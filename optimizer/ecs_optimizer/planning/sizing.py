@@ -51,18 +51,18 @@ service larger than the tier's optimized size halves it again, down to :data:`ta
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from fractions import Fraction
 from typing import List, Mapping, Optional, Sequence, Tuple
 
 from ..core import facts
 from ..core.fargate import check_size
-from ..core.model import SPOT, CapacityStrategy, ServiceState
+from ..core.model import SPOT, ServiceState
 from ..core.task_sizes import Size, cheapest_covering, fixed_size, fmt_size, per_task_need, task_hourly
 from ..core.usage import Usage
+from ..levers.ecr_retention import KEEP_IMAGES, plan_keep_images
+from ..levers.spot import SPOT_SHARE, plan_strategy
+from ..levers.task_size import HEADROOM, LOOKBACK_DAYS, POLICIES
 from .alarm_ceiling import alarm_safe_ceiling
-from .spot_weights import spot_weights
 
-POLICIES = ("fixed", "metrics", "auto")
 TIERS = facts.tiers()
 
 
@@ -75,11 +75,11 @@ class SizingOptions:
     """Tunables of the policies. Defaults: 20% headroom, 7 days of history required of a
     14-day lookback, the platform's least Spot share (70%), keep 5 images."""
 
-    headroom: float = 0.20
+    headroom: float = HEADROOM.default
     min_history_days: float = 7.0
-    spot_share: float = facts.spot_share_range()[0]
-    keep_images: int = 5
-    lookback_days: int = 14
+    spot_share: float = SPOT_SHARE.default
+    keep_images: int = KEEP_IMAGES.default
+    lookback_days: int = LOOKBACK_DAYS.default
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.headroom <= 1.0:
@@ -135,30 +135,6 @@ def fixed_counts(reference: ServiceState, current: ServiceState) -> Tuple[int, i
 def scaled_out(reference: ServiceState, current: ServiceState) -> bool:
     """Whether autoscaling runs more tasks than declared (then it owns the desired count)."""
     return current.desired_count > reference.desired_count
-
-
-# --------------------------------------------------------------------------- spot
-
-
-def plan_strategy(current: ServiceState, opts: SizingOptions) -> CapacityStrategy:
-    """The capacity-provider strategy for ``current``.
-
-    Critical services keep theirs (on-demand). Others run one on-demand base task, so a
-    Spot reclaim never takes the service to zero, and at least ``opts.spot_share`` of the
-    rest on FARGATE_SPOT; a share already higher is kept, never lowered.
-    """
-    if current.critical:
-        return current.strategy
-    share = max(Fraction(str(opts.spot_share)), current.strategy.spot_fraction)
-    if share == 0:
-        return current.strategy
-    on_demand, spot = spot_weights(share)
-    return CapacityStrategy(base=1, on_demand_weight=on_demand, spot_weight=spot)
-
-
-def plan_keep_images(current: Optional[int], keep_images: int) -> int:
-    """ECR "keep last N": ``keep_images``, but never more than is kept today."""
-    return keep_images if current is None else min(current, keep_images)
 
 
 # --------------------------------------------------------------------------- plan
@@ -242,7 +218,7 @@ def plan_service(
         desired_count=desired,
         max_capacity=max_capacity,
         min_capacity=min_capacity,
-        strategy=plan_strategy(current, opts),
+        strategy=plan_strategy(current, opts.spot_share),
         ecr_keep_images=plan_keep_images(current.ecr_keep_images, opts.keep_images),
     )
     if after == current:

@@ -35,7 +35,17 @@ def savings(report: Report) -> str:
     writer.writerow(SAVINGS_HEADER)
     for c in data["components"]:
         writer.writerow(
-            ["component", c["state"], c["scope"], c["item"], c["quantity"], c["unit"], c["unitPrice"], cents(c["monthly"]), ""]
+            [
+                "component",
+                c["state"],
+                c["scope"],
+                c["item"],
+                c["quantity"],
+                c["unit"],
+                c["unitPrice"],
+                cents(c["monthly"]),
+                "",
+            ]
         )
     rows: List[Dict[str, Any]] = [dict(s, record="service", scope=s["service"]) for s in data["services"]]
     if data.get("network"):
@@ -79,7 +89,17 @@ def savings(report: Report) -> str:
     return out.getvalue().rstrip("\n")
 
 
-ORGANIZATION_HEADER = ["accountId", "accountName", "region", "environment", "status", "before", "after", "monthlySavings", "note"]
+ORGANIZATION_HEADER = [
+    "accountId",
+    "accountName",
+    "region",
+    "environment",
+    "status",
+    "before",
+    "after",
+    "monthlySavings",
+    "note",
+]
 
 
 @renders(ORGANIZATION, "csv")

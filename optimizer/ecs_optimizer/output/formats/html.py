@@ -199,9 +199,7 @@ def _table(
     """A table with its caption; column headers are ``<th scope="col">`` and each row's first
     cell, which names the row, is ``<th scope="row">``."""
     nums = set(numeric)
-    head = "".join(
-        f'<th scope="col"{" class=num" if i in nums else ""}>{_e(h)}</th>' for i, h in enumerate(header)
-    )
+    head = "".join(f'<th scope="col"{" class=num" if i in nums else ""}>{_e(h)}</th>' for i, h in enumerate(header))
     body = []
     rows = list(rows)
     for r, row in enumerate(rows):
@@ -212,8 +210,7 @@ def _table(
         )
         body.append(f"<tr{cls}>{cells}</tr>")
     return (
-        f"<table><caption>{_e(caption)}</caption><thead><tr>{head}</tr></thead>"
-        f"<tbody>{''.join(body)}</tbody></table>"
+        f"<table><caption>{_e(caption)}</caption><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
     )
 
 

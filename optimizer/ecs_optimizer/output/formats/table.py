@@ -60,9 +60,7 @@ def rollback(report: Report) -> str:
         sections.rollback_title(data),
         where_line(data),
         "",
-        text_table(
-            ["service", "status", "lever", "change", "now -> restored"], sections.change_rows(data["services"])
-        ),
+        text_table(["service", "status", "lever", "change", "now -> restored"], sections.change_rows(data["services"])),
     ]
     reasons = sections.reasons(data["services"], "  ")
     if reasons:
