@@ -184,7 +184,7 @@ CONSUMERS = (
     "apply/restore.py",
     "pricing/realised.py",
     "apply/journal_reader.py",
-    "output/report.py",
+    "output/sections.py",
     "writeback/applied.py",
     "writeback/plan.py",
 )

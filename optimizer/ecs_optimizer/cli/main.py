@@ -96,6 +96,7 @@ def usage_message(exc: click.ClickException) -> str:
 
 
 @click.group(
+    PROG,
     cls=OptimizerGroup,
     context_settings={
         "help_option_names": ["-h", "--help"],

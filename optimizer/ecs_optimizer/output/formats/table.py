@@ -41,7 +41,9 @@ def optimize(report: Report) -> str:
         "Migration order, per service:",
         *[f"  {i}. {step}" for i, step in enumerate(sections.migration_order(), 1)],
         "",
-        text_table(["service", "status", "lever", "change", "old -> new"], sections.change_rows(data["services"])),
+        text_table(
+            ["service", "status", "lever", "change", "old -> new"], sections.change_rows(data["services"]), wrap=False
+        ),
     ]
     reasons = sections.reasons(data["services"], "  ")
     if reasons:
@@ -60,7 +62,11 @@ def rollback(report: Report) -> str:
         sections.rollback_title(data),
         where_line(data),
         "",
-        text_table(["service", "status", "lever", "change", "now -> restored"], sections.change_rows(data["services"])),
+        text_table(
+            ["service", "status", "lever", "change", "now -> restored"],
+            sections.change_rows(data["services"]),
+            wrap=False,
+        ),
     ]
     reasons = sections.reasons(data["services"], "  ")
     if reasons:
@@ -131,7 +137,7 @@ def organization_title(data: dict) -> str:
 @renders(ORGANIZATION, "table")
 def organization(report: Report) -> str:
     data = dict(report.document)
-    return text_table(ORGANIZATION_HEADER, organization_rows(data), organization_title(data))
+    return text_table(ORGANIZATION_HEADER, organization_rows(data), organization_title(data), wrap=False)
 
 
 @renders(MIGRATION_STEP, "table")
