@@ -18,7 +18,7 @@ from click.testing import CliRunner, Result
 from ecs_optimizer.cli import context as cli_context
 from ecs_optimizer.cli import main as cli_mod
 from ecs_optimizer.live import aws as aws_mod
-from ecs_optimizer.output.report_schema import org_errors, savings_errors, step_errors
+from ecs_optimizer.output.report_schema import optimize_errors, org_errors, savings_errors, step_errors
 from ecs_optimizer_lab.emulator import fleet_reservations, seed_fleet_through, write_history
 from ecs_optimizer_lab.emulator_server import FAIL_DEPLOYMENTS_ENV, apply_fidelity_patches
 from ecs_optimizer_lab.fleet import FleetSpec
@@ -124,29 +124,33 @@ def contexts(monkeypatch: pytest.MonkeyPatch) -> List[aws_mod.AwsContext]:
     return opened
 
 
-def _is_savings_json(args: List[str]) -> bool:
-    """A savings report in JSON (with ``--migration-step``, a step's report)."""
+def _is_json(args: List[str], command: str) -> bool:
+    """A report of ``command`` in JSON (for savings with ``--migration-step``, a step's report)."""
     return (
         bool(args)
-        and args[0] == "savings"
+        and args[0] == command
         and any(a == "--format" and i + 1 < len(args) and args[i + 1] == "json" for i, a in enumerate(args))
+        and not any(a in ("-o", "--output") for a in args)
     )
 
 
 @pytest.fixture
 def run_cli() -> Callable[..., Result]:
-    """Runs the CLI in-process. Every ``savings --format json`` run that prints a report is
+    """Runs the CLI in-process. Every ``savings`` and ``optimize --format json`` run that prints a report is
     validated against the committed JSON Schema (the organization-wide one with --accounts,
     the migration step's with --migration-step)."""
 
     def run(*args: str) -> Result:
         result = CliRunner().invoke(cli_mod.cli, list(args), catch_exceptions=False)
-        if _is_savings_json(list(args)) and result.stdout.strip():
+        if _is_json(list(args), "savings") and result.stdout.strip():
             check = (
                 org_errors if "--accounts" in args else step_errors if "--migration-step" in args else savings_errors
             )
             errors = check(json.loads(result.stdout))
             assert not errors, "savings JSON breaks the schema:\n" + "\n".join(errors)
+        if _is_json(list(args), "optimize") and "--accounts" not in args and result.stdout.strip():
+            errors = optimize_errors(json.loads(result.stdout))
+            assert not errors, "optimize JSON breaks the schema:\n" + "\n".join(errors)
         return result
 
     return run

@@ -56,11 +56,11 @@ def setup_logging(verbose: int, log_file: Optional[str], quiet: bool = False) ->
     handlers: list = [stderr]
     if log_file:
         try:
-            handler = logging.FileHandler(log_file, encoding="utf-8")
+            to_file = logging.FileHandler(log_file, encoding="utf-8")
         except OSError as exc:
             raise BadInput(f"--log-file {log_file}: {exc.strerror or exc}") from exc
-        handler.setFormatter(LogFormatter(LOG_FORMAT))
-        handlers.append(handler)
+        to_file.setFormatter(LogFormatter(LOG_FORMAT))
+        handlers.append(to_file)
     for handler in list(log.handlers):
         log.removeHandler(handler)
         handler.close()

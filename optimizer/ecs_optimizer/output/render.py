@@ -64,6 +64,27 @@ def _longest_word(cell: str) -> int:
     return max((len(word) for word in cell.split()), default=0)
 
 
+#: Characters a column takes beyond its text: a space of padding either side and a separator.
+_COLUMN_OVERHEAD = 3
+
+
+def column_widths(columns: Sequence[Sequence[str]], available: int, wrap: bool) -> List[int]:
+    """Each column's text width: its longest cell, or, with ``wrap`` and too little room, less,
+    taken from the columns with the most room to give, but never below a column's longest word
+    (so a cell wraps at spaces and no word is split)."""
+    widths = [max(len(cell) for cell in column) for column in columns]
+    if not wrap:
+        return widths
+    least = [max(_longest_word(cell) for cell in column) for column in columns]
+    budget = available - _COLUMN_OVERHEAD * len(columns)
+    while sum(widths) > budget:
+        i = max(range(len(widths)), key=lambda k: widths[k] - least[k])
+        if widths[i] <= least[i]:
+            break  # every column is at its longest word: the table is drawn wider than the terminal
+        widths[i] -= 1
+    return widths
+
+
 def text_table(
     header: Sequence[str], rows: Sequence[Sequence[str]], title: Optional[str] = None, wrap: bool = True
 ) -> str:
@@ -71,17 +92,17 @@ def text_table(
     wrap at spaces to the terminal width (``COLUMNS``, else 100), never inside a word: a
     table too narrow for its longest words is drawn wider. Without ``wrap`` every row stays
     on one line (for output read by ``grep``)."""
-    width = shutil.get_terminal_size((100, 24)).columns
-    columns = list(zip(header, *rows))
-    least = [max(_longest_word(cell) for cell in column) for column in columns]
-    natural = [max(len(cell) for cell in column) for column in columns]
-    # each column takes one space of padding either side of its text (rich's default)
-    needed = sum(natural if not wrap else least) + 2 * len(columns)
-    width = max(width, needed, len(title or ""))
+    available = shutil.get_terminal_size((100, 24)).columns
+    widths = column_widths(list(zip(header, *rows)), available, wrap)
+    width = max(available, sum(widths) + _COLUMN_OVERHEAD * len(widths), len(title or ""))
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     for i, name in enumerate(header):
-        justify = "left" if i == 0 or not _numeric(rows, i) else "right"
-        table.add_column(name, justify=justify, overflow="fold", min_width=least[i])
+        table.add_column(
+            name,
+            justify="left" if i == 0 or not _numeric(rows, i) else "right",
+            overflow="fold",
+            width=widths[i],
+        )
     for row in rows:
         table.add_row(*row)
     out = io.StringIO()
