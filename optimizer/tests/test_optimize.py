@@ -56,7 +56,21 @@ def test_dry_run_json_has_the_documented_shape(outputs_file, run_cli):
     result = run_cli("optimize", "--outputs", outputs_file, "--dry-run", "--format", "json", *FIXED)
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
-    assert set(data) == {"cluster", "dryRun", "policy", "journal", "services", "savings"}
+    assert set(data) == {
+        "schemaVersion",
+        "environment",
+        "cluster",
+        "account",
+        "region",
+        "generatedAt",
+        "dryRun",
+        "changesPending",
+        "policy",
+        "journal",
+        "services",
+        "savings",
+    }
+    assert data["changesPending"] is True and data["environment"] == "dev"
     assert data["cluster"] == FLEET.cluster_name and data["dryRun"] is True and data["policy"] == "fixed"
     assert data["journal"] is None
     assert [s["service"] for s in data["services"]] == list(FLEET.catalog)

@@ -187,7 +187,7 @@ def file_restore_line(f: Mapping[str, Any], bullet: str) -> str:
 
 
 def optimize_title(data: Mapping[str, Any]) -> str:
-    mode = "dry run, nothing was changed" if data["dryRun"] else "applied"
+    mode = "dry run: nothing was changed" if data["dryRun"] else "applied"
     pending = ""
     if data["dryRun"]:
         pending = "; changes pending" if data["changesPending"] else "; no changes pending"
@@ -195,7 +195,7 @@ def optimize_title(data: Mapping[str, Any]) -> str:
 
 
 def rollback_title(data: Mapping[str, Any]) -> str:
-    mode = "dry run, nothing was changed" if data["dryRun"] else "restored"
+    mode = "dry run: nothing was changed" if data["dryRun"] else "restored"
     return f"ecs-optimizer rollback: journal {data['journal']}, {mode}"
 
 
