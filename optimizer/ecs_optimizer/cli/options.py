@@ -11,7 +11,7 @@ import functools
 import logging
 import sys
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple, Union
 from urllib.parse import urlsplit
 
 import click
@@ -258,21 +258,28 @@ def _collect(group: type, kwargs: Dict[str, Any]) -> Any:
     return group(**{f.name: kwargs.pop(f.name) for f in dataclasses.fields(group)})
 
 
+#: The formats of a command whose report is not (yet) drawn through the output registry.
+PLAIN_FORMATS = ("table", "markdown", "json")
+
+
 def format_option(kind: str) -> Callable:
     """``--format``, with the formats the ``kind`` report is drawn in (the output registry)."""
     return click.option(
         "--format",
         "fmt",
-        type=click.Choice(list(formats(kind))),
+        type=click.Choice(list(formats(kind) or PLAIN_FORMATS)),
         default="table",
         show_default=True,
         help="Report format (stdout, or the --output file).",
     )
 
 
-def command_body(kind: str) -> Callable[[Callable[..., int]], Callable]:
+def command_body(kind: Union[str, Callable[..., int]]) -> Callable:
     """Apply the common options (``--format`` with the ``kind`` report's formats) once for
-    every command, set up logging and error handling."""
+    every command, set up logging and error handling. Used bare (``@command_body``), the
+    report kind is the command's name."""
+    if callable(kind):
+        return command_body(kind.__name__.replace("_", "-"))(kind)
 
     def decorate(fn: Callable[..., int]) -> Callable:
         @functools.wraps(fn)
