@@ -135,7 +135,7 @@ def network_costs(network: NetworkState, prices: PriceTable) -> NetworkCosts:
         nat_after, endpoints_after, network.availability_zones, aws_gb, internet_gb, prices
     )
     design = f"{nat_after} NAT gateway and {endpoints_after} interface endpoints in {network.availability_zones} AZs"
-    where = "natStrategy single in stacks/network; a recommendation, not a live change"
+    where = "the network layer's natStrategy set to single; a recommendation, not a live change"
     if aws_gb or internet_gb:
         priced = (
             f"{float(aws_gb):,.1f} GB a month of AWS-bound and {float(internet_gb):,.1f} GB of "
