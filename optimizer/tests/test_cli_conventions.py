@@ -163,6 +163,8 @@ def test_task_definition_arns_are_shown_as_family_and_revision(outputs_file, run
     assert restored.exit_code == 0, restored.stderr
     assert "arn:aws:ecs" not in restored.stdout
     assert re.search(r"\b[a-z-]+-dev:\d+ -> [a-z-]+-dev:\d+\b", restored.stdout), restored.stdout
+    pending = run_cli("rollback", "--journal", "run.jsonl", "--dry-run", "--detailed-exitcode", "-q")
+    assert pending.exit_code == EXIT_CHANGES_PENDING and pending.stderr == ""
 
 
 # ----------------------------------------------------------------------------- the optimize JSON
