@@ -12,7 +12,7 @@ ACTIONLINT_VERSION := v1.7.7
 # The real Pulumi CLI: $(PULUMI), else `pulumi` on PATH (.ci/run puts the offline build there).
 PULUMI_CLI := $(or $(PULUMI),$(shell command -v pulumi 2>/dev/null))
 
-.PHONY: help deps test typecheck lint lint-workflows mocha pytest e2e plan demo bench snapshots clean
+.PHONY: help deps test typecheck lint lint-workflows mocha pytest e2e plan demo bench snapshots iam-actions clean
 
 help:
 	@echo "make demo       install, print the offline plan of every layer, run the optimizer against a local AWS emulator,"
@@ -22,6 +22,7 @@ help:
 	@echo "make plan       offline plan of every layer (build/plan/*.json)"
 	@echo "make bench      cost and scale benchmarks (writes bench/RESULTS.md)"
 	@echo "make snapshots  accept the current offline plans as the reviewed snapshots"
+	@echo "make iam-actions regenerate the optimizer's iam_actions.json from the actions its code declares"
 
 $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -87,6 +88,10 @@ bench: deps plan
 # The plan snapshots are the only copy: the optimizer's tests and the benchmark read them in place.
 snapshots: $(NPM_STAMP)
 	UPDATE_SNAPSHOTS=1 npx mocha --no-config -r ts-node/register/transpile-only --timeout 300000 test/plan.spec.ts
+
+# The optimizer's IAM actions: collected from the levers' and modules' declarations.
+iam-actions: $(PY_STAMP)
+	$(VENV_PY) -m ecs_optimizer.apply.permissions --write
 
 clean:
 	rm -rf build node_modules $(VENV) .ecs-optimizer

@@ -18,13 +18,13 @@ from click.testing import CliRunner, Result
 from ecs_optimizer.cli import context as cli_context
 from ecs_optimizer.cli import main as cli_mod
 from ecs_optimizer.live import aws as aws_mod
-from ecs_optimizer.output.report_schema import optimize_errors, org_errors, savings_errors, step_errors
 from ecs_optimizer_lab.emulator import fleet_reservations, seed_fleet_through, write_history
 from ecs_optimizer_lab.emulator_server import FAIL_DEPLOYMENTS_ENV, apply_fidelity_patches
 from ecs_optimizer_lab.fleet import FleetSpec
 from ecs_optimizer_lab.synthetic import fleet_traces
 from helpers import write_json
 from plan_snapshots import FLEET, SEED
+from report_schema import optimize_errors, org_errors, savings_errors, step_errors
 
 
 @pytest.fixture(autouse=True)

@@ -19,8 +19,8 @@ from ecs_optimizer.cli.lever_options import declared
 from ecs_optimizer.core.errors import EXIT_BAD_INPUT, EXIT_CHANGES_PENDING, EXIT_OK
 from ecs_optimizer.levers import registry
 from ecs_optimizer.output.registry import formats
-from ecs_optimizer.output.report_schema import load_schema, savings_errors
 from helpers import FAST
+from report_schema import load_schema, savings_errors
 
 FIXED = ["--policy", "fixed"]
 ERROR = re.compile(r"^ecs-optimizer: error: \S.*$")

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 
-from ecs_optimizer.apply.journal import RESOURCES, CallResult, Change, Journal, LineKind, Resource, alarm_resource
+from ecs_optimizer.apply.journal import CallResult, Journal, LineKind
 from ecs_optimizer.apply.restore import RestoreStatus
+from ecs_optimizer.core.changes import RESOURCES, Change, Resource, alarm_resource
 from ecs_optimizer.planning.plan import Status
 from ecs_optimizer.writeback.files import WriteStatus
 

@@ -158,7 +158,7 @@ def test_service_and_repository_names_match_the_plans_and_read_back() -> None:
 
 
 def test_the_fixed_floor_is_the_catalogs_default_size_for_every_tier() -> None:
-    from ecs_optimizer.core import task_sizes
+    from ecs_optimizer.planning import task_sizes
 
     assert task_sizes.FIXED_FLOOR == facts.default_task_sizes()
     assert set(task_sizes.FIXED_FLOOR) == set(facts.tiers())

@@ -12,7 +12,8 @@ from typing import Any, Callable, Dict
 
 import pytest
 
-from ecs_optimizer.live.graviton import NOT_MULTIARCH, READY, UNKNOWN, parse_ecr_image, spot_blocks_arm64
+from ecs_optimizer.levers.task_size import spot_blocks_arm64
+from ecs_optimizer.live.graviton import NOT_MULTIARCH, READY, UNKNOWN, parse_ecr_image
 from ecs_optimizer_lab.fleet import FleetSpec
 from helpers import FAST
 from plan_snapshots import FLEET

@@ -15,21 +15,23 @@ import pytest
 import ecs_optimizer
 from ecs_optimizer.apply import permissions
 from ecs_optimizer.apply.engine import OptimizeOutcome, ServiceRun
-from ecs_optimizer.apply.journal import CONFIG_FILE, RESOURCES, Change, Journal, RestoreStep, alarm_resource
+from ecs_optimizer.apply.journal import Journal
 from ecs_optimizer.apply.journal_reader import read_journal
 from ecs_optimizer.apply.restore import restore_changes
+from ecs_optimizer.core.changes import CONFIG_FILE, RESOURCES, Change, RestoreStep, alarm_resource
 from ecs_optimizer.core.model import CapacityStrategy, ServiceState
 from ecs_optimizer.levers import registry
 from ecs_optimizer.levers.base import FieldSpec, Lever, PlannedChange, is_int
 from ecs_optimizer.output.models import Where, optimize_report
 from ecs_optimizer.output.registry import render
-from ecs_optimizer.output.report_schema import SAVINGS_SCHEMA_FILE, load_schema
 from ecs_optimizer.planning.plan import RunOptions, ServicePlan, Status
 from ecs_optimizer.pricing.costs import lever_states
 from ecs_optimizer.pricing.savings import CATEGORIES, NETWORK_CATEGORY
-from ecs_optimizer.writeback.applied import AppliedRun, applied_service
+from ecs_optimizer.writeback.applied import applied_service
+from ecs_optimizer.writeback.applied_values import AppliedRun
 from ecs_optimizer.writeback.plan import plan_keys
 from ecs_optimizer.writeback.setting import Setting
+from report_schema import SAVINGS_SCHEMA_FILE, load_schema
 
 CORE = Path(ecs_optimizer.__file__).parent
 KIND = "testKnob"

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ecs_optimizer.output.report_schema import savings_errors
 from ecs_optimizer.planning import alarm_thresholds
 from ecs_optimizer_lab.emulator import fleet_reservations, write_history
 from ecs_optimizer_lab.readback import read_state
 from ecs_optimizer_lab.synthetic import TraceSpec
 from helpers import ALARM_VOLATILE_FIELDS, FAST, ON_DEMAND_FLEET, mutating
 from plan_snapshots import FLEET
+from report_schema import savings_errors
 
 FIXED = ["--policy", "fixed"]
 #: The documented baseline cut (docs/architecture.md, policy fixed): CPU/memory before -> after.

@@ -10,7 +10,6 @@ from ecs_optimizer.core.fargate import all_pairs
 from ecs_optimizer.core.model import CapacityStrategy, NetworkState, ServiceState
 from ecs_optimizer.output.models import COMMENT_MARKER, savings_report
 from ecs_optimizer.output.registry import render
-from ecs_optimizer.output.report_schema import savings_errors
 from ecs_optimizer.planning.sizing import SizingOptions, plan_service
 from ecs_optimizer.pricing.costs import network_costs
 from ecs_optimizer.pricing.prices import PRICE_TABLES, table_prices
@@ -19,6 +18,7 @@ from ecs_optimizer.pricing.savings import (
     SCHEMA_VERSION,
     compute_savings,
 )
+from report_schema import savings_errors
 
 USE1 = PRICE_TABLES["us-east-1"]
 

@@ -13,10 +13,10 @@ from typing import Dict, Iterator, List
 import boto3
 import pytest
 
-from ecs_optimizer.output.report_schema import savings_errors
 from ecs_optimizer_lab.emulator import Emulator, seed_fleet_through
 from ecs_optimizer_lab.readback import read_state
 from plan_snapshots import FLEET, SEED, SERVICE
+from report_schema import savings_errors
 from test_savings_cli import without_time
 
 

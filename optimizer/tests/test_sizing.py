@@ -5,15 +5,14 @@ from typing import List
 
 import pytest
 
-from ecs_optimizer.core import task_sizes
 from ecs_optimizer.core import usage as usage_mod
 from ecs_optimizer.core.fargate import all_pairs
 from ecs_optimizer.core.model import CapacityStrategy, ServiceState
-from ecs_optimizer.core.task_sizes import cheapest_covering, halve_size
 from ecs_optimizer.core.usage import Usage, rescale_usage, usage_from_series
-from ecs_optimizer.planning import alarm_ceiling, alarm_thresholds, sizing
+from ecs_optimizer.planning import alarm_ceiling, alarm_thresholds, sizing, task_sizes
 from ecs_optimizer.planning.alarm_thresholds import alarm_threshold
 from ecs_optimizer.planning.sizing import Decision, SizingOptions, plan_service
+from ecs_optimizer.planning.task_sizes import cheapest_covering, halve_size
 
 OPTS = SizingOptions()
 ON_DEMAND = CapacityStrategy(base=0, on_demand_weight=1, spot_weight=0)

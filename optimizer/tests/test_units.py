@@ -8,8 +8,9 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 
-from ecs_optimizer.apply.journal import Change, Journal, restore_plan
+from ecs_optimizer.apply.journal import Journal
 from ecs_optimizer.apply.journal_reader import read_journal
+from ecs_optimizer.core.changes import Change, restore_plan
 from ecs_optimizer.core.model import CapacityStrategy, ServiceState
 from ecs_optimizer.live import metric_alarms, metrics
 from ecs_optimizer.live import resources as res

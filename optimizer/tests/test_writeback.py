@@ -11,11 +11,13 @@ from typing import Dict, Optional
 
 import pytest
 
-from ecs_optimizer.apply.journal import Change, Journal
+from ecs_optimizer.apply.journal import Journal
 from ecs_optimizer.apply.journal_reader import read_journal
+from ecs_optimizer.core.changes import Change
 from ecs_optimizer.core.errors import BadInput
 from ecs_optimizer.core.model import CapacityStrategy, ServiceState
-from ecs_optimizer.writeback.applied import AppliedRun, AppliedService, applied_from_journal, applied_run
+from ecs_optimizer.writeback.applied import applied_from_journal, applied_run
+from ecs_optimizer.writeback.applied_values import AppliedRun, AppliedService
 from ecs_optimizer.writeback.export import export_lines
 from ecs_optimizer.writeback.files import restore_files, write_back
 from ecs_optimizer.writeback.plan import plan_keys

@@ -134,7 +134,8 @@ const SCOPES = {
 } satisfies Record<string, ScopeRule>;
 
 /**
- * Every action the optimizer may declare, and the resources it gets. Resource types follow the
+ * Every action the optimizer declares, and the resources it gets (no more: the compute spec
+ * fails on an entry the optimizer no longer declares). Resource types follow the
  * Service Authorization Reference; ACCOUNT_WIDE is allowed only for actions listed in
  * ACTIONS_REQUIRING_STAR_RESOURCE (checked when the document is built).
  */
@@ -153,16 +154,12 @@ export const OPTIMIZER_ACTION_SCOPES: Readonly<Record<string, ScopeRule>> = {
   "application-autoscaling:RegisterScalableTarget": SCOPES.scalableTargets,
   "ecr:DescribeImages": SCOPES.repositories,
   "ecr:BatchGetImage": SCOPES.repositories,
-  "ecr:DescribeRepositories": SCOPES.repositories,
   "ecr:GetLifecyclePolicy": SCOPES.repositories,
   "ecr:PutLifecyclePolicy": SCOPES.repositories,
   "ecr:DeleteLifecyclePolicy": SCOPES.repositories,
   "cloudwatch:DescribeAlarms": SCOPES.alarms,
   "cloudwatch:PutMetricAlarm": SCOPES.alarms,
-  "cloudwatch:ListTagsForResource": SCOPES.alarms,
-  "cloudwatch:TagResource": SCOPES.alarms,
   "cloudwatch:GetMetricData": ACCOUNT_WIDE,
-  "cloudwatch:GetMetricStatistics": ACCOUNT_WIDE,
   "pricing:GetProducts": ACCOUNT_WIDE,
   "ec2:DescribeNatGateways": ACCOUNT_WIDE,
   "ec2:DescribeManagedPrefixLists": ACCOUNT_WIDE,

@@ -22,13 +22,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
+from ..core.changes import Change
 from ..levers import registry
 from ..live import revision_index
 from ..live.aws import AwsContext
 from ..live.targets import Targets
 from ..planning.plan import RunOptions, ServicePlan, ServiceResult, Status, plan_fleet
 from ..planning.revalidation import moved_since_planning, replan_moved
-from .journal import Change, Journal
+from .journal import Journal
 from .lock import ClusterLock
 from .progress import Progress
 from .restore import restore_changes

@@ -10,10 +10,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
 
+from ..core.changes import CONFIG_FILE, Change
 from ..core.errors import BadInput
 from ..levers import registry
 from ..levers.base import is_int
-from .journal import CHANGE_KEYS, CONFIG_FILE, KINDS, CallResult, Change, JournalContents, LineKind, state_from_dict
+from .journal import CHANGE_KEYS, KINDS, CallResult, JournalContents, LineKind, state_from_dict
 
 
 def _valid_resource(resource: Any) -> bool:

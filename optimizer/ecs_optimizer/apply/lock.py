@@ -27,6 +27,10 @@ from ..core.errors import LockHeld
 from ..live.aws import AwsContext, error_code
 from .journal import iso, utc_now
 
+#: The IAM actions this module's AWS calls need (collected into iam_actions.json by
+#: :mod:`ecs_optimizer.apply.permissions`).
+IAM_ACTIONS = ("ssm:GetParameter", "ssm:PutParameter", "ssm:DeleteParameter")
+
 log = logging.getLogger(__name__)
 
 

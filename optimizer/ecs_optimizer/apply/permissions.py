@@ -1,19 +1,32 @@
-"""The IAM actions the optimizer needs, declared once in ``iam_actions.json``.
+"""The IAM actions the optimizer needs: declared next to the code, collected in ``iam_actions.json``.
 
-The compute stack reads that file to grant the optimizer's role exactly these actions, and
-a test runs optimize, rollback and savings through the call recorder to prove the file is
-complete and has nothing unused. Each lever declares the actions its apply and restore steps
-call (:attr:`levers.base.Lever.iam_actions`): :func:`undeclared_lever_actions` checks they are
-in the file, and :func:`writes_outside_levers` which recorded writes no lever declares. Some actions are checked by IAM without being an API call
-of their own; :data:`IMPLIED` lists them beside the call that needs them.
+Each lever declares the actions its apply and restore steps call
+(:attr:`levers.base.Lever.iam_actions`), and each other module that calls AWS declares its
+own calls in a module-level ``IAM_ACTIONS`` (the way Cloud Custodian's actions declare their
+``permissions``). :func:`generate` collects them, adds the actions IAM checks alongside a call
+(:data:`IMPLIED`) and splits them into reads and writes; ``iam_actions.json`` is that result,
+written by::
+
+    python -m ecs_optimizer.apply.permissions --write   # --check: exit 1 when the file is stale
+
+The compute stack reads the file to grant the optimizer's role exactly these actions. A test
+checks the file is what the declarations generate, and another runs optimize, rollback and
+savings through the call recorder to prove every call made is declared and nothing declared
+goes unused. :func:`undeclared_lever_actions` checks the levers' actions are in the file, and
+:func:`writes_outside_levers` which recorded writes no lever declares.
 """
 
 from __future__ import annotations
 
+import argparse
+import importlib
 import json
+import pkgutil
+import sys
 from dataclasses import dataclass
 from importlib import resources
-from typing import Dict, Iterable, Set, Tuple
+from pathlib import Path
+from typing import Dict, Iterable, List, Optional, Set, Tuple
 
 from ..levers import registry
 from ..live.aws import is_mutating
@@ -35,8 +48,11 @@ class IamActions:
         return set(self.read) | set(self.write)
 
 
+ACTIONS_FILE = "iam_actions.json"
+
+
 def load_actions() -> IamActions:
-    data = json.loads(resources.files(__package__).joinpath("iam_actions.json").read_text(encoding="utf-8"))
+    data = json.loads(resources.files(__package__).joinpath(ACTIONS_FILE).read_text(encoding="utf-8"))
     return IamActions(tuple(data["read"]), tuple(data["write"]))
 
 
@@ -70,3 +86,60 @@ def writes_outside_levers(operations: Iterable[str]) -> Set[str]:
     """The recorded mutating operations that no lever declares (the cluster lock's own)."""
     declared = {action for actions in registry.iam_actions().values() for action in actions}
     return {op for op in operations if kind(op) == "write" and op not in declared}
+
+
+def module_declarations() -> Dict[str, Tuple[str, ...]]:
+    """Module -> the ``IAM_ACTIONS`` it declares, for every module of the package that declares any."""
+    root = importlib.import_module(__package__.split(".")[0])
+    found: Dict[str, Tuple[str, ...]] = {}
+    for info in pkgutil.walk_packages(root.__path__, f"{root.__name__}."):
+        actions = getattr(importlib.import_module(info.name), "IAM_ACTIONS", None)
+        if actions is not None:
+            found[info.name] = tuple(actions)
+    return found
+
+
+def declarations() -> Dict[str, Tuple[str, ...]]:
+    """Who declares which actions: each lever (by name) and each module that calls AWS."""
+    return {**{f"lever {name}": actions for name, actions in registry.iam_actions().items()}, **module_declarations()}
+
+
+def generate() -> IamActions:
+    """The file's contents from the declarations: every declared action and the ones it implies."""
+    needed = needed_for(action for actions in declarations().values() for action in actions)
+    return IamActions(
+        tuple(sorted(a for a in needed if kind(a) == "read")), tuple(sorted(a for a in needed if kind(a) == "write"))
+    )
+
+
+def render(actions: IamActions) -> str:
+    return json.dumps({"read": list(actions.read), "write": list(actions.write)}, indent=2) + "\n"
+
+
+def actions_path() -> Path:
+    return Path(__file__).with_name(ACTIONS_FILE)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m ecs_optimizer.apply.permissions",
+        description="Generate iam_actions.json from the actions the levers and modules declare.",
+    )
+    mode = parser.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--write", action="store_true", help="write the file")
+    mode.add_argument("--check", action="store_true", help="exit 1 when the file is not what the declarations give")
+    args = parser.parse_args(argv)
+    path, wanted = actions_path(), render(generate())
+    if args.write:
+        path.write_text(wanted, encoding="utf-8")
+        print(f"wrote {path}")
+        return 0
+    if path.read_text(encoding="utf-8") != wanted:
+        print(f"{path} is stale: run python -m ecs_optimizer.apply.permissions --write", file=sys.stderr)
+        return 1
+    print(f"{path} is up to date")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

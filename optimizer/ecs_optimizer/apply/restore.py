@@ -21,11 +21,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional
 
+from ..core.changes import Change, RestoreStep, restore_plan
 from ..core.model import TextEnum
 from ..levers import registry
 from ..live.aws import AwsContext
 from ..output.render import truncate
-from .journal import Change, Journal, RestoreStep, restore_plan
+from .journal import Journal
 
 log = logging.getLogger(__name__)
 

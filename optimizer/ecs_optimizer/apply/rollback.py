@@ -10,12 +10,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
+from ..core.changes import CONFIG_FILE
 from ..core.errors import BadInput, TargetsNotFound
 from ..live.aws import AwsContext
 from ..writeback.files import FileRestore, restore_files
-from .journal import CONFIG_FILE, Journal, JournalContents
+from .journal import Journal, JournalContents
 from .lock import ClusterLock
 from .restore import RestoreOutcome, RestoreStatus, restore_changes
+
+#: The IAM actions this module's AWS calls need (collected into iam_actions.json by
+#: :mod:`ecs_optimizer.apply.permissions`).
+IAM_ACTIONS = ("ecs:DescribeClusters",)
 
 log = logging.getLogger(__name__)
 

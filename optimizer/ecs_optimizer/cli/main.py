@@ -45,7 +45,8 @@ from ..output.models import Where, export_report, optimize_report, rollback_repo
 from ..planning.plan import ServiceResult, Status, plan_fleet
 from ..pricing.prices import load_prices
 from ..pricing.savings import ESTIMATE, REALISED, ReportContext, SavingsReport, compute_savings
-from ..writeback.applied import AppliedRun, applied_from_journal, applied_from_results, applied_run
+from ..writeback.applied import applied_from_journal, applied_from_results, applied_run
+from ..writeback.applied_values import AppliedRun
 from ..writeback.files import WriteBackReport, config_file_changes, write_back
 from ..writeback.plan import plan_keys
 from ..writeback.stack_file import check_against_targets, load_stack_files

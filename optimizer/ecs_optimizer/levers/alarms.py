@@ -7,7 +7,7 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from ..apply.journal import ALARM_PREFIX, Change, RestoreStep, alarm_resource
+from ..core.changes import ALARM_PREFIX, Change, RestoreStep, alarm_resource
 from ..core.model import ServiceState
 from ..live import metric_alarms
 from ..live.targets import ALARM_PATTERNS
@@ -17,10 +17,8 @@ from ..writeback.setting import Setting, plain_number
 from .base import FieldSpec, Lever, PlannedChange, is_number
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..apply.engine import ServiceRun
-    from ..apply.restore import Restorer
-    from ..planning.plan import ServicePlan
-    from ..writeback.applied import AppliedRun
+    from ..writeback.applied_values import AppliedRun
+    from .ports import RestorerView, ServicePlanView, ServiceRunView
 
 
 def alarm_kind(step_target: Mapping[str, Any], alarm_name: str) -> Optional[str]:
@@ -47,7 +45,7 @@ class AlarmThresholds(Lever):
     def owns(self, resource: str) -> bool:
         return resource.startswith(ALARM_PREFIX) and len(resource) > len(ALARM_PREFIX)
 
-    def complete(self, plan: "ServicePlan") -> None:
+    def complete(self, plan: "ServicePlanView") -> None:
         """The thresholds the new size needs (:func:`~ecs_optimizer.planning.alarm_thresholds.alarm_threshold`),
         for the alarms whose threshold changes."""
         live = plan.live
@@ -61,14 +59,14 @@ class AlarmThresholds(Lever):
                 changed[kind] = new
         plan.alarm_thresholds = changed
 
-    def changes(self, plan: "ServicePlan") -> List[PlannedChange]:
+    def changes(self, plan: "ServicePlanView") -> List[PlannedChange]:
         out = []
         for kind, new in plan.alarm_thresholds.items():
             alarm = plan.live.alarms[kind]
             out.append(PlannedChange(alarm_resource(alarm["AlarmName"]), "threshold", alarm["Threshold"], new))
         return out
 
-    def apply(self, run: "ServiceRun") -> None:
+    def apply(self, run: "ServiceRunView") -> None:
         for kind, threshold in run.plan.alarm_thresholds.items():
             run.check_stop()
             alarm = run.plan.live.alarms[kind]
@@ -81,7 +79,7 @@ class AlarmThresholds(Lever):
                 functools.partial(metric_alarms.set_alarm_threshold, run.ctx, alarm, threshold),
             )
 
-    def restore(self, restorer: "Restorer", step: RestoreStep, notes: List[str]) -> List[Change]:
+    def restore(self, restorer: "RestorerView", step: RestoreStep, notes: List[str]) -> List[Change]:
         name = step.target["alarmName"]
         alarm = metric_alarms.describe_alarms(restorer.ctx, [name]).get(name)
         if alarm is None:

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple
 
-from ..apply.journal import Change, Resource, RestoreStep
+from ..core.changes import Change, Resource, RestoreStep
 from ..core.model import ServiceState
 from ..live import scalable_targets
 from ..writeback.setting import Setting, per_tier
 from .base import FieldSpec, Lever, PlannedChange, is_int
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..apply.engine import ServiceRun
-    from ..apply.restore import Restorer
     from ..live.inventory import Inventory, LiveService
-    from ..planning.plan import ServicePlan
-    from ..writeback.applied import AppliedRun
+    from ..writeback.applied_values import AppliedRun
+    from .ports import RestorerView, ServicePlanView, ServiceRunView
 
 #: journal field -> the ServiceState (and AppliedService) attribute it sets
 _FIELDS = {"minCapacity": "min_capacity", "maxCapacity": "max_capacity"}
@@ -43,11 +41,11 @@ class Autoscaling(Lever):
         kept = after.with_changes(**{a: getattr(before, a) for a in _FIELDS.values()})
         return kept, "autoscaling kept: no scalable target registered"
 
-    def changes(self, plan: "ServicePlan") -> List[PlannedChange]:
+    def changes(self, plan: "ServicePlanView") -> List[PlannedChange]:
         pairs = [(f, getattr(plan.before, a), getattr(plan.after, a)) for f, a in _FIELDS.items()]
         return [PlannedChange(self.resource, f, b, a) for f, b, a in pairs if b != a]
 
-    def apply(self, run: "ServiceRun") -> None:
+    def apply(self, run: "ServiceRunView") -> None:
         fields = {c.field: (c.before, c.after) for c in self.changes(run.plan)}
         if not fields:
             return
@@ -65,7 +63,7 @@ class Autoscaling(Lever):
             lambda: scalable_targets.set_scalable_target(run.ctx, resource_id, after.min_capacity, after.max_capacity),
         )
 
-    def restore(self, restorer: "Restorer", step: RestoreStep, notes: List[str]) -> List[Change]:
+    def restore(self, restorer: "RestorerView", step: RestoreStep, notes: List[str]) -> List[Change]:
         resource_id = step.target["resourceId"]
         live = scalable_targets.describe_scalable_targets(restorer.ctx, [resource_id]).get(resource_id)
         if live is None:

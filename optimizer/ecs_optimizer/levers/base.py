@@ -15,18 +15,16 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from ..apply.journal import Change, RestoreStep
+from ..core.changes import Change, RestoreStep
 from ..core.model import ServiceState
 from .options import LeverOption
 
-if TYPE_CHECKING:  # pragma: no cover - typing only: these modules import the registry
-    from ..apply.engine import ServiceRun
-    from ..apply.restore import Restorer
+if TYPE_CHECKING:  # pragma: no cover
     from ..live.aws import AwsContext
     from ..live.inventory import Inventory, LiveService
-    from ..planning.plan import RunOptions, ServicePlan
-    from ..writeback.applied import AppliedRun
+    from ..writeback.applied_values import AppliedRun
     from ..writeback.setting import Setting
+    from .ports import RestorerView, RunOptionsView, ServicePlanView, ServiceRunView
 
 
 @dataclass(frozen=True)
@@ -99,7 +97,7 @@ class Lever(ABC):
     #: iam_actions.json, and together the levers' actions cover every write a run makes.
     iam_actions: ClassVar[Tuple[str, ...]]
     #: The journal kind of the resource the lever writes on its own (a
-    #: :class:`~ecs_optimizer.apply.journal.Resource`, or the alarm prefix), restored by
+    #: :class:`~ecs_optimizer.core.changes.Resource`, or the alarm prefix), restored by
     #: :meth:`restore`; ``None`` when the lever only contributes a field to the service update.
     resource: ClassVar[Optional[str]] = None
     #: The identifiers a restore of :attr:`resource` needs in a journalled change's target.
@@ -129,26 +127,26 @@ class Lever(ABC):
         cannot take it, and why (None: nothing held back)."""
         return after, None
 
-    def complete(self, plan: "ServicePlan") -> None:
+    def complete(self, plan: "ServicePlanView") -> None:
         """Add to ``plan`` what this lever decides from the rest of it, once the levers have
         held back what the live resources cannot take (no AWS call)."""
         return None
 
-    def complete_fleet(self, ctx: "AwsContext", plans: Mapping[str, "ServicePlan"], opts: "RunOptions") -> None:
+    def complete_fleet(self, ctx: "AwsContext", plans: Mapping[str, "ServicePlanView"], opts: "RunOptionsView") -> None:
         """Change the fleet's plans where this lever needs a read shared by every service
         (after every service is planned and completed)."""
         return None
 
     @abstractmethod
-    def changes(self, plan: "ServicePlan") -> List[PlannedChange]:
+    def changes(self, plan: "ServicePlanView") -> List[PlannedChange]:
         """The plan's diff for this lever: every field it changes, in migration order."""
 
-    def apply(self, run: "ServiceRun") -> None:
+    def apply(self, run: "ServiceRunView") -> None:
         """Make the lever's own writes for ``run``'s service (through ``run.write``, journalled
         write-ahead). A lever that only contributes a service field applies nothing here."""
         return None
 
-    def service_value(self, run: "ServiceRun") -> Optional[Tuple[Any, Any]]:
+    def service_value(self, run: "ServiceRunView") -> Optional[Tuple[Any, Any]]:
         """``(live, wanted)`` for :attr:`service_field`, or ``None`` when it does not change.
         Called just before the service update; it may write first (the task-size lever
         registers the revision the update points the service at)."""
@@ -167,7 +165,7 @@ class Lever(ABC):
         (normalized). By default the journal's earliest ``before`` is put back."""
         return True, step.before[str(self.service_field)]
 
-    def restore(self, restorer: "Restorer", step: RestoreStep, notes: List[str]) -> List[Change]:
+    def restore(self, restorer: "RestorerView", step: RestoreStep, notes: List[str]) -> List[Change]:
         """Put :attr:`resource` back to ``step.before`` where the live value differs."""
         raise NotImplementedError(f"{self.name} writes no resource of its own")
 

@@ -6,13 +6,18 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple
 
-from ..apply.journal import Change, Resource, RestoreStep
+from ..core.changes import Change, Resource, RestoreStep
 from ..core.model import ServiceState
 from ..live import resources as res
 from ..writeback.keys import KEEP_IMAGES_KEY
 from ..writeback.setting import Setting, layer_wide
 from .base import FieldSpec, Lever, PlannedChange, SavingsStep, is_int, optional_int
 from .options import LeverOption
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..live.inventory import Inventory, LiveService
+    from ..writeback.applied_values import AppliedRun
+    from .ports import RestorerView, ServicePlanView, ServiceRunView
 
 KEEP_IMAGES = LeverOption(
     "keep_images",
@@ -24,19 +29,6 @@ KEEP_IMAGES = LeverOption(
 )
 
 
-def plan_keep_images(current: Optional[int], keep_images: int) -> int:
-    """The ECR retention lever's decision: keep ``keep_images``, never more than kept today."""
-    return keep_images if current is None else min(current, keep_images)
-
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ..apply.engine import ServiceRun
-    from ..apply.restore import Restorer
-    from ..live.inventory import Inventory, LiveService
-    from ..planning.plan import ServicePlan
-    from ..writeback.applied import AppliedRun
-
-
 def same_json(a: Optional[str], b: Optional[str]) -> bool:
     """Two policy texts (or absent policies) say the same."""
     if a is None or b is None:
@@ -45,6 +37,11 @@ def same_json(a: Optional[str], b: Optional[str]) -> bool:
         return bool(json.loads(a) == json.loads(b))
     except ValueError:
         return a == b
+
+
+def plan_keep_images(current: Optional[int], keep_images: int) -> int:
+    """The lever's decision: ECR "keep last N" is ``keep_images``, but never more than is kept today."""
+    return keep_images if current is None else min(current, keep_images)
 
 
 class EcrRetention(Lever):
@@ -76,11 +73,11 @@ class EcrRetention(Lever):
         why = "repository not found" if not live.repository_exists else "its lifecycle policy has a custom shape"
         return after.with_changes(ecr_keep_images=before.ecr_keep_images), f"ECR retention kept: {why}"
 
-    def changes(self, plan: "ServicePlan") -> List[PlannedChange]:
+    def changes(self, plan: "ServicePlanView") -> List[PlannedChange]:
         b, a = plan.before.ecr_keep_images, plan.after.ecr_keep_images
         return [PlannedChange(self.resource, "keepImages", b, a)] if b != a else []
 
-    def apply(self, run: "ServiceRun") -> None:
+    def apply(self, run: "ServiceRunView") -> None:
         b, a = run.plan.before.ecr_keep_images, run.plan.after.ecr_keep_images
         if b == a or a is None:
             return
@@ -95,7 +92,7 @@ class EcrRetention(Lever):
             lambda: res.write_lifecycle_policy(run.ctx, repository, new_text),
         )
 
-    def restore(self, restorer: "Restorer", step: RestoreStep, notes: List[str]) -> List[Change]:
+    def restore(self, restorer: "RestorerView", step: RestoreStep, notes: List[str]) -> List[Change]:
         if "lifecyclePolicyText" not in step.before:
             return []
         repository = step.target["repositoryName"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple
 
-from ..apply.journal import RestoreStep
+from ..core.changes import RestoreStep
 from ..core.model import ServiceState
 from .alarms import AlarmThresholds
 from .autoscaling import Autoscaling
@@ -19,7 +19,7 @@ from .task_count import TaskCount
 from .task_size import TaskSize
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..planning.plan import ServicePlan
+    from .ports import ServicePlanView
 
 #: Every lever, in the order a service's changes are made and listed.
 LEVERS: Tuple[Lever, ...] = (TaskSize(), TaskCount(), Spot(), Autoscaling(), EcrRetention(), AlarmThresholds())
@@ -43,7 +43,7 @@ def migration_order() -> Tuple[str, ...]:
     return ServiceUpdate(LEVERS).steps + tuple(own)
 
 
-def planned_changes(plan: "ServicePlan") -> List[PlannedChange]:
+def planned_changes(plan: "ServicePlanView") -> List[PlannedChange]:
     """Every field ``plan`` changes, lever by lever (migration order)."""
     return [change for lever in LEVERS for change in lever.changes(plan)]
 

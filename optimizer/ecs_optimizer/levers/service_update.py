@@ -13,14 +13,12 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any, Dict, List, Sequence, Tuple
 
-from ..apply.journal import Change, Resource, RestoreStep
+from ..core.changes import Change, Resource, RestoreStep
 from ..live import resources as res
 from .base import Lever, PlannedChange, RestoreFailed
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..apply.engine import ServiceRun
-    from ..apply.restore import Restorer
-    from ..planning.plan import ServicePlan
+    from .ports import RestorerView, ServicePlanView, ServiceRunView
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +57,7 @@ class ServiceUpdate(Lever):
             "wait for the deployment to complete (bounded by --wait-timeout); on failure restore the service",
         )
 
-    def changes(self, plan: "ServicePlan") -> List[PlannedChange]:
+    def changes(self, plan: "ServicePlanView") -> List[PlannedChange]:
         return []  # each contributing lever reports its own fields
 
     def _request(self, values: Dict[str, Any]) -> Dict[str, Any]:
@@ -69,7 +67,7 @@ class ServiceUpdate(Lever):
                 request.update(lever.service_request(values[str(lever.service_field)]))
         return request
 
-    def apply(self, run: "ServiceRun") -> None:
+    def apply(self, run: "ServiceRunView") -> None:
         fields: Dict[str, Tuple[Any, Any]] = {}
         for lever in self.levers:
             value = lever.service_value(run)
@@ -101,7 +99,7 @@ class ServiceUpdate(Lever):
             raise DeploymentFailed(f"deployment failed: {rollout.reason}")
         log.info("%s: %s", run.plan.name, rollout.reason)
 
-    def restore(self, restorer: "Restorer", step: RestoreStep, notes: List[str]) -> List[Change]:
+    def restore(self, restorer: "RestorerView", step: RestoreStep, notes: List[str]) -> List[Change]:
         cluster, name = step.target["cluster"], step.target["serviceName"]
         live = res.describe_service(restorer.ctx, cluster, name)
         current: Dict[str, Any] = {}

@@ -8,8 +8,8 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple
 
-from ..apply.journal import Resource
 from ..core import facts
+from ..core.changes import Resource
 from ..core.model import SPOT, CapacityStrategy, ServiceState
 from ..live import resources as res
 from ..planning.spot_weights import spot_weights
@@ -20,10 +20,9 @@ from .options import LeverOption
 from .service_update import SERVICE_UPDATE_ACTIONS
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..apply.engine import ServiceRun
     from ..live.inventory import Inventory, LiveService
-    from ..planning.plan import ServicePlan
-    from ..writeback.applied import AppliedRun
+    from ..writeback.applied_values import AppliedRun
+    from .ports import ServicePlanView, ServiceRunView
 
 
 def _is_strategy(value: Any) -> bool:
@@ -88,16 +87,16 @@ class Spot(Lever):
             strategy=before.strategy
         ), f"capacity strategy kept: cluster has no {SPOT} capacity provider"
 
-    def changes(self, plan: "ServicePlan") -> List[PlannedChange]:
+    def changes(self, plan: "ServicePlanView") -> List[PlannedChange]:
         value = self._value(plan)
         return [PlannedChange(Resource.SERVICE, str(self.service_field), *value)] if value else []
 
     @staticmethod
-    def _value(plan: "ServicePlan") -> Optional[Tuple[Any, Any]]:
+    def _value(plan: "ServicePlanView") -> Optional[Tuple[Any, Any]]:
         live, wanted = plan.live.strategy_items, plan.strategy_items()
         return (live, wanted) if live != wanted else None
 
-    def service_value(self, run: "ServiceRun") -> Optional[Tuple[Any, Any]]:
+    def service_value(self, run: "ServiceRunView") -> Optional[Tuple[Any, Any]]:
         return self._value(run.plan)
 
     def service_request(self, value: Any) -> Dict[str, Any]:

@@ -8,16 +8,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple
 
-from ..apply.journal import Resource, RestoreStep
+from ..core.changes import Resource, RestoreStep
 from ..core.model import ServiceState
 from ..writeback.setting import Setting, per_tier
 from .base import FieldSpec, Lever, PlannedChange, SavingsStep, is_int
 from .service_update import SERVICE_UPDATE_ACTIONS
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..apply.engine import ServiceRun
-    from ..planning.plan import ServicePlan
-    from ..writeback.applied import AppliedRun
+    from ..writeback.applied_values import AppliedRun
+    from .ports import ServicePlanView, ServiceRunView
 
 
 class TaskCount(Lever):
@@ -29,11 +28,11 @@ class TaskCount(Lever):
     service_field_label = "desired count"
     journal_fields = {(Resource.SERVICE, "desiredCount"): FieldSpec("an integer", is_int, "desired_count", int)}
 
-    def changes(self, plan: "ServicePlan") -> List[PlannedChange]:
+    def changes(self, plan: "ServicePlanView") -> List[PlannedChange]:
         b, a = plan.before.desired_count, plan.after.desired_count
         return [PlannedChange(Resource.SERVICE, str(self.service_field), b, a)] if b != a else []
 
-    def service_value(self, run: "ServiceRun") -> Optional[Tuple[Any, Any]]:
+    def service_value(self, run: "ServiceRunView") -> Optional[Tuple[Any, Any]]:
         b, a = run.plan.before.desired_count, run.plan.after.desired_count
         return (b, a) if b != a else None
 

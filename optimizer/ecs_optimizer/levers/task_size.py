@@ -13,9 +13,9 @@ import functools
 import logging
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from ..apply.journal import Change, Resource, RestoreStep
+from ..core.changes import Change, Resource, RestoreStep
 from ..core.fargate import ARCHITECTURES, ARM64
-from ..core.model import ServiceState, Status
+from ..core.model import SPOT, ServiceState, Status
 from ..live import graviton
 from ..live import resources as res
 from ..writeback.keys import ARCHITECTURE_FIELD, RIGHTSIZED_FROM_FIELD, SERVICES_KEY, SIZES_FIELD, TASK_SIZE_KEYS
@@ -61,12 +61,10 @@ ALLOW_ARM64 = LeverOption(
 )
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..apply.engine import ServiceRun
-    from ..apply.restore import Restorer
     from ..live.aws import AwsContext
     from ..live.inventory import Inventory, LiveService
-    from ..planning.plan import RunOptions, ServicePlan
-    from ..writeback.applied import AppliedRun
+    from ..writeback.applied_values import AppliedRun
+    from .ports import RestorerView, RunOptionsView, ServicePlanView, ServiceRunView
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +74,19 @@ def _is_arn(value: Any) -> bool:
 
 
 _ARN = "a task-definition ARN"
+
+
+def spot_blocks_arm64(platform_version: Optional[str], uses_spot: bool) -> Optional[str]:
+    """Why Spot keeps this service on x86 (a pinned platform version before 1.4.0), or None."""
+    if not uses_spot or platform_version in (None, "", "LATEST"):
+        return None
+    try:
+        parts = tuple(int(p) for p in platform_version.split("."))
+    except ValueError:
+        return f"platform version {platform_version} is not a Fargate Linux version"
+    if parts < (1, 4, 0):
+        return f"{SPOT} runs ARM64 only on platform version 1.4.0 or later, not {platform_version}"
+    return None
 
 
 class TaskSize(Lever):
@@ -124,7 +135,7 @@ class TaskSize(Lever):
             return after, None
         return after.with_changes(cpu=before.cpu, memory=before.memory), f"task size kept: {misfit}"
 
-    def complete_fleet(self, ctx: "AwsContext", plans: Mapping[str, "ServicePlan"], opts: "RunOptions") -> None:
+    def complete_fleet(self, ctx: "AwsContext", plans: Mapping[str, "ServicePlanView"], opts: "RunOptionsView") -> None:
         """With ``--allow-arm64``: move to ARM64 the planned or unchanged x86 services whose
         images all run on it (one read of the fleet's image manifests), unless Fargate Spot's
         platform version cannot run ARM64 for a Spot service."""
@@ -138,9 +149,7 @@ class TaskSize(Lever):
         readiness = graviton.readiness_by_service(ctx, {n: p.live.task_definition for n, p in movable.items()})
         for name, ready in readiness.items():
             plan = plans[name]
-            blocked = graviton.spot_blocks_arm64(
-                plan.live.service.get("platformVersion"), plan.after.strategy.spot_weight > 0
-            )
+            blocked = spot_blocks_arm64(plan.live.service.get("platformVersion"), plan.after.strategy.spot_weight > 0)
             if ready.status != graviton.READY or blocked:
                 plan.reason = f"{plan.reason}; ARM64 not applied: {blocked or f'{ready.status}: {ready.detail}'}"
                 continue
@@ -151,7 +160,7 @@ class TaskSize(Lever):
         if readiness:
             log.info("ARM64 readiness: %s", graviton.summarize(readiness.items()))
 
-    def changes(self, plan: "ServicePlan") -> List[PlannedChange]:
+    def changes(self, plan: "ServicePlanView") -> List[PlannedChange]:
         b, a = plan.before, plan.after
         pairs = [
             ("cpu", b.cpu, a.cpu),
@@ -160,14 +169,14 @@ class TaskSize(Lever):
         ]
         return [PlannedChange(self.resource, f, old, new) for f, old, new in pairs if old != new]
 
-    def service_value(self, run: "ServiceRun") -> Optional[Tuple[Any, Any]]:
+    def service_value(self, run: "ServiceRunView") -> Optional[Tuple[Any, Any]]:
         if not self.changes(run.plan):
             return None
         live_arn = run.plan.live.task_definition_arn
         arn = self._revision(run)
         return (live_arn, arn) if arn != live_arn else None
 
-    def _revision(self, run: "ServiceRun") -> str:
+    def _revision(self, run: "ServiceRunView") -> str:
         """The revision with the planned size: one an optimizer run already registered with
         exactly this content (an interrupted run, a retried call) is reused, else a new one
         is registered. Duplicates this run registered (a lost response retried by the SDK)
@@ -221,7 +230,7 @@ class TaskSize(Lever):
                 log.info("%s: retired duplicate revision %s", plan.name, extra.arn)
         return arn
 
-    def restore(self, restorer: "Restorer", step: RestoreStep, notes: List[str]) -> List[Change]:
+    def restore(self, restorer: "RestorerView", step: RestoreStep, notes: List[str]) -> List[Change]:
         """Retire the revisions the run registered: those the journal names and every ACTIVE
         one tagged with the run's id (one whose registration response was lost)."""
         if "revision" not in step.before:

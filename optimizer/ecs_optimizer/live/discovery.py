@@ -12,6 +12,10 @@ from ..core.errors import BadInput, TargetsNotFound
 from .aws import AwsContext, chunks, paginate
 from .targets import TIERS, ServiceTarget, Targets, pattern_alarms
 
+#: The IAM actions this module's AWS calls need (collected into iam_actions.json by
+#: :mod:`ecs_optimizer.apply.permissions`).
+IAM_ACTIONS = ("ecs:DescribeClusters", "ecs:ListServices", "ecs:DescribeServices")
+
 log = logging.getLogger(__name__)
 
 

@@ -11,7 +11,8 @@ The move itself is part of the task-definition revision the optimizer already re
 (``runtimePlatform.cpuArchitecture``), so the journal records it with the revision and
 ``rollback`` undoes it by putting the service back on its old revision.
 
-FARGATE_SPOT and ARM64: the ECS API reference states that FARGATE_SPOT runs Linux ARM64 tasks
+FARGATE_SPOT and ARM64 (:func:`~ecs_optimizer.levers.task_size.spot_blocks_arm64`, the task-size
+lever's rule): the ECS API reference states that FARGATE_SPOT runs Linux ARM64 tasks
 on platform version 1.4.0 or later (some older guide pages still say x86 only; see
 docs/graviton.md). A service that runs Spot on an older pinned platform version is not moved.
 """
@@ -26,8 +27,11 @@ from typing import Dict, Iterable, List, Optional, Tuple
 
 from botocore.exceptions import ClientError
 
-from ..core.model import SPOT
 from .aws import AwsContext, error_code
+
+#: The IAM actions this module's AWS calls need (collected into iam_actions.json by
+#: :mod:`ecs_optimizer.apply.permissions`).
+IAM_ACTIONS = ("ecr:BatchGetImage",)
 
 log = logging.getLogger(__name__)
 
@@ -132,19 +136,6 @@ def service_readiness(ctx: AwsContext, task_definition: dict) -> Readiness:
         if failing:
             return Readiness(status, "; ".join(failing))
     return Readiness(READY, "; ".join(r.detail for r in results))
-
-
-def spot_blocks_arm64(platform_version: Optional[str], uses_spot: bool) -> Optional[str]:
-    """Why Spot keeps this service on x86 (a pinned platform version before 1.4.0), or None."""
-    if not uses_spot or platform_version in (None, "", "LATEST"):
-        return None
-    try:
-        parts = tuple(int(p) for p in platform_version.split("."))
-    except ValueError:
-        return f"platform version {platform_version} is not a Fargate Linux version"
-    if parts < (1, 4, 0):
-        return f"{SPOT} runs ARM64 only on platform version 1.4.0 or later, not {platform_version}"
-    return None
 
 
 def readiness_by_service(ctx: AwsContext, task_definitions: Dict[str, dict]) -> Dict[str, Readiness]:

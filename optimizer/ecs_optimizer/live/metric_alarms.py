@@ -8,6 +8,10 @@ from typing import Any, Dict, List
 from .aws import AwsContext, describe_in_batches
 from .resources import input_fields
 
+#: The IAM actions this module's AWS calls need (collected into iam_actions.json by
+#: :mod:`ecs_optimizer.apply.permissions`).
+IAM_ACTIONS = ("cloudwatch:DescribeAlarms", "cloudwatch:PutMetricAlarm")
+
 #: DescribeAlarms: the most alarm names one call takes (the API's limit).
 DESCRIBE_ALARMS_BATCH = 100
 

@@ -25,6 +25,10 @@ from ..core.model import ServiceState
 from ..core.usage import Usage, usage_from_series
 from .aws import AwsContext, chunks
 
+#: The IAM actions this module's AWS calls need (collected into iam_actions.json by
+#: :mod:`ecs_optimizer.apply.permissions`).
+IAM_ACTIONS = ("cloudwatch:GetMetricData",)
+
 log = logging.getLogger(__name__)
 
 PERIOD_SECONDS = 3600

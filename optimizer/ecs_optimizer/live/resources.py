@@ -24,6 +24,20 @@ from . import revision_index
 from .aws import AwsContext, error_code, paginate
 from .revision_index import RevisionIndex, family_and_number
 
+#: The IAM actions this module's AWS calls need (collected into iam_actions.json by
+#: :mod:`ecs_optimizer.apply.permissions`).
+IAM_ACTIONS = (
+    "ecs:DescribeServices",
+    "ecs:UpdateService",
+    "ecs:DescribeTaskDefinition",
+    "ecs:RegisterTaskDefinition",
+    "ecs:DeregisterTaskDefinition",
+    "ecr:DescribeImages",
+    "ecr:GetLifecyclePolicy",
+    "ecr:PutLifecyclePolicy",
+    "ecr:DeleteLifecyclePolicy",
+)
+
 log = logging.getLogger(__name__)
 
 

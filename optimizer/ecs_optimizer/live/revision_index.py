@@ -25,6 +25,10 @@ from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
 
 from .aws import AwsContext, paginate
 
+#: The IAM actions this module's AWS calls need (collected into iam_actions.json by
+#: :mod:`ecs_optimizer.apply.permissions`).
+IAM_ACTIONS = ("ecs:ListTaskDefinitions",)
+
 #: ListTaskDefinitions: the most revisions one page holds (the API's limit).
 LIST_PAGE = 100
 

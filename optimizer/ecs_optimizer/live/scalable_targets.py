@@ -5,8 +5,16 @@ from __future__ import annotations
 
 from typing import Dict, List
 
-from ..planning.alarm_thresholds import CPU_HIGH, MEMORY_HIGH
+from ..core import facts
 from .aws import AwsContext, describe_in_batches, paginate
+
+#: The IAM actions this module's AWS calls need (collected into iam_actions.json by
+#: :mod:`ecs_optimizer.apply.permissions`).
+IAM_ACTIONS = (
+    "application-autoscaling:DescribeScalableTargets",
+    "application-autoscaling:DescribeScalingPolicies",
+    "application-autoscaling:RegisterScalableTarget",
+)
 
 ECS_NAMESPACE = "ecs"
 SCALABLE_DIMENSION = "ecs:service:DesiredCount"
@@ -45,8 +53,8 @@ def set_scalable_target(ctx: AwsContext, resource_id: str, min_capacity: int, ma
 
 #: Predefined target-tracking metrics -> the alarm kind watching the same metric.
 TRACKED_METRIC_KINDS = {
-    "ECSServiceAverageCPUUtilization": CPU_HIGH,
-    "ECSServiceAverageMemoryUtilization": MEMORY_HIGH,
+    "ECSServiceAverageCPUUtilization": facts.alarm_kind("cpuHigh"),
+    "ECSServiceAverageMemoryUtilization": facts.alarm_kind("memoryHigh"),
 }
 
 

@@ -38,6 +38,10 @@ from ..live.metrics import PERIOD_SECONDS, window
 from ..pricing.prices import HOURS_PER_MONTH
 from .nat_flow_split import measure_split
 
+#: The IAM actions this module's AWS calls need (collected into iam_actions.json by
+#: :mod:`ecs_optimizer.apply.permissions`).
+IAM_ACTIONS = ("ec2:DescribeNatGateways", "cloudwatch:GetMetricData")
+
 log = logging.getLogger(__name__)
 
 #: Share of NAT-processed bytes counted as AWS-bound when nothing better is known.

@@ -38,6 +38,15 @@ from botocore.exceptions import ClientError
 from ..live.aws import AwsContext, error_code, paginate
 from ..live.metrics import window
 
+#: The IAM actions this module's AWS calls need (collected into iam_actions.json by
+#: :mod:`ecs_optimizer.apply.permissions`).
+IAM_ACTIONS = (
+    "ec2:DescribeNatGateways",
+    "ec2:DescribeManagedPrefixLists",
+    "ec2:GetManagedPrefixListEntries",
+    "logs:FilterLogEvents",
+)
+
 log = logging.getLogger(__name__)
 
 #: Services whose AWS-managed prefix list (``com.amazonaws.<region>.<service>``) marks a

@@ -37,6 +37,10 @@ from ..writeback.stack_file import StackFile
 from ..writeback.yaml_edit import config_value
 from .lever import REQUIRED_INTERFACE_ENDPOINTS, STEP_ENDPOINTS, STEP_NAT, STEP_VERIFY, MigrationStep
 
+#: The IAM actions this module's AWS calls need (collected into iam_actions.json by
+#: :mod:`ecs_optimizer.apply.permissions`).
+IAM_ACTIONS = ("cloudwatch:GetMetricData",)
+
 log = logging.getLogger(__name__)
 
 #: The endpoints whose traffic proves the fleet uses them, and what that traffic is.

@@ -9,9 +9,9 @@ from typing import List, Mapping, Tuple
 
 from ..core.fargate import all_pairs
 from ..core.model import ServiceState
-from ..core.task_sizes import Size, fmt_size, task_hourly
 from ..core.usage import Usage
 from .alarm_thresholds import CPU_HIGH, MEMORY_HIGH, tracking_alarm_threshold
+from .task_sizes import Size, fmt_size, task_hourly
 
 
 def peak_demand(current: ServiceState, usage: Usage) -> Tuple[float, float]:

@@ -38,7 +38,8 @@ service at its top, in which case the size grows instead (:func:`alarm_safe_ceil
 
 Under every policy non-critical services get a FARGATE_SPOT share of at least
 ``spot_share`` behind one on-demand base task, critical services keep their strategy, and
-ECR retention drops to ``keep_images`` (never rises).
+ECR retention drops to ``keep_images`` (never rises): the Spot and ECR retention levers' own
+decisions (:func:`levers.spot.plan_strategy`, :func:`levers.ecr_retention.plan_keep_images`).
 
 Idempotence: a planned state is a fixed point of the same policy. Counts, Spot weights and
 retention are targets; metrics sizing depends only on the total need, which does not change
@@ -56,12 +57,12 @@ from typing import List, Mapping, Optional, Sequence, Tuple
 from ..core import facts
 from ..core.fargate import check_size
 from ..core.model import SPOT, ServiceState
-from ..core.task_sizes import Size, cheapest_covering, fixed_size, fmt_size, per_task_need, task_hourly
 from ..core.usage import Usage
 from ..levers.ecr_retention import KEEP_IMAGES, plan_keep_images
 from ..levers.spot import SPOT_SHARE, plan_strategy
 from ..levers.task_size import HEADROOM, LOOKBACK_DAYS, POLICIES
 from .alarm_ceiling import alarm_safe_ceiling
+from .task_sizes import Size, cheapest_covering, fixed_size, fmt_size, per_task_need, task_hourly
 
 TIERS = facts.tiers()
 

@@ -22,6 +22,10 @@ from typing import Any, Callable, Dict, Iterable, Optional, Set, Tuple
 
 from ..core.fargate import ARCHITECTURES, ARM64, X86_64
 
+#: The IAM actions this module's AWS calls need (collected into iam_actions.json by
+#: :mod:`ecs_optimizer.apply.permissions`).
+IAM_ACTIONS = ("pricing:GetProducts",)
+
 logger = logging.getLogger(__name__)
 
 #: A month, in hours, as AWS's own calculators count it.

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Dict, Tuple
 
-from ..apply.journal import JournalContents, restore_plan
+from ..apply.journal import JournalContents
+from ..core.changes import restore_plan
 from ..core.model import ServiceState
 from ..levers import registry
 

@@ -19,11 +19,11 @@ from typing import (
     Tuple,
 )
 
-from ..apply.journal import CONFIG_FILE, Change, restore_plan
 from ..apply.restore import RestoreStatus
+from ..core.changes import CONFIG_FILE, Change, restore_plan
 from ..core.errors import BadInput
 from ..core.model import TextEnum
-from .applied import AppliedRun
+from .applied_values import AppliedRun
 from .keys import WRITABLE_LAYERS
 from .plan import plan_keys
 from .setting import Setting

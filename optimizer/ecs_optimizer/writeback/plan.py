@@ -9,7 +9,7 @@ from typing import List
 from ..core.errors import BadInput
 from ..levers import registry
 from ..live.targets import TIERS
-from .applied import AppliedRun
+from .applied_values import AppliedRun
 from .keys import WRITABLE_LAYERS
 from .setting import Setting
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import List, Optional, Tuple
 
+from ..core import facts
+from ..core.fargate import FARGATE_SIZES, all_pairs, check_size, valid_memories
+from ..core.model import ServiceState
+from ..core.usage import Usage
 from ..pricing.prices import PRICE_TABLES, PriceTable, fargate_task_hourly
-from . import facts
-from .fargate import FARGATE_SIZES, all_pairs, check_size, valid_memories
-from .model import ServiceState
-from .usage import Usage
 
 Size = Tuple[int, int]
 

@@ -1,4 +1,4 @@
-"""The JSON Schema of the savings report, shipped with the package, and a validator for it."""
+"""The JSON Schemas of the reports the optimizer writes (shipped with the package) and the tests' validator for them."""
 
 from __future__ import annotations
 
