@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, TextIO
 
-from ecs_optimizer.output.html_report import render_savings_html
+from ecs_optimizer.output.formats.html import render_savings_html
 
 from .emulator import Emulator, terminate
 from .history import HISTORY_DAYS, seed_fleet_history

@@ -25,7 +25,7 @@ from ecs_optimizer_lab.seeding import seed_fleet_through
 from ecs_optimizer_lab.synthetic import fleet_traces
 from helpers import write_json
 from plan_snapshots import FLEET, SEED
-from report_schema import org_errors, savings_errors, step_errors
+from report_schema import optimize_errors, org_errors, savings_errors, step_errors
 
 
 @pytest.fixture(autouse=True)
@@ -125,29 +125,35 @@ def contexts(monkeypatch: pytest.MonkeyPatch) -> List[aws_mod.AwsContext]:
     return opened
 
 
-def _is_savings_json(args: List[str]) -> bool:
-    """A savings report in JSON (with ``--migration-step``, a step's report)."""
+def _is_json(args: List[str], command: str) -> bool:
+    """A report of ``command`` in JSON (for savings with ``--migration-step``, a step's report)."""
     return (
         bool(args)
-        and args[0] == "savings"
+        and args[0] == command
         and any(a == "--format" and i + 1 < len(args) and args[i + 1] == "json" for i, a in enumerate(args))
+        and not any(a in ("-o", "--output") for a in args)
     )
 
 
 @pytest.fixture
 def run_cli() -> Callable[..., Result]:
-    """Runs the CLI in-process. Every ``savings --format json`` run that prints a report is
+    """Runs the CLI in-process. Every ``savings`` and ``optimize --format json`` run that prints a report is
     validated against the committed JSON Schema (the organization-wide one with --accounts,
     the migration step's with --migration-step)."""
 
     def run(*args: str) -> Result:
         result = CliRunner().invoke(cli_mod.cli, list(args), catch_exceptions=False)
-        if _is_savings_json(list(args)) and result.stdout.strip():
+        if _is_json(list(args), "savings") and result.stdout.strip():
             check = (
                 org_errors if "--accounts" in args else step_errors if "--migration-step" in args else savings_errors
             )
             errors = check(json.loads(result.stdout))
             assert not errors, "savings JSON breaks the schema:\n" + "\n".join(errors)
+        # --via-pulumi prints its own document (the pull-request comment and the expected preview)
+        plan_document = _is_json(list(args), "optimize") and not {"--accounts", "--via-pulumi"} & set(args)
+        if plan_document and result.stdout.strip():
+            errors = optimize_errors(json.loads(result.stdout))
+            assert not errors, "optimize JSON breaks the schema:\n" + "\n".join(errors)
         return result
 
     return run

@@ -10,6 +10,7 @@ SAVINGS_SCHEMA_FILE = "savings-report.schema.json"
 ORG_SCHEMA_FILE = "org-savings-report.schema.json"
 STEP_SCHEMA_FILE = "migration-step.schema.json"
 VERIFY_SCHEMA_FILE = "verify-report.schema.json"
+OPTIMIZE_SCHEMA_FILE = "optimize-report.schema.json"
 
 
 def load_schema(name: str) -> dict:
@@ -37,6 +38,14 @@ def savings_errors(document: Any) -> List[str]:
 def step_errors(document: Any) -> List[str]:
     """The same for the report of ``savings --migration-step``."""
     return _errors(STEP_SCHEMA_FILE, document)
+
+
+def optimize_errors(document: Any) -> List[str]:
+    """The same for ``optimize``'s report, its savings report included."""
+    errors = _errors(OPTIMIZE_SCHEMA_FILE, document)
+    if isinstance(document, dict) and isinstance(document.get("savings"), dict):
+        errors += _errors(SAVINGS_SCHEMA_FILE, document["savings"], "savings/")
+    return errors
 
 
 def org_errors(document: Any) -> List[str]:

@@ -31,8 +31,8 @@ def applied(outputs_file: str, run_cli: Callable, client: Callable, tmp_path: Pa
 
 
 def _one_line_error(stderr: str) -> str:
-    errors = [line for line in stderr.splitlines() if " ERROR " in line or line.startswith(("error:", "Error:"))]
-    assert len(errors) == 1, stderr
+    errors = [line for line in stderr.splitlines() if "error" in line.lower()]
+    assert len(errors) == 1 and errors[0].startswith("ecs-optimizer: error: "), stderr  # the one error style
     assert "Traceback" not in stderr
     return errors[0]
 

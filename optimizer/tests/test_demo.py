@@ -10,7 +10,7 @@ from typing import Any, Dict
 
 import pytest
 
-from ecs_optimizer.output.savings_render import COMMENT_MARKER
+from ecs_optimizer.output.models import COMMENT_MARKER
 from ecs_optimizer_lab import demo
 from plan_snapshots import PLAN_DIR
 
@@ -102,7 +102,10 @@ def test_demo_end_to_end_on_the_plan_fixture(tmp_path: Path) -> None:
     assert "task definition" in table and "*" in table
     savings = json.loads(paths["json"].read_text())
     assert savings["monthlySavings"] > 0
-    assert paths["markdown"].read_text().startswith(COMMENT_MARKER + "\n### Estimated monthly savings")
+    # the demo prices what its run realised (savings --journal)
+    assert paths["markdown"].read_text().startswith(COMMENT_MARKER + "\n### Realised monthly savings")
+    page = paths["html"].read_text()
+    assert "Realised monthly savings" in page and "docs/" not in page and "<caption>" in page
     assert "<svg" in paths["html"].read_text()
     journal = (tmp_path / "demo" / "journal.jsonl").read_text().splitlines()
     assert len(journal) > 1

@@ -8,7 +8,8 @@ from typing import Any, Dict, List, Tuple
 
 import pytest
 
-from ecs_optimizer.output.html_report import LEVER_LABELS, render_savings_html, usd, with_network_row
+from ecs_optimizer.output.formats.html import LEVER_LABELS, render_savings_html, with_network_row
+from ecs_optimizer.output.render import usd
 
 #: Elements without an end tag; self-closing SVG elements (<line .../>) come as startendtag.
 VOID = {"meta", "br", "hr", "img", "input", "link", "area", "base", "col", "embed", "source", "track", "wbr"}
@@ -182,11 +183,13 @@ def test_charts_scale_bars_to_the_figures() -> None:
     assert after / before == pytest.approx(27.25 / 54.5, rel=0.01)
 
 
-def test_network_costs_in_the_totals_get_their_own_row() -> None:
-    rows = with_network_row(savings())
-    assert rows[-1] == {"service": "network (NAT, endpoints)", "before": 142.35, "after": 142.35, "monthlySavings": 0.0}
-    without = savings(before={"monthly": 181.67}, after={"monthly": 106.4})
-    assert [r["service"] for r in with_network_row(without)] == ["api-gateway", "frontend", "processing-service"]
+def test_the_network_row_is_the_reports_own_and_never_derived_from_the_totals() -> None:
+    network = {"before": 142.35, "after": 142.35, "monthlySavings": 0.0}
+    rows = with_network_row(savings(network=network))
+    assert rows[-1] == {"service": "network (NAT, endpoints)", **network}
+    # without a network row in the report there is none on the page (it used to be made up from
+    # the totals, which showed a rounding cent as a "network saving")
+    assert [r["service"] for r in with_network_row(savings())] == ["api-gateway", "frontend", "processing-service"]
 
 
 def test_a_service_that_grows_is_shown_as_a_cost_and_names_are_escaped() -> None:

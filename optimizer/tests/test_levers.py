@@ -22,7 +22,8 @@ from ecs_optimizer.core.changes import CONFIG_FILE, RESOURCES, Change, RestoreSt
 from ecs_optimizer.core.model import CapacityStrategy, ServiceState
 from ecs_optimizer.levers import registry
 from ecs_optimizer.levers.base import FieldSpec, Lever, PlannedChange, is_int
-from ecs_optimizer.output.report import render_optimize
+from ecs_optimizer.output.models import Where, optimize_report
+from ecs_optimizer.output.registry import render
 from ecs_optimizer.planning.plan import RunOptions, ServicePlan, Status
 from ecs_optimizer.pricing.costs import lever_states
 from ecs_optimizer.pricing.savings import CATEGORIES, NETWORK_CATEGORY
@@ -121,7 +122,7 @@ def test_a_registered_lever_is_planned_applied_journalled_and_reported(knob, tmp
     contents = read_journal(path)
     assert [(c.resource, c.field, c.before, c.after) for c in contents.changes] == [(KIND, "knob", 3, 2)]
     outcome = OptimizeOutcome("c", False, "fixed", path, [result])
-    text = render_optimize(outcome, None, "table")
+    text = render(optimize_report(outcome, None, Where()), "table")
     assert "knob turning" in text and f"{KIND}.knob" in text and "3 -> 2" in text
     assert "1. turn the knob" in text
 
@@ -185,7 +186,7 @@ CONSUMERS = (
     "apply/restore.py",
     "pricing/realised.py",
     "apply/journal_reader.py",
-    "output/report.py",
+    "output/sections.py",
     "writeback/applied.py",
     "writeback/plan.py",
 )

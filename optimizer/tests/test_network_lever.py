@@ -14,7 +14,8 @@ from typing import Any, Callable, Dict, List
 import pytest
 
 from ecs_optimizer.network.lever import ASSUMED_AWS_SHARE, migration_plan
-from ecs_optimizer.output.savings_render import COMMENT_MARKER, usd
+from ecs_optimizer.output.models import COMMENT_MARKER
+from ecs_optimizer.output.render import usd
 from helpers import write_json
 from plan_snapshots import FLEET
 
@@ -199,7 +200,7 @@ def test_every_format_agrees_with_the_json_to_the_cent(outputs_file, network_fil
 def test_csv_and_html_are_for_savings_only(outputs_file, run_cli):
     result = run_cli("optimize", "--outputs", outputs_file, "--dry-run", "--format", "csv")
     assert result.exit_code == 2
-    assert "--format csv is for savings and verify only" in result.stderr
+    assert result.stderr.startswith("ecs-optimizer: error: ") and "'csv' is not one of" in result.stderr
 
 
 def test_network_outputs_without_a_vpc_id_are_bad_input(outputs_file, run_cli, tmp_path):

@@ -57,10 +57,27 @@ def test_dry_run_json_has_the_documented_shape(outputs_file, run_cli):
     result = run_cli("optimize", "--outputs", outputs_file, "--dry-run", "--format", "json", *FIXED)
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
-    assert set(data) == {"cluster", "dryRun", "policy", "journal", "services", "savings", "oomEvidence"}
+    assert set(data) == {
+        "schemaVersion",
+        "environment",
+        "cluster",
+        "account",
+        "region",
+        "generatedAt",
+        "dryRun",
+        "changesPending",
+        "policy",
+        "journal",
+        "services",
+        "savings",
+        "oomEvidence",
+    }
+    assert data["changesPending"] is True and data["environment"] == "dev"
     assert data["cluster"] == FLEET.cluster_name and data["dryRun"] is True and data["policy"] == "fixed"
-    # the dev plan's compute layer names no task-stop log: sized without OOM evidence
-    assert data["oomEvidence"]["read"] is False and data["oomEvidence"]["logGroup"] is None
+    # the dev plan's compute layer names its task-stop log: the run read it (no OOM stops there)
+    stop_log = FLEET.exports("compute")["taskStopLogGroupName"]
+    assert data["oomEvidence"]["read"] is True and data["oomEvidence"]["logGroup"] == stop_log
+    assert data["oomEvidence"]["oomStops"] == 0
     assert data["journal"] is None
     assert [s["service"] for s in data["services"]] == list(FLEET.catalog)
     for svc in data["services"]:

@@ -8,15 +8,25 @@ import pytest
 
 from ecs_optimizer.core.fargate import all_pairs
 from ecs_optimizer.core.model import CapacityStrategy, NetworkState, ServiceState
-from ecs_optimizer.output.savings_formats import render_savings
-from ecs_optimizer.output.savings_render import COMMENT_MARKER
+from ecs_optimizer.output.models import COMMENT_MARKER, savings_report
+from ecs_optimizer.output.registry import render
 from ecs_optimizer.planning.sizing import SizingOptions, plan_service
 from ecs_optimizer.pricing.costs import network_costs
 from ecs_optimizer.pricing.prices import PRICE_TABLES, table_prices
-from ecs_optimizer.pricing.savings import CATEGORIES, SCHEMA_VERSION, compute_savings
+from ecs_optimizer.pricing.savings import (
+    CATEGORIES,
+    SCHEMA_VERSION,
+    compute_savings,
+)
 from report_schema import savings_errors
 
 USE1 = PRICE_TABLES["us-east-1"]
+
+
+def render_savings(report, fmt: str) -> str:  # type: ignore[no-untyped-def]
+    return render(savings_report(report), fmt)
+
+
 GIB = 1024**3
 ON_DEMAND = CapacityStrategy(base=0, on_demand_weight=1, spot_weight=0)
 
@@ -111,16 +121,21 @@ def test_dev_baseline_to_fixed_by_hand():
     assert breakdown["ecrStorage"] == Decimal("1.5")  # 3 x 5 GiB x 0.10
     assert breakdown["network"] == 0
 
+    # The printed report rounds each billed line to the cent and adds the rounded lines up:
+    # worker/scheduler after = 9.60 + 2.11 (on-demand) + 1.55 + 0.34 (Spot) + 0.50 (ECR) = 14.10
+    # (the exact 14.105 would round to 14.11, and three such rows would not add up to the total).
     data = report.to_dict()
     assert data["before"]["monthly"] == 165.18
-    assert data["after"]["monthly"] == 46.73
-    assert data["monthlySavings"] == 118.45
+    assert data["after"]["monthly"] == 46.72  # 18.52 + 14.10 + 14.10
+    assert data["monthlySavings"] == 118.46
     assert data["percent"] == 71.7
-    assert [b["monthly"] for b in data["breakdown"]] == [81.09, 0.0, 27.03, 8.83, 1.5, 0.0]
+    # 118.46 split by largest remainder: the floors 81.09, 27.03, 8.82, 1.50 leave 2 cents, which
+    # go to the largest remainders (Spot's .98, rightsizing's .0225)
+    assert [b["monthly"] for b in data["breakdown"]] == [81.1, 0.0, 27.03, 8.83, 1.5, 0.0]
     assert data["services"] == [
         {"service": "api", "before": 55.06, "after": 18.52, "monthlySavings": 36.54},
-        {"service": "scheduler", "before": 55.06, "after": 14.11, "monthlySavings": 40.95},
-        {"service": "worker", "before": 55.06, "after": 14.11, "monthlySavings": 40.95},
+        {"service": "scheduler", "before": 55.06, "after": 14.1, "monthlySavings": 40.96},
+        {"service": "worker", "before": 55.06, "after": 14.1, "monthlySavings": 40.96},
     ]
 
 
@@ -128,7 +143,7 @@ def test_to_dict_has_exactly_the_documented_shape():
     before = dev_fleet()
     data = compute_savings(before, before, USE1).to_dict()
     assert savings_errors(data) == []
-    assert list(data)[:3] == ["schemaVersion", "environment", "cluster"]
+    assert list(data)[:5] == ["schemaVersion", "basis", "environment", "cluster", "account"]
     assert data["schemaVersion"] == SCHEMA_VERSION
     assert data["currency"] == "USD" and data["hoursPerMonth"] == 730
     assert data["pricing"] == {
@@ -293,17 +308,19 @@ def test_json_rendering_is_to_dict():
 def test_table_rendering_is_aligned_and_complete():
     text = render_savings(fixed_report(NetworkState(3, 3, 5)), "table")
     lines = text.splitlines()
-    service_table = lines[1 : lines.index("")]  # header, rule, rows
+    assert lines[0].startswith("Estimated monthly savings: ")  # the headline first
+    start = lines.index("Per service") + 1
+    service_table = lines[start : lines.index("", start)]  # header, rule, rows
     assert service_table[2].startswith("api ")
     assert len({len(line) for line in service_table}) == 1  # right-aligned money columns
     assert "49.3% of compute and network" in text and "71.7% of compute" in text
-    # with the network: 165.18045 + 208.05 before, 46.7303255 + 142.35 after
+    # with the network: 165.18 + 208.05 before, 46.72 + 142.35 after (the rows' sums)
     for expected in (
         "$373.23",
-        "$189.08",
-        "$184.15",
+        "$189.07",
+        "$184.16",
         "rightsizing",
-        "$81.09",
+        "$81.10",
         "network (NAT, endpoints)",
         "$65.70",
         "2026-11-01",
@@ -317,8 +334,8 @@ def test_markdown_rendering_is_a_github_table():
     assert "| service | before | after | saving |" in text
     assert "|:---|---:|---:|---:|" in text
     assert "| api | $55.06 | $18.52 | $36.54 |" in text
-    assert "| rightsizing | $81.09 |" in text
-    assert "| total | $165.18 | $46.73 | $118.45 (71.7% of compute) |" in text
+    assert "| rightsizing | $81.10 |" in text
+    assert "| total | $165.18 | $46.72 | $118.46 (71.7% of compute) |" in text
     assert text.startswith(COMMENT_MARKER + "\n")
 
 
@@ -373,4 +390,4 @@ def test_savings_plan_covers_the_on_demand_floor_at_the_dated_discounts():
     data = fixed_report().to_dict()["savingsPlan"]
     assert data["applied"] is False and data["terms"][0]["breakEvenUtilizationPercent"] == 80.0
     # never counted in the totals
-    assert fixed_report().to_dict()["monthlySavings"] == 118.45
+    assert fixed_report().to_dict()["monthlySavings"] == 118.46

@@ -210,6 +210,8 @@ class OptimizeOutcome:
     findings: Dict[str, Finding] = dataclasses.field(default_factory=dict)
     #: What the task-stop log said: the OOM evidence sizing used, or why it had none.
     oom: Optional[OomReading] = None
+    #: The AWS account the cluster is in (from its ARN), for the report.
+    account: Optional[str] = None
 
     @property
     def failed(self) -> List[ServiceResult]:
@@ -249,7 +251,14 @@ def optimize(
             ClusterLock(ctx, targets.cluster_name).force_unlock()  # asked for, even with nothing to do
         results = [_unapplied(p, dry_run=ctx.dry_run) for p in fleet.ordered()]
         return OptimizeOutcome(
-            targets.cluster_name, ctx.dry_run, opts.policy, None, results, findings=_findings(fleet), oom=fleet.oom
+            targets.cluster_name,
+            ctx.dry_run,
+            opts.policy,
+            None,
+            results,
+            findings=_findings(fleet),
+            oom=fleet.oom,
+            account=fleet.account,
         )
     run_id = uuid.uuid4().hex[:16]
     lock = ClusterLock(ctx, targets.cluster_name, run_id=run_id)
@@ -282,7 +291,15 @@ def optimize(
             journal.close()
         lock_error = _release(lock)
     return OptimizeOutcome(
-        targets.cluster_name, False, opts.policy, journal.path, results, lock_error, _findings(fleet), fleet.oom
+        targets.cluster_name,
+        False,
+        opts.policy,
+        journal.path,
+        results,
+        lock_error,
+        findings=_findings(fleet),
+        oom=fleet.oom,
+        account=fleet.account,
     )
 
 

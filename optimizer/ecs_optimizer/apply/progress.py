@@ -32,8 +32,9 @@ class Progress:
         self._want_live = live
 
     @classmethod
-    def for_stderr(cls) -> "Progress":
-        return cls(enabled=True, live=sys.stderr.isatty())
+    def for_stderr(cls, quiet: bool = False) -> "Progress":
+        """Progress on stderr; none with ``quiet`` (``-q``)."""
+        return cls(enabled=not quiet, live=not quiet and sys.stderr.isatty())
 
     def __enter__(self) -> "Progress":
         if self.enabled and self._want_live:

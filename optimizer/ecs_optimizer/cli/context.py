@@ -6,9 +6,7 @@ import dataclasses
 import logging
 import os
 from fractions import Fraction
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
-
-import click
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ..core.errors import EXIT_OK, EXIT_PARTIAL, BadInput
 from ..core.model import NetworkState, ServiceState
@@ -16,6 +14,8 @@ from ..live import discovery
 from ..live import targets as tg
 from ..live.aws import AwsContext, AwsSettings, Backoff, make_session, open_context
 from ..network import inputs as network_inputs
+from ..output.models import ORGANIZATION, organization_report
+from ..output.registry import formats
 from ..planning.oom import OomEvidence, growth_cost, growth_note
 from ..planning.plan import RunOptions, plan_fleet
 from ..planning.sizing import SizingOptions
@@ -24,7 +24,8 @@ from ..pricing.costs import money
 from ..pricing.prices import PriceTable, load_prices
 from ..pricing.savings import ReportContext, SavingsReport, compute_savings
 from . import org
-from .options import Common, Planning, exit_code_for
+from .console import emit
+from .options import Common, exit_code_for
 
 log = logging.getLogger("ecs_optimizer")
 
@@ -77,24 +78,26 @@ def resolve_targets(common: Common, dry_run: bool) -> Tuple[tg.Targets, AwsConte
 
 
 def run_options(
-    planning: Planning,
+    settings: Mapping[str, Any],
     wait_timeout: Optional[float] = None,
     poll_interval: float = 15,
     concurrency: int = 4,
-    allow_arm64: bool = False,
     max_risk: Optional[str] = None,
 ) -> RunOptions:
+    """The run's options from the levers' settings (``cli/lever_options.py``) and the
+    execution options."""
     try:
         sizing = SizingOptions(
-            headroom=planning.headroom,
-            spot_share=planning.spot_share,
-            keep_images=planning.keep_images,
-            lookback_days=planning.lookback_days,
-            min_history_days=min(SizingOptions.min_history_days, planning.lookback_days),
+            headroom=settings["headroom"],
+            spot_share=settings["spot_share"],
+            keep_images=settings["keep_images"],
+            lookback_days=settings["lookback_days"],
+            min_history_days=min(SizingOptions.min_history_days, settings["lookback_days"]),
         )
     except ValueError as exc:
         raise BadInput(str(exc)) from exc
-    return RunOptions(planning.policy, sizing, wait_timeout, poll_interval, concurrency, allow_arm64, max_risk)
+    allow_arm64 = bool(settings.get("allow_arm64", False))
+    return RunOptions(settings["policy"], sizing, wait_timeout, poll_interval, concurrency, allow_arm64, max_risk)
 
 
 #: One OOM-grown service: its name, the stops, and its state before and after.
@@ -155,7 +158,7 @@ def price_plan(
     before = {n: p.before for n, p in fleet.plans.items()}
     after = {n: p.after for n, p in fleet.plans.items()}
     grown = [(n, p.oom, p.before, p.after) for n, p in fleet.plans.items() if p.oom is not None]
-    context = ReportContext.now(targets.environment_suffix, targets.cluster_name, ctx.region)
+    context = ReportContext.now(targets.environment_suffix, targets.cluster_name, ctx.region, fleet.account)
     findings = {n: p.finding.to_dict() for n, p in fleet.plans.items() if p.finding is not None}
     return price(before, after, ctx.region, pricing, ctx.session, network, spot_discount, context, findings, grown)
 
@@ -169,9 +172,10 @@ def run_org(
 ) -> int:
     """Run ``job`` on the fleet of every account and region of ``accounts_file`` (see org.py),
     print one aggregated report; exit 4 when some accounts failed, 0 when all finished."""
-    if common.fmt == "html":
+    if common.fmt not in formats(ORGANIZATION):
         raise BadInput(
-            "--format html is for one environment; an organization-wide run prints table, markdown, json or csv"
+            f"--format {common.fmt} is for one environment; an organization-wide run prints "
+            f"{', '.join(formats(ORGANIZATION))}"
         )
     accounts = org.load_accounts(accounts_file)
     region_list = org.parse_regions(regions) if regions else ()
@@ -193,7 +197,7 @@ def run_org(
         common.endpoint_url,
     )
     stamp = ReportContext.now(None, None, None).generated_at or ""
-    click.echo(org.render_org(org.aggregate(results, stamp), common.fmt))
+    emit(organization_report(org.aggregate(results, stamp)), common.fmt, common.output)
     failed = [r for r in results if not r.ok]
     if failed:
         log.error(

@@ -7,16 +7,22 @@ Exit codes: 0 done or nothing to do; 1 unexpected error; 2 bad usage or input (n
 changed); 3 target resources not found; 4 partial failure (failed services rolled back);
 5 another run holds the cluster's lock; 6 stopped by SIGTERM/SIGINT (services in flight
 finished or put back, lock released, report printed); 7 verify found regressions; 8 verify
-found none, but some services are too early to judge.
+found none, but some services are too early to judge; 9 changes pending (a dry run with
+``--detailed-exitcode``).
+
+Every error, whoever finds it (click's usage checks, a command, a log record of level
+ERROR), is one line on stderr in one style (:func:`.console.error_line`). Every option can
+also be set as ``ECS_OPTIMIZER_<COMMAND>_<OPTION>`` (:func:`name_envvars`).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import sys
 from fractions import Fraction
 from pathlib import Path
-from typing import List, Optional, Tuple
+from typing import Any, List, Optional, Tuple
 
 import click
 
@@ -28,29 +34,35 @@ from ..apply.progress import Progress
 from ..apply.rollback import Place, check_place
 from ..apply.rollback import rollback as run_rollback
 from ..apply.stop import STOP
-from ..core.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, EXIT_UNEXPECTED, BadInput
+from ..core.errors import (
+    EXIT_CHANGES_PENDING,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    EXIT_UNEXPECTED,
+    BadInput,
+)
 from ..live import targets as tg
-from ..output.report import render_export, render_optimize, render_rollback
+from ..output.models import Where, export_report, optimize_report, rollback_report
 from ..planning.plan import ServiceResult, Status, plan_fleet
 from ..pricing.prices import load_prices
-from ..pricing.savings import ReportContext, SavingsReport, compute_savings
+from ..pricing.savings import ESTIMATE, REALISED, ReportContext, SavingsReport, compute_savings
 from ..writeback.applied import applied_from_journal, applied_from_results, applied_run
 from ..writeback.applied_values import AppliedRun
 from ..writeback.files import WriteBackReport, config_file_changes, write_back
 from ..writeback.plan import plan_keys
 from ..writeback.stack_file import check_against_targets, load_stack_files
 from . import context as cli_context
+from .console import PROG, emit, print_error
 from .context import aws_settings, price_plan, resolve_targets, run_options, run_org, with_growth_costs
+from .lever_options import LeverSettings, lever_options
 from .options import (
-    ARM64_OPTION,
     EXECUTION_OPTIONS,
     MAX_RISK_CHOICES,
     MAX_RISK_OPTION,
     ORG_OPTIONS,
     Common,
-    Planning,
     command_body,
-    planning_options,
     with_options,
 )
 from .pulumi_first import run_via_pulumi
@@ -62,8 +74,52 @@ log = logging.getLogger("ecs_optimizer")
 #: The Spot discount the optimize report's savings use (compute_savings' default).
 SPOT_DISCOUNT = Fraction("0.70")
 
+#: Prefix of the environment variables that set options: ``ECS_OPTIMIZER_<COMMAND>_<OPTION>``.
+ENVVAR_PREFIX = "ECS_OPTIMIZER"
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+DETAILED_EXITCODE_OPTION = click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help=f"With --dry-run: exit {EXIT_CHANGES_PENDING} when changes are pending, 0 when there are none "
+    "(like terraform plan -detailed-exitcode), so CI can gate on it.",
+)
+
+
+class OptimizerGroup(click.Group):
+    """The command group, with click's usage errors in the CLI's one error style."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)  # type: ignore[call-overload]
+        except click.exceptions.Abort:
+            print_error("aborted")
+            code = EXIT_UNEXPECTED
+        except click.ClickException as exc:
+            print_error(usage_message(exc))
+            code = exc.exit_code
+        if not standalone_mode:
+            return code
+        sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
+def usage_message(exc: click.ClickException) -> str:
+    """One line for a click error, naming the command's help."""
+    message = " ".join(exc.format_message().split())
+    ctx = getattr(exc, "ctx", None)
+    if isinstance(exc, click.UsageError) and ctx is not None:
+        message += f" (see {ctx.command_path} --help)"
+    return message
+
+
+@click.group(
+    PROG,
+    cls=OptimizerGroup,
+    context_settings={
+        "help_option_names": ["-h", "--help"],
+        "max_content_width": 100,
+        "auto_envvar_prefix": ENVVAR_PREFIX,
+    },
+)
 @click.version_option(__version__, prog_name="ecs-optimizer")
 def cli() -> None:
     """Tune a deployed ECS Fargate environment for cost and report the savings.
@@ -76,7 +132,12 @@ def cli() -> None:
     (nothing changed); 3 targets not found; 4 partial failure (failed services rolled
     back); 5 another run holds the cluster lock; 6 stopped by a signal (services in flight
     finished or put back, lock released, report printed); 7 verify found regressions;
-    8 verify found none, but some services are too early to judge.
+    8 verify found none, but some services are too early to judge; 9 changes pending
+    (a dry run with --detailed-exitcode).
+    \b
+    Options can also be set as ECS_OPTIMIZER_<COMMAND>_<OPTION> environment variables
+    (e.g. ECS_OPTIMIZER_SAVINGS_FORMAT=json). Shell completion (bash):
+    eval "$(_ECS_OPTIMIZER_COMPLETE=bash_source ecs-optimizer)"
     """
 
 
@@ -86,7 +147,8 @@ def cli() -> None:
     is_flag=True,
     help="Print the plan (old -> new per service and field, and the migration order) without changing anything: every mutating AWS call is refused. Takes no lock.",
 )
-@planning_options
+@DETAILED_EXITCODE_OPTION
+@lever_options("optimize")
 @with_options(EXECUTION_OPTIONS)
 @click.option(
     "--journal",
@@ -106,14 +168,14 @@ def cli() -> None:
     is_flag=True,
     help="The Pulumi-first path: make no change in AWS (every mutating call is refused), write the plan to the --write-config stack files (the same keys a run writes) and print the pull-request comment with the changes the next `pulumi up` is expected to make; `scripts/layers.sh up <stack>` then applies them. --journal records the file edits only, so `rollback --journal` puts the files back.",
 )
-@ARM64_OPTION
 @MAX_RISK_OPTION
 @with_options(ORG_OPTIONS)
-@command_body
+@command_body("optimize")
 def optimize(
     common: Common,
-    planning: Planning,
+    settings: LeverSettings,
     dry_run: bool,
+    detailed_exitcode: bool,
     wait_timeout: Optional[float],
     poll_interval: float,
     concurrency: int,
@@ -121,7 +183,6 @@ def optimize(
     journal_path: Optional[str],
     write_config: Tuple[str, ...],
     via_pulumi: bool,
-    allow_arm64: bool,
     max_risk: Optional[str],
     accounts_file: Optional[str],
     regions: Optional[str],
@@ -149,13 +210,10 @@ def optimize(
     count, left to autoscaling) with how and when that takes effect.
     """
     opts = run_options(
-        planning,
-        wait_timeout,
-        poll_interval,
-        concurrency,
-        allow_arm64,
-        MAX_RISK_CHOICES[max_risk] if max_risk else None,
+        settings, wait_timeout, poll_interval, concurrency, MAX_RISK_CHOICES[max_risk] if max_risk else None
     )
+    if detailed_exitcode and not dry_run:
+        raise BadInput("--detailed-exitcode reports the changes a dry run would make: add --dry-run")
     if via_pulumi:
         if accounts_file or regions:
             raise BadInput(
@@ -167,9 +225,10 @@ def optimize(
             raise BadInput(
                 "--accounts and --regions plan across accounts with --dry-run only (optimize changes one environment at a time)"
             )
-        if common.outputs or common.stack or journal_path or write_config:
+        if common.outputs or common.stack or journal_path or write_config or detailed_exitcode:
             raise BadInput(
-                "--accounts discovers each account's fleet: it does not combine with --outputs, --stack, --journal or --write-config"
+                "--accounts discovers each account's fleet: it does not combine with --outputs, --stack, --journal, "
+                "--write-config or --detailed-exitcode"
             )
         return run_org(
             common,
@@ -198,7 +257,7 @@ def optimize(
         force_unlock,
         after_apply=record_config if stack_files else None,
         stop=STOP,
-        progress=Progress.for_stderr(),
+        progress=Progress.for_stderr(quiet=common.quiet),
     )
     writeback: Optional[WriteBackReport] = None
     if stack_files:
@@ -211,8 +270,10 @@ def optimize(
         writeback = written[0] if written else write_back(stack_files, preview, dry_run=True)
     before = {r.service: r.before for r in outcome.results}
     after = {r.service: r.after for r in outcome.results}
+    where = Where(targets.environment_suffix, targets.cluster_name, outcome.account, ctx.region)
     try:
-        context = ReportContext.now(targets.environment_suffix, targets.cluster_name, ctx.region)
+        basis = ESTIMATE if outcome.dry_run else REALISED
+        context = ReportContext.now(where.environment, where.cluster, where.region, where.account, basis)
         findings = {name: f.to_dict() for name, f in outcome.findings.items()}
         prices = load_prices(ctx.region, "table")
         savings: Optional[SavingsReport] = compute_savings(
@@ -227,7 +288,8 @@ def optimize(
         for result in outcome.results:
             if result.service in costs:
                 result.growth_monthly_cost = costs[result.service]
-    click.echo(render_optimize(outcome, savings, common.fmt, writeback))
+    report = optimize_report(outcome, savings, where, writeback)
+    emit(report, common.fmt, common.output)
     log.info("API calls: %s", ctx.recorder.summary())
     if STOP.requested:
         log.error("stopped by a signal: services in flight were finished or put back; the report lists what was done")
@@ -240,23 +302,27 @@ def optimize(
     if writeback is not None and writeback.failed:
         log.error("config write-back failed for %s", ", ".join(f.path for f in writeback.failed))
         return EXIT_PARTIAL
+    if detailed_exitcode and report.document["changesPending"]:
+        return EXIT_CHANGES_PENDING
     return EXIT_OK
 
 
 @cli.command()
 @click.option("--journal", "journal_path", metavar="FILE", required=True, help="Journal of the optimize run to undo.")
 @click.option("--dry-run", is_flag=True, help="Show what would be restored without changing anything.")
+@DETAILED_EXITCODE_OPTION
 @click.option(
     "--ignore-journal-target",
     is_flag=True,
     help="Restore even though the journal was written against another cluster, account, region, endpoint or environment than this rollback targets.",
 )
 @with_options(EXECUTION_OPTIONS)
-@command_body
+@command_body("rollback")
 def rollback(
     common: Common,
     journal_path: str,
     dry_run: bool,
+    detailed_exitcode: bool,
     ignore_journal_target: bool,
     wait_timeout: Optional[float],
     poll_interval: float,
@@ -279,6 +345,8 @@ def rollback(
     intents (a run killed mid-call) are checked against the live value and restored.
     """
     STOP.graceful = True  # a signal does not cut a restore short: it finishes, write-ahead journalled
+    if detailed_exitcode and not dry_run:
+        raise BadInput("--detailed-exitcode reports what a dry run would restore: add --dry-run")
     journal = read_journal(journal_path)
     if not dry_run and not os.access(journal_path, os.W_OK):
         raise BadInput(f"{journal_path}: not writable; rollback appends its own writes to the journal")
@@ -306,13 +374,18 @@ def rollback(
     outcome = run_rollback(
         ctx, contents, wait_timeout, poll_interval, concurrency, force_unlock, suffix, ignore_journal_target
     )
-    click.echo(render_rollback(outcome, common.fmt))
+    header = contents.header
+    where = Where(header.get("environmentSuffix"), outcome.cluster, header.get("account"), ctx.region)
+    report = rollback_report(outcome, where)
+    emit(report, common.fmt, common.output)
     log.info("API calls: %s", ctx.recorder.summary())
-    return EXIT_PARTIAL if outcome.failed or outcome.failed_files else EXIT_OK
+    if outcome.failed or outcome.failed_files:
+        return EXIT_PARTIAL
+    return EXIT_CHANGES_PENDING if detailed_exitcode and report.document["changesPending"] else EXIT_OK
 
 
 @cli.command("export-config")
-@planning_options
+@lever_options("export-config")
 @click.option(
     "--journal",
     "journal_path",
@@ -331,10 +404,10 @@ def rollback(
     metavar="DIR",
     help="Directory holding the layers' Pulumi projects: each command runs with --cwd DIR/<layer>. Give an absolute path to run the commands from any directory.",
 )
-@command_body
+@command_body("export-config")
 def export_config(
     common: Common,
-    planning: Planning,
+    settings: LeverSettings,
     journal_path: Optional[str],
     config_stack: Optional[str],
     stacks_dir: str,
@@ -356,17 +429,20 @@ def export_config(
             )
         run = applied_from_journal(contents, tier)
         suffix = contents.header.get("environmentSuffix")
+        header = contents.header
+        where = Where(suffix, header.get("cluster"), header.get("account"), common.region or header.get("region"))
     else:
-        opts = run_options(planning)
+        opts = run_options(settings)
         targets, ctx = resolve_targets(common, dry_run=True)
         fleet = plan_fleet(ctx, targets, opts)
         rows = [(n, p.before, p.after, p.alarm_thresholds, p.status == Status.PLANNED) for n, p in fleet.plans.items()]
         baselines = {n: p.baseline_size for n, p in fleet.plans.items()}
         run, suffix = applied_run(targets.tier, rows, baselines), targets.environment_suffix
+        where = Where(suffix, targets.cluster_name, fleet.account, ctx.region)
     stack = config_stack or common.stack or suffix
     if not stack:
         raise BadInput("no stack to name in the commands: pass --config-stack NAME")
-    click.echo(render_export(plan_keys(run), stack, stacks_dir, common.fmt))
+    emit(export_report(plan_keys(run), stack, stacks_dir, where), common.fmt, common.output)
     return EXIT_OK
 
 
@@ -374,9 +450,28 @@ cli.add_command(savings)
 cli.add_command(verify)
 
 
+def envvar_name(command: str, option: click.Option) -> str:
+    """``ECS_OPTIMIZER_SAVINGS_SPOT_SHARE`` for ``savings --spot-share``: the command and the
+    option's long name (not its Python name, so ``--format`` is ``..._FORMAT``)."""
+    longest = max(option.opts, key=len).lstrip("-")
+    return "_".join([ENVVAR_PREFIX, command, longest]).replace("-", "_").upper()
+
+
+def name_envvars(group: click.Group) -> None:
+    """Give every option of every command its ``ECS_OPTIMIZER_<COMMAND>_<OPTION>`` variable
+    (an option with its own variable, such as --endpoint-url's AWS_ENDPOINT_URL, keeps it)."""
+    for name, command in group.commands.items():
+        for param in command.params:
+            if isinstance(param, click.Option) and param.envvar is None and param.expose_value:
+                param.envvar = envvar_name(name, param)
+
+
+name_envvars(cli)
+
+
 def main() -> None:
     STOP.install()  # SIGTERM and SIGINT stop the run cleanly (see ecs_optimizer.apply.stop)
-    cli()
+    cli(prog_name=PROG)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,4 +1,8 @@
-"""The CLI's shared parts: logging, the exit code of each error, and the options every command or several commands take."""
+"""The CLI's shared parts: logging, the exit code of each error, and the options every command or several commands take.
+
+The planning options are not here: the levers declare them (``cli/lever_options.py``).
+Each command's ``--format`` choices come from the output registry (the formats its report
+is drawn in)."""
 
 from __future__ import annotations
 
@@ -6,9 +10,8 @@ import dataclasses
 import functools
 import logging
 import sys
-import time
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple, Union
 from urllib.parse import urlsplit
 
 import click
@@ -24,10 +27,9 @@ from botocore.exceptions import (
 from ..core import facts
 from ..core.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_UNEXPECTED, BadInput, OptimizerError
 from ..live.aws import error_code
-from ..output.report import FORMATS
-from ..output.savings_formats import FORMATS as SAVINGS_FORMATS
+from ..output.registry import formats
 from ..planning.risk import RISK_LEVELS
-from ..planning.sizing import POLICIES
+from .console import LogFormatter, StderrFormatter, check_output_path, print_error
 
 log = logging.getLogger("ecs_optimizer")
 
@@ -42,32 +44,28 @@ AUTH_ERROR_CODES = {
     "AuthFailure",
     "SignatureDoesNotMatch",
 }
-#: Report formats only ``savings`` and ``verify`` print (a spreadsheet and a page, not a change log).
-SAVINGS_ONLY_FORMATS = tuple(f for f in SAVINGS_FORMATS if f not in FORMATS)
-#: The commands that print every format.
-FULL_FORMAT_COMMANDS = ("savings", "verify")
+LOG_FORMAT = "%(asctime)s %(levelname)s %(message)s"
 
 
-class UtcFormatter(logging.Formatter):
-    def formatTime(self, record: logging.LogRecord, datefmt: Optional[str] = None) -> str:  # noqa: N802
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-        return f"{stamp}.{int(record.msecs):03d}Z"
-
-
-def setup_logging(verbose: int, log_file: Optional[str]) -> None:
-    """Fresh handlers for this invocation: stderr (as it is now) and the optional log file."""
-    formatter = UtcFormatter("%(asctime)s %(levelname)s %(message)s")
-    handlers: list = [logging.StreamHandler(sys.stderr)]
+def setup_logging(verbose: int, log_file: Optional[str], quiet: bool = False) -> None:
+    """Fresh handlers for this invocation: stderr (as it is now; errors only with ``quiet``,
+    each as one ``ecs-optimizer: error:`` line) and the optional log file (every level)."""
+    stderr = logging.StreamHandler(sys.stderr)
+    stderr.setFormatter(StderrFormatter(LOG_FORMAT))
+    if quiet:
+        stderr.setLevel(logging.ERROR)
+    handlers: list = [stderr]
     if log_file:
         try:
-            handlers.append(logging.FileHandler(log_file, encoding="utf-8"))
+            to_file = logging.FileHandler(log_file, encoding="utf-8")
         except OSError as exc:
             raise BadInput(f"--log-file {log_file}: {exc.strerror or exc}") from exc
+        to_file.setFormatter(LogFormatter(LOG_FORMAT))
+        handlers.append(to_file)
     for handler in list(log.handlers):
         log.removeHandler(handler)
         handler.close()
     for handler in handlers:
-        handler.setFormatter(formatter)
         log.addHandler(handler)
     log.setLevel(logging.DEBUG if verbose else logging.INFO)
     log.propagate = False
@@ -133,6 +131,8 @@ class Common:
     profile: Optional[str]
     endpoint_url: Optional[str]
     fmt: str
+    output: Optional[str]
+    quiet: bool
     log_file: Optional[str]
     verbose: int
 
@@ -179,68 +179,18 @@ COMMON_OPTIONS = [
         help="Send every AWS call to this endpoint (an emulator such as moto). Also AWS_ENDPOINT_URL.",
     ),
     click.option(
-        "--format",
-        "fmt",
-        type=click.Choice(list(FORMATS) + list(SAVINGS_ONLY_FORMATS)),
-        default="table",
-        show_default=True,
-        help="Report format on stdout. csv and html are for savings and verify only.",
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="Write the report to FILE instead of stdout (written beside it and renamed into place, so a reader never sees half a report).",
     ),
+    click.option("-q", "--quiet", is_flag=True, help="No progress or log lines on stderr; errors are still printed."),
     click.option("--log-file", metavar="FILE", help="Also append the log lines (UTC timestamps) to FILE."),
     click.option(
         "-v", "--verbose", count=True, help="More log detail and tracebacks on errors; -vv adds botocore's debug log."
     ),
 ]
 
-
-@dataclass(frozen=True)
-class Planning:
-    """The options that decide what a plan changes (optimize, export-config and savings plan alike)."""
-
-    policy: str
-    spot_share: float
-    keep_images: int
-    lookback_days: int
-    headroom: float
-
-
-PLANNING_OPTIONS = [
-    click.option(
-        "--policy",
-        type=click.Choice(list(POLICIES)),
-        default="auto",
-        show_default=True,
-        help="fixed: halve task sizes, desired 3->2, min 2->1. metrics: cheapest Fargate size covering p95 CPU and peak memory with headroom. auto: metrics where there is enough history, else fixed, never below observed need.",
-    ),
-    click.option(
-        "--spot-share",
-        type=click.FloatRange(*facts.spot_share_range()),
-        default=facts.spot_share_range()[1],
-        show_default=True,
-        help=f"Share of a non-critical service's tasks beyond its one on-demand base task that run on {facts.capacity_providers()[1]} (at least {facts.spot_share_range()[0]:g}; default: all of them). Critical services stay on-demand.",
-    ),
-    click.option(
-        "--keep-images",
-        type=click.IntRange(min=1),
-        default=5,
-        show_default=True,
-        help="ECR lifecycle policy: keep the last N images (the count is the only part of an existing policy changed).",
-    ),
-    click.option(
-        "--lookback-days",
-        type=click.IntRange(1, 455),
-        default=14,
-        show_default=True,
-        help="Days of CloudWatch CPU/memory history the metrics policy reads (hourly periods). The policy wants 7 days of it; a shorter window lowers that to the window.",
-    ),
-    click.option(
-        "--headroom",
-        type=click.FloatRange(0.0, 1.0),
-        default=0.2,
-        show_default=True,
-        help="Spare capacity the metrics policy adds on top of observed need (0.2 = 20%).",
-    ),
-]
 
 ORG_OPTIONS = [
     click.option(
@@ -272,14 +222,6 @@ MAX_RISK_OPTION = click.option(
     default=None,
     help="Apply only recommendations whose performance risk is at or below this level (docs/recommendations.md); "
     "a service above it is reported skipped, with its risk, and left as it is. Default: no limit.",
-)
-
-ARM64_OPTION = click.option(
-    "--allow-arm64",
-    is_flag=True,
-    help="Move to Graviton (ARM64, cheaper per vCPU and GB hour) every service whose container images are all "
-    "multi-architecture with linux/arm64, as read from ECR; services with an image that cannot be read stay x86. "
-    "Part of the new task-definition revision, so rollback restores it.",
 )
 
 EXECUTION_OPTIONS = [
@@ -329,31 +271,41 @@ def _collect(group: type, kwargs: Dict[str, Any]) -> Any:
     return group(**{f.name: kwargs.pop(f.name) for f in dataclasses.fields(group)})
 
 
-def planning_options(fn: Callable) -> Callable:
-    """Declare the planning options once; the command receives them as ``planning: Planning``."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        return fn(*args, planning=_collect(Planning, kwargs), **kwargs)
-
-    return with_options(PLANNING_OPTIONS)(wrapper)
+#: The formats of a command whose report is not (yet) drawn through the output registry.
+PLAIN_FORMATS = ("table", "markdown", "json")
 
 
-def command_body(fn: Callable[..., int]) -> Callable:
-    """Apply the common options once for every command, set up logging and error handling."""
+def format_option(kind: str) -> Callable:
+    """``--format``, with the formats the ``kind`` report is drawn in (the output registry)."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(list(formats(kind) or PLAIN_FORMATS)),
+        default="table",
+        show_default=True,
+        help="Report format (stdout, or the --output file).",
+    )
 
-    @functools.wraps(fn)
-    def wrapper(**kwargs: Any) -> None:
-        common = _collect(Common, kwargs)
-        try:
-            setup_logging(common.verbose, common.log_file)
-            if common.fmt in SAVINGS_ONLY_FORMATS and fn.__name__ not in FULL_FORMAT_COMMANDS:
-                raise BadInput(
-                    f"--format {common.fmt} is for {' and '.join(FULL_FORMAT_COMMANDS)} only; {fn.__name__} prints {', '.join(FORMATS)}"
-                )
-        except BadInput as exc:
-            click.echo(f"error: {exc}", err=True)
-            raise click.exceptions.Exit(EXIT_BAD_INPUT) from None
-        run_guarded(lambda: fn(common, **kwargs), common.verbose)
 
-    return with_options(COMMON_OPTIONS)(wrapper)
+def command_body(kind: Union[str, Callable[..., int]]) -> Callable:
+    """Apply the common options (``--format`` with the ``kind`` report's formats) once for
+    every command, set up logging and error handling. Used bare (``@command_body``), the
+    report kind is the command's name."""
+    if callable(kind):
+        return command_body(kind.__name__.replace("_", "-"))(kind)
+
+    def decorate(fn: Callable[..., int]) -> Callable:
+        @functools.wraps(fn)
+        def wrapper(**kwargs: Any) -> None:
+            common = _collect(Common, kwargs)
+            try:
+                setup_logging(common.verbose, common.log_file, common.quiet)
+                check_output_path(common.output)
+            except BadInput as exc:
+                print_error(str(exc))
+                raise click.exceptions.Exit(EXIT_BAD_INPUT) from None
+            run_guarded(lambda: fn(common, **kwargs), common.verbose)
+
+        return with_options([*COMMON_OPTIONS[:-4], format_option(kind), *COMMON_OPTIONS[-4:]])(wrapper)
+
+    return decorate

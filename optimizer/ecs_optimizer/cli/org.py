@@ -19,9 +19,6 @@ The accounts file is JSON::
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import logging
 import re
 from concurrent.futures import ThreadPoolExecutor
@@ -33,8 +30,6 @@ import boto3
 
 from ..core.errors import BadInput
 from ..live.targets import read_json_file
-from ..output.render import cents, markdown_table, text_table, usd
-from ..output.savings_render import COMMENT_MARKER
 
 log = logging.getLogger(__name__)
 
@@ -243,59 +238,3 @@ def aggregate(results: Sequence[JobResult], generated_at: str) -> dict:
             "percentBase": "of the finished accounts' before total",
         },
     }
-
-
-def render_org(doc: dict, fmt: str) -> str:
-    """The aggregated report as a table, markdown, JSON or CSV (one row per account/region)."""
-    if fmt == "json":
-        return json.dumps(doc, indent=2)
-    header = ["account", "region", "status", "before", "after", "saving", "note"]
-    rows = []
-    for row in doc["accounts"]:
-        ok = row["status"] == "ok"
-        rows.append(
-            [
-                f"{row['accountName']} ({row['accountId']})",
-                row["region"],
-                row["status"],
-                usd(row["before"]) if ok else "-",
-                usd(row["after"]) if ok else "-",
-                usd(row["monthlySavings"]) if ok else "-",
-                f"{row['percent']:.1f}% {row['percentBase']}" if ok else row["error"],
-            ]
-        )
-    t = doc["totals"]
-    total = [
-        "total",
-        "",
-        f"{t['succeeded']}/{t['jobs']} ok",
-        usd(t["before"]),
-        usd(t["after"]),
-        usd(t["monthlySavings"]),
-        f"{t['percent']:.1f}% {t['percentBase']}",
-    ]
-    if fmt == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["accountId", "accountName", "region", "status", "before", "after", "monthlySavings", "note"])
-        for row, cells in zip(doc["accounts"], rows):
-            writer.writerow(
-                [
-                    row["accountId"],
-                    row["accountName"],
-                    row["region"],
-                    row["status"],
-                    *(cents(row[k]) if row[k] is not None else "" for k in ("before", "after", "monthlySavings")),
-                    cells[-1],
-                ]
-            )
-        writer.writerow(
-            ["", "total", "", total[2], cents(t["before"]), cents(t["after"]), cents(t["monthlySavings"]), total[-1]]
-        )
-        return out.getvalue().rstrip("\n")
-    title = f"Organization-wide monthly savings ({doc['generatedAt']})"
-    if fmt == "markdown":
-        return "\n".join([COMMENT_MARKER, f"### {title}", "", markdown_table(header, rows + [total])])
-    if fmt == "table":
-        return text_table(header, rows + [total], title)
-    raise BadInput(f"--format {fmt} is not available for an organization-wide run (table, markdown, json, csv)")

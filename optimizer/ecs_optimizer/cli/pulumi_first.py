@@ -9,8 +9,6 @@ import uuid
 from pathlib import Path
 from typing import Optional, Tuple
 
-import click
-
 from ..apply.journal import Journal, default_path
 from ..core.errors import EXIT_OK, EXIT_PARTIAL, BadInput
 from ..planning.plan import RunOptions, Status, plan_fleet
@@ -23,6 +21,7 @@ from ..writeback.plan import plan_keys
 from ..writeback.pull_request import PulumiFirstReport, render_pulumi_first
 from ..writeback.pulumi_first import expected_preview
 from ..writeback.stack_file import check_against_targets, load_stack_files
+from .console import write_report
 from .context import resolve_targets
 from .options import Common
 
@@ -98,7 +97,7 @@ def run_via_pulumi(
         services={n: str(p.status) for n, p in fleet.plans.items()},
         reasons={n: p.reason for n, p in fleet.plans.items()},
     )
-    click.echo(render_pulumi_first(report, common.fmt))
+    write_report(render_pulumi_first(report, common.fmt), common.output)
     log.info("API calls: %s", ctx.recorder.summary())
     if writeback.failed:
         log.error("config write-back failed for %s", ", ".join(f.path for f in writeback.failed))

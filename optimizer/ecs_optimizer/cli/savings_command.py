@@ -13,21 +13,24 @@ from ..core.errors import EXIT_OK, EXIT_PARTIAL, BadInput
 from ..live import targets as tg
 from ..live.aws import AwsContext
 from ..network.lever import STEP_NAMES, measured_network_state
-from ..network.steps import render_step, run_step
-from ..output.savings_formats import render_savings
+from ..network.steps import run_step
+from ..output.models import MIGRATION_STEP, Where, migration_step_report, savings_report
+from ..output.registry import formats
 from ..planning.plan import RunOptions
 from ..pricing.realised import realised_states
-from ..pricing.savings import ReportContext
+from ..pricing.savings import REALISED, ReportContext
 from ..writeback.stack_file import check_against_targets, load_stack_file
 from . import context as cli_context
+from .console import emit
 from .context import aws_settings, load_network, price, price_plan, resolve_targets, run_options, run_org
-from .options import ARM64_OPTION, ORG_OPTIONS, Common, Planning, command_body, planning_options, with_options
+from .lever_options import LeverSettings, lever_options
+from .options import ORG_OPTIONS, Common, command_body, with_options
 
 log = logging.getLogger("ecs_optimizer")
 
 
 @click.command()
-@planning_options
+@lever_options("savings")
 @click.option(
     "--journal",
     "journal_path",
@@ -85,11 +88,10 @@ log = logging.getLogger("ecs_optimizer")
     help="With --migration-step: write the step's journal here (default .ecs-optimizer/journal-<UTC time>.jsonl); `rollback --journal FILE` undoes it.",
 )
 @with_options(ORG_OPTIONS)
-@ARM64_OPTION
-@command_body
+@command_body("savings")
 def savings(
     common: Common,
-    planning: Planning,
+    settings: LeverSettings,
     journal_path: Optional[str],
     pricing: str,
     network_outputs: Optional[str],
@@ -101,9 +103,9 @@ def savings(
     accounts_file: Optional[str],
     regions: Optional[str],
     org_concurrency: int,
-    allow_arm64: bool,
 ) -> int:
-    """Estimate the monthly savings: the live state against what optimize would do.
+    """Estimate the monthly savings (the live state against what optimize would do), or, with
+    --journal, price what a finished run realised.
 
     Prices Fargate vCPU and GB hours (on-demand, Spot, ARM), task counts, ECR storage and,
     with --network-outputs, NAT gateways against VPC endpoints; 730 hours a month, levers
@@ -115,7 +117,7 @@ def savings(
     With --migration-step, takes one step of the network migration instead (docs/savings.md):
     the only change savings makes is that step's key in the network stack file.
     """
-    opts = run_options(planning, allow_arm64=allow_arm64)
+    opts = run_options(settings)
     if migration_step or write_config or step_journal:
         return migration_step_command(
             common,
@@ -129,7 +131,7 @@ def savings(
             accounts_file,
             pricing,
             spot_discount,
-            planning.lookback_days,
+            settings["lookback_days"],
         )
     if accounts_file:
         if journal_path or network_outputs or common.outputs or common.stack:
@@ -161,15 +163,20 @@ def savings(
         if not region:
             raise BadInput("no region to price: pass --region")
         if network is not None and aws_traffic_gb is None and ctx is not None:
-            network = measured_network_state(ctx, network, network_data, network_outputs or "", planning.lookback_days)
-        context = ReportContext.now(environment, cluster, region)
+            network = measured_network_state(
+                ctx, network, network_data, network_outputs or "", settings["lookback_days"]
+            )
+        account = contents.header.get("account")
+        context = ReportContext.now(environment, cluster, region, account, REALISED)
         report = price(before, after, region, pricing, session, network, spot_discount, context)
     else:
         targets, ctx = resolve_targets(common, dry_run=True)
         if network is not None and aws_traffic_gb is None:
-            network = measured_network_state(ctx, network, network_data, network_outputs or "", planning.lookback_days)
+            network = measured_network_state(
+                ctx, network, network_data, network_outputs or "", settings["lookback_days"]
+            )
         report = price_plan(ctx, targets, opts, pricing, spot_discount, network)
-    click.echo(render_savings(report, common.fmt))
+    emit(savings_report(report), common.fmt, common.output)
     return EXIT_OK
 
 
@@ -199,8 +206,8 @@ def migration_step_command(
         raise BadInput(
             "--migration-step takes one environment's live state: it does not combine with --journal or --accounts"
         )
-    if common.fmt not in ("table", "json"):
-        raise BadInput(f"--migration-step prints table or json, not {common.fmt}")
+    if common.fmt not in formats(MIGRATION_STEP):
+        raise BadInput(f"--migration-step prints {' or '.join(formats(MIGRATION_STEP))}, not {common.fmt}")
     if step_journal and Path(step_journal).exists():
         raise BadInput(f"--step-journal {step_journal}: the file exists; pass a new path")
     stack_file = load_stack_file(write_config, layers=("network",)) if write_config else None
@@ -232,7 +239,8 @@ def migration_step_command(
         step_journal,
         header,
     )
-    click.echo(render_step(result, common.fmt))
+    where = Where(targets.environment_suffix, targets.cluster_name, report.context.account, ctx.region)
+    emit(migration_step_report(result, where), common.fmt, common.output)
     if result.verification is not None and not result.verification.passed:
         log.error("verification failed: %s", result.verification.failures())
         return EXIT_PARTIAL

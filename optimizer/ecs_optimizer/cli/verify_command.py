@@ -13,10 +13,11 @@ from ..apply.journal_reader import read_journal
 from ..core.errors import EXIT_OK, EXIT_PARTIAL, EXIT_REGRESSED, EXIT_TOO_EARLY, BadInput
 from ..live.targets import read_json_file, require_keys
 from ..verify import verdicts as vd
-from ..verify.report import render_verify
+from ..verify.report import verify_report
 from ..verify.run import Deployment, changed_services, parse_time, undo_regressed
 from ..verify.run import verify as run_verify
 from ..verify.windows import DEFAULT_PERIOD_SECONDS, DEFAULT_WINDOW, parse_duration
+from .console import emit
 from .context import resolve_targets
 from .options import EXECUTION_OPTIONS, Common, command_body, with_options
 
@@ -211,7 +212,7 @@ def verify(
         undo_regressed(
             ctx, contents, outcome, targets.environment_suffix, wait_timeout, poll_interval, concurrency, force_unlock
         )
-    click.echo(render_verify(outcome, common.fmt))
+    emit(verify_report(outcome), common.fmt, common.output)
     log.info("API calls: %s", ctx.recorder.summary())
     regressed = outcome.of(vd.Verdict.REGRESSED)
     if outcome.rollback is not None and (outcome.rollback.failed or outcome.rollback.failed_files):

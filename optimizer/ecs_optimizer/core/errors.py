@@ -14,6 +14,9 @@ EXIT_INTERRUPTED = 6
 EXIT_REGRESSED = 7
 #: ``verify`` found no regression, but some services have too little data after the run yet.
 EXIT_TOO_EARLY = 8
+#: A dry run with ``--detailed-exitcode`` found changes to make (opt-in, like terraform's
+#: ``plan -detailed-exitcode``); without the flag a dry run exits 0.
+EXIT_CHANGES_PENDING = 9
 
 
 class OptimizerError(Exception):

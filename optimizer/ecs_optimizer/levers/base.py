@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, Dict, List, Mapping, 
 
 from ..core.changes import Change, RestoreStep
 from ..core.model import ServiceState
+from .options import LeverOption
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..live.aws import AwsContext
@@ -111,6 +112,9 @@ class Lever(ABC):
     savings_steps: ClassVar[Tuple[SavingsStep, ...]] = ()
     #: The lines of the migration order this lever's own apply step adds (printed with a plan).
     migration_steps: ClassVar[Tuple[str, ...]] = ()
+    #: The settings of the lever's decision (default, range, help); the CLI's planning options
+    #: are generated from them (``cli/lever_options.py``).
+    options: ClassVar[Tuple[LeverOption, ...]] = ()
 
     def owns(self, resource: str) -> bool:
         """Whether a journalled change of ``resource`` is this lever's to restore."""

@@ -12,11 +12,21 @@ from ..live import resources as res
 from ..writeback.keys import KEEP_IMAGES_KEY
 from ..writeback.setting import Setting, layer_wide
 from .base import FieldSpec, Lever, PlannedChange, SavingsStep, is_int, optional_int
+from .options import LeverOption
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..live.inventory import Inventory, LiveService
     from ..writeback.applied_values import AppliedRun
     from .ports import RestorerView, ServicePlanView, ServiceRunView
+
+KEEP_IMAGES = LeverOption(
+    "keep_images",
+    default=5,
+    kind="int",
+    low=1,
+    help="ECR lifecycle policy: keep the last N images (the count is the only part of an existing policy changed; "
+    "a lower count already set is kept).",
+)
 
 
 def same_json(a: Optional[str], b: Optional[str]) -> bool:
@@ -38,6 +48,7 @@ class EcrRetention(Lever):
     name = "ECR retention"
     label = "ECR retention"
     iam_actions = ("ecr:GetLifecyclePolicy", "ecr:PutLifecyclePolicy", "ecr:DeleteLifecyclePolicy")
+    options = (KEEP_IMAGES,)
     resource = Resource.ECR_LIFECYCLE_POLICY
     target_keys = ("repositoryName",)
     journal_fields = {

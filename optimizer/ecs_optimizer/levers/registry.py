@@ -12,6 +12,7 @@ from .alarms import AlarmThresholds
 from .autoscaling import Autoscaling
 from .base import FieldSpec, Lever, PlannedChange, SavingsStep
 from .ecr_retention import EcrRetention
+from .options import LeverOption
 from .service_update import ServiceUpdate
 from .spot import Spot
 from .task_count import TaskCount
@@ -107,6 +108,11 @@ def apply_fields(state: ServiceState, resource: str, values: Dict[str, object]) 
 def savings_steps() -> Tuple[SavingsStep, ...]:
     """The savings categories, in the order the levers are priced one after another."""
     return tuple(step for lever in LEVERS for step in lever.savings_steps)
+
+
+def options() -> Tuple[LeverOption, ...]:
+    """Every lever's declared options, in lever order (the CLI's planning options)."""
+    return tuple(option for lever in LEVERS for option in lever.options)
 
 
 def iam_actions() -> Dict[str, Tuple[str, ...]]:

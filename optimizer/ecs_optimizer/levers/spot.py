@@ -8,6 +8,7 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple
 
+from ..core import facts
 from ..core.changes import Resource
 from ..core.model import SPOT, CapacityStrategy, ServiceState
 from ..live import resources as res
@@ -15,6 +16,7 @@ from ..planning.spot_weights import spot_weights
 from ..writeback.keys import SPOT_SHARE_KEY, SPOT_SHARE_RANGE
 from ..writeback.setting import Setting, layer_wide, plain_number
 from .base import FieldSpec, Lever, PlannedChange, SavingsStep
+from .options import LeverOption
 from .service_update import SERVICE_UPDATE_ACTIONS
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -34,12 +36,25 @@ def _share_text(value: Any) -> str:
     return f"{float(value):g}"
 
 
+#: The Spot share a non-critical service runs with, within the compute layer's range; by
+#: default every task beyond the on-demand base (the range's top).
+SPOT_SHARE = LeverOption(
+    "spot_share",
+    default=facts.spot_share_range()[1],
+    low=facts.spot_share_range()[0],
+    high=facts.spot_share_range()[1],
+    help=f"Share of a non-critical service's tasks beyond its one on-demand base task that run on "
+    f"{facts.capacity_providers()[1]} (at least {facts.spot_share_range()[0]:g}, the compute layer's range; default: all of them). "
+    "A higher share already set is kept. Critical services stay on-demand.",
+)
+
+
 def plan_strategy(current: ServiceState, spot_share: float) -> CapacityStrategy:
-    """The lever's decision: the capacity-provider strategy for ``current``.
+    """The Spot lever's decision: the capacity-provider strategy for ``current``.
 
     Critical services keep theirs (on-demand). Others run one on-demand base task, so a
-    Spot reclaim never takes the service to zero, and at least ``spot_share`` of the
-    rest on FARGATE_SPOT; a share already higher is kept, never lowered.
+    Spot reclaim never takes the service to zero, and at least ``spot_share`` of the rest on
+    FARGATE_SPOT; a share already higher is kept, never lowered.
     """
     if current.critical:
         return current.strategy
@@ -54,6 +69,7 @@ class Spot(Lever):
     name = "Spot"
     label = "Spot"
     iam_actions = SERVICE_UPDATE_ACTIONS
+    options = (SPOT_SHARE,)
     savings_steps = (SavingsStep("spot", "Fargate Spot", ("strategy",)),)
     service_field = "capacityProviderStrategy"
     service_field_label = "capacity-provider strategy"

@@ -22,6 +22,44 @@ from ..planning.alarm_basis import alarm_basis, with_basis
 from ..writeback.keys import ARCHITECTURE_FIELD, RIGHTSIZED_FROM_FIELD, SERVICES_KEY, SIZES_FIELD, TASK_SIZE_KEYS
 from ..writeback.setting import Setting
 from .base import FieldSpec, Lever, PlannedChange, SavingsStep, is_int
+from .options import LeverOption
+
+#: The sizing policies (``planning/sizing.py`` says what each decides).
+POLICIES = ("fixed", "metrics", "auto")
+
+POLICY = LeverOption(
+    "policy",
+    default="auto",
+    kind="choice",
+    choices=POLICIES,
+    help="fixed: halve task sizes, desired 3->2, min 2->1. metrics: cheapest Fargate size covering p95 CPU and "
+    "peak memory with headroom. auto: metrics where there is enough history, else fixed, never below observed need.",
+)
+HEADROOM = LeverOption(
+    "headroom",
+    default=0.2,
+    low=0.0,
+    high=1.0,
+    help="Spare capacity the metrics policy adds on top of observed need (0.2 = 20%).",
+)
+LOOKBACK_DAYS = LeverOption(
+    "lookback_days",
+    default=14,
+    kind="int",
+    low=1,
+    high=455,
+    help="Days of CloudWatch CPU/memory history the metrics policy reads (hourly periods). The policy wants "
+    "7 days of it; a shorter window lowers that to the window.",
+)
+ALLOW_ARM64 = LeverOption(
+    "allow_arm64",
+    default=False,
+    kind="flag",
+    commands=("optimize", "savings"),
+    help="Move to Graviton (ARM64, cheaper per vCPU and GB hour) every service whose container images are all "
+    "multi-architecture with linux/arm64, as read from ECR; services with an image that cannot be read stay x86. "
+    "Part of the new task-definition revision, so rollback restores it.",
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..live.aws import AwsContext
@@ -55,6 +93,7 @@ def spot_blocks_arm64(platform_version: Optional[str], uses_spot: bool) -> Optio
 class TaskSize(Lever):
     name = "task size"
     label = "task size"
+    options = (POLICY, HEADROOM, LOOKBACK_DAYS, ALLOW_ARM64)
     iam_actions = (
         "ecs:DescribeTaskDefinition",
         "ecs:ListTaskDefinitions",

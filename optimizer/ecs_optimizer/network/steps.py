@@ -20,7 +20,6 @@ after), so ``rollback --journal FILE`` puts the file back byte for byte.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -265,32 +264,3 @@ def run_step(
     if result.file.status == "written":
         log.info("%s written; undo with: ecs-optimizer rollback --journal %s", STEP_KEYS[name], result.journal)
     return result
-
-
-def render_step(result: StepResult, fmt: str) -> str:
-    """The step's report: JSON, or lines for the terminal."""
-    if fmt == "json":
-        return json.dumps(result.to_dict(), indent=2)
-    lines = [f"network migration step: {result.step}"]
-    if result.verification is not None:
-        v = result.verification
-        lines.append(
-            f"verification ({'passed' if v.passed else 'NOT passed'}): AWS/PrivateLinkEndpoints BytesProcessed "
-            f"over {v.lookback_days} days"
-        )
-        for e in v.evidence:
-            state = "ok" if e.passed else "FAIL"
-            lines.append(
-                f"  {state:4} {e.service:15} {e.endpoint_id or 'not deployed':24} {e.bytes_processed:>16,} bytes "
-                f"({VERIFIED_ENDPOINTS[e.service]})"
-            )
-    if result.file is not None:
-        f = result.file
-        lines.append(f"{f.path}: {f.status}" + (f" ({f.error})" if f.error else ""))
-        for change in f.changes:
-            before = "(absent)" if change.before is None else json.dumps(change.before)
-            lines.append(f"  {change.key}: {before} -> {json.dumps(change.after)}")
-    if result.journal:
-        lines.append(f"journal: {result.journal} (undo: ecs-optimizer rollback --journal {result.journal})")
-    lines += [f"note: {n}" for n in result.notes]
-    return "\n".join(lines)

@@ -63,14 +63,14 @@ from ..core import facts
 from ..core.fargate import check_size
 from ..core.model import SPOT, ServiceState
 from ..core.usage import Usage
-from ..levers.ecr_retention import plan_keep_images
-from ..levers.spot import plan_strategy
+from ..levers.ecr_retention import KEEP_IMAGES, plan_keep_images
+from ..levers.spot import SPOT_SHARE, plan_strategy
+from ..levers.task_size import HEADROOM, LOOKBACK_DAYS, POLICIES
 from .alarm_ceiling import alarm_safe_ceiling
 from .alarm_thresholds import CPU_HIGH
 from .oom import OomEvidence, apply_oom_rule
 from .task_sizes import Size, cheapest_covering, fixed_size, fmt_size, per_task_need, task_hourly
 
-POLICIES = ("fixed", "metrics", "auto")
 TIERS = facts.tiers()
 
 
@@ -84,11 +84,11 @@ class SizingOptions:
     14-day lookback, every task of a non-critical service beyond its on-demand base on Spot
     (the platform's greatest Spot share), keep 5 images."""
 
-    headroom: float = 0.20
+    headroom: float = HEADROOM.default
     min_history_days: float = 7.0
-    spot_share: float = facts.spot_share_range()[1]
-    keep_images: int = 5
-    lookback_days: int = 14
+    spot_share: float = SPOT_SHARE.default
+    keep_images: int = KEEP_IMAGES.default
+    lookback_days: int = LOOKBACK_DAYS.default
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.headroom <= 1.0:

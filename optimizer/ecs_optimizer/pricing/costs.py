@@ -3,10 +3,11 @@ at, one lever after another (see :mod:`savings`)."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
-from typing import List, Tuple
+from typing import List, Sequence, Tuple
 
 from ..core.model import NetworkState, ServiceState
 from ..levers import registry
@@ -37,6 +38,28 @@ def round_half_up(value: Fraction, places: int) -> Decimal:
 def money(value: Fraction) -> Decimal:
     """An exact amount rounded to the cent."""
     return round_half_up(value, 2)
+
+
+def apportion_cents(values: Sequence[Fraction], total: Decimal) -> List[Decimal]:
+    """``values`` (exact dollars) in whole cents that add up to ``total`` (a cent amount):
+    the largest-remainder method. Each value is first rounded down to the cent; the cents
+    the floors leave over (or take too many) go, one each, to the values with the largest
+    (or smallest) remainders. A value that is exactly zero stays zero, so a lever that
+    changes nothing never shows a cent."""
+    exact = [v * 100 for v in values]
+    floors = [math.floor(v) for v in exact]
+    rest = int(total * 100) - sum(floors)
+    movable = [i for i, v in enumerate(exact) if v != 0]
+    if rest and not movable:
+        raise ValueError(f"cannot split {total} over values that are all zero")
+    if rest > 0:
+        order = sorted(movable, key=lambda i: (-(exact[i] - floors[i]), i))
+    else:
+        order = sorted(movable, key=lambda i: (exact[i] - floors[i], i))
+    step = 1 if rest > 0 else -1
+    for k in range(abs(rest)):
+        floors[order[k % len(order)]] += step
+    return [Decimal(c).scaleb(-2) for c in floors]
 
 
 def service_monthly(state: ServiceState, prices: PriceTable, spot_discount: Fraction) -> Fraction:
@@ -112,7 +135,7 @@ def network_costs(network: NetworkState, prices: PriceTable) -> NetworkCosts:
         nat_after, endpoints_after, network.availability_zones, aws_gb, internet_gb, prices
     )
     design = f"{nat_after} NAT gateway and {endpoints_after} interface endpoints in {network.availability_zones} AZs"
-    where = "natStrategy single in stacks/network; a recommendation, not a live change"
+    where = "the network layer's natStrategy set to single; a recommendation, not a live change"
     if aws_gb or internet_gb:
         priced = (
             f"{float(aws_gb):,.1f} GB a month of AWS-bound and {float(internet_gb):,.1f} GB of "

@@ -80,13 +80,9 @@ def _d(value: str) -> Decimal:
     return Decimal(value)
 
 
-_USE1_LIST = "AWS public price list for us-east-1 (docs/pricing.md)"
-_SAME_AS_USE1 = (
-    "AWS public price list; Fargate, NAT gateway, VPC endpoint and ECR rates equal us-east-1 (docs/pricing.md)"
-)
-_REGIONAL = (
-    "AWS public price list for {region}; not checked rate by rate (docs/pricing.md), confirm with --pricing live"
-)
+_USE1_LIST = "AWS public price list for us-east-1"
+_SAME_AS_USE1 = "AWS public price list; Fargate, NAT gateway, VPC endpoint and ECR rates equal us-east-1"
+_REGIONAL = "AWS public price list for {region}; not checked rate by rate, confirm with --pricing live"
 
 
 def _table(

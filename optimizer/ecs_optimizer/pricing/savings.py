@@ -16,9 +16,12 @@ A Compute Savings Plan for the on-demand floor left is recommended beside them
 
 The categories therefore add up to the total saving exactly. Amounts are carried as exact
 fractions (a Spot share of 2/3 or an image of 1,234,567 bytes has no exact decimal within
-Decimal's default precision) and rounded to cents only in :meth:`SavingsReport.to_dict`,
-where each category is the difference of the rounded running totals, so the rounded
-categories still add up to the rounded total.
+Decimal's default precision) and rounded to cents only in :meth:`SavingsReport.to_dict`, by
+one rule (:data:`ROUNDING_RULE`): each billed line is rounded to the cent, a row (a service,
+the network) is the sum of its rounded lines, a total is the sum of its rows, and the
+levers' savings are split to the cent by largest remainder (:func:`costs.apportion_cents`)
+so that they add up to the total saving. Every printed total is thus the sum of the printed
+rows, and a lever or a row that changes nothing is exactly zero.
 
 A lever can be negative (an under-sized service grows): it is reported as a cost, not hidden.
 The network lever is the exception, because it is a recommendation rather than a change the
@@ -40,7 +43,7 @@ from .components import (
     Component,
     service_components,
 )
-from .costs import NetworkCosts, lever_states, money, network_costs, round_half_up, service_monthly
+from .costs import NetworkCosts, apportion_cents, lever_states, money, network_costs, round_half_up, service_monthly
 from .prices import HOURS_PER_MONTH, PriceTable, fargate_task_hourly
 from .savings_plan import SavingsPlanRecommendation, Usage, recommend_savings_plan, usage_rows
 
@@ -63,6 +66,17 @@ def _out(value: Decimal) -> float:
 #: ``schemas/savings-report.schema.json``. Bump it on any change that is not additive.
 SCHEMA_VERSION = "2.1"
 
+#: Whether the report prices a plan (an estimate) or what a finished run did (realised).
+ESTIMATE = "estimate"
+REALISED = "realised"
+
+#: The rounding rule, printed with every report.
+ROUNDING_RULE = (
+    "Rounding: each billed line is rounded to the cent (half up); a row is the sum of its rounded lines, "
+    "a total the sum of its rows; the levers' savings are split to the cent by largest remainder so "
+    "they add up to the total saving."
+)
+
 #: What a percentage is a share of, as the report labels it.
 BASE_COMPUTE = "of compute"
 BASE_COMPUTE_AND_NETWORK = "of compute and network"
@@ -76,11 +90,21 @@ class ReportContext:
     cluster: Optional[str] = None
     region: Optional[str] = None
     generated_at: Optional[str] = None  # ISO 8601 UTC
+    account: Optional[str] = None
+    #: :data:`ESTIMATE` (the live state against a plan) or :data:`REALISED` (a finished run).
+    basis: str = ESTIMATE
 
     @classmethod
-    def now(cls, environment: Optional[str], cluster: Optional[str], region: Optional[str]) -> "ReportContext":
+    def now(
+        cls,
+        environment: Optional[str],
+        cluster: Optional[str],
+        region: Optional[str],
+        account: Optional[str] = None,
+        basis: str = ESTIMATE,
+    ) -> "ReportContext":
         stamp = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-        return cls(environment, cluster, region, stamp)
+        return cls(environment, cluster, region, stamp, account, basis)
 
 
 @dataclass(frozen=True)
@@ -218,46 +242,65 @@ class SavingsReport:
         return _percent(self.monthly_savings, self.before_monthly)
 
     def percentages(self) -> List[dict]:
-        """The saving as a share of each base it can be read against, each labelled."""
-        out: List[Dict[str, Any]] = [
-            {"base": BASE_COMPUTE, "savings": self.monthly_savings - self._network_saving(), "of": self.compute_before}
-        ]
-        if self.network is not None:
-            out.append({"base": BASE_COMPUTE_AND_NETWORK, "savings": self.monthly_savings, "of": self.before_monthly})
-        return [
-            {
-                "base": p["base"],
-                "monthlySavings": _out(money(p["savings"])),
-                "percent": _out(_percent(p["savings"], p["of"])),
-            }
-            for p in out
-        ]
+        """The saving as a share of each base it can be read against, each labelled (from the
+        rounded rows, as :meth:`to_dict` prints them)."""
+        return self._rounded()["percentages"]
 
     def _network_saving(self) -> Fraction:
         return self.network.saving if self.network is not None else Fraction(0)
 
+    def _rounded(self) -> Dict[str, Any]:
+        """The rows, totals, breakdown and percentages rounded by :data:`ROUNDING_RULE`."""
+        services = [
+            (s.service, _rounded_sum(s.before_components), _rounded_sum(s.after_components)) for s in self.services
+        ]
+        compute_before = sum((b for _, b, _ in services), Decimal(0))
+        compute_after = sum((a for _, _, a in services), Decimal(0))
+        net_before = net_after = Decimal(0)
+        if self.network is not None:
+            net_before = _rounded_sum(self.network.before_components)
+            net_after = _rounded_sum(self.network.after_components)
+        before, after = compute_before + net_before, compute_after + net_after
+        exact = self.breakdown()
+        levers = [c for c in CATEGORIES if c != NETWORK_CATEGORY]
+        split = apportion_cents([exact[c] for c in levers], compute_before - compute_after)
+        breakdown = dict(zip(levers, split))
+        breakdown[NETWORK_CATEGORY] = net_before - net_after
+        shares = [(BASE_COMPUTE, compute_before - compute_after, compute_before)]
+        if self.network is not None:
+            shares.append((BASE_COMPUTE_AND_NETWORK, before - after, before))
+        return {
+            "services": services,
+            "network": (net_before, net_after),
+            "before": before,
+            "after": after,
+            "breakdown": breakdown,
+            "percent": _percent(Fraction(before - after), Fraction(before)),
+            "percentages": [
+                {
+                    "base": base,
+                    "monthlySavings": _out(saving),
+                    "percent": _out(_percent(Fraction(saving), Fraction(of))),
+                }
+                for base, saving, of in shares
+            ],
+        }
+
     def to_dict(self) -> dict:
         """The documented JSON shape (``schemas/savings-report.schema.json``); money rounded
-        to cents, percentages to 0.1.
+        to cents by :data:`ROUNDING_RULE`, percentages to 0.1.
 
-        The ``services`` rows plus the ``network`` row add up to the totals exactly: the
-        network row is what the rounded totals hold beyond the rounded service rows.
+        The ``services`` rows plus the ``network`` row add up to the totals exactly, the
+        ``breakdown`` to the total saving, and each side's ``components`` to its total.
         """
-        rounded = [money(level) for level in self.levels]
-        services = [
-            {
-                "service": s.service,
-                "before": _out(money(s.before)),
-                "after": _out(money(s.after)),
-                "monthlySavings": _out(money(s.before) - money(s.after)),
-                **_finding_fields(s.finding),
-            }
-            for s in self.services
-        ]
+        r = self._rounded()
+        findings = {s.service: s.finding for s in self.services}
         data = {
             "schemaVersion": SCHEMA_VERSION,
+            "basis": self.context.basis,
             "environment": self.context.environment,
             "cluster": self.context.cluster,
+            "account": self.context.account,
             "region": self.context.region or self.pricing_region,
             "generatedAt": self.context.generated_at,
             "currency": self.currency,
@@ -272,29 +315,35 @@ class SavingsReport:
                     "description": self.commitment_rates.description,
                 },
             },
-            "before": {"monthly": _out(rounded[0])},
-            "after": {"monthly": _out(rounded[-1])},
-            "monthlySavings": _out(rounded[0] - rounded[-1]),
-            "percent": _out(self.percent),
+            "rounding": ROUNDING_RULE,
+            "before": {"monthly": _out(r["before"])},
+            "after": {"monthly": _out(r["after"])},
+            "monthlySavings": _out(r["before"] - r["after"]),
+            "percent": _out(r["percent"]),
             "percentBase": self.percent_base,
-            "percentages": self.percentages(),
-            "breakdown": [
-                {"category": category, "monthly": _out(rounded[i] - rounded[i + 1])}
-                for i, category in enumerate(CATEGORIES)
+            "percentages": r["percentages"],
+            "breakdown": [{"category": category, "monthly": _out(r["breakdown"][category])} for category in CATEGORIES],
+            "services": [
+                {
+                    "service": name,
+                    "before": _out(before),
+                    "after": _out(after),
+                    "monthlySavings": _out(before - after),
+                    **_finding_fields(findings.get(name)),
+                }
+                for name, before, after in r["services"]
             ],
-            "services": services,
             "network": None,
             "components": self._components(),
             "savingsPlan": _savings_plan_dict(self.savings_plan),
-            "existingSavingsPlans": self._existing_plans_dict(rounded[0] - rounded[-1]),
+            "existingSavingsPlans": self._existing_plans_dict(r["before"] - r["after"]),
             "notes": list(self.notes),
-            "cuts": self._moves(lambda saved: saved > 0),
-            "growth": self._moves(lambda saved: saved < 0),
+            "cuts": _moves(r["services"], lambda saved: saved > 0),
+            "growth": _moves(r["services"], lambda saved: saved < 0),
             "idle": [i.to_dict() for i in self.idle],
         }
         if self.network is not None:
-            net_before = rounded[0] - sum(money(s.before) for s in self.services)
-            net_after = rounded[-1] - sum(money(s.after) for s in self.services)
+            net_before, net_after = r["network"]
             data["network"] = {
                 "before": _out(net_before),
                 "after": _out(net_after),
@@ -304,16 +353,6 @@ class SavingsReport:
                 "migrationPlan": [step.to_dict() for step in self.network.steps],
             }
         return data
-
-    def _moves(self, which: Any) -> Dict[str, Any]:
-        """The services whose rounded monthly cost falls (cuts) or rises (growth), and the
-        amount as a positive sum: growth is shown as a cost of its own, never netted."""
-        moved = [(s.service, money(s.before) - money(s.after)) for s in self.services]
-        chosen = [(name, saved) for name, saved in moved if which(saved)]
-        return {
-            "monthly": _out(abs(sum((saved for _, saved in chosen), Decimal(0)))),
-            "services": [name for name, _ in chosen],
-        }
 
     def _existing_plans_dict(self, rounded_savings: Decimal) -> Optional[dict]:
         effect = self.existing_plans
@@ -352,6 +391,16 @@ class SavingsReport:
         return rows
 
 
+def _moves(rows: List[Tuple[str, Decimal, Decimal]], which: Any) -> Dict[str, Any]:
+    """The services whose printed monthly cost falls (cuts) or rises (growth), and the amount as
+    a positive sum of their printed rows: growth is shown as a cost of its own, never netted."""
+    chosen = [(name, before - after) for name, before, after in rows if which(before - after)]
+    return {
+        "monthly": _out(abs(sum((saved for _, saved in chosen), Decimal(0)))),
+        "services": [name for name, _ in chosen],
+    }
+
+
 def _finding_fields(finding: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
     """A service row's finding, reasons, lookback, performance risk and confidence."""
     if not finding:
@@ -365,6 +414,11 @@ def _finding_fields(finding: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
         "confidence": finding["confidence"],
         "risk": {k: finding["risk"][k] for k in ("score", "points", "inputs")},
     }
+
+
+def _rounded_sum(components: Tuple[Component, ...]) -> Decimal:
+    """A row's monthly cost: the sum of its lines, each rounded to the cent."""
+    return sum((money(c.monthly) for c in components), Decimal(0))
 
 
 def _percent(part: Fraction, whole: Fraction) -> Decimal:

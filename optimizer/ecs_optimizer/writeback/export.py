@@ -31,13 +31,17 @@ def export_command(setting: Setting, stack: str, stacks_dir: str = "stacks") -> 
     return f"pulumi config set --path {_single_quoted(setting.key)} {value} --stack {shlex.quote(stack)} --cwd {cwd}"
 
 
+#: The note an export with per-tier keys carries.
+PER_TIER_NOTE = (
+    "counts are set for one tier (<field>.<tier>); where a count holds one number for both tiers, "
+    "replace it with a {dev, prod} map first"
+)
+
+
 def export_lines(plan: KeyPlan, stack: str, stacks_dir: str = "stacks") -> List[str]:
     """One command per key (layers in dependency order), after the notes as ``#`` comments,
     so the output can be piped to a shell as it is."""
     lines = [f"# {note}" for note in plan.notes]
     if any(s.per_tier for s in plan.settings):
-        lines.append(
-            "# counts are set for one tier (<field>.<tier>); where a count holds one number for both tiers, "
-            "replace it with a {dev, prod} map first"
-        )
+        lines.append(f"# {PER_TIER_NOTE}")
     return lines + [export_command(s, stack, stacks_dir) for s in plan.settings]

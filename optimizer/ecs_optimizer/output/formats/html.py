@@ -1,14 +1,15 @@
-"""The savings report as one self-contained HTML page: charts a person can take in at a glance.
+"""``--format html``: the savings report as one self-contained page, with charts a person can
+take in at a glance.
 
-Input is what ``ecs-optimizer savings --format json`` prints (the documented shape:
-``before``/``after``/``monthlySavings``/``percent``/``breakdown``/``services``/``pricing``)
-and the live state of each service after the run (rows of
+Input is the savings report's document (what ``savings --format json`` prints) and, from the
+demo, the live state of each service after the run (rows of
 :func:`ecs_optimizer_lab.readback.read_live_state`, or any rows with the same keys).
 
-The page needs nothing but a browser: CSS is inline, charts are inline SVG drawn here, and
-there are no scripts, fonts, images or links to load, so it can be attached to a ticket or
-opened from an air-gapped CI artifact. Every figure in a chart is also in a table next to it,
-which is what screen readers and copy-paste get.
+The page needs nothing but a browser: CSS is inline (with a print layout), charts are inline
+SVG drawn here, and there are no scripts, fonts, images or links to load, so it can be
+attached to a ticket or opened from an air-gapped CI artifact. Every figure in a chart is also
+in a table next to it (with a ``<caption>`` and ``<th scope>``), which is what screen readers
+and copy-paste get.
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ import datetime as dt
 import html
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
-from ..levers import registry
-from ..pricing.savings import NETWORK_CATEGORY
-from .render import numeric_columns, usd
-from .savings_render import SECTIONS, commitment_lines, percent_lines
+from ...levers import registry
+from ...pricing.savings import NETWORK_CATEGORY
+from .. import sections
+from ..models import REALISED, SAVINGS, Report, savings_title, where_line
+from ..registry import renders
+from ..render import numeric_columns, usd
 
 #: The savings levers in the order the savings model applies them (and the waterfall shows).
 LEVER_LABELS: Dict[str, str] = {
@@ -58,8 +61,19 @@ tr.total td { font-weight: 600; border-top: 2px solid #c9ced6; }
 .legend { display: flex; gap: 16px; font-size: 13px; color: #4a5568; margin: 4px 0 0; }
 .swatch { display: inline-block; width: 12px; height: 12px; border-radius: 2px; margin-right: 6px; vertical-align: -1px; }
 .neg { color: #c0493b; }
+caption { text-align: left; font-weight: 600; padding: 4px 0; color: #3b4453; }
 footer { margin-top: 28px; font-size: 13px; color: #5a6475; }
 code { font-size: 13px; }
+@media print {
+  body { background: #fff; font-size: 11pt; }
+  main { max-width: none; padding: 0; }
+  section, .card { border: 1px solid #999; break-inside: avoid; page-break-inside: avoid; }
+  h2 { break-after: avoid; page-break-after: avoid; }
+  table { font-size: 10pt; }
+  thead { display: table-header-group; }
+  tr { break-inside: avoid; page-break-inside: avoid; }
+  .card.saving .value, .neg { color: #000; }
+}
 """
 
 
@@ -176,17 +190,28 @@ def _svg_open(width: int, height: int, label: str) -> str:
 
 
 def _table(
-    header: Sequence[str], rows: Iterable[Sequence[str]], numeric: Iterable[int] = (), total_last: bool = False
+    caption: str,
+    header: Sequence[str],
+    rows: Iterable[Sequence[str]],
+    numeric: Iterable[int] = (),
+    total_last: bool = False,
 ) -> str:
+    """A table with its caption; column headers are ``<th scope="col">`` and each row's first
+    cell, which names the row, is ``<th scope="row">``."""
     nums = set(numeric)
-    head = "".join(f"<th{' class=num' if i in nums else ''}>{_e(h)}</th>" for i, h in enumerate(header))
+    head = "".join(f'<th scope="col"{" class=num" if i in nums else ""}>{_e(h)}</th>' for i, h in enumerate(header))
     body = []
     rows = list(rows)
     for r, row in enumerate(rows):
         cls = ' class="total"' if total_last and r == len(rows) - 1 else ""
-        cells = "".join(f"<td{' class=num' if i in nums else ''}>{c}</td>" for i, c in enumerate(row))
+        cells = "".join(
+            f'<th scope="row">{c}</th>' if i == 0 else f"<td{' class=num' if i in nums else ''}>{c}</td>"
+            for i, c in enumerate(row)
+        )
         body.append(f"<tr{cls}>{cells}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    return (
+        f"<table><caption>{_e(caption)}</caption><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    )
 
 
 def _money_cell(value: float) -> str:
@@ -228,24 +253,22 @@ def _number(value: Any) -> str:
 def _report_sections(savings: Mapping[str, Any]) -> List[str]:
     """Percentages with their bases, the network migration plan, the Savings Plan and the
     cost components, from the same rows the text formats print (so they agree)."""
-    from .savings_render import change_lines
-
     if "percentages" not in savings:  # an older report without the labelled shares
         return []
     out = ["<section>", "<h2>Savings, by base</h2>", "<ul>"]
-    out += [f"<li>{_e(line)}</li>" for line in percent_lines(savings) + change_lines(savings)]
+    out += [f"<li>{_e(line)}</li>" for line in sections.percent_lines(savings) + sections.change_lines(savings)]
     out += ["</ul>", "</section>"]
-    for title, header, rows_of in SECTIONS[2:]:
+    for title, header, rows_of in sections.SUMMARY_SECTIONS[1:] + sections.COMPONENT_SECTIONS:
         rows = rows_of(savings)
         if rows:
             numeric = numeric_columns(rows)
             out += [
                 "<section>",
                 f"<h2>{_e(title)}</h2>",
-                _table(header, [[_e(c) for c in r] for r in rows], numeric=numeric),
+                _table(title, header, [[_e(c) for c in r] for r in rows], numeric=numeric),
                 "</section>",
             ]
-    notes = savings.get("notes") or []
+    notes = ([savings["rounding"]] if savings.get("rounding") else []) + list(savings.get("notes") or [])
     if notes:
         out += ["<section>", "<h2>Notes</h2>", "<ul>", *[f"<li>{_e(n)}</li>" for n in notes], "</ul>", "</section>"]
     return out
@@ -260,6 +283,7 @@ def _live_section(services_live: Sequence[Mapping[str, Any]]) -> List[str]:
         '<p class="lead">Read back from AWS: task definition in service, CPU units / MiB, desired / running tasks, '
         "capacity providers, autoscaling range, ECR retention and alarm thresholds.</p>",
         _table(
+            "Live state of each service after the run",
             [
                 "service",
                 "task definition",
@@ -277,25 +301,17 @@ def _live_section(services_live: Sequence[Mapping[str, Any]]) -> List[str]:
 
 
 def with_network_row(savings: Mapping[str, Any]) -> List[Dict[str, Any]]:
-    """The per-service rows, plus a network row when the totals include NAT gateways and
-    endpoints (``savings --network-outputs``). The JSON prices the network in the totals
-    only: its cost is what the before total holds beyond the services, and its saving is the
-    network lever's (so a cent of rounding in the totals never shows up as a saving)."""
+    """The per-service rows, plus the network row when the report prices NAT gateways and
+    endpoints (``savings --network-outputs``): exactly the rows the totals are the sum of."""
     services = [dict(s) for s in savings.get("services") or []]
     network = savings.get("network")
     if network:
-        return services + [dict(network, service="network (NAT, endpoints)")]
-    before = round(float(savings["before"]["monthly"]) - sum(float(s["before"]) for s in services), 2)
-    saving = next(
-        (float(b["monthly"]) for b in savings.get("breakdown") or [] if b["category"] == NETWORK_CATEGORY), 0.0
-    )
-    if abs(before) >= 0.01 or abs(saving) >= 0.01:
         services.append(
             {
                 "service": "network (NAT, endpoints)",
-                "before": before,
-                "after": round(before - saving, 2),
-                "monthlySavings": saving,
+                "before": network["before"],
+                "after": network["after"],
+                "monthlySavings": network["monthlySavings"],
             }
         )
     return services
@@ -304,13 +320,24 @@ def with_network_row(savings: Mapping[str, Any]) -> List[Dict[str, Any]]:
 def render_savings_html(
     savings: Mapping[str, Any],
     services_live: Sequence[Mapping[str, Any]],
-    title: str = "ECS Fargate cost optimization",
+    title: Optional[str] = None,
     subtitle: Optional[str] = None,
     generated_at: Optional[dt.datetime] = None,
 ) -> str:
     """The report page. ``savings`` is the ``savings --format json`` object; ``services_live``
     the live state of each service after the run (the live section is left out without
-    it). Returns the whole document."""
+    it). The title says whether the figures are an estimate (a plan) or realised (a finished
+    run). Returns the whole document."""
+    title = title or f"{savings_title(savings)}: ECS Fargate"
+    if subtitle is None:
+        subtitle = (
+            "Monthly cost before and after the optimizer run, priced from its journal."
+            if savings.get("basis") == REALISED
+            else "Monthly cost of the services as they run now against what the optimizer plans: "
+            "an estimate, nothing has been changed."
+        )
+        if services_live:
+            subtitle += " The last section is what AWS holds now."
     before = float(savings["before"]["monthly"])
     after = float(savings["after"]["monthly"])
     saved = float(savings["monthlySavings"])
@@ -362,7 +389,7 @@ def render_savings_html(
         f"Prices: {pricing.get('source', 'unknown source')}, region {pricing.get('region', '?')}, "
         f"as of {pricing.get('asOf', '?')}; {savings.get('hoursPerMonth', 730)} hours a month; {currency}."
     )
-    source = " ".join([source, *commitment_lines(savings)])
+    source = " ".join([source, *sections.commitment_lines(savings)])
     return "\n".join(
         [
             "<!DOCTYPE html>",
@@ -376,19 +403,26 @@ def render_savings_html(
             "<body>",
             "<main>",
             f"<h1>{_e(title)}</h1>",
-            f'<p class="lead">{_e(subtitle or "Monthly cost before and after the optimizer ran, and what AWS holds now.")}</p>',
+            f'<p class="lead">{_e(subtitle)}</p>',
+            f'<p class="lead">{_e(where_line(savings))}</p>',
             f'<div class="cards">{cards}</div>',
             "<section>",
             "<h2>Per service</h2>",
             legend,
             service_chart(services),
-            _table(["service", "before", "after", "saving"], service_rows, numeric=(1, 2, 3), total_last=True),
+            _table(
+                "Monthly cost per service; the total is the sum of the rows",
+                ["service", "before", "after", "saving"],
+                service_rows,
+                numeric=(1, 2, 3),
+                total_last=True,
+            ),
             "</section>",
             "<section>",
             "<h2>Per lever</h2>",
             '<p class="lead">Levers are applied in this order, each on top of the previous ones, so no saving is counted twice.</p>',
             lever_chart(before, breakdown, after),
-            _table(["lever", "category", "saving"], lever_rows, numeric=(2,)),
+            _table("Monthly saving per lever", ["lever", "category", "saving"], lever_rows, numeric=(2,)),
             "</section>",
             *_report_sections(savings),
             *_live_section(services_live),
@@ -398,3 +432,8 @@ def render_savings_html(
             "</html>",
         ]
     )
+
+
+@renders(SAVINGS, "html")
+def page(report: Report) -> str:
+    return render_savings_html(report.document, [])
