@@ -223,6 +223,25 @@ class OptimizeOutcome:
 AfterApply = Callable[[Journal, List[ServiceResult]], None]
 
 
+def journal_header(
+    run_id: str, ctx: AwsContext, targets: Targets, opts: RunOptions, account: Optional[str], **extra: str
+) -> Dict[str, Any]:
+    """The journal's first line: which run, against which cluster, account, region and
+    endpoint (``rollback`` refuses a journal from elsewhere), under which policy and tier."""
+    return {
+        "runId": run_id,
+        **extra,
+        "cluster": targets.cluster_name,
+        "account": account,
+        "region": ctx.region,
+        "endpointUrl": ctx.settings.endpoint_url,
+        "policy": opts.policy,
+        "source": targets.source,
+        "tier": targets.tier,
+        "environmentSuffix": targets.environment_suffix,
+    }
+
+
 def optimize(
     ctx: AwsContext,
     targets: Targets,
@@ -268,18 +287,7 @@ def optimize(
         moved = moved_since_planning(ctx, targets.cluster_name, fleet.ordered())
         if moved:
             fleet = replan_moved(ctx, targets, opts, fleet, moved)
-        header = {
-            "runId": run_id,
-            "cluster": targets.cluster_name,
-            "account": fleet.account,
-            "region": ctx.region,
-            "endpointUrl": ctx.settings.endpoint_url,
-            "policy": opts.policy,
-            "source": targets.source,
-            "tier": targets.tier,
-            "environmentSuffix": targets.environment_suffix,
-        }
-        journal = Journal(journal_path, header)
+        journal = Journal(journal_path, journal_header(run_id, ctx, targets, opts, fleet.account))
         with revision_index.for_run(ctx):
             results = _apply_all(
                 ctx, journal, fleet.ordered(), targets.cluster_name, opts, run_id, stop, progress or Progress()

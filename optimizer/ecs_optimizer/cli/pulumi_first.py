@@ -9,6 +9,7 @@ import uuid
 from pathlib import Path
 from typing import Optional, Tuple
 
+from ..apply.engine import journal_header
 from ..apply.journal import Journal, default_path
 from ..core.errors import EXIT_OK, EXIT_PARTIAL, BadInput
 from ..planning.plan import RunOptions, Status, plan_fleet
@@ -57,18 +58,7 @@ def run_via_pulumi(
     journal: Optional[Journal] = None
     if not dry_run and run.services:
         record = Path(journal_path) if journal_path else default_path()
-        header = {
-            "runId": uuid.uuid4().hex[:16],
-            "mode": "via-pulumi",
-            "cluster": targets.cluster_name,
-            "account": fleet.account,
-            "region": ctx.region,
-            "endpointUrl": ctx.settings.endpoint_url,
-            "policy": opts.policy,
-            "source": targets.source,
-            "tier": targets.tier,
-            "environmentSuffix": targets.environment_suffix,
-        }
+        header = journal_header(uuid.uuid4().hex[:16], ctx, targets, opts, fleet.account, mode="via-pulumi")
         journal = Journal(record, header)
     try:
         writeback = write_back(stack_files, run, journal.change if journal else None, dry_run=dry_run)
