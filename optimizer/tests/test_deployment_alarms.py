@@ -127,8 +127,10 @@ def _service(config: Dict[str, Any], events: Optional[list] = None, deployments:
 def test_the_wait_covers_the_bake_and_the_alarm_watch():
     prod = fleet_from_plan(PROD_PLAN_DIR)
     request = prod.service_request(prod.catalog[0])
-    config = request["deploymentConfiguration"]
-    assert config["strategy"] == "BLUE_GREEN"
+    declared = request["deploymentConfiguration"]
+    assert declared["strategy"] == "BLUE_GREEN"
+    assert declared["alarms"]["enable"] and declared["alarms"]["rollback"]  # the platform's guard alarms
+    config = {k: v for k, v in declared.items() if k != "alarms"}
     bake = float(config["bakeTimeInMinutes"]) * 60
     seconds, how = deployment_wait({"deploymentConfiguration": config}, {})
     assert seconds == ROLLOUT_SECONDS + bake > 900 and "BLUE_GREEN bake" in how

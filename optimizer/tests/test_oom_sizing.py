@@ -101,8 +101,9 @@ def test_an_oom_stop_before_the_lookback_does_not_count(history, outputs, client
     assert by_service(plan(run_cli, outputs_file, "--policy", "fixed")) == baseline
 
 
-def test_an_older_compute_stack_sizes_without_oom_evidence_and_says_so(history, outputs_file, run_cli):
-    data = plan(run_cli, outputs_file, "--policy", "fixed")
+def test_an_older_compute_stack_sizes_without_oom_evidence_and_says_so(history, outputs, run_cli, tmp_path):
+    older = {k: v for k, v in outputs.items() if k != "taskStopLogGroupName"}  # saved before the log existed
+    data = plan(run_cli, write_json(tmp_path / "older-compute.json", older), "--policy", "fixed")
     evidence = data["oomEvidence"]
     assert evidence["read"] is False and "taskStopLogGroupName" in evidence["note"]
     assert "sizing without OOM evidence" in data["stderr"]

@@ -62,7 +62,7 @@ def test_the_fleet_transform_exports_and_creates_the_stop_log(outputs, logs):
     name = group(outputs)
     assert name == f"/aws/events/ecs-task-stops-{STOP_FLEET.suffix}"
     assert [g["logGroupName"] for g in logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"]] == [name]
-    assert FLEET.task_stop_log_group is None  # the dev plan's compute layer predates it
+    assert FLEET.task_stop_log_group == name  # the dev plan's compute layer exports the same log
 
 
 def test_oom_is_told_apart_from_deployments_scale_in_spot_and_crashes(outputs, logs, filter_calls):

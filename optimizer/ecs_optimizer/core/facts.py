@@ -181,6 +181,16 @@ def alarm_kind(name: str) -> str:
     return name
 
 
+def task_stop_log_group(suffix: str) -> str:
+    """The log group of the cluster's stopped-task events, as the compute layer names it."""
+    return str(load()["naming"]["taskStopLogGroup"]).format(suffix=suffix)
+
+
+def task_stop_output_key() -> str:
+    """The compute export that names that log group."""
+    return str(load()["taskStops"]["outputKey"])
+
+
 def lock_parameter(cluster: str) -> str:
     """The SSM parameter that holds a cluster's run lock (the compute layer grants exactly it)."""
     return str(load()["lockParameter"]).format(cluster=cluster)

@@ -10,7 +10,7 @@ from typing import Dict, Iterable, List, Optional, Tuple
 from ..core import facts
 from ..core.errors import BadInput, TargetsNotFound
 from .aws import AwsContext, chunks, paginate
-from .targets import TASK_STOP_LOG_PATTERN, TIERS, ServiceTarget, Targets, pattern_alarms
+from .targets import TIERS, ServiceTarget, Targets, pattern_alarms
 
 #: The IAM actions this module's AWS calls need (collected into iam_actions.json by
 #: :mod:`ecs_optimizer.apply.permissions`).
@@ -90,7 +90,7 @@ def discover(ctx: AwsContext, suffix: str, tier_option: Optional[str]) -> Target
         ctx.region,
         cluster_name,
         services,
-        TASK_STOP_LOG_PATTERN.format(suffix=suffix),
+        facts.task_stop_log_group(suffix),
     )
 
 

@@ -31,8 +31,7 @@ REQUIRED_ALARM_KINDS = facts.required_alarm_kinds()
 
 #: The compute export naming the log group of the cluster's stopped-task events, and the name
 #: the compute layer gives it (what discovery, which has no outputs, looks for).
-TASK_STOP_LOG_KEY = "taskStopLogGroupName"
-TASK_STOP_LOG_PATTERN = "/aws/events/ecs-task-stops-{suffix}"
+TASK_STOP_LOG_KEY = facts.task_stop_output_key()
 
 #: Contract keys the optimizer tolerates missing: outputs saved by stacks released before the keys
 #: existed (the optimizer does not read optimizerPolicyArn; a missing baseline means "not rightsized";
