@@ -41,7 +41,7 @@ def test_us_east_1_table_is_pricing_md():
     assert USE1.ecr_gb_month == Decimal("0.10")
     assert USE1.alarm_month == Decimal("0.10")
     assert USE1.as_of == "2026-11-01"
-    assert USE1.source == "AWS public price list for us-east-1 (docs/pricing.md)"
+    assert USE1.source == "AWS public price list for us-east-1"
 
 
 def test_one_half_vcpu_one_gb_task_all_month():
