@@ -157,19 +157,6 @@ def as_share_of_now(percent: Series, reserved: Series, reserved_now: float) -> L
     return out
 
 
-def fetch_usage(
-    ctx: AwsContext,
-    cluster: str,
-    service_names: Mapping[str, str],
-    current: Mapping[str, ServiceState],
-    lookback_days: int,
-    now: Optional[dt.datetime] = None,
-) -> Dict[str, Optional[Usage]]:
-    """Usage per catalog name over the lookback window, as a share of each service's current
-    reservation (percentiles computed client-side); None for a service without datapoints."""
-    return fetch_history(ctx, cluster, service_names, current, lookback_days, now)[0]
-
-
 def fetch_history(
     ctx: AwsContext,
     cluster: str,
@@ -179,8 +166,9 @@ def fetch_history(
     now: Optional[dt.datetime] = None,
     target_groups: Optional[Mapping[str, Tuple[str, ...]]] = None,
 ) -> Tuple[Dict[str, Optional[Usage]], Dict[str, Optional[float]]]:
-    """(usage, requests) per catalog name over the lookback, read in the same calls: usage as
-    :func:`fetch_usage` gives it; requests summed over the service's target groups
+    """(usage, requests) per catalog name over the lookback, read in the same calls: usage
+    as a share of each service's current reservation (percentiles computed client-side;
+    None for a service without datapoints); requests summed over the service's target groups
     (``target_groups``), None where it has none or they returned no datapoint."""
     series = fetch_series(ctx, cluster, service_names, lookback_days, now, target_groups=target_groups)
     requests = {
